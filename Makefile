@@ -1,0 +1,103 @@
+# groupbuyd - plain make, pkg-config, objects in build/.
+#
+#   make            build/groupbuyd
+#   make asan       build/asan/groupbuyd (AddressSanitizer + UBSan)
+#   make run        install what is missing, start var/ PostgreSQL, migrate,
+#                   load demo data, serve on 127.0.0.1:8080
+#   make test       the same set-up, then unit tests and API tests (asan)
+#   make unit       unit tests only;  make api  API tests only
+#   make fuzz       libFuzzer over the body parser (FUZZ_SECONDS=600)
+#   make db-stop    stop the var/ PostgreSQL cluster
+
+CC      ?= cc
+PKGS    := libevent libpq libcjson openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -levent_pthreads -lpthread -lm
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wformat=2 -Wcast-qual -fno-common \
+           -fstack-protector-strong
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Iserver -MMD -MP
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+
+SRCS      := $(wildcard server/*.c)
+LIB_SRCS  := $(filter-out server/main.c,$(SRCS))
+OBJS      := $(SRCS:server/%.c=build/obj/%.o)
+LIB_OBJS  := $(LIB_SRCS:server/%.c=build/obj/%.o)
+ASAN_OBJS := $(SRCS:server/%.c=build/asan/obj/%.o)
+ASAN_LIB_OBJS := $(LIB_SRCS:server/%.c=build/asan/obj/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
+
+PYTHON  ?= /usr/bin/python3
+
+.PHONY: all asan unit api test run deps db-start db-stop migrate demo fuzz \
+        format format-check clean check-compose bench
+
+all: build/groupbuyd
+
+build/groupbuyd: $(OBJS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(OBJS) $(PKG_LIBS)
+
+build/obj/%.o: server/%.c | build/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+asan: build/asan/groupbuyd
+
+build/asan/groupbuyd: $(ASAN_OBJS)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $(ASAN_OBJS) $(PKG_LIBS)
+
+build/asan/obj/%.o: server/%.c | build/asan/obj
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
+
+build/asan/libgroupbuyd.a: $(ASAN_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $(ASAN_LIB_OBJS)
+
+build/tests/test_%: tests/unit/test_%.c build/asan/libgroupbuyd.a | build/tests
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/unit -o $@ $< build/asan/libgroupbuyd.a $(PKG_LIBS)
+
+build/obj build/asan/obj build/tests:
+	mkdir -p $@
+
+deps:
+	@scripts/deps.sh
+
+unit: $(UNIT_BINS)
+	@scripts/run-unit.sh $(UNIT_BINS)
+
+api: build/asan/groupbuyd
+	@scripts/run-api.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all asan $(UNIT_BINS)
+	@scripts/test.sh $(UNIT_BINS)
+
+db-start: deps
+	@scripts/pg.sh start
+
+db-stop:
+	@scripts/pg.sh stop
+
+migrate: build/groupbuyd db-start
+	@scripts/pg.sh migrate
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run.sh
+
+format:
+	clang-format -i server/*.c server/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
+
+format-check:
+	@scripts/format-check.sh
+
+check-compose:
+	@scripts/check-compose.sh
+
+-include tests/fuzz/fuzz.mk
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
