@@ -1,0 +1,105 @@
+/*
+ * api_health.c - liveness, readiness and metrics.
+ *
+ * /healthz answers from memory while the process runs. /readyz asks the
+ * database, through the pool, whether every migration found in schema_dir
+ * at start is applied; any failure (no connection, missing table, pending
+ * migration) is 503. /metrics renders the in-memory counters and the pool's
+ * state; it does not touch the database, so it answers during an outage.
+ */
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "http.h"
+#include "metrics.h"
+
+/* GET /healthz -> 200 {"status":"ok"} */
+void api_healthz(struct req *r)
+{
+    static const char body[] = "{\"status\":\"ok\"}";
+    req_reply_raw(r, 200, "application/json", body, sizeof body - 1);
+}
+
+static struct db_stmt readyz_stmt =
+    DB_STMT("readyz",
+            "SELECT NOT EXISTS (SELECT unnest($1::int[]) EXCEPT "
+            "SELECT version FROM schema_migrations)",
+            1);
+
+static void api_readyz_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status != DB_OK) {
+        req_reply_error(r, 503, "unavailable", NULL,
+                        "Not ready: %s",
+                        res->status == DB_UNAVAILABLE
+                            ? "the database is unavailable."
+                            : "the schema is not migrated.");
+        return;
+    }
+    const char *v = PQgetvalue(res->res, 0, 0);
+    if (strcmp(v, "t") != 0) {
+        req_reply_error(r, 503, "unavailable", NULL,
+                        "Not ready: a migration is pending.");
+        return;
+    }
+    static const char body[] = "{\"status\":\"ready\"}";
+    req_reply_raw(r, 200, "application/json", body, sizeof body - 1);
+}
+
+/* GET /readyz -> 200 {"status":"ready"} | 503 unavailable */
+void api_readyz(struct req *r)
+{
+    const char *params[] = {r->srv->migrations_param};
+    if (!req_query_db(r, &readyz_stmt, params, api_readyz_cb))
+        return;
+}
+
+/* GET /metrics -> 200 Prometheus text */
+void api_metrics(struct req *r)
+{
+    struct evbuffer *out = evbuffer_new();
+    if (out == NULL) {
+        req_reply_error(r, 500, "internal", NULL, "Out of memory.");
+        return;
+    }
+    metrics_render(r->srv->metrics, out);
+    struct db_pool_stats st;
+    db_pool_get_stats(r->srv->db, &st);
+    evbuffer_add_printf(
+        out,
+        "# HELP groupbuyd_db_pool_connections Database connections by "
+        "state.\n"
+        "# TYPE groupbuyd_db_pool_connections gauge\n"
+        "groupbuyd_db_pool_connections{state=\"configured\"} %d\n"
+        "groupbuyd_db_pool_connections{state=\"live\"} %d\n"
+        "groupbuyd_db_pool_connections{state=\"busy\"} %d\n"
+        "# HELP groupbuyd_db_pool_waiting Requests waiting for a "
+        "connection.\n"
+        "# TYPE groupbuyd_db_pool_waiting gauge\n"
+        "groupbuyd_db_pool_waiting %d\n"
+        "# HELP groupbuyd_db_pool_rejected_total Requests refused with 503 "
+        "by the pool.\n"
+        "# TYPE groupbuyd_db_pool_rejected_total counter\n"
+        "groupbuyd_db_pool_rejected_total{reason=\"queue_full\"} %llu\n"
+        "groupbuyd_db_pool_rejected_total{reason=\"timeout\"} %llu\n"
+        "# HELP groupbuyd_db_reconnects_total Reconnection attempts.\n"
+        "# TYPE groupbuyd_db_reconnects_total counter\n"
+        "groupbuyd_db_reconnects_total %llu\n"
+        "# HELP groupbuyd_http_requests_in_flight Requests being handled.\n"
+        "# TYPE groupbuyd_http_requests_in_flight gauge\n"
+        "groupbuyd_http_requests_in_flight %d\n",
+        st.size, st.live, st.busy, st.waiting,
+        (unsigned long long)st.queue_full,
+        (unsigned long long)st.queue_timeouts,
+        (unsigned long long)st.reconnects, r->srv->inflight);
+    size_t len = evbuffer_get_length(out);
+    char *text = req_alloc(r, len + 1);
+    evbuffer_remove(out, text, len);
+    evbuffer_free(out);
+    req_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", text,
+                  len);
+}

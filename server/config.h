@@ -1,0 +1,59 @@
+/*
+ * config.h - the effective configuration: defaults, then the file, then the
+ * GROUPBUYD_* environment variables of API.md.
+ *
+ * The file is "key = value" lines; '#' starts a comment line. Every key is
+ * listed in config/groupbuyd.conf with its default. An unknown key or a bad
+ * value stops the start with a message naming the key, the file and line.
+ */
+#ifndef GROUPBUYD_CONFIG_H
+#define GROUPBUYD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+#define CONFIG_STR_MAX 1024
+
+struct config {
+    char listen_host[256];
+    int listen_port;
+    char database_url[CONFIG_STR_MAX];
+    char platform_token[CONFIG_STR_MAX];         /* "" = platform API off */
+    char payment_webhook_secret[CONFIG_STR_MAX]; /* "" = webhook 503 */
+    enum log_level log_level;
+    char schema_dir[CONFIG_STR_MAX];
+
+    int db_pool_size;           /* connections kept open */
+    int db_queue_max;           /* requests waiting for a connection */
+    int db_queue_timeout_ms;    /* longest wait for a connection: then 503 */
+    int db_statement_timeout_ms;
+    int db_reconnect_ms;        /* pause between reconnection attempts */
+
+    int http_max_header_bytes;
+    int http_max_body_bytes;
+    int http_timeout_s;         /* idle keep-alive and request-read deadline */
+    int shutdown_grace_s;
+
+    int session_ttl_s;
+    int password_iterations;
+    int worker_threads;         /* 0 = number of cores */
+    int worker_queue_max;
+};
+
+/* Fills *c with the defaults. */
+void config_defaults(struct config *c);
+
+/* Reads the file at path (missing file is an error only when required) and
+ * then the environment. On failure returns false with a message naming the
+ * key and file:line in err. */
+bool config_load(struct config *c, const char *path, bool required,
+                 char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Writes the effective configuration as "key = value" lines, secrets masked,
+ * into buf. */
+void config_format(const struct config *c, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,776 @@
+/*
+ * db.c - the asynchronous pool (see db.h for the contract).
+ *
+ * Connection states, and who holds the connection in each:
+ *   DBC_DOWN        nobody; the reconnect timer will start a connection
+ *   DBC_CONNECTING  the pool; PQconnectPoll driven by socket events
+ *   DBC_IDLE        the pool; free for the next job
+ *   DBC_BUSY        a job (db_query) or a borrower (db_acquire) holds it
+ *
+ * A busy connection runs at most one statement: `q` describes it. A
+ * statement with a name not yet prepared on this connection runs in two
+ * stages, PQsendPrepare then PQsendQueryPrepared. Results are read until
+ * PQgetResult returns NULL; the last one is kept (an error wins).
+ *
+ * Jobs wait in a FIFO (`waitq`) bounded by db_queue_max; a periodic timer
+ * fails those older than db_queue_timeout_ms. When no connection is live
+ * and none is connecting, new jobs are refused at once and queued ones are
+ * failed, so requests get their 503 without waiting for a timeout.
+ */
+#include "db.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+
+#define DB_MAX_PARAMS 64
+#define DB_MAX_STMTS  512
+
+enum dbc_state { DBC_DOWN, DBC_CONNECTING, DBC_IDLE, DBC_BUSY };
+enum dbq_stage { DBQ_NONE, DBQ_PREPARE, DBQ_EXEC, DBQ_ROLLBACK };
+enum job_kind { JOB_QUERY, JOB_ACQUIRE };
+
+struct db_job {
+    struct db_pool *pool;
+    TAILQ_ENTRY(db_job) link;
+    enum job_kind kind;
+    struct db_stmt *stmt;
+    int nparams;
+    char **params;       /* copies, in the same allocation as the job */
+    db_result_cb *cb;
+    db_acquire_cb *acb;
+    void *arg;
+    struct db_conn *conn; /* while running */
+    uint64_t enqueued_ms;
+    bool queued;
+    bool cancelled;
+    struct event *defer; /* JOB_ACQUIRE: hands the connection over */
+};
+
+TAILQ_HEAD(db_jobq, db_job);
+
+struct db_conn {
+    struct db_pool *pool;
+    int index;
+    enum dbc_state state;
+    PGconn *pg;
+    struct event *rev;    /* read, persistent while connected */
+    struct event *wev;    /* write, one-shot while flushing/connecting */
+    struct event *timer;  /* reconnect and connect timeout */
+    uint64_t connect_started_ms;
+    int failures; /* consecutive failed attempts, for quiet logs */
+    unsigned char prepared[DB_MAX_STMTS / 8];
+
+    /* the statement in flight */
+    enum dbq_stage stage;
+    struct db_stmt *qstmt;
+    const char *const *qparams;
+    db_result_cb *qcb;
+    void *qarg;
+    PGresult *qres;
+    struct db_job *job;   /* JOB_QUERY that owns this connection */
+    bool borrowed;        /* held by a db_acquire caller */
+    bool release_pending; /* borrower released while a statement ran */
+};
+
+struct db_pool {
+    struct event_base *base;
+    const struct config *cfg;
+    struct db_conn *conns;
+    int size;
+    struct db_jobq waitq;
+    int waiting;
+    struct event *sweep;
+    struct db_pool_stats stats;
+    int next_stmt_id;
+};
+
+static struct db_stmt db_rollback_stmt = DB_STMT(NULL, "ROLLBACK", 0);
+
+static uint64_t db_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void db_conn_connect(struct db_conn *c);
+static void db_conn_broken(struct db_conn *c, const char *why);
+static void db_pool_dispatch(struct db_pool *p);
+static void db_conn_flush(struct db_conn *c);
+
+static int db_pool_live(const struct db_pool *p)
+{
+    int n = 0;
+    for (int i = 0; i < p->size; i++)
+        if (p->conns[i].state == DBC_IDLE || p->conns[i].state == DBC_BUSY)
+            n++;
+    return n;
+}
+
+static bool db_pool_hopeful(const struct db_pool *p)
+{
+    for (int i = 0; i < p->size; i++)
+        if (p->conns[i].state != DBC_DOWN)
+            return true;
+    return false;
+}
+
+/* ---- jobs ---------------------------------------------------------- */
+
+static struct db_job *db_job_new(struct db_pool *p, enum job_kind kind,
+                                 struct db_stmt *stmt,
+                                 const char *const *params)
+{
+    int np = stmt ? stmt->nparams : 0;
+    size_t size = sizeof(struct db_job) + (size_t)np * sizeof(char *);
+    for (int i = 0; i < np; i++)
+        if (params[i])
+            size += strlen(params[i]) + 1;
+    struct db_job *j = calloc(1, size);
+    if (j == NULL)
+        return NULL;
+    j->pool = p;
+    j->kind = kind;
+    j->stmt = stmt;
+    j->nparams = np;
+    j->params = (char **)(j + 1);
+    char *s = (char *)(j->params + np);
+    for (int i = 0; i < np; i++) {
+        if (params[i] == NULL) {
+            j->params[i] = NULL;
+            continue;
+        }
+        size_t len = strlen(params[i]) + 1;
+        memcpy(s, params[i], len);
+        j->params[i] = s;
+        s += len;
+    }
+    return j;
+}
+
+static void db_job_free(struct db_job *j)
+{
+    if (j->defer)
+        event_free(j->defer);
+    free(j);
+}
+
+static void db_job_fail(struct db_job *j, const char *why)
+{
+    struct db_result r = {.status = DB_UNAVAILABLE,
+                          .res = NULL,
+                          .sqlstate = "",
+                          .message = why};
+    if (!j->cancelled) {
+        if (j->kind == JOB_QUERY)
+            j->cb(&r, j->arg);
+        else
+            j->acb(NULL, j->arg);
+    }
+    db_job_free(j);
+}
+
+static void db_queue_remove(struct db_pool *p, struct db_job *j)
+{
+    TAILQ_REMOVE(&p->waitq, j, link);
+    j->queued = false;
+    p->waiting--;
+}
+
+static void db_fail_queue(struct db_pool *p, const char *why)
+{
+    struct db_job *j;
+    while ((j = TAILQ_FIRST(&p->waitq)) != NULL) {
+        db_queue_remove(p, j);
+        db_job_fail(j, why);
+    }
+}
+
+/* ---- statements on a connection ------------------------------------ */
+
+static bool db_stmt_prepared(struct db_conn *c, const struct db_stmt *s)
+{
+    return (c->prepared[s->id / 8] >> (s->id % 8)) & 1u;
+}
+
+static bool db_conn_send(struct db_conn *c)
+{
+    struct db_stmt *s = c->qstmt;
+    int ok;
+    if (s->name != NULL && s->id == 0 && c->pool->next_stmt_id < DB_MAX_STMTS)
+        s->id = ++c->pool->next_stmt_id;
+    if (s->name != NULL && s->id > 0 && s->id < DB_MAX_STMTS) {
+        if (!db_stmt_prepared(c, s)) {
+            c->stage = DBQ_PREPARE;
+            ok = PQsendPrepare(c->pg, s->name, s->sql, s->nparams, NULL);
+        } else {
+            c->stage = DBQ_EXEC;
+            ok = PQsendQueryPrepared(c->pg, s->name, s->nparams, c->qparams,
+                                     NULL, NULL, 0);
+        }
+    } else {
+        c->stage = c->qstmt == &db_rollback_stmt ? DBQ_ROLLBACK : DBQ_EXEC;
+        ok = PQsendQueryParams(c->pg, s->sql, s->nparams, NULL, c->qparams,
+                               NULL, NULL, 0);
+    }
+    if (!ok)
+        return false;
+    db_conn_flush(c);
+    return true;
+}
+
+static bool db_conn_start(struct db_conn *c, struct db_stmt *s,
+                          const char *const *params, db_result_cb *cb,
+                          void *arg)
+{
+    c->qstmt = s;
+    c->qparams = params;
+    c->qcb = cb;
+    c->qarg = arg;
+    c->qres = NULL;
+    if (!db_conn_send(c)) {
+        c->stage = DBQ_NONE;
+        return false;
+    }
+    return true;
+}
+
+static void db_conn_make_idle(struct db_conn *c)
+{
+    c->state = DBC_IDLE;
+    c->borrowed = false;
+    c->release_pending = false;
+    c->job = NULL;
+    db_pool_dispatch(c->pool);
+}
+
+/* The statement in flight finished with result r (res may be NULL). */
+static void db_conn_finish(struct db_conn *c, struct db_result *r)
+{
+    db_result_cb *cb = c->qcb;
+    void *arg = c->qarg;
+    enum dbq_stage stage = c->stage;
+    c->stage = DBQ_NONE;
+    c->qcb = NULL;
+
+    if (stage == DBQ_ROLLBACK) {
+        if (r->res)
+            PQclear(r->res);
+        db_conn_make_idle(c);
+        return;
+    }
+    if (c->job != NULL) {
+        struct db_job *j = c->job;
+        c->job = NULL;
+        if (!j->cancelled)
+            cb(r, arg);
+        db_job_free(j);
+        if (r->res)
+            PQclear(r->res);
+        if (c->state == DBC_BUSY)
+            db_conn_make_idle(c);
+        return;
+    }
+    /* borrowed */
+    if (!c->release_pending && cb)
+        cb(r, arg);
+    if (r->res)
+        PQclear(r->res);
+    if (c->release_pending && c->state == DBC_BUSY)
+        db_release(c);
+}
+
+static bool db_sqlstate_unavailable(const char *st)
+{
+    return strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 ||
+           strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0;
+}
+
+static void db_conn_complete(struct db_conn *c)
+{
+    if (c->stage == DBQ_PREPARE) {
+        PGresult *res = c->qres;
+        c->qres = NULL;
+        if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+            PQclear(res);
+            c->prepared[c->qstmt->id / 8] |= (unsigned char)(1u << (c->qstmt->id % 8));
+            if (!db_conn_send(c))
+                db_conn_broken(c, PQerrorMessage(c->pg));
+            return;
+        }
+        /* fall through with the prepare error as the statement's result */
+        c->qres = res;
+    }
+    struct db_result r = {.status = DB_OK, .res = c->qres, .sqlstate = "",
+                          .message = ""};
+    c->qres = NULL;
+    if (r.res == NULL) {
+        r.status = DB_UNAVAILABLE;
+        r.message = "no result";
+    } else {
+        ExecStatusType st = PQresultStatus(r.res);
+        if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE ||
+            st == PGRES_NONFATAL_ERROR) {
+            const char *ss = PQresultErrorField(r.res, PG_DIAG_SQLSTATE);
+            r.sqlstate = ss ? ss : "";
+            r.message = PQresultErrorMessage(r.res);
+            r.status = db_sqlstate_unavailable(r.sqlstate) ? DB_UNAVAILABLE
+                                                           : DB_SQL_ERROR;
+            if (r.status == DB_SQL_ERROR)
+                log_debug("db: %s: %s", r.sqlstate, r.message);
+        }
+    }
+    db_conn_finish(c, &r);
+}
+
+/* Reads what has arrived; completes the statement when PQgetResult is
+ * done. Returns false when the connection broke. */
+static bool db_conn_consume(struct db_conn *c)
+{
+    if (!PQconsumeInput(c->pg))
+        return false;
+    PGnotify *n;
+    while ((n = PQnotifies(c->pg)) != NULL)
+        PQfreemem(n);
+    while (c->stage != DBQ_NONE && !PQisBusy(c->pg)) {
+        PGresult *res = PQgetResult(c->pg);
+        if (res == NULL) {
+            db_conn_complete(c);
+            return true; /* c may be idle or sending again now */
+        }
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+            PQclear(res);
+            return false; /* not supported by this path */
+        }
+        if (c->qres == NULL) {
+            c->qres = res;
+        } else if (PQresultStatus(c->qres) == PGRES_FATAL_ERROR) {
+            PQclear(res);
+        } else {
+            PQclear(c->qres);
+            c->qres = res;
+        }
+    }
+    if (PQstatus(c->pg) == CONNECTION_BAD)
+        return false;
+    return true;
+}
+
+static void db_conn_flush(struct db_conn *c)
+{
+    int r = PQflush(c->pg);
+    if (r < 0) {
+        db_conn_broken(c, PQerrorMessage(c->pg));
+        return;
+    }
+    if (r == 1)
+        event_add(c->wev, NULL);
+}
+
+static void db_conn_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct db_conn *c = arg;
+    (void)fd;
+    if (c->state == DBC_CONNECTING) {
+        db_conn_connect(c);
+        return;
+    }
+    if (what & EV_WRITE) {
+        int r = PQflush(c->pg);
+        if (r < 0) {
+            db_conn_broken(c, PQerrorMessage(c->pg));
+            return;
+        }
+        if (r == 1)
+            event_add(c->wev, NULL);
+    }
+    if (what & EV_READ) {
+        if (!db_conn_consume(c)) {
+            db_conn_broken(c, PQerrorMessage(c->pg));
+            return;
+        }
+    }
+}
+
+/* ---- connecting ---------------------------------------------------- */
+
+static void db_conn_events_clear(struct db_conn *c)
+{
+    if (c->rev) {
+        event_free(c->rev);
+        c->rev = NULL;
+    }
+    if (c->wev) {
+        event_free(c->wev);
+        c->wev = NULL;
+    }
+}
+
+static void db_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct db_conn *c = arg;
+    (void)fd;
+    (void)what;
+    if (c->state == DBC_DOWN) {
+        c->pool->stats.reconnects++;
+        db_conn_connect(c);
+    } else if (c->state == DBC_CONNECTING) {
+        db_conn_broken(c, "connect timed out");
+    }
+}
+
+static void db_conn_schedule(struct db_conn *c, int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    event_add(c->timer, &tv);
+}
+
+/* Starts or continues a non-blocking connection attempt. */
+static void db_conn_connect(struct db_conn *c)
+{
+    struct db_pool *p = c->pool;
+    if (c->state == DBC_DOWN) {
+        char opts[64];
+        snprintf(opts, sizeof opts, "-c statement_timeout=%d",
+                 p->cfg->db_statement_timeout_ms);
+        const char *keys[] = {"dbname", "options", "application_name",
+                              "client_encoding", NULL};
+        const char *vals[] = {p->cfg->database_url, opts, "groupbuyd", "UTF8",
+                              NULL};
+        c->pg = PQconnectStartParams(keys, vals, 1);
+        if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
+            db_conn_broken(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
+            return;
+        }
+        c->state = DBC_CONNECTING;
+        c->connect_started_ms = db_now_ms();
+        db_conn_schedule(c, 5000);
+        memset(c->prepared, 0, sizeof c->prepared);
+    }
+    PostgresPollingStatusType st = PQconnectPoll(c->pg);
+    db_conn_events_clear(c);
+    int fd = PQsocket(c->pg);
+    switch (st) {
+    case PGRES_POLLING_READING:
+        c->rev = event_new(p->base, fd, EV_READ, db_conn_io_cb, c);
+        if (c->rev == NULL || event_add(c->rev, NULL) != 0)
+            db_conn_broken(c, "event_add failed");
+        return;
+    case PGRES_POLLING_WRITING:
+        c->wev = event_new(p->base, fd, EV_WRITE, db_conn_io_cb, c);
+        if (c->wev == NULL || event_add(c->wev, NULL) != 0)
+            db_conn_broken(c, "event_add failed");
+        return;
+    case PGRES_POLLING_OK:
+        break;
+    default:
+        db_conn_broken(c, PQerrorMessage(c->pg));
+        return;
+    }
+    if (PQsetnonblocking(c->pg, 1) != 0) {
+        db_conn_broken(c, PQerrorMessage(c->pg));
+        return;
+    }
+    c->rev = event_new(p->base, fd, EV_READ | EV_PERSIST, db_conn_io_cb, c);
+    c->wev = event_new(p->base, fd, EV_WRITE, db_conn_io_cb, c);
+    if (c->rev == NULL || c->wev == NULL || event_add(c->rev, NULL) != 0) {
+        db_conn_broken(c, "event_add failed");
+        return;
+    }
+    event_del(c->timer);
+    c->failures = 0;
+    log_debug("db: connection %d ready", c->index);
+    db_conn_make_idle(c);
+}
+
+static void db_conn_broken(struct db_conn *c, const char *why)
+{
+    struct db_pool *p = c->pool;
+    bool was_live = c->state == DBC_IDLE || c->state == DBC_BUSY;
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s", why && *why ? why : "connection lost");
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    if (was_live || c->failures == 0)
+        log_warn("db: connection %d: %s", c->index, msg);
+    else
+        log_debug("db: connection %d: %s", c->index, msg);
+    c->failures = was_live ? 0 : c->failures + 1;
+
+    db_conn_events_clear(c);
+    if (c->qres) {
+        PQclear(c->qres);
+        c->qres = NULL;
+    }
+    if (c->pg) {
+        PQfinish(c->pg);
+        c->pg = NULL;
+    }
+    enum dbq_stage stage = c->stage;
+    struct db_job *job = c->job;
+    db_result_cb *cb = c->qcb;
+    void *arg = c->qarg;
+    bool borrowed = c->borrowed && !c->release_pending;
+    c->stage = DBQ_NONE;
+    c->qcb = NULL;
+    c->job = NULL;
+    c->state = DBC_DOWN;
+    c->borrowed = false;
+    c->release_pending = false;
+    db_conn_schedule(c, p->cfg->db_reconnect_ms);
+
+    struct db_result r = {.status = DB_UNAVAILABLE, .res = NULL,
+                          .sqlstate = "", .message = msg};
+    if (job) {
+        if (!job->cancelled && stage != DBQ_NONE)
+            job->cb(&r, job->arg);
+        db_job_free(job);
+    } else if (borrowed && stage != DBQ_NONE && stage != DBQ_ROLLBACK && cb) {
+        /* The borrower learns of the break from its statement; it must
+         * still call db_release, which is a no-op for a down connection. */
+        cb(&r, arg);
+    }
+    if (!db_pool_hopeful(p) || db_pool_live(p) == 0) {
+        bool connecting = false;
+        for (int i = 0; i < p->size; i++)
+            if (p->conns[i].state == DBC_CONNECTING)
+                connecting = true;
+        if (!connecting)
+            db_fail_queue(p, "database unavailable");
+    }
+}
+
+/* ---- dispatch ------------------------------------------------------ */
+
+static void db_acquire_defer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct db_job *j = arg;
+    struct db_conn *c = j->conn;
+    (void)fd;
+    (void)what;
+    if (j->cancelled) {
+        db_job_free(j);
+        db_release(c);
+        return;
+    }
+    db_acquire_cb *cb = j->acb;
+    void *cbarg = j->arg;
+    db_job_free(j);
+    cb(c, cbarg);
+}
+
+static void db_job_run(struct db_conn *c, struct db_job *j)
+{
+    c->state = DBC_BUSY;
+    j->conn = c;
+    if (j->kind == JOB_ACQUIRE) {
+        c->borrowed = true;
+        c->job = NULL;
+        j->defer = event_new(c->pool->base, -1, 0, db_acquire_defer_cb, j);
+        if (j->defer == NULL) {
+            db_job_fail(j, "out of memory");
+            db_conn_make_idle(c);
+            return;
+        }
+        event_active(j->defer, 0, 0);
+        return;
+    }
+    c->job = j;
+    if (!db_conn_start(c, j->stmt, (const char *const *)j->params, j->cb,
+                       j->arg))
+        db_conn_broken(c, PQerrorMessage(c->pg));
+}
+
+static void db_pool_dispatch(struct db_pool *p)
+{
+    for (int i = 0; i < p->size && !TAILQ_EMPTY(&p->waitq); i++) {
+        struct db_conn *c = &p->conns[i];
+        if (c->state != DBC_IDLE)
+            continue;
+        struct db_job *j = TAILQ_FIRST(&p->waitq);
+        db_queue_remove(p, j);
+        db_job_run(c, j);
+    }
+}
+
+static struct db_job *db_submit(struct db_pool *p, struct db_job *j)
+{
+    if (!db_pool_hopeful(p) || (db_pool_live(p) == 0 && p->waiting >= p->cfg->db_queue_max)) {
+        db_job_free(j);
+        return NULL;
+    }
+    if (p->waiting >= p->cfg->db_queue_max) {
+        p->stats.queue_full++;
+        db_job_free(j);
+        return NULL;
+    }
+    j->enqueued_ms = db_now_ms();
+    j->queued = true;
+    TAILQ_INSERT_TAIL(&p->waitq, j, link);
+    p->waiting++;
+    db_pool_dispatch(p);
+    return j;
+}
+
+struct db_job *db_query(struct db_pool *p, struct db_stmt *stmt,
+                        const char *const *params, db_result_cb *cb, void *arg)
+{
+    if (stmt->nparams > DB_MAX_PARAMS)
+        return NULL;
+    struct db_job *j = db_job_new(p, JOB_QUERY, stmt, params);
+    if (j == NULL)
+        return NULL;
+    j->cb = cb;
+    j->arg = arg;
+    return db_submit(p, j);
+}
+
+struct db_job *db_acquire(struct db_pool *p, db_acquire_cb *cb, void *arg)
+{
+    struct db_job *j = db_job_new(p, JOB_ACQUIRE, NULL, NULL);
+    if (j == NULL)
+        return NULL;
+    j->acb = cb;
+    j->arg = arg;
+    return db_submit(p, j);
+}
+
+void db_job_cancel(struct db_job *j)
+{
+    if (j->queued) {
+        db_queue_remove(j->pool, j);
+        db_job_free(j);
+        return;
+    }
+    j->cancelled = true;
+}
+
+bool db_conn_query(struct db_conn *c, struct db_stmt *stmt,
+                   const char *const *params, db_result_cb *cb, void *arg)
+{
+    if (c->state != DBC_BUSY || !c->borrowed || c->stage != DBQ_NONE)
+        return false;
+    if (!db_conn_start(c, stmt, params, cb, arg)) {
+        db_conn_broken(c, PQerrorMessage(c->pg));
+        return false;
+    }
+    return true;
+}
+
+void db_release(struct db_conn *c)
+{
+    if (c->state != DBC_BUSY || !c->borrowed)
+        return; /* broken meanwhile: the reconnect timer owns it */
+    if (c->stage != DBQ_NONE) {
+        c->release_pending = true;
+        return;
+    }
+    if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+        c->borrowed = false;
+        if (!db_conn_start(c, &db_rollback_stmt, NULL, NULL, NULL))
+            db_conn_broken(c, PQerrorMessage(c->pg));
+        return;
+    }
+    db_conn_make_idle(c);
+}
+
+/* ---- the pool ------------------------------------------------------ */
+
+static void db_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct db_pool *p = arg;
+    (void)fd;
+    (void)what;
+    uint64_t now = db_now_ms();
+    struct db_job *j;
+    while ((j = TAILQ_FIRST(&p->waitq)) != NULL &&
+           now - j->enqueued_ms >= (uint64_t)p->cfg->db_queue_timeout_ms) {
+        db_queue_remove(p, j);
+        p->stats.queue_timeouts++;
+        db_job_fail(j, "timed out waiting for a database connection");
+    }
+}
+
+struct db_pool *db_pool_new(struct event_base *base, const struct config *cfg)
+{
+    struct db_pool *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    p->base = base;
+    p->cfg = cfg;
+    p->size = cfg->db_pool_size;
+    TAILQ_INIT(&p->waitq);
+    p->conns = calloc((size_t)p->size, sizeof *p->conns);
+    p->sweep = event_new(base, -1, EV_PERSIST, db_sweep_cb, p);
+    if (p->conns == NULL || p->sweep == NULL)
+        goto fail;
+    struct timeval tv = {0, 100 * 1000};
+    event_add(p->sweep, &tv);
+    for (int i = 0; i < p->size; i++) {
+        struct db_conn *c = &p->conns[i];
+        c->pool = p;
+        c->index = i;
+        c->state = DBC_DOWN;
+        c->timer = event_new(base, -1, 0, db_conn_timer_cb, c);
+        if (c->timer == NULL)
+            goto fail;
+    }
+    for (int i = 0; i < p->size; i++)
+        db_conn_connect(&p->conns[i]);
+    return p;
+fail:
+    db_pool_free(p);
+    return NULL;
+}
+
+void db_pool_free(struct db_pool *p)
+{
+    if (p == NULL)
+        return;
+    struct db_job *j;
+    while ((j = TAILQ_FIRST(&p->waitq)) != NULL) {
+        db_queue_remove(p, j);
+        db_job_free(j);
+    }
+    for (int i = 0; p->conns && i < p->size; i++) {
+        struct db_conn *c = &p->conns[i];
+        db_conn_events_clear(c);
+        if (c->timer)
+            event_free(c->timer);
+        if (c->qres)
+            PQclear(c->qres);
+        if (c->job)
+            db_job_free(c->job);
+        if (c->pg)
+            PQfinish(c->pg);
+    }
+    if (p->sweep)
+        event_free(p->sweep);
+    free(p->conns);
+    free(p);
+}
+
+void db_pool_get_stats(const struct db_pool *p, struct db_pool_stats *out)
+{
+    *out = p->stats;
+    out->size = p->size;
+    out->live = db_pool_live(p);
+    out->waiting = p->waiting;
+    out->busy = 0;
+    for (int i = 0; i < p->size; i++)
+        if (p->conns[i].state == DBC_BUSY)
+            out->busy++;
+}
+
+bool db_is_unique_violation(const struct db_result *r)
+{
+    return r->status == DB_SQL_ERROR && strcmp(r->sqlstate, "23505") == 0;
+}

@@ -1,0 +1,97 @@
+/*
+ * db.h - an asynchronous PostgreSQL pool on the server's event loop.
+ *
+ * A fixed number of libpq connections, each non-blocking: connect with
+ * PQconnectStartParams/PQconnectPoll, send with PQsendQueryParams or
+ * PQsendQueryPrepared, flush and consume on socket events, read until
+ * PQgetResult returns NULL. Nothing here ever blocks the loop.
+ *
+ * Requests that find every connection busy wait in a bounded FIFO queue;
+ * a full queue, a wait longer than db_queue_timeout_ms, or a pool with no
+ * live connection answers "unavailable" (the caller's 503). Broken
+ * connections are re-established by a timer, so the pool heals by itself
+ * after a database restart.
+ *
+ * Ownership: a job belongs to the pool from submission until its callback
+ * returns; the PGresult handed to a callback is freed by the pool right
+ * after the callback, so callbacks copy what they keep. A callback is never
+ * called before the submitting function has returned.
+ */
+#ifndef GROUPBUYD_DB_H
+#define GROUPBUYD_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event_base;
+struct config;
+struct db_pool;
+struct db_conn;
+struct db_job;
+
+/* A statement: static storage, prepared lazily on each connection under
+ * `name` (NULL name: sent unnamed with PQsendQueryParams each time). */
+struct db_stmt {
+    const char *name;
+    const char *sql;
+    int nparams;
+    int id; /* assigned by the pool on first use; 0 until then */
+};
+
+#define DB_STMT(n, s, np) {.name = (n), .sql = (s), .nparams = (np), .id = 0}
+
+enum db_status {
+    DB_OK,          /* res holds the last result of the statement */
+    DB_SQL_ERROR,   /* the statement failed: sqlstate and message set */
+    DB_UNAVAILABLE, /* no connection, queue full or timed out, or it broke */
+};
+
+struct db_result {
+    enum db_status status;
+    PGresult *res;        /* DB_OK and DB_SQL_ERROR; freed after the cb */
+    const char *sqlstate; /* DB_SQL_ERROR: five characters, else "" */
+    const char *message;  /* DB_SQL_ERROR and DB_UNAVAILABLE */
+};
+
+typedef void db_result_cb(const struct db_result *r, void *arg);
+typedef void db_acquire_cb(struct db_conn *conn, void *arg);
+
+struct db_pool *db_pool_new(struct event_base *base, const struct config *cfg)
+    __attribute__((warn_unused_result));
+/* Closes every connection; pending callbacks are not called. */
+void db_pool_free(struct db_pool *pool);
+
+/* Runs one statement on any free connection. params (text format, NULL for
+ * SQL NULL) are copied. Returns NULL when the pool cannot take it now (no
+ * live connection or the wait queue is full): answer 503. */
+struct db_job *db_query(struct db_pool *pool, struct db_stmt *stmt,
+                        const char *const *params, db_result_cb *cb,
+                        void *arg) __attribute__((warn_unused_result));
+
+/* The callback of a queued or running job will not be called. */
+void db_job_cancel(struct db_job *job);
+
+/* Borrows a connection for a transaction or a COPY: cb gets the connection,
+ * or NULL when none could be had in time. NULL return: as db_query. */
+struct db_job *db_acquire(struct db_pool *pool, db_acquire_cb *cb, void *arg)
+    __attribute__((warn_unused_result));
+/* One statement on a borrowed connection (one at a time). False when the
+ * connection is broken or busy: the callback is not called. */
+bool db_conn_query(struct db_conn *conn, struct db_stmt *stmt,
+                   const char *const *params, db_result_cb *cb, void *arg)
+    __attribute__((warn_unused_result));
+/* Gives a borrowed connection back. An open transaction is rolled back, a
+ * statement in flight is abandoned (its callback is not called). */
+void db_release(struct db_conn *conn);
+
+struct db_pool_stats {
+    int size, live, busy, waiting;
+    uint64_t queue_full, queue_timeouts, reconnects;
+};
+void db_pool_get_stats(const struct db_pool *pool, struct db_pool_stats *out);
+
+/* True when sqlstate is a unique violation, a serialization failure, ... */
+bool db_is_unique_violation(const struct db_result *r);
+
+#endif

@@ -1,0 +1,625 @@
+/*
+ * http.c - evhttp wiring, request contexts, replies, deadlines, shutdown.
+ *
+ * Limits: evhttp enforces the header and body sizes and answers by calling
+ * our callback with no URI and the failure's status; we turn that into the
+ * error envelope (413 payload_too_large for bodies, 431 for headers, 400 for
+ * malformed requests).
+ *
+ * Deadlines: evhttp's own timeout restarts on every byte read, so a client
+ * that drips its request one header at a time would never be cut off. Each
+ * connection therefore gets a conn_track with a deadline timer: from the
+ * accept (or the end of the previous reply) the next request must be read
+ * whole within http_timeout_s, else the connection is closed. The tracker is
+ * found by the connection's fd and dies in the connection's close callback.
+ * evhttp hands us the connection only through its bufferevent, whose
+ * callback argument is the evhttp_connection once evhttp has set it up; we
+ * create the bufferevent (evhttp_set_bevcb), hold a reference to it, and
+ * attach the tracker one loop turn later, when evhttp is done with it.
+ */
+#include "http.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/keyvalq_struct.h>
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "router.h"
+
+struct req_chunk {
+    struct req_chunk *next;
+    size_t used, cap;
+    max_align_t data[];
+};
+
+struct conn_track {
+    struct server *srv;
+    struct bufferevent *bev;
+    struct evhttp_connection *evcon;
+    struct event *deadline;
+    struct event *attach;
+    int fd;
+};
+
+static uint64_t http_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- arena --------------------------------------------------------- */
+
+void *req_alloc(struct req *r, size_t n)
+{
+    n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+    struct req_chunk *c = r->chunks;
+    if (c == NULL || c->cap - c->used < n) {
+        size_t cap = n > 4000 ? n : 4000;
+        c = malloc(sizeof *c + cap);
+        if (c == NULL) {
+            log_error("out of memory");
+            abort();
+        }
+        c->cap = cap;
+        c->used = 0;
+        c->next = r->chunks;
+        r->chunks = c;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+char *req_strdup(struct req *r, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = req_alloc(r, n);
+    memcpy(d, s, n);
+    return d;
+}
+
+char *req_printf(struct req *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = req_alloc(r, (size_t)(n < 0 ? 0 : n) + 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)(n < 0 ? 0 : n) + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+/* ---- connection deadlines ----------------------------------------- */
+
+static struct conn_track *http_track_of(struct server *srv,
+                                        struct evhttp_connection *evcon)
+{
+    if (evcon == NULL)
+        return NULL;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    if (bev == NULL)
+        return NULL;
+    int fd = (int)bufferevent_getfd(bev);
+    if (fd < 0 || fd >= srv->ntracks)
+        return NULL;
+    struct conn_track *t = srv->tracks[fd];
+    return t && t->evcon == evcon ? t : NULL;
+}
+
+static void http_track_arm(struct conn_track *t)
+{
+    struct timeval tv = {t->srv->cfg->http_timeout_s, 0};
+    event_add(t->deadline, &tv);
+}
+
+static void http_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn_track *t = arg;
+    (void)fd;
+    (void)what;
+    log_debug("http: closing connection %d: request not read in %d s", t->fd,
+              t->srv->cfg->http_timeout_s);
+    /* Calls http_close_cb, which frees t. */
+    evhttp_connection_free(t->evcon);
+}
+
+static void http_track_free(struct conn_track *t)
+{
+    if (t->fd >= 0 && t->fd < t->srv->ntracks && t->srv->tracks[t->fd] == t)
+        t->srv->tracks[t->fd] = NULL;
+    if (t->deadline)
+        event_free(t->deadline);
+    if (t->attach)
+        event_free(t->attach);
+    free(t);
+}
+
+static void http_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+    struct conn_track *t = arg;
+    (void)evcon;
+    http_track_free(t);
+}
+
+static void http_attach_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn_track *t = arg;
+    (void)fd;
+    (void)what;
+    struct bufferevent *bev = t->bev;
+    void *cbarg = NULL;
+    bufferevent_data_cb rcb = NULL;
+    bufferevent_getcb(bev, &rcb, NULL, NULL, &cbarg);
+    int bfd = (int)bufferevent_getfd(bev);
+    if (rcb == NULL || cbarg == NULL || bfd < 0 || bfd >= t->srv->ntracks) {
+        /* evhttp already dropped the connection */
+        bufferevent_decref(bev);
+        http_track_free(t);
+        return;
+    }
+    t->fd = bfd;
+    t->evcon = cbarg;
+    t->srv->tracks[bfd] = t;
+    event_free(t->attach);
+    t->attach = NULL;
+    evhttp_connection_set_closecb(t->evcon, http_close_cb, t);
+    http_track_arm(t);
+    bufferevent_decref(bev);
+}
+
+static struct bufferevent *http_bev_cb(struct event_base *base, void *arg)
+{
+    struct server *srv = arg;
+    struct bufferevent *bev =
+        bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL)
+        return NULL;
+    struct conn_track *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return bev; /* works, without a deadline */
+    t->srv = srv;
+    t->bev = bev;
+    t->fd = -1;
+    t->deadline = evtimer_new(base, http_deadline_cb, t);
+    t->attach = event_new(base, -1, 0, http_attach_cb, t);
+    if (t->deadline == NULL || t->attach == NULL) {
+        http_track_free(t);
+        return bev;
+    }
+    bufferevent_incref(bev);
+    event_active(t->attach, 0, 0);
+    return bev;
+}
+
+/* ---- replies ------------------------------------------------------- */
+
+static void req_free(struct req *r)
+{
+    if (r->job)
+        db_job_cancel(r->job);
+    if (r->conn)
+        db_release(r->conn);
+    if (r->json)
+        cJSON_Delete(r->json);
+    if (r->query) {
+        evhttp_clear_headers(r->query);
+        free(r->query);
+    }
+    struct req_chunk *c = r->chunks;
+    while (c) {
+        struct req_chunk *n = c->next;
+        free(c);
+        c = n;
+    }
+    r->srv->inflight--;
+    free(r);
+}
+
+static const char *http_method_name(enum evhttp_cmd_type m)
+{
+    switch (m) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE: return "TRACE";
+    case EVHTTP_REQ_CONNECT: return "CONNECT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    }
+    return "?";
+}
+
+static const char *http_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    }
+    return "Unknown";
+}
+
+void req_add_header(struct req *r, const char *key, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(r->ev), key, value);
+}
+
+static void http_reply_complete_cb(struct evhttp_request *ev, void *arg)
+{
+    struct server *srv = arg;
+    struct conn_track *t =
+        http_track_of(srv, evhttp_request_get_connection(ev));
+    if (t)
+        http_track_arm(t);
+}
+
+void req_reply_raw(struct req *r, int status, const char *content_type,
+                   const char *data, size_t len)
+{
+    struct server *srv = r->srv;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+    if (content_type)
+        evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "X-Request-Id", r->id);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (srv->stopping)
+        evhttp_add_header(h, "Connection", "close");
+    struct evbuffer *buf = evbuffer_new();
+    if (buf && len > 0)
+        evbuffer_add(buf, data, len);
+
+    double secs = (double)(http_now_ns() - r->start_ns) / 1e9;
+    size_t route = r->route ? router_index(r->route) : router_count();
+    metrics_observe_request(srv->metrics, route, status, secs);
+    log_info("%s %s %d %.3fms %s", http_method_name(r->method),
+             r->path ? r->path : "-", status, secs * 1000.0, r->id);
+
+    struct evhttp_request *ev = r->ev;
+    if (evhttp_request_get_connection(ev) != NULL)
+        evhttp_request_set_on_complete_cb(ev, http_reply_complete_cb, srv);
+    req_free(r);
+    evhttp_send_reply(ev, status, http_reason(status), buf);
+    if (buf)
+        evbuffer_free(buf);
+}
+
+void req_reply_json(struct req *r, int status, cJSON *body)
+{
+    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    if (body)
+        cJSON_Delete(body);
+    if (text == NULL) {
+        static const char oom[] =
+            "{\"error\":{\"code\":\"internal\",\"message\":\"Out of "
+            "memory.\"}}";
+        req_reply_raw(r, 500, "application/json", oom, sizeof oom - 1);
+        return;
+    }
+    req_reply_raw(r, status, "application/json", text, strlen(text));
+    cJSON_free(text);
+}
+
+void req_reply_error(struct req *r, int status, const char *code,
+                     const char *field, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cJSON *root = cJSON_CreateObject();
+    cJSON *err = cJSON_AddObjectToObject(root, "error");
+    cJSON_AddStringToObject(err, "code", code);
+    cJSON_AddStringToObject(err, "message", msg);
+    if (field)
+        cJSON_AddStringToObject(err, "field", field);
+    req_reply_json(r, status, root);
+}
+
+void req_reply_db_error(struct req *r, const struct db_result *res)
+{
+    if (res->status == DB_UNAVAILABLE) {
+        req_add_header(r, "Retry-After", "1");
+        req_reply_error(r, 503, "unavailable", NULL,
+                        "The database is unavailable; retry later.");
+        return;
+    }
+    log_error("request %s: database error %s: %s", r->id, res->sqlstate,
+              res->message);
+    req_reply_error(r, 500, "internal", NULL, "Internal error.");
+}
+
+/* ---- helpers for handlers ----------------------------------------- */
+
+const char *req_query(struct req *r, const char *key)
+{
+    return r->query ? evhttp_find_header(r->query, key) : NULL;
+}
+
+const char *req_header(struct req *r, const char *key)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(r->ev), key);
+}
+
+cJSON *req_json_object(struct req *r)
+{
+    if (r->body == NULL) {
+        req_reply_error(r, 400, "invalid_json", NULL,
+                        "The request needs a JSON object body.");
+        return NULL;
+    }
+    struct json_parse_error err;
+    cJSON *root = json_parse_strict(r->body, r->body_len, &err);
+    if (root == NULL) {
+        req_reply_error(r, 400, "invalid_json", NULL,
+                        "The body is not valid JSON: %s.", err.message);
+        return NULL;
+    }
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        req_reply_error(r, 400, "invalid_json", NULL,
+                        "The body must be a JSON object.");
+        return NULL;
+    }
+    r->json = root;
+    return root;
+}
+
+static void req_db_cb_trampoline(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    r->job = NULL;
+    r->db_cb(res, r);
+}
+
+bool req_query_db(struct req *r, struct db_stmt *stmt,
+                  const char *const *params, db_result_cb *cb)
+{
+    r->db_cb = cb;
+    r->job = db_query(r->srv->db, stmt, params, req_db_cb_trampoline, r);
+    if (r->job == NULL) {
+        struct db_result res = {.status = DB_UNAVAILABLE};
+        req_reply_db_error(r, &res);
+        return false;
+    }
+    return true;
+}
+
+/* ---- the request callback ------------------------------------------ */
+
+static bool http_request_id_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 32)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+static void http_make_request_id(char out[33])
+{
+    static uint64_t prefix, counter;
+    if (prefix == 0 && RAND_bytes((unsigned char *)&prefix, sizeof prefix) != 1)
+        prefix = (uint64_t)getpid() << 32 | (uint64_t)time(NULL);
+    counter++;
+    snprintf(out, 33, "%08" PRIx32 "%08" PRIx64, (uint32_t)(prefix >> 32),
+             (prefix + counter) & 0xffffffffu);
+}
+
+/* evhttp reports a failed request (too large, malformed) by calling us with
+ * no URI and the status it chose. */
+static void http_reply_failed(struct req *r)
+{
+    int code = evhttp_request_get_response_code(r->ev);
+    if (code == 413) {
+        const char *cl = req_header(r, "Content-Length");
+        bool body = cl && strtoll(cl, NULL, 10) > r->srv->cfg->http_max_body_bytes;
+        const char *te = req_header(r, "Transfer-Encoding");
+        if (te && strcasecmp(te, "chunked") == 0)
+            body = true;
+        if (!body) {
+            req_add_header(r, "Connection", "close");
+            req_reply_error(r, 431, "headers_too_large", NULL,
+                            "The request headers exceed %d bytes.",
+                            r->srv->cfg->http_max_header_bytes);
+            return;
+        }
+        req_add_header(r, "Connection", "close");
+        req_reply_error(r, 413, "payload_too_large", NULL,
+                        "The body exceeds %d bytes.",
+                        r->srv->cfg->http_max_body_bytes);
+        return;
+    }
+    req_add_header(r, "Connection", "close");
+    req_reply_error(r, 400, "bad_request", NULL, "Malformed HTTP request.");
+}
+
+static void http_request_cb(struct evhttp_request *ev, void *arg)
+{
+    struct server *srv = arg;
+    struct req *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        evhttp_send_error(ev, 503, "Service Unavailable");
+        return;
+    }
+    srv->inflight++;
+    r->srv = srv;
+    r->ev = ev;
+    r->start_ns = http_now_ns();
+    r->method = evhttp_request_get_command(ev);
+    const char *rid = req_header(r, "X-Request-Id");
+    if (rid && http_request_id_valid(rid))
+        snprintf(r->id, sizeof r->id, "%s", rid);
+    else
+        http_make_request_id(r->id);
+
+    struct conn_track *t =
+        http_track_of(srv, evhttp_request_get_connection(ev));
+    if (t)
+        event_del(t->deadline); /* read whole: the deadline is met */
+
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+    if (evhttp_request_get_uri(ev) == NULL || uri == NULL) {
+        http_reply_failed(r);
+        return;
+    }
+    const char *path = evhttp_uri_get_path(uri);
+    r->path = req_strdup(r, path && *path ? path : "/");
+    const char *qs = evhttp_uri_get_query(uri);
+    if (qs) {
+        r->query = calloc(1, sizeof *r->query);
+        if (r->query == NULL || evhttp_parse_query_str(qs, r->query) != 0) {
+            req_reply_error(r, 400, "invalid_field", NULL,
+                            "The query string is malformed.");
+            return;
+        }
+    }
+
+    struct evbuffer *in = evhttp_request_get_input_buffer(ev);
+    size_t len = evbuffer_get_length(in);
+    if (len > 0) {
+        char *body = req_alloc(r, len + 1);
+        evbuffer_copyout(in, body, len);
+        body[len] = '\0';
+        r->body = body;
+        r->body_len = len;
+    }
+
+    char allow[128];
+    switch (router_match(r, allow, sizeof allow)) {
+    case ROUTER_FOUND:
+        r->route->handler(r);
+        return;
+    case ROUTER_BAD_METHOD:
+        req_add_header(r, "Allow", allow);
+        req_reply_error(r, 405, "method_not_allowed", NULL,
+                        "%s is not allowed here; allowed: %s.",
+                        http_method_name(r->method), allow);
+        return;
+    case ROUTER_NOT_FOUND:
+        req_reply_error(r, 404, "not_found", NULL, "No such resource.");
+        return;
+    }
+}
+
+/* ---- start and stop ------------------------------------------------ */
+
+bool http_start(struct server *srv)
+{
+    const struct config *cfg = srv->cfg;
+    struct rlimit rl;
+    srv->ntracks = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)srv->ntracks)
+        srv->ntracks = (int)rl.rlim_cur;
+    srv->tracks = calloc((size_t)srv->ntracks, sizeof *srv->tracks);
+    srv->http = evhttp_new(srv->base);
+    if (srv->tracks == NULL || srv->http == NULL) {
+        log_error("http: out of memory");
+        return false;
+    }
+    evhttp_set_max_headers_size(srv->http, (ev_ssize_t)cfg->http_max_header_bytes);
+    evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->http_max_body_bytes);
+    evhttp_set_timeout(srv->http, cfg->http_timeout_s);
+    evhttp_set_allowed_methods(
+        srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                       EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                       EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    evhttp_set_default_content_type(srv->http, "application/json");
+    evhttp_set_bevcb(srv->http, http_bev_cb, srv);
+    evhttp_set_gencb(srv->http, http_request_cb, srv);
+    srv->sock = evhttp_bind_socket_with_handle(srv->http, cfg->listen_host,
+                                               (ev_uint16_t)cfg->listen_port);
+    if (srv->sock == NULL) {
+        log_error("http: cannot listen on %s:%d: %s", cfg->listen_host,
+                  cfg->listen_port, strerror(errno));
+        return false;
+    }
+    log_info("listening on %s:%d", cfg->listen_host, cfg->listen_port);
+    return true;
+}
+
+static void http_stop_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)fd;
+    (void)what;
+    uint64_t waited_ms = (http_now_ns() / 1000000u) - srv->stop_started_ms;
+    if (srv->inflight == 0) {
+        log_info("shutdown: no request in flight, exiting");
+        event_base_loopexit(srv->base, NULL);
+    } else if (waited_ms >= (uint64_t)srv->cfg->shutdown_grace_s * 1000u) {
+        log_warn("shutdown: %d requests still in flight after %d s, exiting",
+                 srv->inflight, srv->cfg->shutdown_grace_s);
+        event_base_loopexit(srv->base, NULL);
+    }
+}
+
+void http_begin_shutdown(struct server *srv)
+{
+    if (srv->stopping)
+        return;
+    srv->stopping = true;
+    srv->stop_started_ms = http_now_ns() / 1000000u;
+    log_info("shutdown: stop accepting, %d requests in flight", srv->inflight);
+    if (srv->sock) {
+        evhttp_del_accept_socket(srv->http, srv->sock);
+        srv->sock = NULL;
+    }
+    srv->stop_timer = event_new(srv->base, -1, EV_PERSIST, http_stop_check_cb, srv);
+    struct timeval tv = {0, 20 * 1000};
+    if (srv->stop_timer)
+        event_add(srv->stop_timer, &tv);
+    else
+        event_base_loopexit(srv->base, NULL);
+}
+
+void http_stop(struct server *srv)
+{
+    if (srv->http) {
+        evhttp_free(srv->http);
+        srv->http = NULL;
+    }
+    /* evhttp_free ran every close callback, which freed the trackers. */
+    free(srv->tracks);
+    srv->tracks = NULL;
+    if (srv->stop_timer) {
+        event_free(srv->stop_timer);
+        srv->stop_timer = NULL;
+    }
+}

@@ -1,0 +1,112 @@
+/*
+ * http.h - the server: evhttp on one event base, the request context,
+ * replies in the error envelope of API.md, and graceful shutdown.
+ *
+ * A request context (struct req) is created for every request that reaches
+ * the router and owns everything the request allocates: arena memory, the
+ * parsed JSON body, a database job or borrowed connection. The handler (or
+ * one of its callbacks) answers exactly once with a req_reply_* function,
+ * which sends the reply, writes the access-log line, counts the metrics and
+ * frees the context. Nothing may touch the context after replying. If the
+ * client has gone, libevent frees the detached request when we reply.
+ */
+#ifndef GROUPBUYD_HTTP_H
+#define GROUPBUYD_HTTP_H
+
+#include <cJSON.h>
+#include <event2/http.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "db.h"
+
+struct route;
+struct req_chunk;
+struct metrics;
+struct workpool;
+
+struct server {
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *sock;
+    const struct config *cfg;
+    struct db_pool *db;
+    struct workpool *work;
+    struct metrics *metrics;
+    struct event *sigterm, *sigint, *stop_timer;
+    struct conn_track **tracks; /* by fd: request-read deadlines */
+    int ntracks;
+    int inflight;               /* live request contexts */
+    bool stopping;
+    uint64_t stop_started_ms;
+    int *migrations;            /* versions found in schema_dir */
+    int nmigrations;
+    char *migrations_param;     /* "{1,2,3}" for readyz */
+};
+
+#define REQ_MAX_PARAMS 4
+
+struct req {
+    struct server *srv;
+    struct evhttp_request *ev;
+    enum evhttp_cmd_type method;
+    const char *path;         /* raw path, without the query */
+    struct evkeyvalq *query;  /* parsed query string */
+    const struct route *route;
+    int64_t params[REQ_MAX_PARAMS]; /* {id} segments, in order */
+    char id[33];              /* request id, echoed as X-Request-Id */
+    uint64_t start_ns;
+    const char *body;         /* NUL-terminated copy; NULL when empty */
+    size_t body_len;
+    cJSON *json;              /* parsed body, owned */
+    struct db_job *job;       /* the statement in flight, if any */
+    db_result_cb *db_cb;      /* its callback (req_query_db) */
+    struct db_conn *conn;     /* borrowed connection, if any */
+    struct req_chunk *chunks; /* arena */
+    void *state;              /* the handler's own, from the arena */
+};
+
+/* Starts listening; false (with a logged reason) on failure. */
+bool http_start(struct server *srv) __attribute__((warn_unused_result));
+/* Stops accepting, lets in-flight requests finish (grace period), then
+ * breaks the loop. Safe to call more than once. */
+void http_begin_shutdown(struct server *srv);
+void http_stop(struct server *srv);
+
+/* Arena memory that lives until the reply. Never NULL: on allocation
+ * failure the process cannot answer anyway and aborts. */
+void *req_alloc(struct req *r, size_t n);
+char *req_strdup(struct req *r, const char *s);
+char *req_printf(struct req *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Query parameter or NULL. */
+const char *req_query(struct req *r, const char *key);
+/* Header or NULL. */
+const char *req_header(struct req *r, const char *key);
+
+/* Parses the body as a JSON object with the strict parser. On failure it
+ * has already replied 400 invalid_json and returns NULL: just return. */
+cJSON *req_json_object(struct req *r) __attribute__((warn_unused_result));
+
+/* Replies. Each sends, logs, counts and frees the context. */
+void req_reply_json(struct req *r, int status, cJSON *body);
+void req_reply_raw(struct req *r, int status, const char *content_type,
+                   const char *data, size_t len);
+void req_reply_error(struct req *r, int status, const char *code,
+                     const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* 503 unavailable for DB_UNAVAILABLE, 500 internal otherwise. */
+void req_reply_db_error(struct req *r, const struct db_result *res);
+/* Adds a response header before the reply. */
+void req_add_header(struct req *r, const char *key, const char *value);
+
+/* Runs stmt for the request; cb is called with the request as arg. On
+ * submission failure it has already replied 503 and returns false. */
+bool req_query_db(struct req *r, struct db_stmt *stmt,
+                  const char *const *params, db_result_cb *cb)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * main.c - subcommands, configuration, signals and the event loop.
+ *
+ *   groupbuyd [-c FILE] [serve]       serve HTTP (the default)
+ *   groupbuyd [-c FILE] migrate       apply pending schema migrations
+ *   groupbuyd [-c FILE] check-config  print the effective configuration
+ *
+ * Everything before event_base_dispatch may die(); after it, failures end
+ * one request, never the process.
+ */
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "migrate.h"
+
+#define DEFAULT_CONFIG "config/groupbuyd.conf"
+
+static void main_usage(void)
+{
+    fprintf(stderr,
+            "usage: groupbuyd [-c FILE] [serve | migrate | check-config]\n");
+}
+
+static void main_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)what;
+    log_info("received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    http_begin_shutdown(srv);
+}
+
+/* Builds "{1,2,3}" from the versions found in schema_dir. */
+static char *main_migrations_param(const struct migration *list, int n)
+{
+    size_t cap = 3 + (size_t)n * 12;
+    char *s = malloc(cap);
+    if (s == NULL)
+        return NULL;
+    size_t used = 0;
+    s[used++] = '{';
+    for (int i = 0; i < n; i++)
+        used += (size_t)snprintf(s + used, cap - used, "%s%d", i ? "," : "",
+                                 list[i].version);
+    snprintf(s + used, cap - used, "}");
+    return s;
+}
+
+static int main_serve(const struct config *cfg)
+{
+    struct server srv;
+    memset(&srv, 0, sizeof srv);
+    srv.cfg = cfg;
+
+    char err[512];
+    struct migration *list = NULL;
+    int n = 0;
+    if (!migrate_scan(cfg->schema_dir, &list, &n, err, sizeof err))
+        die("schema: %s", err);
+    srv.migrations_param = main_migrations_param(list, n);
+    free(list);
+    if (srv.migrations_param == NULL)
+        die("out of memory");
+
+    signal(SIGPIPE, SIG_IGN);
+    if (evthread_use_pthreads() != 0)
+        die("libevent: no thread support");
+    srv.base = event_base_new();
+    if (srv.base == NULL)
+        die("libevent: cannot create the event base");
+    srv.metrics = metrics_new();
+    srv.db = db_pool_new(srv.base, cfg);
+    if (srv.metrics == NULL || srv.db == NULL)
+        die("out of memory");
+    if (!http_start(&srv))
+        die("cannot start the HTTP server");
+    srv.sigterm = evsignal_new(srv.base, SIGTERM, main_signal_cb, &srv);
+    srv.sigint = evsignal_new(srv.base, SIGINT, main_signal_cb, &srv);
+    if (srv.sigterm == NULL || srv.sigint == NULL ||
+        event_add(srv.sigterm, NULL) != 0 || event_add(srv.sigint, NULL) != 0)
+        die("cannot install signal handlers");
+
+    event_base_dispatch(srv.base);
+
+    http_stop(&srv);
+    db_pool_free(srv.db);
+    metrics_free(srv.metrics);
+    event_free(srv.sigterm);
+    event_free(srv.sigint);
+    event_base_free(srv.base);
+    free(srv.migrations_param);
+    libevent_global_shutdown();
+    log_info("stopped");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = DEFAULT_CONFIG;
+    bool config_given = false;
+    const char *command = "serve";
+    int i = 1;
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            config_path = argv[++i];
+            config_given = true;
+        } else if (strcmp(argv[i], "-h") == 0 ||
+                   strcmp(argv[i], "--help") == 0) {
+            main_usage();
+            return 0;
+        } else if (argv[i][0] == '-') {
+            main_usage();
+            return 2;
+        } else {
+            break;
+        }
+    }
+    if (i < argc)
+        command = argv[i++];
+    if (i < argc) {
+        main_usage();
+        return 2;
+    }
+
+    static struct config cfg;
+    char err[1024];
+    config_defaults(&cfg);
+    if (!config_load(&cfg, config_path, config_given, err, sizeof err)) {
+        fprintf(stderr, "groupbuyd: configuration: %s\n", err);
+        return 2;
+    }
+    log_set_level(cfg.log_level);
+
+    if (strcmp(command, "serve") == 0)
+        return main_serve(&cfg);
+    if (strcmp(command, "migrate") == 0)
+        return migrate_run(&cfg);
+    if (strcmp(command, "check-config") == 0) {
+        static char buf[16384];
+        config_format(&cfg, buf, sizeof buf);
+        fputs(buf, stdout);
+        return 0;
+    }
+    main_usage();
+    return 2;
+}

@@ -1,0 +1,122 @@
+/*
+ * router.c - the route table and the matcher.
+ *
+ * The table is searched linearly: it is short, and a match costs a few
+ * string comparisons of path segments. Patterns are checked once at first
+ * use (assert) to hold only literal and {id} segments.
+ */
+#include "router.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "http.h"
+
+static const struct route router_table[] = {
+    {EVHTTP_REQ_GET, "/healthz", api_healthz},
+    {EVHTTP_REQ_GET, "/readyz", api_readyz},
+    {EVHTTP_REQ_GET, "/metrics", api_metrics},
+};
+
+#define NROUTES (sizeof router_table / sizeof router_table[0])
+
+size_t router_count(void) { return NROUTES; }
+
+const struct route *router_at(size_t i) { return &router_table[i]; }
+
+size_t router_index(const struct route *route)
+{
+    return (size_t)(route - router_table);
+}
+
+/* Parses an {id} segment of length n: 1..2^53, digits only, no leading 0. */
+static bool router_parse_id(const char *s, size_t n, int64_t *out)
+{
+    if (n == 0 || n > 16 || s[0] == '0')
+        return false;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v > 9007199254740992LL)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Matches path against pattern; fills params on success. */
+static bool router_path_matches(const char *pattern, const char *path,
+                                int64_t *params, int *nparams)
+{
+    int np = 0;
+    const char *p = pattern, *s = path;
+    while (*p && *s) {
+        if (*p != '/' || *s != '/')
+            return false;
+        p++;
+        s++;
+        size_t plen = strcspn(p, "/");
+        size_t slen = strcspn(s, "/");
+        if (plen == 4 && strncmp(p, "{id}", 4) == 0) {
+            if (np >= REQ_MAX_PARAMS || !router_parse_id(s, slen, &params[np]))
+                return false;
+            np++;
+        } else if (plen != slen || strncmp(p, s, plen) != 0) {
+            return false;
+        }
+        p += plen;
+        s += slen;
+    }
+    if (*p || *s)
+        return false;
+    *nparams = np;
+    return true;
+}
+
+static const char *router_method_name(enum evhttp_cmd_type m)
+{
+    switch (m) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    default: return "?";
+    }
+}
+
+enum router_match router_match(struct req *r, char *allow, size_t allowlen)
+{
+    bool path_found = false;
+    size_t used = 0;
+    allow[0] = '\0';
+    for (size_t i = 0; i < NROUTES; i++) {
+        const struct route *rt = &router_table[i];
+        int64_t params[REQ_MAX_PARAMS];
+        int np = 0;
+        if (!router_path_matches(rt->pattern, r->path, params, &np))
+            continue;
+        enum evhttp_cmd_type m = r->method;
+        if (m == EVHTTP_REQ_HEAD)
+            m = EVHTTP_REQ_GET; /* evhttp sends no body for HEAD */
+        if (rt->method == m) {
+            r->route = rt;
+            memcpy(r->params, params, sizeof params);
+            return ROUTER_FOUND;
+        }
+        path_found = true;
+        const char *name = router_method_name(rt->method);
+        if (strstr(allow, name) == NULL) {
+            int n = snprintf(allow + used, allowlen - used, "%s%s",
+                             used ? ", " : "", name);
+            if (n > 0 && (size_t)n < allowlen - used)
+                used += (size_t)n;
+        }
+    }
+    return path_found ? ROUTER_BAD_METHOD : ROUTER_NOT_FOUND;
+}
