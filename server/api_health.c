@@ -33,8 +33,7 @@ static void api_readyz_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
-        req_reply_error(r, 503, "unavailable", NULL,
-                        "Not ready: %s",
+        req_reply_error(r, 503, "unavailable", NULL, "Not ready: %s",
                         res->status == DB_UNAVAILABLE
                             ? "the database is unavailable."
                             : "the schema is not migrated.");

@@ -24,7 +24,7 @@ struct config_key {
     const char *env; /* NULL: file only */
     enum config_kind kind;
     size_t offset;
-    int min, max;    /* CK_INT */
+    int min, max; /* CK_INT */
     bool secret;
 };
 
@@ -94,7 +94,8 @@ void config_defaults(struct config *c)
 static bool config_parse_listen(struct config *c, const char *v)
 {
     const char *colon = strrchr(v, ':');
-    if (colon == NULL || colon == v || (size_t)(colon - v) >= sizeof c->listen_host)
+    if (colon == NULL || colon == v ||
+        (size_t)(colon - v) >= sizeof c->listen_host)
         return false;
     char *end;
     errno = 0;

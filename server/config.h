@@ -26,20 +26,20 @@ struct config {
     enum log_level log_level;
     char schema_dir[CONFIG_STR_MAX];
 
-    int db_pool_size;           /* connections kept open */
-    int db_queue_max;           /* requests waiting for a connection */
-    int db_queue_timeout_ms;    /* longest wait for a connection: then 503 */
+    int db_pool_size;        /* connections kept open */
+    int db_queue_max;        /* requests waiting for a connection */
+    int db_queue_timeout_ms; /* longest wait for a connection: then 503 */
     int db_statement_timeout_ms;
-    int db_reconnect_ms;        /* pause between reconnection attempts */
+    int db_reconnect_ms; /* pause between reconnection attempts */
 
     int http_max_header_bytes;
     int http_max_body_bytes;
-    int http_timeout_s;         /* idle keep-alive and request-read deadline */
+    int http_timeout_s; /* idle keep-alive and request-read deadline */
     int shutdown_grace_s;
 
     int session_ttl_s;
     int password_iterations;
-    int worker_threads;         /* 0 = number of cores */
+    int worker_threads; /* 0 = number of cores */
     int worker_queue_max;
 };
 
@@ -49,8 +49,8 @@ void config_defaults(struct config *c);
 /* Reads the file at path (missing file is an error only when required) and
  * then the environment. On failure returns false with a message naming the
  * key and file:line in err. */
-bool config_load(struct config *c, const char *path, bool required,
-                 char *err, size_t errlen) __attribute__((warn_unused_result));
+bool config_load(struct config *c, const char *path, bool required, char *err,
+                 size_t errlen) __attribute__((warn_unused_result));
 
 /* Writes the effective configuration as "key = value" lines, secrets masked,
  * into buf. */

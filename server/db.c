@@ -41,7 +41,7 @@ struct db_job {
     enum job_kind kind;
     struct db_stmt *stmt;
     int nparams;
-    char **params;       /* copies, in the same allocation as the job */
+    char **params; /* copies, in the same allocation as the job */
     db_result_cb *cb;
     db_acquire_cb *acb;
     void *arg;
@@ -59,9 +59,9 @@ struct db_conn {
     int index;
     enum dbc_state state;
     PGconn *pg;
-    struct event *rev;    /* read, persistent while connected */
-    struct event *wev;    /* write, one-shot while flushing/connecting */
-    struct event *timer;  /* reconnect and connect timeout */
+    struct event *rev;   /* read, persistent while connected */
+    struct event *wev;   /* write, one-shot while flushing/connecting */
+    struct event *timer; /* reconnect and connect timeout */
     uint64_t connect_started_ms;
     int failures; /* consecutive failed attempts, for quiet logs */
     unsigned char prepared[DB_MAX_STMTS / 8];
@@ -163,10 +163,8 @@ static void db_job_free(struct db_job *j)
 
 static void db_job_fail(struct db_job *j, const char *why)
 {
-    struct db_result r = {.status = DB_UNAVAILABLE,
-                          .res = NULL,
-                          .sqlstate = "",
-                          .message = why};
+    struct db_result r = {
+        .status = DB_UNAVAILABLE, .res = NULL, .sqlstate = "", .message = why};
     if (!j->cancelled) {
         if (j->kind == JOB_QUERY)
             j->cb(&r, j->arg);
@@ -299,7 +297,8 @@ static void db_conn_complete(struct db_conn *c)
         c->qres = NULL;
         if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
             PQclear(res);
-            c->prepared[c->qstmt->id / 8] |= (unsigned char)(1u << (c->qstmt->id % 8));
+            c->prepared[c->qstmt->id / 8] |=
+                (unsigned char)(1u << (c->qstmt->id % 8));
             if (!db_conn_send(c))
                 db_conn_broken(c, PQerrorMessage(c->pg));
             return;
@@ -307,8 +306,8 @@ static void db_conn_complete(struct db_conn *c)
         /* fall through with the prepare error as the statement's result */
         c->qres = res;
     }
-    struct db_result r = {.status = DB_OK, .res = c->qres, .sqlstate = "",
-                          .message = ""};
+    struct db_result r = {
+        .status = DB_OK, .res = c->qres, .sqlstate = "", .message = ""};
     c->qres = NULL;
     if (r.res == NULL) {
         r.status = DB_UNAVAILABLE;
@@ -345,7 +344,8 @@ static bool db_conn_consume(struct db_conn *c)
             return true; /* c may be idle or sending again now */
         }
         ExecStatusType st = PQresultStatus(res);
-        if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+        if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT ||
+            st == PGRES_COPY_BOTH) {
             PQclear(res);
             return false; /* not supported by this path */
         }
@@ -527,8 +527,8 @@ static void db_conn_broken(struct db_conn *c, const char *why)
     c->release_pending = false;
     db_conn_schedule(c, p->cfg->db_reconnect_ms);
 
-    struct db_result r = {.status = DB_UNAVAILABLE, .res = NULL,
-                          .sqlstate = "", .message = msg};
+    struct db_result r = {
+        .status = DB_UNAVAILABLE, .res = NULL, .sqlstate = "", .message = msg};
     if (job) {
         if (!job->cancelled && stage != DBQ_NONE)
             job->cb(&r, job->arg);
@@ -603,7 +603,8 @@ static void db_pool_dispatch(struct db_pool *p)
 
 static struct db_job *db_submit(struct db_pool *p, struct db_job *j)
 {
-    if (!db_pool_hopeful(p) || (db_pool_live(p) == 0 && p->waiting >= p->cfg->db_queue_max)) {
+    if (!db_pool_hopeful(p) ||
+        (db_pool_live(p) == 0 && p->waiting >= p->cfg->db_queue_max)) {
         db_job_free(j);
         return NULL;
     }

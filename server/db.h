@@ -39,7 +39,10 @@ struct db_stmt {
     int id; /* assigned by the pool on first use; 0 until then */
 };
 
-#define DB_STMT(n, s, np) {.name = (n), .sql = (s), .nparams = (np), .id = 0}
+#define DB_STMT(n, s, np)                                 \
+    {                                                     \
+        .name = (n), .sql = (s), .nparams = (np), .id = 0 \
+    }
 
 enum db_status {
     DB_OK,          /* res holds the last result of the statement */
@@ -66,8 +69,8 @@ void db_pool_free(struct db_pool *pool);
  * SQL NULL) are copied. Returns NULL when the pool cannot take it now (no
  * live connection or the wait queue is full): answer 503. */
 struct db_job *db_query(struct db_pool *pool, struct db_stmt *stmt,
-                        const char *const *params, db_result_cb *cb,
-                        void *arg) __attribute__((warn_unused_result));
+                        const char *const *params, db_result_cb *cb, void *arg)
+    __attribute__((warn_unused_result));
 
 /* The callback of a queued or running job will not be called. */
 void db_job_cancel(struct db_job *job);

@@ -1,10 +1,9 @@
 /*
  * http.c - evhttp wiring, request contexts, replies, deadlines, shutdown.
  *
- * Limits: evhttp enforces the header and body sizes and answers by calling
- * our callback with no URI and the failure's status; we turn that into the
- * error envelope (413 payload_too_large for bodies, 431 for headers, 400 for
- * malformed requests).
+ * Limits: evhttp answers the limits it enforces itself with an HTML page, so
+ * it gets limits 16 times wider than ours and we enforce ours here, in the
+ * API's envelope: 431 for headers, 413 payload_too_large for bodies.
  *
  * Deadlines: evhttp's own timeout restarts on every byte read, so a client
  * that drips its request one header at a time would never be cut off. Each
@@ -31,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +39,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
+
+#define HTTP_HARD_LIMIT_FACTOR 16
 
 struct req_chunk {
     struct req_chunk *next;
@@ -235,15 +237,24 @@ static void req_free(struct req *r)
 static const char *http_method_name(enum evhttp_cmd_type m)
 {
     switch (m) {
-    case EVHTTP_REQ_GET: return "GET";
-    case EVHTTP_REQ_POST: return "POST";
-    case EVHTTP_REQ_HEAD: return "HEAD";
-    case EVHTTP_REQ_PUT: return "PUT";
-    case EVHTTP_REQ_DELETE: return "DELETE";
-    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-    case EVHTTP_REQ_TRACE: return "TRACE";
-    case EVHTTP_REQ_CONNECT: return "CONNECT";
-    case EVHTTP_REQ_PATCH: return "PATCH";
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
     }
     return "?";
 }
@@ -251,20 +262,34 @@ static const char *http_method_name(enum evhttp_cmd_type m)
 static const char *http_reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
     }
     return "Unknown";
 }
@@ -441,32 +466,36 @@ static void http_make_request_id(char out[33])
              (prefix + counter) & 0xffffffffu);
 }
 
-/* evhttp reports a failed request (too large, malformed) by calling us with
- * no URI and the status it chose. */
-static void http_reply_failed(struct req *r)
+/* Size of the request line and headers as received, near enough. */
+static size_t http_header_bytes(struct evhttp_request *ev)
 {
-    int code = evhttp_request_get_response_code(r->ev);
-    if (code == 413) {
-        const char *cl = req_header(r, "Content-Length");
-        bool body = cl && strtoll(cl, NULL, 10) > r->srv->cfg->http_max_body_bytes;
-        const char *te = req_header(r, "Transfer-Encoding");
-        if (te && strcasecmp(te, "chunked") == 0)
-            body = true;
-        if (!body) {
-            req_add_header(r, "Connection", "close");
-            req_reply_error(r, 431, "headers_too_large", NULL,
-                            "The request headers exceed %d bytes.",
-                            r->srv->cfg->http_max_header_bytes);
-            return;
-        }
+    const char *uri = evhttp_request_get_uri(ev);
+    size_t n = (uri ? strlen(uri) : 0) + 16;
+    struct evkeyval *kv;
+    TAILQ_FOREACH(kv, evhttp_request_get_input_headers(ev), next)
+    n += strlen(kv->key) + strlen(kv->value) + 4;
+    return n;
+}
+
+/* Our limits, in the API's envelope; true when it replied. */
+static bool http_check_limits(struct req *r)
+{
+    const struct config *cfg = r->srv->cfg;
+    if (http_header_bytes(r->ev) > (size_t)cfg->http_max_header_bytes) {
+        req_add_header(r, "Connection", "close");
+        req_reply_error(r, 431, "headers_too_large", NULL,
+                        "The request headers exceed %d bytes.",
+                        cfg->http_max_header_bytes);
+        return true;
+    }
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+    if (evbuffer_get_length(in) > (size_t)cfg->http_max_body_bytes) {
         req_add_header(r, "Connection", "close");
         req_reply_error(r, 413, "payload_too_large", NULL,
-                        "The body exceeds %d bytes.",
-                        r->srv->cfg->http_max_body_bytes);
-        return;
+                        "The body exceeds %d bytes.", cfg->http_max_body_bytes);
+        return true;
     }
-    req_add_header(r, "Connection", "close");
-    req_reply_error(r, 400, "bad_request", NULL, "Malformed HTTP request.");
+    return false;
 }
 
 static void http_request_cb(struct evhttp_request *ev, void *arg)
@@ -494,10 +523,12 @@ static void http_request_cb(struct evhttp_request *ev, void *arg)
         event_del(t->deadline); /* read whole: the deadline is met */
 
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
-    if (evhttp_request_get_uri(ev) == NULL || uri == NULL) {
-        http_reply_failed(r);
+    if (uri == NULL) {
+        req_reply_error(r, 400, "bad_request", NULL, "Malformed request URI.");
         return;
     }
+    if (http_check_limits(r))
+        return;
     const char *path = evhttp_uri_get_path(uri);
     r->path = req_strdup(r, path && *path ? path : "/");
     const char *qs = evhttp_uri_get_query(uri);
@@ -553,13 +584,20 @@ bool http_start(struct server *srv)
         log_error("http: out of memory");
         return false;
     }
-    evhttp_set_max_headers_size(srv->http, (ev_ssize_t)cfg->http_max_header_bytes);
-    evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->http_max_body_bytes);
+    /* evhttp answers its own limits with an HTML page, so it gets wider
+     * ones (HTTP_HARD_LIMIT_FACTOR times ours) and http_request_cb enforces
+     * ours with the API's envelope. Only beyond the wide ones does a client
+     * see evhttp's page (still 413). */
+    evhttp_set_max_headers_size(srv->http,
+                                (ev_ssize_t)cfg->http_max_header_bytes *
+                                    HTTP_HARD_LIMIT_FACTOR);
+    evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->http_max_body_bytes *
+                                            HTTP_HARD_LIMIT_FACTOR);
     evhttp_set_timeout(srv->http, cfg->http_timeout_s);
     evhttp_set_allowed_methods(
         srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                       EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                       EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+                       EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                       EVHTTP_REQ_PATCH);
     evhttp_set_default_content_type(srv->http, "application/json");
     evhttp_set_bevcb(srv->http, http_bev_cb, srv);
     evhttp_set_gencb(srv->http, http_request_cb, srv);
@@ -601,7 +639,8 @@ void http_begin_shutdown(struct server *srv)
         evhttp_del_accept_socket(srv->http, srv->sock);
         srv->sock = NULL;
     }
-    srv->stop_timer = event_new(srv->base, -1, EV_PERSIST, http_stop_check_cb, srv);
+    srv->stop_timer =
+        event_new(srv->base, -1, EV_PERSIST, http_stop_check_cb, srv);
     struct timeval tv = {0, 20 * 1000};
     if (srv->stop_timer)
         event_add(srv->stop_timer, &tv);

@@ -38,12 +38,12 @@ struct server {
     struct event *sigterm, *sigint, *stop_timer;
     struct conn_track **tracks; /* by fd: request-read deadlines */
     int ntracks;
-    int inflight;               /* live request contexts */
+    int inflight; /* live request contexts */
     bool stopping;
     uint64_t stop_started_ms;
-    int *migrations;            /* versions found in schema_dir */
+    int *migrations; /* versions found in schema_dir */
     int nmigrations;
-    char *migrations_param;     /* "{1,2,3}" for readyz */
+    char *migrations_param; /* "{1,2,3}" for readyz */
 };
 
 #define REQ_MAX_PARAMS 4
@@ -52,13 +52,13 @@ struct req {
     struct server *srv;
     struct evhttp_request *ev;
     enum evhttp_cmd_type method;
-    const char *path;         /* raw path, without the query */
-    struct evkeyvalq *query;  /* parsed query string */
+    const char *path;        /* raw path, without the query */
+    struct evkeyvalq *query; /* parsed query string */
     const struct route *route;
     int64_t params[REQ_MAX_PARAMS]; /* {id} segments, in order */
-    char id[33];              /* request id, echoed as X-Request-Id */
+    char id[33];                    /* request id, echoed as X-Request-Id */
     uint64_t start_ns;
-    const char *body;         /* NUL-terminated copy; NULL when empty */
+    const char *body; /* NUL-terminated copy; NULL when empty */
     size_t body_len;
     cJSON *json;              /* parsed body, owned */
     struct db_job *job;       /* the statement in flight, if any */

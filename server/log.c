@@ -29,11 +29,20 @@ bool log_level_parse(const char *s, enum log_level *out)
     return false;
 }
 
-const char *log_level_name(enum log_level level) { return log_names[level]; }
+const char *log_level_name(enum log_level level)
+{
+    return log_names[level];
+}
 
-void log_set_level(enum log_level level) { log_min = level; }
+void log_set_level(enum log_level level)
+{
+    log_min = level;
+}
 
-bool log_enabled(enum log_level level) { return level >= log_min; }
+bool log_enabled(enum log_level level)
+{
+    return level >= log_min;
+}
 
 static void log_vline(enum log_level level, const char *fmt, va_list ap)
 {
@@ -42,11 +51,10 @@ static void log_vline(enum log_level level, const char *fmt, va_list ap)
     struct tm tm;
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
-    int n = snprintf(line, sizeof line,
-                     "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %-5s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
-                     log_names[level]);
+    int n = snprintf(
+        line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %-5s ",
+        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+        tm.tm_sec, (int)(tv.tv_usec / 1000), log_names[level]);
     if (n < 0)
         return;
     int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);

@@ -86,11 +86,20 @@ static const char *metrics_route_label(const struct metrics *m, size_t i,
     const struct route *rt = router_at(i);
     const char *method = "GET";
     switch (rt->method) {
-    case EVHTTP_REQ_POST: method = "POST"; break;
-    case EVHTTP_REQ_PUT: method = "PUT"; break;
-    case EVHTTP_REQ_PATCH: method = "PATCH"; break;
-    case EVHTTP_REQ_DELETE: method = "DELETE"; break;
-    default: break;
+    case EVHTTP_REQ_POST:
+        method = "POST";
+        break;
+    case EVHTTP_REQ_PUT:
+        method = "PUT";
+        break;
+    case EVHTTP_REQ_PATCH:
+        method = "PATCH";
+        break;
+    case EVHTTP_REQ_DELETE:
+        method = "DELETE";
+        break;
+    default:
+        break;
     }
     snprintf(buf, len, "%s %s", method, rt->pattern);
     return buf;

@@ -145,8 +145,7 @@ int migrate_run(const struct config *cfg)
     }
     const char *keys[] = {"dbname", "application_name", "client_encoding",
                           NULL};
-    const char *vals[] = {cfg->database_url, "groupbuyd-migrate", "UTF8",
-                          NULL};
+    const char *vals[] = {cfg->database_url, "groupbuyd-migrate", "UTF8", NULL};
     pg = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(pg) != CONNECTION_OK) {
         log_error("migrate: cannot connect: %s", PQerrorMessage(pg));
@@ -217,8 +216,7 @@ int migrate_run(const struct config *cfg)
         }
         if (!ok || !migrate_exec(pg, "COMMIT", "commit")) {
             migrate_exec(pg, "ROLLBACK", "rollback");
-            log_error("migrate: %s failed; nothing of it was applied",
-                      m->name);
+            log_error("migrate: %s failed; nothing of it was applied", m->name);
             goto done;
         }
         log_info("migrate: applied %s", m->name);

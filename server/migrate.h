@@ -21,8 +21,8 @@ struct migration {
 };
 
 /* Lists the migrations of dir sorted by version. Caller frees *out. */
-bool migrate_scan(const char *dir, struct migration **out, int *n,
-                  char *err, size_t errlen) __attribute__((warn_unused_result));
+bool migrate_scan(const char *dir, struct migration **out, int *n, char *err,
+                  size_t errlen) __attribute__((warn_unused_result));
 
 /* Applies what is pending; returns the process exit status. */
 int migrate_run(const struct config *cfg);

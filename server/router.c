@@ -23,9 +23,15 @@ static const struct route router_table[] = {
 
 #define NROUTES (sizeof router_table / sizeof router_table[0])
 
-size_t router_count(void) { return NROUTES; }
+size_t router_count(void)
+{
+    return NROUTES;
+}
 
-const struct route *router_at(size_t i) { return &router_table[i]; }
+const struct route *router_at(size_t i)
+{
+    return &router_table[i];
+}
 
 size_t router_index(const struct route *route)
 {
@@ -81,12 +87,18 @@ static bool router_path_matches(const char *pattern, const char *path,
 static const char *router_method_name(enum evhttp_cmd_type m)
 {
     switch (m) {
-    case EVHTTP_REQ_GET: return "GET";
-    case EVHTTP_REQ_POST: return "POST";
-    case EVHTTP_REQ_PUT: return "PUT";
-    case EVHTTP_REQ_PATCH: return "PATCH";
-    case EVHTTP_REQ_DELETE: return "DELETE";
-    default: return "?";
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    default:
+        return "?";
     }
 }
 

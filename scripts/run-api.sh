@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The black-box API tests: pytest from Debian against build/asan/groupbuyd.
+# The suite starts its own PostgreSQL clusters under var/test-*.
+# Extra arguments go to pytest, e.g. scripts/run-api.sh -k readyz
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+export GROUPBUYD_BIN=${GROUPBUYD_BIN:-$ROOT/build/asan/groupbuyd}
+export PYTHONDONTWRITEBYTECODE=1
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/api "$@"
+rc=$?
+[ $rc -eq 5 ] && { echo "api: no tests collected"; exit 1; }
+exit $rc

@@ -1,0 +1,204 @@
+/*
+ * pricing.h - tier ladders, campaign progress and deposit bands.
+ *
+ * A campaign's price is a step function of its `count` (live participations
+ * for tier_basis "participants", the sum of their quantities for
+ * "quantity"), given as a ladder of tiers {threshold, unit_price_cents}.
+ *
+ * Invariants of a valid ladder (pricing_tiers_validate, DESIGN.md "Campaign
+ * rules"): 1..PRICING_MAX_TIERS tiers; the first threshold is 1; thresholds
+ * strictly ascending; prices strictly descending; every price in
+ * [1, list price]. Every other function on tiers takes a ladder that passed
+ * pricing_tiers_validate (checked by assert) and then cannot fail:
+ *  - the unit price for a count is the price of the tier with the greatest
+ *    threshold <= max(count, 1), so a ladder prices every count >= 0;
+ *  - the next tier is the first tier whose threshold > max(count, 1); the
+ *    units still needed to reach it are threshold - count.
+ *
+ * A deposit policy is a set of bands {min_score, deposit_percent}
+ * (pricing_bands_validate): 1..PRICING_MAX_BANDS bands in any order;
+ * min_score in 0..100 and unique; deposit_percent in 0..100; one band has
+ * min_score 0, so every score 0..100 falls in exactly one band; and the
+ * percent never rises with the score (a better customer never puts more
+ * money down than a worse one). The band for a score is the one with the
+ * highest min_score <= score.
+ *
+ * Money here goes through money.h: no floating point, overflow refused.
+ * The module is pure: no I/O, no allocation, no global state besides the
+ * constant default policy.
+ */
+#ifndef GROUPBUYD_PRICING_H
+#define GROUPBUYD_PRICING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PRICING_MAX_TIERS   20
+#define PRICING_MAX_BANDS   20
+#define PRICING_SCORE_MAX   100
+#define PRICING_PERCENT_MAX 100
+
+struct pricing_tier {
+    int64_t threshold;
+    int64_t unit_price_cents;
+};
+
+/* What a campaign's count counts (field tier_basis). */
+enum pricing_basis {
+    PRICING_BASIS_PARTICIPANTS, /* live participations */
+    PRICING_BASIS_QUANTITY,     /* sum of their quantities */
+};
+
+/* "participants" / "quantity"; NULL for a value outside the enum. */
+const char *pricing_basis_name(enum pricing_basis basis);
+
+/* Reads the API/SQL name (case-sensitive). False for any other string. */
+bool pricing_basis_from_name(const char *name, enum pricing_basis *out)
+    __attribute__((warn_unused_result));
+
+/* The count that tiers are priced by. participants and quantity >= 0. */
+int64_t pricing_count(enum pricing_basis basis, int64_t participants,
+                      int64_t quantity);
+
+/* Why a ladder is refused. For every value but OK, EMPTY and TOO_MANY the
+ * validator also names the index of the first faulty tier. */
+enum pricing_tiers_fault {
+    PRICING_TIERS_OK = 0,
+    PRICING_TIERS_EMPTY,            /* no tier */
+    PRICING_TIERS_TOO_MANY,         /* more than PRICING_MAX_TIERS */
+    PRICING_TIERS_FIRST_NOT_ONE,    /* tiers[0].threshold != 1 */
+    PRICING_TIERS_THRESHOLD_ORDER,  /* threshold <= the previous one */
+    PRICING_TIERS_PRICE_BELOW_ONE,  /* unit_price_cents < 1 */
+    PRICING_TIERS_PRICE_ABOVE_LIST, /* unit_price_cents > list price */
+    PRICING_TIERS_PRICE_ORDER,      /* price >= the previous one */
+};
+
+/* Checks a ladder against the rules above, for a product whose list price
+ * is list_price_cents. Tiers are examined in order and, within a tier, in
+ * the order of the enum, so the answer is the first fault met. On a fault
+ * other than EMPTY or TOO_MANY, *bad_index (when not NULL) is the index of
+ * the faulty tier; otherwise *bad_index is left untouched. */
+enum pricing_tiers_fault
+pricing_tiers_validate(const struct pricing_tier *tiers, size_t n,
+                       int64_t list_price_cents, size_t *bad_index)
+    __attribute__((warn_unused_result));
+
+/* A human sentence for a fault, without the index, e.g. "thresholds must be
+ * strictly ascending". Never NULL. */
+const char *pricing_tiers_fault_message(enum pricing_tiers_fault fault);
+
+/* The unit price at count (>= 0): the price of the tier with the greatest
+ * threshold <= max(count, 1). The caller must pass a valid ladder. */
+int64_t pricing_unit_price(const struct pricing_tier *tiers, size_t n,
+                           int64_t count);
+
+/* The tier after the one that prices count (>= 0): true with *next and
+ * *needed = next->threshold - count (> 0) when there is one; false (and
+ * outputs untouched) when count is already at the last tier. The caller must
+ * pass a valid ladder. */
+bool pricing_next_tier(const struct pricing_tier *tiers, size_t n,
+                       int64_t count, struct pricing_tier *next,
+                       int64_t *needed);
+
+/* progress.threshold_reached of API.md: participants >= min_participants.
+ * min_participants counts participations whatever the tier_basis. The
+ * progress view passes the same `participants` it shows (live ones); the
+ * close decision passes the `active` participations only (DESIGN.md). */
+bool pricing_threshold_reached(int64_t participants, int64_t min_participants);
+
+/* The "progress" object of a campaign view, ready to serialise. */
+struct pricing_progress {
+    int64_t participants;             /* live participations */
+    int64_t quantity;                 /* sum of their quantities */
+    int64_t remaining_quantity;       /* max_quantity - quantity, >= 0 */
+    int64_t current_unit_price_cents; /* price at the basis count */
+    bool has_next_tier;               /* false: next_tier is null */
+    struct pricing_tier next_tier;    /* valid when has_next_tier */
+    int64_t next_tier_needed;         /* units of the basis still needed */
+    bool threshold_reached;
+};
+
+/* Fills *out from a valid ladder and the live figures (all >= 0). */
+void pricing_progress_compute(const struct pricing_tier *tiers, size_t n,
+                              enum pricing_basis basis, int64_t participants,
+                              int64_t quantity, int64_t min_participants,
+                              int64_t max_quantity,
+                              struct pricing_progress *out);
+
+/* PATCH rule "never raise the price that any count would pay": true when
+ * some count >= 1 pays more under new_tiers than under old_tiers. Both step
+ * functions are compared exactly, at every threshold of either ladder
+ * (between two consecutive such breakpoints both prices are constant), so
+ * adding or lowering tiers passes, and raising a price, moving a threshold
+ * up or removing a tier is caught. When true and first_count is not NULL,
+ * *first_count is the smallest count whose price rises. Both ladders must be
+ * valid (the new one checked first with pricing_tiers_validate). */
+bool pricing_tiers_raise_price(const struct pricing_tier *old_tiers,
+                               size_t n_old,
+                               const struct pricing_tier *new_tiers,
+                               size_t n_new, int64_t *first_count)
+    __attribute__((warn_unused_result));
+
+struct pricing_deposit_band {
+    int64_t min_score;
+    int64_t deposit_percent;
+};
+
+/* DESIGN.md's default policy: >= 80 -> 0 %, >= 50 -> 10 %, else 30 %,
+ * listed from the highest min_score down as in API.md. */
+#define PRICING_DEFAULT_BANDS 3
+extern const struct pricing_deposit_band
+    pricing_default_deposit_policy[PRICING_DEFAULT_BANDS];
+
+/* Why a deposit policy is refused. For every value but OK, EMPTY, TOO_MANY
+ * and NO_ZERO the validator also names the index of the faulty band. */
+enum pricing_bands_fault {
+    PRICING_BANDS_OK = 0,
+    PRICING_BANDS_EMPTY,           /* no band */
+    PRICING_BANDS_TOO_MANY,        /* more than PRICING_MAX_BANDS */
+    PRICING_BANDS_SCORE_RANGE,     /* min_score outside 0..100 */
+    PRICING_BANDS_PERCENT_RANGE,   /* deposit_percent outside 0..100 */
+    PRICING_BANDS_DUPLICATE_SCORE, /* min_score equal to an earlier band's */
+    PRICING_BANDS_PERCENT_ORDER,   /* percent above a lower band's percent */
+    PRICING_BANDS_NO_ZERO,         /* no band with min_score 0 */
+};
+
+/* Checks a deposit policy against the rules above. Checks run in passes:
+ * count, then each band's ranges in order, then duplicates (the later band
+ * of a pair is named), then the percent order (the band with the higher
+ * min_score is named), then the band at 0. *bad_index (when not NULL) is set
+ * for the faults that name a band and left untouched otherwise. */
+enum pricing_bands_fault
+pricing_bands_validate(const struct pricing_deposit_band *bands, size_t n,
+                       size_t *bad_index) __attribute__((warn_unused_result));
+
+/* A human sentence for a fault, without the index. Never NULL. */
+const char *pricing_bands_fault_message(enum pricing_bands_fault fault);
+
+/* The band with the highest min_score <= score, or NULL when none (only
+ * possible for a policy without a band at 0, or a negative score). Bands
+ * may be in any order; a score above 100 gets the highest band. */
+const struct pricing_deposit_band *
+pricing_band_for_score(const struct pricing_deposit_band *bands, size_t n,
+                       int64_t score);
+
+/* deposit = ceil(first_tier_price_cents * quantity * deposit_percent / 100)
+ * (DESIGN.md). False when first_tier_price_cents < 0, quantity < 0,
+ * deposit_percent is outside 0..100, or the exact product overflows int64;
+ * *out untouched then. */
+bool pricing_deposit_cents(int64_t first_tier_price_cents, int64_t quantity,
+                           int64_t deposit_percent, int64_t *out)
+    __attribute__((warn_unused_result));
+
+/* The deposit a customer of this score owes on joining with quantity units:
+ * the band for the score, applied to tiers[0]'s price. tiers must be a valid
+ * ladder. False when no band covers the score or pricing_deposit_cents
+ * refuses; on success *percent (when not NULL) is the band's percent. */
+bool pricing_deposit_for_score(const struct pricing_tier *tiers, size_t n_tiers,
+                               const struct pricing_deposit_band *bands,
+                               size_t n_bands, int64_t score, int64_t quantity,
+                               int64_t *deposit_cents, int64_t *percent)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,152 @@
+/*
+ * reliability.h - customer reliability score (客户信用度), DESIGN.md's model.
+ *
+ * A weighted beta-binomial over the customer's history with one
+ * distributor:
+ *   w        = 0.5 ^ (age_days / half_life_days)        weight of an event
+ *   S        = sum of w over `completed`
+ *   F        = sum of w * f, f = weight_defaulted for `defaulted`,
+ *              weight_withdrawn / weight_deposit_expired for those kinds
+ *   alpha    = prior_alpha_base + prior_alpha_per_vip * vip_level
+ *   beta     = prior_beta
+ *   p        = (alpha + S) / (alpha + beta + S + F)
+ *   score    = 100 * p rounded half up, an integer in 0..100
+ * With the defaults a new customer scores 75, one fresh default takes a new
+ * customer to 60, a VIP 1 customer starts at 83.
+ *
+ * Invariants: parameters are finite, half_life_days > 0, the priors alpha
+ * and beta > 0, the per-VIP increment and the failure weights >= 0
+ * (reliability_params_validate). Then alpha + beta + S + F > 0 and p lies in
+ * (0, 1) for any history; an event never weighs more than 1 (an age below 0,
+ * e.g. from clock skew, counts as 0), so one event moves the score by a
+ * bounded amount. The score's half-up rounding is done on the quotient of
+ * 200 * (alpha + S) + D by 2 * D (D the denominator) in one division, so an
+ * exact half is not lost to binary representation: p = 11.5 / 20 = 0.575
+ * scores 58, where floor(100 * p + 0.5) on the double p would give 57. Code
+ * that needs a score (SQL included) takes it from here, never re-derives it
+ * from a stored p_complete.
+ *
+ * Histories come in two shapes: an array of events (kind and age in days,
+ * the caller computing ages from the database clock), or a tally built one
+ * event or one SQL group at a time (per kind: count and the sum of decayed
+ * weights). The tally keeps raw decayed weights per kind, so the failure
+ * weights are applied only when p is computed.
+ *
+ * Doubles are fine here: a score is not money. The module is pure: no I/O,
+ * no allocation, no global state besides the constant defaults.
+ */
+#ifndef GROUPBUYD_RELIABILITY_H
+#define GROUPBUYD_RELIABILITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RELIABILITY_VIP_MAX   3
+#define RELIABILITY_SCORE_MAX 100
+
+struct reliability_params {
+    double half_life_days;         /* > 0; default 180 */
+    double prior_alpha_base;       /* > 0; default 3 */
+    double prior_alpha_per_vip;    /* >= 0; default 2 */
+    double prior_beta;             /* > 0; default 1 */
+    double weight_withdrawn;       /* >= 0; default 0.5 */
+    double weight_deposit_expired; /* >= 0; default 0.5 */
+    double weight_defaulted;       /* >= 0; default 1 */
+};
+
+extern const struct reliability_params reliability_default_params;
+
+/* Checks every field against the invariants above. On failure, *bad_field
+ * (when not NULL) is the name of the first faulty field, as spelled in
+ * struct reliability_params, for the config loader's message. */
+bool reliability_params_validate(const struct reliability_params *params,
+                                 const char **bad_field)
+    __attribute__((warn_unused_result));
+
+/* A history event's kind; the names are those of API.md and the schema. */
+enum reliability_event_kind {
+    RELIABILITY_COMPLETED,       /* paid after a success */
+    RELIABILITY_WITHDRAWN,       /* withdrew while open */
+    RELIABILITY_DEFAULTED,       /* did not pay the balance in time */
+    RELIABILITY_DEPOSIT_EXPIRED, /* did not pay the deposit in time */
+};
+#define RELIABILITY_EVENT_KINDS 4
+
+/* "completed", "withdrawn", "defaulted", "deposit_expired"; NULL for a
+ * value outside the enum. */
+const char *reliability_event_kind_name(enum reliability_event_kind kind);
+
+/* Reads one of those names (case-sensitive). False for any other string. */
+bool reliability_event_kind_from_name(const char *name,
+                                      enum reliability_event_kind *out)
+    __attribute__((warn_unused_result));
+
+struct reliability_event {
+    enum reliability_event_kind kind;
+    double age_days; /* now - event time, in days; < 0 counts as 0 */
+};
+
+/* Age in days of an event at event_unix seconds, seen at now_unix seconds
+ * (both from the database clock). May be negative; callers pass it on. */
+double reliability_age_days(int64_t event_unix, int64_t now_unix);
+
+/* Decay weight 0.5 ^ (max(age_days, 0) / half_life_days), in [0, 1]; NaN
+ * for a NaN age. params must be valid. */
+double reliability_event_weight(const struct reliability_params *params,
+                                double age_days);
+
+/* Running totals of one customer's history with one distributor. */
+struct reliability_tally {
+    int64_t count[RELIABILITY_EVENT_KINDS]; /* events per kind */
+    double weight[RELIABILITY_EVENT_KINDS]; /* sum of decayed w per kind */
+};
+
+/* Empties a tally (a zeroed struct is an empty tally too). */
+void reliability_tally_init(struct reliability_tally *tally);
+
+/* Adds one event. False, tally untouched, for a kind outside the enum or a
+ * NaN age. params must be valid. */
+bool reliability_tally_add_event(struct reliability_tally *tally,
+                                 const struct reliability_params *params,
+                                 enum reliability_event_kind kind,
+                                 double age_days)
+    __attribute__((warn_unused_result));
+
+/* Adds a group of events of one kind already aggregated elsewhere, e.g. by
+ *   SELECT kind, count(*),
+ *          sum(power(0.5, greatest(extract(epoch FROM now() - at), 0)
+ *                         / 86400 / $half_life_days))
+ *   ... GROUP BY kind
+ * False, tally untouched, for a kind outside the enum, count < 0, or a
+ * weight_sum that is not finite, is negative, or exceeds count (no event
+ * weighs more than 1). */
+bool reliability_tally_add_group(struct reliability_tally *tally,
+                                 enum reliability_event_kind kind,
+                                 int64_t count, double weight_sum)
+    __attribute__((warn_unused_result));
+
+struct reliability_result {
+    double p_complete; /* (alpha + S) / (alpha + beta + S + F), in (0, 1) */
+    int score;         /* 100 * p_complete rounded half up, 0..100 */
+    double s;          /* S: decayed weight of completions */
+    double f;          /* F: decayed, weighted failures */
+};
+
+/* Computes p_complete and score from a tally. False, *out untouched, when
+ * params are invalid or vip_level is outside 0..RELIABILITY_VIP_MAX. */
+bool reliability_score_tally(const struct reliability_params *params,
+                             int vip_level,
+                             const struct reliability_tally *tally,
+                             struct reliability_result *out)
+    __attribute__((warn_unused_result));
+
+/* The same from an array of n events (n may be 0: a new customer). False,
+ * *out untouched, as above or when an event has a bad kind or a NaN age. */
+bool reliability_score_events(const struct reliability_params *params,
+                              int vip_level,
+                              const struct reliability_event *events, size_t n,
+                              struct reliability_result *out)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,253 @@
+"""Black-box fixtures: real PostgreSQL clusters, real groupbuyd processes.
+
+The suite starts its own cluster (var/test-pg, rebuilt each run, fsync off:
+these tests are about behaviour, not durability), migrates a template
+database once, and gives each test a fresh copy of it. Servers are the
+build under test ($GROUPBUYD_BIN, the asan build in `make test`); each one
+logs to a file, and its teardown fails the test if the process did not exit
+0 on SIGTERM or if its log holds a sanitizer report (PgBouncer's habit).
+"""
+import http.client
+import itertools
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import psycopg2
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("GROUPBUYD_BIN", os.path.join(ROOT, "build", "asan", "groupbuyd"))
+PG = os.path.join(ROOT, "scripts", "pg.sh")
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
+_db_counter = itertools.count(1)
+
+
+class Cluster:
+    """A private PostgreSQL cluster driven through scripts/pg.sh."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def _pg(self, cmd, dbname="postgres"):
+        env = dict(os.environ, GROUPBUYD_DBNAME=dbname,
+                   PG_EXTRA_CONF="fsync = off\nsynchronous_commit = off\nfull_page_writes = off",
+                   PG_INITDB_OPTS="--no-sync")
+        return subprocess.run([PG, cmd, self.path], env=env, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    def start(self):
+        self._pg("start", "groupbuyd")
+
+    def stop(self):
+        self._pg("stop")
+
+    def url(self, dbname):
+        return self._pg("url", dbname)
+
+    def connect(self, dbname):
+        conn = psycopg2.connect(self.url(dbname))
+        conn.autocommit = True
+        return conn
+
+    def destroy(self):
+        self.stop()
+        real = os.path.realpath(self.path)
+        shutil.rmtree(real, ignore_errors=True)
+        if os.path.islink(self.path):
+            os.unlink(self.path)
+
+
+def make_cluster(name):
+    c = Cluster(os.path.join(ROOT, "var", name))
+    c.destroy()
+    c.start()
+    return c
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    c = make_cluster("test-pg")
+    admin = c.connect("postgres")
+    with admin.cursor() as cur:
+        cur.execute("CREATE DATABASE gb_template")
+    admin.close()
+    subprocess.run([BIN, "migrate"], check=True, capture_output=True,
+                   env=dict(os.environ, GROUPBUYD_DATABASE_URL=c.url("gb_template")),
+                   cwd=ROOT)
+    yield c
+    c.destroy()
+
+
+@pytest.fixture
+def dbname(cluster):
+    """A fresh, migrated database for one test."""
+    name = "t%d_%d" % (os.getpid(), next(_db_counter))
+    admin = cluster.connect("postgres")
+    with admin.cursor() as cur:
+        cur.execute("CREATE DATABASE %s TEMPLATE gb_template" % name)
+    admin.close()
+    yield name
+    admin = cluster.connect("postgres")
+    with admin.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+    admin.close()
+
+
+@pytest.fixture
+def db(cluster, dbname):
+    """A psycopg2 connection (autocommit) to the test's database."""
+    conn = cluster.connect(dbname)
+    yield conn
+    conn.close()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+    def error_code(self):
+        return self.json["error"]["code"]
+
+    def __repr__(self):
+        return "<%d %s>" % (self.status, self.body[:300])
+
+
+class Server:
+    """One groupbuyd process on its own port."""
+
+    def __init__(self, tmp_path, url, env=None, config=None, name="server"):
+        self.port = free_port()
+        self.log_path = os.path.join(str(tmp_path), "%s-%d.log" % (name, self.port))
+        self.env = dict(os.environ)
+        self.env.update({
+            "GROUPBUYD_DATABASE_URL": url,
+            "GROUPBUYD_LISTEN": "127.0.0.1:%d" % self.port,
+            "GROUPBUYD_LOG_LEVEL": "info",
+            "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=99",
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+        })
+        self.env.update(env or {})
+        self.args = [BIN]
+        if config is not None:
+            path = os.path.join(str(tmp_path), "%s-%d.conf" % (name, self.port))
+            with open(path, "w") as f:
+                f.write(config)
+            self.args += ["-c", path]
+        self.args.append("serve")
+        self.proc = None
+
+    def start(self, wait_ready=True):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.args, env=self.env, cwd=ROOT,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        path = "/readyz" if wait_ready else "/healthz"
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("server exited %s:\n%s" % (self.proc.returncode, self.log_text()))
+            try:
+                if self.request("GET", path, timeout=2).status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("server not up in 30 s:\n" + self.log_text())
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def request(self, method, path, body=None, token=None, headers=None, timeout=30, raw_body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        h = dict(headers or {})
+        data = raw_body
+        if body is not None:
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        if token:
+            h["Authorization"] = "Bearer " + token
+        try:
+            conn.request(method, path, body=data, headers=h)
+            resp = conn.getresponse()
+            return Response(resp.status, dict(resp.getheaders()), resp.read())
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        """Stops the process; returns its exit status."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("server did not exit within %d s of %s" % (timeout, sig))
+        finally:
+            self.log.close()
+
+    def check_clean(self):
+        text = self.log_text()
+        for mark in SANITIZER_MARKS:
+            assert mark not in text, "sanitizer report in server log:\n" + text[-6000:]
+
+
+@pytest.fixture
+def make_server(tmp_path, cluster, request):
+    """Factory: make_server(dbname, env=..., config=...) -> started Server.
+    Every server is stopped with SIGTERM at teardown, must exit 0 and leave
+    a log without sanitizer reports."""
+    servers = []
+
+    def make(db, env=None, config=None, start=True, wait_ready=True, url=None):
+        s = Server(tmp_path, url or cluster.url(db), env=env, config=config,
+                   name="server%d" % len(servers))
+        servers.append(s)
+        if start:
+            s.start(wait_ready=wait_ready)
+        return s
+
+    yield make
+    failures = []
+    for s in servers:
+        if s.proc is None:
+            continue
+        rc = s.stop()
+        if rc != 0:
+            failures.append("server exited %s:\n%s" % (rc, s.log_text()[-6000:]))
+        try:
+            s.check_clean()
+        except AssertionError as e:
+            failures.append(str(e))
+    if failures:
+        pytest.fail("\n".join(failures))
+
+
+@pytest.fixture
+def server(make_server, dbname):
+    return make_server(dbname)

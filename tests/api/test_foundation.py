@@ -1,0 +1,391 @@
+"""The foundation: health, routing envelopes, HTTP limits, raw sockets,
+database outages, shutdown, migrations and configuration."""
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import BIN, ROOT, make_cluster
+
+
+def raw_exchange(port, data, timeout=5, read_all=True):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        chunks = []
+        while True:
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                break
+            if not b:
+                break
+            chunks.append(b)
+            if not read_all:
+                break
+        return b"".join(chunks)
+    finally:
+        s.close()
+
+
+def test_healthz_and_request_id(server):
+    r = server.get("/healthz")
+    assert r.status == 200 and r.json == {"status": "ok"}
+    assert len(r.headers["X-Request-Id"]) >= 16
+    r = server.get("/healthz", headers={"X-Request-Id": "trace-abc.123"})
+    assert r.headers["X-Request-Id"] == "trace-abc.123"
+    r = server.get("/healthz", headers={"X-Request-Id": "bad id with spaces"})
+    assert r.headers["X-Request-Id"] != "bad id with spaces"
+    assert "GET /healthz 200" in server.log_text()
+
+
+def test_readyz_ready(server):
+    r = server.get("/readyz")
+    assert r.status == 200 and r.json == {"status": "ready"}
+
+
+def test_not_found_envelope(server):
+    for path in ("/nope", "/v1", "/healthz/extra", "/v1/campaigns/abc"):
+        r = server.get(path)
+        assert r.status == 404, path
+        assert r.json["error"]["code"] == "not_found"
+        assert r.json["error"]["message"]
+
+
+def test_method_not_allowed_envelope(server):
+    r = server.request("DELETE", "/healthz")
+    assert r.status == 405
+    assert r.json["error"]["code"] == "method_not_allowed"
+    assert r.headers["Allow"] == "GET"
+
+
+def test_payload_too_large_envelope(server):
+    r = server.request("POST", "/healthz", raw_body=b"x" * (64 * 1024 + 1),
+                       headers={"Content-Type": "application/json"})
+    assert r.status == 413
+    assert r.json["error"]["code"] == "payload_too_large"
+    # the server is still fine
+    assert server.get("/healthz").status == 200
+
+
+def test_oversized_headers(server):
+    r = server.get("/healthz", headers={"X-Big": "a" * 9000})
+    assert r.status in (400, 431)
+    assert r.json["error"]["code"]
+    assert server.get("/healthz").status == 200
+
+
+@pytest.mark.parametrize("payload", [
+    b"GARBAGE\r\n\r\n",
+    b"GET / HTTP/9.9\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\nBad Header Line\r\n\r\n",
+    b"\x00\x01\x02\xff\xfe\r\n\r\n",
+    b"POST /healthz HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\n\r\n",
+])
+def test_malformed_http_on_raw_socket(server, payload):
+    out = raw_exchange(server.port, payload)
+    if out:
+        assert out.startswith(b"HTTP/1.1 4"), out[:200]
+    assert server.get("/healthz").status == 200
+
+
+def test_raw_socket_keepalive_and_pipelining(server):
+    req = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    s.sendall(req * 3)
+    data = b""
+    deadline = time.time() + 5
+    while data.count(b"HTTP/1.1 200") < 3 and time.time() < deadline:
+        data += s.recv(65536)
+    s.close()
+    assert data.count(b"HTTP/1.1 200") == 3
+
+
+def test_slow_drip_client_is_cut_off(server):
+    """A client sending one header a second never finishes its request; it
+    must be disconnected within the 10 s request deadline."""
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=15)
+    s.sendall(b"GET /healthz HTTP/1.1\r\n")
+    start = time.time()
+    closed_at = None
+    for i in range(15):
+        try:
+            s.sendall(b"X-Drip-%d: 1\r\n" % i)
+            s.settimeout(1.0)
+            try:
+                if s.recv(1024) == b"":
+                    closed_at = time.time()
+                    break
+            except socket.timeout:
+                pass
+        except (BrokenPipeError, ConnectionResetError):
+            closed_at = time.time()
+            break
+    s.close()
+    assert closed_at is not None, "connection never closed"
+    assert closed_at - start <= 11.5
+    assert server.get("/healthz").status == 200
+
+
+def test_idle_connection_closed(make_server, dbname):
+    srv = make_server(dbname, config="http_timeout_s = 1\n")
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    start = time.time()
+    assert s.recv(10) == b""
+    assert time.time() - start < 3
+    s.close()
+
+
+def test_metrics(server):
+    server.get("/healthz")
+    server.get("/nope")
+    r = server.get("/metrics")
+    assert r.status == 200
+    assert r.headers["Content-Type"].startswith("text/plain")
+    text = r.body.decode()
+    assert 'groupbuyd_http_requests_total{route="GET /healthz",status="200"}' in text
+    assert 'groupbuyd_http_requests_total{route="unmatched",status="404"} 1' in text
+    assert "groupbuyd_http_request_duration_seconds_bucket" in text
+    assert "groupbuyd_db_pool_connections{state=\"busy\"}" in text
+    assert "groupbuyd_db_pool_waiting" in text
+
+
+def test_readyz_follows_database_outage(make_server, tmp_path):
+    """/readyz is 503 while the database is down and 200 again within 5 s
+    after it is back; /healthz answers throughout."""
+    c = make_cluster("test-pg-outage")
+    try:
+        subprocess.run([BIN, "migrate"], check=True, capture_output=True, cwd=ROOT,
+                       env=dict(os.environ, GROUPBUYD_DATABASE_URL=c.url("groupbuyd")))
+        srv = make_server(None, url=c.url("groupbuyd"))
+        assert srv.get("/readyz").status == 200
+        c.stop()
+        deadline = time.time() + 10
+        status = None
+        while time.time() < deadline:
+            r = srv.get("/readyz")
+            status = r.status
+            if status == 503:
+                assert r.json["error"]["code"] == "unavailable"
+                break
+            time.sleep(0.1)
+        assert status == 503
+        assert srv.get("/healthz").status == 200
+        c.start()
+        back = time.time()
+        while time.time() - back < 5:
+            if srv.get("/readyz").status == 200:
+                break
+            time.sleep(0.1)
+        assert srv.get("/readyz").status == 200, "not ready 5 s after the database came back"
+    finally:
+        c.destroy()
+
+
+def test_sigterm_finishes_in_flight_request(make_server, dbname, db):
+    """SIGTERM: stop accepting, finish what is in flight, exit 0."""
+    srv = make_server(dbname)
+    lock = db.cursor()
+    db.autocommit = False
+    lock.execute("LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE")
+    result = {}
+
+    def call():
+        result["r"] = srv.get("/readyz", timeout=20)
+
+    t = threading.Thread(target=call)
+    t.start()
+    time.sleep(0.5)
+    srv.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    # no longer accepting
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", srv.port), timeout=1).recv(1)
+    db.rollback()
+    db.autocommit = True
+    t.join(10)
+    assert result["r"].status == 200
+    assert srv.proc.wait(timeout=10) == 0
+
+
+def test_client_disconnects_while_query_runs(make_server, dbname, db):
+    """The client leaves while its query waits on a lock; the reply then
+    goes nowhere, and nothing crashes or leaks (ASan checks at exit)."""
+    srv = make_server(dbname)
+    db.autocommit = False
+    cur = db.cursor()
+    cur.execute("LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE")
+    socks = []
+    for _ in range(5):
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        s.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+        socks.append(s)
+    time.sleep(0.5)
+    for s in socks:
+        s.close()
+    time.sleep(0.2)
+    db.rollback()
+    db.autocommit = True
+    time.sleep(0.5)
+    assert srv.get("/readyz").status == 200
+    assert srv.get("/healthz").status == 200
+
+
+def test_pool_queue_full_answers_503(make_server, dbname, db):
+    srv = make_server(dbname, config="db_pool_size = 1\ndb_queue_max = 1\n")
+    db.autocommit = False
+    db.cursor().execute("LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE")
+    results = []
+
+    def call():
+        results.append(srv.get("/readyz", timeout=20).status)
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for t in threads:
+        t.start()
+        time.sleep(0.3)
+    # one runs (blocked on the lock), one waits: the third is refused
+    r = srv.get("/readyz")
+    assert r.status == 503 and r.json["error"]["code"] == "unavailable"
+    db.rollback()
+    db.autocommit = True
+    for t in threads:
+        t.join(10)
+    assert sorted(results) == [200, 200]
+
+
+def test_queue_wait_times_out(make_server, dbname, db):
+    srv = make_server(dbname, config="db_pool_size = 1\ndb_queue_timeout_ms = 300\n")
+    db.autocommit = False
+    db.cursor().execute("LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE")
+    blocked = threading.Thread(target=lambda: srv.get("/readyz", timeout=20))
+    blocked.start()
+    time.sleep(0.3)
+    t0 = time.time()
+    r = srv.get("/readyz")
+    assert r.status == 503
+    assert time.time() - t0 < 2
+    db.rollback()
+    db.autocommit = True
+    blocked.join(10)
+
+
+def run_migrate(url, schema_dir=None, tmp_path=None):
+    args = [BIN]
+    if schema_dir:
+        conf = os.path.join(str(tmp_path), "migrate.conf")
+        with open(conf, "w") as f:
+            f.write("schema_dir = %s\n" % schema_dir)
+        args += ["-c", conf]
+    args.append("migrate")
+    return subprocess.run(args, env=dict(os.environ, GROUPBUYD_DATABASE_URL=url),
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_migrate_twice_is_a_noop(cluster, dbname, db):
+    with db.cursor() as cur:
+        cur.execute("SELECT version, applied_at FROM schema_migrations ORDER BY version")
+        before = cur.fetchall()
+    r = run_migrate(cluster.url(dbname))
+    assert r.returncode == 0, r.stderr
+    assert "0 applied" in r.stderr
+    with db.cursor() as cur:
+        cur.execute("SELECT version, applied_at FROM schema_migrations ORDER BY version")
+        assert cur.fetchall() == before
+
+
+def test_pending_migration_makes_readyz_503(make_server, cluster, dbname, db, tmp_path):
+    schema = tmp_path / "schema"
+    schema.mkdir()
+    for name in sorted(os.listdir(os.path.join(ROOT, "schema"))):
+        (schema / name).write_bytes(open(os.path.join(ROOT, "schema", name), "rb").read())
+    (schema / "900_extra.sql").write_text("CREATE TABLE extra_thing (id int);\n")
+    srv = make_server(dbname, config="schema_dir = %s\n" % schema, wait_ready=False)
+    r = srv.get("/readyz")
+    assert r.status == 503 and r.json["error"]["code"] == "unavailable"
+    m = run_migrate(cluster.url(dbname), str(schema), tmp_path)
+    assert m.returncode == 0, m.stderr
+    assert "applied 900_extra.sql" in m.stderr
+    assert srv.get("/readyz").status == 200
+    # a failing migration leaves nothing behind
+    (schema / "901_broken.sql").write_text("CREATE TABLE half_done (id int);\nSELECT no_such_function();\n")
+    m = run_migrate(cluster.url(dbname), str(schema), tmp_path)
+    assert m.returncode != 0
+    with db.cursor() as cur:
+        cur.execute("SELECT to_regclass('half_done') IS NULL, max(version) FROM schema_migrations")
+        assert cur.fetchone() == (True, 900)
+    # an applied file that changed is refused
+    (schema / "901_broken.sql").unlink()
+    (schema / "900_extra.sql").write_text("CREATE TABLE extra_thing (id bigint);\n")
+    m = run_migrate(cluster.url(dbname), str(schema), tmp_path)
+    assert m.returncode != 0 and "changed after it was applied" in m.stderr
+
+
+def test_concurrent_migrations_do_not_interleave(cluster):
+    admin = cluster.connect("postgres")
+    with admin.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS mig_race")
+        cur.execute("CREATE DATABASE mig_race")
+    url = cluster.url("mig_race")
+    procs = [subprocess.Popen([BIN, "migrate"], env=dict(os.environ, GROUPBUYD_DATABASE_URL=url),
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    conn = cluster.connect("mig_race")
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM schema_migrations")
+        n = cur.fetchone()[0]
+    conn.close()
+    assert n == len([f for f in os.listdir(os.path.join(ROOT, "schema")) if f.endswith(".sql")])
+    with admin.cursor() as cur:
+        cur.execute("DROP DATABASE mig_race WITH (FORCE)")
+    admin.close()
+
+
+def check_config(args, env=None):
+    e = dict(os.environ)
+    for k in list(e):
+        if k.startswith("GROUPBUYD_"):
+            del e[k]
+    e.update(env or {})
+    return subprocess.run([BIN] + args + ["check-config"], env=e, cwd=ROOT,
+                          capture_output=True, text=True)
+
+
+def test_check_config_masks_secrets_and_env_overrides(tmp_path):
+    conf = tmp_path / "g.conf"
+    conf.write_text("# comment\nlisten = 127.0.0.1:9999\nplatform_token = s3cret-platform\n"
+                    "database_url = postgresql://u:hunter2@localhost/db\n")
+    r = check_config(["-c", str(conf)], {"GROUPBUYD_LOG_LEVEL": "debug",
+                                         "GROUPBUYD_PAYMENT_WEBHOOK_SECRET": "whsec"})
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "listen = 127.0.0.1:9999" in out
+    assert "log_level = debug" in out
+    assert "s3cret-platform" not in out and "whsec" not in out and "hunter2" not in out
+    assert "platform_token = ***" in out
+    assert "payment_webhook_secret = ***" in out
+    r = check_config(["-c", str(conf)], {"GROUPBUYD_LISTEN": "127.0.0.1:7000"})
+    assert "listen = 127.0.0.1:7000" in r.stdout
+
+
+def test_config_errors_name_key_and_line(tmp_path):
+    conf = tmp_path / "bad.conf"
+    conf.write_text("listen = 127.0.0.1:8080\n\nno_such_key = 1\n")
+    r = check_config(["-c", str(conf)])
+    assert r.returncode != 0
+    assert "bad.conf:3" in r.stderr and "no_such_key" in r.stderr
+    conf.write_text("db_pool_size = lots\n")
+    r = check_config(["-c", str(conf)])
+    assert r.returncode != 0 and "bad.conf:1" in r.stderr and "db_pool_size" in r.stderr
+    r = check_config([], {"GROUPBUYD_LOG_LEVEL": "loud"})
+    assert r.returncode != 0 and "GROUPBUYD_LOG_LEVEL" in r.stderr
+    r = check_config(["-c", str(tmp_path / "missing.conf")])
+    assert r.returncode != 0
