@@ -302,6 +302,7 @@ void req_add_header(struct req *r, const char *key, const char *value)
 static void http_reply_complete_cb(struct evhttp_request *ev, void *arg)
 {
     struct server *srv = arg;
+    srv->unflushed--;
     struct conn_track *t =
         http_track_of(srv, evhttp_request_get_connection(ev));
     if (t)
@@ -330,8 +331,10 @@ void req_reply_raw(struct req *r, int status, const char *content_type,
              r->path ? r->path : "-", status, secs * 1000.0, r->id);
 
     struct evhttp_request *ev = r->ev;
-    if (evhttp_request_get_connection(ev) != NULL)
+    if (evhttp_request_get_connection(ev) != NULL) {
+        srv->unflushed++;
         evhttp_request_set_on_complete_cb(ev, http_reply_complete_cb, srv);
+    }
     req_free(r);
     evhttp_send_reply(ev, status, http_reason(status), buf);
     if (buf)
@@ -618,7 +621,7 @@ static void http_stop_check_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     uint64_t waited_ms = (http_now_ns() / 1000000u) - srv->stop_started_ms;
-    if (srv->inflight == 0) {
+    if (srv->inflight == 0 && srv->unflushed <= 0) {
         log_info("shutdown: no request in flight, exiting");
         event_base_loopexit(srv->base, NULL);
     } else if (waited_ms >= (uint64_t)srv->cfg->shutdown_grace_s * 1000u) {

@@ -38,7 +38,8 @@ struct server {
     struct event *sigterm, *sigint, *stop_timer;
     struct conn_track **tracks; /* by fd: request-read deadlines */
     int ntracks;
-    int inflight; /* live request contexts */
+    int inflight;  /* live request contexts */
+    int unflushed; /* replies not yet written out */
     bool stopping;
     uint64_t stop_started_ms;
     int *migrations; /* versions found in schema_dir */

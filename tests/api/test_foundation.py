@@ -188,7 +188,24 @@ def test_readyz_follows_database_outage(make_server, tmp_path):
         c.destroy()
 
 
-def test_sigterm_finishes_in_flight_request(make_server, dbname, db):
+def wait_for_lock_waiters(cluster, dbname, n, timeout=10):
+    """Waits until n server statements are blocked on a lock."""
+    conn = cluster.connect(dbname)
+    try:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'groupbuyd'"
+                            " AND wait_event_type = 'Lock'")
+                if cur.fetchone()[0] >= n:
+                    return
+            time.sleep(0.05)
+        raise AssertionError("no statement waiting on the lock")
+    finally:
+        conn.close()
+
+
+def test_sigterm_finishes_in_flight_request(make_server, cluster, dbname, db):
     """SIGTERM: stop accepting, finish what is in flight, exit 0."""
     srv = make_server(dbname)
     lock = db.cursor()
@@ -201,7 +218,7 @@ def test_sigterm_finishes_in_flight_request(make_server, dbname, db):
 
     t = threading.Thread(target=call)
     t.start()
-    time.sleep(0.5)
+    wait_for_lock_waiters(cluster, dbname, 1)
     srv.proc.send_signal(signal.SIGTERM)
     time.sleep(0.5)
     # no longer accepting
@@ -214,7 +231,7 @@ def test_sigterm_finishes_in_flight_request(make_server, dbname, db):
     assert srv.proc.wait(timeout=10) == 0
 
 
-def test_client_disconnects_while_query_runs(make_server, dbname, db):
+def test_client_disconnects_while_query_runs(make_server, cluster, dbname, db):
     """The client leaves while its query waits on a lock; the reply then
     goes nowhere, and nothing crashes or leaks (ASan checks at exit)."""
     srv = make_server(dbname)
@@ -226,7 +243,7 @@ def test_client_disconnects_while_query_runs(make_server, dbname, db):
         s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
         s.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
         socks.append(s)
-    time.sleep(0.5)
+    wait_for_lock_waiters(cluster, dbname, 5)
     for s in socks:
         s.close()
     time.sleep(0.2)
@@ -237,7 +254,16 @@ def test_client_disconnects_while_query_runs(make_server, dbname, db):
     assert srv.get("/healthz").status == 200
 
 
-def test_pool_queue_full_answers_503(make_server, dbname, db):
+def wait_for_metric(srv, line, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if line in srv.get("/metrics").body.decode().splitlines():
+            return
+        time.sleep(0.05)
+    raise AssertionError("metric never showed " + line)
+
+
+def test_pool_queue_full_answers_503(make_server, cluster, dbname, db):
     srv = make_server(dbname, config="db_pool_size = 1\ndb_queue_max = 1\n")
     db.autocommit = False
     db.cursor().execute("LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE")
@@ -247,9 +273,10 @@ def test_pool_queue_full_answers_503(make_server, dbname, db):
         results.append(srv.get("/readyz", timeout=20).status)
 
     threads = [threading.Thread(target=call) for _ in range(2)]
-    for t in threads:
-        t.start()
-        time.sleep(0.3)
+    threads[0].start()
+    wait_for_lock_waiters(cluster, dbname, 1)
+    threads[1].start()
+    wait_for_metric(srv, "groupbuyd_db_pool_waiting 1")
     # one runs (blocked on the lock), one waits: the third is refused
     r = srv.get("/readyz")
     assert r.status == 503 and r.json["error"]["code"] == "unavailable"
@@ -260,13 +287,13 @@ def test_pool_queue_full_answers_503(make_server, dbname, db):
     assert sorted(results) == [200, 200]
 
 
-def test_queue_wait_times_out(make_server, dbname, db):
+def test_queue_wait_times_out(make_server, cluster, dbname, db):
     srv = make_server(dbname, config="db_pool_size = 1\ndb_queue_timeout_ms = 300\n")
     db.autocommit = False
     db.cursor().execute("LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE")
     blocked = threading.Thread(target=lambda: srv.get("/readyz", timeout=20))
     blocked.start()
-    time.sleep(0.3)
+    wait_for_lock_waiters(cluster, dbname, 1)
     t0 = time.time()
     r = srv.get("/readyz")
     assert r.status == 503
