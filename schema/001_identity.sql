@@ -79,3 +79,28 @@ CREATE TABLE audit_log (
     created_at     timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX audit_log_distributor ON audit_log (distributor_id, id);
+
+-- The API's representations, defined once. Handlers return this JSON as
+-- is, so ids and amounts never pass through a floating-point number.
+CREATE FUNCTION gb_ts(t timestamptz) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT
+    AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') $$;
+
+CREATE FUNCTION gb_distributor_json(d distributors) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT json_build_object('id', d.id, 'name', d.name,
+                                   'commission_bp', d.commission_bp,
+                                   'currency', d.currency,
+                                   'created_at', gb_ts(d.created_at)) $$;
+
+CREATE FUNCTION gb_staff_json(s staff) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT json_build_object('id', s.id, 'login', s.login, 'role', s.role,
+                                   'distributor_id', s.distributor_id,
+                                   'created_at', gb_ts(s.created_at)) $$;
+
+CREATE FUNCTION gb_customer_json(c customers) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT json_build_object('id', c.id, 'login', c.login,
+                                   'display_name', c.display_name,
+                                   'created_at', gb_ts(c.created_at)) $$;

@@ -12,4 +12,22 @@ void api_healthz(struct req *r);
 void api_readyz(struct req *r);
 void api_metrics(struct req *r);
 
+/* api_platform.c */
+void api_distributors_create(struct req *r);
+
+/* api_admin.c */
+void api_staff_create(struct req *r);
+void api_staff_list(struct req *r);
+void api_staff_get(struct req *r);
+void api_audit_list(struct req *r);
+
+/* api_sessions.c */
+void api_staff_sessions_create(struct req *r);
+void api_sessions_create(struct req *r);
+void api_sessions_delete_current(struct req *r);
+void api_me(struct req *r);
+
+/* api_shop.c */
+void api_customers_create(struct req *r);
+
 #endif

@@ -73,6 +73,7 @@ struct db_conn {
     db_result_cb *qcb;
     void *qarg;
     PGresult *qres;
+    void *qcopy;          /* borrowed statements: our copy of the params */
     struct db_job *job;   /* JOB_QUERY that owns this connection */
     bool borrowed;        /* held by a db_acquire caller */
     bool release_pending; /* borrower released while a statement ran */
@@ -123,34 +124,48 @@ static bool db_pool_hopeful(const struct db_pool *p)
 
 /* ---- jobs ---------------------------------------------------------- */
 
+/* Copies np parameters into one allocation of `head` bytes followed by
+ * the pointer array and the strings; *array receives the pointer array. */
+static void *db_params_copy(size_t head, int np, const char *const *params,
+                            char ***array)
+{
+    size_t size = head + (size_t)np * sizeof(char *);
+    for (int i = 0; i < np; i++)
+        if (params[i])
+            size += strlen(params[i]) + 1;
+    char *block = calloc(1, size);
+    if (block == NULL)
+        return NULL;
+    char **arr = (char **)(block + head);
+    char *s = (char *)(arr + np);
+    for (int i = 0; i < np; i++) {
+        if (params[i] == NULL) {
+            arr[i] = NULL;
+            continue;
+        }
+        size_t len = strlen(params[i]) + 1;
+        memcpy(s, params[i], len);
+        arr[i] = s;
+        s += len;
+    }
+    *array = arr;
+    return block;
+}
+
 static struct db_job *db_job_new(struct db_pool *p, enum job_kind kind,
                                  struct db_stmt *stmt,
                                  const char *const *params)
 {
     int np = stmt ? stmt->nparams : 0;
-    size_t size = sizeof(struct db_job) + (size_t)np * sizeof(char *);
-    for (int i = 0; i < np; i++)
-        if (params[i])
-            size += strlen(params[i]) + 1;
-    struct db_job *j = calloc(1, size);
+    char **arr;
+    struct db_job *j = db_params_copy(sizeof *j, np, params, &arr);
     if (j == NULL)
         return NULL;
     j->pool = p;
     j->kind = kind;
     j->stmt = stmt;
     j->nparams = np;
-    j->params = (char **)(j + 1);
-    char *s = (char *)(j->params + np);
-    for (int i = 0; i < np; i++) {
-        if (params[i] == NULL) {
-            j->params[i] = NULL;
-            continue;
-        }
-        size_t len = strlen(params[i]) + 1;
-        memcpy(s, params[i], len);
-        j->params[i] = s;
-        s += len;
-    }
+    j->params = arr;
     return j;
 }
 
@@ -256,6 +271,9 @@ static void db_conn_finish(struct db_conn *c, struct db_result *r)
     enum dbq_stage stage = c->stage;
     c->stage = DBQ_NONE;
     c->qcb = NULL;
+    c->qparams = NULL;
+    free(c->qcopy);
+    c->qcopy = NULL;
 
     if (stage == DBQ_ROLLBACK) {
         if (r->res)
@@ -510,6 +528,9 @@ static void db_conn_broken(struct db_conn *c, const char *why)
         PQclear(c->qres);
         c->qres = NULL;
     }
+    free(c->qcopy);
+    c->qcopy = NULL;
+    c->qparams = NULL;
     if (c->pg) {
         PQfinish(c->pg);
         c->pg = NULL;
@@ -659,7 +680,12 @@ bool db_conn_query(struct db_conn *c, struct db_stmt *stmt,
 {
     if (c->state != DBC_BUSY || !c->borrowed || c->stage != DBQ_NONE)
         return false;
-    if (!db_conn_start(c, stmt, params, cb, arg)) {
+    char **copy = NULL;
+    free(c->qcopy);
+    c->qcopy = db_params_copy(0, stmt->nparams, params, &copy);
+    if (c->qcopy == NULL && stmt->nparams > 0)
+        return false;
+    if (!db_conn_start(c, stmt, (const char *const *)copy, cb, arg)) {
         db_conn_broken(c, PQerrorMessage(c->pg));
         return false;
     }
@@ -748,6 +774,7 @@ void db_pool_free(struct db_pool *p)
             event_free(c->timer);
         if (c->qres)
             PQclear(c->qres);
+        free(c->qcopy);
         if (c->job)
             db_job_free(c->job);
         if (c->pg)

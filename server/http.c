@@ -443,6 +443,89 @@ bool req_query_db(struct req *r, struct db_stmt *stmt,
     return true;
 }
 
+bool req_fields_ok(struct req *r, const struct jfields *jf)
+{
+    if (jfields_ok(jf))
+        return true;
+    req_reply_error(r, 400, "invalid_field", jf->field, "%s", jf->message);
+    return false;
+}
+
+/* Parses a decimal in [min, max]. */
+static bool http_parse_int(const char *s, int64_t min, int64_t max,
+                           int64_t *out)
+{
+    if (s == NULL || *s == '\0' || strlen(s) > 18)
+        return false;
+    int64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        v = v * 10 + (*p - '0');
+    }
+    if (v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool req_page(struct req *r, const char **limit_plus_one, const char **after,
+              int64_t *limit)
+{
+    int64_t lim = 50, aft = 0;
+    const char *l = req_query(r, "limit");
+    const char *a = req_query(r, "after");
+    if (l && !http_parse_int(l, 1, 200, &lim)) {
+        req_reply_error(r, 400, "invalid_field", "limit",
+                        "limit must be an integer from 1 to 200.");
+        return false;
+    }
+    if (a && !http_parse_int(a, 0, JSON_MAX_SAFE_INT, &aft)) {
+        req_reply_error(r, 400, "invalid_field", "after",
+                        "after must be a non-negative integer id.");
+        return false;
+    }
+    *limit = lim;
+    *limit_plus_one = req_printf(r, "%lld", (long long)lim + 1);
+    *after = req_printf(r, "%lld", (long long)aft);
+    return true;
+}
+
+void req_reply_list(struct req *r, PGresult *res, int64_t limit)
+{
+    int n = PQntuples(res);
+    bool more = n > limit;
+    if (more)
+        n = (int)limit;
+    struct evbuffer *b = evbuffer_new();
+    if (b == NULL) {
+        req_reply_error(r, 500, "internal", NULL, "Out of memory.");
+        return;
+    }
+    evbuffer_add_printf(b, "{\"items\":[");
+    for (int i = 0; i < n; i++) {
+        if (i)
+            evbuffer_add(b, ",", 1);
+        evbuffer_add_printf(b, "%s", PQgetvalue(res, i, 1));
+    }
+    if (more)
+        evbuffer_add_printf(b, "],\"next_after\":%s}",
+                            PQgetvalue(res, n - 1, 0));
+    else
+        evbuffer_add_printf(b, "],\"next_after\":null}");
+    size_t len = evbuffer_get_length(b);
+    char *text = req_alloc(r, len + 1);
+    evbuffer_remove(b, text, len);
+    evbuffer_free(b);
+    req_reply_raw(r, 200, "application/json", text, len);
+}
+
+void req_reply_row_json(struct req *r, int status, PGresult *res, int col)
+{
+    const char *text = PQgetvalue(res, 0, col);
+    req_reply_raw(r, status, "application/json", text, strlen(text));
+}
+
 /* ---- the request callback ------------------------------------------ */
 
 static bool http_request_id_valid(const char *s)
@@ -557,7 +640,7 @@ static void http_request_cb(struct evhttp_request *ev, void *arg)
     char allow[128];
     switch (router_match(r, allow, sizeof allow)) {
     case ROUTER_FOUND:
-        r->route->handler(r);
+        auth_dispatch(r);
         return;
     case ROUTER_BAD_METHOD:
         req_add_header(r, "Allow", allow);

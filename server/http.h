@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 
@@ -26,6 +27,7 @@ struct route;
 struct req_chunk;
 struct metrics;
 struct workpool;
+struct idem;
 
 struct server {
     struct event_base *base;
@@ -67,6 +69,8 @@ struct req {
     struct db_conn *conn;     /* borrowed connection, if any */
     struct req_chunk *chunks; /* arena */
     void *state;              /* the handler's own, from the arena */
+    struct principal who;     /* set by auth_dispatch */
+    struct idem *idem;        /* set by idem_begin */
 };
 
 /* Starts listening; false (with a logged reason) on failure. */
@@ -103,6 +107,24 @@ void req_reply_error(struct req *r, int status, const char *code,
 void req_reply_db_error(struct req *r, const struct db_result *res);
 /* Adds a response header before the reply. */
 void req_add_header(struct req *r, const char *key, const char *value);
+
+struct jfields;
+/* Replies 400 invalid_field from a failed jfields; false if it replied. */
+bool req_fields_ok(struct req *r, const struct jfields *jf)
+    __attribute__((warn_unused_result));
+
+/* ?limit= (1..200, default 50) and ?after= (default 0) as statement
+ * parameters; replies 400 and returns false when malformed. */
+bool req_page(struct req *r, const char **limit_plus_one, const char **after,
+              int64_t *limit) __attribute__((warn_unused_result));
+
+/* Replies 200 {"items": [...], "next_after": id|null} from rows whose
+ * column 0 is the id and column 1 the item's JSON text; the statement
+ * fetched limit + 1 rows so that a next page can be told. */
+void req_reply_list(struct req *r, PGresult *res, int64_t limit);
+
+/* Replies with the JSON text of row 0, column col (built by SQL). */
+void req_reply_row_json(struct req *r, int status, PGresult *res, int col);
 
 /* Runs stmt for the request; cb is called with the request as arg. On
  * submission failure it has already replied 503 and returns false. */

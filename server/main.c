@@ -9,7 +9,6 @@
  * one request, never the process.
  */
 #include <event2/event.h>
-#include <event2/thread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "workpool.h"
 
 #define DEFAULT_CONFIG "config/groupbuyd.conf"
 
@@ -70,14 +70,14 @@ static int main_serve(const struct config *cfg)
         die("out of memory");
 
     signal(SIGPIPE, SIG_IGN);
-    if (evthread_use_pthreads() != 0)
-        die("libevent: no thread support");
     srv.base = event_base_new();
     if (srv.base == NULL)
         die("libevent: cannot create the event base");
     srv.metrics = metrics_new();
     srv.db = db_pool_new(srv.base, cfg);
-    if (srv.metrics == NULL || srv.db == NULL)
+    srv.work =
+        workpool_new(srv.base, cfg->worker_threads, cfg->worker_queue_max);
+    if (srv.metrics == NULL || srv.db == NULL || srv.work == NULL)
         die("out of memory");
     if (!http_start(&srv))
         die("cannot start the HTTP server");
@@ -89,6 +89,9 @@ static int main_serve(const struct config *cfg)
 
     event_base_dispatch(srv.base);
 
+    /* Jobs still queued get their done callback (cancelled) and answer
+     * 503 while the requests still exist. */
+    workpool_free(srv.work);
     http_stop(&srv);
     db_pool_free(srv.db);
     metrics_free(srv.metrics);

@@ -13,12 +13,36 @@
 #include <string.h>
 
 #include "api.h"
+#include "auth.h"
 #include "http.h"
 
+/* Who may call what: the authorisation table. A route not admitting a
+ * principal answers it 403; ACCESS_PUBLIC needs no token. */
+#define PUB      ACCESS_PUBLIC
+#define PLATFORM ACCESS_PLATFORM
+#define CUSTOMER ACCESS_CUSTOMER
+#define OWNER    ACCESS_OWNER
+#define STAFF    ACCESS_STAFF
+
 static const struct route router_table[] = {
-    {EVHTTP_REQ_GET, "/healthz", api_healthz},
-    {EVHTTP_REQ_GET, "/readyz", api_readyz},
-    {EVHTTP_REQ_GET, "/metrics", api_metrics},
+    {EVHTTP_REQ_GET, "/healthz", api_healthz, PUB},
+    {EVHTTP_REQ_GET, "/readyz", api_readyz, PUB},
+    {EVHTTP_REQ_GET, "/metrics", api_metrics, PUB},
+
+    {EVHTTP_REQ_POST, "/v1/platform/distributors", api_distributors_create,
+     PLATFORM},
+
+    {EVHTTP_REQ_POST, "/v1/admin/sessions", api_staff_sessions_create, PUB},
+    {EVHTTP_REQ_POST, "/v1/admin/staff", api_staff_create, OWNER},
+    {EVHTTP_REQ_GET, "/v1/admin/staff", api_staff_list, OWNER},
+    {EVHTTP_REQ_GET, "/v1/admin/staff/{id}", api_staff_get, OWNER},
+    {EVHTTP_REQ_GET, "/v1/admin/audit-log", api_audit_list, OWNER},
+
+    {EVHTTP_REQ_POST, "/v1/customers", api_customers_create, PUB},
+    {EVHTTP_REQ_POST, "/v1/sessions", api_sessions_create, PUB},
+    {EVHTTP_REQ_DELETE, "/v1/sessions/current", api_sessions_delete_current,
+     CUSTOMER | STAFF},
+    {EVHTTP_REQ_GET, "/v1/me", api_me, CUSTOMER | STAFF},
 };
 
 #define NROUTES (sizeof router_table / sizeof router_table[0])

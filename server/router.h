@@ -21,6 +21,7 @@ struct route {
     enum evhttp_cmd_type method;
     const char *pattern;
     route_handler *handler;
+    unsigned access; /* ACCESS_* bits of auth.h; 0 = public */
 };
 
 enum router_match { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD };

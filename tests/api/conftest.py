@@ -56,7 +56,10 @@ class Cluster:
         return conn
 
     def destroy(self):
-        self.stop()
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass
         real = os.path.realpath(self.path)
         shutil.rmtree(real, ignore_errors=True)
         if os.path.islink(self.path):
@@ -70,9 +73,31 @@ def make_cluster(name):
     return c
 
 
+def reap_stale_clusters():
+    """Stops and removes clusters left by test runs that were killed."""
+    var = os.path.join(ROOT, "var")
+    if not os.path.isdir(var):
+        return
+    for name in os.listdir(var):
+        if not name.startswith("test-pg-"):
+            continue
+        try:
+            pid = int(name.rsplit("-", 1)[1])
+            os.kill(pid, 0)
+            continue  # that run is alive
+        except (ValueError, ProcessLookupError):
+            pass
+        except PermissionError:
+            continue
+        Cluster(os.path.join(var, name)).destroy()
+
+
 @pytest.fixture(scope="session")
 def cluster():
-    c = make_cluster("test-pg")
+    """The suite's own cluster, one per pytest process so that two runs on
+    one checkout do not trample each other."""
+    reap_stale_clusters()
+    c = make_cluster("test-pg-%d" % os.getpid())
     admin = c.connect("postgres")
     with admin.cursor() as cur:
         cur.execute("CREATE DATABASE gb_template")

@@ -159,7 +159,7 @@ def test_metrics(server):
 def test_readyz_follows_database_outage(make_server, tmp_path):
     """/readyz is 503 while the database is down and 200 again within 5 s
     after it is back; /healthz answers throughout."""
-    c = make_cluster("test-pg-outage")
+    c = make_cluster("test-pg-outage-%d" % os.getpid())
     try:
         subprocess.run([BIN, "migrate"], check=True, capture_output=True, cwd=ROOT,
                        env=dict(os.environ, GROUPBUYD_DATABASE_URL=c.url("groupbuyd")))

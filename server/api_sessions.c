@@ -1,0 +1,269 @@
+/*
+ * api_sessions.c - logging in and out, staff and customers alike.
+ *
+ * A login reads the account and the recent failures of that login in one
+ * statement; ten failures in the last minute answer 429 before any hashing.
+ * The password is then verified on the worker pool, against a dummy hash
+ * when the login does not exist, so that an unknown login and a wrong
+ * password get the same answer after about the same time. A failure is
+ * recorded; a success creates the session (only the token's SHA-256 is
+ * stored), clears the failures, and upgrades the stored hash when it used
+ * fewer iterations than configured — all in one statement.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "crypto.h"
+#include "http.h"
+#include "json.h"
+#include "login.h"
+
+struct realm {
+    const char *name; /* "staff" or "customer" */
+    struct db_stmt *lookup;
+    struct db_stmt *create;
+};
+
+struct login_state {
+    const struct realm *realm;
+    char login[LOGIN_MAX + 1];
+    const char *password;
+    const char *account_id;
+    char token[CRYPTO_TOKEN_LEN + 1];
+    char token_hash[65];
+};
+
+#define LOGIN_LOOKUP(table, realm)                                        \
+    "SELECT f.n, f.retry, u.id, u.password_hash FROM"                     \
+    " (SELECT count(*) AS n, greatest(1, ceil(extract(epoch FROM"         \
+    "    min(x.failed_at) + interval '1 minute' - now())))::int AS retry" \
+    "    FROM (SELECT failed_at FROM login_failures"                      \
+    "           WHERE realm = '" realm "' AND login = $1"                 \
+    "             AND failed_at > now() - interval '1 minute'"            \
+    "           ORDER BY failed_at DESC LIMIT 10) x) f"                   \
+    " LEFT JOIN " table " u ON u.login = $1"
+
+static struct db_stmt staff_lookup =
+    DB_STMT("login_staff", LOGIN_LOOKUP("staff", "staff"), 1);
+static struct db_stmt customer_lookup =
+    DB_STMT("login_customer", LOGIN_LOOKUP("customers", "customer"), 1);
+
+static struct db_stmt staff_session = DB_STMT(
+    "session_staff",
+    "WITH s AS (INSERT INTO sessions (token_sha256, staff_id, expires_at)"
+    "           VALUES (decode($1, 'hex'), $2,"
+    "                   now() + make_interval(secs => $3)) RETURNING *),"
+    " u AS (UPDATE staff SET password_hash = $4"
+    "        WHERE id = $2 AND $4::text IS NOT NULL),"
+    " f AS (DELETE FROM login_failures WHERE realm = 'staff' AND login = $5)"
+    " SELECT gb_ts(s.expires_at),"
+    "        json_build_object('id', a.id, 'login', a.login, 'role', a.role,"
+    "                          'distributor_id', a.distributor_id)::text"
+    "   FROM s JOIN staff a ON a.id = s.staff_id",
+    5);
+
+static struct db_stmt customer_session = DB_STMT(
+    "session_customer",
+    "WITH s AS (INSERT INTO sessions (token_sha256, customer_id, expires_at)"
+    "           VALUES (decode($1, 'hex'), $2,"
+    "                   now() + make_interval(secs => $3)) RETURNING *),"
+    " u AS (UPDATE customers SET password_hash = $4"
+    "        WHERE id = $2 AND $4::text IS NOT NULL),"
+    " f AS (DELETE FROM login_failures"
+    "        WHERE realm = 'customer' AND login = $5)"
+    " SELECT gb_ts(s.expires_at), gb_customer_json(a)::text"
+    "   FROM s JOIN customers a ON a.id = s.customer_id",
+    5);
+
+static struct db_stmt failure_insert = DB_STMT(
+    "login_failure",
+    "WITH old AS (DELETE FROM login_failures WHERE realm = $1 AND login = $2"
+    "               AND failed_at < now() - interval '1 minute')"
+    " INSERT INTO login_failures (realm, login) VALUES ($1, $2)",
+    2);
+
+static const struct realm realm_staff = {"staff", &staff_lookup,
+                                         &staff_session};
+static const struct realm realm_customer = {"customer", &customer_lookup,
+                                            &customer_session};
+
+static void login_reply_401(struct req *r)
+{
+    req_reply_error(r, 401, "unauthenticated", NULL,
+                    "Wrong login or password.");
+}
+
+static void login_failure_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status != DB_OK) {
+        req_reply_db_error(r, res);
+        return;
+    }
+    login_reply_401(r);
+}
+
+static void login_session_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    struct login_state *st = r->state;
+    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+        if (res->status == DB_OK)
+            login_reply_401(r); /* the account vanished meanwhile */
+        else
+            req_reply_db_error(r, res);
+        return;
+    }
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "token", st->token);
+    cJSON_AddStringToObject(out, "expires_at", PQgetvalue(res->res, 0, 0));
+    cJSON_AddItemToObject(out, st->realm->name,
+                          cJSON_CreateRaw(PQgetvalue(res->res, 0, 1)));
+    req_reply_json(r, 201, out);
+}
+
+static void login_verified_cb(struct req *r, bool ok, const char *rehash)
+{
+    struct login_state *st = r->state;
+    if (!ok) {
+        const char *params[] = {st->realm->name, st->login};
+        if (!req_query_db(r, &failure_insert, params, login_failure_cb))
+            return;
+        return;
+    }
+    unsigned char digest[CRYPTO_SHA256_LEN];
+    if (!crypto_token_new(st->token) ||
+        !crypto_token_hash(st->token, strlen(st->token), digest)) {
+        req_reply_error(r, 500, "internal", NULL, "No randomness.");
+        return;
+    }
+    crypto_hex_encode(digest, sizeof digest, st->token_hash);
+    const char *params[] = {st->token_hash, st->account_id,
+                            req_printf(r, "%d", r->srv->cfg->session_ttl_s),
+                            rehash ? req_strdup(r, rehash) : NULL, st->login};
+    if (!req_query_db(r, st->realm->create, params, login_session_cb))
+        return;
+}
+
+static void login_lookup_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    struct login_state *st = r->state;
+    if (res->status != DB_OK) {
+        req_reply_db_error(r, res);
+        return;
+    }
+    PGresult *pg = res->res;
+    if (atoi(PQgetvalue(pg, 0, 0)) >= 10) {
+        req_add_header(r, "Retry-After", PQgetvalue(pg, 0, 1));
+        req_reply_error(r, 429, "rate_limited", NULL,
+                        "Too many failed logins; retry in %s seconds.",
+                        PQgetvalue(pg, 0, 1));
+        return;
+    }
+    const char *hash = NULL;
+    if (!PQgetisnull(pg, 0, 2)) {
+        st->account_id = req_strdup(r, PQgetvalue(pg, 0, 2));
+        hash = req_strdup(r, PQgetvalue(pg, 0, 3));
+    }
+    if (!auth_verify_password(r, st->password, hash, login_verified_cb))
+        return;
+}
+
+static void login_start(struct req *r, const struct realm *realm)
+{
+    cJSON *body = req_json_object(r);
+    if (body == NULL)
+        return;
+    struct login_state *st = req_alloc(r, sizeof *st);
+    memset(st, 0, sizeof *st);
+    st->realm = realm;
+    r->state = st;
+    static const char *const fields[] = {"login", "password", NULL};
+    const char *login = NULL;
+    struct jfields jf;
+    jfields_init(&jf, body);
+    jfields_only(&jf, fields);
+    jfields_str(&jf, "login", true, 1, 1024, &login, NULL);
+    jfields_str(&jf, "password", true, 1, 1024, &st->password, NULL);
+    if (!req_fields_ok(r, &jf))
+        return;
+    /* A login that cannot exist is throttled and verified like any other
+     * unknown one: its raw spelling keys the failures. */
+    if (login_normalize(login, st->login) == LOGIN_INVALID)
+        snprintf(st->login, sizeof st->login, "%s", login);
+    const char *params[] = {st->login};
+    if (!req_query_db(r, realm->lookup, params, login_lookup_cb))
+        return;
+}
+
+/* POST /v1/admin/sessions {login, password} -> 201 {token, expires_at,
+ * staff} | 401 | 429 */
+void api_staff_sessions_create(struct req *r)
+{
+    login_start(r, &realm_staff);
+}
+
+/* POST /v1/sessions {login, password} -> 201 {token, expires_at, customer}
+ * | 401 | 429 */
+void api_sessions_create(struct req *r)
+{
+    login_start(r, &realm_customer);
+}
+
+static struct db_stmt session_revoke =
+    DB_STMT("session_revoke",
+            "UPDATE sessions SET revoked_at = now()"
+            " WHERE token_sha256 = decode($1, 'hex') AND revoked_at IS NULL",
+            1);
+
+static void revoked_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status != DB_OK) {
+        req_reply_db_error(r, res);
+        return;
+    }
+    req_reply_raw(r, 204, NULL, NULL, 0);
+}
+
+/* DELETE /v1/sessions/current (staff or customer) -> 204 */
+void api_sessions_delete_current(struct req *r)
+{
+    const char *params[] = {r->who.token_hash};
+    if (!req_query_db(r, &session_revoke, params, revoked_cb))
+        return;
+}
+
+static struct db_stmt me_staff =
+    DB_STMT("me_staff",
+            "SELECT gb_staff_json(s)::text FROM staff s WHERE s.id = $1", 1);
+static struct db_stmt me_customer = DB_STMT(
+    "me_customer",
+    "SELECT gb_customer_json(c)::text FROM customers c WHERE c.id = $1", 1);
+
+static void me_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status != DB_OK) {
+        req_reply_db_error(r, res);
+        return;
+    }
+    if (PQntuples(res->res) != 1) {
+        req_reply_error(r, 404, "not_found", NULL, "No such account.");
+        return;
+    }
+    req_reply_row_json(r, 200, res->res, 0);
+}
+
+/* GET /v1/me (staff or customer) -> the account */
+void api_me(struct req *r)
+{
+    const char *params[] = {req_printf(r, "%lld", (long long)r->who.id)};
+    struct db_stmt *stmt =
+        r->who.kind == PRINCIPAL_STAFF ? &me_staff : &me_customer;
+    if (!req_query_db(r, stmt, params, me_cb))
+        return;
+}
