@@ -19,9 +19,15 @@ FUZZ_BIN     := build/fuzz/fuzz_body
 FUZZ_CORPUS  := build/fuzz/corpus
 FUZZ_SEEDS   := tests/fuzz/corpus
 
-.PHONY: fuzz
+.PHONY: fuzz fuzz-deps fuzz-run
 
-fuzz: $(FUZZ_BIN) | $(FUZZ_CORPUS)
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory fuzz-run
+
+fuzz-deps:
+	@GROUPBUYD_DEPS_EXTRA="clang libclang-rt-14-dev" scripts/deps.sh
+
+fuzz-run: $(FUZZ_BIN) | $(FUZZ_CORPUS)
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 		$(FUZZ_CORPUS) $(FUZZ_SEEDS)
 
