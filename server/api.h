@@ -30,4 +30,34 @@ void api_me(struct req *r);
 /* api_shop.c */
 void api_customers_create(struct req *r);
 
+/* api_products.c */
+void api_products_create(struct req *r);
+void api_products_list(struct req *r);
+void api_products_get(struct req *r);
+
+/* api_campaigns.c */
+void api_campaigns_create(struct req *r);
+void api_campaigns_list(struct req *r);
+void api_campaigns_get(struct req *r);
+void api_campaigns_update(struct req *r);
+void api_campaigns_publish(struct req *r);
+void api_campaigns_cancel(struct req *r);
+void api_public_campaigns_list(struct req *r);
+void api_public_campaigns_get(struct req *r);
+
+/* api_join.c */
+void api_join_create(struct req *r);
+void api_participation_list_mine(struct req *r);
+void api_participation_get(struct req *r);
+void api_participation_withdraw(struct req *r);
+void api_campaign_participations(struct req *r);
+
+/* api_customers.c */
+void api_customer_get(struct req *r);
+void api_customer_vip_set(struct req *r);
+
+/* api_payments.c */
+void api_payments_create(struct req *r);
+void api_payments_webhook(struct req *r);
+
 #endif

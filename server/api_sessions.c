@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_join.h"
 #include "crypto.h"
 #include "http.h"
 #include "json.h"
@@ -240,9 +241,13 @@ void api_sessions_delete_current(struct req *r)
 static struct db_stmt me_staff =
     DB_STMT("me_staff",
             "SELECT gb_staff_json(s)::text FROM staff s WHERE s.id = $1", 1);
-static struct db_stmt me_customer = DB_STMT(
-    "me_customer",
-    "SELECT gb_customer_json(c)::text FROM customers c WHERE c.id = $1", 1);
+/* The customer's score with VIP level 0: /v1/me speaks for no distributor
+ * (a distributor's VIP level shows in its own staff view and joins). */
+static struct db_stmt me_customer =
+    DB_STMT("me_customer",
+            "SELECT gb_customer_json(c)::text, h.* FROM customers c"
+            " CROSS JOIN gb_customer_history(c.id, $2) h WHERE c.id = $1",
+            2);
 
 static void me_cb(const struct db_result *res, void *arg)
 {
@@ -258,12 +263,42 @@ static void me_cb(const struct db_result *res, void *arg)
     req_reply_row_json(r, 200, res->res, 0);
 }
 
-/* GET /v1/me (staff or customer) -> the account */
+static void me_customer_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status != DB_OK) {
+        req_reply_db_error(r, res);
+        return;
+    }
+    if (PQntuples(res->res) != 1) {
+        req_reply_error(r, 404, "not_found", NULL, "No such account.");
+        return;
+    }
+    struct reliability_result score;
+    if (!join_history_score(r, res->res, 0, 1, 0, &score, NULL)) {
+        req_reply_error(r, 500, "internal", NULL,
+                        "The history cannot be scored.");
+        return;
+    }
+    const char *json = PQgetvalue(res->res, 0, 0);
+    size_t len = strlen(json); /* an object: ends with '}' */
+    const char *out = req_printf(r, "%.*s, \"reliability\" : {\"score\" : %d}}",
+                                 (int)(len - 1), json, score.score);
+    req_reply_raw(r, 200, "application/json", out, strlen(out));
+}
+
+/* GET /v1/me (staff or customer) -> the account; a customer's with
+ * "reliability": {"score"} */
 void api_me(struct req *r)
 {
-    const char *params[] = {req_printf(r, "%lld", (long long)r->who.id)};
-    struct db_stmt *stmt =
-        r->who.kind == PRINCIPAL_STAFF ? &me_staff : &me_customer;
-    if (!req_query_db(r, stmt, params, me_cb))
+    const char *id = req_printf(r, "%lld", (long long)r->who.id);
+    if (r->who.kind == PRINCIPAL_STAFF) {
+        const char *params[] = {id};
+        if (!req_query_db(r, &me_staff, params, me_cb))
+            return;
+        return;
+    }
+    const char *params[] = {id, join_half_life_param(r)};
+    if (!req_query_db(r, &me_customer, params, me_customer_cb))
         return;
 }

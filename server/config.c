@@ -11,20 +11,21 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-enum config_kind { CK_STR, CK_INT, CK_LISTEN, CK_LOGLEVEL };
+enum config_kind { CK_STR, CK_INT, CK_LISTEN, CK_LOGLEVEL, CK_DOUBLE };
 
 struct config_key {
     const char *name;
     const char *env; /* NULL: file only */
     enum config_kind kind;
     size_t offset;
-    int min, max; /* CK_INT */
+    int min, max; /* CK_INT; CK_DOUBLE: finite, range checked after load */
     bool secret;
 };
 
@@ -60,6 +61,20 @@ static const struct config_key config_keys[] = {
     {"worker_threads", NULL, CK_INT, OFF(worker_threads), 0, 256, false},
     {"worker_queue_max", NULL, CK_INT, OFF(worker_queue_max), 1, 1000000,
      false},
+    {"reliability_half_life_days", NULL, CK_DOUBLE,
+     OFF(reliability.half_life_days), 0, 0, false},
+    {"reliability_prior_alpha_base", NULL, CK_DOUBLE,
+     OFF(reliability.prior_alpha_base), 0, 0, false},
+    {"reliability_prior_alpha_per_vip", NULL, CK_DOUBLE,
+     OFF(reliability.prior_alpha_per_vip), 0, 0, false},
+    {"reliability_prior_beta", NULL, CK_DOUBLE, OFF(reliability.prior_beta), 0,
+     0, false},
+    {"reliability_weight_withdrawn", NULL, CK_DOUBLE,
+     OFF(reliability.weight_withdrawn), 0, 0, false},
+    {"reliability_weight_deposit_expired", NULL, CK_DOUBLE,
+     OFF(reliability.weight_deposit_expired), 0, 0, false},
+    {"reliability_weight_defaulted", NULL, CK_DOUBLE,
+     OFF(reliability.weight_defaulted), 0, 0, false},
 };
 
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -89,6 +104,7 @@ void config_defaults(struct config *c)
     c->password_iterations = 600000;
     c->worker_threads = 0;
     c->worker_queue_max = 256;
+    c->reliability = reliability_default_params;
 }
 
 static bool config_parse_listen(struct config *c, const char *v)
@@ -128,6 +144,15 @@ static bool config_set(struct config *c, const struct config_key *k,
         *(int *)(base + k->offset) = (int)n;
         return true;
     }
+    case CK_DOUBLE: {
+        char *end;
+        errno = 0;
+        double d = strtod(v, &end);
+        if (errno || *v == '\0' || *end || !isfinite(d))
+            return false;
+        *(double *)(base + k->offset) = d;
+        return true;
+    }
     case CK_LISTEN:
         return config_parse_listen(c, v);
     case CK_LOGLEVEL:
@@ -150,6 +175,8 @@ static void config_describe(const struct config_key *k, char *buf, size_t len)
         snprintf(buf, len, "an integer from %d to %d", k->min, k->max);
     else if (k->kind == CK_LISTEN)
         snprintf(buf, len, "host:port");
+    else if (k->kind == CK_DOUBLE)
+        snprintf(buf, len, "a finite decimal number");
     else if (k->kind == CK_LOGLEVEL)
         snprintf(buf, len, "one of debug, info, warn, error");
     else
@@ -238,6 +265,14 @@ bool config_load(struct config *c, const char *path, bool required, char *err,
             return false;
         }
     }
+    const char *bad = NULL;
+    if (!reliability_params_validate(&c->reliability, &bad)) {
+        snprintf(err, errlen,
+                 "%s: bad value for \"reliability_%s\": half_life_days and "
+                 "the priors must be > 0, the other parameters >= 0",
+                 path, bad ? bad : "?");
+        return false;
+    }
     return true;
 }
 
@@ -285,6 +320,10 @@ void config_format(const struct config *c, char *buf, size_t len)
         }
         case CK_INT:
             snprintf(val, sizeof val, "%d", *(const int *)(base + k->offset));
+            break;
+        case CK_DOUBLE:
+            snprintf(val, sizeof val, "%.15g",
+                     *(const double *)(base + k->offset));
             break;
         case CK_LISTEN:
             snprintf(val, sizeof val, "%s:%d", c->listen_host, c->listen_port);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "reliability.h"
 
 #define CONFIG_STR_MAX 1024
 
@@ -41,6 +42,10 @@ struct config {
     int password_iterations;
     int worker_threads; /* 0 = number of cores */
     int worker_queue_max;
+
+    /* DESIGN.md's reliability model (reliability_* keys); checked with
+     * reliability_params_validate when loaded. */
+    struct reliability_params reliability;
 };
 
 /* Fills *c with the defaults. */

@@ -1,0 +1,125 @@
+-- Joining and withdrawing: the participation representation, a customer's
+-- history as the reliability model's input, and the withdrawal as one
+-- transaction. The join itself is one statement in server/api_join.c.
+--
+-- A customer's history counts the events of every distributor (a default
+-- anywhere is a signal); the VIP level is the one set by the distributor
+-- the score is for (0 where none is set or no distributor applies).
+
+
+-- The participation object of API.md. unit_price_cents is the final unit
+-- price once known (set on the participation at close, else the campaign's
+-- final price); while the campaign is not closed it is null here and the
+-- server fills in the current price from the pricing module. It is the
+-- last key so that the server can do so without reparsing numbers.
+CREATE FUNCTION gb_participation_json(p participations) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT json_build_object(
+            'id', p.id, 'campaign_id', p.campaign_id,
+            'customer_id', p.customer_id, 'quantity', p.quantity,
+            'status', p.status, 'deposit_cents', p.deposit_cents,
+            'deposit_paid_cents', p.deposit_paid_cents,
+            'deposit_due_by', gb_ts(p.deposit_due_by),
+            'amount_due_cents',
+              CASE p.status
+                WHEN 'pending_deposit'
+                  THEN p.deposit_cents - p.deposit_paid_cents
+                WHEN 'awaiting_payment'
+                  THEN greatest(p.unit_price_cents * p.quantity
+                                - p.deposit_paid_cents - p.balance_paid_cents, 0)
+                ELSE 0 END,
+            'pay_by', gb_ts(p.pay_by),
+            'created_at', gb_ts(p.created_at),
+            'unit_price_cents',
+              coalesce(p.unit_price_cents,
+                       (SELECT c.final_unit_price_cents FROM campaigns c
+                         WHERE c.id = p.campaign_id))) $$;
+
+-- One customer's history aggregated per kind for the reliability module:
+-- count and sum of decayed weights 0.5 ^ (age_days / half_life_days), ages
+-- from the database clock (never below 0).
+CREATE FUNCTION gb_customer_history(p_customer_id bigint,
+                                    p_half_life_days double precision)
+    RETURNS TABLE (completed bigint, completed_w double precision,
+                   withdrawn bigint, withdrawn_w double precision,
+                   defaulted bigint, defaulted_w double precision,
+                   deposit_expired bigint, deposit_expired_w double precision)
+    LANGUAGE sql STABLE
+    AS $$
+    WITH w AS (
+        SELECT e.kind,
+               power(0.5::double precision,
+                     greatest(extract(epoch FROM now() - e.occurred_at), 0)::double precision
+                     / 86400.0 / p_half_life_days) AS w
+          FROM customer_events e
+         WHERE e.customer_id = p_customer_id)
+    SELECT count(*) FILTER (WHERE kind = 'completed'),
+           coalesce(sum(w) FILTER (WHERE kind = 'completed'), 0),
+           count(*) FILTER (WHERE kind = 'withdrawn'),
+           coalesce(sum(w) FILTER (WHERE kind = 'withdrawn'), 0),
+           count(*) FILTER (WHERE kind = 'defaulted'),
+           coalesce(sum(w) FILTER (WHERE kind = 'defaulted'), 0),
+           count(*) FILTER (WHERE kind = 'deposit_expired'),
+           coalesce(sum(w) FILTER (WHERE kind = 'deposit_expired'), 0)
+      FROM w $$;
+
+-- Withdraws participation p_id of customer p_customer_id: locks the
+-- campaign first, then the participation (the order the close uses), so a
+-- withdrawal racing the deadline is either done before the close or
+-- refused. Returns 'withdrawn', 'not_found', 'campaign_not_open' or
+-- 'invalid_state'. On 'withdrawn', in this transaction: the status (the
+-- counter trigger returns the units), the history event, and when a
+-- deposit was paid its refund (ledger + outbox 'refunded' keyed by the
+-- movement key), and the outbox 'withdrawn' row.
+CREATE FUNCTION gb_participation_withdraw(p_id bigint, p_customer_id bigint)
+    RETURNS text
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_campaign_id bigint;
+    c campaigns;
+    p participations;
+    v_key text;
+    v_payment_id bigint;
+BEGIN
+    SELECT campaign_id INTO v_campaign_id FROM participations
+     WHERE id = p_id AND customer_id = p_customer_id;
+    IF NOT FOUND THEN
+        RETURN 'not_found';
+    END IF;
+    SELECT * INTO c FROM campaigns WHERE id = v_campaign_id FOR UPDATE;
+    SELECT * INTO p FROM participations WHERE id = p_id FOR UPDATE;
+    IF c.status <> 'open' OR now() < c.starts_at OR now() >= c.ends_at THEN
+        RETURN 'campaign_not_open';
+    END IF;
+    IF p.status NOT IN ('pending_deposit', 'active') THEN
+        RETURN 'invalid_state';
+    END IF;
+    UPDATE participations SET status = 'withdrawn', updated_at = now()
+     WHERE id = p_id;
+    INSERT INTO customer_events (customer_id, distributor_id, participation_id, kind)
+    VALUES (p.customer_id, p.distributor_id, p.id, 'withdrawn');
+    INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
+                        participation_id, payload)
+    VALUES (p.distributor_id, 'withdrawn', p.customer_id, p.campaign_id, p.id,
+            jsonb_build_object('quantity', p.quantity,
+                               'refund_cents', p.deposit_paid_cents));
+    IF p.deposit_paid_cents > 0 THEN
+        v_key := 'refund:participation:' || p.id || ':withdrawn';
+        SELECT id INTO v_payment_id FROM payments
+         WHERE participation_id = p.id AND kind = 'deposit'
+           AND status = 'succeeded'
+         ORDER BY id LIMIT 1;
+        INSERT INTO ledger_entries (distributor_id, campaign_id, participation_id,
+                                    payment_id, kind, amount_cents, movement_key)
+        VALUES (p.distributor_id, p.campaign_id, p.id, v_payment_id,
+                'refund_issued', p.deposit_paid_cents, v_key);
+        INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
+                            participation_id, payload, idempotency_key)
+        VALUES (p.distributor_id, 'refunded', p.customer_id, p.campaign_id, p.id,
+                jsonb_build_object('amount_cents', p.deposit_paid_cents,
+                                   'reason', 'withdrawn',
+                                   'payment_id', v_payment_id),
+                v_key);
+    END IF;
+    RETURN 'withdrawn';
+END $$;

@@ -1,0 +1,50 @@
+/*
+ * scheduler.h - the due transitions of campaigns and participations, on
+ * time, driven by libevent timers and by the database.
+ *
+ * A pass runs the due functions of schema/005_transitions.sql in turn
+ * (open campaigns at starts_at, close them at ends_at, expire deposits,
+ * default unpaid balances), each one statement through the pool, repeating
+ * a function while it reports a full batch; then it asks the database for
+ * the earliest due time and arms a timer for it, never more than one
+ * second away, so work created by another process is also seen within a
+ * second. The database claims the work (FOR UPDATE SKIP LOCKED) and the
+ * functions are idempotent, so several processes do each transition once,
+ * and a process that was down catches up on its first pass.
+ */
+#ifndef GROUPBUYD_SCHEDULER_H
+#define GROUPBUYD_SCHEDULER_H
+
+#include <stdint.h>
+
+struct event_base;
+struct db_pool;
+struct scheduler;
+
+enum scheduler_kind {
+    SCHED_OPEN,    /* scheduled -> open */
+    SCHED_CLOSE,   /* open -> succeeded | failed */
+    SCHED_EXPIRE,  /* pending_deposit -> expired */
+    SCHED_DEFAULT, /* awaiting_payment -> defaulted */
+    SCHED_NKINDS
+};
+
+struct scheduler_stats {
+    uint64_t done[SCHED_NKINDS]; /* transitions made by this process */
+    uint64_t passes, failures;
+};
+
+/* Creates the scheduler and starts its first pass as soon as the loop
+ * runs. NULL when out of memory. The pool must outlive the scheduler. */
+struct scheduler *scheduler_new(struct event_base *base, struct db_pool *db)
+    __attribute__((warn_unused_result));
+/* Stops the timer and cancels the statement in flight (its callback will
+ * not run). Call before freeing the pool. NULL is accepted. */
+void scheduler_free(struct scheduler *s);
+
+void scheduler_get_stats(const struct scheduler *s,
+                         struct scheduler_stats *out);
+/* The name of a kind for logs and metric labels ("open", "close", ...). */
+const char *scheduler_kind_name(enum scheduler_kind kind);
+
+#endif
