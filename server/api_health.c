@@ -5,7 +5,8 @@
  * database, through the pool, whether every migration found in schema_dir
  * at start is applied; any failure (no connection, missing table, pending
  * migration) is 503. /metrics renders the in-memory counters and the pool's
- * state; it does not touch the database, so it answers during an outage.
+ * state, and the campaigns by status when the database answers; during an
+ * outage it still answers with the process's own figures.
  */
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "api.h"
 #include "http.h"
 #include "metrics.h"
+#include "scheduler.h"
 
 /* GET /healthz -> 200 {"status":"ok"} */
 void api_healthz(struct req *r)
@@ -57,17 +59,25 @@ void api_readyz(struct req *r)
         return;
 }
 
-/* GET /metrics -> 200 Prometheus text */
-void api_metrics(struct req *r)
+static struct db_stmt campaigns_by_status_stmt = DB_STMT(
+    "metrics_campaigns",
+    "SELECT s.status, count(c.id) FROM unnest(ARRAY['draft', 'scheduled',"
+    " 'open', 'succeeded', 'failed', 'cancelled', 'settled']) s(status)"
+    " LEFT JOIN campaigns c ON c.status = s.status GROUP BY s.status"
+    " ORDER BY s.status",
+    0);
+
+static void api_metrics_render(struct req *r, PGresult *campaigns)
 {
     struct evbuffer *out = evbuffer_new();
     if (out == NULL) {
         req_reply_error(r, 500, "internal", NULL, "Out of memory.");
         return;
     }
-    metrics_render(r->srv->metrics, out);
+    const struct server *srv = r->srv;
+    metrics_render(srv->metrics, out);
     struct db_pool_stats st;
-    db_pool_get_stats(r->srv->db, &st);
+    db_pool_get_stats(srv->db, &st);
     evbuffer_add_printf(
         out,
         "# HELP groupbuyd_db_pool_connections Database connections by "
@@ -90,15 +100,63 @@ void api_metrics(struct req *r)
         "groupbuyd_db_reconnects_total %llu\n"
         "# HELP groupbuyd_http_requests_in_flight Requests being handled.\n"
         "# TYPE groupbuyd_http_requests_in_flight gauge\n"
-        "groupbuyd_http_requests_in_flight %d\n",
+        "groupbuyd_http_requests_in_flight %d\n"
+        "# HELP groupbuyd_joins_total Joins accepted by this process.\n"
+        "# TYPE groupbuyd_joins_total counter\n"
+        "groupbuyd_joins_total %llu\n"
+        "# HELP groupbuyd_join_units_total Units of the joins accepted.\n"
+        "# TYPE groupbuyd_join_units_total counter\n"
+        "groupbuyd_join_units_total %llu\n",
         st.size, st.live, st.busy, st.waiting,
         (unsigned long long)st.queue_full,
         (unsigned long long)st.queue_timeouts,
-        (unsigned long long)st.reconnects, r->srv->inflight);
+        (unsigned long long)st.reconnects, srv->inflight,
+        (unsigned long long)srv->joins_accepted,
+        (unsigned long long)srv->join_units_accepted);
+    if (srv->sched) {
+        struct scheduler_stats ss;
+        scheduler_get_stats(srv->sched, &ss);
+        evbuffer_add_printf(out,
+                            "# HELP groupbuyd_transitions_total Due "
+                            "transitions made by this process.\n"
+                            "# TYPE groupbuyd_transitions_total counter\n");
+        for (int k = 0; k < SCHED_NKINDS; k++)
+            evbuffer_add_printf(
+                out, "groupbuyd_transitions_total{kind=\"%s\"} %llu\n",
+                scheduler_kind_name((enum scheduler_kind)k),
+                (unsigned long long)ss.done[k]);
+    }
+    if (campaigns) {
+        evbuffer_add_printf(out, "# HELP groupbuyd_campaigns Campaigns by "
+                                 "status (all processes).\n"
+                                 "# TYPE groupbuyd_campaigns gauge\n");
+        for (int i = 0; i < PQntuples(campaigns); i++)
+            evbuffer_add_printf(out, "groupbuyd_campaigns{status=\"%s\"} %s\n",
+                                PQgetvalue(campaigns, i, 0),
+                                PQgetvalue(campaigns, i, 1));
+    }
     size_t len = evbuffer_get_length(out);
     char *text = req_alloc(r, len + 1);
     evbuffer_remove(out, text, len);
     evbuffer_free(out);
     req_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", text,
                   len);
+}
+
+static void api_metrics_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    /* During an outage the process's own figures still matter most. */
+    api_metrics_render(r, res->status == DB_OK ? res->res : NULL);
+}
+
+/* GET /metrics -> 200 Prometheus text (campaign gauges when a database
+ * connection is free at once: monitoring never queues behind requests) */
+void api_metrics(struct req *r)
+{
+    r->db_cb = api_metrics_cb;
+    r->job = db_query_nowait(r->srv->db, &campaigns_by_status_stmt, NULL,
+                             req_db_trampoline, r);
+    if (r->job == NULL)
+        api_metrics_render(r, NULL);
 }

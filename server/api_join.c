@@ -318,6 +318,8 @@ static void join_inserted_cb(const struct db_result *res, void *arg)
         join_reply_unreadable(r);
         return;
     }
+    r->srv->joins_accepted++;
+    r->srv->join_units_accepted += (uint64_t)st->quantity;
     idem_reply_text(r, 201, text);
 }
 

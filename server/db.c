@@ -655,6 +655,19 @@ struct db_job *db_query(struct db_pool *p, struct db_stmt *stmt,
     return db_submit(p, j);
 }
 
+struct db_job *db_query_nowait(struct db_pool *p, struct db_stmt *stmt,
+                               const char *const *params, db_result_cb *cb,
+                               void *arg)
+{
+    bool idle = false;
+    for (int i = 0; i < p->size; i++)
+        if (p->conns[i].state == DBC_IDLE)
+            idle = true;
+    if (!idle || !TAILQ_EMPTY(&p->waitq))
+        return NULL;
+    return db_query(p, stmt, params, cb, arg);
+}
+
 struct db_job *db_acquire(struct db_pool *p, db_acquire_cb *cb, void *arg)
 {
     struct db_job *j = db_job_new(p, JOB_ACQUIRE, NULL, NULL);

@@ -72,6 +72,13 @@ struct db_job *db_query(struct db_pool *pool, struct db_stmt *stmt,
                         const char *const *params, db_result_cb *cb, void *arg)
     __attribute__((warn_unused_result));
 
+/* As db_query, but only when a connection is free right now (never
+ * waits in the queue); NULL otherwise. For monitoring that must not add
+ * to a saturated pool. */
+struct db_job *db_query_nowait(struct db_pool *pool, struct db_stmt *stmt,
+                               const char *const *params, db_result_cb *cb,
+                               void *arg) __attribute__((warn_unused_result));
+
 /* The callback of a queued or running job will not be called. */
 void db_job_cancel(struct db_job *job);
 

@@ -423,7 +423,7 @@ cJSON *req_json_object(struct req *r)
     return root;
 }
 
-static void req_db_cb_trampoline(const struct db_result *res, void *arg)
+void req_db_trampoline(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     r->job = NULL;
@@ -434,7 +434,7 @@ bool req_query_db(struct req *r, struct db_stmt *stmt,
                   const char *const *params, db_result_cb *cb)
 {
     r->db_cb = cb;
-    r->job = db_query(r->srv->db, stmt, params, req_db_cb_trampoline, r);
+    r->job = db_query(r->srv->db, stmt, params, req_db_trampoline, r);
     if (r->job == NULL) {
         struct db_result res = {.status = DB_UNAVAILABLE};
         req_reply_db_error(r, &res);

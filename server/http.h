@@ -27,6 +27,7 @@ struct route;
 struct req_chunk;
 struct metrics;
 struct workpool;
+struct scheduler;
 struct idem;
 
 struct server {
@@ -37,6 +38,9 @@ struct server {
     struct db_pool *db;
     struct workpool *work;
     struct metrics *metrics;
+    struct scheduler *sched;
+    uint64_t joins_accepted;      /* joins answered 201 (not replays) */
+    uint64_t join_units_accepted; /* their quantities */
     struct event *sigterm, *sigint, *stop_timer;
     struct conn_track **tracks; /* by fd: request-read deadlines */
     int ntracks;
@@ -125,6 +129,10 @@ void req_reply_list(struct req *r, PGresult *res, int64_t limit);
 
 /* Replies with the JSON text of row 0, column col (built by SQL). */
 void req_reply_row_json(struct req *r, int status, PGresult *res, int col);
+
+/* The pool callback that clears r->job and calls r->db_cb (for callers
+ * that must handle a refused submission themselves). */
+void req_db_trampoline(const struct db_result *res, void *arg);
 
 /* Runs stmt for the request; cb is called with the request as arg. On
  * submission failure it has already replied 503 and returns false. */

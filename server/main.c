@@ -88,13 +88,13 @@ static int main_serve(const struct config *cfg)
         event_add(srv.sigterm, NULL) != 0 || event_add(srv.sigint, NULL) != 0)
         die("cannot install signal handlers");
 
-    struct scheduler *sched = scheduler_new(srv.base, srv.db);
-    if (sched == NULL)
+    srv.sched = scheduler_new(srv.base, srv.db);
+    if (srv.sched == NULL)
         die("cannot start the scheduler");
 
     event_base_dispatch(srv.base);
 
-    scheduler_free(sched); /* before the pool: no callback after free */
+    scheduler_free(srv.sched); /* before the pool: no callback after free */
 
     /* Jobs still queued get their done callback (cancelled) and answer
      * 503 while the requests still exist. */

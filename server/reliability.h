@@ -1,8 +1,9 @@
 /*
  * reliability.h - customer reliability score (客户信用度), DESIGN.md's model.
  *
- * A weighted beta-binomial over the customer's history with one
- * distributor:
+ * A weighted beta-binomial over the customer's history (groupbuyd feeds
+ * it the events with every distributor, and the VIP level of the
+ * distributor asking):
  *   w        = 0.5 ^ (age_days / half_life_days)        weight of an event
  *   S        = sum of w over `completed`
  *   F        = sum of w * f, f = weight_defaulted for `defaulted`,
@@ -96,7 +97,7 @@ double reliability_age_days(int64_t event_unix, int64_t now_unix);
 double reliability_event_weight(const struct reliability_params *params,
                                 double age_days);
 
-/* Running totals of one customer's history with one distributor. */
+/* Running totals of one customer's history. */
 struct reliability_tally {
     int64_t count[RELIABILITY_EVENT_KINDS]; /* events per kind */
     double weight[RELIABILITY_EVENT_KINDS]; /* sum of decayed w per kind */

@@ -154,6 +154,10 @@ def test_metrics(server):
     assert "groupbuyd_http_request_duration_seconds_bucket" in text
     assert "groupbuyd_db_pool_connections{state=\"busy\"}" in text
     assert "groupbuyd_db_pool_waiting" in text
+    assert "groupbuyd_joins_total 0" in text
+    assert 'groupbuyd_transitions_total{kind="close"}' in text
+    # campaigns by status, from the database (none yet)
+    assert 'groupbuyd_campaigns{status="open"} 0' in text
 
 
 def test_readyz_follows_database_outage(make_server, tmp_path):
