@@ -56,8 +56,19 @@ void api_campaign_participations(struct req *r);
 void api_customer_get(struct req *r);
 void api_customer_vip_set(struct req *r);
 
+/* api_reports.c */
+void api_events_feed(struct req *r);
+void api_reports_reliability(struct req *r);
+
 /* api_payments.c */
 void api_payments_create(struct req *r);
 void api_payments_webhook(struct req *r);
+
+/* api_settlements.c */
+void api_settlements_list(struct req *r);
+void api_settlements_get(struct req *r);
+
+/* api_exports.c */
+void api_settlements_export(struct req *r);
 
 #endif

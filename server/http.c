@@ -55,6 +55,7 @@ struct conn_track {
     struct event *deadline;
     struct event *attach;
     int fd;
+    struct req *stream; /* a streaming reply to free if the client goes */
 };
 
 static uint64_t http_now_ns(void)
@@ -153,11 +154,16 @@ static void http_track_free(struct conn_track *t)
     free(t);
 }
 
+static void http_stream_gone(struct req *r);
+
 static void http_close_cb(struct evhttp_connection *evcon, void *arg)
 {
     struct conn_track *t = arg;
     (void)evcon;
+    struct req *stream = t->stream;
     http_track_free(t);
+    if (stream)
+        http_stream_gone(stream);
 }
 
 static void http_attach_cb(evutil_socket_t fd, short what, void *arg)
@@ -214,6 +220,10 @@ static struct bufferevent *http_bev_cb(struct event_base *base, void *arg)
 
 static void req_free(struct req *r)
 {
+    if (r->cleanup)
+        r->cleanup(r);
+    if (r->stream_abort)
+        event_free(r->stream_abort);
     if (r->job)
         db_job_cancel(r->job);
     if (r->conn)
@@ -385,6 +395,166 @@ void req_reply_db_error(struct req *r, const struct db_result *res)
     log_error("request %s: database error %s: %s", r->id, res->sqlstate,
               res->message);
     req_reply_error(r, 500, "internal", NULL, "Internal error.");
+}
+
+/* ---- streaming replies -------------------------------------------- */
+
+/*
+ * A stream's context lives until req_reply_end or until the client goes.
+ * libevent 2.1 detaches a request whose client failed (EOF, timeout) while
+ * the reply is unfinished (evcon = NULL), frees the connection, and never
+ * calls the chunk's write callback; the only notice is the connection's
+ * close callback. The context therefore registers itself on the
+ * connection's tracker (or, without one, as the close callback) while it
+ * streams, and http_stream_gone frees it from there.
+ */
+
+static void http_stream_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    http_stream_gone(arg);
+}
+
+/* Starts (on) or stops watching r's connection for its close. */
+static void http_stream_watch(struct req *r, bool on)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+    if (evcon == NULL)
+        return;
+    struct conn_track *t = http_track_of(r->srv, evcon);
+    if (t)
+        t->stream = on ? r : NULL;
+    else
+        evhttp_connection_set_closecb(evcon, on ? http_stream_close_cb : NULL,
+                                      on ? r : NULL);
+}
+
+/* Access log and metrics of a stream, at its end. */
+static void http_stream_account(struct req *r, const char *outcome)
+{
+    double secs = (double)(http_now_ns() - r->start_ns) / 1e9;
+    size_t route = r->route ? router_index(r->route) : router_count();
+    metrics_observe_request(r->srv->metrics, route, r->stream_status, secs);
+    if (strcmp(outcome, "complete") == 0)
+        log_info("%s %s %d %.3fms %s stream %" PRIu64 " bytes",
+                 http_method_name(r->method), r->path ? r->path : "-",
+                 r->stream_status, secs * 1000.0, r->id, r->stream_bytes);
+    else
+        log_warn("%s %s %d %.3fms %s stream %s after %" PRIu64 " bytes",
+                 http_method_name(r->method), r->path ? r->path : "-",
+                 r->stream_status, secs * 1000.0, r->id, outcome,
+                 r->stream_bytes);
+}
+
+/* The client went away mid-stream: from the connection's close callback
+ * (the request is detached then, or about to be freed with its connection
+ * by evhttp_free at shutdown) or found detached before a send. */
+static void http_stream_gone(struct req *r)
+{
+    struct evhttp_request *ev = r->ev;
+    http_stream_account(r, "client gone");
+    bool detached = evhttp_request_get_connection(ev) == NULL;
+    req_free(r);
+    if (detached)
+        evhttp_send_reply_end(ev); /* frees a detached request */
+}
+
+static void http_stream_abort_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct req *r = arg;
+    (void)fd;
+    (void)what;
+    http_stream_watch(r, false);
+    http_stream_account(r, "cut short");
+    struct evhttp_request *ev = r->ev;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+    req_free(r);
+    if (evcon)
+        evhttp_connection_free(evcon); /* frees the request with it */
+    else
+        evhttp_send_reply_end(ev);
+}
+
+bool req_reply_start(struct req *r, int status, const char *content_type)
+{
+    struct server *srv = r->srv;
+    r->streaming = true;
+    r->stream_status = status;
+    r->stream_abort = event_new(srv->base, -1, 0, http_stream_abort_cb, r);
+    if (r->stream_abort == NULL) {
+        log_error("out of memory");
+        abort();
+    }
+    if (evhttp_request_get_connection(r->ev) == NULL) {
+        http_stream_gone(r);
+        return false;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+    if (content_type)
+        evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "X-Request-Id", r->id);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (srv->stopping)
+        evhttp_add_header(h, "Connection", "close");
+    http_stream_watch(r, true);
+    evhttp_send_reply_start(r->ev, status, http_reason(status));
+    return true;
+}
+
+static void http_stream_flushed_cb(struct evhttp_connection *evcon, void *arg)
+{
+    struct req *r = arg;
+    (void)evcon;
+    void (*flushed)(struct req *) = r->stream_flushed;
+    if (flushed == NULL)
+        return; /* a second drain notice for the same chunk */
+    r->stream_flushed = NULL;
+    flushed(r);
+}
+
+bool req_reply_chunk(struct req *r, const char *data, size_t len,
+                     void (*flushed)(struct req *r))
+{
+    if (evhttp_request_get_connection(r->ev) == NULL) {
+        http_stream_gone(r);
+        return false;
+    }
+    if (r->method == EVHTTP_REQ_HEAD) {
+        /* evhttp drops body data for HEAD and would never call back */
+        req_reply_end(r, true);
+        return false;
+    }
+    struct evbuffer *b = evbuffer_new();
+    if (b == NULL || evbuffer_add(b, data, len) != 0) {
+        log_error("out of memory");
+        abort();
+    }
+    r->stream_bytes += len;
+    r->stream_flushed = flushed;
+    evhttp_send_reply_chunk_with_cb(r->ev, b, http_stream_flushed_cb, r);
+    evbuffer_free(b);
+    return true;
+}
+
+void req_reply_end(struct req *r, bool complete)
+{
+    if (!complete) {
+        /* Not from inside a libevent callback of this connection: the
+         * connection is freed on the next loop turn. */
+        r->stream_flushed = NULL;
+        event_active(r->stream_abort, 0, 0);
+        return;
+    }
+    struct server *srv = r->srv;
+    http_stream_watch(r, false);
+    http_stream_account(r, "complete");
+    struct evhttp_request *ev = r->ev;
+    if (evhttp_request_get_connection(ev) != NULL) {
+        srv->unflushed++;
+        evhttp_request_set_on_complete_cb(ev, http_reply_complete_cb, srv);
+    }
+    req_free(r);
+    evhttp_send_reply_end(ev);
 }
 
 /* ---- helpers for handlers ----------------------------------------- */

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "db.h"
 
+struct event;
 struct route;
 struct req_chunk;
 struct metrics;
@@ -75,6 +76,16 @@ struct req {
     void *state;              /* the handler's own, from the arena */
     struct principal who;     /* set by auth_dispatch */
     struct idem *idem;        /* set by idem_begin */
+    /* Called once when the context is freed (any reply, or the client
+     * leaving a stream): frees what the handler allocated outside the
+     * arena. */
+    void (*cleanup)(struct req *r);
+    /* streaming replies (req_reply_start), see below */
+    bool streaming;
+    int stream_status;
+    uint64_t stream_bytes;
+    void (*stream_flushed)(struct req *r);
+    struct event *stream_abort; /* defers req_reply_end(r, false) */
 };
 
 /* Starts listening; false (with a logged reason) on failure. */
@@ -111,6 +122,43 @@ void req_reply_error(struct req *r, int status, const char *code,
 void req_reply_db_error(struct req *r, const struct db_result *res);
 /* Adds a response header before the reply. */
 void req_add_header(struct req *r, const char *key, const char *value);
+
+/*
+ * Streaming replies, for bodies too large to hold (the CSV exports): the
+ * headers go out first, then chunks (chunked transfer encoding; HTTP/1.0
+ * clients get a body ended by closing the connection), then the end.
+ *
+ * Backpressure: req_reply_chunk's callback runs once the chunk has been
+ * written to the socket; produce the next chunk only then, and memory
+ * stays at one chunk however long the body.
+ *
+ * Each function returns false when the client has gone: the context has
+ * then been freed (its cleanup hook run, its database borrow rolled back
+ * and released); return without touching it. A client that leaves while
+ * the handler waits (for the database or for a flush) is noticed through
+ * the connection's close callback, which frees the context the same way:
+ * the pending callback is then never called. The access log says "client
+ * gone" and the metrics count the stream's status.
+ *
+ * The status is sent with the headers: an error after req_reply_start can
+ * only end the stream early, req_reply_end(r, false), which closes the
+ * connection without the terminating chunk so that the client sees a
+ * truncated (incomplete) body rather than a short but well-formed one.
+ */
+/* Sends the status and headers (Content-Type, X-Request-Id, no-store, and
+ * whatever req_add_header added). */
+bool req_reply_start(struct req *r, int status, const char *content_type)
+    __attribute__((warn_unused_result));
+/* Sends data[0..len) (len > 0) as the next chunk; flushed(r) is called
+ * once it has been written out. For HEAD, which has no body, it ends the
+ * reply instead and returns false. */
+bool req_reply_chunk(struct req *r, const char *data, size_t len,
+                     void (*flushed)(struct req *r))
+    __attribute__((warn_unused_result));
+/* Ends the stream: complete sends the terminating chunk; !complete cuts
+ * the connection (on the next loop turn) so the body reads as truncated.
+ * Logs, counts and frees the context like every reply. */
+void req_reply_end(struct req *r, bool complete);
 
 struct jfields;
 /* Replies 400 invalid_field from a failed jfields; false if it replied. */

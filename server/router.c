@@ -77,10 +77,21 @@ static const struct route router_table[] = {
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_PUT, "/v1/admin/customers/{id}/vip", api_customer_vip_set,
      OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_GET, "/v1/admin/reports/reliability", api_reports_reliability,
+     OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_GET, "/v1/admin/events", api_events_feed,
+     OWNER | ACCESS_OPERATOR},
 
     {EVHTTP_REQ_POST, "/v1/participations/{id}/payments", api_payments_create,
      CUSTOMER},
     {EVHTTP_REQ_POST, "/v1/payments/webhook", api_payments_webhook, PUB},
+
+    {EVHTTP_REQ_GET, "/v1/admin/settlements", api_settlements_list,
+     OWNER | ACCESS_FINANCE},
+    {EVHTTP_REQ_GET, "/v1/admin/settlements/{id}", api_settlements_get,
+     OWNER | ACCESS_FINANCE},
+    {EVHTTP_REQ_GET, "/v1/admin/exports/settlements.csv",
+     api_settlements_export, OWNER | ACCESS_FINANCE},
 };
 
 #define NROUTES (sizeof router_table / sizeof router_table[0])

@@ -4,7 +4,8 @@
  * One pass is a chain of statements, one in flight at a time, each issued
  * from the previous one's callback:
  *
- *   open_due -> close_due -> expire_due -> default_due -> next_due
+ *   open_due -> close_due -> expire_due -> default_due -> settle_due
+ *   -> next_due
  *
  * A due function that returns its batch limit runs again before the chain
  * moves on. next_due answers the earliest due time and the database's own
@@ -60,6 +61,13 @@
  * request timeout for the largest campaigns, and a close that always timed
  * out would never happen. */
 #define STEP_TIMEOUT "600s"
+/* Settling writes a line per paid or defaulted participation: few
+ * campaigns per transaction, like closes. Settlement is due as soon as a
+ * succeeded campaign has no balance outstanding; gb_next_due does not
+ * know it, so it happens on the pass that follows (within a second): the
+ * default step that ends the last awaiting_payment runs just before. */
+#define SETTLE_LIMIT   "4"
+#define SETTLE_LIMIT_N 4
 
 struct scheduler {
     struct event_base *base;
@@ -85,6 +93,8 @@ static struct db_stmt sched_expire_stmt =
     DB_STMT("sched_expire_due", "SELECT gb_deposit_expire_due($1::int)", 1);
 static struct db_stmt sched_default_stmt =
     DB_STMT("sched_default_due", "SELECT gb_payment_default_due($1::int)", 1);
+static struct db_stmt sched_settle_stmt =
+    DB_STMT("sched_settle_due", "SELECT gb_settle_due($1::int)", 1);
 static struct db_stmt sched_begin_stmt = DB_STMT(NULL, "BEGIN", 0);
 static struct db_stmt sched_timeout_stmt = DB_STMT(
     "sched_timeout",
@@ -107,6 +117,8 @@ static struct {
     [SCHED_EXPIRE] = {&sched_expire_stmt, BATCH_LIMIT, BATCH_LIMIT_N, "expire"},
     [SCHED_DEFAULT] = {&sched_default_stmt, BATCH_LIMIT, BATCH_LIMIT_N,
                        "default"},
+    [SCHED_SETTLE] = {&sched_settle_stmt, SETTLE_LIMIT, SETTLE_LIMIT_N,
+                      "settle"},
 };
 
 static void sched_tx_cb(const struct db_result *res, void *arg);

@@ -4,7 +4,9 @@
  *
  * A pass runs the due functions of schema/005_transitions.sql in turn
  * (open campaigns at starts_at, close them at ends_at, expire deposits,
- * default unpaid balances), each one statement through the pool, repeating
+ * default unpaid balances, settle succeeded campaigns that no longer wait
+ * for a balance: schema/008_settle.sql), each one statement through the
+ * pool, repeating
  * a function while it reports a full batch; then it asks the database for
  * the earliest due time and arms a timer for it, never more than one
  * second away, so work created by another process is also seen within a
@@ -26,6 +28,7 @@ enum scheduler_kind {
     SCHED_CLOSE,   /* open -> succeeded | failed */
     SCHED_EXPIRE,  /* pending_deposit -> expired */
     SCHED_DEFAULT, /* awaiting_payment -> defaulted */
+    SCHED_SETTLE,  /* succeeded -> settled */
     SCHED_NKINDS
 };
 

@@ -1,0 +1,308 @@
+-- Settlement (结算) of succeeded campaigns, the reconciliation function,
+-- and the representations of the settlement views (server/api_settlements.c).
+--
+-- gb_campaign_settle does the whole settlement of one campaign in one
+-- statement of one transaction: the settlement row, one line per paid or
+-- defaulted participation, the three ledger entries, the 'settled' outbox
+-- row and the campaign's move to 'settled'. A crash anywhere before COMMIT
+-- leaves nothing; after it, everything. Exactly-once with several server
+-- processes: the campaign row lock (taken by gb_settle_due with SKIP
+-- LOCKED, then by gb_campaign_settle), the status re-checked under it, and
+-- behind those the primary keys of 007 (one settlement per campaign, one
+-- line per participation) and the UNIQUE ledger movement keys
+--   settle:<campaign_id>:commission | :manufacturer | :distributor_net
+-- and the outbox idempotency key settled:campaign:<campaign_id>.
+--
+-- Arithmetic (DESIGN.md "Settlement", the same as server/settlement.c):
+--   paid      gross = unit price x quantity, forfeited 0,
+--             manufacturer = cost price x quantity
+--   defaulted gross 0, forfeited = deposit paid, manufacturer 0
+--   commission = (amount x bp + 5000) div 10000 on gross + forfeited,
+--             computed as q x bp + (r x bp + 5000) div 10000 with
+--             amount = 10000 q + r (equal, and no overflow);
+--   net = gross + forfeited - commission - manufacturer (may be negative:
+--             a ledger distributor_net entry then has a negative amount).
+--
+-- Decisions where the documents are silent:
+--   * commission_bp is the distributor's at settlement time, recorded in
+--     the settlement row; the cost price is the product's at settlement
+--     time (products have no update path today);
+--   * a line's unit price is the participation's final unit price (set at
+--     close); the settlement's is the campaign's final_unit_price_cents;
+--   * received_cents / refunded_cents of a settlement are the ledger's
+--     figures at settlement time (deposit_received + balance_received,
+--     refund_issued); money that arrives late afterwards is received and
+--     refunded at once (006), so it never unbalances the campaign, and
+--     gb_campaign_reconcile always reads the live ledger;
+--   * the three ledger entries are written even when an amount is 0, so a
+--     settled campaign always has exactly three settle:* movements.
+
+
+-- The scheduler asks every pass which succeeded campaigns still wait for a
+-- balance: a probe of this index, however many participations they have.
+CREATE INDEX participations_awaiting ON participations (campaign_id)
+    WHERE status = 'awaiting_payment';
+
+
+-- round(amount x bp / 10000) half up, for amount >= 0, 0 <= bp <= 10000.
+CREATE FUNCTION gb_apply_bp(p_amount bigint, p_bp integer) RETURNS bigint
+    LANGUAGE sql IMMUTABLE STRICT
+    AS $$ SELECT (p_amount / 10000) * p_bp
+                 + ((p_amount % 10000) * p_bp + 5000) / 10000 $$;
+
+
+-- Settles one campaign: true if it settled now; false when it is not
+-- found, not succeeded (already settled, or never succeeded), or still
+-- has a participation awaiting_payment.
+CREATE FUNCTION gb_campaign_settle(p_campaign_id bigint) RETURNS boolean
+    LANGUAGE plpgsql AS $$
+DECLARE
+    c campaigns;
+    v_bp integer;
+    v_cost bigint;
+    n int;
+BEGIN
+    SELECT * INTO c FROM campaigns WHERE id = p_campaign_id FOR UPDATE;
+    IF NOT FOUND OR c.status <> 'succeeded'
+       OR EXISTS (SELECT 1 FROM settlements WHERE campaign_id = c.id)
+       OR EXISTS (SELECT 1 FROM participations
+                   WHERE campaign_id = c.id AND status = 'awaiting_payment')
+    THEN
+        RETURN false;
+    END IF;
+    SELECT commission_bp INTO v_bp FROM distributors
+     WHERE id = c.distributor_id;
+    SELECT cost_price_cents INTO v_cost FROM products
+     WHERE id = c.product_id;
+
+    -- One statement, hence one snapshot: the lines, the totals and the
+    -- ledger sums agree with each other.
+    WITH src AS (
+        SELECT p.id, p.customer_id, p.status, p.quantity,
+               coalesce(p.unit_price_cents, c.final_unit_price_cents) AS price,
+               CASE p.status WHEN 'paid'
+                    THEN coalesce(p.unit_price_cents,
+                                  c.final_unit_price_cents) * p.quantity
+                    ELSE 0 END AS gross,
+               CASE p.status WHEN 'defaulted'
+                    THEN p.deposit_paid_cents ELSE 0 END AS forfeited,
+               CASE p.status WHEN 'paid'
+                    THEN v_cost * p.quantity ELSE 0 END AS manufacturer
+          FROM participations p
+         WHERE p.campaign_id = c.id AND p.status IN ('paid', 'defaulted')
+    ), lines AS (
+        SELECT s.*, gb_apply_bp(s.gross + s.forfeited, v_bp) AS commission
+          FROM src s
+    ), money AS (
+        SELECT coalesce(sum(amount_cents) FILTER (
+                   WHERE kind IN ('deposit_received', 'balance_received')),
+                   0)::bigint AS received,
+               coalesce(sum(amount_cents) FILTER (
+                   WHERE kind = 'refund_issued'), 0)::bigint AS refunded
+          FROM ledger_entries WHERE campaign_id = c.id
+    ), tot AS (
+        SELECT count(*)::int AS n, coalesce(sum(quantity), 0)::bigint AS q,
+               coalesce(sum(gross), 0)::bigint AS gross,
+               coalesce(sum(forfeited), 0)::bigint AS forfeited,
+               coalesce(sum(commission), 0)::bigint AS commission,
+               coalesce(sum(manufacturer), 0)::bigint AS manufacturer,
+               coalesce(sum(gross + forfeited - commission - manufacturer),
+                        0)::bigint AS net
+          FROM lines
+    ), settle AS (
+        INSERT INTO settlements (campaign_id, distributor_id, settled_at,
+                                 unit_price_cents, commission_bp, lines,
+                                 quantity, gross_cents, forfeited_cents,
+                                 commission_cents, manufacturer_cents,
+                                 distributor_net_cents, received_cents,
+                                 refunded_cents)
+        SELECT c.id, c.distributor_id, now(), c.final_unit_price_cents, v_bp,
+               t.n, t.q, t.gross, t.forfeited, t.commission, t.manufacturer,
+               t.net, m.received, m.refunded
+          FROM tot t, money m
+        RETURNING campaign_id, commission_cents, manufacturer_cents,
+                  distributor_net_cents, lines, quantity, gross_cents,
+                  forfeited_cents, received_cents, refunded_cents
+    ), ledger AS (
+        INSERT INTO ledger_entries (distributor_id, campaign_id, kind,
+                                    amount_cents, movement_key)
+        SELECT c.distributor_id, c.id, k.kind, k.amount,
+               'settle:' || c.id || ':' || k.suffix
+          FROM settle s,
+               LATERAL (VALUES ('commission', s.commission_cents,
+                                'commission'),
+                               ('manufacturer_payable', s.manufacturer_cents,
+                                'manufacturer'),
+                               ('distributor_net', s.distributor_net_cents,
+                                'distributor_net')) k (kind, amount, suffix)
+    ), note AS (
+        INSERT INTO outbox (distributor_id, kind, campaign_id, payload,
+                            idempotency_key)
+        SELECT c.distributor_id, 'settled', c.id,
+               jsonb_build_object('lines', s.lines, 'quantity', s.quantity,
+                                  'unit_price_cents', c.final_unit_price_cents,
+                                  'gross_cents', s.gross_cents,
+                                  'forfeited_cents', s.forfeited_cents,
+                                  'commission_cents', s.commission_cents,
+                                  'manufacturer_cents', s.manufacturer_cents,
+                                  'distributor_net_cents',
+                                  s.distributor_net_cents,
+                                  'received_cents', s.received_cents,
+                                  'refunded_cents', s.refunded_cents),
+               'settled:campaign:' || c.id
+          FROM settle s
+    )
+    INSERT INTO settlement_lines (participation_id, campaign_id,
+                                  distributor_id, customer_id, status,
+                                  quantity, unit_price_cents, gross_cents,
+                                  forfeited_cents, commission_cents,
+                                  manufacturer_cents, distributor_net_cents)
+    SELECT l.id, s.campaign_id, c.distributor_id, l.customer_id, l.status,
+           l.quantity, l.price, l.gross, l.forfeited, l.commission,
+           l.manufacturer,
+           l.gross + l.forfeited - l.commission - l.manufacturer
+      FROM lines l, settle s;
+
+    UPDATE campaigns
+       SET status = 'settled', updated_at = now(), version = version + 1
+     WHERE id = c.id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n = 1;
+END $$;
+
+
+-- Settles up to p_limit succeeded campaigns that no longer wait for a
+-- balance; returns how many it settled. Claimed FOR UPDATE SKIP LOCKED so
+-- several processes share the work; a campaign whose settlement fails is
+-- logged (WARNING) and left for the next call, the others still settle.
+CREATE FUNCTION gb_settle_due(p_limit int) RETURNS int
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+    n int := 0;
+BEGIN
+    FOR v_id IN
+        SELECT c.id FROM campaigns c
+         WHERE c.status = 'succeeded'
+           AND NOT EXISTS (SELECT 1 FROM participations p
+                            WHERE p.campaign_id = c.id
+                              AND p.status = 'awaiting_payment')
+         ORDER BY c.id
+         LIMIT p_limit
+           FOR UPDATE SKIP LOCKED
+    LOOP
+        BEGIN
+            IF gb_campaign_settle(v_id) THEN
+                n := n + 1;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'campaign %: settlement failed: % (%)', v_id,
+                SQLERRM, SQLSTATE;
+        END;
+    END LOOP;
+    RETURN n;
+END $$;
+
+
+-- The reconciliation invariant of DESIGN.md for one campaign of any
+-- status, from the live ledger and the settlement lines:
+--   received   = deposit_received + balance_received
+--   refunded   = refund_issued
+--   split      = sum (commission + manufacturer + distributor_net) of its
+--                settlement lines (0 when not settled)
+--   difference = received - refunded - split
+-- difference is 0 for a settled campaign, and for a failed or cancelled
+-- one (received == refunded: every deposit went back). A campaign still
+-- open or succeeded-but-unsettled holds money not yet split: its
+-- difference is that money. No rows for an unknown campaign.
+CREATE FUNCTION gb_campaign_reconcile(p_campaign_id bigint,
+                                      OUT received_cents bigint,
+                                      OUT refunded_cents bigint,
+                                      OUT split_cents bigint,
+                                      OUT difference_cents bigint)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE AS $$
+    SELECT m.received, m.refunded, s.split, m.received - m.refunded - s.split
+      FROM campaigns c,
+           LATERAL (SELECT coalesce(sum(amount_cents) FILTER (
+                               WHERE kind IN ('deposit_received',
+                                              'balance_received')), 0)::bigint
+                               AS received,
+                           coalesce(sum(amount_cents) FILTER (
+                               WHERE kind = 'refund_issued'), 0)::bigint
+                               AS refunded
+                      FROM ledger_entries WHERE campaign_id = c.id) m,
+           LATERAL (SELECT coalesce(sum(commission_cents + manufacturer_cents
+                                        + distributor_net_cents), 0)::bigint
+                               AS split
+                      FROM settlement_lines WHERE campaign_id = c.id) s
+     WHERE c.id = p_campaign_id
+$$;
+
+
+-- A strict RFC 3339 time (offset required), or NULL when s is not one.
+CREATE FUNCTION gb_rfc3339(s text) RETURNS timestamptz
+    LANGUAGE plpgsql STABLE STRICT AS $$
+BEGIN
+    IF s !~ '^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$' THEN
+        RETURN NULL;
+    END IF;
+    RETURN s::timestamptz;
+EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
+END $$;
+
+
+-- The "totals" object of a settlement.
+CREATE FUNCTION gb_settlement_totals_json(s settlements) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT json_build_object(
+              'lines', s.lines, 'quantity', s.quantity,
+              'gross_cents', s.gross_cents,
+              'forfeited_cents', s.forfeited_cents,
+              'commission_cents', s.commission_cents,
+              'manufacturer_cents', s.manufacturer_cents,
+              'distributor_net_cents', s.distributor_net_cents,
+              'received_cents', s.received_cents,
+              'refunded_cents', s.refunded_cents) $$;
+
+-- A settlement without its lines (the list item).
+CREATE FUNCTION gb_settlement_json(s settlements) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT json_build_object(
+              'campaign_id', s.campaign_id,
+              'campaign_title', (SELECT title FROM campaigns
+                                  WHERE id = s.campaign_id),
+              'settled_at', gb_ts(s.settled_at),
+              'unit_price_cents', s.unit_price_cents,
+              'commission_bp', s.commission_bp,
+              'totals', gb_settlement_totals_json(s)) $$;
+
+CREATE FUNCTION gb_settlement_line_json(l settlement_lines) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT json_build_object(
+              'participation_id', l.participation_id,
+              'customer_id', l.customer_id, 'status', l.status,
+              'quantity', l.quantity, 'unit_price_cents', l.unit_price_cents,
+              'gross_cents', l.gross_cents,
+              'forfeited_cents', l.forfeited_cents,
+              'commission_cents', l.commission_cents,
+              'manufacturer_cents', l.manufacturer_cents,
+              'distributor_net_cents', l.distributor_net_cents) $$;
+
+-- A settlement with its lines in participation id order (the detail).
+CREATE FUNCTION gb_settlement_full_json(s settlements) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT json_build_object(
+              'campaign_id', s.campaign_id,
+              'campaign_title', (SELECT title FROM campaigns
+                                  WHERE id = s.campaign_id),
+              'settled_at', gb_ts(s.settled_at),
+              'unit_price_cents', s.unit_price_cents,
+              'commission_bp', s.commission_bp,
+              'lines', coalesce((SELECT json_agg(gb_settlement_line_json(l)
+                                                 ORDER BY l.participation_id)
+                                   FROM settlement_lines l
+                                  WHERE l.campaign_id = s.campaign_id),
+                                '[]'::json),
+              'totals', gb_settlement_totals_json(s)) $$;
