@@ -7,6 +7,8 @@
 #   make test       the same set-up, then unit tests and API tests (asan)
 #   make unit       unit tests only;  make api  API tests only
 #   make fuzz       libFuzzer over the body parser (FUZZ_SECONDS=600)
+#   make bench      load benchmarks on loopback, build/bench/results.json
+#                   (BENCH_SECONDS=10 per workload; not part of make test)
 #   make db-stop    stop the var/ PostgreSQL cluster
 
 CC      ?= cc
@@ -85,6 +87,10 @@ migrate: build/groupbuyd db-start
 run: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench.sh
 
 format:
 	clang-format -i server/*.c server/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c

@@ -1,0 +1,368 @@
+#!/usr/bin/env bash
+# `make bench`: the performance figures of issue 6, in one bounded run that
+# stops by itself and cleans up after itself.
+#
+# Set-up (not measured): its own durable cluster (BENCH_PG, default
+# var/bench-pg, made afresh: fsync and synchronous_commit on, as shipped),
+# the release build, customers and session tokens seeded straight into the
+# database, the server on a loopback port. Measured, through HTTP with wrk
+# (BENCH_CONNECTIONS=64 connections, BENCH_THREADS=2 threads, BENCH_SECONDS=10
+# per workload):
+#   hot       every request joins one campaign (distinct customers,
+#             quantity 1, zero deposit, max_quantity too large to fill);
+#   spread    the same round-robin over 100 campaigns;
+#   sellout   exactly 5,000 attempts on a campaign with max_quantity 500:
+#             accepted quantity, oversold (sum of live quantities against
+#             max_quantity and against the live_quantity counter), statuses;
+#   view      GET /v1/campaigns/{id} of the hot campaign alone, then again
+#             (on a second hot campaign) while a second wrk runs the hot join
+#             load on it;
+#   baseline  pgbench on the same database, same clients and seconds, with
+#             the plain per-request join transaction (guarded update of the
+#             campaign row, insert of the participation, commit), and a bare
+#             single-threaded evhttp hello-world (tests/bench/hello.c)
+#             answering a JSON body of the view's size, under the same wrk.
+# For each: requests/s, joins/s (rows counted in the database), p50/p99,
+# statuses, the server's peak RSS (VmHWM, reset before each workload); then
+# the RSS with 1,000 open idle connections (before and after the load). One
+# summary line per workload on stdout, every figure in
+# build/bench/results.json; the server's log in build/bench/server.log.
+#   BENCH_SECONDS=10 scripts/bench.sh
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+SECS=${BENCH_SECONDS:-10}
+CONNS=${BENCH_CONNECTIONS:-64}
+THREADS=${BENCH_THREADS:-2}
+PG=${BENCH_PG:-var/bench-pg}
+PORT=${BENCH_PORT:-18090}
+HELLO_PORT=$((PORT + 1))
+IDLE_CONNS=${BENCH_IDLE_CONNECTIONS:-1000}
+SELL_ATTEMPTS=5000
+SELL_MAX=500
+# Every join needs a customer not used before on that campaign; the same
+# customers serve every campaign. 40,000 joins/s is enough headroom; a
+# shortage shows as 401s in the statuses.
+NCUST=${BENCH_CUSTOMERS:-$(((SECS + 2) * 40000))}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+OUT=build/bench
+BIN=build/groupbuyd
+
+case "$SECS" in '' | *[!0-9]*) echo "bench: BENCH_SECONDS must be a whole number" >&2; exit 2 ;; esac
+[ "$SECS" -ge 3 ] || { echo "bench: BENCH_SECONDS must be at least 3" >&2; exit 2; }
+
+if ! command -v wrk >/dev/null || ! [ -x "$PGBIN/pgbench" ]; then
+  GROUPBUYD_DEPS_EXTRA="wrk postgresql-contrib" scripts/deps.sh
+fi
+PGBENCH=$PGBIN/pgbench
+make -s --no-print-directory all
+mkdir -p "$OUT"
+# 1,000 idle connections and 2 x 64 load connections need descriptors.
+hard=$(ulimit -Hn)
+if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then hard=65536; fi
+ulimit -n "$hard" 2>/dev/null || true
+
+WORK=$(mktemp -d /tmp/gbd-bench.XXXXXX)
+PID="" HELLO="" BG=""
+cleanup() {
+  for p in $BG $HELLO $PID; do kill "$p" 2>/dev/null || true; done
+  for p in $BG $HELLO $PID; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+  scripts/pg.sh stop "$PG" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "bench: $(date -u +%T) $*" >&2; }
+FIG=$OUT/figures.txt # lines "workload key=value ..." for the report at the end
+: >"$FIG"
+fig() { echo "$*" >>"$FIG"; }
+
+# --- database -------------------------------------------------------------
+log "fresh durable cluster in $PG, $NCUST customers with session tokens"
+scripts/pg.sh stop "$PG" >/dev/null 2>&1 || true
+rm -rf "$(readlink -f "$PG" 2>/dev/null || echo "$PG")" "$PG"
+scripts/pg.sh start "$PG" >/dev/null
+URL=$(scripts/pg.sh url "$PG")
+SOCK=$(sed -E 's/^host=([^ ]+) .*/\1/' <<<"$URL")
+GROUPBUYD_DATABASE_URL=$URL "$BIN" migrate >/dev/null 2>&1
+sql() { psql "$URL" -X -qAt -v ON_ERROR_STOP=1 "$@"; }
+sql -v n="$NCUST" <<'SQL'
+INSERT INTO distributors (name, commission_bp) VALUES ('bench', 500);
+INSERT INTO products (distributor_id, sku, name, list_price_cents, cost_price_cents, stock)
+VALUES (1, 'BENCH', 'bench product', 10000, 5000, 1000000000);
+INSERT INTO customers (login, password_hash, display_name)
+SELECT 'bench' || g || '@example.com', 'x', 'bench' FROM generate_series(1, :n) g;
+CREATE TEMP TABLE tok AS
+SELECT c.id, rtrim(translate(encode(sha256(('bench-token-' || c.id)::bytea), 'base64'), '+/', '-_'), '=') AS token
+  FROM customers c;
+INSERT INTO sessions (token_sha256, customer_id, expires_at)
+SELECT sha256(token::bytea), id, now() + interval '1 day' FROM tok;
+CREATE SEQUENCE bench_baseline_customer;
+SQL
+TOKENS=$WORK/tokens
+sql -c "SELECT rtrim(translate(encode(sha256(('bench-token-' || c.id)::bytea), 'base64'), '+/', '-_'), '=') FROM customers c ORDER BY c.id" >"$TOKENS"
+head -n $((SELL_ATTEMPTS + 1000)) "$TOKENS" >"$WORK/tokens-sell"
+
+mkcampaigns() { # count max_quantity -> comma-separated ids
+  sql -v k="$1" -v m="$2" <<'SQL' | paste -sd, -
+INSERT INTO campaigns (distributor_id, product_id, title, status, starts_at, ends_at,
+  tier_basis, tiers, min_participants, max_quantity, per_customer_limit, deposit_policy)
+SELECT 1, 1, 'bench ' || g, 'open', now() - interval '1 minute', now() + interval '1 day',
+  'participants', '[{"threshold": 1, "unit_price_cents": 9000}, {"threshold": 1000, "unit_price_cents": 8000}]',
+  1, :m, 1, '[{"min_score": 0, "deposit_percent": 0}]'
+FROM generate_series(1, :k) g RETURNING id;
+SQL
+}
+HOT=$(mkcampaigns 1 1000000000)
+SPREAD=$(mkcampaigns 100 1000000000)
+SELL=$(mkcampaigns 1 "$SELL_MAX")
+HOT2=$(mkcampaigns 1 1000000000)
+BASE=$(mkcampaigns 1 1000000000)
+sql -c "VACUUM ANALYZE" >/dev/null
+
+joins_of() { sql -c "SELECT count(*) FROM participations WHERE campaign_id = ANY('{$1}'::bigint[])"; }
+checkpoint() { sql -c CHECKPOINT >/dev/null; }
+
+# --- server ---------------------------------------------------------------
+GROUPBUYD_DATABASE_URL=$URL GROUPBUYD_LISTEN=127.0.0.1:$PORT GROUPBUYD_LOG_LEVEL=warn \
+  "$BIN" serve 2>"$OUT/server.log" &
+PID=$!
+for _ in $(seq 100); do curl -sf "127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+curl -sf "127.0.0.1:$PORT/readyz" >/dev/null || { log "server not ready"; tail "$OUT/server.log" >&2; exit 1; }
+
+mib() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$PID/status"; }
+peak_reset() { echo 5 >"/proc/$PID/clear_refs" 2>/dev/null || true; }
+alive() { kill -0 "$PID" 2>/dev/null || { log "the server died"; tail "$OUT/server.log" >&2; exit 1; }; }
+
+# wrk_join NAME CAMPAIGNS SECONDS [env...]: one RESULT line (join.lua)
+wrk_join() {
+  local cids=$1 secs=$2
+  shift 2
+  env TOKENS="$TOKENS" CAMPAIGNS="$cids" THREADS="$THREADS" "$@" \
+    timeout $((secs + 60)) wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" --timeout 10s \
+    -s tests/bench/join.lua "http://127.0.0.1:$PORT" | sed -n 's/^RESULT //p'
+}
+wrk_get() { # URL SECONDS
+  timeout $(($2 + 60)) wrk -t"$THREADS" -c"$CONNS" -d"$2s" --timeout 10s \
+    -s tests/bench/get.lua "$1" | sed -n 's/^RESULT //p'
+}
+
+# idle RSS: open IDLE_CONNS connections, hold them (well within
+# http_timeout_s, which closes idle connections after 10 s), read VmRSS.
+idle_rss() { # NAME
+  local before rss open
+  before=$(mib VmRSS)
+  python3 - "$PORT" "$IDLE_CONNS" >"$WORK/idle.out" 2>&1 <<'PY' &
+import socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+print("open", len(socks), flush=True)
+time.sleep(6)
+PY
+  local holder=$!
+  BG="$holder"
+  for _ in $(seq 50); do grep -q '^open' "$WORK/idle.out" && break; sleep 0.1; done
+  sleep 1.5
+  rss=$(mib VmRSS)
+  open=$(ss -Htn state established "( sport = :$PORT )" | wc -l)
+  kill "$holder" 2>/dev/null || true
+  wait "$holder" 2>/dev/null || true
+  BG=""
+  fig "$1 rss_mib=$rss rss_before_mib=$before connections_open=$open"
+}
+
+# --- workloads --------------------------------------------------------------
+idle_rss idle_fresh
+
+log "hot: ${SECS}s on campaign $HOT"
+checkpoint; peak_reset
+r=$(wrk_join "$HOT" "$SECS")
+alive
+fig "hot $r joins=$(joins_of "$HOT") peak_rss_mib=$(mib VmHWM)"
+
+log "spread: ${SECS}s on 100 campaigns"
+checkpoint; peak_reset
+r=$(wrk_join "$SPREAD" "$SECS")
+alive
+fig "spread $r joins=$(joins_of "$SPREAD") peak_rss_mib=$(mib VmHWM) campaigns=100"
+
+log "sellout: $SELL_ATTEMPTS attempts on campaign $SELL (max_quantity $SELL_MAX)"
+checkpoint; peak_reset
+mkdir -p "$WORK/done"
+env TOKENS="$WORK/tokens-sell" CAMPAIGNS="$SELL" THREADS="$THREADS" LIMIT=$SELL_ATTEMPTS DONE_DIR="$WORK/done" \
+  timeout 120 wrk -t"$THREADS" -c"$CONNS" -d60s --timeout 10s \
+  -s tests/bench/join.lua "http://127.0.0.1:$PORT" >"$WORK/sell.out" &
+BG=$!
+# wrk sleeps its whole duration: interrupt it once every thread is done.
+while kill -0 "$BG" 2>/dev/null && [ "$(find "$WORK/done" -type f | wc -l)" -lt "$THREADS" ]; do
+  sleep 0.1
+done
+kill -INT "$BG" 2>/dev/null || true
+wait "$BG" || true
+BG=""
+alive
+r=$(sed -n 's/^RESULT //p' "$WORK/sell.out")
+s=$(sql -F ' ' -c "SELECT coalesce(sum(p.quantity) FILTER (WHERE p.status IN ('pending_deposit', 'active')), 0),
+                          count(p.id), c.max_quantity, c.live_quantity
+                     FROM campaigns c LEFT JOIN participations p ON p.campaign_id = c.id
+                    WHERE c.id = $SELL GROUP BY c.id")
+read -r live rows maxq counter <<<"$s"
+fig "sellout $r attempts=$SELL_ATTEMPTS accepted=$live joins=$rows max_quantity=$maxq live_quantity=$counter peak_rss_mib=$(mib VmHWM)"
+
+log "view: ${SECS}s of GET /v1/campaigns/$HOT"
+BODY_BYTES=$(curl -sf "127.0.0.1:$PORT/v1/campaigns/$HOT" | wc -c)
+[ "$BODY_BYTES" -gt 2 ] || { log "GET /v1/campaigns/$HOT failed"; exit 1; }
+checkpoint; peak_reset
+r=$(wrk_get "http://127.0.0.1:$PORT/v1/campaigns/$HOT" "$SECS")
+alive
+fig "view $r body_bytes=$BODY_BYTES peak_rss_mib=$(mib VmHWM)"
+
+log "hello-world: ${SECS}s, $BODY_BYTES-byte JSON body"
+cc -std=c11 -O2 -o "$OUT/hello" tests/bench/hello.c $(pkg-config --cflags --libs libevent)
+"$OUT/hello" 127.0.0.1 "$HELLO_PORT" "$BODY_BYTES" &
+HELLO=$!
+for _ in $(seq 50); do curl -sf "127.0.0.1:$HELLO_PORT/" >/dev/null && break; sleep 0.1; done
+r=$(wrk_get "http://127.0.0.1:$HELLO_PORT/" "$SECS")
+fig "hello $r body_bytes=$(curl -sf "127.0.0.1:$HELLO_PORT/" | wc -c)"
+kill "$HELLO"; wait "$HELLO" 2>/dev/null || true
+HELLO=""
+
+log "view under hot: ${SECS}s of GET /v1/campaigns/$HOT2 while joins hit it"
+checkpoint; peak_reset
+wrk_join "$HOT2" $((SECS + 2)) >"$WORK/hot2.out" &
+BG=$!
+sleep 1
+r=$(wrk_get "http://127.0.0.1:$PORT/v1/campaigns/$HOT2" "$SECS")
+wait "$BG" || true
+BG=""
+alive
+fig "view_under_hot $r peak_rss_mib=$(mib VmHWM)"
+fig "hot_under_view $(cat "$WORK/hot2.out") joins=$(joins_of "$HOT2")"
+
+log "baseline: pgbench, per-request join transaction, $CONNS clients, ${SECS}s on campaign $BASE"
+cat >"$WORK/join.sql" <<'SQL'
+SELECT nextval('bench_baseline_customer') AS cust \gset
+BEGIN;
+UPDATE campaigns SET updated_at = now()
+ WHERE id = :c AND live_quantity + 1 <= max_quantity;
+INSERT INTO participations (distributor_id, campaign_id, customer_id, quantity, status,
+                            score_at_join, p_complete_at_join, deposit_percent, deposit_cents)
+VALUES (1, :c, :cust, 1, 'active', 75, 0.75, 0, 0);
+COMMIT;
+SQL
+checkpoint
+mkdir -p "$WORK/pgb"
+(cd "$WORK/pgb" && timeout $((SECS + 60)) "$PGBENCH" -n -M prepared -c "$CONNS" -j "$THREADS" -T "$SECS" \
+  -f "$WORK/join.sql" -D c="$BASE" -l --log-prefix="$WORK/pgb/tx" -h "$SOCK" -U postgres groupbuyd) \
+  >"$WORK/pgb.out" 2>&1 || { cat "$WORK/pgb.out" >&2; exit 1; }
+cat "$WORK"/pgb/tx.* | awk '$3 ~ /^[0-9]+$/ { print $3 }' | sort -n >"$WORK/pgb.lat"
+n=$(wc -l <"$WORK/pgb.lat")
+pct() { [ "$n" -gt 0 ] && awk -v q="$1" -v n="$n" 'NR == int((n - 1) * q / 100) + 1 { printf "%.3f", $1 / 1000 }' "$WORK/pgb.lat" || echo 0; }
+tps=$(sed -nE 's/^tps = ([0-9.]+) \(without initial connection time\)/\1/p' "$WORK/pgb.out")
+failed=$(sed -nE 's/^number of failed transactions: ([0-9]+).*/\1/p' "$WORK/pgb.out")
+fig "baseline requests=$n duration_s=$SECS p50_ms=$(pct 50) p99_ms=$(pct 99) tps=$tps failed=${failed:-0} clients=$CONNS joins=$(joins_of "$BASE")"
+
+idle_rss idle_after_load
+fig "server final_peak_rss_mib=$(mib VmHWM)"
+
+# --- report -----------------------------------------------------------------
+python3 - "$FIG" "$OUT/results.json" "$SECS" "$CONNS" "$THREADS" <<'PY'
+import json, sys, time
+
+fig_path, out_path, secs, conns, threads = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
+w = {}
+for line in open(fig_path):
+    name, *kv = line.split()
+    d = w.setdefault(name, {})
+    for item in kv:
+        k, _, v = item.partition("=")
+        if k == "statuses":
+            d[k] = {s: int(n) for s, n in (p.split(":") for p in v.split(",") if p)}
+            continue
+        try:
+            d[k] = int(v)
+        except ValueError:
+            try:
+                d[k] = float(v)
+            except ValueError:
+                d[k] = v
+
+def rate(d, key):
+    return round(d[key] / d["duration_s"], 1) if d.get("duration_s") else 0.0
+
+def status_text(d):
+    st = d.get("statuses", {})
+    return ",".join(f"{s}:{n}" for s, n in sorted(st.items())) or "none"
+
+def finish(d, joins=True):
+    d["requests_per_s"] = rate(d, "requests")
+    if joins:
+        d["joins_per_s"] = rate(d, "joins")
+    d["status_5xx"] = sum(n for s, n in d.get("statuses", {}).items() if s.startswith("5"))
+
+for name in ("hot", "spread", "sellout", "hot_under_view"):
+    finish(w[name])
+for name in ("view", "view_under_hot", "hello"):
+    finish(w[name], joins=False)
+base = w["baseline"]
+base["joins_per_s"] = rate(base, "joins")
+base["requests_per_s"] = base.pop("tps", 0.0)
+hot, view, sell, hello = w["hot"], w["view"], w["sellout"], w["hello"]
+hot["ratio_vs_baseline"] = round(hot["joins_per_s"] / base["joins_per_s"], 2) if base["joins_per_s"] else None
+sell["oversold"] = max(0, sell["accepted"] - sell["max_quantity"])
+sell["counter_mismatch"] = sell["live_quantity"] - sell["accepted"]
+sell["accepted_http"] = sell.get("statuses", {}).get("201", 0)
+vuh = w["view_under_hot"]
+view["ratio_vs_hello"] = round(view["requests_per_s"] / hello["requests_per_s"], 3) if hello["requests_per_s"] else None
+view["p99_ms_under_hot"] = vuh["p99_ms"]
+view["p50_ms_under_hot"] = vuh["p50_ms"]
+view["requests_per_s_under_hot"] = vuh["requests_per_s"]
+view["hot_joins_per_s_meanwhile"] = w["hot_under_view"]["joins_per_s"]
+
+res = {
+    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    "seconds": secs, "connections": conns, "wrk_threads": threads,
+    "hot": hot, "spread": w["spread"], "sellout": sell, "view": view,
+    "view_under_hot": vuh, "hot_under_view": w["hot_under_view"],
+    "baseline_pgbench": base, "hello": hello,
+    "idle_rss_mib": w["idle_after_load"]["rss_mib"],
+    "idle_rss_fresh_mib": w["idle_fresh"]["rss_mib"],
+    "idle": {"after_load": w["idle_after_load"], "fresh": w["idle_fresh"]},
+    "server_peak_rss_mib": w["server"]["final_peak_rss_mib"],
+}
+with open(out_path, "w") as f:
+    json.dump(res, f, indent=2, sort_keys=True)
+    f.write("\n")
+
+def join_line(name, d, extra=""):
+    print(f"{name}: {d['requests_per_s']:.0f} req/s, {d['joins_per_s']:.0f} joins/s ({d['joins']} joins),"
+          f" p50 {d['p50_ms']:.2f} ms, p99 {d['p99_ms']:.2f} ms, statuses {status_text(d)},"
+          f" socket errors {d['socket_errors']}, peak RSS {d['peak_rss_mib']} MiB{extra}")
+
+print(f"== make bench: {conns} connections, {threads} wrk threads, {secs} s per workload ==")
+join_line("hot", hot, f", {hot['ratio_vs_baseline']}x baseline")
+join_line("spread", w["spread"], ", 100 campaigns")
+print(f"sellout: {sell['attempts']} attempts, accepted {sell['accepted']} (HTTP 201: {sell['accepted_http']},"
+      f" max_quantity {sell['max_quantity']}, live_quantity {sell['live_quantity']}), oversold {sell['oversold']},"
+      f" statuses {status_text(sell)}, 5xx {sell['status_5xx']}, p99 {sell['p99_ms']:.2f} ms,"
+      f" peak RSS {sell['peak_rss_mib']} MiB")
+print(f"view: {view['requests_per_s']:.0f} req/s, p50 {view['p50_ms']:.2f} ms, p99 {view['p99_ms']:.2f} ms,"
+      f" statuses {status_text(view)}, {view['body_bytes']} B body, peak RSS {view['peak_rss_mib']} MiB,"
+      f" {100 * (view['ratio_vs_hello'] or 0):.0f}% of hello-world;"
+      f" under hot: {vuh['requests_per_s']:.0f} req/s, p50 {vuh['p50_ms']:.2f} ms, p99 {vuh['p99_ms']:.2f} ms,"
+      f" statuses {status_text(vuh)}, peak RSS {vuh['peak_rss_mib']} MiB"
+      f" (hot meanwhile: {w['hot_under_view']['joins_per_s']:.0f} joins/s,"
+      f" p99 {w['hot_under_view']['p99_ms']:.2f} ms, statuses {status_text(w['hot_under_view'])})")
+print(f"baseline pgbench: {base['joins_per_s']:.0f} joins/s ({base['joins']} joins, {base['clients']} clients,"
+      f" per-request join transaction), p50 {base['p50_ms']:.2f} ms, p99 {base['p99_ms']:.2f} ms,"
+      f" failed {base['failed']}")
+print(f"baseline hello-world: {hello['requests_per_s']:.0f} req/s, p50 {hello['p50_ms']:.2f} ms,"
+      f" p99 {hello['p99_ms']:.2f} ms, statuses {status_text(hello)}, {hello['body_bytes']} B body")
+i, f0 = w["idle_after_load"], w["idle_fresh"]
+print(f"idle: RSS {i['rss_mib']} MiB with {i['connections_open']} open idle connections after the load"
+      f" ({i['rss_before_mib']} MiB without them); fresh server: {f0['rss_mib']} MiB"
+      f" ({f0['rss_before_mib']} MiB without); server peak RSS over the run {res['server_peak_rss_mib']} MiB")
+print(f"results: {out_path}")
+PY
