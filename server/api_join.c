@@ -17,6 +17,13 @@
  * the join starts over once from the read, so the deposit is never priced
  * from tiers or a policy that no longer hold.
  *
+ * That is the path of a join with an Idempotency-Key: its answer is stored
+ * in the transaction of its own insert, so it keeps a transaction of its
+ * own. Every other join is coalesced with the concurrent joins of its
+ * campaign (joinbatch.c, gb_join_batch in schema/010): the same reads and
+ * the same checks in the same order, decided for a whole batch in one
+ * transaction; api_join_batch_reply answers each join of it.
+ *
  * A withdrawal is gb_participation_withdraw (schema/004): one transaction
  * that locks the campaign then the participation, as the close does.
  *
@@ -37,6 +44,7 @@
 #include "api_join.h"
 #include "http.h"
 #include "idem.h"
+#include "joinbatch.h"
 #include "json.h"
 #include "pricing.h"
 #include "reliability.h"
@@ -73,8 +81,7 @@ bool join_history_score(struct req *r, const PGresult *res, int row, int col,
 
 /* Reads a tiers array (jsonb text from the campaign) into tiers[]; false
  * when it is not a valid ladder. */
-static bool join_parse_tiers(const char *text, struct pricing_tier *tiers,
-                             size_t *n)
+bool join_parse_tiers(const char *text, struct pricing_tier *tiers, size_t *n)
 {
     struct json_parse_error err;
     cJSON *arr = json_parse_strict(text, strlen(text), &err);
@@ -102,8 +109,8 @@ static bool join_parse_tiers(const char *text, struct pricing_tier *tiers,
 }
 
 /* Reads a deposit policy (jsonb text) into bands[]; false when invalid. */
-static bool join_parse_bands(const char *text,
-                             struct pricing_deposit_band *bands, size_t *n)
+bool join_parse_bands(const char *text, struct pricing_deposit_band *bands,
+                      size_t *n)
 {
     struct json_parse_error err;
     cJSON *arr = json_parse_strict(text, strlen(text), &err);
@@ -254,6 +261,10 @@ static void join_read_start(struct req *r);
 static void join_reply_reason(struct req *r, const char *reason)
 {
     struct join_state *st = r->state;
+    if (st == NULL) {
+        req_reply_error(r, 500, "internal", NULL, "Unknown join outcome.");
+        return;
+    }
     if (strcmp(reason, "campaign_not_open") == 0)
         req_reply_error(r, 409, "campaign_not_open", NULL,
                         "The campaign is not open for joining.");
@@ -385,6 +396,47 @@ static void join_read_start(struct req *r)
         return;
 }
 
+void api_join_batch_reply(struct req *r, const struct joinbatch_outcome *o)
+{
+    struct join_state *st = r->state;
+    st->score.score = o->score;
+    switch (o->status) {
+    case JOINBATCH_ACCEPTED: {
+        char *text = join_participation_text(r, o->res, o->row, 2, 0, 0, NULL);
+        if (text == NULL) {
+            join_reply_unreadable(r);
+            return;
+        }
+        r->srv->joins_accepted++;
+        r->srv->join_units_accepted += (uint64_t)st->quantity;
+        req_reply_raw(r, 201, "application/json", text, strlen(text));
+        return;
+    }
+    case JOINBATCH_REFUSED:
+        join_reply_reason(r, o->reason);
+        return;
+    case JOINBATCH_NOT_FOUND:
+        req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
+        return;
+    case JOINBATCH_CHANGED:
+        req_add_header(r, "Retry-After", "1");
+        req_reply_error(r, 503, "unavailable", NULL,
+                        "The campaign changed while joining; retry.");
+        return;
+    case JOINBATCH_UNREADABLE:
+        join_reply_unreadable(r);
+        return;
+    case JOINBATCH_INTERNAL:
+        req_reply_error(r, 500, "internal", NULL,
+                        "The deposit could not be computed.");
+        return;
+    case JOINBATCH_DB_ERROR:
+        req_reply_db_error(r, o->db);
+        return;
+    }
+    req_reply_error(r, 500, "internal", NULL, "Unknown join outcome.");
+}
+
 /* POST /v1/campaigns/{id}/participations {quantity} (customer) -> 201
  * participation | 404 | 409 campaign_not_open, per_customer_limit,
  * already_joined, campaign_full | 403 reliability_too_low */
@@ -405,7 +457,10 @@ void api_join_create(struct req *r)
                 NULL);
     if (!req_fields_ok(r, &jf))
         return;
-    idem_begin(r, join_read_start);
+    if (req_header(r, "Idempotency-Key") == NULL && r->srv->joins != NULL)
+        joinbatch_submit(r->srv->joins, r, st->campaign_id, st->quantity);
+    else
+        idem_begin(r, join_read_start); /* stored answers: one at a time */
 }
 
 /* ---------------------------------------------------------------- reads */

@@ -227,6 +227,7 @@ static void revoked_cb(const struct db_result *res, void *arg)
         req_reply_db_error(r, res);
         return;
     }
+    auth_session_forget(r->who.token_hash);
     req_reply_raw(r, 204, NULL, NULL, 0);
 }
 

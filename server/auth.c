@@ -2,7 +2,26 @@
  * auth.c - see auth.h.
  *
  * The session lookup is one prepared statement keyed by the token's
- * SHA-256; a revoked or expired session is not found. Worker jobs copy
+ * SHA-256; a revoked or expired session is not found. Its result is kept
+ * in memory (the session cache) so that a busy client does not cost a
+ * query per request:
+ *  - a fixed table of SESSION_CACHE_SETS x SESSION_CACHE_WAYS entries
+ *    (65,536; about 6 MB, allocated on first use), keyed by the token's
+ *    SHA-256, holding the principal and until when it may be served;
+ *    a full set evicts the entry closest to its end;
+ *  - an entry is served for at most session_cache_ttl_ms after its lookup
+ *    was sent, and never past the session's expires_at (the lookup returns
+ *    the milliseconds left, counted from the same start): an expired
+ *    session is never served;
+ *  - a logout through this process removes the entry before it answers,
+ *    and a lookup that was in flight across a logout is not stored (the
+ *    generation counter), so it takes effect at once here; a logout
+ *    through another process, or a session revoked or shortened in the
+ *    database, takes effect here within session_cache_ttl_ms;
+ *  - unknown, revoked and expired tokens are not cached: a flood of random
+ *    tokens costs queries, never memory;
+ *  - session_cache_ttl_ms = 0 turns the cache off.
+ * Worker jobs copy
  * nothing from the request while they run: everything they read or write
  * was allocated in the request's arena before submission, and the request
  * is not freed before the job's done callback replies.
@@ -20,13 +39,125 @@
 #include "router.h"
 #include "workpool.h"
 
+#include <time.h>
+
 static struct db_stmt session_stmt =
     DB_STMT("auth_session",
-            "SELECT s.staff_id, s.customer_id, st.distributor_id, st.role"
+            "SELECT s.staff_id, s.customer_id, st.distributor_id, st.role,"
+            "       floor(extract(epoch FROM s.expires_at - now()) * 1000)"
+            "         ::bigint"
             "  FROM sessions s LEFT JOIN staff st ON st.id = s.staff_id"
             " WHERE s.token_sha256 = decode($1, 'hex') AND s.revoked_at IS NULL"
             "   AND s.expires_at > now()",
             1);
+
+/* ---- the session cache (see the top of the file) -------------------- */
+
+#define SESSION_CACHE_SETS 16384
+#define SESSION_CACHE_WAYS 4
+
+struct session_entry {
+    unsigned char digest[CRYPTO_SHA256_LEN];
+    uint64_t until_ms; /* monotonic; 0: empty */
+    int64_t id;
+    int64_t distributor_id;
+    enum principal_kind kind;
+    char role[16];
+};
+
+static struct session_entry *session_cache; /* SETS * WAYS, lazily */
+static uint64_t session_cache_gen;          /* bumped by every forget */
+
+/* What a lookup in flight needs when its answer comes. */
+struct session_lookup {
+    unsigned char digest[CRYPTO_SHA256_LEN];
+    uint64_t sent_ms;
+    uint64_t gen;
+};
+
+static uint64_t auth_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static struct session_entry *auth_cache_set(const unsigned char *digest)
+{
+    uint32_t h = (uint32_t)digest[0] | (uint32_t)digest[1] << 8 |
+                 (uint32_t)digest[2] << 16 | (uint32_t)digest[3] << 24;
+    return &session_cache[(size_t)(h % SESSION_CACHE_SETS) *
+                          SESSION_CACHE_WAYS];
+}
+
+/* The live entry of digest, or NULL. */
+static struct session_entry *auth_cache_find(const unsigned char *digest,
+                                             uint64_t now)
+{
+    if (session_cache == NULL)
+        return NULL;
+    struct session_entry *set = auth_cache_set(digest);
+    for (int i = 0; i < SESSION_CACHE_WAYS; i++) {
+        struct session_entry *e = &set[i];
+        if (e->until_ms == 0 ||
+            memcmp(e->digest, digest, CRYPTO_SHA256_LEN) != 0)
+            continue;
+        if (e->until_ms > now)
+            return e;
+        e->until_ms = 0; /* expired: gone */
+        return NULL;
+    }
+    return NULL;
+}
+
+static void auth_cache_put(const unsigned char *digest, uint64_t until,
+                           const struct principal *w)
+{
+    if (session_cache == NULL) {
+        session_cache = calloc((size_t)SESSION_CACHE_SETS * SESSION_CACHE_WAYS,
+                               sizeof *session_cache);
+        if (session_cache == NULL)
+            return; /* no cache, no harm */
+    }
+    struct session_entry *set = auth_cache_set(digest);
+    struct session_entry *victim = &set[0];
+    for (int i = 0; i < SESSION_CACHE_WAYS; i++) {
+        struct session_entry *e = &set[i];
+        if (e->until_ms != 0 &&
+            memcmp(e->digest, digest, CRYPTO_SHA256_LEN) == 0) {
+            victim = e;
+            break;
+        }
+        if (e->until_ms < victim->until_ms)
+            victim = e;
+    }
+    memcpy(victim->digest, digest, CRYPTO_SHA256_LEN);
+    victim->until_ms = until;
+    victim->kind = w->kind;
+    victim->id = w->id;
+    victim->distributor_id = w->distributor_id;
+    snprintf(victim->role, sizeof victim->role, "%s", w->role);
+}
+
+void auth_session_forget(const char *token_hash)
+{
+    session_cache_gen++;
+    unsigned char digest[CRYPTO_SHA256_LEN];
+    if (session_cache == NULL ||
+        !crypto_hex_decode(token_hash, strlen(token_hash), digest,
+                           sizeof digest))
+        return;
+    struct session_entry *set = auth_cache_set(digest);
+    for (int i = 0; i < SESSION_CACHE_WAYS; i++)
+        if (memcmp(set[i].digest, digest, CRYPTO_SHA256_LEN) == 0)
+            set[i].until_ms = 0;
+}
+
+void auth_cache_free(void)
+{
+    free(session_cache);
+    session_cache = NULL;
+}
 
 static unsigned auth_role_access(const char *role)
 {
@@ -56,9 +187,23 @@ static void auth_admit(struct req *r)
     r->route->handler(r);
 }
 
+/* Fills the access and scope of a principal from its kind, id and role. */
+static void auth_principal_finish(struct principal *w)
+{
+    if (w->kind == PRINCIPAL_STAFF) {
+        w->access = auth_role_access(w->role);
+        snprintf(w->scope, sizeof w->scope, "staff:%lld", (long long)w->id);
+    } else {
+        w->access = ACCESS_CUSTOMER;
+        snprintf(w->scope, sizeof w->scope, "customer:%lld", (long long)w->id);
+    }
+}
+
 static void auth_session_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
+    struct session_lookup *lk = r->state;
+    r->state = NULL;
     if (res->status != DB_OK) {
         req_reply_db_error(r, res);
         return;
@@ -74,13 +219,18 @@ static void auth_session_cb(const struct db_result *res, void *arg)
         w->id = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
         w->distributor_id = strtoll(PQgetvalue(pg, 0, 2), NULL, 10);
         snprintf(w->role, sizeof w->role, "%s", PQgetvalue(pg, 0, 3));
-        w->access = auth_role_access(w->role);
-        snprintf(w->scope, sizeof w->scope, "staff:%lld", (long long)w->id);
     } else {
         w->kind = PRINCIPAL_CUSTOMER;
         w->id = strtoll(PQgetvalue(pg, 0, 1), NULL, 10);
-        w->access = ACCESS_CUSTOMER;
-        snprintf(w->scope, sizeof w->scope, "customer:%lld", (long long)w->id);
+    }
+    auth_principal_finish(w);
+    int ttl = r->srv->cfg->session_cache_ttl_ms;
+    long long left = strtoll(PQgetvalue(pg, 0, 4), NULL, 10);
+    if (ttl > 0 && lk != NULL && lk->gen == session_cache_gen && left > 0) {
+        uint64_t until = lk->sent_ms + (uint64_t)ttl;
+        if ((uint64_t)left < (uint64_t)ttl)
+            until = lk->sent_ms + (uint64_t)left;
+        auth_cache_put(lk->digest, until, w);
     }
     auth_admit(r);
 }
@@ -117,6 +267,26 @@ void auth_dispatch(struct req *r)
         return;
     }
     crypto_hex_encode(digest, sizeof digest, r->who.token_hash);
+    struct session_lookup *lk = NULL;
+    if (r->srv->cfg->session_cache_ttl_ms > 0) {
+        uint64_t now = auth_now_ms();
+        const struct session_entry *e = auth_cache_find(digest, now);
+        if (e != NULL) {
+            struct principal *w = &r->who;
+            w->kind = e->kind;
+            w->id = e->id;
+            w->distributor_id = e->distributor_id;
+            snprintf(w->role, sizeof w->role, "%s", e->role);
+            auth_principal_finish(w);
+            auth_admit(r);
+            return;
+        }
+        lk = req_alloc(r, sizeof *lk);
+        memcpy(lk->digest, digest, sizeof digest);
+        lk->sent_ms = now;
+        lk->gen = session_cache_gen;
+    }
+    r->state = lk;
     const char *params[] = {r->who.token_hash};
     if (!req_query_db(r, &session_stmt, params, auth_session_cb))
         return;

@@ -53,6 +53,13 @@ struct principal {
  * replies 401/403/503. */
 void auth_dispatch(struct req *r);
 
+/* Drops the cached session of token_hash (hex SHA-256) at once, and keeps
+ * lookups in flight from caching what they read: call it once the session
+ * is revoked, before answering. */
+void auth_session_forget(const char *token_hash);
+/* Frees the session cache (at exit). */
+void auth_cache_free(void);
+
 /* The distributor id of a staff principal, as a statement parameter. */
 const char *req_tenant_param(struct req *r);
 

@@ -56,6 +56,10 @@ static const struct config_key config_keys[] = {
     {"http_timeout_s", NULL, CK_INT, OFF(http_timeout_s), 1, 3600, false},
     {"shutdown_grace_s", NULL, CK_INT, OFF(shutdown_grace_s), 0, 600, false},
     {"session_ttl_s", NULL, CK_INT, OFF(session_ttl_s), 60, 31536000, false},
+    {"session_cache_ttl_ms", NULL, CK_INT, OFF(session_cache_ttl_ms), 0, 60000,
+     false},
+    {"campaign_view_cache_ms", NULL, CK_INT, OFF(campaign_view_cache_ms), 0,
+     10000, false},
     {"password_iterations", NULL, CK_INT, OFF(password_iterations), 1000,
      10000000, false},
     {"worker_threads", NULL, CK_INT, OFF(worker_threads), 0, 256, false},
@@ -101,6 +105,8 @@ void config_defaults(struct config *c)
     c->http_timeout_s = 10;
     c->shutdown_grace_s = 10;
     c->session_ttl_s = 86400;
+    c->session_cache_ttl_ms = 2000;
+    c->campaign_view_cache_ms = 100;
     c->password_iterations = 600000;
     c->worker_threads = 0;
     c->worker_queue_max = 256;

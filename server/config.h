@@ -39,6 +39,8 @@ struct config {
     int shutdown_grace_s;
 
     int session_ttl_s;
+    int session_cache_ttl_ms;   /* auth.c's cache of sessions; 0 = off */
+    int campaign_view_cache_ms; /* public campaign views; 0 = off */
     int password_iterations;
     int worker_threads; /* 0 = number of cores */
     int worker_queue_max;

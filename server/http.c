@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
@@ -220,6 +221,9 @@ static struct bufferevent *http_bev_cb(struct event_base *base, void *arg)
 
 static void req_free(struct req *r)
 {
+    /* After the reply, before any later request: a campaign view cached
+     * in this process never hides this request's write. */
+    api_campaigns_view_note_write(r);
     if (r->cleanup)
         r->cleanup(r);
     if (r->stream_abort)

@@ -30,6 +30,7 @@ struct metrics;
 struct workpool;
 struct scheduler;
 struct idem;
+struct joinbatch;
 
 struct server {
     struct event_base *base;
@@ -40,6 +41,7 @@ struct server {
     struct workpool *work;
     struct metrics *metrics;
     struct scheduler *sched;
+    struct joinbatch *joins;      /* coalesced joins (joinbatch.h) */
     uint64_t joins_accepted;      /* joins answered 201 (not replays) */
     uint64_t join_units_accepted; /* their quantities */
     struct event *sigterm, *sigint, *stop_timer;

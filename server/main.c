@@ -14,8 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
+#include "api_join.h"
 #include "config.h"
 #include "http.h"
+#include "joinbatch.h"
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
@@ -91,6 +94,9 @@ static int main_serve(const struct config *cfg)
     srv.sched = scheduler_new(srv.base, srv.db);
     if (srv.sched == NULL)
         die("cannot start the scheduler");
+    srv.joins = joinbatch_new(&srv, api_join_batch_reply);
+    if (srv.joins == NULL)
+        die("out of memory");
 
     event_base_dispatch(srv.base);
 
@@ -101,6 +107,9 @@ static int main_serve(const struct config *cfg)
     workpool_free(srv.work);
     http_stop(&srv);
     db_pool_free(srv.db);
+    joinbatch_free(srv.joins); /* after the pool: no callback left */
+    auth_cache_free();
+    api_campaigns_view_free();
     metrics_free(srv.metrics);
     event_free(srv.sigterm);
     event_free(srv.sigint);

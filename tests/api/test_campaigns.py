@@ -45,7 +45,12 @@ def db_participation(db, campaign, status="active", quantity=1, p=0.75):
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, 0, 0) RETURNING id",
                     (campaign["distributor_id"], campaign["id"], cid, quantity, status,
                      int(p * 100 + 0.5), p))
-        return cur.fetchone()[0]
+        pid = cur.fetchone()[0]
+    # A write behind the server's back, like another process's: the public
+    # view may show the state before it for campaign_view_cache_ms (100 ms
+    # by default, issue 6).
+    time.sleep(0.12)
+    return pid
 
 
 def poisson_binomial_tail(ps, m):

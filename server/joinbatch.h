@@ -1,0 +1,72 @@
+/*
+ * joinbatch.h - coalesced joins: the concurrent joins of one campaign are
+ * read, decided and written together, in one transaction per batch.
+ *
+ * A join submitted while no batch of its campaign is in flight starts one
+ * at once (a batch of one: no added latency when idle). While batches are
+ * in flight (at most JOINBATCH_MAX_INFLIGHT per campaign), new joins queue;
+ * when one completes, the queue (up to JOINBATCH_MAX_SIZE joins, in arrival
+ * order) becomes the next batch. So a join waits for at most the batches
+ * in flight before it: no timer.
+ *
+ * A batch is two statements through the pool: one read for all its
+ * customers (campaign, VIP level and history per customer), then C scores
+ * each customer and prices the deposit, then gb_join_batch (schema/010)
+ * decides row by row in arrival order and inserts the accepted rows with
+ * one INSERT. Each join is then answered with its own outcome through the
+ * callback given to joinbatch_new. Should the batch statement fail as a
+ * whole (a constraint the rows were checked against, in a race no lock
+ * prevents), its joins are retried each in a batch of its own, so an
+ * innocent join never fails for another.
+ */
+#ifndef GROUPBUYD_JOINBATCH_H
+#define GROUPBUYD_JOINBATCH_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "reliability.h"
+
+#define JOINBATCH_MAX_SIZE     256
+#define JOINBATCH_MAX_INFLIGHT 2
+
+struct req;
+struct server;
+struct joinbatch;
+
+enum joinbatch_status {
+    JOINBATCH_ACCEPTED,   /* res row holds the participation (see below) */
+    JOINBATCH_REFUSED,    /* reason: an error code of the join */
+    JOINBATCH_NOT_FOUND,  /* no such (joinable) campaign */
+    JOINBATCH_CHANGED,    /* the campaign kept changing: 503, retry */
+    JOINBATCH_UNREADABLE, /* stored tiers or policy cannot be read */
+    JOINBATCH_INTERNAL,   /* score or deposit could not be computed */
+    JOINBATCH_DB_ERROR,   /* db holds the failure */
+};
+
+struct joinbatch_outcome {
+    enum joinbatch_status status;
+    const char *reason;         /* REFUSED */
+    int score;                  /* the score the join was priced at */
+    const PGresult *res;        /* ACCEPTED: gb_join_batch's result */
+    int row;                    /* its row; column 2 the participation */
+    const struct db_result *db; /* DB_ERROR */
+};
+
+/* Answers one join (the reply is the callback's). */
+typedef void joinbatch_reply_cb(struct req *r,
+                                const struct joinbatch_outcome *o);
+
+struct joinbatch *joinbatch_new(struct server *srv, joinbatch_reply_cb *cb)
+    __attribute__((warn_unused_result));
+/* Frees the per-campaign state; batches still in flight are abandoned
+ * (only at exit, after the pool stopped calling back). */
+void joinbatch_free(struct joinbatch *jb);
+
+/* Queues the join of r->who.id for quantity units of campaign_id. r is
+ * answered later through the callback, exactly once. */
+void joinbatch_submit(struct joinbatch *jb, struct req *r, int64_t campaign_id,
+                      int64_t quantity);
+
+#endif

@@ -1,0 +1,268 @@
+"""Coalesced joins (server/joinbatch.c, gb_join_batch in schema/010): the
+joins of one campaign that arrive while its batches are in flight are
+decided and written together, in one transaction, each answered with its
+own outcome.
+
+To make a batch deterministic, the test holds the campaign's row lock from
+its own transaction: the first joins' batches then wait for it inside
+gb_join_batch (at most two in flight per campaign), every later join queues
+behind them, and on release the queue becomes one batch, in arrival order.
+Rows written by one transaction share their xmin.
+"""
+import threading
+import time
+
+import pytest
+
+from helpers import *  # noqa: F401,F403
+from join_helpers import *  # noqa: F401,F403
+
+
+@pytest.fixture
+def t(app):
+    return new_tenant(app)
+
+
+class Held:
+    """The campaign row locked FOR UPDATE by a transaction of the test."""
+
+    def __init__(self, cluster, dbname, cid):
+        self.conn = cluster.connect(dbname)
+        self.conn.autocommit = False
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM campaigns WHERE id = %s FOR UPDATE", (cid,))
+
+    def release(self):
+        self.conn.rollback()
+        self.conn.close()
+
+
+def waiting_batches(db):
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND query LIKE '%gb_join_batch%'")
+        return cur.fetchone()[0]
+
+
+def wait_for(pred, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+class Joins:
+    """Joins sent from threads, one at a time in this order (a short pause
+    between starts keeps the arrival order); results by index."""
+
+    def __init__(self, srv):
+        self.srv = srv
+        self.threads = []
+        self.results = {}
+
+    def start(self, key, token, cid, quantity=1, pause=0.05):
+        def run():
+            self.results[key] = join(self.srv, token, cid, quantity)
+        th = threading.Thread(target=run)
+        th.start()
+        self.threads.append(th)
+        time.sleep(pause)
+
+    def wait(self):
+        for th in self.threads:
+            th.join(60)
+        assert all(r.status < 500 for r in self.results.values()), \
+            {k: (r.status, r.body) for k, r in self.results.items()}
+        return self.results
+
+
+def block(app, db, cluster, dbname, cid, joins):
+    """Holds cid's row and puts two filler joins in flight behind it."""
+    held = Held(cluster, dbname, cid)
+    for i, s in enumerate(db_customers(db, 2)):
+        joins.start(("filler", i), s.token, cid)
+    wait_for(lambda: waiting_batches(db) >= 2)
+    return held
+
+
+def xmins(db, ids):
+    with db.cursor() as cur:
+        cur.execute("SELECT id, xmin::text FROM participations WHERE id = ANY(%s)", (ids,))
+        return dict(cur.fetchall())
+
+
+def test_batch_with_one_customer_twice(app, db, cluster, dbname, t):
+    cid = make_campaign(app, db, t, max_quantity=100, per_customer_limit=3)
+    joins = Joins(app)
+    held = block(app, db, cluster, dbname, cid, joins)
+    a, b, c = db_customers(db, 3)
+    joins.start("a", a.token, cid, 1)
+    joins.start("b1", b.token, cid, 2)
+    joins.start("c", c.token, cid, 1)
+    joins.start("b2", b.token, cid, 1)
+    time.sleep(0.3)
+    held.release()
+    res = joins.wait()
+    assert res["a"].status == 201 and res["c"].status == 201, res
+    assert res["b1"].status == 201 and res["b1"].json["quantity"] == 2, res["b1"]
+    assert_error(res["b2"], 409, "already_joined")
+    ids = [res[k].json["id"] for k in ("a", "b1", "c")]
+    # one transaction for the whole queued batch, rows in arrival order
+    assert len(set(xmins(db, ids).values())) == 1
+    assert ids == sorted(ids)
+    assert live_sum(db, cid) == (5, 6) == campaign_row(db, cid)[:2]
+    with db.cursor() as cur:
+        cur.execute("SELECT kind FROM outbox WHERE participation_id = %s ORDER BY id",
+                    (res["b1"].json["id"],))
+        assert [r[0] for r in cur.fetchall()] == ["joined", "deposit_due"]
+    # the deposit of each row is its own: score 75 -> 10 % of 2 x 99.00
+    assert res["b1"].json["deposit_cents"] == 1980
+    assert res["a"].json["deposit_cents"] == 990
+
+
+def test_batch_crossing_the_cap(app, db, cluster, dbname, t):
+    """Rows are decided in arrival order against the units left: earlier
+    arrivals accepted, a later one that does not fit refused with
+    campaign_full, a still later smaller one that fits accepted."""
+    cid = make_campaign(app, db, t, max_quantity=10, per_customer_limit=3)
+    joins = Joins(app)
+    held = block(app, db, cluster, dbname, cid, joins)  # 1 unit each
+    shoppers = db_customers(db, 6)
+    quantities = [3, 3, 3, 2, 1, 1]
+    for i, (s, q) in enumerate(zip(shoppers, quantities)):
+        joins.start(i, s.token, cid, q)
+    time.sleep(0.3)
+    held.release()
+    res = joins.wait()
+    ids = [res[i].json["id"] for i in range(6) if res[i].status == 201]
+    assert ids and len(set(xmins(db, ids).values())) == 1  # one batch
+    # the second filler may be written before the batch or after it
+    fillers = [res[("filler", i)] for i in range(2)]
+    before = sum(1 for f in fillers if f.status == 201 and f.json["id"] < min(ids))
+    left = 10 - before
+    expected = []
+    for q in quantities:
+        expected.append(201 if q <= left else 409)
+        left -= q if q <= left else 0
+    got = [res[i].status for i in range(6)]
+    assert got == expected, [(r.status, r.body) for r in res.values()]
+    assert 409 in got and got.index(201) < got.index(409)
+    for i in range(6):
+        if got[i] == 409:
+            assert_error(res[i], 409, "campaign_full")
+    accepted = sum(q for q, st in zip(quantities, got) if st == 201)
+    accepted += sum(1 for f in fillers if f.status == 201)
+    assert accepted == 10
+    assert campaign_row(db, cid)[:2] == live_sum(db, cid)
+    assert campaign_row(db, cid)[1] == 10
+
+
+def test_batch_price_counts_earlier_rows(app, db, cluster, dbname, t):
+    """Each answer's current price counts the joins written before it, its
+    own included (the second filler may be written before or after the
+    batch: the ids tell)."""
+    tiers = [{"threshold": 1, "unit_price_cents": 9900},
+             {"threshold": 3, "unit_price_cents": 8000},
+             {"threshold": 4, "unit_price_cents": 7000}]
+    cid = make_campaign(app, db, t, tiers=tiers)
+    joins = Joins(app)
+    held = block(app, db, cluster, dbname, cid, joins)
+    a, b = db_customers(db, 2)
+    joins.start("a", a.token, cid)
+    joins.start("b", b.token, cid)
+    time.sleep(0.3)
+    held.release()
+    res = joins.wait()
+    assert campaign_row(db, cid)[:2] == (4, 4)
+    price = {1: 9900, 2: 9900, 3: 8000, 4: 7000}
+    for k in ("a", "b"):
+        p = res[k].json
+        n = count_rows(db, "participations", "campaign_id = %s AND id <= %s", (cid, p["id"]))
+        assert p["unit_price_cents"] == price[n], (k, n, p)
+    assert res["a"].json["unit_price_cents"] != res["b"].json["unit_price_cents"]
+
+
+def test_batches_of_mixed_campaigns(app, db, cluster, dbname, t):
+    """A campaign held up does not hold up the joins of another; each
+    campaign's batch counts only its own rows."""
+    hot = make_campaign(app, db, t, max_quantity=100)
+    other = make_campaign(app, db, t, max_quantity=3, per_customer_limit=3)
+    joins = Joins(app)
+    held = block(app, db, cluster, dbname, hot, joins)
+    s = db_customers(db, 6)
+    joins.start("h0", s[0].token, hot, 2)
+    joins.start("o0", s[1].token, other, 2)
+    joins.start("h1", s[2].token, hot, 1)
+    joins.start("o1", s[3].token, other, 2)   # full: 1 left
+    joins.start("o2", s[0].token, other, 1)   # same customer as h0: fine here
+    wait_for(lambda: all(k in joins.results for k in ("o0", "o1", "o2")))
+    assert "h0" not in joins.results and "h1" not in joins.results
+    held.release()
+    res = joins.wait()
+    assert res["h0"].status == 201 and res["h1"].status == 201
+    assert res["o0"].status == 201 and res["o2"].status == 201
+    assert_error(res["o1"], 409, "campaign_full")
+    assert campaign_row(db, hot)[:2] == (4, 5) == live_sum(db, hot)
+    assert campaign_row(db, other)[:2] == (2, 3) == live_sum(db, other)
+
+
+def test_batch_refusals_do_not_fail_the_others(app, db, cluster, dbname, t):
+    cid = make_campaign(app, db, t, max_quantity=100, per_customer_limit=2, min_score=70)
+    joins = Joins(app)
+    held = block(app, db, cluster, dbname, cid, joins)
+    a, low, big, b = db_customers(db, 4)
+    for _ in range(3):
+        add_event(db, t.id, low.id, "defaulted")
+    joins.start("a", a.token, cid)
+    joins.start("low", low.token, cid)
+    joins.start("big", big.token, cid, 3)
+    joins.start("b", b.token, cid)
+    time.sleep(0.3)
+    held.release()
+    res = joins.wait()
+    assert res["a"].status == 201 and res["b"].status == 201
+    assert_error(res["low"], 403, "reliability_too_low")
+    assert_error(res["big"], 409, "per_customer_limit")
+    # closed while the batch waited: every join of it refused, none lost
+    held = block(app, db, cluster, dbname, cid, joins := Joins(app))
+    with held.conn.cursor() as cur:
+        cur.execute("UPDATE campaigns SET ends_at = now() - interval '1 second',"
+                    " starts_at = now() - interval '1 hour' WHERE id = %s", (cid,))
+    c = db_customers(db, 1)[0]
+    joins.start("c", c.token, cid)
+    time.sleep(0.3)
+    held.conn.commit()
+    held.release()
+    res = joins.wait()
+    for r in res.values():
+        assert_error(r, 409, "campaign_not_open")
+    assert campaign_row(db, cid)[:2] == (4, 4)
+
+
+def test_batch_failing_as_a_whole_is_retried_join_by_join(app, db, cluster, dbname, t):
+    """An error of the batch statement itself (here a trigger refusing one
+    customer's row) must not fail the other joins of the batch: each is
+    retried in a batch of its own."""
+    cid = make_campaign(app, db, t, max_quantity=100)
+    a, bad, b = db_customers(db, 3)
+    with db.cursor() as cur:
+        cur.execute("CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$"
+                    " BEGIN IF NEW.customer_id = %d THEN RAISE EXCEPTION 'boom'; END IF;"
+                    " RETURN NEW; END $$" % bad.id)
+        cur.execute("CREATE TRIGGER boom BEFORE INSERT ON participations"
+                    " FOR EACH ROW EXECUTE FUNCTION boom()")
+    joins = Joins(app)
+    held = block(app, db, cluster, dbname, cid, joins)
+    joins.start("a", a.token, cid)
+    joins.start("bad", bad.token, cid)
+    joins.start("b", b.token, cid)
+    time.sleep(0.3)
+    held.release()
+    for th in joins.threads:
+        th.join(60)
+    res = joins.results
+    assert res["a"].status == 201 and res["b"].status == 201, res
+    assert_error(res["bad"], 500, "internal")
+    assert campaign_row(db, cid)[:2] == (4, 4) == live_sum(db, cid)
