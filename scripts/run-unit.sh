@@ -6,7 +6,7 @@ set -uo pipefail
 passed=0; failed=0; crashed=0
 for bin in "$@"; do
   out=$("$bin" 2>&1); rc=$?
-  line=$(printf '%s\n' "$out" | grep -E '^test_[a-z_]+: [0-9]+ passed, [0-9]+ failed$' | tail -1)
+  line=$(printf '%s\n' "$out" | grep -E '^test_[a-z0-9_]+: [0-9]+ passed, [0-9]+ failed$' | tail -1)
   if [ -z "$line" ] || [ $rc -ne 0 ]; then
     printf '%s\n' "$out" | tail -40
   fi

@@ -67,6 +67,7 @@
 #include "idem.h"
 #include "json.h"
 #include "pricing.h"
+#include "rfc3339.h"
 #include "router.h"
 
 #define CAMPAIGN_WINDOW_MAX     (30 * 86400)
@@ -74,95 +75,12 @@
 /* 9999-12-31T23:59:59.999999Z in microseconds since the epoch */
 #define CAMPAIGN_TIME_MAX_US 253402300799999999LL
 
-/* ------------------------------------------------------------ times */
-
-static int64_t campaign_days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void campaign_civil_from_days(int64_t z, int64_t *y, int64_t *m,
-                                     int64_t *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-/* Reads exactly n decimal digits. Stops at the first non-digit, so it
- * never reads past a NUL. */
-static bool campaign_digits(const char *s, int n, int64_t *out)
-{
-    int64_t v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-/* Parses "YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM)" (RFC 3339, T and
- * Z in either case) into microseconds since the epoch, UTC, within
- * 1970..9999. Digits past the sixth of the fraction are dropped. */
+/* Parses an RFC 3339 time (rfc3339.h) into microseconds since the epoch,
+ * within 1970..9999. */
 static bool campaign_time_parse(const char *s, int64_t *out)
 {
-    int64_t y, mo, d, h, mi, se, oh, om, frac = 0, off = 0;
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (!campaign_digits(s, 4, &y) || s[4] != '-' ||
-        !campaign_digits(s + 5, 2, &mo) || s[7] != '-' ||
-        !campaign_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-        !campaign_digits(s + 11, 2, &h) || s[13] != ':' ||
-        !campaign_digits(s + 14, 2, &mi) || s[16] != ':' ||
-        !campaign_digits(s + 17, 2, &se))
-        return false;
-    const char *p = s + 19;
-    if (*p == '.') {
-        int n = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, n++) {
-            if (n < 6)
-                frac = frac * 10 + (*p - '0');
-        }
-        if (n < 1 || n > 9)
-            return false;
-        for (; n < 6; n++)
-            frac *= 10;
-    }
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        if (!campaign_digits(p + 1, 2, &oh) || p[3] != ':' ||
-            !campaign_digits(p + 4, 2, &om) || oh > 23 || om > 59)
-            return false;
-        off = (oh * 60 + om) * (*p == '-' ? -1 : 1);
-        p += 6;
-    } else {
-        return false;
-    }
-    if (*p != '\0')
-        return false;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 ||
-        d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 || se > 59)
-        return false;
-    int64_t secs = campaign_days_from_civil(y, mo, d) * 86400 + h * 3600 +
-                   mi * 60 + se - off * 60;
-    if (secs < 0 || secs > CAMPAIGN_TIME_MAX_US / 1000000)
-        return false;
-    int64_t us = secs * 1000000 + frac;
-    if (us > CAMPAIGN_TIME_MAX_US)
+    int64_t us;
+    if (!rfc3339_parse(s, &us) || us < 0 || us > CAMPAIGN_TIME_MAX_US)
         return false;
     *out = us;
     return true;
@@ -172,13 +90,9 @@ static bool campaign_time_parse(const char *s, int64_t *out)
  * UTC statement parameter. */
 static char *campaign_time_text(struct req *r, int64_t us)
 {
-    int64_t secs = us / 1000000, y, m, d;
-    campaign_civil_from_days(secs / 86400, &y, &m, &d);
-    int64_t sod = secs % 86400;
-    return req_printf(r, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lldZ",
-                      (long long)y, (long long)m, (long long)d,
-                      (long long)(sod / 3600), (long long)(sod / 60 % 60),
-                      (long long)(sod % 60), (long long)(us % 1000000));
+    char *out = req_alloc(r, RFC3339_MAX);
+    rfc3339_format(us, out);
+    return out;
 }
 
 /* ------------------------------------------------------------ input */

@@ -39,6 +39,7 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "rfc3339.h"
 
 #define FETCH_ROWS      1000
 #define FETCH_ROWS_TEXT "1000" /* the same, for the FETCH statement */
@@ -107,90 +108,6 @@ struct export_state {
 
 /* ---- the period ------------------------------------------------------ */
 
-static bool export_digits(const char *s, int n, int64_t *out)
-{
-    int64_t v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t export_days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void export_civil_from_days(int64_t z, int64_t *y, int64_t *m,
-                                   int64_t *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp + (mp < 10 ? 3 : -9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-/* Parses an RFC 3339 time (Z or an offset, optional fraction) into
- * seconds and microseconds since the epoch, years 1..9999. */
-static bool export_time_parse(const char *s, int64_t *secs, int64_t *micros)
-{
-    int64_t y, mo, d, h, mi, se, oh, om, frac = 0, off = 0;
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (strlen(s) < 20 || !export_digits(s, 4, &y) || s[4] != '-' ||
-        !export_digits(s + 5, 2, &mo) || s[7] != '-' ||
-        !export_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-        !export_digits(s + 11, 2, &h) || s[13] != ':' ||
-        !export_digits(s + 14, 2, &mi) || s[16] != ':' ||
-        !export_digits(s + 17, 2, &se))
-        return false;
-    const char *p = s + 19;
-    if (*p == '.') {
-        int n = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, n++)
-            if (n < 6)
-                frac = frac * 10 + (*p - '0');
-        if (n < 1 || n > 9)
-            return false;
-        for (; n < 6; n++)
-            frac *= 10;
-    }
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        if (!export_digits(p + 1, 2, &oh) || p[3] != ':' ||
-            !export_digits(p + 4, 2, &om) || oh > 23 || om > 59)
-            return false;
-        off = (oh * 60 + om) * (*p == '-' ? -1 : 1);
-        p += 6;
-    } else {
-        return false;
-    }
-    if (*p != '\0')
-        return false;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 ||
-        d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 || se > 59)
-        return false;
-    *secs = export_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
-            off * 60;
-    *micros = frac;
-    return true;
-}
-
 /* Reads ?name= as an RFC 3339 time: *param is the statement parameter
  * (UTC, microseconds) and *stamp the file-name part (20261201T000000Z),
  * or fallback when absent. Replies 400 and returns false when malformed. */
@@ -203,25 +120,23 @@ static bool export_period_bound(struct req *r, const char *name,
     *stamp = fallback;
     if (v == NULL)
         return true;
-    int64_t secs, micros, y, m, d;
-    if (!export_time_parse(v, &secs, &micros)) {
+    int64_t us;
+    if (!rfc3339_parse(v, &us)) {
         req_reply_error(r, 400, "invalid_field", name,
                         "%s must be an RFC 3339 time such as "
                         "2026-12-01T00:00:00Z.",
                         name);
         return false;
     }
-    int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-    int64_t sod = secs - days * 86400;
-    export_civil_from_days(days, &y, &m, &d);
-    *param = req_printf(r, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lldZ",
-                        (long long)y, (long long)m, (long long)d,
-                        (long long)(sod / 3600), (long long)(sod / 60 % 60),
-                        (long long)(sod % 60), (long long)micros);
+    char *text = req_alloc(r, RFC3339_MAX);
+    rfc3339_format(us, text);
+    *param = text;
+    struct rfc3339_fields f;
+    rfc3339_fields(us, &f);
     *stamp =
-        req_printf(r, "%04lld%02lld%02lldT%02lld%02lld%02lldZ", (long long)y,
-                   (long long)m, (long long)d, (long long)(sod / 3600),
-                   (long long)(sod / 60 % 60), (long long)(sod % 60));
+        req_printf(r, "%04lld%02lld%02lldT%02lld%02lld%02lldZ",
+                   (long long)f.year, (long long)f.month, (long long)f.day,
+                   (long long)f.hour, (long long)f.minute, (long long)f.second);
     return true;
 }
 
