@@ -117,47 +117,10 @@ static struct db_stmt staff_get =
             " WHERE s.distributor_id = $1 AND s.id = $2",
             2);
 
-static void list_cb(const struct db_result *res, void *arg)
-{
-    struct req *r = arg;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
-        return;
-    }
-    req_reply_list(r, res->res, *(int64_t *)r->state);
-}
-
-static void one_cb(const struct db_result *res, void *arg)
-{
-    struct req *r = arg;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
-        return;
-    }
-    if (PQntuples(res->res) != 1) {
-        req_reply_error(r, 404, "not_found", NULL, "No such resource.");
-        return;
-    }
-    req_reply_row_json(r, 200, res->res, 0);
-}
-
-/* Runs a tenant-scoped list statement: $1 distributor, $2 after, $3 limit+1. */
-static void admin_list(struct req *r, struct db_stmt *stmt)
-{
-    const char *limit1, *after;
-    int64_t *limit = req_alloc(r, sizeof *limit);
-    if (!req_page(r, &limit1, &after, limit))
-        return;
-    r->state = limit;
-    const char *params[] = {req_tenant_param(r), after, limit1};
-    if (!req_query_db(r, stmt, params, list_cb))
-        return;
-}
-
 /* GET /v1/admin/staff (owner) -> {items, next_after} */
 void api_staff_list(struct req *r)
 {
-    admin_list(r, &staff_list);
+    req_tenant_list(r, &staff_list);
 }
 
 /* GET /v1/admin/staff/{id} (owner) -> staff | 404 */
@@ -165,8 +128,7 @@ void api_staff_get(struct req *r)
 {
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0])};
-    if (!req_query_db(r, &staff_get, params, one_cb))
-        return;
+    req_one_row(r, &staff_get, params);
 }
 
 static struct db_stmt audit_list = DB_STMT(
@@ -182,5 +144,5 @@ static struct db_stmt audit_list = DB_STMT(
 /* GET /v1/admin/audit-log (owner) -> {items, next_after} */
 void api_audit_list(struct req *r)
 {
-    admin_list(r, &audit_list);
+    req_tenant_list(r, &audit_list);
 }

@@ -131,21 +131,6 @@ static const char *const campaign_fields[] = {"product_id",
                                               "payment_window_seconds",
                                               NULL};
 
-/* True when s holds no control character (tab and newlines allowed when
- * multiline). */
-static bool campaign_printable(const char *s, bool multiline)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (multiline && (*p == '\n' || *p == '\r' || *p == '\t'))
-            continue;
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-        if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-            return false;
-    }
-    return true;
-}
-
 /* Reads an array of at most max objects with exactly the members a and b,
  * integers, into pairs[]; false with *bad the index of the first faulty
  * element. */
@@ -221,9 +206,9 @@ static void campaign_read(struct jfields *jf, struct campaign_in *in,
                 &in->payment_window, &in->has_payment_window);
     if (!jfields_ok(jf))
         return;
-    if (in->has_title && !campaign_printable(in->title, false))
+    if (in->has_title && !json_printable(in->title, false))
         jfields_fail(jf, "title", "title must not hold control characters");
-    if (in->has_description && !campaign_printable(in->description, true))
+    if (in->has_description && !json_printable(in->description, true))
         jfields_fail(jf, "description",
                      "description must not hold control characters");
     if (in->has_starts_at && !campaign_time_parse(starts, &in->starts_at))

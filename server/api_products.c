@@ -63,21 +63,6 @@ static void product_run(struct req *r)
         return;
 }
 
-/* True when s holds no C0 or C1 control character; with multiline, tab
- * and newlines are allowed. */
-static bool product_printable(const char *s, bool multiline)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (multiline && (*p == '\n' || *p == '\r' || *p == '\t'))
-            continue;
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-        if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-            return false;
-    }
-    return true;
-}
-
 /* POST /v1/admin/products {sku, name, description?, list_price_cents,
  * cost_price_cents, stock} (owner, operator) -> 201 product | 409 duplicate */
 void api_products_create(struct req *r)
@@ -103,11 +88,11 @@ void api_products_create(struct req *r)
     jfields_int(&jf, "cost_price_cents", true, 0, JSON_MAX_SAFE_INT,
                 &p->cost_price, NULL);
     jfields_int(&jf, "stock", true, 0, JSON_MAX_SAFE_INT, &p->stock, NULL);
-    if (jfields_ok(&jf) && !product_printable(p->sku, false))
+    if (jfields_ok(&jf) && !json_printable(p->sku, false))
         jfields_fail(&jf, "sku", "sku must not hold control characters");
-    if (jfields_ok(&jf) && !product_printable(p->name, false))
+    if (jfields_ok(&jf) && !json_printable(p->name, false))
         jfields_fail(&jf, "name", "name must not hold control characters");
-    if (jfields_ok(&jf) && !product_printable(p->description, true))
+    if (jfields_ok(&jf) && !json_printable(p->description, true))
         jfields_fail(&jf, "description",
                      "description must not hold control characters");
     if (!req_fields_ok(r, &jf))
@@ -127,41 +112,10 @@ static struct db_stmt product_get =
             " WHERE p.distributor_id = $1 AND p.id = $2",
             2);
 
-static void product_list_cb(const struct db_result *res, void *arg)
-{
-    struct req *r = arg;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
-        return;
-    }
-    req_reply_list(r, res->res, *(int64_t *)r->state);
-}
-
-static void product_one_cb(const struct db_result *res, void *arg)
-{
-    struct req *r = arg;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
-        return;
-    }
-    if (PQntuples(res->res) != 1) {
-        req_reply_error(r, 404, "not_found", NULL, "No such product.");
-        return;
-    }
-    req_reply_row_json(r, 200, res->res, 0);
-}
-
 /* GET /v1/admin/products (owner, operator) -> {items, next_after} */
 void api_products_list(struct req *r)
 {
-    const char *limit1, *after;
-    int64_t *limit = req_alloc(r, sizeof *limit);
-    if (!req_page(r, &limit1, &after, limit))
-        return;
-    r->state = limit;
-    const char *params[] = {req_tenant_param(r), after, limit1};
-    if (!req_query_db(r, &product_list, params, product_list_cb))
-        return;
+    req_tenant_list(r, &product_list);
 }
 
 /* GET /v1/admin/products/{id} (owner, operator) -> product | 404 */
@@ -169,6 +123,5 @@ void api_products_get(struct req *r)
 {
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0])};
-    if (!req_query_db(r, &product_get, params, product_one_cb))
-        return;
+    req_one_row(r, &product_get, params);
 }

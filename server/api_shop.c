@@ -51,19 +51,6 @@ static void customer_hashed_cb(struct req *r, const char *encoded)
     idem_begin(r, customer_run);
 }
 
-/* True when s holds no C0 or C1 control character (names are shown to
- * staff and printed on lists). */
-static bool shop_printable(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-        if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-            return false;
-    }
-    return true;
-}
-
 /* POST /v1/customers {login, password, display_name} -> 201 customer |
  * 409 duplicate */
 void api_customers_create(struct req *r)
@@ -97,7 +84,7 @@ void api_customers_create(struct req *r)
                         "password must be 8 to 256 bytes.");
         return;
     }
-    if (!shop_printable(c->display_name)) {
+    if (!json_printable(c->display_name, false)) {
         req_reply_error(r, 400, "invalid_field", "display_name",
                         "display_name must not hold control characters.");
         return;

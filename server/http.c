@@ -694,6 +694,48 @@ void req_reply_list(struct req *r, PGresult *res, int64_t limit)
     req_reply_raw(r, 200, "application/json", text, len);
 }
 
+static void http_list_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status != DB_OK) {
+        req_reply_db_error(r, res);
+        return;
+    }
+    req_reply_list(r, res->res, *(int64_t *)r->state);
+}
+
+void req_tenant_list(struct req *r, struct db_stmt *stmt)
+{
+    const char *limit1, *after;
+    int64_t *limit = req_alloc(r, sizeof *limit);
+    if (!req_page(r, &limit1, &after, limit))
+        return;
+    r->state = limit;
+    const char *params[] = {req_tenant_param(r), after, limit1};
+    if (!req_query_db(r, stmt, params, http_list_cb))
+        return;
+}
+
+static void http_one_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status != DB_OK) {
+        req_reply_db_error(r, res);
+        return;
+    }
+    if (PQntuples(res->res) != 1) {
+        req_reply_error(r, 404, "not_found", NULL, "No such resource.");
+        return;
+    }
+    req_reply_row_json(r, 200, res->res, 0);
+}
+
+void req_one_row(struct req *r, struct db_stmt *stmt, const char *const *params)
+{
+    if (!req_query_db(r, stmt, params, http_one_cb))
+        return;
+}
+
 void req_reply_row_json(struct req *r, int status, PGresult *res, int col)
 {
     const char *text = PQgetvalue(res, 0, col);

@@ -177,6 +177,15 @@ bool req_page(struct req *r, const char **limit_plus_one, const char **after,
  * fetched limit + 1 rows so that a next page can be told. */
 void req_reply_list(struct req *r, PGresult *res, int64_t limit);
 
+/* Runs a tenant-scoped list statement ($1 distributor, $2 after, $3
+ * limit + 1, rows of id and item JSON) and replies with the page. */
+void req_tenant_list(struct req *r, struct db_stmt *stmt);
+
+/* Runs a statement returning at most one row whose column 0 is the
+ * resource's JSON and replies 200 with it, or 404 not_found. */
+void req_one_row(struct req *r, struct db_stmt *stmt,
+                 const char *const *params);
+
 /* Replies with the JSON text of row 0, column col (built by SQL). */
 void req_reply_row_json(struct req *r, int status, PGresult *res, int col);
 

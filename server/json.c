@@ -1036,3 +1036,16 @@ bool json_add_str(cJSON *obj, const char *key, const char *s)
     return add_or_free(obj, key,
                        s != NULL ? cJSON_CreateString(s) : cJSON_CreateNull());
 }
+
+bool json_printable(const char *s, bool multiline)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (multiline && (*p == '\n' || *p == '\r' || *p == '\t'))
+            continue;
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+        if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            return false;
+    }
+    return true;
+}

@@ -58,6 +58,11 @@ const cJSON *json_get(const cJSON *obj, const char *key);
 bool json_item_int(const cJSON *item, int64_t min, int64_t max, int64_t *out)
     __attribute__((warn_unused_result));
 
+/* True when the valid UTF-8 string s holds no C0 or C1 control character
+ * (with multiline, tab, CR and LF are allowed): names and titles are shown
+ * to people and printed on lists and exports. */
+bool json_printable(const char *s, bool multiline);
+
 /* Number of Unicode code points of a valid UTF-8 string. */
 size_t json_utf8_length(const char *s);
 

@@ -946,5 +946,27 @@ int main(void)
     test_output();
     test_round_trip();
     test_alloc_failures();
+    /* json_printable: control characters refused, tab/CR/LF only with
+     * multiline, C1 controls (U+0080..U+009F) refused, other UTF-8 kept */
+    static const struct {
+        const char *s;
+        bool multiline, ok;
+    } printable[] = {
+        {"plain title", false, true},
+        {"\xe4\xba\x94\xe5\xb8\xb8\xe5\xa4\xa7\xe7\xb1\xb3", false, true},
+        {"caf\xc3\xa9 \xc2\xa0nbsp", false, true},
+        {"", false, true},
+        {"line\nbreak", false, false},
+        {"line\nbreak\r\n\ttab", true, true},
+        {"bell\x07", true, false},
+        {"del\x7f", true, false},
+        {"c1\xc2\x85", true, false},
+        {"c1\xc2\x9f", false, false},
+        {"esc\x1b[31m", false, false},
+    };
+    for (size_t i = 0; i < sizeof printable / sizeof printable[0]; i++)
+        CHECK_MSG(json_printable(printable[i].s, printable[i].multiline) ==
+                      printable[i].ok,
+                  "printable case %zu", i);
     return unit_summary("json");
 }
