@@ -114,6 +114,14 @@ static int db_pool_live(const struct db_pool *p)
     return n;
 }
 
+static bool db_pool_has_idle(const struct db_pool *p)
+{
+    for (int i = 0; i < p->size; i++)
+        if (p->conns[i].state == DBC_IDLE)
+            return true;
+    return false;
+}
+
 static bool db_pool_hopeful(const struct db_pool *p)
 {
     for (int i = 0; i < p->size; i++)
@@ -624,12 +632,13 @@ static void db_pool_dispatch(struct db_pool *p)
 
 static struct db_job *db_submit(struct db_pool *p, struct db_job *j)
 {
-    if (!db_pool_hopeful(p) ||
-        (db_pool_live(p) == 0 && p->waiting >= p->cfg->db_queue_max)) {
+    if (!db_pool_hopeful(p)) {
         db_job_free(j);
         return NULL;
     }
-    if (p->waiting >= p->cfg->db_queue_max) {
+    /* The bound is on waiting: a job that finds an idle connection runs
+     * (dispatch keeps the queue empty while any connection is idle). */
+    if (p->waiting >= p->cfg->db_queue_max && !db_pool_has_idle(p)) {
         p->stats.queue_full++;
         db_job_free(j);
         return NULL;
@@ -659,11 +668,7 @@ struct db_job *db_query_nowait(struct db_pool *p, struct db_stmt *stmt,
                                const char *const *params, db_result_cb *cb,
                                void *arg)
 {
-    bool idle = false;
-    for (int i = 0; i < p->size; i++)
-        if (p->conns[i].state == DBC_IDLE)
-            idle = true;
-    if (!idle || !TAILQ_EMPTY(&p->waitq))
+    if (!db_pool_has_idle(p) || !TAILQ_EMPTY(&p->waitq))
         return NULL;
     return db_query(p, stmt, params, cb, arg);
 }

@@ -299,6 +299,14 @@ def test_pool_queue_full_answers_503(make_server, cluster, dbname, db):
     assert results.count(503) >= 2  # at most one of the three could wait
 
 
+def test_queue_max_zero_still_serves(make_server, dbname):
+    """db_queue_max bounds waiting requests only: with 0, a request that
+    finds a free connection still runs."""
+    srv = make_server(dbname, config="db_queue_max = 0\n")
+    for _ in range(5):
+        assert srv.get("/readyz").status == 200
+
+
 def test_queue_wait_times_out(make_server, cluster, dbname, db):
     srv = make_server(dbname, config="db_pool_size = 1\ndb_queue_timeout_ms = 300\n")
     db.autocommit = False
