@@ -52,7 +52,15 @@
  * query in flight across a drop does not store its (maybe older) answer.
  * Past half its life, an entry still answers every request but one, which
  * refreshes it: a hot view does not send a burst of queries when its entry
- * ends. Only 200 replies are kept; campaign_view_cache_ms = 0 turns it off.
+ * ends. When there is no entry (none yet, past its bound, or dropped by a
+ * write), the first request sends the query and the requests for the same
+ * campaign that arrive while it is in flight wait for its answer instead
+ * of sending their own, as long as nothing was written through this
+ * process since it was sent (else they send a newer one): while a hot
+ * campaign takes joins, each of which drops its entry, its viewers cost
+ * one query in flight at a time, not one each, and still never see a
+ * state older than their own last write. Only 200 replies are kept;
+ * campaign_view_cache_ms = 0 turns it off.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -1300,12 +1308,25 @@ static struct view_entry *view_cache;            /* VIEW_CACHE_SLOTS, lazily */
 static uint32_t view_slot_gen[VIEW_CACHE_SLOTS]; /* bumped by a drop */
 static uint64_t view_epoch;                      /* bumped by drop all */
 
-/* A view query in flight. */
+/* A view query in flight, in its first request's arena. Requests for the
+ * same campaign that arrive while it is in flight, with nothing written
+ * through this process since it was sent, wait for it instead of sending
+ * their own (waiters, answered before the first request, whose reply
+ * frees the arena). */
 struct view_fetch {
+    struct req *owner;
     uint64_t sent_ms;
     uint64_t epoch;
     uint32_t gen;
+    struct view_waiter *waiters;
 };
+
+struct view_waiter {
+    struct view_waiter *next;
+    struct req *r;
+};
+
+static struct view_fetch *view_flight[VIEW_CACHE_SLOTS]; /* the newest */
 
 static uint64_t campaign_now_ms(void)
 {
@@ -1387,14 +1408,10 @@ static void campaign_view_store(struct req *r, const struct view_fetch *f,
     e->len = len;
 }
 
-static void campaign_public_get_cb(const struct db_result *res, void *arg)
+/* Answers r with the view fetch f got (status 200: text; else an error). */
+static void campaign_public_answer(struct req *r, const struct db_result *res,
+                                   const char *text)
 {
-    struct req *r = arg;
-    struct view_entry *e = view_cache != NULL
-                               ? &view_cache[campaign_view_slot(r->params[0])]
-                               : NULL;
-    if (e != NULL && e->id == r->params[0])
-        e->refresh_ms = 0; /* this was the refresh, or another may go */
     if (res->status != DB_OK) {
         req_reply_db_error(r, res);
         return;
@@ -1403,13 +1420,38 @@ static void campaign_public_get_cb(const struct db_result *res, void *arg)
         req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
         return;
     }
-    char *text = campaign_view_text(r, res->res, 0, 0, NULL);
     if (text == NULL) {
         campaign_reply_bad_data(r);
         return;
     }
-    campaign_view_store(r, r->state, text);
     req_reply_raw(r, 200, "application/json", text, strlen(text));
+}
+
+static void campaign_public_get_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    struct view_fetch *f = r->state;
+    size_t slot = campaign_view_slot(r->params[0]);
+    struct view_entry *e = view_cache != NULL ? &view_cache[slot] : NULL;
+    if (e != NULL && e->id == r->params[0])
+        e->refresh_ms = 0; /* this was the refresh, or another may go */
+    if (f != NULL && view_flight[slot] == f)
+        view_flight[slot] = NULL;
+    char *text = NULL;
+    if (res->status == DB_OK && PQntuples(res->res) == 1) {
+        text = campaign_view_text(r, res->res, 0, 0, NULL);
+        if (text != NULL)
+            campaign_view_store(r, f, text);
+    }
+    /* The waiters first: the owner's reply frees f. A waiter lives in its
+     * own request's arena, which its reply frees: next is read first. */
+    struct view_waiter *w = f != NULL ? f->waiters : NULL;
+    while (w != NULL) {
+        struct view_waiter *next = w->next;
+        campaign_public_answer(w->r, res, text);
+        w = next;
+    }
+    campaign_public_answer(r, res, text);
 }
 
 /* GET /v1/campaigns/{id} (public) -> public campaign with progress | 404
@@ -1434,14 +1476,32 @@ void api_public_campaigns_get(struct req *r)
                 return;
             }
             e->refresh_ms = now;
+        } else {
+            /* No usable entry: join a query sent since the last write
+             * through this process, if one is in flight. */
+            struct view_fetch *g = view_flight[slot];
+            if (g != NULL && g->owner->params[0] == r->params[0] &&
+                g->epoch == view_epoch && g->gen == view_slot_gen[slot] &&
+                now - g->sent_ms <
+                    (uint64_t)r->srv->cfg->campaign_view_cache_ms) {
+                struct view_waiter *w = req_alloc(r, sizeof *w);
+                w->r = r;
+                w->next = g->waiters;
+                g->waiters = w;
+                return;
+            }
         }
         f = req_alloc(r, sizeof *f);
+        f->owner = r;
         f->sent_ms = now;
         f->epoch = view_epoch;
         f->gen = view_slot_gen[slot];
+        f->waiters = NULL;
     }
     r->state = f;
     const char *params[] = {campaign_int_text(r, r->params[0])};
     if (!req_query_db(r, &campaign_public_get, params, campaign_public_get_cb))
-        return;
+        return; /* answered (and freed) */
+    if (f != NULL)
+        view_flight[campaign_view_slot(r->params[0])] = f;
 }

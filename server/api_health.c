@@ -67,6 +67,15 @@ static struct db_stmt campaigns_by_status_stmt = DB_STMT(
     " ORDER BY s.status",
     0);
 
+static void api_metrics_statement(const char *name, uint64_t executions,
+                                  void *arg)
+{
+    evbuffer_add_printf(arg,
+                        "groupbuyd_db_statements_total{statement=\"%s\"} "
+                        "%llu\n",
+                        name, (unsigned long long)executions);
+}
+
 static void api_metrics_render(struct req *r, PGresult *campaigns)
 {
     struct evbuffer *out = evbuffer_new();
@@ -113,6 +122,10 @@ static void api_metrics_render(struct req *r, PGresult *campaigns)
         (unsigned long long)st.reconnects, srv->inflight,
         (unsigned long long)srv->joins_accepted,
         (unsigned long long)srv->join_units_accepted);
+    evbuffer_add_printf(out, "# HELP groupbuyd_db_statements_total "
+                             "Executions of each prepared statement.\n"
+                             "# TYPE groupbuyd_db_statements_total counter\n");
+    db_pool_each_statement(srv->db, api_metrics_statement, out);
     if (srv->sched) {
         struct scheduler_stats ss;
         scheduler_get_stats(srv->sched, &ss);

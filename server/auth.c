@@ -1,10 +1,11 @@
 /*
  * auth.c - see auth.h.
  *
- * The session lookup is one prepared statement keyed by the token's
- * SHA-256; a revoked or expired session is not found. Its result is kept
- * in memory (the session cache) so that a busy client does not cost a
- * query per request:
+ * The session lookup is one prepared statement keyed by the tokens'
+ * SHA-256s, for every lookup that queued while others were in flight
+ * (coalesced lookups, below); a revoked or expired session is not found. Its
+ * result is kept in memory (the session cache) so that a busy client does not
+ * cost a query per request:
  *  - a fixed table of SESSION_CACHE_SETS x SESSION_CACHE_WAYS entries
  *    (65,536; about 6 MB, allocated on first use), keyed by the token's
  *    SHA-256, holding the principal and until when it may be served;
@@ -41,15 +42,21 @@
 
 #include <time.h>
 
-static struct db_stmt session_stmt =
-    DB_STMT("auth_session",
-            "SELECT s.staff_id, s.customer_id, st.distributor_id, st.role,"
-            "       floor(extract(epoch FROM s.expires_at - now()) * 1000)"
-            "         ::bigint"
-            "  FROM sessions s LEFT JOIN staff st ON st.id = s.staff_id"
-            " WHERE s.token_sha256 = decode($1, 'hex') AND s.revoked_at IS NULL"
-            "   AND s.expires_at > now()",
-            1);
+/* The sessions of several tokens at once ($1: their SHA-256s in hex, as
+ * a text array): one row per live session, with its token's 1-based
+ * position. The LATERAL ... LIMIT 1 keeps each token one probe of the
+ * primary key whatever the statistics say. */
+static struct db_stmt session_stmt = DB_STMT(
+    "auth_sessions",
+    "SELECT u.ord, s.staff_id, s.customer_id, st.distributor_id, st.role,"
+    "       floor(extract(epoch FROM s.expires_at - now()) * 1000)::bigint"
+    "  FROM unnest($1::text[]) WITH ORDINALITY u (h, ord)"
+    " CROSS JOIN LATERAL ("
+    "       SELECT * FROM sessions s"
+    "        WHERE s.token_sha256 = decode(u.h, 'hex') AND s.revoked_at IS NULL"
+    "          AND s.expires_at > now() LIMIT 1) s"
+    "  LEFT JOIN staff st ON st.id = s.staff_id",
+    1);
 
 /* ---- the session cache (see the top of the file) -------------------- */
 
@@ -153,10 +160,13 @@ void auth_session_forget(const char *token_hash)
             set[i].until_ms = 0;
 }
 
+static void auth_lookups_free(void);
+
 void auth_cache_free(void)
 {
     free(session_cache);
     session_cache = NULL;
+    auth_lookups_free();
 }
 
 static unsigned auth_role_access(const char *role)
@@ -199,33 +209,29 @@ static void auth_principal_finish(struct principal *w)
     }
 }
 
-static void auth_session_cb(const struct db_result *res, void *arg)
+/* Admits r as the principal of row `row` of a session lookup (or -1:
+ * no live session), caching it when it may be. */
+static void auth_session_found(struct req *r, PGresult *pg, int row)
 {
-    struct req *r = arg;
     struct session_lookup *lk = r->state;
     r->state = NULL;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
-        return;
-    }
-    PGresult *pg = res->res;
-    if (PQntuples(pg) != 1) {
+    if (row < 0) {
         auth_reply_401(r);
         return;
     }
     struct principal *w = &r->who;
-    if (!PQgetisnull(pg, 0, 0)) {
+    if (!PQgetisnull(pg, row, 1)) {
         w->kind = PRINCIPAL_STAFF;
-        w->id = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
-        w->distributor_id = strtoll(PQgetvalue(pg, 0, 2), NULL, 10);
-        snprintf(w->role, sizeof w->role, "%s", PQgetvalue(pg, 0, 3));
+        w->id = strtoll(PQgetvalue(pg, row, 1), NULL, 10);
+        w->distributor_id = strtoll(PQgetvalue(pg, row, 3), NULL, 10);
+        snprintf(w->role, sizeof w->role, "%s", PQgetvalue(pg, row, 4));
     } else {
         w->kind = PRINCIPAL_CUSTOMER;
-        w->id = strtoll(PQgetvalue(pg, 0, 1), NULL, 10);
+        w->id = strtoll(PQgetvalue(pg, row, 2), NULL, 10);
     }
     auth_principal_finish(w);
     int ttl = r->srv->cfg->session_cache_ttl_ms;
-    long long left = strtoll(PQgetvalue(pg, 0, 4), NULL, 10);
+    long long left = strtoll(PQgetvalue(pg, row, 5), NULL, 10);
     if (ttl > 0 && lk != NULL && lk->gen == session_cache_gen && left > 0) {
         uint64_t until = lk->sent_ms + (uint64_t)ttl;
         if ((uint64_t)left < (uint64_t)ttl)
@@ -233,6 +239,148 @@ static void auth_session_cb(const struct db_result *res, void *arg)
         auth_cache_put(lk->digest, until, w);
     }
     auth_admit(r);
+}
+
+/* ---- coalesced session lookups --------------------------------------
+ * The lookups that miss the cache while others are in flight queue, and
+ * go together in one statement when one of the (at most
+ * AUTH_LOOKUP_INFLIGHT) statements in flight returns: a burst of new
+ * clients costs one query per batch of up to AUTH_LOOKUP_MAX tokens, not
+ * one each. A lookup with none in flight goes at once (no added latency
+ * when idle). A waiting request lives in its arena: a request is only
+ * freed by its reply, and each is answered exactly once from its batch. */
+
+#define AUTH_LOOKUP_MAX      256
+#define AUTH_LOOKUP_INFLIGHT 2
+
+struct auth_wait {
+    struct auth_wait *next;
+    struct req *r;
+};
+
+struct auth_batch {
+    struct auth_batch *prev, *next; /* every batch in flight */
+    int n;
+    struct req *r[];
+};
+
+static struct {
+    struct auth_wait *head, **tail;
+    int queued, inflight;
+    struct auth_batch *batches;
+} auth_lookups;
+
+static void auth_lookup_pump(struct server *srv);
+
+static void auth_batch_done(struct auth_batch *b, struct server *srv)
+{
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        auth_lookups.batches = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+    free(b);
+    auth_lookups.inflight--;
+    auth_lookup_pump(srv);
+}
+
+static void auth_batch_cb(const struct db_result *res, void *arg)
+{
+    struct auth_batch *b = arg;
+    struct server *srv = b->r[0]->srv;
+    if (res->status != DB_OK) {
+        for (int i = 0; i < b->n; i++) {
+            b->r[i]->state = NULL;
+            req_reply_db_error(b->r[i], res);
+        }
+        auth_batch_done(b, srv);
+        return;
+    }
+    PGresult *pg = res->res;
+    int found[AUTH_LOOKUP_MAX];
+    for (int i = 0; i < b->n; i++)
+        found[i] = -1;
+    for (int row = 0; row < PQntuples(pg); row++) {
+        long ord = strtol(PQgetvalue(pg, row, 0), NULL, 10);
+        if (ord >= 1 && ord <= b->n)
+            found[ord - 1] = row;
+    }
+    for (int i = 0; i < b->n; i++)
+        auth_session_found(b->r[i], pg, found[i]);
+    auth_batch_done(b, srv);
+}
+
+static void auth_lookup_pump(struct server *srv)
+{
+    while (auth_lookups.inflight < AUTH_LOOKUP_INFLIGHT &&
+           auth_lookups.queued > 0) {
+        int n = auth_lookups.queued < AUTH_LOOKUP_MAX ? auth_lookups.queued
+                                                      : AUTH_LOOKUP_MAX;
+        struct auth_batch *b = malloc(sizeof *b + (size_t)n * sizeof b->r[0]);
+        if (b == NULL)
+            abort(); /* as req_alloc: no way to answer without memory */
+        b->n = n;
+        /* "{hex,hex,...}": 65 bytes a token, and the braces. */
+        char *tokens = malloc((size_t)n * 65 + 2);
+        if (tokens == NULL)
+            abort();
+        char *p = tokens;
+        *p++ = '{';
+        for (int i = 0; i < n; i++) {
+            struct auth_wait *w = auth_lookups.head;
+            auth_lookups.head = w->next;
+            b->r[i] = w->r;
+            if (i > 0)
+                *p++ = ',';
+            memcpy(p, w->r->who.token_hash, 64);
+            p += 64;
+        }
+        *p++ = '}';
+        *p = '\0';
+        auth_lookups.queued -= n;
+        if (auth_lookups.head == NULL)
+            auth_lookups.tail = &auth_lookups.head;
+        b->prev = NULL;
+        b->next = auth_lookups.batches;
+        if (b->next)
+            b->next->prev = b;
+        auth_lookups.batches = b;
+        auth_lookups.inflight++;
+        const char *params[] = {tokens};
+        struct db_job *job =
+            db_query(srv->db, &session_stmt, params, auth_batch_cb, b);
+        free(tokens);
+        if (job == NULL) {
+            struct db_result res = {.status = DB_UNAVAILABLE};
+            auth_batch_cb(&res, b); /* answers them, frees b, pumps */
+            return;
+        }
+    }
+}
+
+/* Lookups still in flight at exit are abandoned with the pool. */
+static void auth_lookups_free(void)
+{
+    while (auth_lookups.batches) {
+        struct auth_batch *b = auth_lookups.batches;
+        auth_lookups.batches = b->next;
+        free(b);
+    }
+    auth_lookups.inflight = 0;
+}
+
+static void auth_lookup(struct req *r)
+{
+    if (auth_lookups.tail == NULL)
+        auth_lookups.tail = &auth_lookups.head;
+    struct auth_wait *w = req_alloc(r, sizeof *w);
+    w->next = NULL;
+    w->r = r;
+    *auth_lookups.tail = w;
+    auth_lookups.tail = &w->next;
+    auth_lookups.queued++;
+    auth_lookup_pump(r->srv);
 }
 
 void auth_dispatch(struct req *r)
@@ -287,9 +435,7 @@ void auth_dispatch(struct req *r)
         lk->gen = session_cache_gen;
     }
     r->state = lk;
-    const char *params[] = {r->who.token_hash};
-    if (!req_query_db(r, &session_stmt, params, auth_session_cb))
-        return;
+    auth_lookup(r);
 }
 
 const char *req_tenant_param(struct req *r)

