@@ -34,6 +34,16 @@
 -- after that row's join) are the campaign's counters after the batch minus
 -- the rows accepted after it in the batch.
 --
+-- Both functions plan their statements once per connection, and never
+-- with a sequential scan. Left to itself PostgreSQL re-planned the big
+-- statement on every call (its array parameters make each custom plan look
+-- cheaper than the generic one): most of the cost of a batch of one join,
+-- so of joins spread over many campaigns. A plan made once must not depend
+-- on the statistics of the moment (a participations table still empty when
+-- the first batch comes would otherwise be scanned whole for every probe
+-- until the next ANALYZE), and every access here is by key: no
+-- sequential scan, whatever the statistics say.
+--
 -- gb_join_batch_locked also looks up the customers already in the
 -- campaign with one index probe per customer: 010 asked for campaign_id =
 -- $1 AND customer_id = ANY($3), and with statistics older than a flash sale
@@ -52,7 +62,9 @@ CREATE FUNCTION gb_join_batch_locked(p_campaign_id bigint, p_version integer,
     RETURNS TABLE (o_ord integer, o_reason text, o_participation text,
                    o_live_price boolean, o_tiers text, o_tier_basis text,
                    o_live_participants bigint, o_live_quantity bigint)
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql
+    SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
+    AS $$
 #variable_conflict use_column
 DECLARE
     c campaigns;
@@ -161,7 +173,9 @@ CREATE OR REPLACE FUNCTION gb_join_batch(p_campaign_id bigint, p_version integer
     RETURNS TABLE (o_ord integer, o_reason text, o_participation text,
                    o_live_price boolean, o_tiers text, o_tier_basis text,
                    o_live_participants bigint, o_live_quantity bigint)
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql
+    SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
+    AS $$
 #variable_conflict use_column
 DECLARE
     c campaigns;
