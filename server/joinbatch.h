@@ -11,13 +11,15 @@
  *
  * A batch is two statements through the pool: one read for all its
  * customers (campaign, VIP level and history per customer), then C scores
- * each customer and prices the deposit, then gb_join_batch (schema/010)
+ * each customer and prices the deposit, then gb_join_batch (schema/011)
  * decides row by row in arrival order and inserts the accepted rows with
- * one INSERT. Each join is then answered with its own outcome through the
- * callback given to joinbatch_new. Should the batch statement fail as a
- * whole (a constraint the rows were checked against, in a race no lock
- * prevents), its joins are retried each in a batch of its own, so an
- * innocent join never fails for another.
+ * one INSERT, taking the campaign's lock only to count at the end (and
+ * deciding again lock first when the batch might not fit or met a
+ * change), so the batches in flight of one campaign insert side by side. Each
+ * join is then answered with its own outcome through the callback given to
+ * joinbatch_new. Should the batch statement fail as a whole (a constraint the
+ * rows were checked against, in a race no lock prevents), its joins are retried
+ * each in a batch of its own, so an innocent join never fails for another.
  */
 #ifndef GROUPBUYD_JOINBATCH_H
 #define GROUPBUYD_JOINBATCH_H

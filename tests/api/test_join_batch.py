@@ -1,4 +1,4 @@
-"""Coalesced joins (server/joinbatch.c, gb_join_batch in schema/010): the
+"""Coalesced joins (server/joinbatch.c, gb_join_batch in schema/011): the
 joins of one campaign that arrive while its batches are in flight are
 decided and written together, in one transaction, each answered with its
 own outcome.
@@ -16,6 +16,7 @@ import pytest
 
 from helpers import *  # noqa: F401,F403
 from join_helpers import *  # noqa: F401,F403
+from helpers import APP_ENV, FAST_CONFIG
 
 
 @pytest.fixture
@@ -265,3 +266,51 @@ def test_batch_failing_as_a_whole_is_retried_join_by_join(app, db, cluster, dbna
     assert res["a"].status == 201 and res["b"].status == 201, res
     assert_error(res["bad"], 500, "internal")
     assert campaign_row(db, cid)[:2] == (4, 4) == live_sum(db, cid)
+
+
+def test_one_customer_in_concurrent_batches_of_two_processes(app, make_server, db, cluster,
+                                                              dbname, t):
+    """Batches of one campaign insert side by side and take its lock only
+    to count (schema/011): a customer joining through two processes at once
+    is caught by participations_one_live in the later batch, which is then
+    decided again under the lock. One join, one already_joined, an innocent
+    join of the other process written, and the counters agree."""
+    other = make_server(dbname, env=APP_ENV, config=FAST_CONFIG)
+    cid = make_campaign(app, db, t, max_quantity=100)
+    held = Held(cluster, dbname, cid)
+    s, x = db_customers(db, 2)
+    ja, jb = Joins(app), Joins(other)
+    ja.start("a", s.token, cid)
+    wait_for(lambda: waiting_batches(db) >= 1)
+    jb.start("b", s.token, cid)
+    wait_for(lambda: waiting_batches(db) >= 2)   # on a's uncommitted row
+    jb.start("x", x.token, cid)
+    wait_for(lambda: waiting_batches(db) >= 3)
+    held.release()
+    ra, rb = ja.wait(), jb.wait()
+    assert ra["a"].status == 201, ra
+    assert_error(rb["b"], 409, "already_joined")
+    assert rb["x"].status == 201, rb
+    assert campaign_row(db, cid)[:2] == (2, 2) == live_sum(db, cid)
+
+
+def test_campaign_edited_while_a_batch_waits_is_read_again(app, db, cluster, dbname, t):
+    """A batch priced from tiers that staff change before it is counted is
+    not written as it was: the change (a new version) sends it back to be
+    read again, and the join is answered at the new price."""
+    tiers = [{"threshold": 1, "unit_price_cents": 9900}]
+    cid = make_campaign(app, db, t, tiers=tiers, max_quantity=100)
+    held = Held(cluster, dbname, cid)
+    s = db_customers(db, 1)[0]
+    joins = Joins(app)
+    joins.start("s", s.token, cid)
+    wait_for(lambda: waiting_batches(db) >= 1)
+    with held.conn.cursor() as cur:
+        cur.execute("UPDATE campaigns SET version = version + 1, tiers ="
+                    " '[{\"threshold\": 1, \"unit_price_cents\": 5000}]' WHERE id = %s", (cid,))
+    held.conn.commit()
+    held.release()
+    r = joins.wait()["s"]
+    assert r.status == 201, r
+    assert r.json["unit_price_cents"] == 5000, r.json
+    assert campaign_row(db, cid)[:2] == (1, 1) == live_sum(db, cid)
