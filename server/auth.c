@@ -44,19 +44,9 @@
 
 /* The sessions of several tokens at once ($1: their SHA-256s in hex, as
  * a text array): one row per live session, with its token's 1-based
- * position. The LATERAL ... LIMIT 1 keeps each token one probe of the
- * primary key whatever the statistics say. */
-static struct db_stmt session_stmt = DB_STMT(
-    "auth_sessions",
-    "SELECT u.ord, s.staff_id, s.customer_id, st.distributor_id, st.role,"
-    "       floor(extract(epoch FROM s.expires_at - now()) * 1000)::bigint"
-    "  FROM unnest($1::text[]) WITH ORDINALITY u (h, ord)"
-    " CROSS JOIN LATERAL ("
-    "       SELECT * FROM sessions s"
-    "        WHERE s.token_sha256 = decode(u.h, 'hex') AND s.revoked_at IS NULL"
-    "          AND s.expires_at > now() LIMIT 1) s"
-    "  LEFT JOIN staff st ON st.id = s.staff_id",
-    1);
+ * position (schema/012). */
+static struct db_stmt session_stmt =
+    DB_STMT("auth_sessions", "SELECT * FROM gb_sessions_lookup($1)", 1);
 
 /* ---- the session cache (see the top of the file) -------------------- */
 

@@ -65,20 +65,10 @@ struct joinbatch {
 
 /* One row per customer of $2, in order: the campaign's status, tiers,
  * deposit policy, version and per-customer limit, the customer's VIP level
- * with the campaign's distributor, and the history. No row: no joinable
- * campaign. */
+ * with the campaign's distributor, and the history (schema/012). No row:
+ * no joinable campaign. */
 static struct db_stmt jb_read_stmt = DB_STMT(
-    "join_batch_read",
-    "SELECT c.status, c.tiers::text, c.deposit_policy::text, c.version,"
-    "       c.per_customer_limit, coalesce(v.vip_level, 0), h.*"
-    "  FROM campaigns c"
-    " CROSS JOIN unnest($2::bigint[]) WITH ORDINALITY u (customer_id, ord)"
-    "  LEFT JOIN customer_vip v ON v.distributor_id = c.distributor_id"
-    "        AND v.customer_id = u.customer_id"
-    " CROSS JOIN LATERAL gb_customer_history(u.customer_id, $3) h"
-    " WHERE c.id = $1 AND c.status NOT IN ('draft', 'cancelled')"
-    " ORDER BY u.ord",
-    3);
+    "join_batch_read", "SELECT * FROM gb_join_batch_read($1, $2, $3)", 3);
 
 static struct db_stmt jb_write_stmt =
     DB_STMT("join_batch_write",

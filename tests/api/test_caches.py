@@ -325,7 +325,7 @@ def test_session_lookups_that_queue_go_in_one_statement(make_server, dbname, db,
     before = executions(srv, "auth_sessions")
     lock = TableLock(cluster, dbname, "sessions")
     first, out_first = in_parallel([lambda s=s: me(srv, s.token) for s in shoppers[:2]])
-    settle(lambda: waiting_on_lock(db, "auth_sessions") + waiting_on_lock(db, "FROM sessions") >= 2)
+    settle(lambda: waiting_on_lock(db, "gb_sessions_lookup") >= 2)
     rest = shoppers[2:]
     fns = [lambda s=s: me(srv, s.token) for s in rest]
     fns.append(lambda: me(srv, secrets.token_urlsafe(32)))  # unknown token
