@@ -50,10 +50,21 @@ struct jb_batch {
     struct joinbatch *jb;
     struct jb_campaign *camp;
     struct jb_batch *prev, *next; /* every batch in flight */
+    struct jb_batch *ready_next;  /* waiting for a write round */
+    bool alone;                   /* to be written in a round of its own */
     int attempts;
     int version;
     int n;
     struct jb_item items[];
+};
+
+/* One write statement in flight: the batches it carries, in order. */
+struct jb_round {
+    struct joinbatch *jb;
+    struct jb_round *prev, *next; /* every round in flight */
+    bool read;                    /* a read round, else a write round */
+    int nb;
+    struct jb_batch *b[JOINBATCH_ROUND_BATCHES];
 };
 
 struct joinbatch {
@@ -61,18 +72,29 @@ struct joinbatch {
     joinbatch_reply_cb *cb;
     struct jb_campaign *buckets[JB_BUCKETS];
     struct jb_batch *batches;
+    struct jb_batch *rready, **rready_tail; /* waiting to be read */
+    struct jb_batch *ready, **ready_tail;   /* read, waiting to be written */
+    struct jb_round *rounds;                /* statements in flight */
+    int nreads, nrounds;                    /* of each kind */
 };
 
-/* One row per customer of $2, in order: the campaign's status, tiers,
- * deposit policy, version and per-customer limit, the customer's VIP level
- * with the campaign's distributor, and the history (schema/012). No row:
- * no joinable campaign. */
+/* The reads of several batches at once (schema/013): per row of the
+ * arrays (campaign, customer), the campaign's status, tiers, deposit
+ * policy, version and per-customer limit, the customer's VIP level with
+ * the campaign's distributor, the history, and the row's position. No row
+ * for a campaign that cannot be joined. */
 static struct db_stmt jb_read_stmt = DB_STMT(
-    "join_batch_read", "SELECT * FROM gb_join_batch_read($1, $2, $3)", 3);
+    "join_batches_read", "SELECT * FROM gb_join_batch_reads($1, $2, $3)", 3);
 
 static struct db_stmt jb_write_stmt =
     DB_STMT("join_batch_write",
             "SELECT * FROM gb_join_batch($1, $2, $3, $4, $5, $6, $7, $8)", 8);
+
+/* Several campaigns' batches at once: the campaign and version per row
+ * (schema/013); answers carry the row's position in o_ord. */
+static struct db_stmt jb_write_many_stmt =
+    DB_STMT("join_batches_write",
+            "SELECT * FROM gb_join_batches($1, $2, $3, $4, $5, $6, $7, $8)", 8);
 
 struct joinbatch *joinbatch_new(struct server *srv, joinbatch_reply_cb *cb)
 {
@@ -81,6 +103,8 @@ struct joinbatch *joinbatch_new(struct server *srv, joinbatch_reply_cb *cb)
         return NULL;
     jb->srv = srv;
     jb->cb = cb;
+    jb->ready_tail = &jb->ready;
+    jb->rready_tail = &jb->rready;
     return jb;
 }
 
@@ -101,6 +125,12 @@ void joinbatch_free(struct joinbatch *jb)
         struct jb_batch *next = b->next;
         free(b);
         b = next;
+    }
+    struct jb_round *w = jb->rounds;
+    while (w) {
+        struct jb_round *next = w->next;
+        free(w);
+        w = next;
     }
     free(jb);
 }
@@ -231,76 +261,18 @@ void joinbatch_submit(struct joinbatch *jb, struct req *r, int64_t campaign_id,
 
 /* ---------------------------------------------------------------- read */
 
-/* "{a,b,...}" of the items still to send, one field each; caller frees. */
-enum jb_field {
-    JB_CUSTOMER,
-    JB_QUANTITY,
-    JB_SCORE,
-    JB_P_COMPLETE,
-    JB_PERCENT,
-    JB_DEPOSIT,
-};
-
-static char *jb_array(const struct jb_batch *b, enum jb_field f, bool all)
+/* The read of b came back: rows[i] is the result row of its item i, or
+ * -1 (no joinable campaign). */
+static void jb_read_done(struct jb_batch *b, PGresult *pg, const int *rows)
 {
-    struct evbuffer *e = evbuffer_new();
-    if (e == NULL)
-        abort();
-    evbuffer_add(e, "{", 1);
-    bool first = true;
-    for (int i = 0; i < b->n; i++) {
-        const struct jb_item *it = &b->items[i];
-        if (!all && !it->sent)
-            continue;
-        if (!first)
-            evbuffer_add(e, ",", 1);
-        first = false;
-        switch (f) {
-        case JB_CUSTOMER:
-            evbuffer_add_printf(e, "%lld", (long long)it->customer);
-            break;
-        case JB_QUANTITY:
-            evbuffer_add_printf(e, "%lld", (long long)it->quantity);
-            break;
-        case JB_SCORE:
-            evbuffer_add_printf(e, "%d", it->score.score);
-            break;
-        case JB_P_COMPLETE:
-            evbuffer_add_printf(e, "%.17g", it->score.p_complete);
-            break;
-        case JB_PERCENT:
-            evbuffer_add_printf(e, "%lld", (long long)it->deposit_percent);
-            break;
-        case JB_DEPOSIT:
-            evbuffer_add_printf(e, "%lld", (long long)it->deposit_cents);
-            break;
+    for (int i = 0; i < b->n; i++)
+        if (rows[i] < 0) {
+            jb_answer_all(b, JOINBATCH_NOT_FOUND, NULL, NULL);
+            jb_finish(b);
+            return;
         }
-    }
-    evbuffer_add(e, "}", 2); /* with the NUL */
-    size_t len = evbuffer_get_length(e);
-    char *s = malloc(len);
-    if (s == NULL)
-        abort();
-    evbuffer_remove(e, s, len);
-    evbuffer_free(e);
-    return s;
-}
-
-static void jb_read_cb(const struct db_result *res, void *arg)
-{
-    struct jb_batch *b = arg;
-    if (res->status != DB_OK) {
-        jb_answer_all(b, JOINBATCH_DB_ERROR, NULL, res);
-        jb_finish(b);
-        return;
-    }
-    PGresult *pg = res->res;
-    if (PQntuples(pg) != b->n) {
-        jb_answer_all(b, JOINBATCH_NOT_FOUND, NULL, NULL);
-        jb_finish(b);
-        return;
-    }
-    if (strcmp(PQgetvalue(pg, 0, 0), "open") != 0) {
+    int r0 = rows[0];
+    if (strcmp(PQgetvalue(pg, r0, 0), "open") != 0) {
         jb_answer_all(b, JOINBATCH_REFUSED, "campaign_not_open", NULL);
         jb_finish(b);
         return;
@@ -308,14 +280,14 @@ static void jb_read_cb(const struct db_result *res, void *arg)
     struct pricing_tier tiers[PRICING_MAX_TIERS];
     struct pricing_deposit_band bands[PRICING_MAX_BANDS];
     size_t ntiers, nbands;
-    if (!join_parse_tiers(PQgetvalue(pg, 0, 1), tiers, &ntiers) ||
-        !join_parse_bands(PQgetvalue(pg, 0, 2), bands, &nbands)) {
+    if (!join_parse_tiers(PQgetvalue(pg, r0, 1), tiers, &ntiers) ||
+        !join_parse_bands(PQgetvalue(pg, r0, 2), bands, &nbands)) {
         jb_answer_all(b, JOINBATCH_UNREADABLE, NULL, NULL);
         jb_finish(b);
         return;
     }
-    b->version = atoi(PQgetvalue(pg, 0, 3));
-    int64_t limit = strtoll(PQgetvalue(pg, 0, 4), NULL, 10);
+    b->version = atoi(PQgetvalue(pg, r0, 3));
+    int64_t limit = strtoll(PQgetvalue(pg, r0, 4), NULL, 10);
     int nsend = 0;
     for (int i = 0; i < b->n; i++) {
         struct jb_item *it = &b->items[i];
@@ -328,8 +300,8 @@ static void jb_read_cb(const struct db_result *res, void *arg)
             jb_answer(b, it, &o);
             continue;
         }
-        int vip = atoi(PQgetvalue(pg, i, 5));
-        if (!join_history_score(it->r, pg, i, 6, vip, &it->score, NULL) ||
+        int vip = atoi(PQgetvalue(pg, rows[i], 5));
+        if (!join_history_score(it->r, pg, rows[i], 6, vip, &it->score, NULL) ||
             !pricing_deposit_for_score(
                 tiers, ntiers, bands, nbands, it->score.score, it->quantity,
                 &it->deposit_cents, &it->deposit_percent)) {
@@ -347,29 +319,144 @@ static void jb_read_cb(const struct db_result *res, void *arg)
     jb_write(b);
 }
 
-static void jb_read(struct jb_batch *b)
+static void jb_round_unlink(struct jb_round *w);
+static void jb_flush_reads(struct joinbatch *jb);
+
+static void jb_read_round_cb(const struct db_result *res, void *arg)
 {
-    b->attempts++;
-    char *customers = jb_array(b, JB_CUSTOMER, true);
-    char campaign[24], half_life[32];
-    snprintf(campaign, sizeof campaign, "%lld", (long long)b->camp->id);
+    struct jb_round *w = arg;
+    struct joinbatch *jb = w->jb;
+    jb_round_unlink(w);
+    int total = 0;
+    for (int i = 0; i < w->nb; i++)
+        total += w->b[i]->n;
+    int *rows = malloc((size_t)total * sizeof *rows);
+    if (rows == NULL)
+        abort();
+    for (int k = 0; k < total; k++)
+        rows[k] = -1;
+    if (res->status == DB_OK) {
+        /* ord (the last column) is the row's position among those sent */
+        PGresult *pg = res->res;
+        int last = PQnfields(pg) - 1;
+        for (int row = 0; row < PQntuples(pg); row++) {
+            long ord = strtol(PQgetvalue(pg, row, last), NULL, 10);
+            if (ord >= 1 && ord <= total)
+                rows[ord - 1] = row;
+        }
+    }
+    int start = 0;
+    for (int i = 0; i < w->nb; i++) {
+        struct jb_batch *b = w->b[i];
+        int n = b->n;
+        if (res->status != DB_OK) {
+            jb_answer_all(b, JOINBATCH_DB_ERROR, NULL, res);
+            jb_finish(b);
+        } else {
+            jb_read_done(b, res->res, rows + start);
+        }
+        start += n;
+    }
+    free(rows);
+    free(w);
+    jb_flush_reads(jb);
+}
+
+/* Sends read round w: every item of its batches, campaign and customer. */
+static void jb_read_round_send(struct jb_round *w)
+{
+    struct joinbatch *jb = w->jb;
+    struct evbuffer *e[2];
+    for (int f = 0; f < 2; f++) {
+        e[f] = evbuffer_new();
+        if (e[f] == NULL)
+            abort();
+        evbuffer_add(e[f], "{", 1);
+    }
+    const char *sep = "";
+    for (int i = 0; i < w->nb; i++)
+        for (int k = 0; k < w->b[i]->n; k++) {
+            evbuffer_add_printf(e[0], "%s%lld", sep,
+                                (long long)w->b[i]->camp->id);
+            evbuffer_add_printf(e[1], "%s%lld", sep,
+                                (long long)w->b[i]->items[k].customer);
+            sep = ",";
+        }
+    char *arrays[2];
+    for (int f = 0; f < 2; f++) {
+        evbuffer_add(e[f], "}", 2); /* with the NUL */
+        size_t len = evbuffer_get_length(e[f]);
+        arrays[f] = malloc(len);
+        if (arrays[f] == NULL)
+            abort();
+        evbuffer_remove(e[f], arrays[f], len);
+        evbuffer_free(e[f]);
+    }
+    char half_life[32];
     snprintf(half_life, sizeof half_life, "%.17g",
-             b->jb->srv->cfg->reliability.half_life_days);
-    const char *params[] = {campaign, customers, half_life};
+             jb->srv->cfg->reliability.half_life_days);
+    const char *params[] = {arrays[0], arrays[1], half_life};
     struct db_job *job =
-        db_query(b->jb->srv->db, &jb_read_stmt, params, jb_read_cb, b);
-    free(customers);
+        db_query(jb->srv->db, &jb_read_stmt, params, jb_read_round_cb, w);
+    free(arrays[0]);
+    free(arrays[1]);
     if (job == NULL) {
         struct db_result res = {.status = DB_UNAVAILABLE};
-        jb_answer_all(b, JOINBATCH_DB_ERROR, NULL, &res);
-        jb_finish(b);
+        jb_read_round_cb(&res, w); /* answers them, frees w */
     }
+}
+
+static void jb_round_link(struct jb_round *w)
+{
+    struct joinbatch *jb = w->jb;
+    w->next = jb->rounds;
+    if (w->next)
+        w->next->prev = w;
+    jb->rounds = w;
+    if (w->read)
+        jb->nreads++;
+    else
+        jb->nrounds++;
+}
+
+/* Starts read rounds while fewer than JOINBATCH_ROUNDS are in flight, each
+ * with the batches waiting, in order, up to JOINBATCH_ROUND_BATCHES. */
+static void jb_flush_reads(struct joinbatch *jb)
+{
+    while (jb->nreads < JOINBATCH_ROUNDS && jb->rready != NULL) {
+        struct jb_round *w = calloc(1, sizeof *w);
+        if (w == NULL)
+            abort();
+        w->jb = jb;
+        w->read = true;
+        while (jb->rready != NULL && w->nb < JOINBATCH_ROUND_BATCHES) {
+            struct jb_batch *b = jb->rready;
+            jb->rready = b->ready_next;
+            b->ready_next = NULL;
+            w->b[w->nb++] = b;
+        }
+        if (jb->rready == NULL)
+            jb->rready_tail = &jb->rready;
+        jb_round_link(w);
+        jb_read_round_send(w);
+    }
+}
+
+static void jb_read(struct jb_batch *b)
+{
+    struct joinbatch *jb = b->jb;
+    b->attempts++;
+    b->ready_next = NULL;
+    *jb->rready_tail = b;
+    jb->rready_tail = &b->ready_next;
+    jb_flush_reads(jb);
 }
 
 /* ---------------------------------------------------------------- write */
 
 /* After the batch statement failed as a whole: each join still to answer
- * gets a batch of its own (scores known: straight to the write). */
+ * gets a batch of its own, written in a round of its own (scores known:
+ * straight to the write). */
 static void jb_split(struct jb_batch *b)
 {
     for (int i = 0; i < b->n; i++) {
@@ -379,6 +466,7 @@ static void jb_split(struct jb_batch *b)
         struct jb_batch *one = jb_batch_new(b->jb, b->camp, 1);
         one->attempts = b->attempts;
         one->version = b->version;
+        one->alone = true;
         one->items[0] = *it;
         it->answered = true; /* now the single batch's */
         jb_write(one);
@@ -386,12 +474,20 @@ static void jb_split(struct jb_batch *b)
     jb_finish(b);
 }
 
-static void jb_write_cb(const struct db_result *res, void *arg)
+static int jb_nsent(const struct jb_batch *b)
 {
-    struct jb_batch *b = arg;
-    int nsent = 0;
+    int n = 0;
     for (int i = 0; i < b->n; i++)
-        nsent += b->items[i].sent && !b->items[i].answered;
+        n += b->items[i].sent && !b->items[i].answered;
+    return n;
+}
+
+/* The write of b came back: res, and when it is DB_OK, rows[k] is the
+ * result row of b's k-th join still to answer. */
+static void jb_write_done(struct jb_batch *b, const struct db_result *res,
+                          const int *rows)
+{
+    int nsent = jb_nsent(b);
     if (res->status == DB_SQL_ERROR && nsent > 1) {
         jb_split(b);
         return;
@@ -416,13 +512,14 @@ static void jb_write_cb(const struct db_result *res, void *arg)
         return;
     }
     PGresult *pg = res->res;
-    if (PQntuples(pg) != nsent) {
-        jb_answer_all(b, JOINBATCH_INTERNAL, NULL, NULL);
-        jb_finish(b);
-        return;
-    }
-    if (nsent > 0 && !PQgetisnull(pg, 0, 1) &&
-        strcmp(PQgetvalue(pg, 0, 1), "changed") == 0) {
+    for (int k = 0; k < nsent; k++)
+        if (rows[k] < 0) {
+            jb_answer_all(b, JOINBATCH_INTERNAL, NULL, NULL);
+            jb_finish(b);
+            return;
+        }
+    if (nsent > 0 && !PQgetisnull(pg, rows[0], 1) &&
+        strcmp(PQgetvalue(pg, rows[0], 1), "changed") == 0) {
         if (b->attempts < 2) {
             jb_read(b); /* staff edited it since the read: read again */
             return;
@@ -431,11 +528,12 @@ static void jb_write_cb(const struct db_result *res, void *arg)
         jb_finish(b);
         return;
     }
-    int row = 0;
+    int k = 0;
     for (int i = 0; i < b->n; i++) {
         struct jb_item *it = &b->items[i];
         if (!it->sent || it->answered)
             continue;
+        int row = rows[k++];
         struct joinbatch_outcome o = {.score = it->score.score};
         if (PQgetisnull(pg, row, 1)) {
             o.status = JOINBATCH_ACCEPTED;
@@ -448,28 +546,187 @@ static void jb_write_cb(const struct db_result *res, void *arg)
             o.reason = PQgetvalue(pg, row, 1);
         }
         jb_answer(b, it, &o);
-        row++;
     }
     jb_finish(b);
 }
 
-static void jb_write(struct jb_batch *b)
+static void jb_flush(struct joinbatch *jb);
+
+static void jb_round_unlink(struct jb_round *w)
 {
-    char *arrays[6];
-    for (int f = 0; f < 6; f++)
-        arrays[f] = jb_array(b, (enum jb_field)f, false);
-    char campaign[24], version[16];
-    snprintf(campaign, sizeof campaign, "%lld", (long long)b->camp->id);
-    snprintf(version, sizeof version, "%d", b->version);
-    const char *params[] = {campaign,  version,   arrays[0], arrays[1],
-                            arrays[2], arrays[3], arrays[4], arrays[5]};
-    struct db_job *job =
-        db_query(b->jb->srv->db, &jb_write_stmt, params, jb_write_cb, b);
-    for (int f = 0; f < 6; f++)
+    struct joinbatch *jb = w->jb;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        jb->rounds = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    if (w->read)
+        jb->nreads--;
+    else
+        jb->nrounds--;
+}
+
+static void jb_round_cb(const struct db_result *res, void *arg)
+{
+    struct jb_round *w = arg;
+    struct joinbatch *jb = w->jb;
+    jb_round_unlink(w);
+    if (res->status == DB_SQL_ERROR && w->nb > 1) {
+        /* One of them, maybe: each goes again in a round of its own. */
+        for (int i = 0; i < w->nb; i++) {
+            w->b[i]->alone = true;
+            jb_write(w->b[i]);
+        }
+        free(w);
+        jb_flush(jb);
+        return;
+    }
+    int total = 0;
+    for (int i = 0; i < w->nb; i++)
+        total += jb_nsent(w->b[i]);
+    int *rows = malloc(((size_t)total + 1) * sizeof *rows);
+    if (rows == NULL)
+        abort();
+    for (int k = 0; k < total; k++)
+        rows[k] = -1;
+    if (res->status == DB_OK) {
+        /* o_ord (column 0) is the row's position among the rows sent. */
+        PGresult *pg = res->res;
+        for (int row = 0; row < PQntuples(pg); row++) {
+            long ord = strtol(PQgetvalue(pg, row, 0), NULL, 10);
+            if (ord >= 1 && ord <= total)
+                rows[ord - 1] = row;
+        }
+    }
+    int start = 0;
+    for (int i = 0; i < w->nb; i++) {
+        int n = jb_nsent(w->b[i]);
+        jb_write_done(w->b[i], res, rows + start);
+        start += n;
+    }
+    free(rows);
+    free(w);
+    jb_flush(jb);
+}
+
+/* Appends b's joins still to answer to the round's parameter arrays. */
+static void jb_round_add(struct evbuffer *const e[8], const struct jb_batch *b,
+                         bool *first)
+{
+    for (int i = 0; i < b->n; i++) {
+        const struct jb_item *it = &b->items[i];
+        if (!it->sent || it->answered)
+            continue;
+        const char *sep = *first ? "" : ",";
+        *first = false;
+        evbuffer_add_printf(e[0], "%s%lld", sep, (long long)b->camp->id);
+        evbuffer_add_printf(e[1], "%s%d", sep, b->version);
+        evbuffer_add_printf(e[2], "%s%lld", sep, (long long)it->customer);
+        evbuffer_add_printf(e[3], "%s%lld", sep, (long long)it->quantity);
+        evbuffer_add_printf(e[4], "%s%d", sep, it->score.score);
+        evbuffer_add_printf(e[5], "%s%.17g", sep, it->score.p_complete);
+        evbuffer_add_printf(e[6], "%s%lld", sep,
+                            (long long)it->deposit_percent);
+        evbuffer_add_printf(e[7], "%s%lld", sep, (long long)it->deposit_cents);
+    }
+}
+
+/* Sends round w: one batch through gb_join_batch as before, several
+ * through gb_join_batches. */
+static void jb_round_send(struct jb_round *w)
+{
+    struct joinbatch *jb = w->jb;
+    struct evbuffer *e[8];
+    for (int f = 0; f < 8; f++) {
+        e[f] = evbuffer_new();
+        if (e[f] == NULL)
+            abort();
+        evbuffer_add(e[f], "{", 1);
+    }
+    bool first = true;
+    for (int i = 0; i < w->nb; i++)
+        jb_round_add(e, w->b[i], &first);
+    char *arrays[8];
+    for (int f = 0; f < 8; f++) {
+        evbuffer_add(e[f], "}", 2); /* with the NUL */
+        size_t len = evbuffer_get_length(e[f]);
+        arrays[f] = malloc(len);
+        if (arrays[f] == NULL)
+            abort();
+        evbuffer_remove(e[f], arrays[f], len);
+        evbuffer_free(e[f]);
+    }
+    struct db_job *job;
+    if (w->nb == 1) {
+        char campaign[24], version[16];
+        snprintf(campaign, sizeof campaign, "%lld",
+                 (long long)w->b[0]->camp->id);
+        snprintf(version, sizeof version, "%d", w->b[0]->version);
+        const char *params[] = {campaign,  version,   arrays[2], arrays[3],
+                                arrays[4], arrays[5], arrays[6], arrays[7]};
+        job = db_query(jb->srv->db, &jb_write_stmt, params, jb_round_cb, w);
+    } else {
+        const char *params[] = {arrays[0], arrays[1], arrays[2], arrays[3],
+                                arrays[4], arrays[5], arrays[6], arrays[7]};
+        job =
+            db_query(jb->srv->db, &jb_write_many_stmt, params, jb_round_cb, w);
+    }
+    for (int f = 0; f < 8; f++)
         free(arrays[f]);
     if (job == NULL) {
         struct db_result res = {.status = DB_UNAVAILABLE};
-        jb_answer_all(b, JOINBATCH_DB_ERROR, NULL, &res);
-        jb_finish(b);
+        jb_round_cb(&res, w); /* answers them, frees w */
     }
+}
+
+/* Starts write rounds while fewer than JOINBATCH_ROUNDS are in flight:
+ * each takes the ready batches in order, up to JOINBATCH_ROUND_BATCHES
+ * batches and JOINBATCH_MAX_SIZE joins, one batch per campaign (a second
+ * batch of a campaign waits for the next round), and a batch marked alone
+ * only by itself. */
+static void jb_flush(struct joinbatch *jb)
+{
+    while (jb->nrounds < JOINBATCH_ROUNDS && jb->ready != NULL) {
+        struct jb_round *w = calloc(1, sizeof *w);
+        if (w == NULL)
+            abort();
+        w->jb = jb;
+        int joins = 0;
+        struct jb_batch **p = &jb->ready;
+        while (*p != NULL && w->nb < JOINBATCH_ROUND_BATCHES) {
+            struct jb_batch *b = *p;
+            int n = jb_nsent(b);
+            bool fits = w->nb == 0 || (!b->alone && !w->b[0]->alone &&
+                                       joins + n <= JOINBATCH_MAX_SIZE);
+            for (int i = 0; fits && i < w->nb; i++)
+                fits = w->b[i]->camp != b->camp;
+            if (!fits) {
+                p = &b->ready_next;
+                continue;
+            }
+            *p = b->ready_next; /* out of the ready list */
+            b->ready_next = NULL;
+            w->b[w->nb++] = b;
+            joins += n;
+            if (b->alone)
+                break;
+        }
+        /* the tail may have been taken */
+        jb->ready_tail = &jb->ready;
+        while (*jb->ready_tail != NULL)
+            jb->ready_tail = &(*jb->ready_tail)->ready_next;
+        jb_round_link(w);
+        jb_round_send(w);
+    }
+}
+
+/* b is read and priced: it waits for a write round. */
+static void jb_write(struct jb_batch *b)
+{
+    struct joinbatch *jb = b->jb;
+    b->ready_next = NULL;
+    *jb->ready_tail = b;
+    jb->ready_tail = &b->ready_next;
+    jb_flush(jb);
 }

@@ -9,17 +9,28 @@
  * order) becomes the next batch. So a join waits for at most the batches
  * in flight before it: no timer.
  *
- * A batch is two statements through the pool: one read for all its
- * customers (campaign, VIP level and history per customer), then C scores
- * each customer and prices the deposit, then gb_join_batch (schema/011)
- * decides row by row in arrival order and inserts the accepted rows with
- * one INSERT, taking the campaign's lock only to count at the end (and
- * deciding again lock first when the batch might not fit or met a
- * change), so the batches in flight of one campaign insert side by side. Each
- * join is then answered with its own outcome through the callback given to
- * joinbatch_new. Should the batch statement fail as a whole (a constraint the
- * rows were checked against, in a race no lock prevents), its joins are retried
- * each in a batch of its own, so an innocent join never fails for another.
+ * A batch is read, then written. The read gives, for all its customers,
+ * the campaign, the VIP level and the history; C scores each customer and
+ * prices the deposit. The write decides row by row in arrival order and
+ * inserts the accepted rows with one INSERT, taking the campaign's lock
+ * only to count at the end (deciding again lock first when the batch
+ * might not fit or met a change), so the batches in flight of one campaign
+ * insert side by side (gb_join_batch, schema/011). Each join is then
+ * answered with its own outcome through the callback given to
+ * joinbatch_new.
+ *
+ * Reads and writes go in rounds, one statement each, for whichever batches
+ * are waiting, of any campaigns: at most JOINBATCH_ROUNDS read and as many
+ * write statements in flight, each with up to JOINBATCH_ROUND_BATCHES
+ * batches (a write round: at most one batch per campaign, and at most
+ * JOINBATCH_MAX_SIZE joins). A write round of one batch is gb_join_batch,
+ * of several gb_join_batches (schema/013), one transaction. With joins
+ * spread over many campaigns, where most batches hold one join, this is
+ * what batches them. Should a write round fail as a whole, each of its
+ * batches goes again in a round of its own; should a batch fail as a whole
+ * (a constraint the rows were checked against, in a race no lock
+ * prevents), its joins are retried each in a batch of its own, so an
+ * innocent join never fails for another.
  */
 #ifndef GROUPBUYD_JOINBATCH_H
 #define GROUPBUYD_JOINBATCH_H
@@ -30,8 +41,10 @@
 #include "db.h"
 #include "reliability.h"
 
-#define JOINBATCH_MAX_SIZE     256
-#define JOINBATCH_MAX_INFLIGHT 2
+#define JOINBATCH_MAX_SIZE      256
+#define JOINBATCH_MAX_INFLIGHT  2
+#define JOINBATCH_ROUNDS        4  /* write statements in flight */
+#define JOINBATCH_ROUND_BATCHES 64 /* campaigns' batches per statement */
 
 struct req;
 struct server;

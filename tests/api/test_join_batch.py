@@ -314,3 +314,50 @@ def test_campaign_edited_while_a_batch_waits_is_read_again(app, db, cluster, dbn
     assert r.status == 201, r
     assert r.json["unit_price_cents"] == 5000, r.json
     assert campaign_row(db, cid)[:2] == (1, 1) == live_sum(db, cid)
+
+
+def statement_executions(srv, statement):
+    r = srv.get("/metrics")
+    assert r.status == 200, r
+    key = 'groupbuyd_db_statements_total{statement="%s"} ' % statement
+    for line in r.body.decode().splitlines():
+        if line.startswith(key):
+            return int(line[len(key):])
+    return 0
+
+
+def test_batches_of_many_campaigns_share_one_statement(app, db, cluster, dbname, t):
+    """Batches that are ready while the write statements in flight are at
+    their bound (4) go together in one statement (gb_join_batches, schema
+    013), each campaign decided by its own rules: here one campaign is
+    full, one join asks for more than its limit, the rest are written."""
+    held_ids = [make_campaign(app, db, t, max_quantity=100) for _ in range(4)]
+    spread = [make_campaign(app, db, t, max_quantity=100) for _ in range(8)]
+    full = make_campaign(app, db, t, max_quantity=1, per_customer_limit=1)
+    limited = make_campaign(app, db, t, max_quantity=100, per_customer_limit=1)
+    first = db_customers(db, 1)[0]
+    assert join(app, first.token, full, 1).status == 201
+    holds = [Held(cluster, dbname, cid) for cid in held_ids]
+    joins = Joins(app)
+    people = db_customers(db, 4 + 8 + 2)
+    for i, cid in enumerate(held_ids):
+        joins.start(("held", i), people[i].token, cid)
+    wait_for(lambda: waiting_batches(db) >= 4)
+    before = statement_executions(app, "join_batches_write")
+    for i, cid in enumerate(spread):
+        joins.start(("spread", i), people[4 + i].token, cid)
+    joins.start("full", people[12].token, full)
+    joins.start("limited", people[13].token, limited, 2)
+    time.sleep(0.5)  # read, priced, waiting for a write statement
+    for h in holds:
+        h.release()
+    res = joins.wait()
+    assert all(res[("held", i)].status == 201 for i in range(4)), res
+    assert all(res[("spread", i)].status == 201 for i in range(8)), res
+    assert_error(res["full"], 409, "campaign_full")
+    assert_error(res["limited"], 409, "per_customer_limit")
+    assert statement_executions(app, "join_batches_write") - before == 1
+    for cid in held_ids + spread:
+        assert campaign_row(db, cid)[:2] == (1, 1) == live_sum(db, cid)
+    assert campaign_row(db, full)[:2] == (1, 1) == live_sum(db, full)
+    assert live_sum(db, limited) == (0, 0)

@@ -1,0 +1,241 @@
+-- Batches of several campaigns in one transaction (server/joinbatch.c).
+--
+-- A batch is one campaign's joins; with joins spread over many campaigns
+-- most batches hold one join, and each cost a statement, a transaction and
+-- a commit of its own (0.6 ms of PostgreSQL time for a batch of one in
+-- gb_join_batch alone, against 70 us per further join). gb_join_batches
+-- takes the batches that are ready together, as parallel arrays with the
+-- campaign and the version its batch read on every row (rows of one
+-- campaign in that batch's order), and answers one row per row in, in the
+-- order given (o_ord: the row's 1-based position in the arrays), with the
+-- columns of gb_join_batch.
+--
+--   1. Every campaign as committed (no lock): open by the database clock,
+--      at its version, room for all its rows. If all are, their rows are
+--      decided together exactly as gb_join_batch's first path decides one
+--      campaign's, and inserted with one statement, sorted by campaign.
+--      The counter trigger then locks the campaigns, in id order (below),
+--      and each is checked again holding its lock.
+--   2. Otherwise, or if anything in step 1 failed (the sub-transaction is
+--      rolled back), each campaign's rows go through gb_join_batch, one
+--      campaign after the other in id order: its answers are the
+--      reference.
+--
+-- Deadlocks: every path takes campaign locks in ascending id order. The
+-- inserts of step 1 take the foreign key's KEY SHARE locks in the order of
+-- the rows, which is by campaign; the counter trigger locks the campaigns
+-- of a statement in id order before it counts (it did so in plan order,
+-- which a statement of one campaign did not care about); step 2 goes
+-- campaign by campaign in id order.
+
+CREATE OR REPLACE FUNCTION gb_participations_count() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM 1 FROM campaigns
+         WHERE id IN (SELECT campaign_id FROM new_rows)
+         ORDER BY id FOR NO KEY UPDATE;
+        UPDATE campaigns c
+           SET live_participants = c.live_participants + d.n,
+               live_quantity = c.live_quantity + d.q
+          FROM (SELECT campaign_id, count(*)::int AS n, sum(quantity) AS q
+                  FROM new_rows WHERE status IN ('pending_deposit', 'active')
+                 GROUP BY campaign_id) d
+         WHERE c.id = d.campaign_id;
+    ELSE
+        UPDATE campaigns c
+           SET live_participants = c.live_participants + d.n,
+               live_quantity = c.live_quantity + d.q
+          FROM (SELECT campaign_id, sum(n)::int AS n, sum(q) AS q FROM (
+                  SELECT campaign_id, count(*) AS n, sum(quantity) AS q
+                    FROM new_rows WHERE status IN ('pending_deposit', 'active')
+                   GROUP BY campaign_id
+                  UNION ALL
+                  SELECT campaign_id, -count(*), -sum(quantity)
+                    FROM old_rows WHERE status IN ('pending_deposit', 'active')
+                   GROUP BY campaign_id) x
+                 GROUP BY campaign_id) d
+         WHERE c.id = d.campaign_id AND (d.n <> 0 OR d.q <> 0);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION gb_join_batches(p_campaign_ids bigint[], p_versions integer[],
+                                p_customers bigint[], p_quantities bigint[],
+                                p_scores integer[], p_p_complete double precision[],
+                                p_deposit_percents integer[], p_deposit_cents bigint[])
+    RETURNS TABLE (o_ord integer, o_reason text, o_participation text,
+                   o_live_price boolean, o_tiers text, o_tier_basis text,
+                   o_live_participants bigint, o_live_quantity bigint)
+    LANGUAGE plpgsql
+    SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_ord integer[];
+    v_reason text[];
+    v_json text[];
+    v_quantity bigint[];
+    v_campaign bigint[];
+    v_ok boolean;
+    v_cid bigint;
+    v_rows integer[];
+BEGIN
+    -- 1. every campaign open, unchanged and with room, as committed
+    SELECT coalesce(bool_and(c.id IS NOT NULL AND c.version = g.version
+                             AND c.status = 'open'
+                             AND now() >= c.starts_at AND now() < c.ends_at
+                             AND c.live_quantity + g.q <= c.max_quantity), false)
+      INTO v_ok
+      FROM (SELECT u.campaign_id, min(u.version) AS version,
+                   max(u.version) AS version_max, sum(u.quantity) AS q
+              FROM unnest(p_campaign_ids, p_versions, p_quantities)
+                   AS u (campaign_id, version, quantity)
+             GROUP BY u.campaign_id) g
+      LEFT JOIN campaigns c ON c.id = g.campaign_id AND g.version = g.version_max;
+    IF v_ok THEN
+        BEGIN
+            WITH u AS (
+                SELECT u.*, c.distributor_id, c.deposit_window_seconds,
+                       CASE WHEN u.quantity > c.per_customer_limit THEN 'per_customer_limit'
+                            WHEN u.score < c.min_score THEN 'reliability_too_low'
+                       END AS early
+                  FROM unnest(p_campaign_ids, p_customers, p_quantities, p_scores,
+                              p_p_complete, p_deposit_percents, p_deposit_cents)
+                       WITH ORDINALITY
+                       AS u (campaign_id, customer_id, quantity, score, p_complete,
+                             deposit_percent, deposit_cents, ord)
+                  JOIN campaigns c ON c.id = u.campaign_id),
+            d AS (
+                SELECT u.*,
+                       coalesce(u.early,
+                         CASE WHEN row_number() OVER (PARTITION BY u.campaign_id, u.customer_id,
+                                                                   u.early IS NULL
+                                                      ORDER BY u.ord) > 1
+                                OR h.held
+                              THEN 'already_joined' END) AS reason
+                  FROM u
+                  LEFT JOIN LATERAL (
+                       SELECT true AS held FROM participations x
+                        WHERE x.campaign_id = u.campaign_id AND x.customer_id = u.customer_id
+                          AND x.status IN ('pending_deposit', 'active')
+                        LIMIT 1) h ON true),
+            ins AS (
+                INSERT INTO participations (distributor_id, campaign_id, customer_id,
+                       quantity, status, score_at_join, p_complete_at_join,
+                       deposit_percent, deposit_cents, deposit_due_by)
+                SELECT d.distributor_id, d.campaign_id, d.customer_id, d.quantity,
+                       CASE WHEN d.deposit_cents = 0 THEN 'active' ELSE 'pending_deposit' END,
+                       d.score, d.p_complete, d.deposit_percent, d.deposit_cents,
+                       CASE WHEN d.deposit_cents > 0
+                         THEN now() + make_interval(secs => d.deposit_window_seconds)
+                       END
+                  FROM d WHERE d.reason IS NULL ORDER BY d.campaign_id, d.ord
+                RETURNING *),
+            o AS (
+                INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
+                                    participation_id, payload)
+                SELECT ins.distributor_id, k.kind, ins.customer_id, ins.campaign_id, ins.id,
+                       jsonb_build_object('quantity', ins.quantity,
+                                          'deposit_cents', ins.deposit_cents,
+                                          'deposit_due_by', gb_ts(ins.deposit_due_by))
+                  FROM ins CROSS JOIN (VALUES ('joined'), ('deposit_due')) k (kind)
+                 WHERE k.kind = 'joined' OR ins.deposit_cents > 0
+                 ORDER BY ins.id, k.kind DESC)
+            SELECT array_agg(d.ord::integer ORDER BY d.ord),
+                   array_agg(d.reason ORDER BY d.ord),
+                   array_agg(CASE WHEN ins.id IS NOT NULL THEN json_build_object(
+                     'id', ins.id, 'campaign_id', ins.campaign_id,
+                     'customer_id', ins.customer_id, 'quantity', ins.quantity,
+                     'status', ins.status, 'deposit_cents', ins.deposit_cents,
+                     'deposit_paid_cents', ins.deposit_paid_cents,
+                     'deposit_due_by', gb_ts(ins.deposit_due_by),
+                     'amount_due_cents', ins.deposit_cents - ins.deposit_paid_cents,
+                     'pay_by', NULL::text, 'created_at', gb_ts(ins.created_at),
+                     'unit_price_cents', NULL::bigint)::text END ORDER BY d.ord),
+                   array_agg(CASE WHEN ins.id IS NOT NULL THEN ins.quantity ELSE 0 END
+                             ORDER BY d.ord),
+                   array_agg(d.campaign_id ORDER BY d.ord)
+              INTO v_ord, v_reason, v_json, v_quantity, v_campaign
+              FROM d LEFT JOIN ins ON d.reason IS NULL AND ins.campaign_id = d.campaign_id
+                                  AND ins.customer_id = d.customer_id;
+
+            -- The counter trigger locked the campaigns: check them again.
+            IF EXISTS (
+                SELECT 1
+                  FROM (SELECT DISTINCT u.campaign_id, u.version
+                          FROM unnest(p_campaign_ids, p_versions) u (campaign_id, version)) g
+                  JOIN campaigns c ON c.id = g.campaign_id
+                 WHERE c.version <> g.version OR c.status <> 'open'
+                    OR now() < c.starts_at OR now() >= c.ends_at) THEN
+                RAISE EXCEPTION USING ERRCODE = 'GBJB1';
+            END IF;
+        EXCEPTION
+            WHEN unique_violation OR check_violation OR SQLSTATE 'GBJB1' THEN
+                v_ord := NULL;
+        END;
+        IF v_ord IS NOT NULL THEN
+            RETURN QUERY
+            SELECT r.ord, r.reason, r.json, true, c.tiers::text, c.tier_basis,
+                   c.live_participants::bigint
+                     - count(*) FILTER (WHERE r.quantity > 0)
+                         OVER (PARTITION BY r.campaign_id ORDER BY r.ord DESC
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+                   c.live_quantity
+                     - coalesce(sum(r.quantity)
+                         OVER (PARTITION BY r.campaign_id ORDER BY r.ord DESC
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint
+              FROM unnest(v_ord, v_reason, v_json, v_quantity, v_campaign)
+                   r (ord, reason, json, quantity, campaign_id)
+              JOIN campaigns c ON c.id = r.campaign_id
+             ORDER BY r.ord;
+            RETURN;
+        END IF;
+    END IF;
+
+    -- 2. campaign by campaign, in id order
+    FOR v_cid IN SELECT DISTINCT u FROM unnest(p_campaign_ids) u ORDER BY 1 LOOP
+        SELECT array_agg(i ORDER BY i) INTO v_rows
+          FROM generate_subscripts(p_campaign_ids, 1) i WHERE p_campaign_ids[i] = v_cid;
+        RETURN QUERY
+        SELECT v_rows[b.o_ord], b.o_reason, b.o_participation, b.o_live_price, b.o_tiers,
+               b.o_tier_basis, b.o_live_participants, b.o_live_quantity
+          FROM gb_join_batch(v_cid, p_versions[v_rows[1]],
+                             (SELECT array_agg(p_customers[i] ORDER BY i) FROM unnest(v_rows) i),
+                             (SELECT array_agg(p_quantities[i] ORDER BY i) FROM unnest(v_rows) i),
+                             (SELECT array_agg(p_scores[i] ORDER BY i) FROM unnest(v_rows) i),
+                             (SELECT array_agg(p_p_complete[i] ORDER BY i) FROM unnest(v_rows) i),
+                             (SELECT array_agg(p_deposit_percents[i] ORDER BY i) FROM unnest(v_rows) i),
+                             (SELECT array_agg(p_deposit_cents[i] ORDER BY i) FROM unnest(v_rows) i)) b;
+    END LOOP;
+END $$;
+
+-- The reads of several batches at once: per row of the arrays (campaign,
+-- customer), what gb_join_batch_read (schema/012) gives for that
+-- customer of that campaign, and last the row's 1-based position. No row
+-- for a campaign that cannot be joined (none, draft or cancelled).
+CREATE FUNCTION gb_join_batch_reads(p_campaign_ids bigint[], p_customers bigint[],
+                                    p_half_life_days double precision)
+    RETURNS TABLE (status text, tiers text, deposit_policy text, version integer,
+                   per_customer_limit bigint, vip_level integer,
+                   completed bigint, completed_w double precision,
+                   withdrawn bigint, withdrawn_w double precision,
+                   defaulted bigint, defaulted_w double precision,
+                   deposit_expired bigint, deposit_expired_w double precision,
+                   ord bigint)
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
+    AS $$
+BEGIN
+    RETURN QUERY
+    SELECT c.status, c.tiers::text, c.deposit_policy::text, c.version,
+           c.per_customer_limit, coalesce(v.vip_level, 0), h.*, u.ord
+      FROM unnest(p_campaign_ids, p_customers) WITH ORDINALITY
+           u (campaign_id, customer_id, ord)
+      JOIN campaigns c ON c.id = u.campaign_id
+      LEFT JOIN customer_vip v ON v.distributor_id = c.distributor_id
+            AND v.customer_id = u.customer_id
+     CROSS JOIN LATERAL gb_customer_history(u.customer_id, p_half_life_days) h
+     WHERE c.status NOT IN ('draft', 'cancelled')
+     ORDER BY u.ord;
+END $$;
