@@ -1,14 +1,15 @@
--- The two reads of every join batch, planned once per connection.
+-- The session lookup, planned once per connection.
 --
 -- The session lookup (server/auth.c) and the batch's read of its campaign
--- and customers (server/joinbatch.c) were prepared statements with array
--- parameters; PostgreSQL planned them again at every execution (a custom
--- plan, which knows the array's length, always looks cheaper than the
--- generic one), and under the join load that planning was 7 % of all the
--- machine's CPU. As functions with one generic plan and no sequential
--- scan (every access is by key: see schema/011 for why a plan made once
--- must not depend on the statistics of the moment), they are planned once
--- per connection. Same rows, same order as the statements they replace.
+-- and customers (server/joinbatch.c; now gb_join_batch_reads, schema/013)
+-- were prepared statements with array parameters; PostgreSQL planned them
+-- again at every execution (a custom plan, which knows the array's
+-- length, always looks cheaper than the generic one), and under the join
+-- load that planning was 7 % of all the machine's CPU. As functions with
+-- one generic plan and no sequential scan (every access is by key: see
+-- schema/011 for why a plan made once must not depend on the statistics
+-- of the moment), they are planned once per connection. Same rows, same
+-- order as the statements they replace.
 
 -- One row per live session among p_tokens (SHA-256 in hex), with the
 -- token's 1-based position.
@@ -28,32 +29,4 @@ BEGIN
             WHERE x.token_sha256 = decode(u.h, 'hex') AND x.revoked_at IS NULL
               AND x.expires_at > now() LIMIT 1) s
       LEFT JOIN staff st ON st.id = s.staff_id;
-END $$;
-
--- One row per customer of p_customers, in order: the campaign's status,
--- tiers, deposit policy, version and per-customer limit, the customer's
--- VIP level with the campaign's distributor, and the history
--- (gb_customer_history). No row: no joinable campaign.
-CREATE FUNCTION gb_join_batch_read(p_campaign_id bigint, p_customers bigint[],
-                                   p_half_life_days double precision)
-    RETURNS TABLE (status text, tiers text, deposit_policy text, version integer,
-                   per_customer_limit bigint, vip_level integer,
-                   completed bigint, completed_w double precision,
-                   withdrawn bigint, withdrawn_w double precision,
-                   defaulted bigint, defaulted_w double precision,
-                   deposit_expired bigint, deposit_expired_w double precision)
-    LANGUAGE plpgsql STABLE
-    SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
-    AS $$
-BEGIN
-    RETURN QUERY
-    SELECT c.status, c.tiers::text, c.deposit_policy::text, c.version,
-           c.per_customer_limit, coalesce(v.vip_level, 0), h.*
-      FROM campaigns c
-     CROSS JOIN unnest(p_customers) WITH ORDINALITY u (customer_id, ord)
-      LEFT JOIN customer_vip v ON v.distributor_id = c.distributor_id
-            AND v.customer_id = u.customer_id
-     CROSS JOIN LATERAL gb_customer_history(u.customer_id, p_half_life_days) h
-     WHERE c.id = p_campaign_id AND c.status NOT IN ('draft', 'cancelled')
-     ORDER BY u.ord;
 END $$;

@@ -211,9 +211,11 @@ BEGIN
 END $$;
 
 -- The reads of several batches at once: per row of the arrays (campaign,
--- customer), what gb_join_batch_read (schema/012) gives for that
--- customer of that campaign, and last the row's 1-based position. No row
--- for a campaign that cannot be joined (none, draft or cancelled).
+-- customer), the campaign's status, tiers, deposit policy, version and
+-- per-customer limit, the customer's VIP level with the campaign's
+-- distributor and history (gb_customer_history), and last the row's
+-- 1-based position. No row for a campaign that cannot be joined (none,
+-- draft or cancelled). Planned once, by index only, as schema/012 says.
 CREATE FUNCTION gb_join_batch_reads(p_campaign_ids bigint[], p_customers bigint[],
                                     p_half_life_days double precision)
     RETURNS TABLE (status text, tiers text, deposit_policy text, version integer,
