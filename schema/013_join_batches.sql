@@ -1,31 +1,53 @@
--- Batches of several campaigns in one transaction (server/joinbatch.c).
+-- Join batches that hold campaign locks only to count and commit, and
+-- batches of several campaigns in one transaction (server/joinbatch.c).
 --
--- A batch is one campaign's joins; with joins spread over many campaigns
--- most batches hold one join, and each cost a statement, a transaction and
--- a commit of its own (0.6 ms of PostgreSQL time for a batch of one in
--- gb_join_batch alone, against 70 us per further join). gb_join_batches
--- takes the batches that are ready together, as parallel arrays with the
--- campaign and the version its batch read on every row (rows of one
--- campaign in that batch's order), and answers one row per row in, in the
--- order given (o_ord: the row's 1-based position in the arrays), with the
--- columns of gb_join_batch.
+-- 010's gb_join_batch locked the campaign row first and then decided,
+-- inserted the participations and the outbox rows, and built the replies,
+-- so the batches of one campaign ran one after another for all that work:
+-- a hot campaign's throughput was one batch per (work + commit), whatever
+-- the number of cores. And with joins spread over many campaigns most
+-- batches held one join, each with a statement, a transaction and a commit
+-- of its own (0.6 ms of PostgreSQL time for a batch of one, against 70 us
+-- per further join).
+--
+-- gb_join_batches takes the batches that are ready together, as parallel
+-- arrays with the campaign and the version its batch read on every row
+-- (rows of one campaign in that batch's order; at most one batch per
+-- campaign), and answers one row per row in, with o_ord the row's 1-based
+-- position in the arrays. gb_join_batch (one campaign) is now that
+-- function with the campaign and version on every row.
 --
 --   1. Every campaign as committed (no lock): open by the database clock,
---      at its version, room for all its rows. If all are, their rows are
---      decided together exactly as gb_join_batch's first path decides one
---      campaign's, and inserted with one statement, sorted by campaign.
---      The counter trigger then locks the campaigns, in id order (below),
---      and each is checked again holding its lock.
---   2. Otherwise, or if anything in step 1 failed (the sub-transaction is
---      rolled back), each campaign's rows go through gb_join_batch, one
---      campaign after the other in id order: its answers are the
---      reference.
+--      at the version its batch read, and room for all its rows even if
+--      all were accepted; otherwise straight to step 4.
+--   2. The rows decided as gb_join_batch_locked decides them (per-customer
+--      limit, minimum score, a live participation already there, a
+--      customer twice in the batch), then one statement inserts the
+--      accepted participations and their outbox rows, sorted by campaign.
+--      Only at its end does the counter trigger update the campaigns,
+--      which takes their locks: batches of one campaign do their inserts
+--      side by side and queue only to count and commit.
+--   3. Holding the locks, every campaign is read again: still open by the
+--      database clock (its dates may have been changed), still at that
+--      version. The CHECK campaigns_no_oversell has already refused a
+--      counter that concurrent batches together overfilled, and
+--      participations_one_live a customer joining in two batches at once.
+--   4. If step 1 saw a campaign without room, or anything in steps 2-3
+--      failed, the sub-transaction is rolled back and each campaign's rows
+--      are decided by gb_join_batch_locked (schema/011: lock first, then
+--      row by row), one campaign after the other in id order. Its answers
+--      are the reference: step 2 only ever takes a batch that it would
+--      accept whole, and refuses only what it refuses too.
+--
+-- The counters returned per row (live participants and quantity just
+-- after that row's join) are the campaign's counters after the statement
+-- minus the rows of that campaign accepted after it.
 --
 -- Deadlocks: every path takes campaign locks in ascending id order. The
--- inserts of step 1 take the foreign key's KEY SHARE locks in the order of
+-- inserts of step 2 take the foreign key's KEY SHARE locks in the order of
 -- the rows, which is by campaign; the counter trigger locks the campaigns
 -- of a statement in id order before it counts (it did so in plan order,
--- which a statement of one campaign did not care about); step 2 goes
+-- which a statement of one campaign did not care about); step 4 goes
 -- campaign by campaign in id order.
 
 CREATE OR REPLACE FUNCTION gb_participations_count() RETURNS trigger
@@ -193,22 +215,41 @@ BEGIN
         END IF;
     END IF;
 
-    -- 2. campaign by campaign, in id order
+    -- 4. campaign by campaign, in id order, lock first
     FOR v_cid IN SELECT DISTINCT u FROM unnest(p_campaign_ids) u ORDER BY 1 LOOP
         SELECT array_agg(i ORDER BY i) INTO v_rows
           FROM generate_subscripts(p_campaign_ids, 1) i WHERE p_campaign_ids[i] = v_cid;
         RETURN QUERY
         SELECT v_rows[b.o_ord], b.o_reason, b.o_participation, b.o_live_price, b.o_tiers,
                b.o_tier_basis, b.o_live_participants, b.o_live_quantity
-          FROM gb_join_batch(v_cid, p_versions[v_rows[1]],
-                             (SELECT array_agg(p_customers[i] ORDER BY i) FROM unnest(v_rows) i),
-                             (SELECT array_agg(p_quantities[i] ORDER BY i) FROM unnest(v_rows) i),
-                             (SELECT array_agg(p_scores[i] ORDER BY i) FROM unnest(v_rows) i),
-                             (SELECT array_agg(p_p_complete[i] ORDER BY i) FROM unnest(v_rows) i),
-                             (SELECT array_agg(p_deposit_percents[i] ORDER BY i) FROM unnest(v_rows) i),
-                             (SELECT array_agg(p_deposit_cents[i] ORDER BY i) FROM unnest(v_rows) i)) b;
+          FROM gb_join_batch_locked(
+                 v_cid, p_versions[v_rows[1]],
+                 (SELECT array_agg(p_customers[i] ORDER BY i) FROM unnest(v_rows) i),
+                 (SELECT array_agg(p_quantities[i] ORDER BY i) FROM unnest(v_rows) i),
+                 (SELECT array_agg(p_scores[i] ORDER BY i) FROM unnest(v_rows) i),
+                 (SELECT array_agg(p_p_complete[i] ORDER BY i) FROM unnest(v_rows) i),
+                 (SELECT array_agg(p_deposit_percents[i] ORDER BY i) FROM unnest(v_rows) i),
+                 (SELECT array_agg(p_deposit_cents[i] ORDER BY i) FROM unnest(v_rows) i)) b;
     END LOOP;
 END $$;
+
+-- One campaign's batch: the same, with the campaign and version on every
+-- row (server/joinbatch.c sends a write round of one batch this way).
+CREATE OR REPLACE FUNCTION gb_join_batch(p_campaign_id bigint, p_version integer,
+                              p_customers bigint[], p_quantities bigint[],
+                              p_scores integer[], p_p_complete double precision[],
+                              p_deposit_percents integer[], p_deposit_cents bigint[])
+    RETURNS TABLE (o_ord integer, o_reason text, o_participation text,
+                   o_live_price boolean, o_tiers text, o_tier_basis text,
+                   o_live_participants bigint, o_live_quantity bigint)
+    LANGUAGE sql
+    AS $$
+    SELECT * FROM gb_join_batches(
+        array_fill(p_campaign_id, ARRAY[coalesce(array_length(p_customers, 1), 0)]),
+        array_fill(p_version, ARRAY[coalesce(array_length(p_customers, 1), 0)]),
+        p_customers, p_quantities, p_scores, p_p_complete,
+        p_deposit_percents, p_deposit_cents)
+$$;
 
 -- The reads of several batches at once: per row of the arrays (campaign,
 -- customer), the campaign's status, tiers, deposit policy, version and

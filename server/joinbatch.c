@@ -261,6 +261,31 @@ void joinbatch_submit(struct joinbatch *jb, struct req *r, int64_t campaign_id,
 
 /* ---------------------------------------------------------------- read */
 
+/* Array literals for statement parameters: n buffers opened with "{",
+ * then closed and taken as malloc'd strings. */
+static void jb_arrays_open(struct evbuffer **e, int n)
+{
+    for (int f = 0; f < n; f++) {
+        e[f] = evbuffer_new();
+        if (e[f] == NULL)
+            abort(); /* as req_alloc: no way to answer without memory */
+        evbuffer_add(e[f], "{", 1);
+    }
+}
+
+static void jb_arrays_close(struct evbuffer **e, char **out, int n)
+{
+    for (int f = 0; f < n; f++) {
+        evbuffer_add(e[f], "}", 2); /* with the NUL */
+        size_t len = evbuffer_get_length(e[f]);
+        out[f] = malloc(len);
+        if (out[f] == NULL)
+            abort();
+        evbuffer_remove(e[f], out[f], len);
+        evbuffer_free(e[f]);
+    }
+}
+
 /* The read of b came back: rows[i] is the result row of its item i, or
  * -1 (no joinable campaign). */
 static void jb_read_done(struct jb_batch *b, PGresult *pg, const int *rows)
@@ -367,12 +392,7 @@ static void jb_read_round_send(struct jb_round *w)
 {
     struct joinbatch *jb = w->jb;
     struct evbuffer *e[2];
-    for (int f = 0; f < 2; f++) {
-        e[f] = evbuffer_new();
-        if (e[f] == NULL)
-            abort();
-        evbuffer_add(e[f], "{", 1);
-    }
+    jb_arrays_open(e, 2);
     const char *sep = "";
     for (int i = 0; i < w->nb; i++)
         for (int k = 0; k < w->b[i]->n; k++) {
@@ -383,15 +403,7 @@ static void jb_read_round_send(struct jb_round *w)
             sep = ",";
         }
     char *arrays[2];
-    for (int f = 0; f < 2; f++) {
-        evbuffer_add(e[f], "}", 2); /* with the NUL */
-        size_t len = evbuffer_get_length(e[f]);
-        arrays[f] = malloc(len);
-        if (arrays[f] == NULL)
-            abort();
-        evbuffer_remove(e[f], arrays[f], len);
-        evbuffer_free(e[f]);
-    }
+    jb_arrays_close(e, arrays, 2);
     char half_life[32];
     snprintf(half_life, sizeof half_life, "%.17g",
              jb->srv->cfg->reliability.half_life_days);
@@ -638,25 +650,12 @@ static void jb_round_send(struct jb_round *w)
 {
     struct joinbatch *jb = w->jb;
     struct evbuffer *e[8];
-    for (int f = 0; f < 8; f++) {
-        e[f] = evbuffer_new();
-        if (e[f] == NULL)
-            abort();
-        evbuffer_add(e[f], "{", 1);
-    }
+    jb_arrays_open(e, 8);
     bool first = true;
     for (int i = 0; i < w->nb; i++)
         jb_round_add(e, w->b[i], &first);
     char *arrays[8];
-    for (int f = 0; f < 8; f++) {
-        evbuffer_add(e[f], "}", 2); /* with the NUL */
-        size_t len = evbuffer_get_length(e[f]);
-        arrays[f] = malloc(len);
-        if (arrays[f] == NULL)
-            abort();
-        evbuffer_remove(e[f], arrays[f], len);
-        evbuffer_free(e[f]);
-    }
+    jb_arrays_close(e, arrays, 8);
     struct db_job *job;
     if (w->nb == 1) {
         char campaign[24], version[16];

@@ -303,3 +303,15 @@ def count_rows(db, table, where="true", params=()):
     with db.cursor() as cur:
         cur.execute("SELECT count(*) FROM %s WHERE %s" % (table, where), params)
         return cur.fetchone()[0]
+
+
+def statement_executions(srv, statement):
+    """How many times srv executed the prepared statement named statement
+    (groupbuyd_db_statements_total in /metrics; 0 before its first use)."""
+    r = srv.get("/metrics")
+    assert r.status == 200, r
+    key = 'groupbuyd_db_statements_total{statement="%s"} ' % statement
+    for line in r.body.decode().splitlines():
+        if line.startswith(key):
+            return int(line[len(key):])
+    return 0

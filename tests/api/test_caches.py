@@ -20,7 +20,7 @@ import time
 import pytest
 
 from helpers import *  # noqa: F401,F403
-from helpers import token_hash, expire_session, FAST_CONFIG, APP_ENV
+from helpers import token_hash, expire_session, FAST_CONFIG, APP_ENV, statement_executions
 from join_helpers import make_campaign, db_customers, join
 
 LONG = 60000  # ms: long enough that nothing expires during a test
@@ -277,16 +277,6 @@ class TableLock:
         self.conn.close()
 
 
-def executions(srv, statement):
-    r = srv.get("/metrics")
-    assert r.status == 200, r
-    key = 'groupbuyd_db_statements_total{statement="%s"} ' % statement
-    for line in r.body.decode().splitlines():
-        if line.startswith(key):
-            return int(line[len(key):])
-    return 0
-
-
 def waiting_on_lock(db, text):
     with db.cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
@@ -322,7 +312,7 @@ def test_session_lookups_that_queue_go_in_one_statement(make_server, dbname, db,
     srv = make_server(dbname, env=APP_ENV, config=cfg(session_ms=0))
     shoppers = db_customers(db, 30)
     me(srv, shoppers[0].token)  # prepared, warm
-    before = executions(srv, "auth_sessions")
+    before = statement_executions(srv, "auth_sessions")
     lock = TableLock(cluster, dbname, "sessions")
     first, out_first = in_parallel([lambda s=s: me(srv, s.token) for s in shoppers[:2]])
     settle(lambda: waiting_on_lock(db, "gb_sessions_lookup") >= 2)
@@ -338,7 +328,7 @@ def test_session_lookups_that_queue_go_in_one_statement(make_server, dbname, db,
         assert r.status == 200, r
         assert r.json["id"] == s.id
     assert_error(out[-1], 401, "unauthenticated")
-    n = executions(srv, "auth_sessions") - before
+    n = statement_executions(srv, "auth_sessions") - before
     assert 3 <= n <= 4, n
 
 
@@ -350,7 +340,7 @@ def test_viewers_without_an_entry_share_one_query(make_server, dbname, db, clust
     cid = make_campaign(srv, db, t)
     other = make_campaign(srv, db, t)
     view(srv, other)  # prepared, warm
-    before = executions(srv, "campaign_public_get")
+    before = statement_executions(srv, "campaign_public_get")
     lock = TableLock(cluster, dbname, "campaigns")
     first, out_first = in_parallel([lambda: srv.get("/v1/campaigns/%d" % cid)])
     settle(lambda: waiting_on_lock(db, "FROM campaigns") >= 1)
@@ -362,4 +352,4 @@ def test_viewers_without_an_entry_share_one_query(make_server, dbname, db, clust
     bodies = {r.body for r in out_first + out}
     assert all(r.status == 200 for r in out_first + out), out
     assert len(bodies) == 1
-    assert executions(srv, "campaign_public_get") - before == 1
+    assert statement_executions(srv, "campaign_public_get") - before == 1
