@@ -351,3 +351,39 @@ def test_batches_of_many_campaigns_share_one_statement(app, db, cluster, dbname,
         assert campaign_row(db, cid)[:2] == (1, 1) == live_sum(db, cid)
     assert campaign_row(db, full)[:2] == (1, 1) == live_sum(db, full)
     assert live_sum(db, limited) == (0, 0)
+
+
+def test_connections_killed_under_join_load(app, db, cluster, dbname, t):
+    """The database drops every connection of the server while write
+    rounds of several campaigns wait in it (their campaigns held) and more
+    batches queue: every join is answered (written, or 503 with nothing
+    written), the counters equal the rows, and the server goes on taking
+    joins."""
+    cids = [make_campaign(app, db, t, max_quantity=1000) for _ in range(5)]
+    holds = [Held(cluster, dbname, cid) for cid in cids]
+    people = db_customers(db, 60)
+    joins = Joins(app)
+    for k in range(5):
+        joins.start(k, people[k].token, cids[k], pause=0.01)
+    wait_for(lambda: waiting_batches(db) >= 4)
+    for k in range(5, 60):
+        joins.start(k, people[k].token, cids[k % 5], pause=0.005)
+    time.sleep(0.3)
+    with db.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = 'groupbuyd'")
+    for h in holds:
+        h.release()
+    for th in joins.threads:
+        th.join(60)
+    out = joins.results
+    assert len(out) == 60
+    statuses = {r.status for r in out.values()}
+    assert statuses <= {201, 503}, {k: (r.status, r.body) for k, r in out.items()}
+    assert 503 in statuses  # the rounds in flight were cut
+    for i, cid in enumerate(cids):
+        assert campaign_row(db, cid)[:2] == live_sum(db, cid)
+        written = [k for k, r in out.items() if k % 5 == i and r.status == 201]
+        assert live_sum(db, cid)[0] == len(written)
+    late = db_customers(db, 1)[0]
+    wait_for(lambda: join(app, late.token, cids[0]).status == 201, timeout=20)
