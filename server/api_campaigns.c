@@ -1250,7 +1250,7 @@ static struct db_stmt campaign_public_list =
                      " ORDER BY c.id LIMIT $3",
             3);
 
-static struct db_stmt campaign_public_get = DB_STMT(
+static struct db_stmt campaign_public_get = DB_STMT_URGENT(
     "campaign_public_get",
     "SELECT " CAMPAIGN_COLS(
         "gb_campaign_public_json", "c",

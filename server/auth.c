@@ -46,7 +46,7 @@
  * a text array): one row per live session, with its token's 1-based
  * position (schema/012). */
 static struct db_stmt session_stmt =
-    DB_STMT("auth_sessions", "SELECT * FROM gb_sessions_lookup($1)", 1);
+    DB_STMT_URGENT("auth_sessions", "SELECT * FROM gb_sessions_lookup($1)", 1);
 
 /* ---- the session cache (see the top of the file) -------------------- */
 

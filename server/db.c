@@ -12,10 +12,12 @@
  * stages, PQsendPrepare then PQsendQueryPrepared. Results are read until
  * PQgetResult returns NULL; the last one is kept (an error wins).
  *
- * Jobs wait in a FIFO (`waitq`) bounded by db_queue_max; a periodic timer
- * fails those older than db_queue_timeout_ms. When no connection is live
- * and none is connecting, new jobs are refused at once and queued ones are
- * failed, so requests get their 503 without waiting for a timeout.
+ * Jobs wait in a FIFO (`waitq`) bounded by db_queue_max, those of urgent
+ * statements (DB_STMT_URGENT) ahead of the others, in order among
+ * themselves; a periodic timer fails those older than db_queue_timeout_ms. When
+ * no connection is live and none is connecting, new jobs are refused at once
+ * and queued ones are failed, so requests get their 503 without waiting for a
+ * timeout.
  */
 #include "db.h"
 
@@ -48,6 +50,7 @@ struct db_job {
     struct db_conn *conn; /* while running */
     uint64_t enqueued_ms;
     bool queued;
+    bool urgent; /* its statement's: queued ahead of the others */
     bool cancelled;
     struct event *defer; /* JOB_ACQUIRE: hands the connection over */
 };
@@ -84,7 +87,8 @@ struct db_pool {
     const struct config *cfg;
     struct db_conn *conns;
     int size;
-    struct db_jobq waitq;
+    struct db_jobq waitq;       /* the urgent first, then the others */
+    struct db_job *last_urgent; /* in waitq, or NULL */
     int waiting;
     struct event *sweep;
     struct db_pool_stats stats;
@@ -174,6 +178,7 @@ static struct db_job *db_job_new(struct db_pool *p, enum job_kind kind,
     j->pool = p;
     j->kind = kind;
     j->stmt = stmt;
+    j->urgent = stmt != NULL && stmt->urgent;
     j->nparams = np;
     j->params = arr;
     return j;
@@ -201,6 +206,10 @@ static void db_job_fail(struct db_job *j, const char *why)
 
 static void db_queue_remove(struct db_pool *p, struct db_job *j)
 {
+    if (j == p->last_urgent) {
+        struct db_job *prev = TAILQ_PREV(j, db_jobq, link);
+        p->last_urgent = prev != NULL && prev->urgent ? prev : NULL;
+    }
     TAILQ_REMOVE(&p->waitq, j, link);
     j->queued = false;
     p->waiting--;
@@ -656,7 +665,15 @@ static struct db_job *db_submit(struct db_pool *p, struct db_job *j)
     }
     j->enqueued_ms = db_now_ms();
     j->queued = true;
-    TAILQ_INSERT_TAIL(&p->waitq, j, link);
+    if (j->urgent) {
+        if (p->last_urgent != NULL)
+            TAILQ_INSERT_AFTER(&p->waitq, p->last_urgent, j, link);
+        else
+            TAILQ_INSERT_HEAD(&p->waitq, j, link);
+        p->last_urgent = j;
+    } else {
+        TAILQ_INSERT_TAIL(&p->waitq, j, link);
+    }
     p->waiting++;
     db_pool_dispatch(p);
     return j;
@@ -746,10 +763,21 @@ static void db_sweep_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     uint64_t now = db_now_ms();
-    struct db_job *j;
-    while ((j = TAILQ_FIRST(&p->waitq)) != NULL &&
-           now - j->enqueued_ms >= (uint64_t)p->cfg->db_queue_timeout_ms) {
-        db_queue_remove(p, j);
+    /* Each kind waits in order, the two not with each other: look at all
+     * (the queue is bounded by db_queue_max), take the late ones out, then
+     * fail them (their callbacks may queue new jobs). */
+    struct db_jobq late = TAILQ_HEAD_INITIALIZER(late);
+    struct db_job *j = TAILQ_FIRST(&p->waitq);
+    while (j != NULL) {
+        struct db_job *next = TAILQ_NEXT(j, link);
+        if (now - j->enqueued_ms >= (uint64_t)p->cfg->db_queue_timeout_ms) {
+            db_queue_remove(p, j);
+            TAILQ_INSERT_TAIL(&late, j, link);
+        }
+        j = next;
+    }
+    while ((j = TAILQ_FIRST(&late)) != NULL) {
+        TAILQ_REMOVE(&late, j, link);
         p->stats.queue_timeouts++;
         db_job_fail(j, "timed out waiting for a database connection");
     }

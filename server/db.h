@@ -36,12 +36,21 @@ struct db_stmt {
     const char *name;
     const char *sql;
     int nparams;
-    int id; /* assigned by the pool on first use; 0 until then */
+    int id;      /* assigned by the pool on first use; 0 until then */
+    bool urgent; /* waits ahead of the others (see db_query) */
 };
 
 #define DB_STMT(n, s, np)                                 \
     {                                                     \
         .name = (n), .sql = (s), .nparams = (np), .id = 0 \
+    }
+/* A short statement a client is waiting on (a session lookup, a public
+ * view): when every connection is busy, it waits ahead of the others, in
+ * order among its kind, so it is not held up behind a queue of heavier
+ * work (join batches). */
+#define DB_STMT_URGENT(n, s, np)                                          \
+    {                                                                     \
+        .name = (n), .sql = (s), .nparams = (np), .id = 0, .urgent = true \
     }
 
 enum db_status {

@@ -387,3 +387,46 @@ def test_connections_killed_under_join_load(app, db, cluster, dbname, t):
         assert live_sum(db, cid)[0] == len(written)
     late = db_customers(db, 1)[0]
     wait_for(lambda: join(app, late.token, cids[0]).status == 201, timeout=20)
+
+
+def test_short_reads_wait_ahead_of_heavier_work(make_server, db, cluster, dbname):
+    """With every connection busy, a public view's query waits ahead of
+    the work queued before it (DB_STMT_URGENT): here the only connection is
+    held by a join blocked on its campaign, a staff cancel of another held
+    campaign queues (its transaction would keep the connection while it
+    waits), then a view; when the join ends, the view is answered while the
+    cancel, which ran after it, still waits."""
+    srv = make_server(dbname, env=APP_ENV,
+                      config=FAST_CONFIG + "db_pool_size = 1\nsession_cache_ttl_ms = 60000\n")
+    t = new_tenant(srv)
+    a = make_campaign(srv, db, t, max_quantity=100)
+    b = make_campaign(srv, db, t, max_quantity=100)
+    c = make_campaign(srv, db, t, max_quantity=100)
+    assert srv.get("/v1/me", token=t.token).status == 200  # staff session cached
+    h1, h2 = Held(cluster, dbname, a), Held(cluster, dbname, b)
+    joins = Joins(srv)
+    joins.start("a", db_customers(db, 1)[0].token, a)
+    wait_for(lambda: waiting_batches(db) >= 1)
+    out = {}
+
+    def edit():
+        out["edit"] = srv.post("/v1/admin/campaigns/%d/cancel" % b, token=t.token,
+                               headers={"Idempotency-Key": uniq("k")})
+
+    def view():
+        out["view"] = srv.get("/v1/campaigns/%d" % c)
+    te = threading.Thread(target=edit)
+    te.start()
+    time.sleep(0.3)
+    tv = threading.Thread(target=view)
+    tv.start()
+    time.sleep(0.3)
+    assert not out  # both wait for the one connection
+    h1.release()
+    tv.join(10)
+    assert "view" in out and out["view"].status == 200, out
+    assert "edit" not in out  # behind the view, now blocked on b
+    h2.release()
+    te.join(30)
+    assert out["edit"].status == 200, out["edit"]
+    assert joins.wait()["a"].status == 201
