@@ -14,8 +14,7 @@
 -- arrays with the campaign and the version its batch read on every row
 -- (rows of one campaign in that batch's order; at most one batch per
 -- campaign), and answers one row per row in, with o_ord the row's 1-based
--- position in the arrays. gb_join_batch (one campaign) is now that
--- function with the campaign and version on every row.
+-- position in the arrays; a round of one batch goes the same way.
 --
 --   1. Every campaign as committed (no lock): open by the database clock,
 --      at the version its batch read, and room for all its rows even if
@@ -233,23 +232,10 @@ BEGIN
     END LOOP;
 END $$;
 
--- One campaign's batch: the same, with the campaign and version on every
--- row (server/joinbatch.c sends a write round of one batch this way).
-CREATE OR REPLACE FUNCTION gb_join_batch(p_campaign_id bigint, p_version integer,
-                              p_customers bigint[], p_quantities bigint[],
-                              p_scores integer[], p_p_complete double precision[],
-                              p_deposit_percents integer[], p_deposit_cents bigint[])
-    RETURNS TABLE (o_ord integer, o_reason text, o_participation text,
-                   o_live_price boolean, o_tiers text, o_tier_basis text,
-                   o_live_participants bigint, o_live_quantity bigint)
-    LANGUAGE sql
-    AS $$
-    SELECT * FROM gb_join_batches(
-        array_fill(p_campaign_id, ARRAY[coalesce(array_length(p_customers, 1), 0)]),
-        array_fill(p_version, ARRAY[coalesce(array_length(p_customers, 1), 0)]),
-        p_customers, p_quantities, p_scores, p_p_complete,
-        p_deposit_percents, p_deposit_cents)
-$$;
+-- 010's gb_join_batch has no caller left: the server writes every round,
+-- of one batch or several, through gb_join_batches.
+DROP FUNCTION gb_join_batch(bigint, integer, bigint[], bigint[], integer[],
+                            double precision[], integer[], bigint[]);
 
 -- The reads of several batches at once: per row of the arrays (campaign,
 -- customer), the campaign's status, tiers, deposit policy, version and

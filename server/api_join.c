@@ -20,7 +20,7 @@
  * That is the path of a join with an Idempotency-Key: its answer is stored
  * in the transaction of its own insert, so it keeps a transaction of its
  * own. Every other join is coalesced with the concurrent joins of its
- * campaign (joinbatch.c, gb_join_batch in schema/013): the same reads and
+ * campaign (joinbatch.c, gb_join_batches in schema/013): the same reads and
  * the same checks in the same order, decided for a whole batch in one
  * transaction; api_join_batch_reply answers each join of it.
  *

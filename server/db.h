@@ -37,7 +37,7 @@ struct db_stmt {
     const char *sql;
     int nparams;
     int id;      /* assigned by the pool on first use; 0 until then */
-    bool urgent; /* waits ahead of the others (see db_query) */
+    bool urgent; /* waits ahead of the others (DB_STMT_URGENT) */
 };
 
 #define DB_STMT(n, s, np)                                 \

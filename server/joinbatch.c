@@ -50,7 +50,7 @@ struct jb_batch {
     struct joinbatch *jb;
     struct jb_campaign *camp;
     struct jb_batch *prev, *next; /* every batch in flight */
-    struct jb_batch *ready_next;  /* waiting for a write round */
+    struct jb_batch *ready_next;  /* waiting for a read or write round */
     bool alone;                   /* to be written in a round of its own */
     int attempts;
     int version;
@@ -58,7 +58,8 @@ struct jb_batch {
     struct jb_item items[];
 };
 
-/* One write statement in flight: the batches it carries, in order. */
+/* One read or write statement in flight: the batches it carries, in
+ * order. */
 struct jb_round {
     struct joinbatch *jb;
     struct jb_round *prev, *next; /* every round in flight */
@@ -86,13 +87,9 @@ struct joinbatch {
 static struct db_stmt jb_read_stmt = DB_STMT(
     "join_batches_read", "SELECT * FROM gb_join_batch_reads($1, $2, $3)", 3);
 
-static struct db_stmt jb_write_stmt =
-    DB_STMT("join_batch_write",
-            "SELECT * FROM gb_join_batch($1, $2, $3, $4, $5, $6, $7, $8)", 8);
-
-/* Several campaigns' batches at once: the campaign and version per row
+/* The writes of several batches at once: the campaign and version per row
  * (schema/013); answers carry the row's position in o_ord. */
-static struct db_stmt jb_write_many_stmt =
+static struct db_stmt jb_write_stmt =
     DB_STMT("join_batches_write",
             "SELECT * FROM gb_join_batches($1, $2, $3, $4, $5, $6, $7, $8)", 8);
 
@@ -597,7 +594,7 @@ static void jb_round_cb(const struct db_result *res, void *arg)
     int total = 0;
     for (int i = 0; i < w->nb; i++)
         total += jb_nsent(w->b[i]);
-    int *rows = malloc(((size_t)total + 1) * sizeof *rows);
+    int *rows = malloc((size_t)total * sizeof *rows);
     if (rows == NULL)
         abort();
     for (int k = 0; k < total; k++)
@@ -644,8 +641,7 @@ static void jb_round_add(struct evbuffer *const e[8], const struct jb_batch *b,
     }
 }
 
-/* Sends round w: one batch through gb_join_batch as before, several
- * through gb_join_batches. */
+/* Sends write round w: the joins still to answer of its batches. */
 static void jb_round_send(struct jb_round *w)
 {
     struct joinbatch *jb = w->jb;
@@ -656,21 +652,10 @@ static void jb_round_send(struct jb_round *w)
         jb_round_add(e, w->b[i], &first);
     char *arrays[8];
     jb_arrays_close(e, arrays, 8);
-    struct db_job *job;
-    if (w->nb == 1) {
-        char campaign[24], version[16];
-        snprintf(campaign, sizeof campaign, "%lld",
-                 (long long)w->b[0]->camp->id);
-        snprintf(version, sizeof version, "%d", w->b[0]->version);
-        const char *params[] = {campaign,  version,   arrays[2], arrays[3],
-                                arrays[4], arrays[5], arrays[6], arrays[7]};
-        job = db_query(jb->srv->db, &jb_write_stmt, params, jb_round_cb, w);
-    } else {
-        const char *params[] = {arrays[0], arrays[1], arrays[2], arrays[3],
-                                arrays[4], arrays[5], arrays[6], arrays[7]};
-        job =
-            db_query(jb->srv->db, &jb_write_many_stmt, params, jb_round_cb, w);
-    }
+    const char *params[] = {arrays[0], arrays[1], arrays[2], arrays[3],
+                            arrays[4], arrays[5], arrays[6], arrays[7]};
+    struct db_job *job =
+        db_query(jb->srv->db, &jb_write_stmt, params, jb_round_cb, w);
     for (int f = 0; f < 8; f++)
         free(arrays[f]);
     if (job == NULL) {
@@ -705,16 +690,14 @@ static void jb_flush(struct joinbatch *jb)
                 continue;
             }
             *p = b->ready_next; /* out of the ready list */
+            if (jb->ready_tail == &b->ready_next)
+                jb->ready_tail = p;
             b->ready_next = NULL;
             w->b[w->nb++] = b;
             joins += n;
             if (b->alone)
                 break;
         }
-        /* the tail may have been taken */
-        jb->ready_tail = &jb->ready;
-        while (*jb->ready_tail != NULL)
-            jb->ready_tail = &(*jb->ready_tail)->ready_next;
         jb_round_link(w);
         jb_round_send(w);
     }

@@ -15,7 +15,7 @@
  * inserts the accepted rows with one INSERT, taking the campaign's lock
  * only to count at the end (deciding again lock first when the batch
  * might not fit or met a change), so the batches in flight of one campaign
- * insert side by side (gb_join_batch, schema/013). Each join is then
+ * insert side by side (gb_join_batches, schema/013). Each join is then
  * answered with its own outcome through the callback given to
  * joinbatch_new.
  *
@@ -23,8 +23,7 @@
  * are waiting, of any campaigns: at most JOINBATCH_ROUNDS read and as many
  * write statements in flight, each with up to JOINBATCH_ROUND_BATCHES
  * batches (a write round: at most one batch per campaign, and at most
- * JOINBATCH_MAX_SIZE joins). A write round of one batch is gb_join_batch,
- * of several gb_join_batches (schema/013), one transaction. With joins
+ * JOINBATCH_MAX_SIZE joins), one transaction whatever it holds. With joins
  * spread over many campaigns, where most batches hold one join, this is
  * what batches them. Should a write round fail as a whole, each of its
  * batches goes again in a round of its own; should a batch fail as a whole
@@ -64,7 +63,7 @@ struct joinbatch_outcome {
     enum joinbatch_status status;
     const char *reason;         /* REFUSED */
     int score;                  /* the score the join was priced at */
-    const PGresult *res;        /* ACCEPTED: gb_join_batch's result */
+    const PGresult *res;        /* ACCEPTED: gb_join_batches' result */
     int row;                    /* its row; column 2 the participation */
     const struct db_result *db; /* DB_ERROR */
 };

@@ -1,11 +1,11 @@
-"""Coalesced joins (server/joinbatch.c, gb_join_batch in schema/013): the
+"""Coalesced joins (server/joinbatch.c, gb_join_batches in schema/013): the
 joins of one campaign that arrive while its batches are in flight are
 decided and written together, in one transaction, each answered with its
 own outcome.
 
 To make a batch deterministic, the test holds the campaign's row lock from
 its own transaction: the first joins' batches then wait for it inside
-gb_join_batch (at most two in flight per campaign), every later join queues
+gb_join_batches (at most two in flight per campaign), every later join queues
 behind them, and on release the queue becomes one batch, in arrival order.
 Rows written by one transaction share their xmin.
 """
