@@ -11,9 +11,9 @@
  * max_quantity). The schema's CHECKs hold the same rules as a last line.
  *
  * Every campaign reply is the campaign's JSON built by SQL
- * (gb_campaign_json / gb_campaign_public_json, schema/003) with "progress"
- * spliced in, computed here by the pricing module from the tiers and the
- * counted participants and quantity (gb_campaign_counted); the staff view
+ * (gb_campaign_json / gb_campaign_public_json, functions/campaigns.sql) with
+ * "progress" spliced in, computed here by the pricing module from the tiers and
+ * the counted participants and quantity (gb_campaign_counted); the staff view
  * also splices "stats" (built by SQL) and "forecast" (forecast module over
  * p_complete_at_join of the live participations).
  *
@@ -23,7 +23,7 @@
  * then answers 409 invalid_state. Every staff write records its audit line
  * (before and after) in the same statement or transaction.
  *
- * Decisions where the documents are silent (also in schema/003):
+ * Decisions where the documents are silent (also in functions/campaigns.sql):
  *  - an unknown or foreign product_id is 400 invalid_field "product_id";
  *  - times: RFC 3339 with Z or a numeric offset, fraction up to 9 digits
  *    (kept to the microsecond), between 1970 and 9999; answered in UTC to

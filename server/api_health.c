@@ -3,10 +3,12 @@
  *
  * /healthz answers from memory while the process runs. /readyz asks the
  * database, through the pool, whether every migration found in schema_dir
- * at start is applied; any failure (no connection, missing table, pending
- * migration) is 503. /metrics renders the in-memory counters and the pool's
- * state, and the campaigns by status when the database answers; during an
- * outage it still answers with the process's own figures.
+ * at start is applied and every function file found there is applied as
+ * it is; any failure (no connection, missing table, pending migration,
+ * function files changed since the last migrate) is 503. /metrics renders the
+ * in-memory counters and the pool's state, and the campaigns by status when the
+ * database answers; during an outage it still answers with the process's own
+ * figures.
  */
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -25,11 +27,17 @@ void api_healthz(struct req *r)
     req_reply_raw(r, 200, "application/json", body, sizeof body - 1);
 }
 
+/* Ready when every migration found is applied and every function file
+ * found is in the database as it is on disk (name and SHA-256): a server
+ * whose functions are older than its files would call them with the
+ * arguments or expect the answers of the new ones. */
 static struct db_stmt readyz_stmt =
     DB_STMT("readyz",
             "SELECT NOT EXISTS (SELECT unnest($1::int[]) EXCEPT "
-            "SELECT version FROM schema_migrations)",
-            1);
+            "SELECT version FROM schema_migrations),"
+            " NOT EXISTS (SELECT unnest($2::text[]) EXCEPT "
+            "SELECT name || ':' || sha256 FROM schema_functions)",
+            2);
 
 static void api_readyz_cb(const struct db_result *res, void *arg)
 {
@@ -41,10 +49,15 @@ static void api_readyz_cb(const struct db_result *res, void *arg)
                             : "the schema is not migrated.");
         return;
     }
-    const char *v = PQgetvalue(res->res, 0, 0);
-    if (strcmp(v, "t") != 0) {
+    if (strcmp(PQgetvalue(res->res, 0, 0), "t") != 0) {
         req_reply_error(r, 503, "unavailable", NULL,
                         "Not ready: a migration is pending.");
+        return;
+    }
+    if (strcmp(PQgetvalue(res->res, 0, 1), "t") != 0) {
+        req_reply_error(r, 503, "unavailable", NULL,
+                        "Not ready: the database's functions differ from "
+                        "schema/functions; run migrate.");
         return;
     }
     static const char body[] = "{\"status\":\"ready\"}";
@@ -54,7 +67,7 @@ static void api_readyz_cb(const struct db_result *res, void *arg)
 /* GET /readyz -> 200 {"status":"ready"} | 503 unavailable */
 void api_readyz(struct req *r)
 {
-    const char *params[] = {r->srv->migrations_param};
+    const char *params[] = {r->srv->migrations_param, r->srv->functions_param};
     if (!req_query_db(r, &readyz_stmt, params, api_readyz_cb))
         return;
 }

@@ -20,12 +20,13 @@
  * That is the path of a join with an Idempotency-Key: its answer is stored
  * in the transaction of its own insert, so it keeps a transaction of its
  * own. Every other join is coalesced with the concurrent joins of its
- * campaign (joinbatch.c, gb_join_batches in schema/013): the same reads and
- * the same checks in the same order, decided for a whole batch in one
- * transaction; api_join_batch_reply answers each join of it.
+ * campaign (joinbatch.c, gb_join_batches in schema/functions/join.sql): the
+ * same reads and the same checks in the same order, decided for a whole batch
+ * in one transaction; api_join_batch_reply answers each join of it.
  *
- * A withdrawal is gb_participation_withdraw (schema/004): one transaction
- * that locks the campaign then the participation, as the close does.
+ * A withdrawal is gb_participation_withdraw (functions/participations.sql): one
+ * transaction that locks the campaign then the participation, as the close
+ * does.
  *
  * unit_price_cents of a participation is the final price once the campaign
  * closed (SQL); while it is open the current price, computed here from the

@@ -4,9 +4,9 @@
  * A customer asks for an intent for what its participation owes now (the
  * deposit while pending_deposit, the balance while awaiting_payment); the
  * frontend hands it to the provider, which later reports the outcome to
- * the webhook. Both steps are one SQL function each (schema/006_payments.sql)
- * called as one statement, so every decision is taken under the rows' locks
- * by the database clock.
+ * the webhook. Both steps are one SQL function each
+ * (schema/functions/payments.sql) called as one statement, so every decision is
+ * taken under the rows' locks by the database clock.
  *
  * The webhook is a public route: its authentication is the signature of
  * X-Signature (crypto_webhook_verify, constant-time, 300 s tolerance). The

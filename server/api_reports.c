@@ -8,16 +8,16 @@
  * order, so the feed only returns rows whose writing transaction is older
  * than every transaction still running, sorted by (transaction id, row
  * id). A row that commits later therefore always sorts after everything
- * the reader has seen: the feed never skips a row (schema/009 explains the
- * horizon). next_after is the cursor for the next call: the last id
+ * the reader has seen: the feed never skips a row (functions/feed.sql explains
+ * the horizon). next_after is the cursor for the next call: the last id
  * returned, or the caller's own after when nothing new is ready; "more"
  * says a full page is waiting. Owner and operator only: the items carry
  * customers' contacts, which finance does not otherwise see.
  *
  * Calibration report. p_complete at join against what happened, over the
  * distributor's succeeded and settled campaigns, in ten buckets with the
- * Brier score (gb_reliability_report in schema/009 holds the rule). Owner
- * and operator, like the reliability look-up it evaluates.
+ * Brier score (gb_reliability_report in functions/reports.sql holds the rule).
+ * Owner and operator, like the reliability look-up it evaluates.
  *
  * Both are single statements built in SQL; the handlers only page and
  * wrap.

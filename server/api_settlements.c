@@ -2,8 +2,8 @@
  * api_settlements.c - finance reads settlements (owner, finance).
  *
  * Settlements are written by the scheduler (gb_settle_due in
- * schema/008_settle.sql); there is no endpoint that triggers one. The JSON
- * is built by SQL (gb_settlement_json, gb_settlement_full_json) so ids and
+ * schema/functions/settle.sql); there is no endpoint that triggers one. The
+ * JSON is built by SQL (gb_settlement_json, gb_settlement_full_json) so ids and
  * amounts reach the client exactly; this file only validates the query and
  * scopes every statement to the caller's distributor ($1), so another
  * distributor's campaign ids answer 404.

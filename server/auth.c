@@ -44,7 +44,7 @@
 
 /* The sessions of several tokens at once ($1: their SHA-256s in hex, as
  * a text array): one row per live session, with its token's 1-based
- * position (schema/012). */
+ * position (schema/functions/identity.sql). */
 static struct db_stmt session_stmt =
     DB_STMT_URGENT("auth_sessions", "SELECT * FROM gb_sessions_lookup($1)", 1);
 

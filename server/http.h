@@ -54,6 +54,7 @@ struct server {
     int *migrations; /* versions found in schema_dir */
     int nmigrations;
     char *migrations_param; /* "{1,2,3}" for readyz */
+    char *functions_param;  /* {"name.sql:sha256",...} for readyz */
 };
 
 #define REQ_MAX_PARAMS 4

@@ -79,8 +79,8 @@ struct joinbatch {
     int nreads, nrounds;                    /* of each kind */
 };
 
-/* The reads of several batches at once (schema/013): per row of the
- * arrays (campaign, customer), the campaign's status, tiers, deposit
+/* The reads of several batches at once (schema/functions/join.sql): per row of
+ * the arrays (campaign, customer), the campaign's status, tiers, deposit
  * policy, version and per-customer limit, the customer's VIP level with
  * the campaign's distributor, the history, and the row's position. No row
  * for a campaign that cannot be joined. */
@@ -88,7 +88,7 @@ static struct db_stmt jb_read_stmt = DB_STMT(
     "join_batches_read", "SELECT * FROM gb_join_batch_reads($1, $2, $3)", 3);
 
 /* The writes of several batches at once: the campaign and version per row
- * (schema/013); answers carry the row's position in o_ord. */
+ * (functions/join.sql); answers carry the row's position in o_ord. */
 static struct db_stmt jb_write_stmt =
     DB_STMT("join_batches_write",
             "SELECT * FROM gb_join_batches($1, $2, $3, $4, $5, $6, $7, $8)", 8);

@@ -15,7 +15,7 @@
  * inserts the accepted rows with one INSERT, taking the campaign's lock
  * only to count at the end (deciding again lock first when the batch
  * might not fit or met a change), so the batches in flight of one campaign
- * insert side by side (gb_join_batches, schema/013). Each join is then
+ * insert side by side (gb_join_batches, functions/join.sql). Each join is then
  * answered with its own outcome through the callback given to
  * joinbatch_new.
  *

@@ -72,6 +72,10 @@ static int main_serve(const struct config *cfg)
     free(list);
     if (srv.migrations_param == NULL)
         die("out of memory");
+    srv.functions_param =
+        migrate_functions_param(cfg->schema_dir, err, sizeof err);
+    if (srv.functions_param == NULL)
+        die("schema: %s", err);
 
     signal(SIGPIPE, SIG_IGN);
     srv.base = event_base_new();
@@ -115,6 +119,7 @@ static int main_serve(const struct config *cfg)
     event_free(srv.sigint);
     event_base_free(srv.base);
     free(srv.migrations_param);
+    free(srv.functions_param);
     libevent_global_shutdown();
     log_info("stopped");
     return 0;

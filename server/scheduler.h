@@ -2,10 +2,10 @@
  * scheduler.h - the due transitions of campaigns and participations, on
  * time, driven by libevent timers and by the database.
  *
- * A pass runs the due functions of schema/005_transitions.sql in turn
+ * A pass runs the due functions of schema/functions/transitions.sql
  * (open campaigns at starts_at, close them at ends_at, expire deposits,
  * default unpaid balances, settle succeeded campaigns that no longer wait
- * for a balance: schema/008_settle.sql), each one statement through the
+ * for a balance: schema/functions/settle.sql), each one statement through the
  * pool, repeating
  * a function while it reports a full batch; then it asks the database for
  * the earliest due time and arms a timer for it, never more than one

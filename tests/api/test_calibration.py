@@ -5,7 +5,7 @@ p_complete_at_join and final statuses (set-up, not behaviour); the report
 is read through HTTP and compared with a bucket table and a Brier score
 computed by hand below.
 
-The rule (schema/009_feed_reports.sql): only campaigns that succeeded
+The rule (schema/functions/reports.sql): only campaigns that succeeded
 (succeeded, settled) count; scored participations are paid (outcome 1) and
 defaulted, withdrawn, expired (outcome 0); bucket k holds k/10 <= p <
 (k+1)/10 in decimal, p = 1 in the last bucket.

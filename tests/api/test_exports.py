@@ -3,7 +3,7 @@
 Settlements are seeded straight into the database (settlements and
 settlement_lines with the campaigns, products, customers and
 participations they reference, consistent with the CHECKs of
-007_settlements.sql); the export is read over real HTTP and parsed with
+schema/001_baseline.sql); the export is read over real HTTP and parsed with
 Python's csv module, then checked against the JSON settlement view.
 
 Memory: the server must hold one batch, not the file. The big-export test

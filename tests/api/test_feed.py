@@ -1,7 +1,7 @@
 """The staff event feed over the outbox: GET /v1/admin/events?after=&limit=.
 
 The feed returns a row only once every transaction older than the row's
-own has ended, ordered by (writing transaction, id) (schema/009): a reader
+own has ended, ordered by (writing transaction, id) (functions/feed.sql): a reader
 that follows next_after never misses a row committed late with a smaller
 id. Tests here: paging and cursors, tenant isolation, roles, the
 visibility order with transactions held open on purpose, a random

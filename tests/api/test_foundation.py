@@ -1,6 +1,7 @@
 """The foundation: health, routing envelopes, HTTP limits, raw sockets,
 database outages, shutdown, migrations and configuration."""
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -335,23 +336,105 @@ def run_migrate(url, schema_dir=None, tmp_path=None):
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
-def test_migrate_twice_is_a_noop(cluster, dbname, db):
+def copy_schema(tmp_path):
+    """A copy of schema/ (migrations and function files) to edit."""
+    schema = tmp_path / "schema"
+    shutil.copytree(os.path.join(ROOT, "schema"), str(schema))
+    return schema
+
+
+def bookkeeping(db):
     with db.cursor() as cur:
-        cur.execute("SELECT version, applied_at FROM schema_migrations ORDER BY version")
-        before = cur.fetchall()
+        cur.execute("SELECT version, sha256, applied_at FROM schema_migrations ORDER BY version")
+        migrations = cur.fetchall()
+        cur.execute("SELECT name, sha256, applied_at FROM schema_functions ORDER BY name")
+        return migrations, cur.fetchall()
+
+
+def test_migrate_twice_is_a_noop(cluster, dbname, db):
+    before = bookkeeping(db)
+    functions = sorted(f for f in os.listdir(os.path.join(ROOT, "schema", "functions"))
+                       if f.endswith(".sql"))
+    assert [name for name, _, _ in before[1]] == functions
     r = run_migrate(cluster.url(dbname))
     assert r.returncode == 0, r.stderr
     assert "0 applied" in r.stderr
+    assert "function files: 0 applied, %d unchanged" % len(functions) in r.stderr
+    assert bookkeeping(db) == before
+
+
+PROBE = """
+CREATE OR REPLACE FUNCTION gb_probe() RETURNS text
+    LANGUAGE sql STABLE AS $$ SELECT '%s' $$;
+"""
+
+
+def probe(db):
     with db.cursor() as cur:
-        cur.execute("SELECT version, applied_at FROM schema_migrations ORDER BY version")
-        assert cur.fetchall() == before
+        cur.execute("SELECT gb_probe()")
+        return cur.fetchone()[0]
+
+
+def test_edited_function_file_is_applied_by_next_migrate(make_server, cluster, dbname, db,
+                                                         tmp_path):
+    schema = copy_schema(tmp_path)
+    base = schema / "functions" / "base.sql"
+    original = base.read_text()
+    _, functions_before = bookkeeping(db)
+    base.write_text(original + PROBE % "one")
+    m = run_migrate(cluster.url(dbname), str(schema), tmp_path)
+    assert m.returncode == 0, m.stderr
+    assert "applied functions/base.sql" in m.stderr
+    assert "function files: 1 applied, %d unchanged" % (len(functions_before) - 1) in m.stderr
+    assert probe(db) == "one"
+    _, functions_after = bookkeeping(db)
+    changed = [a[0] for a, b in zip(functions_before, functions_after) if a != b]
+    assert changed == ["base.sql"]
+    # editing the file again replaces the function in place
+    base.write_text(original + PROBE % "two")
+    assert run_migrate(cluster.url(dbname), str(schema), tmp_path).returncode == 0
+    assert probe(db) == "two"
+    # a body that does not compile is refused at migrate time, and nothing
+    # of that run is kept: not the file, not a migration that came with it
+    base.write_text(original + PROBE.replace("SELECT '%s'", "SELEC '%s'") % "three")
+    (schema / "900_extra.sql").write_text("CREATE TABLE extra_thing (id int);\n")
+    m = run_migrate(cluster.url(dbname), str(schema), tmp_path)
+    assert m.returncode != 0 and "nothing of this run was applied" in m.stderr
+    assert probe(db) == "two"
+    with db.cursor() as cur:
+        cur.execute("SELECT to_regclass('extra_thing') IS NULL, max(version) FROM schema_migrations")
+        assert cur.fetchone() == (True, 1)
+    # a function file whose body calls a function of a later file is fine:
+    # bodies are checked once every file is in
+    (schema / "900_extra.sql").unlink()
+    base.write_text(original + PROBE.replace("SELECT '%s'", "SELECT gb_later_probe()"))
+    (schema / "functions" / "zz_later.sql").write_text(
+        "CREATE OR REPLACE FUNCTION gb_later_probe() RETURNS text\n"
+        "    LANGUAGE sql IMMUTABLE AS $$ SELECT 'later' $$;\n")
+    m = run_migrate(cluster.url(dbname), str(schema), tmp_path)
+    assert m.returncode == 0, m.stderr
+    assert probe(db) == "later"
+
+
+def test_older_function_files_make_readyz_503(make_server, cluster, dbname, db, tmp_path):
+    """A server whose database holds older function files than the ones it
+    ships is not ready until migrate has run."""
+    schema = copy_schema(tmp_path)
+    join = schema / "functions" / "join.sql"
+    join.write_text(join.read_text() + PROBE % "new")
+    srv = make_server(dbname, config="schema_dir = %s\n" % schema, wait_ready=False)
+    r = srv.get("/readyz")
+    assert r.status == 503 and r.json["error"]["code"] == "unavailable"
+    assert "functions" in r.json["error"]["message"]
+    m = run_migrate(cluster.url(dbname), str(schema), tmp_path)
+    assert m.returncode == 0, m.stderr
+    assert "applied functions/join.sql" in m.stderr
+    assert srv.get("/readyz").status == 200
+    assert probe(db) == "new"
 
 
 def test_pending_migration_makes_readyz_503(make_server, cluster, dbname, db, tmp_path):
-    schema = tmp_path / "schema"
-    schema.mkdir()
-    for name in sorted(os.listdir(os.path.join(ROOT, "schema"))):
-        (schema / name).write_bytes(open(os.path.join(ROOT, "schema", name), "rb").read())
+    schema = copy_schema(tmp_path)
     (schema / "900_extra.sql").write_text("CREATE TABLE extra_thing (id int);\n")
     srv = make_server(dbname, config="schema_dir = %s\n" % schema, wait_ready=False)
     r = srv.get("/readyz")

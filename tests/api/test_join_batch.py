@@ -1,4 +1,4 @@
-"""Coalesced joins (server/joinbatch.c, gb_join_batches in schema/013): the
+"""Coalesced joins (server/joinbatch.c, gb_join_batches in functions/join.sql): the
 joins of one campaign that arrive while its batches are in flight are
 decided and written together, in one transaction, each answered with its
 own outcome.
@@ -163,7 +163,7 @@ def test_batch_crossing_the_cap(app, db, cluster, dbname, t):
 def test_batch_price_counts_earlier_rows(app, db, cluster, dbname, t):
     """Each answer's current price counts the joins counted before it, its
     own included. Batches of one campaign insert side by side and are
-    counted in the order they take the campaign's lock (schema/013), so
+    counted in the order they take the campaign's lock (functions/join.sql), so
     the second filler may be counted before or after the batch of a and b:
     a and b are counted 2nd and 3rd, or 3rd and 4th, never the same."""
     tiers = [{"threshold": 1, "unit_price_cents": 9900},
@@ -271,7 +271,7 @@ def test_batch_failing_as_a_whole_is_retried_join_by_join(app, db, cluster, dbna
 def test_one_customer_in_concurrent_batches_of_two_processes(app, make_server, db, cluster,
                                                               dbname, t):
     """Batches of one campaign insert side by side and take its lock only
-    to count (schema/013): a customer joining through two processes at once
+    to count (functions/join.sql): a customer joining through two processes at once
     is caught by participations_one_live in the later batch, which is then
     decided again under the lock. One join, one already_joined, an innocent
     join of the other process written, and the counters agree."""

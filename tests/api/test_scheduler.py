@@ -1,4 +1,4 @@
-"""The scheduler and the closing transitions (schema/005_transitions.sql,
+"""The scheduler and the closing transitions (schema/functions/transitions.sql,
 server/scheduler.c).
 
 The world is set up through the database (distributors, customers,

@@ -1,5 +1,4 @@
--- The staff event feed over the outbox, and the reliability calibration
--- report (server/api_reports.c).
+-- The staff event feed over the outbox (server/api_reports.c).
 --
 -- Feed order. Outbox ids come from a sequence, and sequence values are not
 -- committed in order: a transaction that took id 10 may commit after one
@@ -23,18 +22,9 @@
 -- refused rather than guessed at.
 
 
--- The writer's top-level transaction (pg_current_xact_id() is the
--- top-level xid even inside a subtransaction, e.g. a plpgsql EXCEPTION
--- block), and the feed's index. Rows written before this migration all get
--- the migration's own transaction id, which keeps them in id order.
-ALTER TABLE outbox
-    ADD COLUMN xact_id xid8 NOT NULL DEFAULT pg_current_xact_id();
-CREATE INDEX outbox_feed ON outbox (distributor_id, xact_id, id);
-
-
 -- One feed item: the outbox row, with the customer's contact (login: phone
 -- number or e-mail, and display name) for SMS and call-centre senders.
-CREATE FUNCTION gb_outbox_json(o outbox) RETURNS json
+CREATE OR REPLACE FUNCTION gb_outbox_json(o outbox) RETURNS json
     LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
         'id', o.id, 'kind', o.kind, 'customer_id', o.customer_id,
@@ -46,12 +36,11 @@ CREATE FUNCTION gb_outbox_json(o outbox) RETURNS json
                        FROM customers cu WHERE cu.id = o.customer_id))
 $$;
 
-
 -- Up to p_limit feed rows of distributor p_distributor_id after the row
 -- p_after (0: from the start), as (id, item JSON text). Raises 22023 with
 -- the message 'outbox_feed: bad after' when p_after is not a row this
 -- distributor's feed can have returned.
-CREATE FUNCTION gb_outbox_feed(p_distributor_id bigint, p_after bigint,
+CREATE OR REPLACE FUNCTION gb_outbox_feed(p_distributor_id bigint, p_after bigint,
                                p_limit int)
     RETURNS TABLE (id bigint, item text)
     LANGUAGE plpgsql STABLE AS $$
@@ -76,45 +65,3 @@ BEGIN
          LIMIT p_limit;
 END $$;
 
-
--- The calibration report of one distributor: p_complete at join against
--- the outcome, over participations of its campaigns that succeeded
--- (succeeded or settled). The prediction is "completes if the deal
--- happens", so failed and cancelled campaigns say nothing about it.
--- Scored: paid -> 1; defaulted, withdrawn, expired -> 0. Not scored (no
--- outcome of the customer's own): awaiting_payment (not yet decided), and
--- void/refunded (still pending_deposit when the campaign closed, which
--- the reliability model does not count against the customer either).
--- Bucket k (0..9) holds predictions with k/10 <= p < (k+1)/10, compared in
--- decimal (p::numeric, 15 significant digits) so that 0.3 lands in
--- [0.3, 0.4); p = 1 goes to the last bucket. Empty buckets have null mean_predicted and observed_rate;
--- brier_score is null when nothing is scored. Double precision: these are
--- probabilities, not money.
-CREATE FUNCTION gb_reliability_report(p_distributor_id bigint) RETURNS json
-    LANGUAGE sql STABLE AS $$
-    WITH scored AS (
-        SELECT p.p_complete_at_join AS p,
-               CASE p.status WHEN 'paid' THEN 1.0 ELSE 0.0 END::float8 AS y,
-               least(floor(p.p_complete_at_join::numeric * 10), 9)::int AS b
-          FROM campaigns c
-          JOIN participations p ON p.campaign_id = c.id
-         WHERE c.distributor_id = p_distributor_id
-           AND p.distributor_id = p_distributor_id
-           AND c.status IN ('succeeded', 'settled')
-           AND p.status IN ('paid', 'defaulted', 'withdrawn', 'expired')
-    ), buckets AS (
-        SELECT g.b, count(s.p) AS n, avg(s.p) AS mean_p, avg(s.y) AS rate
-          FROM generate_series(0, 9) g (b)
-          LEFT JOIN scored s ON s.b = g.b
-         GROUP BY g.b
-    )
-    SELECT json_build_object(
-        'buckets', (SELECT json_agg(json_build_object(
-                               'predicted_from', round(b / 10.0, 1),
-                               'predicted_to', round((b + 1) / 10.0, 1),
-                               'count', n, 'mean_predicted', mean_p,
-                               'observed_rate', rate) ORDER BY b)
-                      FROM buckets),
-        'brier_score', (SELECT avg((p - y) ^ 2) FROM scored),
-        'outcomes', (SELECT count(*) FROM scored))
-$$;

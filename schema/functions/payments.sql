@@ -23,10 +23,7 @@
 -- (refund:participation:<pid>:late:<payment_id>), with an outbox row the
 -- provider's refund sender picks up by its idempotency key.
 
-CREATE INDEX payments_pending ON payments (participation_id, kind, amount_cents)
-    WHERE status = 'pending';
-
-CREATE FUNCTION gb_payment_json(p payments) RETURNS json
+CREATE OR REPLACE FUNCTION gb_payment_json(p payments) RETURNS json
     LANGUAGE sql STABLE
     AS $$ SELECT json_build_object('id', p.id,
                                    'participation_id', p.participation_id,
@@ -38,7 +35,7 @@ CREATE FUNCTION gb_payment_json(p payments) RETURNS json
 -- What pa owes now and for what: ('deposit', n) while the deposit window
 -- and the campaign are open, ('balance', n) while the payment window is
 -- open, else (NULL, 0). The caller holds the participation's row lock.
-CREATE FUNCTION gb_payment_due(pa participations, c campaigns,
+CREATE OR REPLACE FUNCTION gb_payment_due(pa participations, c campaigns,
                                OUT kind text, OUT amount_cents bigint)
     LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -65,7 +62,7 @@ END $$;
 -- The intent for what participation p_participation_id of customer
 -- p_customer_id owes now. outcome: 'created' | 'reused' (payment set),
 -- 'not_found' (none, or another customer's), 'invalid_state' (nothing due).
-CREATE FUNCTION gb_payment_intent(p_customer_id bigint,
+CREATE OR REPLACE FUNCTION gb_payment_intent(p_customer_id bigint,
                                   p_participation_id bigint,
                                   OUT outcome text, OUT payment json)
     LANGUAGE plpgsql AS $$
@@ -115,7 +112,7 @@ END $$;
 --   applied          paid in; the participation moved on       (200)
 --   refunded         paid in, but the participation could no longer take
 --                    it: refunded at once                      (200)
-CREATE FUNCTION gb_payment_apply(p_payment_id bigint, p_status text,
+CREATE OR REPLACE FUNCTION gb_payment_apply(p_payment_id bigint, p_status text,
                                  p_amount_cents bigint, p_provider_ref text,
                                  p_body text,
                                  OUT outcome text, OUT payment json)
@@ -270,3 +267,14 @@ BEGIN
     VALUES (p_payment_id, p_provider_ref, p_status, p_amount_cents, outcome,
             p_body);
 END $$;
+
+-- Ledger entries are never changed or deleted: a correction is a new
+-- movement. Refused here, for every writer.
+CREATE OR REPLACE FUNCTION gb_ledger_immutable() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger entries are immutable';
+END $$;
+
+CREATE OR REPLACE TRIGGER ledger_entries_immutable BEFORE UPDATE OR DELETE ON ledger_entries
+    FOR EACH ROW EXECUTE FUNCTION gb_ledger_immutable();

@@ -8,8 +8,9 @@
 -- leaves nothing; after it, everything. Exactly-once with several server
 -- processes: the campaign row lock (taken by gb_settle_due with SKIP
 -- LOCKED, then by gb_campaign_settle), the status re-checked under it, and
--- behind those the primary keys of 007 (one settlement per campaign, one
--- line per participation) and the UNIQUE ledger movement keys
+-- behind those the primary keys of settlements and settlement_lines (one
+-- settlement per campaign, one line per participation) and the UNIQUE
+-- ledger movement keys
 --   settle:<campaign_id>:commission | :manufacturer | :distributor_net
 -- and the outbox idempotency key settled:campaign:<campaign_id>.
 --
@@ -32,29 +33,24 @@
 --   * received_cents / refunded_cents of a settlement are the ledger's
 --     figures at settlement time (deposit_received + balance_received,
 --     refund_issued); money that arrives late afterwards is received and
---     refunded at once (006), so it never unbalances the campaign, and
+--     refunded at once (payments.sql), so it never unbalances the campaign, and
 --     gb_campaign_reconcile always reads the live ledger;
 --   * the three ledger entries are written even when an amount is 0, so a
 --     settled campaign always has exactly three settle:* movements.
 
 
 -- The scheduler asks every pass which succeeded campaigns still wait for a
--- balance: a probe of this index, however many participations they have.
-CREATE INDEX participations_awaiting ON participations (campaign_id)
-    WHERE status = 'awaiting_payment';
-
 
 -- round(amount x bp / 10000) half up, for amount >= 0, 0 <= bp <= 10000.
-CREATE FUNCTION gb_apply_bp(p_amount bigint, p_bp integer) RETURNS bigint
+CREATE OR REPLACE FUNCTION gb_apply_bp(p_amount bigint, p_bp integer) RETURNS bigint
     LANGUAGE sql IMMUTABLE STRICT
     AS $$ SELECT (p_amount / 10000) * p_bp
                  + ((p_amount % 10000) * p_bp + 5000) / 10000 $$;
 
-
 -- Settles one campaign: true if it settled now; false when it is not
 -- found, not succeeded (already settled, or never succeeded), or still
 -- has a participation awaiting_payment.
-CREATE FUNCTION gb_campaign_settle(p_campaign_id bigint) RETURNS boolean
+CREATE OR REPLACE FUNCTION gb_campaign_settle(p_campaign_id bigint) RETURNS boolean
     LANGUAGE plpgsql AS $$
 DECLARE
     c campaigns;
@@ -170,12 +166,11 @@ BEGIN
     RETURN n = 1;
 END $$;
 
-
 -- Settles up to p_limit succeeded campaigns that no longer wait for a
 -- balance; returns how many it settled. Claimed FOR UPDATE SKIP LOCKED so
 -- several processes share the work; a campaign whose settlement fails is
 -- logged (WARNING) and left for the next call, the others still settle.
-CREATE FUNCTION gb_settle_due(p_limit int) RETURNS int
+CREATE OR REPLACE FUNCTION gb_settle_due(p_limit int) RETURNS int
     LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint;
@@ -203,7 +198,6 @@ BEGIN
     RETURN n;
 END $$;
 
-
 -- The reconciliation invariant of DESIGN.md for one campaign of any
 -- status, from the live ledger and the settlement lines:
 --   received   = deposit_received + balance_received
@@ -215,7 +209,7 @@ END $$;
 -- one (received == refunded: every deposit went back). A campaign still
 -- open or succeeded-but-unsettled holds money not yet split: its
 -- difference is that money. No rows for an unknown campaign.
-CREATE FUNCTION gb_campaign_reconcile(p_campaign_id bigint,
+CREATE OR REPLACE FUNCTION gb_campaign_reconcile(p_campaign_id bigint,
                                       OUT received_cents bigint,
                                       OUT refunded_cents bigint,
                                       OUT split_cents bigint,
@@ -239,22 +233,8 @@ CREATE FUNCTION gb_campaign_reconcile(p_campaign_id bigint,
      WHERE c.id = p_campaign_id
 $$;
 
-
--- A strict RFC 3339 time (offset required), or NULL when s is not one.
-CREATE FUNCTION gb_rfc3339(s text) RETURNS timestamptz
-    LANGUAGE plpgsql STABLE STRICT AS $$
-BEGIN
-    IF s !~ '^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$' THEN
-        RETURN NULL;
-    END IF;
-    RETURN s::timestamptz;
-EXCEPTION WHEN OTHERS THEN
-    RETURN NULL;
-END $$;
-
-
 -- The "totals" object of a settlement.
-CREATE FUNCTION gb_settlement_totals_json(s settlements) RETURNS json
+CREATE OR REPLACE FUNCTION gb_settlement_totals_json(s settlements) RETURNS json
     LANGUAGE sql STABLE
     AS $$ SELECT json_build_object(
               'lines', s.lines, 'quantity', s.quantity,
@@ -267,7 +247,7 @@ CREATE FUNCTION gb_settlement_totals_json(s settlements) RETURNS json
               'refunded_cents', s.refunded_cents) $$;
 
 -- A settlement without its lines (the list item).
-CREATE FUNCTION gb_settlement_json(s settlements) RETURNS json
+CREATE OR REPLACE FUNCTION gb_settlement_json(s settlements) RETURNS json
     LANGUAGE sql STABLE
     AS $$ SELECT json_build_object(
               'campaign_id', s.campaign_id,
@@ -278,7 +258,7 @@ CREATE FUNCTION gb_settlement_json(s settlements) RETURNS json
               'commission_bp', s.commission_bp,
               'totals', gb_settlement_totals_json(s)) $$;
 
-CREATE FUNCTION gb_settlement_line_json(l settlement_lines) RETURNS json
+CREATE OR REPLACE FUNCTION gb_settlement_line_json(l settlement_lines) RETURNS json
     LANGUAGE sql STABLE
     AS $$ SELECT json_build_object(
               'participation_id', l.participation_id,
@@ -291,7 +271,7 @@ CREATE FUNCTION gb_settlement_line_json(l settlement_lines) RETURNS json
               'distributor_net_cents', l.distributor_net_cents) $$;
 
 -- A settlement with its lines in participation id order (the detail).
-CREATE FUNCTION gb_settlement_full_json(s settlements) RETURNS json
+CREATE OR REPLACE FUNCTION gb_settlement_full_json(s settlements) RETURNS json
     LANGUAGE sql STABLE
     AS $$ SELECT json_build_object(
               'campaign_id', s.campaign_id,
@@ -306,3 +286,4 @@ CREATE FUNCTION gb_settlement_full_json(s settlements) RETURNS json
                                   WHERE l.campaign_id = s.campaign_id),
                                 '[]'::json),
               'totals', gb_settlement_totals_json(s)) $$;
+

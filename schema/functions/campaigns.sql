@@ -17,7 +17,8 @@
 --     campaigns have no live participations left and show 0.
 
 
-CREATE FUNCTION gb_product_json(p products) RETURNS json
+
+CREATE OR REPLACE FUNCTION gb_product_json(p products) RETURNS json
     LANGUAGE sql STABLE
     AS $$ SELECT json_build_object('id', p.id, 'distributor_id', p.distributor_id,
                                    'sku', p.sku, 'name', p.name,
@@ -28,7 +29,7 @@ CREATE FUNCTION gb_product_json(p products) RETURNS json
                                    'created_at', gb_ts(p.created_at)) $$;
 
 -- The staff campaign object, without progress / stats / forecast.
-CREATE FUNCTION gb_campaign_json(c campaigns) RETURNS json
+CREATE OR REPLACE FUNCTION gb_campaign_json(c campaigns) RETURNS json
     LANGUAGE sql STABLE
     AS $$ SELECT json_build_object(
               'id', c.id, 'distributor_id', c.distributor_id,
@@ -48,12 +49,12 @@ CREATE FUNCTION gb_campaign_json(c campaigns) RETURNS json
               'closed_at', gb_ts(c.closed_at)) $$;
 
 -- The status shoppers see.
-CREATE FUNCTION gb_campaign_public_status(s text) RETURNS text
+CREATE OR REPLACE FUNCTION gb_campaign_public_status(s text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT
     AS $$ SELECT CASE WHEN s = 'settled' THEN 'succeeded' ELSE s END $$;
 
 -- The public campaign object, without progress.
-CREATE FUNCTION gb_campaign_public_json(c campaigns) RETURNS json
+CREATE OR REPLACE FUNCTION gb_campaign_public_json(c campaigns) RETURNS json
     LANGUAGE sql STABLE
     AS $$ SELECT json_build_object(
               'id', c.id, 'title', c.title, 'description', c.description,
@@ -72,7 +73,7 @@ CREATE FUNCTION gb_campaign_public_json(c campaigns) RETURNS json
 
 -- The participants and quantity a campaign's progress is priced from
 -- (see the header).
-CREATE FUNCTION gb_campaign_counted(c campaigns, OUT participants bigint,
+CREATE OR REPLACE FUNCTION gb_campaign_counted(c campaigns, OUT participants bigint,
                                     OUT quantity bigint)
     LANGUAGE sql STABLE
     AS $$ SELECT CASE WHEN c.status IN ('succeeded', 'settled') THEN k.n
@@ -86,10 +87,10 @@ CREATE FUNCTION gb_campaign_counted(c campaigns, OUT participants bigint,
                      AND p.status IN ('awaiting_payment', 'paid', 'defaulted')) k $$;
 
 -- Staff cancel with its audit line, in one transaction: the before and
--- after objects around gb_campaign_cancel (schema/005_transitions.sql,
+-- after objects around gb_campaign_cancel (functions/transitions.sql,
 -- resolved at call time). Returns its outcome: 'cancelled', 'not_found' or
 -- 'invalid_state'.
-CREATE FUNCTION gb_campaign_cancel_audited(p_distributor_id bigint,
+CREATE OR REPLACE FUNCTION gb_campaign_cancel_audited(p_distributor_id bigint,
                                            p_campaign_id bigint,
                                            p_staff_id bigint,
                                            p_request_id text) RETURNS text
@@ -115,3 +116,4 @@ BEGIN
     END IF;
     RETURN v_outcome;
 END $$;
+

@@ -9,12 +9,12 @@
 --   * every transition re-checks its precondition under the row lock (a
 --     second call, or a second process that waited, finds nothing to do);
 --   * ledger movement keys and (participation, kind) history events are
---     UNIQUE in 002, and outbox rows carry an idempotency key, so even a
---     bug here could not write a movement or an event twice.
+--     UNIQUE (001_baseline.sql), and outbox rows carry an idempotency key,
+--     so even a bug here could not write a movement or an event twice.
 --
 -- Lock order: campaign row first, then its participations, the order the
--- counter trigger of 002 implies for joins (participations change, then
--- the campaign's counters), so closes and expiries never deadlock with
+-- counter trigger implies for joins (participations change, then the
+-- campaign's counters), so closes and expiries never deadlock with
 -- each other. A join racing the deadline is therefore counted (it
 -- committed before the close took the campaign lock) or refused (it sees
 -- the campaign closed once the lock is released), never lost.
@@ -34,7 +34,8 @@
 
 
 -- The price of the tier with the greatest threshold <= max(n, 1).
-CREATE FUNCTION gb_tier_price(p_tiers jsonb, p_count bigint) RETURNS bigint
+-- The price of the tier with the greatest threshold <= max(n, 1).
+CREATE OR REPLACE FUNCTION gb_tier_price(p_tiers jsonb, p_count bigint) RETURNS bigint
     LANGUAGE sql IMMUTABLE AS $$
     SELECT (t ->> 'unit_price_cents')::bigint
       FROM jsonb_array_elements(p_tiers) t
@@ -43,23 +44,21 @@ CREATE FUNCTION gb_tier_price(p_tiers jsonb, p_count bigint) RETURNS bigint
      LIMIT 1
 $$;
 
-
 -- The succeeded deposit payment of a participation (for refund and
 -- forfeit ledger rows and the provider's refund), or NULL.
-CREATE FUNCTION gb_deposit_payment_id(p_participation_id bigint) RETURNS bigint
+CREATE OR REPLACE FUNCTION gb_deposit_payment_id(p_participation_id bigint) RETURNS bigint
     LANGUAGE sql STABLE AS $$
     SELECT max(id) FROM payments
      WHERE participation_id = p_participation_id AND kind = 'deposit'
        AND status = 'succeeded'
 $$;
 
-
 -- Ends the participations of one campaign (the caller holds the campaign
 -- row lock) whose status is in p_statuses: those holding a paid deposit
 -- become 'refunded' with a refund_issued ledger row and a 'refunded'
 -- outbox row (movement refund:participation:<pid>:<p_reason>), the others
 -- 'void'. No history event: the customer did nothing wrong.
-CREATE FUNCTION gb_participations_release(p_campaign_id bigint,
+CREATE OR REPLACE FUNCTION gb_participations_release(p_campaign_id bigint,
                                           p_statuses text[],
                                           p_reason text) RETURNS void
     LANGUAGE sql AS $$
@@ -98,10 +97,9 @@ CREATE FUNCTION gb_participations_release(p_campaign_id bigint,
       FROM refunds;
 $$;
 
-
 -- scheduled -> open for campaigns whose starts_at has come. Returns how
 -- many were opened (p_limit at most: call again while it returns p_limit).
-CREATE FUNCTION gb_campaign_open_due(p_limit int) RETURNS int
+CREATE OR REPLACE FUNCTION gb_campaign_open_due(p_limit int) RETURNS int
     LANGUAGE plpgsql AS $$
 DECLARE
     n int;
@@ -121,11 +119,10 @@ BEGIN
     RETURN n;
 END $$;
 
-
 -- Closes one campaign if it is open and its ends_at has passed; returns
 -- the new status ('succeeded' or 'failed'), or NULL when there was
 -- nothing to do (not found, not open, not yet due, or already closed).
-CREATE FUNCTION gb_campaign_close(p_campaign_id bigint) RETURNS text
+CREATE OR REPLACE FUNCTION gb_campaign_close(p_campaign_id bigint) RETURNS text
     LANGUAGE plpgsql AS $$
 DECLARE
     c campaigns;
@@ -251,11 +248,10 @@ BEGIN
     RETURN 'succeeded';
 END $$;
 
-
 -- Closes up to p_limit open campaigns whose ends_at has passed; returns
 -- how many it closed. A campaign whose close fails is logged (WARNING)
 -- and left for the next call; the others still close.
-CREATE FUNCTION gb_campaign_close_due(p_limit int) RETURNS int
+CREATE OR REPLACE FUNCTION gb_campaign_close_due(p_limit int) RETURNS int
     LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint;
@@ -280,11 +276,10 @@ BEGIN
     RETURN n;
 END $$;
 
-
 -- Staff cancel: draft, scheduled or open -> cancelled; paid deposits are
 -- refunded (reason cancelled), everything else void. Returns 'cancelled',
 -- 'not_found' (no such campaign in this distributor) or 'invalid_state'.
-CREATE FUNCTION gb_campaign_cancel(p_distributor_id bigint,
+CREATE OR REPLACE FUNCTION gb_campaign_cancel(p_distributor_id bigint,
                                    p_campaign_id bigint) RETURNS text
     LANGUAGE plpgsql AS $$
 DECLARE
@@ -313,7 +308,6 @@ BEGIN
     RETURN 'cancelled';
 END $$;
 
-
 -- pending_deposit participations of open campaigns whose deposit window
 -- has passed -> expired (the counter trigger returns their units), with
 -- a deposit_expired history event and outbox row. Returns how many.
@@ -321,7 +315,7 @@ END $$;
 -- join holds one for milliseconds), then the participations, re-checked
 -- under the locks, so a close or a second process that got there first
 -- leaves nothing to do.
-CREATE FUNCTION gb_deposit_expire_due(p_limit int) RETURNS int
+CREATE OR REPLACE FUNCTION gb_deposit_expire_due(p_limit int) RETURNS int
     LANGUAGE plpgsql AS $$
 DECLARE
     v_ids bigint[];
@@ -368,12 +362,11 @@ BEGIN
     RETURN n;
 END $$;
 
-
 -- awaiting_payment participations whose pay_by has passed -> defaulted:
 -- the paid deposit is forfeited to the distributor (ledger
 -- deposit_forfeited, movement forfeit:participation:<pid>), a defaulted
 -- history event and outbox row. Returns how many.
-CREATE FUNCTION gb_payment_default_due(p_limit int) RETURNS int
+CREATE OR REPLACE FUNCTION gb_payment_default_due(p_limit int) RETURNS int
     LANGUAGE plpgsql AS $$
 DECLARE
     n int;
@@ -419,11 +412,10 @@ BEGIN
     RETURN n;
 END $$;
 
-
 -- The earliest due time of any work the functions above would do (NULL
 -- when there is none). It may lie in the past: work another transaction
 -- held when it was last claimed (SKIP LOCKED) is still due.
-CREATE FUNCTION gb_next_due() RETURNS timestamptz
+CREATE OR REPLACE FUNCTION gb_next_due() RETURNS timestamptz
     LANGUAGE sql STABLE AS $$
     SELECT least(
         (SELECT min(starts_at) FROM campaigns WHERE status = 'scheduled'),
@@ -436,3 +428,4 @@ CREATE FUNCTION gb_next_due() RETURNS timestamptz
         (SELECT min(pay_by) FROM participations
           WHERE status = 'awaiting_payment'))
 $$;
+

@@ -1,18 +1,67 @@
--- Joining and withdrawing: the participation representation, a customer's
--- history as the reliability model's input, and the withdrawal as one
--- transaction. The join itself is one statement in server/api_join.c.
+-- Participations: the trigger that keeps a campaign's live counters, the
+-- participation representation, a customer's history as the reliability
+-- model's input, and the withdrawal as one transaction. The join itself is
+-- in join.sql.
 --
 -- A customer's history counts the events of every distributor (a default
 -- anywhere is a signal); the VIP level is the one set by the distributor
 -- the score is for (0 where none is set or no distributor applies).
 
 
+-- Keeps campaigns.live_* equal to the live participations (pending_deposit
+-- and active), for every statement that inserts or changes participations,
+-- in one UPDATE per campaign per statement. The CHECK campaigns_no_oversell
+-- then refuses an oversell, whoever wrote the participations.
+--
+-- An insert first locks the statement's campaigns in id order, then counts:
+-- a join statement may insert into several campaigns (functions/join.sql),
+-- and locking in plan order would let two such statements deadlock. Every
+-- path that locks campaigns does so in ascending id order.
+CREATE OR REPLACE FUNCTION gb_participations_count() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM 1 FROM campaigns
+         WHERE id IN (SELECT campaign_id FROM new_rows)
+         ORDER BY id FOR NO KEY UPDATE;
+        UPDATE campaigns c
+           SET live_participants = c.live_participants + d.n,
+               live_quantity = c.live_quantity + d.q
+          FROM (SELECT campaign_id, count(*)::int AS n, sum(quantity) AS q
+                  FROM new_rows WHERE status IN ('pending_deposit', 'active')
+                 GROUP BY campaign_id) d
+         WHERE c.id = d.campaign_id;
+    ELSE
+        UPDATE campaigns c
+           SET live_participants = c.live_participants + d.n,
+               live_quantity = c.live_quantity + d.q
+          FROM (SELECT campaign_id, sum(n)::int AS n, sum(q) AS q FROM (
+                  SELECT campaign_id, count(*) AS n, sum(quantity) AS q
+                    FROM new_rows WHERE status IN ('pending_deposit', 'active')
+                   GROUP BY campaign_id
+                  UNION ALL
+                  SELECT campaign_id, -count(*), -sum(quantity)
+                    FROM old_rows WHERE status IN ('pending_deposit', 'active')
+                   GROUP BY campaign_id) x
+                 GROUP BY campaign_id) d
+         WHERE c.id = d.campaign_id AND (d.n <> 0 OR d.q <> 0);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER participations_count_insert AFTER INSERT ON participations
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION gb_participations_count();
+CREATE OR REPLACE TRIGGER participations_count_update AFTER UPDATE ON participations
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION gb_participations_count();
+
 -- The participation object of API.md. unit_price_cents is the final unit
 -- price once known (set on the participation at close, else the campaign's
 -- final price); while the campaign is not closed it is null here and the
 -- server fills in the current price from the pricing module. It is the
 -- last key so that the server can do so without reparsing numbers.
-CREATE FUNCTION gb_participation_json(p participations) RETURNS json
+CREATE OR REPLACE FUNCTION gb_participation_json(p participations) RETURNS json
     LANGUAGE sql STABLE
     AS $$ SELECT json_build_object(
             'id', p.id, 'campaign_id', p.campaign_id,
@@ -38,7 +87,7 @@ CREATE FUNCTION gb_participation_json(p participations) RETURNS json
 -- One customer's history aggregated per kind for the reliability module:
 -- count and sum of decayed weights 0.5 ^ (age_days / half_life_days), ages
 -- from the database clock (never below 0).
-CREATE FUNCTION gb_customer_history(p_customer_id bigint,
+CREATE OR REPLACE FUNCTION gb_customer_history(p_customer_id bigint,
                                     p_half_life_days double precision)
     RETURNS TABLE (completed bigint, completed_w double precision,
                    withdrawn bigint, withdrawn_w double precision,
@@ -71,7 +120,7 @@ CREATE FUNCTION gb_customer_history(p_customer_id bigint,
 -- counter trigger returns the units), the history event, and when a
 -- deposit was paid its refund (ledger + outbox 'refunded' keyed by the
 -- movement key), and the outbox 'withdrawn' row.
-CREATE FUNCTION gb_participation_withdraw(p_id bigint, p_customer_id bigint)
+CREATE OR REPLACE FUNCTION gb_participation_withdraw(p_id bigint, p_customer_id bigint)
     RETURNS text
     LANGUAGE plpgsql AS $$
 DECLARE
@@ -123,3 +172,4 @@ BEGIN
     END IF;
     RETURN 'withdrawn';
 END $$;
+

@@ -1,0 +1,395 @@
+-- Joining (server/joinbatch.c, server/api_join.c): the joins that arrive
+-- together are read and decided in batches, and written in ONE transaction
+-- per round. This header is also where the time of a join goes, and what
+-- has been done about it.
+--
+-- Where the time went, and the answers:
+--   * One lock-first batch per campaign (the first design) locked the
+--     campaign row and then decided, inserted the participations and the
+--     outbox rows, and built the replies, so the batches of one campaign
+--     ran one after another for all that work: a hot campaign's throughput
+--     was one batch per (work + commit), whatever the number of cores. And
+--     with joins spread over many campaigns most batches held one join,
+--     each with a statement, a transaction and a commit of its own (0.6 ms
+--     of PostgreSQL time for a batch of one, against 70 us per further
+--     join). Hence gb_join_batches below: batches hold campaign locks only
+--     to count and commit, and the batches of several campaigns that are
+--     ready together share one transaction.
+--   * Planning. PostgreSQL re-planned every statement with array
+--     parameters on every call (each custom plan, which knows the arrays'
+--     lengths, looks cheaper than the generic one): most of the cost of a
+--     batch of one join, and with the session lookup (functions/identity.sql)
+--     7 % of all the machine's CPU under the join load. So every function
+--     here plans its statements once per connection (plan_cache_mode =
+--     force_generic_plan), and never with a sequential scan
+--     (enable_seqscan = off): a plan made once must not depend on the
+--     statistics of the moment (a participations table still empty when
+--     the first batch comes would otherwise be scanned whole for every
+--     probe until the next ANALYZE), and every access here is by key.
+--   * The customers already in the campaign are looked up with one index
+--     probe per customer. `campaign_id = $1 AND customer_id = ANY($3)`,
+--     with statistics older than a flash sale (the table grows by
+--     thousands of rows a second), made the planner take customer_id as a
+--     filter over every participation of the campaign (12 ms for a batch
+--     of 30 on a campaign of 12,000, measured with auto_explain). An
+--     EXISTS fares no better (the planner hashed it: the same scan). A
+--     LATERAL sub-query with LIMIT 1 cannot be flattened into a join or
+--     hashed, so each customer is one probe of participations_one_live
+--     whatever the statistics say.
+--   * The participation JSON of an accepted row is gb_participation_json
+--     (functions/participations.sql) written out for a participation just
+--     joined to an open campaign (status pending_deposit or active: amount
+--     due = the deposit due, no pay_by, no unit price yet), inline because
+--     a function call per row cost more than the rest of the batch
+--     together; keep the copies alike.
+--   * gb_ts is STABLE so that it is inlined (functions/base.sql).
+--
+-- The decision of a row, whichever path takes it: the campaign open by
+-- the database clock and unchanged since the read (version), the
+-- per-customer limit, the minimum score, one live participation per
+-- customer (also within the batch: the second row of a customer is
+-- already_joined), and the units left, accumulated over the rows accepted
+-- before it. A refused row never affects the others. One row out per row
+-- in: o_ord (1-based), o_reason (NULL when accepted; else changed,
+-- not_found, campaign_not_open, per_customer_limit, reliability_too_low,
+-- already_joined, campaign_full), the participation JSON, and for the
+-- current price: true, the tiers, the basis and the live counters just
+-- after this row's join.
+--
+-- gb_join_batches takes the batches that are ready together, as parallel
+-- arrays with the campaign and the version its batch read on every row
+-- (rows of one campaign in that batch's order; at most one batch per
+-- campaign), and answers one row per row in, with o_ord the row's 1-based
+-- position in the arrays; a round of one batch goes the same way.
+--
+--   1. Every campaign as committed (no lock): open by the database clock,
+--      at the version its batch read, and room for all its rows even if
+--      all were accepted; otherwise straight to step 4.
+--   2. The rows decided as gb_join_batch_locked decides them (per-customer
+--      limit, minimum score, a live participation already there, a
+--      customer twice in the batch), then one statement inserts the
+--      accepted participations and their outbox rows, sorted by campaign.
+--      Only at its end does the counter trigger update the campaigns,
+--      which takes their locks: batches of one campaign do their inserts
+--      side by side and queue only to count and commit.
+--   3. Holding the locks, every campaign is read again: still open by the
+--      database clock (its dates may have been changed), still at that
+--      version. The CHECK campaigns_no_oversell has already refused a
+--      counter that concurrent batches together overfilled, and
+--      participations_one_live a customer joining in two batches at once.
+--   4. If step 1 saw a campaign without room, or anything in steps 2-3
+--      failed, the sub-transaction is rolled back and each campaign's rows
+--      are decided by gb_join_batch_locked (lock first, then row by row),
+--      one campaign after the other in id order. Its answers are the
+--      reference: step 2 only ever takes a batch that it would accept
+--      whole, and refuses only what it refuses too.
+--
+-- The counters returned per row (live participants and quantity just
+-- after that row's join) are the campaign's counters after the statement
+-- minus the rows of that campaign accepted after it.
+--
+-- Deadlocks: every path takes campaign locks in ascending id order. The
+-- inserts of step 2 take the foreign key's KEY SHARE locks in the order of
+-- the rows, which is by campaign; the counter trigger
+-- (functions/participations.sql) locks the campaigns of a statement in id
+-- order before it counts; step 4 goes campaign by campaign in id order.
+
+-- The reads of several batches at once: per row of the arrays (campaign,
+-- customer), the campaign's status, tiers, deposit policy, version and
+-- per-customer limit, the customer's VIP level with the campaign's
+-- distributor and history (gb_customer_history), and last the row's
+-- 1-based position. No row for a campaign that cannot be joined (none,
+-- draft or cancelled). Planned once, by index only (see the header).
+CREATE OR REPLACE FUNCTION gb_join_batch_reads(p_campaign_ids bigint[], p_customers bigint[],
+                                    p_half_life_days double precision)
+    RETURNS TABLE (status text, tiers text, deposit_policy text, version integer,
+                   per_customer_limit bigint, vip_level integer,
+                   completed bigint, completed_w double precision,
+                   withdrawn bigint, withdrawn_w double precision,
+                   defaulted bigint, defaulted_w double precision,
+                   deposit_expired bigint, deposit_expired_w double precision,
+                   ord bigint)
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
+    AS $$
+BEGIN
+    RETURN QUERY
+    SELECT c.status, c.tiers::text, c.deposit_policy::text, c.version,
+           c.per_customer_limit, coalesce(v.vip_level, 0), h.*, u.ord
+      FROM unnest(p_campaign_ids, p_customers) WITH ORDINALITY
+           u (campaign_id, customer_id, ord)
+      JOIN campaigns c ON c.id = u.campaign_id
+      LEFT JOIN customer_vip v ON v.distributor_id = c.distributor_id
+            AND v.customer_id = u.customer_id
+     CROSS JOIN LATERAL gb_customer_history(u.customer_id, p_half_life_days) h
+     WHERE c.status NOT IN ('draft', 'cancelled')
+     ORDER BY u.ord;
+END $$;
+
+-- The batches of a round (steps 1-4 of the header).
+CREATE OR REPLACE FUNCTION gb_join_batches(p_campaign_ids bigint[], p_versions integer[],
+                                p_customers bigint[], p_quantities bigint[],
+                                p_scores integer[], p_p_complete double precision[],
+                                p_deposit_percents integer[], p_deposit_cents bigint[])
+    RETURNS TABLE (o_ord integer, o_reason text, o_participation text,
+                   o_live_price boolean, o_tiers text, o_tier_basis text,
+                   o_live_participants bigint, o_live_quantity bigint)
+    LANGUAGE plpgsql
+    SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_ord integer[];
+    v_reason text[];
+    v_json text[];
+    v_quantity bigint[];
+    v_campaign bigint[];
+    v_ok boolean;
+    v_cid bigint;
+    v_rows integer[];
+BEGIN
+    -- 1. every campaign open, unchanged and with room, as committed
+    SELECT coalesce(bool_and(c.id IS NOT NULL AND c.version = g.version
+                             AND c.status = 'open'
+                             AND now() >= c.starts_at AND now() < c.ends_at
+                             AND c.live_quantity + g.q <= c.max_quantity), false)
+      INTO v_ok
+      FROM (SELECT u.campaign_id, min(u.version) AS version,
+                   max(u.version) AS version_max, sum(u.quantity) AS q
+              FROM unnest(p_campaign_ids, p_versions, p_quantities)
+                   AS u (campaign_id, version, quantity)
+             GROUP BY u.campaign_id) g
+      LEFT JOIN campaigns c ON c.id = g.campaign_id AND g.version = g.version_max;
+    IF v_ok THEN
+        BEGIN
+            WITH u AS (
+                SELECT u.*, c.distributor_id, c.deposit_window_seconds,
+                       CASE WHEN u.quantity > c.per_customer_limit THEN 'per_customer_limit'
+                            WHEN u.score < c.min_score THEN 'reliability_too_low'
+                       END AS early
+                  FROM unnest(p_campaign_ids, p_customers, p_quantities, p_scores,
+                              p_p_complete, p_deposit_percents, p_deposit_cents)
+                       WITH ORDINALITY
+                       AS u (campaign_id, customer_id, quantity, score, p_complete,
+                             deposit_percent, deposit_cents, ord)
+                  JOIN campaigns c ON c.id = u.campaign_id),
+            d AS (
+                SELECT u.*,
+                       coalesce(u.early,
+                         CASE WHEN row_number() OVER (PARTITION BY u.campaign_id, u.customer_id,
+                                                                   u.early IS NULL
+                                                      ORDER BY u.ord) > 1
+                                OR h.held
+                              THEN 'already_joined' END) AS reason
+                  FROM u
+                  LEFT JOIN LATERAL (
+                       SELECT true AS held FROM participations x
+                        WHERE x.campaign_id = u.campaign_id AND x.customer_id = u.customer_id
+                          AND x.status IN ('pending_deposit', 'active')
+                        LIMIT 1) h ON true),
+            ins AS (
+                INSERT INTO participations (distributor_id, campaign_id, customer_id,
+                       quantity, status, score_at_join, p_complete_at_join,
+                       deposit_percent, deposit_cents, deposit_due_by)
+                SELECT d.distributor_id, d.campaign_id, d.customer_id, d.quantity,
+                       CASE WHEN d.deposit_cents = 0 THEN 'active' ELSE 'pending_deposit' END,
+                       d.score, d.p_complete, d.deposit_percent, d.deposit_cents,
+                       CASE WHEN d.deposit_cents > 0
+                         THEN now() + make_interval(secs => d.deposit_window_seconds)
+                       END
+                  FROM d WHERE d.reason IS NULL ORDER BY d.campaign_id, d.ord
+                RETURNING *),
+            o AS (
+                INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
+                                    participation_id, payload)
+                SELECT ins.distributor_id, k.kind, ins.customer_id, ins.campaign_id, ins.id,
+                       jsonb_build_object('quantity', ins.quantity,
+                                          'deposit_cents', ins.deposit_cents,
+                                          'deposit_due_by', gb_ts(ins.deposit_due_by))
+                  FROM ins CROSS JOIN (VALUES ('joined'), ('deposit_due')) k (kind)
+                 WHERE k.kind = 'joined' OR ins.deposit_cents > 0
+                 ORDER BY ins.id, k.kind DESC)
+            SELECT array_agg(d.ord::integer ORDER BY d.ord),
+                   array_agg(d.reason ORDER BY d.ord),
+                   array_agg(CASE WHEN ins.id IS NOT NULL THEN json_build_object(
+                     'id', ins.id, 'campaign_id', ins.campaign_id,
+                     'customer_id', ins.customer_id, 'quantity', ins.quantity,
+                     'status', ins.status, 'deposit_cents', ins.deposit_cents,
+                     'deposit_paid_cents', ins.deposit_paid_cents,
+                     'deposit_due_by', gb_ts(ins.deposit_due_by),
+                     'amount_due_cents', ins.deposit_cents - ins.deposit_paid_cents,
+                     'pay_by', NULL::text, 'created_at', gb_ts(ins.created_at),
+                     'unit_price_cents', NULL::bigint)::text END ORDER BY d.ord),
+                   array_agg(CASE WHEN ins.id IS NOT NULL THEN ins.quantity ELSE 0 END
+                             ORDER BY d.ord),
+                   array_agg(d.campaign_id ORDER BY d.ord)
+              INTO v_ord, v_reason, v_json, v_quantity, v_campaign
+              FROM d LEFT JOIN ins ON d.reason IS NULL AND ins.campaign_id = d.campaign_id
+                                  AND ins.customer_id = d.customer_id;
+
+            -- The counter trigger locked the campaigns: check them again.
+            IF EXISTS (
+                SELECT 1
+                  FROM (SELECT DISTINCT u.campaign_id, u.version
+                          FROM unnest(p_campaign_ids, p_versions) u (campaign_id, version)) g
+                  JOIN campaigns c ON c.id = g.campaign_id
+                 WHERE c.version <> g.version OR c.status <> 'open'
+                    OR now() < c.starts_at OR now() >= c.ends_at) THEN
+                RAISE EXCEPTION USING ERRCODE = 'GBJB1';
+            END IF;
+        EXCEPTION
+            WHEN unique_violation OR check_violation OR SQLSTATE 'GBJB1' THEN
+                v_ord := NULL;
+        END;
+        IF v_ord IS NOT NULL THEN
+            RETURN QUERY
+            SELECT r.ord, r.reason, r.json, true, c.tiers::text, c.tier_basis,
+                   c.live_participants::bigint
+                     - count(*) FILTER (WHERE r.quantity > 0)
+                         OVER (PARTITION BY r.campaign_id ORDER BY r.ord DESC
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+                   c.live_quantity
+                     - coalesce(sum(r.quantity)
+                         OVER (PARTITION BY r.campaign_id ORDER BY r.ord DESC
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint
+              FROM unnest(v_ord, v_reason, v_json, v_quantity, v_campaign)
+                   r (ord, reason, json, quantity, campaign_id)
+              JOIN campaigns c ON c.id = r.campaign_id
+             ORDER BY r.ord;
+            RETURN;
+        END IF;
+    END IF;
+
+    -- 4. campaign by campaign, in id order, lock first
+    FOR v_cid IN SELECT DISTINCT u FROM unnest(p_campaign_ids) u ORDER BY 1 LOOP
+        SELECT array_agg(i ORDER BY i) INTO v_rows
+          FROM generate_subscripts(p_campaign_ids, 1) i WHERE p_campaign_ids[i] = v_cid;
+        RETURN QUERY
+        SELECT v_rows[b.o_ord], b.o_reason, b.o_participation, b.o_live_price, b.o_tiers,
+               b.o_tier_basis, b.o_live_participants, b.o_live_quantity
+          FROM gb_join_batch_locked(
+                 v_cid, p_versions[v_rows[1]],
+                 (SELECT array_agg(p_customers[i] ORDER BY i) FROM unnest(v_rows) i),
+                 (SELECT array_agg(p_quantities[i] ORDER BY i) FROM unnest(v_rows) i),
+                 (SELECT array_agg(p_scores[i] ORDER BY i) FROM unnest(v_rows) i),
+                 (SELECT array_agg(p_p_complete[i] ORDER BY i) FROM unnest(v_rows) i),
+                 (SELECT array_agg(p_deposit_percents[i] ORDER BY i) FROM unnest(v_rows) i),
+                 (SELECT array_agg(p_deposit_cents[i] ORDER BY i) FROM unnest(v_rows) i)) b;
+    END LOOP;
+END $$;
+
+-- The lock-first decision of one campaign's batch (step 4): locks the
+-- campaign, then decides row by row in arrival order and inserts the
+-- accepted rows. gb_join_batches falls back to it, and its answers are the
+-- reference.
+CREATE OR REPLACE FUNCTION gb_join_batch_locked(p_campaign_id bigint, p_version integer,
+                              p_customers bigint[], p_quantities bigint[],
+                              p_scores integer[], p_p_complete double precision[],
+                              p_deposit_percents integer[], p_deposit_cents bigint[])
+    RETURNS TABLE (o_ord integer, o_reason text, o_participation text,
+                   o_live_price boolean, o_tiers text, o_tier_basis text,
+                   o_live_participants bigint, o_live_quantity bigint)
+    LANGUAGE plpgsql
+    SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
+    AS $$
+#variable_conflict use_column
+DECLARE
+    c campaigns;
+    n integer := coalesce(array_length(p_customers, 1), 0);
+    v_reason text[];
+    v_after_p bigint[];
+    v_after_q bigint[];
+    v_held bigint[];
+    v_live_p bigint;
+    v_live_q bigint;
+    v_all text;
+BEGIN
+    SELECT * INTO c FROM campaigns WHERE id = p_campaign_id FOR UPDATE;
+    IF NOT FOUND THEN
+        v_all := 'not_found';
+    ELSIF c.version <> p_version THEN
+        v_all := 'changed';
+    ELSIF c.status <> 'open' OR now() < c.starts_at OR now() >= c.ends_at THEN
+        v_all := 'campaign_not_open';
+    END IF;
+    IF v_all IS NOT NULL THEN
+        RETURN QUERY SELECT g, v_all, NULL::text, false, NULL::text, NULL::text,
+                            NULL::bigint, NULL::bigint
+                       FROM generate_series(1, n) g;
+        RETURN;
+    END IF;
+
+    SELECT coalesce(array_agg(u.customer_id), '{}') INTO v_held
+      FROM unnest(p_customers) u (customer_id)
+     CROSS JOIN LATERAL (
+           SELECT 1 FROM participations x
+            WHERE x.campaign_id = p_campaign_id AND x.customer_id = u.customer_id
+              AND x.status IN ('pending_deposit', 'active')
+            LIMIT 1) x;
+    v_live_p := c.live_participants;
+    v_live_q := c.live_quantity;
+    v_reason := array_fill(NULL::text, ARRAY[n]);
+    v_after_p := array_fill(NULL::bigint, ARRAY[n]);
+    v_after_q := array_fill(NULL::bigint, ARRAY[n]);
+    FOR i IN 1 .. n LOOP
+        IF p_quantities[i] > c.per_customer_limit THEN
+            v_reason[i] := 'per_customer_limit';
+        ELSIF p_scores[i] < c.min_score THEN
+            v_reason[i] := 'reliability_too_low';
+        ELSIF p_customers[i] = ANY (v_held) THEN
+            v_reason[i] := 'already_joined';
+        ELSIF v_live_q + p_quantities[i] > c.max_quantity THEN
+            v_reason[i] := 'campaign_full';
+        ELSE
+            v_held := v_held || p_customers[i];
+            v_live_p := v_live_p + 1;
+            v_live_q := v_live_q + p_quantities[i];
+        END IF;
+        v_after_p[i] := v_live_p;
+        v_after_q[i] := v_live_q;
+    END LOOP;
+
+    RETURN QUERY
+    WITH u AS (
+        SELECT * FROM unnest(p_customers, p_quantities, p_scores, p_p_complete,
+                             p_deposit_percents, p_deposit_cents, v_reason)
+                      WITH ORDINALITY
+                      AS u (customer_id, quantity, score, p_complete,
+                            deposit_percent, deposit_cents, reason, ord)),
+    ins AS (
+        INSERT INTO participations (distributor_id, campaign_id, customer_id,
+               quantity, status, score_at_join, p_complete_at_join,
+               deposit_percent, deposit_cents, deposit_due_by)
+        SELECT c.distributor_id, c.id, u.customer_id, u.quantity,
+               CASE WHEN u.deposit_cents = 0 THEN 'active' ELSE 'pending_deposit' END,
+               u.score, u.p_complete, u.deposit_percent, u.deposit_cents,
+               CASE WHEN u.deposit_cents > 0
+                 THEN now() + make_interval(secs => c.deposit_window_seconds)
+               END
+          FROM u WHERE u.reason IS NULL ORDER BY u.ord
+        RETURNING *),
+    o AS (
+        INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
+                            participation_id, payload)
+        SELECT ins.distributor_id, k.kind, ins.customer_id, ins.campaign_id, ins.id,
+               jsonb_build_object('quantity', ins.quantity,
+                                  'deposit_cents', ins.deposit_cents,
+                                  'deposit_due_by', gb_ts(ins.deposit_due_by))
+          FROM ins CROSS JOIN (VALUES ('joined'), ('deposit_due')) k (kind)
+         WHERE k.kind = 'joined' OR ins.deposit_cents > 0
+         ORDER BY ins.id, k.kind DESC)
+    SELECT u.ord::integer, u.reason,
+           CASE WHEN ins.id IS NOT NULL THEN json_build_object(
+             'id', ins.id, 'campaign_id', ins.campaign_id,
+             'customer_id', ins.customer_id, 'quantity', ins.quantity,
+             'status', ins.status, 'deposit_cents', ins.deposit_cents,
+             'deposit_paid_cents', ins.deposit_paid_cents,
+             'deposit_due_by', gb_ts(ins.deposit_due_by),
+             'amount_due_cents', ins.deposit_cents - ins.deposit_paid_cents,
+             'pay_by', NULL::text, 'created_at', gb_ts(ins.created_at),
+             'unit_price_cents', NULL::bigint)::text END,
+           true, c.tiers::text, c.tier_basis, v_after_p[u.ord], v_after_q[u.ord]
+      FROM u LEFT JOIN ins ON u.reason IS NULL AND ins.customer_id = u.customer_id
+     ORDER BY u.ord;
+END $$;
+
