@@ -1004,10 +1004,13 @@ static void campaign_publish_run(struct req *r)
         return;
 }
 
-/* POST /v1/admin/campaigns/{id}/publish (owner, operator) -> 200 campaign
- * (scheduled, or open when starts_at <= now) | 404 | 409 invalid_state */
+/* POST /v1/admin/campaigns/{id}/publish [{}] (owner, operator) -> 200
+ * campaign (scheduled, or open when starts_at <= now) | 400 invalid_json,
+ * invalid_field | 404 | 409 invalid_state */
 void api_campaigns_publish(struct req *r)
 {
+    if (!req_json_none(r))
+        return;
     idem_begin(r, campaign_publish_run);
 }
 
@@ -1073,10 +1076,13 @@ static void campaign_cancel_run(struct req *r)
         return;
 }
 
-/* POST /v1/admin/campaigns/{id}/cancel (owner, operator) -> 200 campaign
- * (cancelled, deposits refunded) | 404 | 409 invalid_state */
+/* POST /v1/admin/campaigns/{id}/cancel [{}] (owner, operator) -> 200
+ * campaign (cancelled, deposits refunded) | 400 invalid_json,
+ * invalid_field | 404 | 409 invalid_state */
 void api_campaigns_cancel(struct req *r)
 {
+    if (!req_json_none(r))
+        return;
     idem_begin(r, campaign_cancel_run);
 }
 
