@@ -14,6 +14,7 @@
 """
 import time
 
+import psycopg2
 import pytest
 
 from helpers import *  # noqa: F401,F403
@@ -238,3 +239,31 @@ def test_participation_scores_are_not_for_finance(shared, t):
     # finance still reads the campaign itself
     assert srv.get("/v1/admin/campaigns/%d" % c["id"],
                    token=staff_token(srv, fin.login)).status == 200
+
+
+# ---------------------------------------------------------------- schema
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE products SET list_price_cents = 100000001 WHERE id = %(p)s",
+    "UPDATE products SET cost_price_cents = 9007199254740992 WHERE id = %(p)s",
+    "UPDATE products SET stock = 1000000001 WHERE id = %(p)s",
+    "UPDATE campaigns SET max_quantity = 1000001, per_customer_limit = 1"
+    " WHERE id = %(c)s",
+    "UPDATE campaigns SET min_participants = 1000001 WHERE id = %(c)s",
+    "UPDATE campaigns SET tiers = '[{\"threshold\": 1, \"unit_price_cents\": 100000001}]'"
+    " WHERE id = %(c)s",
+    "UPDATE campaigns SET tiers = '[{\"threshold\": 1, \"unit_price_cents\": 9900},"
+    " {\"threshold\": 1000001, \"unit_price_cents\": 1}]' WHERE id = %(c)s",
+    "UPDATE campaigns SET tiers = '[{\"threshold\": \"1\", \"unit_price_cents\": 9900}]'"
+    " WHERE id = %(c)s",
+    "UPDATE campaigns SET final_unit_price_cents = 100000001 WHERE id = %(c)s",
+    "UPDATE distributors SET currency = 'JPY' WHERE id = %(d)s",
+])
+def test_schema_holds_the_bounds(shared, t, sql):
+    """The same bounds as CHECKs: a write behind the API's back (another
+    tool, a later bug) cannot store an amount settlement would overflow on."""
+    p = create_product(shared.srv, t.token)
+    c = create_campaign(shared.srv, t.token, p["id"])
+    with pytest.raises(psycopg2.errors.CheckViolation):
+        with shared.db.cursor() as cur:
+            cur.execute(sql, {"p": p["id"], "c": c["id"], "d": t.id})
