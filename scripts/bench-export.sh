@@ -41,7 +41,7 @@ INSERT INTO campaigns (distributor_id, product_id, title, status, starts_at, end
                        deposit_policy, final_unit_price_cents, closed_at)
   VALUES (:d, :prod, '团购 "Bench", export', 'settled', now() - interval '3 days',
           now() - interval '1 day', 'participants', '[{"threshold":1,"unit_price_cents":1999}]',
-          1, 1000000000, 1000000000, '[]', 1999, now()) RETURNING id AS camp \gset
+          1, 1000000, 1000000, '[]', 1999, now()) RETURNING id AS camp \gset
 INSERT INTO settlements (campaign_id, distributor_id, unit_price_cents, commission_bp, lines,
                          quantity, gross_cents, forfeited_cents, commission_cents,
                          manufacturer_cents, distributor_net_cents, received_cents, refunded_cents)

@@ -38,7 +38,7 @@ INSERT INTO campaigns (distributor_id, product_id, title, status, starts_at, end
   tier_basis, tiers, min_participants, max_quantity, per_customer_limit, deposit_policy)
 SELECT 1, 1, 'bench ' || g, 'open', now() - interval '1 minute', now() + interval '1 day',
   'participants', '[{"threshold": 1, "unit_price_cents": 9000}, {"threshold": 1000, "unit_price_cents": 8000}]',
-  1, 100000000, 1, '[{"min_score": 0, "deposit_percent": 0}]'
+  1, 1000000, 1, '[{"min_score": 0, "deposit_percent": 0}]'
 FROM generate_series(1, :k) g RETURNING id;
 SQL
 }

@@ -115,8 +115,8 @@ SELECT 1, 1, 'bench ' || g, 'open', now() - interval '1 minute', now() + interva
 FROM generate_series(1, :k) g RETURNING id;
 SQL
 }
-HOT=$(mkcampaigns 1 1000000000)
-SPREAD=$(mkcampaigns 100 1000000000)
+HOT=$(mkcampaigns 1 1000000)
+SPREAD=$(mkcampaigns 100 1000000)
 SELL=$(mkcampaigns 1 "$SELL_MAX")
 HOT2=$(mkcampaigns 1 1000000000)
 BASE=$(mkcampaigns 1 1000000000)

@@ -31,6 +31,12 @@
  *  - deposit and payment windows: 1 s to 30 days;
  *  - min_participants may not exceed max_quantity (such a campaign could
  *    never succeed): 400 invalid_field "min_participants";
+ *  - max_quantity, per_customer_limit, min_participants and tier thresholds
+ *    are at most PRICING_QUANTITY_MAX (10^6), tier prices at most the
+ *    product's list price, itself at most PRICING_PRICE_MAX_CENTS (10^8):
+ *    so every amount the campaign can produce, settlement included, fits
+ *    (pricing.h). Both hold for PATCH as for creation (the merged campaign
+ *    is checked whole);
  *  - PATCH of a scheduled or open campaign: any field other than ends_at,
  *    description and tiers is 409 invalid_state (even with its current
  *    value); ends_at must be later than the current one; a campaign whose
@@ -198,11 +204,11 @@ static void campaign_read(struct jfields *jf, struct campaign_in *in,
     jfields_str(jf, "tier_basis", create, 1, 32, &basis, &in->has_basis);
     const cJSON *tiers =
         jfields_array(jf, "tiers", create, 1, PRICING_MAX_TIERS);
-    jfields_int(jf, "min_participants", create, 1, INT32_MAX,
+    jfields_int(jf, "min_participants", create, 1, PRICING_QUANTITY_MAX,
                 &in->min_participants, &in->has_min_participants);
-    jfields_int(jf, "max_quantity", create, 1, JSON_MAX_SAFE_INT,
+    jfields_int(jf, "max_quantity", create, 1, PRICING_QUANTITY_MAX,
                 &in->max_quantity, &in->has_max_quantity);
-    jfields_int(jf, "per_customer_limit", false, 1, JSON_MAX_SAFE_INT,
+    jfields_int(jf, "per_customer_limit", false, 1, PRICING_QUANTITY_MAX,
                 &in->per_customer_limit, &in->has_per_customer_limit);
     const cJSON *policy =
         jfields_array(jf, "deposit_policy", false, 1, PRICING_MAX_BANDS);
@@ -998,10 +1004,13 @@ static void campaign_publish_run(struct req *r)
         return;
 }
 
-/* POST /v1/admin/campaigns/{id}/publish (owner, operator) -> 200 campaign
- * (scheduled, or open when starts_at <= now) | 404 | 409 invalid_state */
+/* POST /v1/admin/campaigns/{id}/publish [{}] (owner, operator) -> 200
+ * campaign (scheduled, or open when starts_at <= now) | 400 invalid_json,
+ * invalid_field | 404 | 409 invalid_state */
 void api_campaigns_publish(struct req *r)
 {
+    if (!req_json_none(r))
+        return;
     idem_begin(r, campaign_publish_run);
 }
 
@@ -1067,10 +1076,13 @@ static void campaign_cancel_run(struct req *r)
         return;
 }
 
-/* POST /v1/admin/campaigns/{id}/cancel (owner, operator) -> 200 campaign
- * (cancelled, deposits refunded) | 404 | 409 invalid_state */
+/* POST /v1/admin/campaigns/{id}/cancel [{}] (owner, operator) -> 200
+ * campaign (cancelled, deposits refunded) | 400 invalid_json,
+ * invalid_field | 404 | 409 invalid_state */
 void api_campaigns_cancel(struct req *r)
 {
+    if (!req_json_none(r))
+        return;
     idem_begin(r, campaign_cancel_run);
 }
 

@@ -667,16 +667,7 @@ static void withdraw_run(struct req *r)
  * participation (withdrawn) | 404 | 409 campaign_not_open, invalid_state */
 void api_participation_withdraw(struct req *r)
 {
-    if (r->body_len > 0) {
-        cJSON *body = req_json_object(r);
-        if (body == NULL)
-            return;
-        static const char *const none[] = {NULL};
-        struct jfields jf;
-        jfields_init(&jf, body);
-        jfields_only(&jf, none);
-        if (!req_fields_ok(r, &jf))
-            return;
-    }
+    if (!req_json_none(r))
+        return;
     idem_begin(r, withdraw_run);
 }

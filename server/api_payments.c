@@ -72,17 +72,8 @@ static void payment_intent_run(struct req *r)
  * kind and amount is answered again (201) rather than a second one made. */
 void api_payments_create(struct req *r)
 {
-    if (r->body != NULL) {
-        cJSON *body = req_json_object(r);
-        if (body == NULL)
-            return;
-        static const char *const fields[] = {NULL};
-        struct jfields jf;
-        jfields_init(&jf, body);
-        jfields_only(&jf, fields);
-        if (!req_fields_ok(r, &jf))
-            return;
-    }
+    if (!req_json_none(r))
+        return;
     idem_begin(r, payment_intent_run);
 }
 

@@ -1,5 +1,10 @@
 /*
  * api_platform.c - what the platform operator does: create distributors.
+ *
+ * commission_bp is 0..10000 (pricing.h shows that a commission on any
+ * amount within the bounds fits); currency is one of the ISO 4217 codes
+ * with two decimals that money_currency_supported lists, since every
+ * amount is spoken in minor units and printed with two decimals.
  */
 #include <string.h>
 
@@ -8,6 +13,7 @@
 #include "idem.h"
 #include "json.h"
 #include "login.h"
+#include "money.h"
 
 struct distributor_new {
     const char *name;
@@ -92,12 +98,11 @@ void api_distributors_create(struct req *r)
     const cJSON *owner = jfields_object(&jf, "owner", true);
     if (!req_fields_ok(r, &jf))
         return;
-    for (const char *c = d->currency; *c; c++) {
-        if (*c < 'A' || *c > 'Z') {
-            req_reply_error(r, 400, "invalid_field", "currency",
-                            "currency must be an ISO 4217 code like CNY.");
-            return;
-        }
+    if (!money_currency_supported(d->currency)) {
+        req_reply_error(r, 400, "invalid_field", "currency",
+                        "currency must be one of CNY, HKD, MOP, SGD, USD, "
+                        "EUR, GBP (ISO 4217 codes with two decimals).");
+        return;
     }
     jfields_init(&of, owner);
     jfields_only(&of, owner_fields);

@@ -7,6 +7,13 @@
  * so another distributor's products are not found (404). A creation writes
  * its audit line in the same statement. SKUs are unique per distributor
  * (409 duplicate, field "sku").
+ *
+ * Prices are bounded by PRICING_PRICE_MAX_CENTS and stock by
+ * PRICING_STOCK_MAX (pricing.h explains why every amount a campaign on the
+ * product can reach then fits); a cost price above the list price is
+ * accepted (a loss leader), within the same bound. Products are not edited
+ * after creation, so these checks at the door (and the schema's CHECKs)
+ * hold for the product's life.
  */
 #include <string.h>
 
@@ -14,6 +21,7 @@
 #include "http.h"
 #include "idem.h"
 #include "json.h"
+#include "pricing.h"
 
 struct product_new {
     const char *sku, *name, *description;
@@ -64,7 +72,9 @@ static void product_run(struct req *r)
 }
 
 /* POST /v1/admin/products {sku, name, description?, list_price_cents,
- * cost_price_cents, stock} (owner, operator) -> 201 product | 409 duplicate */
+ * cost_price_cents, stock} (owner, operator) -> 201 product | 400
+ * invalid_field (prices 0..10^8 cents, list >= 1, stock 0..10^9) | 409
+ * duplicate */
 void api_products_create(struct req *r)
 {
     cJSON *body = req_json_object(r);
@@ -83,11 +93,11 @@ void api_products_create(struct req *r)
     jfields_str(&jf, "sku", true, 1, 64, &p->sku, NULL);
     jfields_str(&jf, "name", true, 1, 200, &p->name, NULL);
     jfields_str(&jf, "description", false, 0, 4000, &p->description, NULL);
-    jfields_int(&jf, "list_price_cents", true, 1, JSON_MAX_SAFE_INT,
+    jfields_int(&jf, "list_price_cents", true, 1, PRICING_PRICE_MAX_CENTS,
                 &p->list_price, NULL);
-    jfields_int(&jf, "cost_price_cents", true, 0, JSON_MAX_SAFE_INT,
+    jfields_int(&jf, "cost_price_cents", true, 0, PRICING_PRICE_MAX_CENTS,
                 &p->cost_price, NULL);
-    jfields_int(&jf, "stock", true, 0, JSON_MAX_SAFE_INT, &p->stock, NULL);
+    jfields_int(&jf, "stock", true, 0, PRICING_STOCK_MAX, &p->stock, NULL);
     if (jfields_ok(&jf) && !json_printable(p->sku, false))
         jfields_fail(&jf, "sku", "sku must not hold control characters");
     if (jfields_ok(&jf) && !json_printable(p->name, false))

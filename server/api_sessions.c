@@ -231,9 +231,12 @@ static void revoked_cb(const struct db_result *res, void *arg)
     req_reply_raw(r, 204, NULL, NULL, 0);
 }
 
-/* DELETE /v1/sessions/current (staff or customer) -> 204 */
+/* DELETE /v1/sessions/current [{}] (staff or customer) -> 204 | 400
+ * invalid_json, invalid_field (a garbled body ends nothing) */
 void api_sessions_delete_current(struct req *r)
 {
+    if (!req_json_none(r))
+        return;
     const char *params[] = {r->who.token_hash};
     if (!req_query_db(r, &session_revoke, params, revoked_cb))
         return;

@@ -83,11 +83,22 @@ bool csv_append_bom(struct csv_buf *buf)
     return true;
 }
 
-/* First bytes that spreadsheets take as the start of a formula (OWASP). */
-static bool csv_starts_formula(unsigned char c)
+/* Whether a text cell needs the apostrophe (OWASP "CSV Injection"): it
+ * begins with tab or CR, or its first byte after any leading blanks
+ * (space, tab, CR, LF) is =, +, - or @. Spreadsheets trim leading
+ * whitespace before deciding that a cell is a formula, so " =1" and
+ * "\n=1" are as dangerous as "=1". */
+static bool csv_starts_formula(const unsigned char *u, size_t len)
 {
-    return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' ||
-           c == '\r';
+    size_t i = 0;
+
+    if (u[0] == '\t' || u[0] == '\r')
+        return true;
+    while (i < len &&
+           (u[i] == ' ' || u[i] == '\t' || u[i] == '\r' || u[i] == '\n'))
+        i++;
+    return i < len &&
+           (u[i] == '=' || u[i] == '+' || u[i] == '-' || u[i] == '@');
 }
 
 static bool csv_is_blank(unsigned char c)
@@ -104,7 +115,7 @@ bool csv_append_text(struct csv_buf *buf, const char *text, size_t len)
         const unsigned char *u = (const unsigned char *)text;
         if (memchr(text, '\0', len))
             return false;
-        prefix = csv_starts_formula(u[0]);
+        prefix = csv_starts_formula(u, len);
         quote = csv_is_blank(u[0]) || csv_is_blank(u[len - 1]);
         for (size_t i = 0; i < len; i++) {
             if (u[i] == '"')

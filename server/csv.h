@@ -14,8 +14,10 @@
  *   or ending with a space or tab, is enclosed in double quotes and each
  *   double quote inside is doubled. Other cells go out bare.
  * - Formula injection (OWASP "CSV Injection"): a text cell whose first byte
- *   is =, +, -, @, tab or CR gets a leading apostrophe, so that Excel,
- *   LibreOffice and Numbers show it as text instead of evaluating it.
+ *   is tab or CR, or whose first byte after leading whitespace (space, tab,
+ *   CR, LF) is =, +, - or @, gets a leading apostrophe (before the
+ *   whitespace), so that Excel, LibreOffice and Numbers, which trim the
+ *   whitespace, show it as text instead of evaluating it.
  *   "-5" as text thus becomes '-5; numbers and money must be written with
  *   csv_append_int and csv_append_money, which never get the apostrophe.
  *

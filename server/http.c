@@ -597,6 +597,20 @@ cJSON *req_json_object(struct req *r)
     return root;
 }
 
+bool req_json_none(struct req *r)
+{
+    if (r->body == NULL)
+        return true;
+    cJSON *body = req_json_object(r);
+    if (body == NULL)
+        return false;
+    static const char *const none[] = {NULL};
+    struct jfields jf;
+    jfields_init(&jf, body);
+    jfields_only(&jf, none);
+    return req_fields_ok(r, &jf);
+}
+
 void req_db_trampoline(const struct db_result *res, void *arg)
 {
     struct req *r = arg;

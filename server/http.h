@@ -114,6 +114,12 @@ const char *req_header(struct req *r, const char *key);
  * has already replied 400 invalid_json and returns NULL: just return. */
 cJSON *req_json_object(struct req *r) __attribute__((warn_unused_result));
 
+/* For routes that take no body (publish, cancel, withdraw, logout...): no
+ * body or an empty JSON object passes; anything else has been answered
+ * (400 invalid_json, or invalid_field naming an unknown member) and false
+ * is returned, so that a garbled request changes nothing. */
+bool req_json_none(struct req *r) __attribute__((warn_unused_result));
+
 /* Replies. Each sends, logs, counts and frees the context. */
 void req_reply_json(struct req *r, int status, cJSON *body);
 void req_reply_raw(struct req *r, int status, const char *content_type,

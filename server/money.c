@@ -8,6 +8,8 @@
  */
 #include "money.h"
 
+#include <string.h>
+
 bool money_add(int64_t a, int64_t b, int64_t *out)
 {
     int64_t r;
@@ -67,6 +69,19 @@ bool money_mul_percent_ceil(int64_t amount, int64_t percent, int64_t *out)
         q++; /* truncation went down only for a positive remainder */
     *out = q;
     return true;
+}
+
+bool money_currency_supported(const char *code)
+{
+    static const char *const codes[] = {"CNY", "HKD", "MOP", "SGD",
+                                        "USD", "EUR", "GBP"};
+
+    if (code == NULL)
+        return false;
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (strcmp(code, codes[i]) == 0)
+            return true;
+    return false;
 }
 
 size_t money_format(int64_t cents, char buf[static MONEY_FMT_MAX])

@@ -63,6 +63,15 @@ bool money_mul_bp(int64_t amount, int64_t bp, int64_t *out)
 bool money_mul_percent_ceil(int64_t amount, int64_t percent, int64_t *out)
     __attribute__((warn_unused_result));
 
+/* Whether code is a currency the system accounts in: an ISO 4217 code
+ * whose minor unit is 2 decimals (amounts are minor units and every text
+ * form prints exactly two), from a short explicit list: CNY, HKD, MOP, SGD,
+ * USD, EUR, GBP. Case-sensitive; NULL is false. A currency with 0 or 3
+ * decimals (JPY, KWD) would need another text form, so it is refused;
+ * TWD is left out too (ISO says 2, but it is used without cents). */
+bool money_currency_supported(const char *code)
+    __attribute__((warn_unused_result));
+
 /* Writes cents as decimal major units with two fraction digits ("1234.50",
  * "-0.05", "0.00", no grouping, no currency sign) and a NUL into buf.
  * Defined for every int64. Returns the length written, NUL excluded

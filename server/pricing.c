@@ -14,6 +14,14 @@
 
 #include "money.h"
 
+/* The arithmetic of the bounds in pricing.h, checked by the compiler. */
+_Static_assert(PRICING_AMOUNT_MAX <= INT64_C(9007199254740992),
+               "every amount must be exact in a JSON client (2^53)");
+_Static_assert(PRICING_AMOUNT_MAX <= INT64_MAX / 10000,
+               "amount x commission_bp must fit in int64");
+_Static_assert(PRICING_AMOUNT_MAX <= INT64_MAX / PRICING_PERCENT_MAX,
+               "price x quantity x deposit percent must fit in int64");
+
 #define PRICING_STR_(x) #x
 #define PRICING_STR(x)  PRICING_STR_(x)
 
@@ -74,8 +82,12 @@ pricing_tiers_validate(const struct pricing_tier *tiers, size_t n,
             fault = PRICING_TIERS_FIRST_NOT_ONE;
         else if (i > 0 && t->threshold <= tiers[i - 1].threshold)
             fault = PRICING_TIERS_THRESHOLD_ORDER;
+        else if (t->threshold > PRICING_QUANTITY_MAX)
+            fault = PRICING_TIERS_THRESHOLD_ABOVE_MAX;
         else if (t->unit_price_cents < 1)
             fault = PRICING_TIERS_PRICE_BELOW_ONE;
+        else if (t->unit_price_cents > PRICING_PRICE_MAX_CENTS)
+            fault = PRICING_TIERS_PRICE_ABOVE_MAX;
         else if (t->unit_price_cents > list_price_cents)
             fault = PRICING_TIERS_PRICE_ABOVE_LIST;
         else if (i > 0 && t->unit_price_cents >= tiers[i - 1].unit_price_cents)
@@ -101,8 +113,12 @@ const char *pricing_tiers_fault_message(enum pricing_tiers_fault fault)
         return "the first tier's threshold must be 1";
     case PRICING_TIERS_THRESHOLD_ORDER:
         return "thresholds must be strictly ascending";
+    case PRICING_TIERS_THRESHOLD_ABOVE_MAX:
+        return "threshold must be at most 1000000";
     case PRICING_TIERS_PRICE_BELOW_ONE:
         return "unit_price_cents must be at least 1";
+    case PRICING_TIERS_PRICE_ABOVE_MAX:
+        return "unit_price_cents must be at most 100000000";
     case PRICING_TIERS_PRICE_ABOVE_LIST:
         return "unit_price_cents must not exceed the product's list price";
     case PRICING_TIERS_PRICE_ORDER:

@@ -7,8 +7,9 @@
  *
  * Invariants of a valid ladder (pricing_tiers_validate, DESIGN.md "Campaign
  * rules"): 1..PRICING_MAX_TIERS tiers; the first threshold is 1; thresholds
- * strictly ascending; prices strictly descending; every price in
- * [1, list price]. Every other function on tiers takes a ladder that passed
+ * strictly ascending and at most PRICING_QUANTITY_MAX; prices strictly
+ * descending; every price in [1, min(list price, PRICING_PRICE_MAX_CENTS)].
+ * Every other function on tiers takes a ladder that passed
  * pricing_tiers_validate (checked by assert) and then cannot fail:
  *  - the unit price for a count is the price of the tier with the greatest
  *    threshold <= max(count, 1), so a ladder prices every count >= 0;
@@ -39,6 +40,34 @@
 #define PRICING_SCORE_MAX   100
 #define PRICING_PERCENT_MAX 100
 
+/*
+ * Bounds on what enters the system, chosen so that no amount computed from
+ * valid input can overflow (issue 17): a product's list and cost prices,
+ * hence every tier price, are at most PRICING_PRICE_MAX_CENTS (10^8 cents,
+ * 1,000,000.00 a unit); a campaign's max_quantity, hence per_customer_limit,
+ * every join's quantity and every tier threshold, at most
+ * PRICING_QUANTITY_MAX (10^6 units). Every amount of a campaign is then at
+ * most PRICING_AMOUNT_MAX = 10^14 cents in magnitude:
+ *  - a line's gross (final price x quantity) and manufacturer share (cost
+ *    price x quantity): quantity <= max_quantity, so <= 10^8 x 10^6;
+ *  - a deposit: ceil(first price x quantity x percent / 100) <= gross,
+ *    with the intermediate x percent <= 10^16;
+ *  - the campaign's totals: the quantities of its paid lines sum to at most
+ *    max_quantity (the live-quantity invariant), so each total is bounded
+ *    like one line; commission <= gross + forfeited; distributor_net lies
+ *    in [-manufacturer, gross + forfeited];
+ *  - commission's product amount x commission_bp <= 10^14 x 10^4 = 10^18
+ *    < 2^63, even computed naively in bigint.
+ * 10^14 is also far inside +-2^53 (about 9.007 x 10^15), the integers a
+ * JSON client reads exactly. A cost price above the list price is allowed
+ * (a loss leader is legitimate business): it is bounded the same way.
+ * Stock is never multiplied by money, so it gets a wider bound.
+ */
+#define PRICING_PRICE_MAX_CENTS INT64_C(100000000)
+#define PRICING_QUANTITY_MAX    INT64_C(1000000)
+#define PRICING_AMOUNT_MAX      (PRICING_PRICE_MAX_CENTS * PRICING_QUANTITY_MAX)
+#define PRICING_STOCK_MAX       INT64_C(1000000000)
+
 struct pricing_tier {
     int64_t threshold;
     int64_t unit_price_cents;
@@ -65,13 +94,15 @@ int64_t pricing_count(enum pricing_basis basis, int64_t participants,
  * validator also names the index of the first faulty tier. */
 enum pricing_tiers_fault {
     PRICING_TIERS_OK = 0,
-    PRICING_TIERS_EMPTY,            /* no tier */
-    PRICING_TIERS_TOO_MANY,         /* more than PRICING_MAX_TIERS */
-    PRICING_TIERS_FIRST_NOT_ONE,    /* tiers[0].threshold != 1 */
-    PRICING_TIERS_THRESHOLD_ORDER,  /* threshold <= the previous one */
-    PRICING_TIERS_PRICE_BELOW_ONE,  /* unit_price_cents < 1 */
-    PRICING_TIERS_PRICE_ABOVE_LIST, /* unit_price_cents > list price */
-    PRICING_TIERS_PRICE_ORDER,      /* price >= the previous one */
+    PRICING_TIERS_EMPTY,               /* no tier */
+    PRICING_TIERS_TOO_MANY,            /* more than PRICING_MAX_TIERS */
+    PRICING_TIERS_FIRST_NOT_ONE,       /* tiers[0].threshold != 1 */
+    PRICING_TIERS_THRESHOLD_ORDER,     /* threshold <= the previous one */
+    PRICING_TIERS_THRESHOLD_ABOVE_MAX, /* threshold > PRICING_QUANTITY_MAX */
+    PRICING_TIERS_PRICE_BELOW_ONE,     /* unit_price_cents < 1 */
+    PRICING_TIERS_PRICE_ABOVE_MAX,     /* unit_price_cents > the price bound */
+    PRICING_TIERS_PRICE_ABOVE_LIST,    /* unit_price_cents > list price */
+    PRICING_TIERS_PRICE_ORDER,         /* price >= the previous one */
 };
 
 /* Checks a ladder against the rules above, for a product whose list price

@@ -71,8 +71,10 @@ static const struct route router_table[] = {
      CUSTOMER},
     {EVHTTP_REQ_POST, "/v1/participations/{id}/withdraw",
      api_participation_withdraw, CUSTOMER},
+    /* Scores are customer data for those who deal with customers, not
+     * finance (whose lines carry the participation ids and amounts). */
     {EVHTTP_REQ_GET, "/v1/admin/campaigns/{id}/participations",
-     api_campaign_participations, STAFF},
+     api_campaign_participations, OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_GET, "/v1/admin/customers/{id}", api_customer_get,
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_PUT, "/v1/admin/customers/{id}/vip", api_customer_vip_set,

@@ -56,7 +56,7 @@ def seed_campaign(db, distributor_id, title, unit_price=1999):
                     "ends_at, tier_basis, tiers, min_participants, max_quantity, "
                     "per_customer_limit, deposit_policy, final_unit_price_cents, closed_at) "
                     "VALUES (%s, %s, %s, 'settled', now() - interval '3 days', "
-                    "now() - interval '1 day', 'participants', %s, 1, 1000000000, 1000000000, "
+                    "now() - interval '1 day', 'participants', %s, 1, 1000000, 1000000, "
                     "'[]', %s, now() - interval '1 day') RETURNING id",
                 (distributor_id, product, title,
                  json.dumps([{"threshold": 1, "unit_price_cents": unit_price}]), unit_price))

@@ -61,8 +61,18 @@ static void test_text_cells(void)
         {"=1,2", "\"'=1,2\""},
         {"\tabc", "\"'\tabc\""}, /* tab: prefixed and quoted (blank) */
         {"\rabc", "\"'\rabc\""}, /* CR: prefixed and quoted */
-        {"\n=1", "\"\n=1\""},    /* LF is not in the OWASP list */
-        {" =1", "\" =1\""},
+        /* whitespace before a formula character: spreadsheets trim it */
+        {" =1", "\"' =1\""},
+        {"  +1", "\"'  +1\""},
+        {"\n=1", "\"'\n=1\""},
+        {"\n\n@x", "\"'\n\n@x\""},
+        {"\r\n-1", "\"'\r\n-1\""},
+        {" \t =cmd", "\"' \t =cmd\""},
+        {"\t", "\"'\t\""}, /* a lone tab: prefixed */
+        {"\n", "\"\n\""},  /* a lone LF: nothing follows, no prefix */
+        {" a=1", "\" a=1\""},
+        {" 5", "\" 5\""},
+        {"\n'=1", "\"\n'=1\""},
         {"'=1", "'=1"},
         /* Chinese text, byte for byte */
         {"团购活动", "团购活动"},

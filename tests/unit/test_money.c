@@ -218,6 +218,24 @@ static void test_format(void)
     }
 }
 
+static void test_currency(void)
+{
+    static const struct {
+        const char *code;
+        bool ok;
+    } cases[] = {
+        {"CNY", true},  {"HKD", true},   {"MOP", true},   {"SGD", true},
+        {"USD", true},  {"EUR", true},   {"GBP", true},   {"cny", false},
+        {"Cny", false}, {"JPY", false},  {"KWD", false},  {"TWD", false},
+        {"XXX", false}, {"ABC", false},  {"CN", false},   {"CNYY", false},
+        {"", false},    {" CNY", false}, {"CNY ", false}, {NULL, false},
+    };
+
+    for (size_t i = 0; i < N_ELEMS(cases); i++)
+        CHECK_MSG(money_currency_supported(cases[i].code) == cases[i].ok,
+                  "currency %s", cases[i].code ? cases[i].code : "NULL");
+}
+
 static void test_parse(void)
 {
     for (size_t i = 0; i < N_ELEMS(parse_cases); i++) {
@@ -350,6 +368,7 @@ int main(void)
               N_ELEMS(pct_cases));
     test_format();
     test_parse();
+    test_currency();
     test_bp_symmetry();
     test_random_cross_check();
     return unit_summary("money");

@@ -1,7 +1,8 @@
 /*
  * test_pricing.c - pricing.h: ladder validation, prices, next tier,
  * progress, the "raises a price" check (table of edits, then a brute-force
- * cross-check on random ladders), deposit bands and deposits.
+ * cross-check on random ladders), deposit bands and deposits, and the
+ * bounds on prices and quantities against the worst amounts they allow.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "pricing.h"
+#include "settlement.h"
 #include "unit.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -72,7 +74,55 @@ static const struct tiers_case tiers_cases[] = {
      3,
      PRICING_TIERS_OK,
      0},
-    {"huge threshold", {{1, 100}, {INT64_MAX, 1}}, 2, 100, PRICING_TIERS_OK, 0},
+    /* the bounds of issue 17: thresholds <= 10^6, prices <= 10^8 */
+    {"threshold at the bound",
+     {{1, 100}, {PRICING_QUANTITY_MAX, 1}},
+     2,
+     100,
+     PRICING_TIERS_OK,
+     0},
+    {"threshold past the bound",
+     {{1, 100}, {PRICING_QUANTITY_MAX + 1, 1}},
+     2,
+     100,
+     PRICING_TIERS_THRESHOLD_ABOVE_MAX,
+     1},
+    {"huge threshold",
+     {{1, 100}, {INT64_MAX, 1}},
+     2,
+     100,
+     PRICING_TIERS_THRESHOLD_ABOVE_MAX,
+     1},
+    {"price at the bound",
+     {{1, PRICING_PRICE_MAX_CENTS}},
+     1,
+     INT64_MAX,
+     PRICING_TIERS_OK,
+     0},
+    {"price past the bound, unknown list",
+     {{1, PRICING_PRICE_MAX_CENTS + 1}},
+     1,
+     INT64_MAX,
+     PRICING_TIERS_PRICE_ABOVE_MAX,
+     0},
+    {"2^53 price",
+     {{1, 100}, {2, INT64_C(9007199254740992)}},
+     2,
+     INT64_MAX,
+     PRICING_TIERS_PRICE_ABOVE_MAX,
+     1},
+    {"bound before list",
+     {{1, PRICING_PRICE_MAX_CENTS + 1}},
+     1,
+     100,
+     PRICING_TIERS_PRICE_ABOVE_MAX,
+     0},
+    {"threshold bound before price",
+     {{1, 100}, {PRICING_QUANTITY_MAX + 1, 0}},
+     2,
+     100,
+     PRICING_TIERS_THRESHOLD_ABOVE_MAX,
+     1},
     {"empty", {{0, 0}}, 0, 100, PRICING_TIERS_EMPTY, 0},
     {"first 0", {{0, 100}}, 1, 100, PRICING_TIERS_FIRST_NOT_ONE, 0},
     {"first 2", {{2, 100}, {5, 90}}, 2, 100, PRICING_TIERS_FIRST_NOT_ONE, 0},
@@ -203,6 +253,13 @@ static void test_tiers_validate(void)
     }
     CHECK(pricing_tiers_fault_message((enum pricing_tiers_fault)99) != NULL);
     CHECK(strstr(pricing_tiers_fault_message(PRICING_TIERS_TOO_MANY), "20"));
+    char bound[32];
+    snprintf(bound, sizeof bound, "%" PRId64, PRICING_QUANTITY_MAX);
+    CHECK(strstr(pricing_tiers_fault_message(PRICING_TIERS_THRESHOLD_ABOVE_MAX),
+                 bound));
+    snprintf(bound, sizeof bound, "%" PRId64, PRICING_PRICE_MAX_CENTS);
+    CHECK(strstr(pricing_tiers_fault_message(PRICING_TIERS_PRICE_ABOVE_MAX),
+                 bound));
 }
 
 static void test_unit_price_and_next(void)
@@ -473,16 +530,16 @@ static const struct raise_case raise_cases[] = {
      false,
      0},
     {"far threshold removed",
-     {{1, 100}, {INT64_MAX, 1}},
+     {{1, 100}, {PRICING_QUANTITY_MAX, 1}},
      2,
      {{1, 100}},
      1,
      true,
-     INT64_MAX},
+     PRICING_QUANTITY_MAX},
     {"far threshold added",
      {{1, 100}},
      1,
-     {{1, 100}, {INT64_MAX, 1}},
+     {{1, 100}, {PRICING_QUANTITY_MAX, 1}},
      2,
      false,
      0},
@@ -885,6 +942,71 @@ static void test_deposit_for_score(void)
     CHECK_INT_EQ(dep, 990);
 }
 
+/* The claim of pricing.h: at the bounds, every amount a campaign can
+ * produce is computed without overflow and stays within PRICING_AMOUNT_MAX
+ * (hence within 2^53). Worst cases: the largest price and quantity, every
+ * deposit percent and commission, a cost above the list price. */
+static void test_bounds_worst_case(void)
+{
+    static const struct {
+        int64_t price, cost, quantity, percent, bp;
+    } cases[] = {
+        {PRICING_PRICE_MAX_CENTS, PRICING_PRICE_MAX_CENTS, PRICING_QUANTITY_MAX,
+         100, 10000},
+        {PRICING_PRICE_MAX_CENTS, PRICING_PRICE_MAX_CENTS, PRICING_QUANTITY_MAX,
+         30, 9999},
+        {1, PRICING_PRICE_MAX_CENTS, PRICING_QUANTITY_MAX, 100, 0},
+        {PRICING_PRICE_MAX_CENTS - 1, 0, PRICING_QUANTITY_MAX - 1, 99, 5000},
+        {PRICING_PRICE_MAX_CENTS, PRICING_PRICE_MAX_CENTS, 1, 100, 10000},
+    };
+
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        struct pricing_tier top[] = {{1, cases[i].price}};
+        int64_t deposit = -1;
+        struct settlement_input in[2] = {
+            {SETTLEMENT_PAID, cases[i].quantity, cases[i].price, 0,
+             cases[i].cost},
+            {SETTLEMENT_DEFAULTED, cases[i].quantity, cases[i].price, 0,
+             cases[i].cost},
+        };
+        struct settlement_line lines[2];
+        struct settlement_totals t;
+        int64_t diff;
+
+        CHECK_INT_EQ(
+            pricing_tiers_validate(top, 1, PRICING_PRICE_MAX_CENTS, NULL),
+            PRICING_TIERS_OK);
+        CHECK_MSG(pricing_deposit_cents(cases[i].price, cases[i].quantity,
+                                        cases[i].percent, &deposit),
+                  "bounds case %zu: deposit", i);
+        CHECK(deposit >= 0 && deposit <= PRICING_AMOUNT_MAX);
+        in[1].deposit_paid_cents = deposit;
+        CHECK_MSG(settlement_compute(in, 2, cases[i].bp, lines, &t),
+                  "bounds case %zu: settlement", i);
+        for (size_t k = 0; k < 2; k++) {
+            CHECK(lines[k].gross_cents <= PRICING_AMOUNT_MAX);
+            CHECK(lines[k].manufacturer_cents <= PRICING_AMOUNT_MAX);
+            CHECK(lines[k].commission_cents <= PRICING_AMOUNT_MAX);
+            CHECK(lines[k].distributor_net_cents >= -PRICING_AMOUNT_MAX &&
+                  lines[k].distributor_net_cents <= PRICING_AMOUNT_MAX);
+        }
+        /* Totals over max_quantity units: bounded like one line. */
+        if (cases[i].quantity == PRICING_QUANTITY_MAX) {
+            CHECK(t.gross_cents == PRICING_AMOUNT_MAX ||
+                  cases[i].price < PRICING_PRICE_MAX_CENTS);
+        }
+        CHECK(settlement_reconcile(t.gross_cents + t.forfeited_cents, 0, &t,
+                                   &diff));
+        CHECK_INT_EQ(diff, 0);
+        /* Even the naive bigint form amount x bp + 5000 fits. */
+        int64_t naive;
+        CHECK(
+            !__builtin_mul_overflow(PRICING_AMOUNT_MAX, cases[i].bp, &naive) &&
+            !__builtin_add_overflow(naive, 5000, &naive));
+    }
+    CHECK(PRICING_AMOUNT_MAX <= INT64_C(9007199254740992));
+}
+
 int main(void)
 {
     test_basis();
@@ -898,5 +1020,6 @@ int main(void)
     test_band_for_score();
     test_deposit();
     test_deposit_for_score();
+    test_bounds_worst_case();
     return unit_summary("pricing");
 }
