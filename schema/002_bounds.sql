@@ -1,4 +1,4 @@
--- 015_bounds.sql - the bounds on money and quantities (issue 17) as CHECKs.
+-- 002_bounds.sql - the bounds on money and quantities (issue 17) as CHECKs.
 --
 -- The API refuses out-of-bound input with 400 naming the field; these are
 -- the last line, so that a write behind the API's back cannot store an
