@@ -17,7 +17,7 @@
 -- transaction, and the backoff row commits with it (or, after a crash,
 -- not at all: the row is then simply due again).
 --
--- Backoff (table scheduler_backoff, schema/002_scheduler_backoff.sql):
+-- Backoff (table scheduler_backoff, schema/003_scheduler_backoff.sql):
 -- 1 s after the first failure, doubling, at most an hour. A row that
 -- moves, or that is no longer due (cancelled, moved by staff), is
 -- forgotten. Rows in backoff do not count as due work in gb_next_due until

@@ -10,6 +10,8 @@ fell due while no process ran. Waits poll the database every 50 ms.
 """
 import time
 
+import pytest
+
 from helpers import *  # noqa: F401,F403  (fixtures)
 
 POLL = 0.05

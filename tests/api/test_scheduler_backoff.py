@@ -36,6 +36,10 @@ def status(db, cid):
 
 
 def test_failing_settlements_do_not_starve_another_distributor(make_server, dbname, db):
+    # The bounds of schema/002_bounds.sql keep such a cost price out today;
+    # this is a row from before them, or from any bug that makes a
+    # settlement raise: the scheduler must contain it whatever the cause.
+    q(db, "ALTER TABLE products DROP CONSTRAINT IF EXISTS products_cost_price_bound")
     failing = []
     for _ in range(5):
         _, cid = seed_succeeded_campaign(db, 3)  # quantities 2, 3, 1
