@@ -72,12 +72,17 @@ void api_readyz(struct req *r)
         return;
 }
 
+/* The gauges read from the database: campaigns by status, and the due
+ * rows the scheduler holds back after a failure, by step. */
 static struct db_stmt campaigns_by_status_stmt = DB_STMT(
     "metrics_campaigns",
-    "SELECT s.status, count(c.id) FROM unnest(ARRAY['draft', 'scheduled',"
-    " 'open', 'succeeded', 'failed', 'cancelled', 'settled']) s(status)"
-    " LEFT JOIN campaigns c ON c.status = s.status GROUP BY s.status"
-    " ORDER BY s.status",
+    "SELECT 'campaigns', s.status, count(c.id) FROM unnest(ARRAY['draft',"
+    " 'scheduled', 'open', 'succeeded', 'failed', 'cancelled', 'settled'])"
+    " s(status) LEFT JOIN campaigns c ON c.status = s.status GROUP BY s.status"
+    " UNION ALL SELECT 'backoff', k.kind, count(b.id) FROM unnest(ARRAY["
+    "'open', 'close', 'expire', 'default', 'settle']) k(kind)"
+    " LEFT JOIN scheduler_backoff b ON b.kind = k.kind GROUP BY k.kind"
+    " ORDER BY 1, 2",
     0);
 
 static void api_metrics_statement(const char *name, uint64_t executions,
@@ -151,15 +156,36 @@ static void api_metrics_render(struct req *r, PGresult *campaigns)
                 out, "groupbuyd_transitions_total{kind=\"%s\"} %llu\n",
                 scheduler_kind_name((enum scheduler_kind)k),
                 (unsigned long long)ss.done[k]);
+        evbuffer_add_printf(out,
+                            "# HELP groupbuyd_scheduler_failures_total Due "
+                            "rows (or whole steps) whose transition failed "
+                            "in this process.\n"
+                            "# TYPE groupbuyd_scheduler_failures_total "
+                            "counter\n");
+        for (int k = 0; k < SCHED_NKINDS; k++)
+            evbuffer_add_printf(
+                out, "groupbuyd_scheduler_failures_total{step=\"%s\"} %llu\n",
+                scheduler_kind_name((enum scheduler_kind)k),
+                (unsigned long long)ss.failed[k]);
     }
     if (campaigns) {
         evbuffer_add_printf(out, "# HELP groupbuyd_campaigns Campaigns by "
                                  "status (all processes).\n"
                                  "# TYPE groupbuyd_campaigns gauge\n");
         for (int i = 0; i < PQntuples(campaigns); i++)
-            evbuffer_add_printf(out, "groupbuyd_campaigns{status=\"%s\"} %s\n",
-                                PQgetvalue(campaigns, i, 0),
-                                PQgetvalue(campaigns, i, 1));
+            if (strcmp(PQgetvalue(campaigns, i, 0), "campaigns") == 0)
+                evbuffer_add_printf(
+                    out, "groupbuyd_campaigns{status=\"%s\"} %s\n",
+                    PQgetvalue(campaigns, i, 1), PQgetvalue(campaigns, i, 2));
+        evbuffer_add_printf(out, "# HELP groupbuyd_scheduler_backoff Due rows "
+                                 "waiting for their next attempt after a "
+                                 "failure (all processes).\n"
+                                 "# TYPE groupbuyd_scheduler_backoff gauge\n");
+        for (int i = 0; i < PQntuples(campaigns); i++)
+            if (strcmp(PQgetvalue(campaigns, i, 0), "backoff") == 0)
+                evbuffer_add_printf(
+                    out, "groupbuyd_scheduler_backoff{step=\"%s\"} %s\n",
+                    PQgetvalue(campaigns, i, 1), PQgetvalue(campaigns, i, 2));
     }
     size_t len = evbuffer_get_length(out);
     char *text = req_alloc(r, len + 1);

@@ -24,6 +24,15 @@
  * this pass, so it cannot hold up the others. The first failure of an
  * outage is logged at warn, the recovery at info, nothing in between.
  *
+ * A row whose transition fails is contained in the database
+ * (functions/scheduler.sql): rolled back alone, put in backoff, left out
+ * of the claims until its next attempt, while the other rows of the round
+ * still move. Each due function answers one row per row it claimed (moved,
+ * nothing to do, or failed with the error and the next attempt), so the
+ * step runs again while it claims a full batch, whatever failed in it, and
+ * every failure is one warn line (step, row, attempt, error) and counts in
+ * groupbuyd_scheduler_failures_total{step}.
+ *
  * Each due function runs in a transaction of its own on a borrowed
  * connection (BEGIN, a statement timeout of STEP_TIMEOUT for this
  * transaction only, the function, COMMIT): the pool's statement timeout is
@@ -75,9 +84,10 @@ struct scheduler {
     struct event *timer;
     struct db_job *job;   /* the statement or db_acquire in flight */
     struct db_conn *conn; /* borrowed for a due step's transaction */
-    int tx;   /* statement sent: 0 BEGIN, 1 timeout, 2 function, 3 COMMIT */
-    long n;   /* what the due function returned */
-    int step; /* SCHED_* being run, or SCHED_NKINDS: next_due */
+    int tx;       /* statement sent: 0 BEGIN, 1 timeout, 2 function, 3 COMMIT */
+    long n;       /* rows the due function moved */
+    long claimed; /* rows it claimed (moved, nothing to do, or failed) */
+    int step;     /* SCHED_* being run, or SCHED_NKINDS: next_due */
     bool progress;    /* this pass made a transition */
     bool pass_failed; /* a statement of this pass failed */
     bool outage;      /* since the last clean pass (warned once) */
@@ -85,16 +95,18 @@ struct scheduler {
     struct scheduler_stats stats;
 };
 
+/* The columns every due function answers, one row per row claimed. */
+#define SCHED_COLS "SELECT o_id, o_done, o_error, o_attempts, o_retry_s FROM "
 static struct db_stmt sched_open_stmt =
-    DB_STMT("sched_open_due", "SELECT gb_campaign_open_due($1::int)", 1);
+    DB_STMT("sched_open_due", SCHED_COLS "gb_campaign_open_due($1::int)", 1);
 static struct db_stmt sched_close_stmt =
-    DB_STMT("sched_close_due", "SELECT gb_campaign_close_due($1::int)", 1);
+    DB_STMT("sched_close_due", SCHED_COLS "gb_campaign_close_due($1::int)", 1);
 static struct db_stmt sched_expire_stmt =
-    DB_STMT("sched_expire_due", "SELECT gb_deposit_expire_due($1::int)", 1);
-static struct db_stmt sched_default_stmt =
-    DB_STMT("sched_default_due", "SELECT gb_payment_default_due($1::int)", 1);
+    DB_STMT("sched_expire_due", SCHED_COLS "gb_deposit_expire_due($1::int)", 1);
+static struct db_stmt sched_default_stmt = DB_STMT(
+    "sched_default_due", SCHED_COLS "gb_payment_default_due($1::int)", 1);
 static struct db_stmt sched_settle_stmt =
-    DB_STMT("sched_settle_due", "SELECT gb_settle_due($1::int)", 1);
+    DB_STMT("sched_settle_due", SCHED_COLS "gb_settle_due($1::int)", 1);
 static struct db_stmt sched_begin_stmt = DB_STMT(NULL, "BEGIN", 0);
 static struct db_stmt sched_timeout_stmt = DB_STMT(
     "sched_timeout",
@@ -111,14 +123,18 @@ static struct {
     const char *limit;
     long limit_n;
     const char *name;
+    const char *row; /* what o_id names, for the log */
 } const sched_steps[SCHED_NKINDS] = {
-    [SCHED_OPEN] = {&sched_open_stmt, BATCH_LIMIT, BATCH_LIMIT_N, "open"},
-    [SCHED_CLOSE] = {&sched_close_stmt, CLOSE_LIMIT, CLOSE_LIMIT_N, "close"},
-    [SCHED_EXPIRE] = {&sched_expire_stmt, BATCH_LIMIT, BATCH_LIMIT_N, "expire"},
+    [SCHED_OPEN] = {&sched_open_stmt, BATCH_LIMIT, BATCH_LIMIT_N, "open",
+                    "campaign"},
+    [SCHED_CLOSE] = {&sched_close_stmt, CLOSE_LIMIT, CLOSE_LIMIT_N, "close",
+                     "campaign"},
+    [SCHED_EXPIRE] = {&sched_expire_stmt, BATCH_LIMIT, BATCH_LIMIT_N, "expire",
+                      "participation"},
     [SCHED_DEFAULT] = {&sched_default_stmt, BATCH_LIMIT, BATCH_LIMIT_N,
-                       "default"},
+                       "default", "participation"},
     [SCHED_SETTLE] = {&sched_settle_stmt, SETTLE_LIMIT, SETTLE_LIMIT_N,
-                      "settle"},
+                      "settle", "campaign"},
 };
 
 static void sched_tx_cb(const struct db_result *res, void *arg);
@@ -190,7 +206,31 @@ static void sched_describe(const struct db_result *res, char *why, size_t len)
         snprintf(why, len, "unexpected result shape");
 }
 
-/* The due step's statement returned s->n and committed. */
+/* Counts what the due function did with each row it claimed, and alerts
+ * on each row that failed: it is in backoff now and its transition was
+ * rolled back, the other rows' were not. The transaction has not committed
+ * yet; if COMMIT fails, the step counts as failed too. */
+static void sched_read_rows(struct scheduler *s, const PGresult *res)
+{
+    const char *kind = sched_steps[s->step].name;
+    int rows = PQntuples(res);
+    s->claimed = rows;
+    s->n = 0;
+    for (int i = 0; i < rows; i++) {
+        if (strcmp(PQgetvalue(res, i, 1), "t") == 0)
+            s->n++;
+        if (PQgetisnull(res, i, 2))
+            continue;
+        s->stats.failed[s->step]++;
+        log_warn("scheduler: %s: %s %s failed (attempt %s, next in %.0f s): "
+                 "%s",
+                 kind, sched_steps[s->step].row, PQgetvalue(res, i, 0),
+                 PQgetvalue(res, i, 3), strtod(PQgetvalue(res, i, 4), NULL),
+                 PQgetvalue(res, i, 2));
+    }
+}
+
+/* The due step's statement moved s->n rows and committed. */
 static void sched_step_done(struct scheduler *s)
 {
     long n = s->n;
@@ -199,7 +239,8 @@ static void sched_step_done(struct scheduler *s)
         s->progress = true;
         log_info("scheduler: %s: %ld", sched_steps[s->step].name, n);
     }
-    if (n < sched_steps[s->step].limit_n)
+    /* A full claim may leave more due rows, even if some of it failed. */
+    if (s->claimed < sched_steps[s->step].limit_n)
         s->step++;
     sched_run_step(s);
 }
@@ -253,15 +294,14 @@ static void sched_tx_cb(const struct db_result *res, void *arg)
             return;
         }
         /* One function failing must not hold up the others. */
+        s->stats.failed[s->step]++;
         sched_note_failure(s, why);
         s->step++;
         sched_run_step(s);
         return;
     }
     if (s->tx == 2)
-        s->n = PQntuples(res->res) == 1
-                   ? strtol(PQgetvalue(res->res, 0, 0), NULL, 10)
-                   : 0;
+        sched_read_rows(s, res->res);
     if (s->tx < 3) {
         s->tx++;
         sched_tx_send(s);

@@ -12,7 +12,10 @@
  * second away, so work created by another process is also seen within a
  * second. The database claims the work (FOR UPDATE SKIP LOCKED) and the
  * functions are idempotent, so several processes do each transition once,
- * and a process that was down catches up on its first pass.
+ * and a process that was down catches up on its first pass. Work is
+ * claimed by due time; a row whose transition fails is rolled back alone
+ * and retried with exponential backoff (schema/functions/scheduler.sql),
+ * so it can neither stop nor starve the others.
  */
 #ifndef GROUPBUYD_SCHEDULER_H
 #define GROUPBUYD_SCHEDULER_H
@@ -33,7 +36,8 @@ enum scheduler_kind {
 };
 
 struct scheduler_stats {
-    uint64_t done[SCHED_NKINDS]; /* transitions made by this process */
+    uint64_t done[SCHED_NKINDS];   /* transitions made by this process */
+    uint64_t failed[SCHED_NKINDS]; /* rows, or whole steps, that failed */
     uint64_t passes, failures;
 };
 

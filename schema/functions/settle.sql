@@ -166,37 +166,45 @@ BEGIN
     RETURN n = 1;
 END $$;
 
+-- gb_campaign_settle over an array, for gb_due_run: the ids it settled.
+CREATE OR REPLACE FUNCTION gb_campaign_settle_each(p_ids bigint[]) RETURNS bigint[]
+    LANGUAGE sql AS $$
+    SELECT array_agg(id) FROM unnest(p_ids) id WHERE gb_campaign_settle(id)
+$$;
+
+
 -- Settles up to p_limit succeeded campaigns that no longer wait for a
--- balance; returns how many it settled. Claimed FOR UPDATE SKIP LOCKED so
--- several processes share the work; a campaign whose settlement fails is
--- logged (WARNING) and left for the next call, the others still settle.
-CREATE OR REPLACE FUNCTION gb_settle_due(p_limit int) RETURNS int
+-- balance, earliest closed first, leaving out those in backoff: one row
+-- per campaign claimed. Claimed FOR UPDATE SKIP LOCKED so several
+-- processes share the work; each settlement is a sub-transaction of its
+-- own (functions/scheduler.sql): a campaign whose settlement fails is
+-- rolled back alone and put in backoff, the others still settle.
+DROP FUNCTION IF EXISTS gb_settle_due(int);
+CREATE OR REPLACE FUNCTION gb_settle_due(p_limit int)
+    RETURNS TABLE (o_id bigint, o_done boolean, o_error text,
+                   o_attempts integer, o_retry_s double precision)
     LANGUAGE plpgsql AS $$
 DECLARE
-    v_id bigint;
-    n int := 0;
+    v_ids bigint[];
 BEGIN
-    FOR v_id IN
-        SELECT c.id FROM campaigns c
+    DELETE FROM scheduler_backoff b
+     WHERE b.kind = 'settle'
+       AND NOT EXISTS (SELECT 1 FROM campaigns c
+                        WHERE c.id = b.id AND c.status = 'succeeded');
+    SELECT array_agg(d.id ORDER BY d.closed_at, d.id) INTO v_ids FROM (
+        SELECT c.id, c.closed_at FROM campaigns c
          WHERE c.status = 'succeeded'
            AND NOT EXISTS (SELECT 1 FROM participations p
                             WHERE p.campaign_id = c.id
                               AND p.status = 'awaiting_payment')
-         ORDER BY c.id
+           AND NOT gb_due_held('settle', c.id)
+         ORDER BY c.closed_at, c.id
          LIMIT p_limit
-           FOR UPDATE SKIP LOCKED
-    LOOP
-        BEGIN
-            IF gb_campaign_settle(v_id) THEN
-                n := n + 1;
-            END IF;
-        EXCEPTION WHEN OTHERS THEN
-            RAISE WARNING 'campaign %: settlement failed: % (%)', v_id,
-                SQLERRM, SQLSTATE;
-        END;
-    END LOOP;
-    RETURN n;
+           FOR UPDATE OF c SKIP LOCKED) d;
+    RETURN QUERY
+        SELECT * FROM gb_due_run('settle', 'gb_campaign_settle_each', v_ids, false);
 END $$;
+
 
 -- The reconciliation invariant of DESIGN.md for one campaign of any
 -- status, from the live ledger and the settlement lines:

@@ -8,6 +8,8 @@
 --     other (deposit expiry waits for the campaign lock instead: see there);
 --   * every transition re-checks its precondition under the row lock (a
 --     second call, or a second process that waited, finds nothing to do);
+--   * a row whose transition raises is rolled back alone and retried with
+--     backoff, without holding up the others (functions/scheduler.sql);
 --   * ledger movement keys and (participation, kind) history events are
 --     UNIQUE (001_baseline.sql), and outbox rows carry an idempotency key,
 --     so even a bug here could not write a movement or an event twice.
@@ -97,27 +99,45 @@ CREATE OR REPLACE FUNCTION gb_participations_release(p_campaign_id bigint,
       FROM refunds;
 $$;
 
--- scheduled -> open for campaigns whose starts_at has come. Returns how
--- many were opened (p_limit at most: call again while it returns p_limit).
-CREATE OR REPLACE FUNCTION gb_campaign_open_due(p_limit int) RETURNS int
+-- scheduled -> open for the campaigns p_ids whose starts_at has come;
+-- answers the ids it opened. The caller holds their row locks.
+CREATE OR REPLACE FUNCTION gb_campaign_open(p_ids bigint[]) RETURNS bigint[]
+    LANGUAGE sql AS $$
+    WITH upd AS (
+        UPDATE campaigns c
+           SET status = 'open', updated_at = now(), version = c.version + 1
+         WHERE c.id = ANY (p_ids) AND c.status = 'scheduled'
+           AND c.starts_at <= now()
+        RETURNING c.id)
+    SELECT array_agg(id) FROM upd
+$$;
+
+
+-- Opens up to p_limit due campaigns, earliest starts_at first, leaving
+-- out those in backoff (functions/scheduler.sql): one row per campaign
+-- claimed (call again while it answers p_limit rows).
+DROP FUNCTION IF EXISTS gb_campaign_open_due(int);
+CREATE OR REPLACE FUNCTION gb_campaign_open_due(p_limit int)
+    RETURNS TABLE (o_id bigint, o_done boolean, o_error text,
+                   o_attempts integer, o_retry_s double precision)
     LANGUAGE plpgsql AS $$
 DECLARE
-    n int;
+    v_ids bigint[];
 BEGIN
-    WITH due AS (
-        SELECT id FROM campaigns
-         WHERE status = 'scheduled' AND starts_at <= now()
-         ORDER BY starts_at
+    DELETE FROM scheduler_backoff b
+     WHERE b.kind = 'open'
+       AND NOT EXISTS (SELECT 1 FROM campaigns c
+                        WHERE c.id = b.id AND c.status = 'scheduled');
+    SELECT array_agg(d.id ORDER BY d.starts_at, d.id) INTO v_ids FROM (
+        SELECT c.id, c.starts_at FROM campaigns c
+         WHERE c.status = 'scheduled' AND c.starts_at <= now()
+           AND NOT gb_due_held('open', c.id)
+         ORDER BY c.starts_at
          LIMIT p_limit
-           FOR UPDATE SKIP LOCKED
-    )
-    UPDATE campaigns c
-       SET status = 'open', updated_at = now(), version = c.version + 1
-      FROM due
-     WHERE c.id = due.id AND c.status = 'scheduled';
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
+           FOR UPDATE SKIP LOCKED) d;
+    RETURN QUERY SELECT * FROM gb_due_run('open', 'gb_campaign_open', v_ids, true);
 END $$;
+
 
 -- Closes one campaign if it is open and its ends_at has passed; returns
 -- the new status ('succeeded' or 'failed'), or NULL when there was
@@ -248,33 +268,42 @@ BEGIN
     RETURN 'succeeded';
 END $$;
 
--- Closes up to p_limit open campaigns whose ends_at has passed; returns
--- how many it closed. A campaign whose close fails is logged (WARNING)
--- and left for the next call; the others still close.
-CREATE OR REPLACE FUNCTION gb_campaign_close_due(p_limit int) RETURNS int
+-- gb_campaign_close over an array, for gb_due_run: the ids it closed.
+CREATE OR REPLACE FUNCTION gb_campaign_close_each(p_ids bigint[]) RETURNS bigint[]
+    LANGUAGE sql AS $$
+    SELECT array_agg(id) FROM unnest(p_ids) id
+     WHERE gb_campaign_close(id) IS NOT NULL
+$$;
+
+
+-- Closes up to p_limit open campaigns whose ends_at has passed, earliest
+-- first, leaving out those in backoff: one row per campaign claimed. Each
+-- close is a sub-transaction of its own (functions/scheduler.sql): a
+-- campaign whose close fails is rolled back alone and put in backoff, the
+-- others still close.
+DROP FUNCTION IF EXISTS gb_campaign_close_due(int);
+CREATE OR REPLACE FUNCTION gb_campaign_close_due(p_limit int)
+    RETURNS TABLE (o_id bigint, o_done boolean, o_error text,
+                   o_attempts integer, o_retry_s double precision)
     LANGUAGE plpgsql AS $$
 DECLARE
-    v_id bigint;
-    n int := 0;
+    v_ids bigint[];
 BEGIN
-    FOR v_id IN
-        SELECT id FROM campaigns
-         WHERE status = 'open' AND ends_at <= now()
-         ORDER BY ends_at
+    DELETE FROM scheduler_backoff b
+     WHERE b.kind = 'close'
+       AND NOT EXISTS (SELECT 1 FROM campaigns c
+                        WHERE c.id = b.id AND c.status = 'open');
+    SELECT array_agg(d.id ORDER BY d.ends_at, d.id) INTO v_ids FROM (
+        SELECT c.id, c.ends_at FROM campaigns c
+         WHERE c.status = 'open' AND c.ends_at <= now()
+           AND NOT gb_due_held('close', c.id)
+         ORDER BY c.ends_at
          LIMIT p_limit
-           FOR UPDATE SKIP LOCKED
-    LOOP
-        BEGIN
-            IF gb_campaign_close(v_id) IS NOT NULL THEN
-                n := n + 1;
-            END IF;
-        EXCEPTION WHEN OTHERS THEN
-            RAISE WARNING 'campaign %: close failed: % (%)', v_id, SQLERRM,
-                SQLSTATE;
-        END;
-    END LOOP;
-    RETURN n;
+           FOR UPDATE SKIP LOCKED) d;
+    RETURN QUERY
+        SELECT * FROM gb_due_run('close', 'gb_campaign_close_each', v_ids, false);
 END $$;
+
 
 -- Staff cancel: draft, scheduled or open -> cancelled; paid deposits are
 -- refunded (reason cancelled), everything else void. Returns 'cancelled',
@@ -308,38 +337,19 @@ BEGIN
     RETURN 'cancelled';
 END $$;
 
--- pending_deposit participations of open campaigns whose deposit window
--- has passed -> expired (the counter trigger returns their units), with
--- a deposit_expired history event and outbox row. Returns how many.
--- Lock order: the candidates' campaigns first (in id order, waiting: a
--- join holds one for milliseconds), then the participations, re-checked
--- under the locks, so a close or a second process that got there first
--- leaves nothing to do.
-CREATE OR REPLACE FUNCTION gb_deposit_expire_due(p_limit int) RETURNS int
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_ids bigint[];
-    n int;
-BEGIN
-    SELECT array_agg(id) INTO v_ids FROM (
-        SELECT p.id FROM participations p
-          JOIN campaigns c ON c.id = p.campaign_id
-         WHERE p.status = 'pending_deposit' AND p.deposit_due_by <= now()
-           AND c.status = 'open'
-         ORDER BY p.deposit_due_by
-         LIMIT p_limit) due;
-    IF v_ids IS NULL THEN
-        RETURN 0;
-    END IF;
-    PERFORM 1 FROM campaigns
-      WHERE id IN (SELECT campaign_id FROM participations
-                    WHERE id = ANY (v_ids))
-      ORDER BY id FOR UPDATE;
+-- pending_deposit participations p_ids of open campaigns whose deposit
+-- window has passed -> expired (the counter trigger returns their units),
+-- with a deposit_expired history event and outbox row; answers the ids it
+-- expired. The caller holds their campaigns' locks; the conditions are
+-- re-checked under them, so a close or a second process that got there
+-- first leaves nothing to do.
+CREATE OR REPLACE FUNCTION gb_deposit_expire(p_ids bigint[]) RETURNS bigint[]
+    LANGUAGE sql AS $$
     WITH upd AS (
         UPDATE participations p
            SET status = 'expired', updated_at = now()
           FROM campaigns c
-         WHERE p.id = ANY (v_ids) AND p.status = 'pending_deposit'
+         WHERE p.id = ANY (p_ids) AND p.status = 'pending_deposit'
            AND p.deposit_due_by <= now()
            AND c.id = p.campaign_id AND c.status = 'open'
         RETURNING p.id, p.distributor_id, p.campaign_id, p.customer_id,
@@ -348,40 +358,66 @@ BEGIN
         INSERT INTO customer_events (customer_id, distributor_id,
                                      participation_id, kind)
         SELECT customer_id, distributor_id, id, 'deposit_expired' FROM upd
+    ), note AS (
+        INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
+                            participation_id, payload, idempotency_key)
+        SELECT distributor_id, 'deposit_expired', customer_id, campaign_id, id,
+               jsonb_build_object('quantity', quantity,
+                                  'deposit_cents', deposit_cents,
+                                  'deposit_due_by', to_char(deposit_due_by AT TIME ZONE 'UTC',
+                                                    'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+               'deposit_expired:participation:' || id
+          FROM upd
     )
-    INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
-                        participation_id, payload, idempotency_key)
-    SELECT distributor_id, 'deposit_expired', customer_id, campaign_id, id,
-           jsonb_build_object('quantity', quantity,
-                              'deposit_cents', deposit_cents,
-                              'deposit_due_by', to_char(deposit_due_by AT TIME ZONE 'UTC',
-                                                'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
-           'deposit_expired:participation:' || id
-      FROM upd;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
-END $$;
+    SELECT array_agg(id) FROM upd
+$$;
 
--- awaiting_payment participations whose pay_by has passed -> defaulted:
--- the paid deposit is forfeited to the distributor (ledger
--- deposit_forfeited, movement forfeit:participation:<pid>), a defaulted
--- history event and outbox row. Returns how many.
-CREATE OR REPLACE FUNCTION gb_payment_default_due(p_limit int) RETURNS int
+
+-- Expires up to p_limit due deposits, earliest deposit_due_by first,
+-- leaving out those in backoff: one row per participation claimed.
+-- Lock order: the candidates' campaigns first (in id order, waiting: a
+-- join holds one for milliseconds), then the participations.
+DROP FUNCTION IF EXISTS gb_deposit_expire_due(int);
+CREATE OR REPLACE FUNCTION gb_deposit_expire_due(p_limit int)
+    RETURNS TABLE (o_id bigint, o_done boolean, o_error text,
+                   o_attempts integer, o_retry_s double precision)
     LANGUAGE plpgsql AS $$
 DECLARE
-    n int;
+    v_ids bigint[];
 BEGIN
-    WITH due AS (
-        SELECT id FROM participations
-         WHERE status = 'awaiting_payment' AND pay_by <= now()
-         ORDER BY pay_by
-         LIMIT p_limit
-           FOR UPDATE SKIP LOCKED
-    ), upd AS (
+    DELETE FROM scheduler_backoff b
+     WHERE b.kind = 'expire'
+       AND NOT EXISTS (SELECT 1 FROM participations p
+                        WHERE p.id = b.id AND p.status = 'pending_deposit');
+    SELECT array_agg(due.id ORDER BY due.deposit_due_by, due.id) INTO v_ids FROM (
+        SELECT p.id, p.deposit_due_by FROM participations p
+          JOIN campaigns c ON c.id = p.campaign_id
+         WHERE p.status = 'pending_deposit' AND p.deposit_due_by <= now()
+           AND c.status = 'open' AND NOT gb_due_held('expire', p.id)
+         ORDER BY p.deposit_due_by
+         LIMIT p_limit) due;
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM 1 FROM campaigns
+      WHERE id IN (SELECT campaign_id FROM participations
+                    WHERE id = ANY (v_ids))
+      ORDER BY id FOR UPDATE;
+    RETURN QUERY SELECT * FROM gb_due_run('expire', 'gb_deposit_expire', v_ids, true);
+END $$;
+
+
+-- awaiting_payment participations p_ids whose pay_by has passed ->
+-- defaulted: the paid deposit is forfeited to the distributor (ledger
+-- deposit_forfeited, movement forfeit:participation:<pid>), a defaulted
+-- history event and outbox row. Answers the ids it defaulted. The caller
+-- holds their row locks.
+CREATE OR REPLACE FUNCTION gb_payment_default(p_ids bigint[]) RETURNS bigint[]
+    LANGUAGE sql AS $$
+    WITH upd AS (
         UPDATE participations p
            SET status = 'defaulted', updated_at = now()
-          FROM due
-         WHERE p.id = due.id AND p.status = 'awaiting_payment'
+         WHERE p.id = ANY (p_ids) AND p.status = 'awaiting_payment'
            AND p.pay_by <= now()
         RETURNING p.id, p.distributor_id, p.campaign_id, p.customer_id,
                   p.deposit_paid_cents, p.unit_price_cents, p.quantity,
@@ -398,34 +434,68 @@ BEGIN
         INSERT INTO customer_events (customer_id, distributor_id,
                                      participation_id, kind)
         SELECT customer_id, distributor_id, id, 'defaulted' FROM upd
+    ), note AS (
+        INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
+                            participation_id, payload, idempotency_key)
+        SELECT distributor_id, 'defaulted', customer_id, campaign_id, id,
+               jsonb_build_object('forfeited_cents', deposit_paid_cents,
+                                  'amount_unpaid_cents',
+                                  unit_price_cents * quantity
+                                      - deposit_paid_cents - balance_paid_cents),
+               'defaulted:participation:' || id
+          FROM upd
     )
-    INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
-                        participation_id, payload, idempotency_key)
-    SELECT distributor_id, 'defaulted', customer_id, campaign_id, id,
-           jsonb_build_object('forfeited_cents', deposit_paid_cents,
-                              'amount_unpaid_cents',
-                              unit_price_cents * quantity
-                                  - deposit_paid_cents - balance_paid_cents),
-           'defaulted:participation:' || id
-      FROM upd;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
+    SELECT array_agg(id) FROM upd
+$$;
+
+
+-- Defaults up to p_limit unpaid balances, earliest pay_by first, leaving
+-- out those in backoff: one row per participation claimed.
+DROP FUNCTION IF EXISTS gb_payment_default_due(int);
+CREATE OR REPLACE FUNCTION gb_payment_default_due(p_limit int)
+    RETURNS TABLE (o_id bigint, o_done boolean, o_error text,
+                   o_attempts integer, o_retry_s double precision)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_ids bigint[];
+BEGIN
+    DELETE FROM scheduler_backoff b
+     WHERE b.kind = 'default'
+       AND NOT EXISTS (SELECT 1 FROM participations p
+                        WHERE p.id = b.id AND p.status = 'awaiting_payment');
+    SELECT array_agg(due.id ORDER BY due.pay_by, due.id) INTO v_ids FROM (
+        SELECT p.id, p.pay_by FROM participations p
+         WHERE p.status = 'awaiting_payment' AND p.pay_by <= now()
+           AND NOT gb_due_held('default', p.id)
+         ORDER BY p.pay_by
+         LIMIT p_limit
+           FOR UPDATE SKIP LOCKED) due;
+    RETURN QUERY SELECT * FROM gb_due_run('default', 'gb_payment_default', v_ids, true);
 END $$;
+
 
 -- The earliest due time of any work the functions above would do (NULL
 -- when there is none). It may lie in the past: work another transaction
--- held when it was last claimed (SKIP LOCKED) is still due.
+-- held when it was last claimed (SKIP LOCKED) is still due. A row in
+-- backoff is due again at its next attempt (functions/scheduler.sql).
 CREATE OR REPLACE FUNCTION gb_next_due() RETURNS timestamptz
     LANGUAGE sql STABLE AS $$
     SELECT least(
-        (SELECT min(starts_at) FROM campaigns WHERE status = 'scheduled'),
-        (SELECT min(ends_at) FROM campaigns WHERE status = 'open'),
+        (SELECT c.starts_at FROM campaigns c
+          WHERE c.status = 'scheduled' AND NOT gb_due_held('open', c.id)
+          ORDER BY c.starts_at LIMIT 1),
+        (SELECT c.ends_at FROM campaigns c
+          WHERE c.status = 'open' AND NOT gb_due_held('close', c.id)
+          ORDER BY c.ends_at LIMIT 1),
         (SELECT p.deposit_due_by FROM participations p
            JOIN campaigns c ON c.id = p.campaign_id
           WHERE p.status = 'pending_deposit' AND c.status = 'open'
             AND p.deposit_due_by IS NOT NULL
+            AND NOT gb_due_held('expire', p.id)
           ORDER BY p.deposit_due_by LIMIT 1),
-        (SELECT min(pay_by) FROM participations
-          WHERE status = 'awaiting_payment'))
+        (SELECT p.pay_by FROM participations p
+          WHERE p.status = 'awaiting_payment'
+            AND NOT gb_due_held('default', p.id)
+          ORDER BY p.pay_by LIMIT 1),
+        (SELECT min(b.next_attempt_at) FROM scheduler_backoff b))
 $$;
-

@@ -380,7 +380,7 @@ def test_edited_function_file_is_applied_by_next_migrate(make_server, cluster, d
     schema = copy_schema(tmp_path)
     base = schema / "functions" / "base.sql"
     original = base.read_text()
-    _, functions_before = bookkeeping(db)
+    migrations_before, functions_before = bookkeeping(db)
     base.write_text(original + PROBE % "one")
     m = run_migrate(cluster.url(dbname), str(schema), tmp_path)
     assert m.returncode == 0, m.stderr
@@ -403,7 +403,7 @@ def test_edited_function_file_is_applied_by_next_migrate(make_server, cluster, d
     assert probe(db) == "two"
     with db.cursor() as cur:
         cur.execute("SELECT to_regclass('extra_thing') IS NULL, max(version) FROM schema_migrations")
-        assert cur.fetchone() == (True, 1)
+        assert cur.fetchone() == (True, migrations_before[-1][0])
     # a function file whose body calls a function of a later file is fine:
     # bodies are checked once every file is in
     (schema / "900_extra.sql").unlink()
