@@ -10,6 +10,7 @@ status=0
 scripts/run-unit.sh "$@" || status=1
 scripts/run-api.sh || status=1
 tests/newcomer/test_walkthrough.py || status=1
+tests/newcomer/test_clone_location.sh || status=1
 scripts/format-check.sh || status=1
 scripts/check-compose.sh || status=1
 if [ $status -eq 0 ]; then echo "make test: all passed"; else echo "make test: FAILED"; fi
