@@ -97,16 +97,23 @@ def main():
         if not any("GROUPBUYD_PLATFORM_TOKEN=dev-platform-token-not-secret" in l for l in log):
             failures.append("make run did not announce its development platform token")
 
-        # One bash for every step, each step's output to its own file.
+        # One bash for every step, each step's output to its own file; it
+        # stops at the first step that fails, prints to stderr or prints
+        # other than the README says (a later `until` would wait forever).
         lines = ["set -u", "cd %s" % ROOT]
-        for i, (cmd, _) in enumerate(script_steps):
+        for i, (cmd, expected) in enumerate(script_steps):
+            with open(os.path.join(work, "exp.%d" % i), "w", encoding="utf-8") as f:
+                f.write("".join(l + "\n" for l in expected))
             lines += ["{", cmd, "} >%s/out.%d 2>%s/err.%d" % (work, i, work, i),
-                      "echo $? >%s/rc.%d" % (work, i)]
+                      "rc=$?; echo $rc >%s/rc.%d" % (work, i),
+                      "[ $rc -eq 0 ] && [ ! -s %s/err.%d ] && cmp -s %s/out.%d %s/exp.%d"
+                      " || exit 1" % (work, i, work, i, work, i)]
         with open(os.path.join(work, "walk.sh"), "w") as f:
             f.write("\n".join(lines) + "\n")
-        run = subprocess.run(["bash", os.path.join(work, "walk.sh")], env=env, timeout=150)
-        if run.returncode != 0:
-            failures.append("the walkthrough's shell exited %d" % run.returncode)
+        try:
+            subprocess.run(["bash", os.path.join(work, "walk.sh")], env=env, timeout=150)
+        except subprocess.TimeoutExpired:
+            failures.append("the walkthrough did not finish within 150 s")
         for i, (cmd, expected) in enumerate(script_steps):
             try:
                 out = open(os.path.join(work, "out.%d" % i), encoding="utf-8").read()
