@@ -6,7 +6,7 @@ README cannot drift from what works: every ```sh block there is split into
 steps at blank lines; a step's `#>` lines are what it must print, and the
 rest is run, in order, in one bash (variables carry from step to step),
 from the checkout's root as a reader would. The one change: the campaign
-closes 20 seconds after it is made instead of two minutes (the test would
+closes 15 seconds after it is made instead of two minutes (the test would
 otherwise wait for nothing); the test fails if that text is not found.
 
 The server is scripts/run.sh itself (what `make run` runs after the build),
@@ -27,7 +27,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PG = os.path.join(ROOT, "scripts", "pg.sh")
 CLOSE_IN_README = "'+2 minutes'"
-CLOSE_IN_TEST = "'+20 seconds'"
+CLOSE_IN_TEST = "'+15 seconds'"
 
 
 def walkthrough_steps(readme):
