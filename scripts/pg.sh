@@ -12,7 +12,7 @@
 # own under var/test-*. As root the cluster runs as the postgres user, as
 # initdb requires. That user may be unable to traverse the checkout (a
 # clone under /root or in a `mktemp -d` folder, both 0700): the cluster
-# then lives in /var/tmp/groupbuyd-<hash of DIR>, DIR is a symlink to it
+# then lives in /var/lib/groupbuyd/dev-<hash of DIR>, DIR is a symlink to it
 # (one stable place per checkout, so stop and a later start find it), and
 # everything the postgres user opens is addressed by the resolved path,
 # never through the checkout.

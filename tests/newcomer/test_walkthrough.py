@@ -55,6 +55,9 @@ def free_port():
 
 
 def main():
+    # A SIGTERM (make test interrupted) still stops the server and removes
+    # the cluster: the finally below runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     steps = walkthrough_steps(open(os.path.join(ROOT, "README.md"), encoding="utf-8").read())
     script_steps = []
     found = 0
