@@ -22,7 +22,6 @@ enum {
     ST_END_LF,      /* CR of the empty line ending the head/trailers */
     ST_BODY,        /* in a Content-Length body */
     ST_CHUNK_SIZE,  /* in a chunk-size */
-    ST_CHUNK_EXT,   /* in chunk extensions */
     ST_CHUNK_LF,    /* CR of a chunk-size line seen */
     ST_CHUNK_DATA,  /* in chunk data */
     ST_DATA_CR,     /* after chunk data: CR expected */
@@ -49,7 +48,7 @@ static bool httpframe_tchar(unsigned char c)
     return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-/* A field-value or chunk-ext byte: anything but a control byte, HTAB
+/* A field-value byte: anything but a control byte, HTAB
  * allowed; obs-text (0x80-0xff) allowed. */
 static bool httpframe_vchar(unsigned char c)
 {
@@ -348,19 +347,13 @@ static enum httpframe_status httpframe_byte(struct httpframe *f,
                                       "the body is too large");
             return HTTPFRAME_MORE;
         }
-        if (f->tok_len == 0 || (c != ';' && c != '\r'))
+        if (c == ';')
+            return httpframe_bad(f, "chunk extensions are not accepted");
+        if (f->tok_len == 0 || c != '\r')
             return httpframe_bad(f, "malformed chunk size");
-        f->state = c == ';' ? ST_CHUNK_EXT : ST_CHUNK_LF;
+        f->state = ST_CHUNK_LF;
         return HTTPFRAME_MORE;
     }
-    case ST_CHUNK_EXT:
-        if (c == '\r') {
-            f->state = ST_CHUNK_LF;
-            return HTTPFRAME_MORE;
-        }
-        if (!httpframe_vchar(c))
-            return httpframe_bad(f, "control byte in a chunk extension");
-        return HTTPFRAME_MORE;
     case ST_CHUNK_LF:
         if (c != '\n')
             return httpframe_bad(f, "CR without LF");

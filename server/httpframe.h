@@ -19,9 +19,10 @@
  *     exactly "chunked", never with a Content-Length, never in HTTP/1.0;
  *   - HTTP/1.1 has exactly one Host, HTTP/1.0 at most one;
  *   - a body only on POST, PUT and PATCH (evhttp reads no other);
- *   - chunked bodies: hex sizes, extensions without control bytes, CRLF
- *     after each chunk's data, trailer fields without Content-Length,
- *     Transfer-Encoding or Host;
+ *   - chunked bodies: hex sizes, CRLF after each chunk's data, trailer
+ *     fields without Content-Length, Transfer-Encoding or Host; no chunk
+ *     extensions (evhttp 2.1 cannot read them: it would fail the request
+ *     with its own page);
  *   - the head over max_head bytes is 431, a body over max_body 413.
  *
  * The parser is byte-resumable: feed it any slices of the stream. It stops

@@ -69,7 +69,7 @@ static const struct frame_case cases[] = {
        2, 1),
     OK("chunked",
        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
-       "\r\n\r\n5\r\nhello\r\n1a;ext=1\r\n"
+       "\r\n\r\n5\r\nhello\r\n01a\r\n"
        "abcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\n",
        1, 1),
     OK("chunked, case and trailer",
@@ -166,6 +166,11 @@ static const struct frame_case cases[] = {
     BAD_BODY("chunk size +5",
              "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
              "chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n",
+             0),
+    BAD_BODY("chunk extension",
+             "POST / HTTP/1.1\r\nHost: x\r\nTransfer-"
+             "Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n"
+             "0\r\n\r\n",
              0),
     BAD_BODY("space before ext",
              "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:"
