@@ -546,7 +546,8 @@ void req_reply_raw(struct req *r, int status, const char *content_type,
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
     if (content_type)
         evhttp_add_header(h, "Content-Type", content_type);
-    evhttp_add_header(h, "X-Request-Id", r->id);
+    evhttp_add_header(h, "X-Request-Id",
+                      r->client_id[0] ? r->client_id : r->id);
     evhttp_add_header(h, "Cache-Control", "no-store");
     if (srv->stopping)
         evhttp_add_header(h, "Connection", "close");
@@ -565,8 +566,9 @@ void req_reply_raw(struct req *r, int status, const char *content_type,
     double secs = (double)(http_now_ns() - r->start_ns) / 1e9;
     size_t route = r->route ? router_index(r->route) : router_count();
     metrics_observe_request(srv->metrics, route, status, secs);
-    log_info("%s %s %d %.3fms %s", http_method_name(r->method),
-             r->path ? r->path : "-", status, secs * 1000.0, r->id);
+    log_info("%s %s %d %.3fms %s%s%s", http_method_name(r->method),
+             r->path ? r->path : "-", status, secs * 1000.0, r->id,
+             r->client_id[0] ? " client-id " : "", r->client_id);
 
     struct evhttp_request *ev = r->ev;
     if (evhttp_request_get_connection(ev) != NULL) {
@@ -720,7 +722,8 @@ bool req_reply_start(struct req *r, int status, const char *content_type)
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
     if (content_type)
         evhttp_add_header(h, "Content-Type", content_type);
-    evhttp_add_header(h, "X-Request-Id", r->id);
+    evhttp_add_header(h, "X-Request-Id",
+                      r->client_id[0] ? r->client_id : r->id);
     evhttp_add_header(h, "Cache-Control", "no-store");
     if (srv->stopping)
         evhttp_add_header(h, "Connection", "close");
@@ -1037,11 +1040,10 @@ static void http_request_cb(struct evhttp_request *ev, void *arg)
     r->ev = ev;
     r->start_ns = http_now_ns();
     r->method = evhttp_request_get_command(ev);
+    http_make_request_id(r->id);
     const char *rid = req_header(r, "X-Request-Id");
     if (rid && http_request_id_valid(rid))
-        snprintf(r->id, sizeof r->id, "%s", rid);
-    else
-        http_make_request_id(r->id);
+        snprintf(r->client_id, sizeof r->client_id, "%s", rid);
 
     struct conn_track *t =
         http_track_of(srv, evhttp_request_get_connection(ev));

@@ -66,7 +66,13 @@ struct req {
     struct evkeyvalq *query; /* parsed query string */
     const struct route *route;
     int64_t params[REQ_MAX_PARAMS]; /* {id} segments, in order */
-    char id[33];                    /* request id, echoed as X-Request-Id */
+    /* The server's own id of the request: logs, and the request_id of
+     * audit rows. Never the client's: a client could make it collide
+     * with another request's or plant text in the audit trail. */
+    char id[33];
+    /* The client's X-Request-Id when well formed (1-32 of [A-Za-z0-9._-]),
+     * else "": echoed in the reply's X-Request-Id and logged beside id. */
+    char client_id[33];
     uint64_t start_ns;
     const char *body; /* NUL-terminated copy; NULL when empty */
     size_t body_len;

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from helpers import PASSWORD, app, new_email, new_tenant  # noqa: F401 (app)
+
 
 class Conn:
     """One raw keep-alive connection that parses responses strictly."""
@@ -198,3 +200,26 @@ def test_requests_dripped_byte_by_byte(conn):
             time.sleep(0.001)
     assert conn.response()[0] == 400
     assert conn.response()[0] == 200
+
+
+# ---------------------------------------------------------------- request ids
+
+def test_audit_rows_carry_the_servers_request_id(app):
+    """Issue 17, item 9: a client-chosen X-Request-Id is echoed and logged
+    beside the server's, but the audit row records the server's own."""
+    t = new_tenant(app)
+    forged = "forged-id.1"
+    r = app.post("/v1/admin/staff",
+                 {"login": new_email("op"), "password": PASSWORD,
+                  "role": "operator"},
+                 token=t.token, headers={"X-Request-Id": forged})
+    assert r.status == 201, r
+    assert r.headers["X-Request-Id"] == forged
+    r = app.get("/v1/admin/audit-log", token=t.token)
+    rows = [i for i in r.json["items"] if i["entity"] == "staff"
+            and i["action"] != "login"]
+    assert rows, r.json
+    rid = rows[-1]["request_id"]
+    assert rid != forged and len(rid) == 16
+    int(rid, 16)
+    assert "%s client-id %s" % (rid, forged) in app.log_text()
