@@ -223,3 +223,34 @@ def test_audit_rows_carry_the_servers_request_id(app):
     assert rid != forged and len(rid) == 16
     int(rid, 16)
     assert "%s client-id %s" % (rid, forged) in app.log_text()
+
+
+# ---------------------------------------------------------------- /metrics
+
+METRICS_TOKEN = "metrics-test-token-3b9d1e"
+
+
+def test_metrics_token_required_when_set(make_server, dbname):
+    srv = make_server(dbname, env={"GROUPBUYD_METRICS_TOKEN": METRICS_TOKEN})
+    r = srv.get("/metrics")
+    assert r.status == 401 and r.json["error"]["code"] == "unauthenticated"
+    assert r.headers["WWW-Authenticate"] == "Bearer"
+    assert srv.get("/metrics", token="wrong-" + METRICS_TOKEN).status == 401
+    r = srv.get("/metrics", token=METRICS_TOKEN)
+    assert r.status == 200 and b"groupbuyd_http_requests_total" in r.body
+    # the token is a secret: masked by check-config like the others
+    assert METRICS_TOKEN not in srv.log_text()
+
+
+def test_metrics_closed_off_loopback_without_token(make_server, dbname):
+    srv = make_server(dbname, start=False)
+    srv.env["GROUPBUYD_LISTEN"] = "0.0.0.0:%d" % srv.port
+    srv.start()
+    r = srv.get("/metrics")
+    assert r.status == 401 and r.json["error"]["code"] == "unauthenticated"
+    assert srv.get("/healthz").status == 200
+
+
+def test_metrics_open_on_loopback_without_token(server):
+    r = server.get("/metrics")
+    assert r.status == 200 and b"groupbuyd_http_requests_total" in r.body
