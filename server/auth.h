@@ -20,17 +20,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct req;
+#include "router.h" /* the ACCESS_* bits */
 
-enum access {
-    ACCESS_PUBLIC = 0,
-    ACCESS_PLATFORM = 1 << 0,
-    ACCESS_CUSTOMER = 1 << 1,
-    ACCESS_OWNER = 1 << 2,
-    ACCESS_OPERATOR = 1 << 3,
-    ACCESS_FINANCE = 1 << 4,
-};
-#define ACCESS_STAFF (ACCESS_OWNER | ACCESS_OPERATOR | ACCESS_FINANCE)
+struct req;
 
 enum principal_kind {
     PRINCIPAL_NONE,
@@ -49,8 +41,9 @@ struct principal {
     char token_hash[65];    /* hex SHA-256 of the session token */
 };
 
-/* Authenticates and authorises r for its route, then runs the handler, or
- * replies 401/403/503. */
+/* The transport's dispatch hook (main.c registers it): finds r's route
+ * (404, 405 with Allow), authenticates and authorises r for it, then runs
+ * the handler, or replies 401/403/503. */
 void auth_dispatch(struct req *r);
 
 /* Drops the cached session of token_hash (hex SHA-256) at once, and keeps

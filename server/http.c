@@ -41,12 +41,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
 #include "httpframe.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
-#include "router.h"
 
 #define HTTP_HARD_LIMIT_FACTOR 16
 
@@ -435,9 +433,8 @@ static struct bufferevent *http_bev_cb(struct event_base *base, void *arg)
 
 static void req_free(struct req *r)
 {
-    /* After the reply, before any later request: a campaign view cached
-     * in this process never hides this request's write. */
-    api_campaigns_view_note_write(r);
+    if (r->srv->after_reply)
+        r->srv->after_reply(r);
     if (r->cleanup)
         r->cleanup(r);
     if (r->stream_abort)
@@ -462,7 +459,7 @@ static void req_free(struct req *r)
     free(r);
 }
 
-static const char *http_method_name(enum evhttp_cmd_type m)
+const char *http_method_name(enum evhttp_cmd_type m)
 {
     switch (m) {
     case EVHTTP_REQ_GET:
@@ -564,8 +561,7 @@ void req_reply_raw(struct req *r, int status, const char *content_type,
     }
 
     double secs = (double)(http_now_ns() - r->start_ns) / 1e9;
-    size_t route = r->route ? router_index(r->route) : router_count();
-    metrics_observe_request(srv->metrics, route, status, secs);
+    metrics_observe_request(srv->metrics, r->route_index, status, secs);
     log_info("%s %s %d %.3fms %s%s%s", http_method_name(r->method),
              r->path ? r->path : "-", status, secs * 1000.0, r->id,
              r->client_id[0] ? " client-id " : "", r->client_id);
@@ -663,8 +659,8 @@ static void http_stream_watch(struct req *r, bool on)
 static void http_stream_account(struct req *r, const char *outcome)
 {
     double secs = (double)(http_now_ns() - r->start_ns) / 1e9;
-    size_t route = r->route ? router_index(r->route) : router_count();
-    metrics_observe_request(r->srv->metrics, route, r->stream_status, secs);
+    metrics_observe_request(r->srv->metrics, r->route_index, r->stream_status,
+                            secs);
     if (strcmp(outcome, "complete") == 0)
         log_info("%s %s %d %.3fms %s stream %" PRIu64 " bytes",
                  http_method_name(r->method), r->path ? r->path : "-",
@@ -1040,6 +1036,7 @@ static void http_request_cb(struct evhttp_request *ev, void *arg)
     r->ev = ev;
     r->start_ns = http_now_ns();
     r->method = evhttp_request_get_command(ev);
+    r->route_index = SIZE_MAX;
     http_make_request_id(r->id);
     const char *rid = req_header(r, "X-Request-Id");
     if (rid && http_request_id_valid(rid))
@@ -1088,21 +1085,7 @@ static void http_request_cb(struct evhttp_request *ev, void *arg)
         r->body_len = len;
     }
 
-    char allow[128];
-    switch (router_match(r, allow, sizeof allow)) {
-    case ROUTER_FOUND:
-        auth_dispatch(r);
-        return;
-    case ROUTER_BAD_METHOD:
-        req_add_header(r, "Allow", allow);
-        req_reply_error(r, 405, "method_not_allowed", NULL,
-                        "%s is not allowed here; allowed: %s.",
-                        http_method_name(r->method), allow);
-        return;
-    case ROUTER_NOT_FOUND:
-        req_reply_error(r, 404, "not_found", NULL, "No such resource.");
-        return;
-    }
+    srv->dispatch(r);
 }
 
 /* ---- start and stop ------------------------------------------------ */

@@ -45,6 +45,12 @@ struct server {
     uint64_t joins_accepted;      /* joins answered 201 (not replays) */
     uint64_t join_units_accepted; /* their quantities */
     struct event *sigterm, *sigint, *stop_timer;
+    /* Hooks, set by main.c before http_start, so that the transport
+     * depends on nothing above it: dispatch(r) routes and answers every
+     * request read; after_reply(r), if set, runs once r has answered,
+     * before the context is freed and before any later request. */
+    void (*dispatch)(struct req *r);
+    void (*after_reply)(struct req *r);
     struct conn_track **tracks; /* by fd: request-read deadlines */
     int ntracks;
     int inflight;  /* live request contexts */
@@ -62,9 +68,10 @@ struct req {
     struct server *srv;
     struct evhttp_request *ev;
     enum evhttp_cmd_type method;
-    const char *path;        /* raw path, without the query */
-    struct evkeyvalq *query; /* parsed query string */
-    const struct route *route;
+    const char *path;          /* raw path, without the query */
+    struct evkeyvalq *query;   /* parsed query string */
+    const struct route *route; /* set by the dispatch hook */
+    size_t route_index;        /* its index for the metrics; SIZE_MAX: none */
     int64_t params[REQ_MAX_PARAMS]; /* {id} segments, in order */
     /* The server's own id of the request: logs, and the request_id of
      * audit rows. Never the client's: a client could make it collide
@@ -109,6 +116,9 @@ void *req_alloc(struct req *r, size_t n);
 char *req_strdup(struct req *r, const char *s);
 char *req_printf(struct req *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* "GET", "POST", ... */
+const char *http_method_name(enum evhttp_cmd_type m);
 
 /* Query parameter or NULL. */
 const char *req_query(struct req *r, const char *key);

@@ -16,12 +16,14 @@
 
 #include "api.h"
 #include "api_join.h"
+#include "auth.h"
 #include "config.h"
 #include "http.h"
 #include "joinbatch.h"
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "router.h"
 #include "scheduler.h"
 #include "workpool.h"
 
@@ -77,7 +79,9 @@ static int main_serve(const struct config *cfg)
     srv.base = event_base_new();
     if (srv.base == NULL)
         die("libevent: cannot create the event base");
-    srv.metrics = metrics_new();
+    srv.metrics = metrics_new(router_count(), router_label);
+    srv.dispatch = auth_dispatch;
+    srv.after_reply = api_campaigns_view_note_write;
     srv.db = db_pool_new(srv.base, cfg);
     srv.work =
         workpool_new(srv.base, cfg->worker_threads, cfg->worker_queue_max);
