@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "reply.h" /* every handler answers with these */
+
 struct req;
 
 /* api_health.c */

@@ -37,6 +37,7 @@
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
+#include "reply.h"
 #include "router.h"
 #include "workpool.h"
 
@@ -445,11 +446,6 @@ void auth_dispatch(struct req *r)
     }
     r->state = lk;
     auth_lookup(r);
-}
-
-const char *req_tenant_param(struct req *r)
-{
-    return req_printf(r, "%lld", (long long)r->who.distributor_id);
 }
 
 /* ---- passwords on the worker pool ---------------------------------- */

@@ -8,7 +8,8 @@
  * (only its SHA-256 is stored). No, bad or expired token: 401; a principal
  * the route does not admit: 403. Handlers then find the principal in
  * r->who, and admin handlers scope every statement by r->who.distributor_id
- * (req_tenant_param), so another distributor's ids are simply not found.
+ * (req_tenant_param of reply.h), so another distributor's ids are simply not
+ * found.
  *
  * Password hashing and verification run on the worker pool, never on the
  * loop; the request waits for the result and replies 503 when the pool's
@@ -52,9 +53,6 @@ void auth_dispatch(struct req *r);
 void auth_session_forget(const char *token_hash);
 /* Frees the session cache (at exit). */
 void auth_cache_free(void);
-
-/* The distributor id of a staff principal, as a statement parameter. */
-const char *req_tenant_param(struct req *r);
 
 typedef void auth_hash_cb(struct req *r, const char *encoded);
 typedef void auth_verify_cb(struct req *r, bool ok, const char *rehash);
