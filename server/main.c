@@ -25,6 +25,7 @@
 #include "migrate.h"
 #include "router.h"
 #include "scheduler.h"
+#include "viewcache.h"
 #include "workpool.h"
 
 #define DEFAULT_CONFIG "config/groupbuyd.conf"
@@ -81,7 +82,7 @@ static int main_serve(const struct config *cfg)
         die("libevent: cannot create the event base");
     srv.metrics = metrics_new(router_count(), router_label);
     srv.dispatch = auth_dispatch;
-    srv.after_reply = api_campaigns_view_note_write;
+    srv.after_reply = viewcache_note_write;
     srv.db = db_pool_new(srv.base, cfg);
     srv.work =
         workpool_new(srv.base, cfg->worker_threads, cfg->worker_queue_max);
@@ -113,7 +114,7 @@ static int main_serve(const struct config *cfg)
     db_pool_free(srv.db);
     joinbatch_free(srv.joins); /* after the pool: no callback left */
     auth_cache_free();
-    api_campaigns_view_free();
+    viewcache_free();
     metrics_free(srv.metrics);
     event_free(srv.sigterm);
     event_free(srv.sigint);
