@@ -372,14 +372,19 @@ http_send_cb(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
         return BEV_NEED_MORE;
     }
     evutil_socket_t fd = bufferevent_getfd(t->bev);
+    bool wrote = false;
     while (evbuffer_get_length(src) > 0) {
         int n = evbuffer_write(src, fd);
-        if (n > 0)
+        if (n > 0) {
+            wrote = true;
             continue;
+        }
         if (n < 0 &&
             (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            /* BEV_OK on progress restarts the write timeout; the bytes
+             * left keep "all sent" from being reported */
             http_want_write(t);
-            return BEV_NEED_MORE;
+            return wrote ? BEV_OK : BEV_NEED_MORE;
         }
         /* The peer is gone: drop the bytes; the read side reports it. */
         evbuffer_drain(src, evbuffer_get_length(src));
