@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "reply.h" /* every handler answers with these */
+
 struct req;
 
 /* api_health.c */
@@ -46,11 +48,6 @@ void api_campaigns_publish(struct req *r);
 void api_campaigns_cancel(struct req *r);
 void api_public_campaigns_list(struct req *r);
 void api_public_campaigns_get(struct req *r);
-/* The public view cache: drops campaign id (<= 0: all) at once; notes a
- * write request that has answered (called by req_free); frees it all. */
-void api_campaigns_view_forget(int64_t id);
-void api_campaigns_view_note_write(struct req *r);
-void api_campaigns_view_free(void);
 
 /* api_join.c */
 void api_join_create(struct req *r);

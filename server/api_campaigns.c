@@ -47,26 +47,8 @@
  *    invalid_state (field "ends_at" for the first). Publishing does not
  *    reserve stock.
  *
- * The public view (GET /v1/campaigns/{id}) is served from memory: the
- * rendered reply is kept in a direct-mapped table of VIEW_CACHE_SLOTS
- * entries (by id) for at most campaign_view_cache_ms after its query was
- * sent, so no reply shows a state older than that bound, whoever changed
- * the campaign (another process, the scheduler, a payment). A write request
- * that went through this process drops the campaign's entry when it has
- * answered (api_campaigns_view_note_write, from req_free): routes under
- * campaigns/{id} drop that campaign, any other write drops them all; a
- * query in flight across a drop does not store its (maybe older) answer.
- * Past half its life, an entry still answers every request but one, which
- * refreshes it: a hot view does not send a burst of queries when its entry
- * ends. When there is no entry (none yet, past its bound, or dropped by a
- * write), the first request sends the query and the requests for the same
- * campaign that arrive while it is in flight wait for its answer instead
- * of sending their own, as long as nothing was written through this
- * process since it was sent (else they send a newer one): while a hot
- * campaign takes joins, each of which drops its entry, its viewers cost
- * one query in flight at a time, not one each, and still never see a
- * state older than their own last write. Only 200 replies are kept;
- * campaign_view_cache_ms = 0 turns it off.
+ * The public view (GET /v1/campaigns/{id}) is served through the view
+ * cache of viewcache.c.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -82,7 +64,7 @@
 #include "json.h"
 #include "pricing.h"
 #include "rfc3339.h"
-#include "router.h"
+#include "viewcache.h"
 
 #define CAMPAIGN_WINDOW_MAX     (30 * 86400)
 #define CAMPAIGN_PATCH_ATTEMPTS 3
@@ -1302,125 +1284,7 @@ void api_public_campaigns_list(struct req *r)
         return;
 }
 
-/* ---- the public view cache (see the top of the file) ---------------- */
-
-#define VIEW_CACHE_SLOTS 4096
-
-struct view_entry {
-    int64_t id;          /* 0: empty */
-    uint64_t sent_ms;    /* monotonic: when its query was sent */
-    uint64_t until_ms;   /* sent_ms + the bound */
-    uint64_t refresh_ms; /* a refresh in flight since (0: none) */
-    uint64_t epoch;      /* view_epoch when its query was sent */
-    char *text;
-    size_t len;
-};
-
-static struct view_entry *view_cache;            /* VIEW_CACHE_SLOTS, lazily */
-static uint32_t view_slot_gen[VIEW_CACHE_SLOTS]; /* bumped by a drop */
-static uint64_t view_epoch;                      /* bumped by drop all */
-
-/* A view query in flight, in its first request's arena. Requests for the
- * same campaign that arrive while it is in flight, with nothing written
- * through this process since it was sent, wait for it instead of sending
- * their own (waiters, answered before the first request, whose reply
- * frees the arena). */
-struct view_fetch {
-    struct req *owner;
-    uint64_t sent_ms;
-    uint64_t epoch;
-    uint32_t gen;
-    struct view_waiter *waiters;
-};
-
-struct view_waiter {
-    struct view_waiter *next;
-    struct req *r;
-};
-
-static struct view_fetch *view_flight[VIEW_CACHE_SLOTS]; /* the newest */
-
-static uint64_t campaign_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static size_t campaign_view_slot(int64_t id)
-{
-    return (size_t)((uint64_t)id % VIEW_CACHE_SLOTS);
-}
-
-static void campaign_view_clear(struct view_entry *e)
-{
-    free(e->text);
-    memset(e, 0, sizeof *e);
-}
-
-void api_campaigns_view_forget(int64_t id)
-{
-    if (id <= 0) {
-        view_epoch++;
-        if (view_cache != NULL)
-            for (size_t i = 0; i < VIEW_CACHE_SLOTS; i++)
-                if (view_cache[i].id != 0)
-                    campaign_view_clear(&view_cache[i]);
-        return;
-    }
-    size_t slot = campaign_view_slot(id);
-    view_slot_gen[slot]++;
-    if (view_cache != NULL && view_cache[slot].id == id)
-        campaign_view_clear(&view_cache[slot]);
-}
-
-void api_campaigns_view_note_write(struct req *r)
-{
-    if (r->route == NULL || r->method == EVHTTP_REQ_GET ||
-        r->method == EVHTTP_REQ_HEAD || r->method == EVHTTP_REQ_OPTIONS)
-        return;
-    if (strstr(r->route->pattern, "/campaigns/{id}") != NULL)
-        api_campaigns_view_forget(r->params[0]);
-    else
-        api_campaigns_view_forget(0);
-}
-
-void api_campaigns_view_free(void)
-{
-    api_campaigns_view_forget(0);
-    free(view_cache);
-    view_cache = NULL;
-}
-
-static void campaign_view_store(struct req *r, const struct view_fetch *f,
-                                const char *text)
-{
-    int ttl = r->srv->cfg->campaign_view_cache_ms;
-    size_t slot = campaign_view_slot(r->params[0]);
-    if (ttl <= 0 || f == NULL || f->epoch != view_epoch ||
-        f->gen != view_slot_gen[slot])
-        return;
-    if (view_cache == NULL) {
-        view_cache = calloc(VIEW_CACHE_SLOTS, sizeof *view_cache);
-        if (view_cache == NULL)
-            return;
-    }
-    size_t len = strlen(text);
-    char *copy = malloc(len + 1);
-    if (copy == NULL)
-        return;
-    memcpy(copy, text, len + 1);
-    struct view_entry *e = &view_cache[slot];
-    campaign_view_clear(e);
-    e->id = r->params[0];
-    e->sent_ms = f->sent_ms;
-    e->until_ms = f->sent_ms + (uint64_t)ttl;
-    e->epoch = f->epoch;
-    e->text = copy;
-    e->len = len;
-}
-
-/* Answers r with the view fetch f got (status 200: text; else an error). */
+/* Answers r with what the view query got (200: text; else an error). */
 static void campaign_public_answer(struct req *r, const struct db_result *res,
                                    const char *text)
 {
@@ -1442,27 +1306,12 @@ static void campaign_public_answer(struct req *r, const struct db_result *res,
 static void campaign_public_get_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
-    struct view_fetch *f = r->state;
-    size_t slot = campaign_view_slot(r->params[0]);
-    struct view_entry *e = view_cache != NULL ? &view_cache[slot] : NULL;
-    if (e != NULL && e->id == r->params[0])
-        e->refresh_ms = 0; /* this was the refresh, or another may go */
-    if (f != NULL && view_flight[slot] == f)
-        view_flight[slot] = NULL;
     char *text = NULL;
-    if (res->status == DB_OK && PQntuples(res->res) == 1) {
+    if (res->status == DB_OK && PQntuples(res->res) == 1)
         text = campaign_view_text(r, res->res, 0, 0, NULL);
-        if (text != NULL)
-            campaign_view_store(r, f, text);
-    }
-    /* The waiters first: the owner's reply frees f. A waiter lives in its
-     * own request's arena, which its reply frees: next is read first. */
-    struct view_waiter *w = f != NULL ? f->waiters : NULL;
-    while (w != NULL) {
-        struct view_waiter *next = w->next;
-        campaign_public_answer(w->r, res, text);
-        w = next;
-    }
+    /* the requests that waited for this query first: r's reply frees
+     * what they wait on */
+    viewcache_done(r, res, text, campaign_public_answer);
     campaign_public_answer(r, res, text);
 }
 
@@ -1470,50 +1319,19 @@ static void campaign_public_get_cb(const struct db_result *res, void *arg)
  * (also for draft and cancelled) */
 void api_public_campaigns_get(struct req *r)
 {
-    struct view_fetch *f = NULL;
-    if (r->srv->cfg->campaign_view_cache_ms > 0) {
-        uint64_t now = campaign_now_ms();
-        size_t slot = campaign_view_slot(r->params[0]);
-        struct view_entry *e = view_cache != NULL ? &view_cache[slot] : NULL;
-        if (e != NULL && e->id == r->params[0] && e->epoch == view_epoch &&
-            e->until_ms > now) {
-            /* Past half its life, one request refreshes it while the
-             * others are still answered from memory: no stampede on the
-             * database when a hot entry ends. */
-            uint64_t ttl = (uint64_t)r->srv->cfg->campaign_view_cache_ms;
-            bool refresh = now - e->sent_ms >= ttl / 2 &&
-                           (e->refresh_ms == 0 || now - e->refresh_ms >= ttl);
-            if (!refresh) {
-                req_reply_raw(r, 200, "application/json", e->text, e->len);
-                return;
-            }
-            e->refresh_ms = now;
-        } else {
-            /* No usable entry: join a query sent since the last write
-             * through this process, if one is in flight. */
-            struct view_fetch *g = view_flight[slot];
-            if (g != NULL && g->owner->params[0] == r->params[0] &&
-                g->epoch == view_epoch && g->gen == view_slot_gen[slot] &&
-                now - g->sent_ms <
-                    (uint64_t)r->srv->cfg->campaign_view_cache_ms) {
-                struct view_waiter *w = req_alloc(r, sizeof *w);
-                w->r = r;
-                w->next = g->waiters;
-                g->waiters = w;
-                return;
-            }
-        }
-        f = req_alloc(r, sizeof *f);
-        f->owner = r;
-        f->sent_ms = now;
-        f->epoch = view_epoch;
-        f->gen = view_slot_gen[slot];
-        f->waiters = NULL;
+    const char *text;
+    size_t len;
+    switch (viewcache_lookup(r, r->params[0], &text, &len)) {
+    case VIEWCACHE_HIT:
+        req_reply_raw(r, 200, "application/json", text, len);
+        return;
+    case VIEWCACHE_JOINED:
+        return; /* answered with the query in flight */
+    case VIEWCACHE_MISS:
+        break;
     }
-    r->state = f;
     const char *params[] = {campaign_int_text(r, r->params[0])};
     if (!req_query_db(r, &campaign_public_get, params, campaign_public_get_cb))
         return; /* answered (and freed) */
-    if (f != NULL)
-        view_flight[campaign_view_slot(r->params[0])] = f;
+    viewcache_sent(r);
 }

@@ -9,13 +9,20 @@
  * in-memory counters and the pool's state, and the campaigns by status when the
  * database answers; during an outage it still answers with the process's own
  * figures.
+ *
+ * /metrics shows figures across tenants, so it is not public: with
+ * metrics_token set it needs that bearer token; without, it is open only
+ * while the server listens on a loopback address (nothing off the host can
+ * reach it then), and closed to all when it listens on any other.
  */
 #include <event2/buffer.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api.h"
+#include "crypto.h"
 #include "http.h"
 #include "metrics.h"
 #include "scheduler.h"
@@ -202,10 +209,39 @@ static void api_metrics_cb(const struct db_result *res, void *arg)
     api_metrics_render(r, res->status == DB_OK ? res->res : NULL);
 }
 
+static bool api_metrics_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
+           strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0;
+}
+
+/* True when r may read the metrics (see the top of the file). */
+static bool api_metrics_allowed(struct req *r)
+{
+    const struct config *cfg = r->srv->cfg;
+    if (cfg->metrics_token[0] == '\0')
+        return api_metrics_loopback(cfg->listen_host);
+    const char *h = req_header(r, "Authorization");
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+        return false;
+    const char *token = h + 7;
+    while (*token == ' ')
+        token++;
+    return crypto_secret_equal(token, strlen(token), cfg->metrics_token,
+                               strlen(cfg->metrics_token));
+}
+
 /* GET /metrics -> 200 Prometheus text (campaign gauges when a database
- * connection is free at once: monitoring never queues behind requests) */
+ * connection is free at once: monitoring never queues behind requests)
+ * | 401 unauthenticated */
 void api_metrics(struct req *r)
 {
+    if (!api_metrics_allowed(r)) {
+        req_add_header(r, "WWW-Authenticate", "Bearer");
+        req_reply_error(r, 401, "unauthenticated", NULL,
+                        "The metrics need the metrics token.");
+        return;
+    }
     r->db_cb = api_metrics_cb;
     r->job = db_query_nowait(r->srv->db, &campaigns_by_status_stmt, NULL,
                              req_db_trampoline, r);

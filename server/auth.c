@@ -37,6 +37,7 @@
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
+#include "reply.h"
 #include "router.h"
 #include "workpool.h"
 
@@ -373,8 +374,27 @@ static void auth_lookup(struct req *r)
     auth_lookup_pump(r->srv);
 }
 
+_Static_assert(REQ_MAX_PARAMS == ROUTER_MAX_PARAMS,
+               "a request holds every {id} of a route");
+
 void auth_dispatch(struct req *r)
 {
+    char allow[128];
+    switch (router_match(r->method, r->path, &r->route, r->params, allow,
+                         sizeof allow)) {
+    case ROUTER_FOUND:
+        r->route_index = router_index(r->route);
+        break;
+    case ROUTER_BAD_METHOD:
+        req_add_header(r, "Allow", allow);
+        req_reply_error(r, 405, "method_not_allowed", NULL,
+                        "%s is not allowed here; allowed: %s.",
+                        http_method_name(r->method), allow);
+        return;
+    case ROUTER_NOT_FOUND:
+        req_reply_error(r, 404, "not_found", NULL, "No such resource.");
+        return;
+    }
     snprintf(r->who.scope, sizeof r->who.scope, "anon");
     if (r->route->access == ACCESS_PUBLIC) {
         r->route->handler(r);
@@ -426,11 +446,6 @@ void auth_dispatch(struct req *r)
     }
     r->state = lk;
     auth_lookup(r);
-}
-
-const char *req_tenant_param(struct req *r)
-{
-    return req_printf(r, "%lld", (long long)r->who.distributor_id);
 }
 
 /* ---- passwords on the worker pool ---------------------------------- */

@@ -8,7 +8,8 @@
  * (only its SHA-256 is stored). No, bad or expired token: 401; a principal
  * the route does not admit: 403. Handlers then find the principal in
  * r->who, and admin handlers scope every statement by r->who.distributor_id
- * (req_tenant_param), so another distributor's ids are simply not found.
+ * (req_tenant_param of reply.h), so another distributor's ids are simply not
+ * found.
  *
  * Password hashing and verification run on the worker pool, never on the
  * loop; the request waits for the result and replies 503 when the pool's
@@ -20,17 +21,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct req;
+#include "router.h" /* the ACCESS_* bits */
 
-enum access {
-    ACCESS_PUBLIC = 0,
-    ACCESS_PLATFORM = 1 << 0,
-    ACCESS_CUSTOMER = 1 << 1,
-    ACCESS_OWNER = 1 << 2,
-    ACCESS_OPERATOR = 1 << 3,
-    ACCESS_FINANCE = 1 << 4,
-};
-#define ACCESS_STAFF (ACCESS_OWNER | ACCESS_OPERATOR | ACCESS_FINANCE)
+struct req;
 
 enum principal_kind {
     PRINCIPAL_NONE,
@@ -49,8 +42,9 @@ struct principal {
     char token_hash[65];    /* hex SHA-256 of the session token */
 };
 
-/* Authenticates and authorises r for its route, then runs the handler, or
- * replies 401/403/503. */
+/* The transport's dispatch hook (main.c registers it): finds r's route
+ * (404, 405 with Allow), authenticates and authorises r for it, then runs
+ * the handler, or replies 401/403/503. */
 void auth_dispatch(struct req *r);
 
 /* Drops the cached session of token_hash (hex SHA-256) at once, and keeps
@@ -59,9 +53,6 @@ void auth_dispatch(struct req *r);
 void auth_session_forget(const char *token_hash);
 /* Frees the session cache (at exit). */
 void auth_cache_free(void);
-
-/* The distributor id of a staff principal, as a statement parameter. */
-const char *req_tenant_param(struct req *r);
 
 typedef void auth_hash_cb(struct req *r, const char *encoded);
 typedef void auth_verify_cb(struct req *r, bool ok, const char *rehash);

@@ -39,6 +39,8 @@ static const struct config_key config_keys[] = {
      0, 0, true},
     {"payment_webhook_secret", "GROUPBUYD_PAYMENT_WEBHOOK_SECRET", CK_STR,
      OFF(payment_webhook_secret), 0, 0, true},
+    {"metrics_token", "GROUPBUYD_METRICS_TOKEN", CK_STR, OFF(metrics_token), 0,
+     0, true},
     {"log_level", "GROUPBUYD_LOG_LEVEL", CK_LOGLEVEL, OFF(log_level), 0, 0,
      false},
     {"schema_dir", NULL, CK_STR, OFF(schema_dir), 0, 0, false},

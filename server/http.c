@@ -5,16 +5,22 @@
  * it gets limits 16 times wider than ours and we enforce ours here, in the
  * API's envelope: 431 for headers, 413 payload_too_large for bodies.
  *
+ * Framing: every connection's bytes pass through a bufferevent filter that
+ * checks each request's framing strictly (httpframe.h) before evhttp, which
+ * is lenient, parses it; a request that breaks it is answered 400 (or 413,
+ * 431, 501) in the envelope and the connection closed (http_frame_cb).
+ *
  * Deadlines: evhttp's own timeout restarts on every byte read, so a client
  * that drips its request one header at a time would never be cut off. Each
  * connection therefore gets a conn_track with a deadline timer: from the
  * accept (or the end of the previous reply) the next request must be read
  * whole within http_timeout_s, else the connection is closed. The tracker is
- * found by the connection's fd and dies in the connection's close callback.
- * evhttp hands us the connection only through its bufferevent, whose
- * callback argument is the evhttp_connection once evhttp has set it up; we
- * create the bufferevent (evhttp_set_bevcb), hold a reference to it, and
- * attach the tracker one loop turn later, when evhttp is done with it.
+ * found by the connection's fd, is unregistered by the connection's close
+ * callback and freed with the filter, whose context it is. evhttp hands us
+ * the connection only through its bufferevent, whose callback argument is
+ * the evhttp_connection once evhttp has set it up; we create the
+ * bufferevent (evhttp_set_bevcb) and attach the tracker one loop turn
+ * later, or at the first bytes read if they come first.
  */
 #include "http.h"
 
@@ -35,11 +41,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "httpframe.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
-#include "router.h"
 
 #define HTTP_HARD_LIMIT_FACTOR 16
 
@@ -51,12 +56,21 @@ struct req_chunk {
 
 struct conn_track {
     struct server *srv;
-    struct bufferevent *bev;
+    struct bufferevent *bev; /* the filter that evhttp reads from */
     struct evhttp_connection *evcon;
     struct event *deadline;
     struct event *attach;
+    struct event *writable; /* the socket can take more of our output */
+    bool writing;           /* http_writable_cb is flushing */
     int fd;
+    bool closed;        /* evhttp has freed the connection */
     struct req *stream; /* a streaming reply to free if the client goes */
+    /* request framing (httpframe.h) on the raw bytes */
+    struct httpframe frame;
+    size_t held;       /* bytes at the start of the input, checked, held */
+    uint32_t messages; /* messages passed on to evhttp */
+    uint32_t requests; /* requests evhttp has handed to us */
+    uint32_t bad_seq;  /* the stand-in for a bad request; 0 = none */
 };
 
 static uint64_t http_now_ns(void)
@@ -110,7 +124,7 @@ char *req_printf(struct req *r, const char *fmt, ...)
     return s;
 }
 
-/* ---- connection deadlines ----------------------------------------- */
+/* ---- connections: deadlines and framing --------------------------- */
 
 static struct conn_track *http_track_of(struct server *srv,
                                         struct evhttp_connection *evcon)
@@ -140,18 +154,37 @@ static void http_deadline_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     log_debug("http: closing connection %d: request not read in %d s", t->fd,
               t->srv->cfg->http_timeout_s);
-    /* Calls http_close_cb, which frees t. */
+    /* Calls http_close_cb. */
     evhttp_connection_free(t->evcon);
 }
 
-static void http_track_free(struct conn_track *t)
+/* Unregisters t and stops its timers; the memory stays with the filter,
+ * which may still be called until libevent finalizes it. */
+static void http_track_detach(struct conn_track *t)
 {
-    if (t->fd >= 0 && t->fd < t->srv->ntracks && t->srv->tracks[t->fd] == t)
+    if (!t->closed && t->fd >= 0 && t->fd < t->srv->ntracks &&
+        t->srv->tracks[t->fd] == t)
         t->srv->tracks[t->fd] = NULL;
-    if (t->deadline)
+    t->closed = true;
+    if (t->deadline) {
         event_free(t->deadline);
-    if (t->attach)
+        t->deadline = NULL;
+    }
+    if (t->attach) {
         event_free(t->attach);
+        t->attach = NULL;
+    }
+    if (t->writable) {
+        event_free(t->writable);
+        t->writable = NULL;
+    }
+}
+
+/* The filter's free_context: the bufferevent is gone. */
+static void http_track_free(void *arg)
+{
+    struct conn_track *t = arg;
+    http_track_detach(t);
     free(t);
 }
 
@@ -162,68 +195,251 @@ static void http_close_cb(struct evhttp_connection *evcon, void *arg)
     struct conn_track *t = arg;
     (void)evcon;
     struct req *stream = t->stream;
-    http_track_free(t);
+    t->stream = NULL;
+    http_track_detach(t);
     if (stream)
         http_stream_gone(stream);
 }
 
+/* Finds the evhttp connection behind t's bufferevent (the callback
+ * argument evhttp gave it) and starts the deadline: one loop turn after
+ * the accept, or at the first bytes read, whichever comes first. */
+static void http_track_attach(struct conn_track *t)
+{
+    if (t->evcon != NULL || t->closed)
+        return;
+    void *cbarg = NULL;
+    bufferevent_data_cb rcb = NULL;
+    bufferevent_getcb(t->bev, &rcb, NULL, NULL, &cbarg);
+    int bfd = (int)bufferevent_getfd(t->bev);
+    if (rcb == NULL || cbarg == NULL || bfd < 0 || bfd >= t->srv->ntracks)
+        return; /* evhttp has not set it up (yet) */
+    t->fd = bfd;
+    t->evcon = cbarg;
+    t->srv->tracks[bfd] = t;
+    evhttp_connection_set_closecb(t->evcon, http_close_cb, t);
+    http_track_arm(t);
+}
+
 static void http_attach_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    http_track_attach(arg);
+}
+
+/* Passes the held bytes of a checked message on to evhttp, without the
+ * empty lines before its request line. Whole chains move, not bytes. */
+static void http_frame_pass(struct conn_track *t, struct evbuffer *src,
+                            struct evbuffer *dst)
+{
+    if (t->frame.lead > 0) {
+        evbuffer_drain(src, t->frame.lead);
+        t->held -= t->frame.lead;
+        t->frame.lead = 0;
+    }
+    evbuffer_remove_buffer(src, dst, t->held);
+    t->held = 0;
+}
+
+/* A request broke the framing: nothing of it reaches evhttp, nor does
+ * anything after it. In its place evhttp gets a stand-in request, after
+ * those already passed on, so that the 400 goes out in order (evhttp
+ * answers one request at a time); http_request_cb recognises the stand-in
+ * by its sequence number, answers it with the error and closes. */
+static void http_frame_fail(struct conn_track *t, struct evbuffer *src,
+                            struct evbuffer *dst)
+{
+    static const char standin[] =
+        "GET / HTTP/1.1\r\nHost: -\r\nConnection: close\r\n\r\n";
+    log_debug("http: connection %d: %d %s", t->fd, t->frame.error_status,
+              t->frame.error_message);
+    evbuffer_drain(src, evbuffer_get_length(src));
+    t->held = 0;
+    t->bad_seq = ++t->messages;
+    evbuffer_add(dst, standin, sizeof standin - 1);
+}
+
+/*
+ * The input filter between the socket and evhttp: checks the framing of
+ * every request (httpframe.h) as it arrives and passes on only whole
+ * checked heads (and chunked bodies, whose framing is checked to their
+ * end); a Content-Length body streams through as it comes. Each byte is
+ * looked at once, where it lies in the socket's buffer; bytes move on as
+ * whole buffer chains.
+ */
+static enum bufferevent_filter_result
+http_frame_cb(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
+              enum bufferevent_flush_mode mode, void *ctx)
+{
+    struct conn_track *t = ctx;
+    (void)limit;
+    (void)mode;
+    http_track_attach(t);
+    if (t->bad_seq != 0) {
+        evbuffer_drain(src, evbuffer_get_length(src));
+        return BEV_NEED_MORE;
+    }
+    size_t len, before = evbuffer_get_length(dst);
+    while ((len = evbuffer_get_length(src)) > t->held) {
+        struct evbuffer_ptr pos;
+        struct evbuffer_iovec v[8];
+        if (evbuffer_ptr_set(src, &pos, t->held, EVBUFFER_PTR_SET) != 0)
+            return BEV_ERROR;
+        int n = evbuffer_peek(src, (ev_ssize_t)(len - t->held), &pos, v, 8);
+        if (n > 8)
+            n = 8;
+        enum httpframe_status st = HTTPFRAME_MORE;
+        for (int i = 0; i < n && st == HTTPFRAME_MORE; i++) {
+            size_t used = 0;
+            st = httpframe_feed(&t->frame, v[i].iov_base, v[i].iov_len, &used);
+            t->held += used;
+        }
+        switch (st) {
+        case HTTPFRAME_MORE:
+            if (httpframe_in_length_body(&t->frame))
+                http_frame_pass(t, src, dst);
+            break;
+        case HTTPFRAME_HEAD:
+            if (t->frame.body == HTTPFRAME_BODY_LENGTH)
+                http_frame_pass(t, src, dst);
+            break;
+        case HTTPFRAME_DONE:
+            http_frame_pass(t, src, dst);
+            t->messages++;
+            break;
+        case HTTPFRAME_ERROR:
+            http_frame_fail(t, src, dst);
+            return BEV_OK;
+        }
+    }
+    /* The filter is called again while it returns BEV_OK and bytes are
+     * left: held bytes wait for more, and evhttp is told only when some
+     * were passed on. */
+    return evbuffer_get_length(dst) > before ? BEV_OK : BEV_NEED_MORE;
+}
+
+/* ---- output: straight to the socket ----------------------------------
+ * A filter bufferevent in libevent 2.1 serves evhttp badly on the way
+ * out: evhttp adds a reply while writing is disabled and then enables it,
+ * which does not make the filter pass the bytes on, and the filter calls
+ * evhttp's write callback ("all sent") as soon as the bytes are in the
+ * socket bufferevent's buffer, so a reply followed by a close would be
+ * lost. The output filter therefore writes to the socket itself, and only
+ * from the socket's writability event, a loop turn after evhttp queued the
+ * bytes (as the socket bufferevent would): "all sent" then means in the
+ * kernel, and evhttp's callback for the bytes is in place when it runs. */
+
+static void http_writable_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn_track *t = arg;
     (void)fd;
     (void)what;
-    struct bufferevent *bev = t->bev;
-    void *cbarg = NULL;
-    bufferevent_data_cb rcb = NULL;
-    bufferevent_getcb(bev, &rcb, NULL, NULL, &cbarg);
-    int bfd = (int)bufferevent_getfd(bev);
-    if (rcb == NULL || cbarg == NULL || bfd < 0 || bfd >= t->srv->ntracks) {
-        /* evhttp already dropped the connection */
-        bufferevent_decref(bev);
-        http_track_free(t);
-        return;
-    }
-    t->fd = bfd;
-    t->evcon = cbarg;
-    t->srv->tracks[bfd] = t;
-    event_free(t->attach);
-    t->attach = NULL;
-    evhttp_connection_set_closecb(t->evcon, http_close_cb, t);
-    http_track_arm(t);
-    bufferevent_decref(bev);
+    t->writing = true;
+    bufferevent_flush(t->bev, EV_WRITE, BEV_NORMAL);
+    t->writing = false;
 }
 
+/* Schedules http_writable_cb for when the socket can take bytes. */
+static void http_want_write(struct conn_track *t)
+{
+    if (t->closed)
+        return;
+    if (t->writable == NULL) {
+        evutil_socket_t fd = bufferevent_getfd(t->bev);
+        if (fd < 0)
+            return;
+        t->writable =
+            event_new(t->srv->base, fd, EV_WRITE, http_writable_cb, t);
+        if (t->writable == NULL) {
+            log_error("out of memory");
+            abort();
+        }
+    }
+    event_add(t->writable, NULL);
+}
+
+static enum bufferevent_filter_result
+http_send_cb(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
+             enum bufferevent_flush_mode mode, void *ctx)
+{
+    struct conn_track *t = ctx;
+    (void)dst;
+    (void)limit;
+    (void)mode;
+    if (!t->writing) {
+        http_want_write(t);
+        return BEV_NEED_MORE;
+    }
+    evutil_socket_t fd = bufferevent_getfd(t->bev);
+    bool wrote = false;
+    while (evbuffer_get_length(src) > 0) {
+        int n = evbuffer_write(src, fd);
+        if (n > 0) {
+            wrote = true;
+            continue;
+        }
+        if (n < 0 &&
+            (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            /* BEV_OK on progress restarts the write timeout; the bytes
+             * left keep "all sent" from being reported */
+            http_want_write(t);
+            return wrote ? BEV_OK : BEV_NEED_MORE;
+        }
+        /* The peer is gone: drop the bytes; the read side reports it. */
+        evbuffer_drain(src, evbuffer_get_length(src));
+    }
+    return BEV_OK;
+}
+
+/* Output was added: if the filter did not pass it on at once (writing
+ * disabled), it goes out from the writability event. */
+static void http_output_added_cb(struct evbuffer *buf,
+                                 const struct evbuffer_cb_info *info, void *arg)
+{
+    if (info->n_added > 0 && evbuffer_get_length(buf) > 0)
+        http_want_write(arg);
+}
+
+/* evhttp's bufferevent for a new connection: a socket under the framing
+ * filter, which owns the connection's tracker. */
 static struct bufferevent *http_bev_cb(struct event_base *base, void *arg)
 {
     struct server *srv = arg;
-    struct bufferevent *bev =
-        bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    if (bev == NULL)
-        return NULL;
+    const struct config *cfg = srv->cfg;
     struct conn_track *t = calloc(1, sizeof *t);
-    if (t == NULL)
-        return bev; /* works, without a deadline */
+    struct bufferevent *sock =
+        bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (t == NULL || sock == NULL) {
+        log_error("out of memory");
+        abort(); /* as req_alloc: no way to answer without memory */
+    }
     t->srv = srv;
-    t->bev = bev;
     t->fd = -1;
+    httpframe_init(&t->frame,
+                   (uint64_t)cfg->http_max_header_bytes *
+                       HTTP_HARD_LIMIT_FACTOR,
+                   (uint64_t)cfg->http_max_body_bytes * HTTP_HARD_LIMIT_FACTOR);
     t->deadline = evtimer_new(base, http_deadline_cb, t);
     t->attach = event_new(base, -1, 0, http_attach_cb, t);
-    if (t->deadline == NULL || t->attach == NULL) {
-        http_track_free(t);
-        return bev;
+    t->bev = bufferevent_filter_new(sock, http_frame_cb, http_send_cb,
+                                    BEV_OPT_CLOSE_ON_FREE, http_track_free, t);
+    if (t->deadline == NULL || t->attach == NULL || t->bev == NULL ||
+        evbuffer_add_cb(bufferevent_get_output(t->bev), http_output_added_cb,
+                        t) == NULL) {
+        log_error("out of memory");
+        abort();
     }
-    bufferevent_incref(bev);
     event_active(t->attach, 0, 0);
-    return bev;
+    return t->bev;
 }
 
 /* ---- replies ------------------------------------------------------- */
 
 static void req_free(struct req *r)
 {
-    /* After the reply, before any later request: a campaign view cached
-     * in this process never hides this request's write. */
-    api_campaigns_view_note_write(r);
+    if (r->srv->after_reply)
+        r->srv->after_reply(r);
     if (r->cleanup)
         r->cleanup(r);
     if (r->stream_abort)
@@ -248,7 +464,7 @@ static void req_free(struct req *r)
     free(r);
 }
 
-static const char *http_method_name(enum evhttp_cmd_type m)
+const char *http_method_name(enum evhttp_cmd_type m)
 {
     switch (m) {
     case EVHTTP_REQ_GET:
@@ -302,6 +518,8 @@ static const char *http_reason(int status)
         return "Request Header Fields Too Large";
     case 500:
         return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
     case 503:
         return "Service Unavailable";
     }
@@ -330,19 +548,28 @@ void req_reply_raw(struct req *r, int status, const char *content_type,
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
     if (content_type)
         evhttp_add_header(h, "Content-Type", content_type);
-    evhttp_add_header(h, "X-Request-Id", r->id);
+    evhttp_add_header(h, "X-Request-Id",
+                      r->client_id[0] ? r->client_id : r->id);
     evhttp_add_header(h, "Cache-Control", "no-store");
     if (srv->stopping)
         evhttp_add_header(h, "Connection", "close");
     struct evbuffer *buf = evbuffer_new();
-    if (buf && len > 0)
+    if (r->method == EVHTTP_REQ_HEAD) {
+        /* The headers of the GET, without its body: evhttp would send the
+         * body of a HEAD reply and no Content-Length, and the next reply
+         * on the connection would be misread. */
+        char n[24];
+        snprintf(n, sizeof n, "%zu", len);
+        evhttp_add_header(h, "Content-Length", n);
+    } else if (buf && len > 0) {
         evbuffer_add(buf, data, len);
+    }
 
     double secs = (double)(http_now_ns() - r->start_ns) / 1e9;
-    size_t route = r->route ? router_index(r->route) : router_count();
-    metrics_observe_request(srv->metrics, route, status, secs);
-    log_info("%s %s %d %.3fms %s", http_method_name(r->method),
-             r->path ? r->path : "-", status, secs * 1000.0, r->id);
+    metrics_observe_request(srv->metrics, r->route_index, status, secs);
+    log_info("%s %s %d %.3fms %s%s%s", http_method_name(r->method),
+             r->path ? r->path : "-", status, secs * 1000.0, r->id,
+             r->client_id[0] ? " client-id " : "", r->client_id);
 
     struct evhttp_request *ev = r->ev;
     if (evhttp_request_get_connection(ev) != NULL) {
@@ -388,19 +615,6 @@ void req_reply_error(struct req *r, int status, const char *code,
     req_reply_json(r, status, root);
 }
 
-void req_reply_db_error(struct req *r, const struct db_result *res)
-{
-    if (res->status == DB_UNAVAILABLE) {
-        req_add_header(r, "Retry-After", "1");
-        req_reply_error(r, 503, "unavailable", NULL,
-                        "The database is unavailable; retry later.");
-        return;
-    }
-    log_error("request %s: database error %s: %s", r->id, res->sqlstate,
-              res->message);
-    req_reply_error(r, 500, "internal", NULL, "Internal error.");
-}
-
 /* ---- streaming replies -------------------------------------------- */
 
 /*
@@ -437,8 +651,8 @@ static void http_stream_watch(struct req *r, bool on)
 static void http_stream_account(struct req *r, const char *outcome)
 {
     double secs = (double)(http_now_ns() - r->start_ns) / 1e9;
-    size_t route = r->route ? router_index(r->route) : router_count();
-    metrics_observe_request(r->srv->metrics, route, r->stream_status, secs);
+    metrics_observe_request(r->srv->metrics, r->route_index, r->stream_status,
+                            secs);
     if (strcmp(outcome, "complete") == 0)
         log_info("%s %s %d %.3fms %s stream %" PRIu64 " bytes",
                  http_method_name(r->method), r->path ? r->path : "-",
@@ -496,7 +710,8 @@ bool req_reply_start(struct req *r, int status, const char *content_type)
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
     if (content_type)
         evhttp_add_header(h, "Content-Type", content_type);
-    evhttp_add_header(h, "X-Request-Id", r->id);
+    evhttp_add_header(h, "X-Request-Id",
+                      r->client_id[0] ? r->client_id : r->id);
     evhttp_add_header(h, "Cache-Control", "no-store");
     if (srv->stopping)
         evhttp_add_header(h, "Connection", "close");
@@ -611,149 +826,12 @@ bool req_json_none(struct req *r)
     return req_fields_ok(r, &jf);
 }
 
-void req_db_trampoline(const struct db_result *res, void *arg)
-{
-    struct req *r = arg;
-    r->job = NULL;
-    r->db_cb(res, r);
-}
-
-bool req_query_db(struct req *r, struct db_stmt *stmt,
-                  const char *const *params, db_result_cb *cb)
-{
-    r->db_cb = cb;
-    r->job = db_query(r->srv->db, stmt, params, req_db_trampoline, r);
-    if (r->job == NULL) {
-        struct db_result res = {.status = DB_UNAVAILABLE};
-        req_reply_db_error(r, &res);
-        return false;
-    }
-    return true;
-}
-
 bool req_fields_ok(struct req *r, const struct jfields *jf)
 {
     if (jfields_ok(jf))
         return true;
     req_reply_error(r, 400, "invalid_field", jf->field, "%s", jf->message);
     return false;
-}
-
-/* Parses a decimal in [min, max]. */
-static bool http_parse_int(const char *s, int64_t min, int64_t max,
-                           int64_t *out)
-{
-    if (s == NULL || *s == '\0' || strlen(s) > 18)
-        return false;
-    int64_t v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        v = v * 10 + (*p - '0');
-    }
-    if (v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-bool req_page(struct req *r, const char **limit_plus_one, const char **after,
-              int64_t *limit)
-{
-    int64_t lim = 50, aft = 0;
-    const char *l = req_query(r, "limit");
-    const char *a = req_query(r, "after");
-    if (l && !http_parse_int(l, 1, 200, &lim)) {
-        req_reply_error(r, 400, "invalid_field", "limit",
-                        "limit must be an integer from 1 to 200.");
-        return false;
-    }
-    if (a && !http_parse_int(a, 0, JSON_MAX_SAFE_INT, &aft)) {
-        req_reply_error(r, 400, "invalid_field", "after",
-                        "after must be a non-negative integer id.");
-        return false;
-    }
-    *limit = lim;
-    *limit_plus_one = req_printf(r, "%lld", (long long)lim + 1);
-    *after = req_printf(r, "%lld", (long long)aft);
-    return true;
-}
-
-void req_reply_list(struct req *r, PGresult *res, int64_t limit)
-{
-    int n = PQntuples(res);
-    bool more = n > limit;
-    if (more)
-        n = (int)limit;
-    struct evbuffer *b = evbuffer_new();
-    if (b == NULL) {
-        req_reply_error(r, 500, "internal", NULL, "Out of memory.");
-        return;
-    }
-    evbuffer_add_printf(b, "{\"items\":[");
-    for (int i = 0; i < n; i++) {
-        if (i)
-            evbuffer_add(b, ",", 1);
-        evbuffer_add_printf(b, "%s", PQgetvalue(res, i, 1));
-    }
-    if (more)
-        evbuffer_add_printf(b, "],\"next_after\":%s}",
-                            PQgetvalue(res, n - 1, 0));
-    else
-        evbuffer_add_printf(b, "],\"next_after\":null}");
-    size_t len = evbuffer_get_length(b);
-    char *text = req_alloc(r, len + 1);
-    evbuffer_remove(b, text, len);
-    evbuffer_free(b);
-    req_reply_raw(r, 200, "application/json", text, len);
-}
-
-static void http_list_cb(const struct db_result *res, void *arg)
-{
-    struct req *r = arg;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
-        return;
-    }
-    req_reply_list(r, res->res, *(int64_t *)r->state);
-}
-
-void req_tenant_list(struct req *r, struct db_stmt *stmt)
-{
-    const char *limit1, *after;
-    int64_t *limit = req_alloc(r, sizeof *limit);
-    if (!req_page(r, &limit1, &after, limit))
-        return;
-    r->state = limit;
-    const char *params[] = {req_tenant_param(r), after, limit1};
-    if (!req_query_db(r, stmt, params, http_list_cb))
-        return;
-}
-
-static void http_one_cb(const struct db_result *res, void *arg)
-{
-    struct req *r = arg;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
-        return;
-    }
-    if (PQntuples(res->res) != 1) {
-        req_reply_error(r, 404, "not_found", NULL, "No such resource.");
-        return;
-    }
-    req_reply_row_json(r, 200, res->res, 0);
-}
-
-void req_one_row(struct req *r, struct db_stmt *stmt, const char *const *params)
-{
-    if (!req_query_db(r, stmt, params, http_one_cb))
-        return;
-}
-
-void req_reply_row_json(struct req *r, int status, PGresult *res, int col)
-{
-    const char *text = PQgetvalue(res, 0, col);
-    req_reply_raw(r, status, "application/json", text, strlen(text));
 }
 
 /* ---- the request callback ------------------------------------------ */
@@ -827,16 +905,25 @@ static void http_request_cb(struct evhttp_request *ev, void *arg)
     r->ev = ev;
     r->start_ns = http_now_ns();
     r->method = evhttp_request_get_command(ev);
+    r->route_index = SIZE_MAX;
+    http_make_request_id(r->id);
     const char *rid = req_header(r, "X-Request-Id");
     if (rid && http_request_id_valid(rid))
-        snprintf(r->id, sizeof r->id, "%s", rid);
-    else
-        http_make_request_id(r->id);
+        snprintf(r->client_id, sizeof r->client_id, "%s", rid);
 
     struct conn_track *t =
         http_track_of(srv, evhttp_request_get_connection(ev));
-    if (t)
+    if (t) {
         event_del(t->deadline); /* read whole: the deadline is met */
+        if (++t->requests == t->bad_seq) {
+            /* the stand-in of a request that broke the framing */
+            req_add_header(r, "Connection", "close");
+            req_reply_error(r, t->frame.error_status, t->frame.error_code, NULL,
+                            "Malformed HTTP request: %s.",
+                            t->frame.error_message);
+            return;
+        }
+    }
 
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
     if (uri == NULL) {
@@ -867,21 +954,7 @@ static void http_request_cb(struct evhttp_request *ev, void *arg)
         r->body_len = len;
     }
 
-    char allow[128];
-    switch (router_match(r, allow, sizeof allow)) {
-    case ROUTER_FOUND:
-        auth_dispatch(r);
-        return;
-    case ROUTER_BAD_METHOD:
-        req_add_header(r, "Allow", allow);
-        req_reply_error(r, 405, "method_not_allowed", NULL,
-                        "%s is not allowed here; allowed: %s.",
-                        http_method_name(r->method), allow);
-        return;
-    case ROUTER_NOT_FOUND:
-        req_reply_error(r, 404, "not_found", NULL, "No such resource.");
-        return;
-    }
+    srv->dispatch(r);
 }
 
 /* ---- start and stop ------------------------------------------------ */
@@ -901,14 +974,14 @@ bool http_start(struct server *srv)
         return false;
     }
     /* evhttp answers its own limits with an HTML page, so it gets wider
-     * ones (HTTP_HARD_LIMIT_FACTOR times ours) and http_request_cb enforces
-     * ours with the API's envelope. Only beyond the wide ones does a client
-     * see evhttp's page (still 413). */
+     * ones: the framing filter answers beyond HTTP_HARD_LIMIT_FACTOR times
+     * ours (431, 413) before evhttp sees the request, and http_request_cb
+     * enforces ours; evhttp's own, twice the filter's, are never reached. */
     evhttp_set_max_headers_size(srv->http,
                                 (ev_ssize_t)cfg->http_max_header_bytes *
-                                    HTTP_HARD_LIMIT_FACTOR);
+                                    HTTP_HARD_LIMIT_FACTOR * 2);
     evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->http_max_body_bytes *
-                                            HTTP_HARD_LIMIT_FACTOR);
+                                            HTTP_HARD_LIMIT_FACTOR * 2);
     evhttp_set_timeout(srv->http, cfg->http_timeout_s);
     evhttp_set_allowed_methods(
         srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |

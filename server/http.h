@@ -45,6 +45,12 @@ struct server {
     uint64_t joins_accepted;      /* joins answered 201 (not replays) */
     uint64_t join_units_accepted; /* their quantities */
     struct event *sigterm, *sigint, *stop_timer;
+    /* Hooks, set by main.c before http_start, so that the transport
+     * depends on nothing above it: dispatch(r) routes and answers every
+     * request read; after_reply(r), if set, runs once r has answered,
+     * before the context is freed and before any later request. */
+    void (*dispatch)(struct req *r);
+    void (*after_reply)(struct req *r);
     struct conn_track **tracks; /* by fd: request-read deadlines */
     int ntracks;
     int inflight;  /* live request contexts */
@@ -63,11 +69,18 @@ struct req {
     struct server *srv;
     struct evhttp_request *ev;
     enum evhttp_cmd_type method;
-    const char *path;        /* raw path, without the query */
-    struct evkeyvalq *query; /* parsed query string */
-    const struct route *route;
+    const char *path;          /* raw path, without the query */
+    struct evkeyvalq *query;   /* parsed query string */
+    const struct route *route; /* set by the dispatch hook */
+    size_t route_index;        /* its index for the metrics; SIZE_MAX: none */
     int64_t params[REQ_MAX_PARAMS]; /* {id} segments, in order */
-    char id[33];                    /* request id, echoed as X-Request-Id */
+    /* The server's own id of the request: logs, and the request_id of
+     * audit rows. Never the client's: a client could make it collide
+     * with another request's or plant text in the audit trail. */
+    char id[33];
+    /* The client's X-Request-Id when well formed (1-32 of [A-Za-z0-9._-]),
+     * else "": echoed in the reply's X-Request-Id and logged beside id. */
+    char client_id[33];
     uint64_t start_ns;
     const char *body; /* NUL-terminated copy; NULL when empty */
     size_t body_len;
@@ -105,6 +118,9 @@ char *req_strdup(struct req *r, const char *s);
 char *req_printf(struct req *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* "GET", "POST", ... */
+const char *http_method_name(enum evhttp_cmd_type m);
+
 /* Query parameter or NULL. */
 const char *req_query(struct req *r, const char *key);
 /* Header or NULL. */
@@ -127,8 +143,6 @@ void req_reply_raw(struct req *r, int status, const char *content_type,
 void req_reply_error(struct req *r, int status, const char *code,
                      const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-/* 503 unavailable for DB_UNAVAILABLE, 500 internal otherwise. */
-void req_reply_db_error(struct req *r, const struct db_result *res);
 /* Adds a response header before the reply. */
 void req_add_header(struct req *r, const char *key, const char *value);
 
@@ -172,38 +186,6 @@ void req_reply_end(struct req *r, bool complete);
 struct jfields;
 /* Replies 400 invalid_field from a failed jfields; false if it replied. */
 bool req_fields_ok(struct req *r, const struct jfields *jf)
-    __attribute__((warn_unused_result));
-
-/* ?limit= (1..200, default 50) and ?after= (default 0) as statement
- * parameters; replies 400 and returns false when malformed. */
-bool req_page(struct req *r, const char **limit_plus_one, const char **after,
-              int64_t *limit) __attribute__((warn_unused_result));
-
-/* Replies 200 {"items": [...], "next_after": id|null} from rows whose
- * column 0 is the id and column 1 the item's JSON text; the statement
- * fetched limit + 1 rows so that a next page can be told. */
-void req_reply_list(struct req *r, PGresult *res, int64_t limit);
-
-/* Runs a tenant-scoped list statement ($1 distributor, $2 after, $3
- * limit + 1, rows of id and item JSON) and replies with the page. */
-void req_tenant_list(struct req *r, struct db_stmt *stmt);
-
-/* Runs a statement returning at most one row whose column 0 is the
- * resource's JSON and replies 200 with it, or 404 not_found. */
-void req_one_row(struct req *r, struct db_stmt *stmt,
-                 const char *const *params);
-
-/* Replies with the JSON text of row 0, column col (built by SQL). */
-void req_reply_row_json(struct req *r, int status, PGresult *res, int col);
-
-/* The pool callback that clears r->job and calls r->db_cb (for callers
- * that must handle a refused submission themselves). */
-void req_db_trampoline(const struct db_result *res, void *arg);
-
-/* Runs stmt for the request; cb is called with the request as arg. On
- * submission failure it has already replied 503 and returns false. */
-bool req_query_db(struct req *r, struct db_stmt *stmt,
-                  const char *const *params, db_result_cb *cb)
     __attribute__((warn_unused_result));
 
 #endif

@@ -18,6 +18,7 @@
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
+#include "reply.h"
 
 struct idem {
     const char *key;

@@ -16,13 +16,16 @@
 
 #include "api.h"
 #include "api_join.h"
+#include "auth.h"
 #include "config.h"
 #include "http.h"
 #include "joinbatch.h"
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "router.h"
 #include "scheduler.h"
+#include "viewcache.h"
 #include "workpool.h"
 
 #define DEFAULT_CONFIG "config/groupbuyd.conf"
@@ -81,7 +84,9 @@ static int main_serve(const struct config *cfg)
     srv.base = event_base_new();
     if (srv.base == NULL)
         die("libevent: cannot create the event base");
-    srv.metrics = metrics_new();
+    srv.metrics = metrics_new(router_count(), router_label);
+    srv.dispatch = auth_dispatch;
+    srv.after_reply = viewcache_note_write;
     srv.db = db_pool_new(srv.base, cfg);
     srv.work =
         workpool_new(srv.base, cfg->worker_threads, cfg->worker_queue_max);
@@ -113,7 +118,7 @@ static int main_serve(const struct config *cfg)
     db_pool_free(srv.db);
     joinbatch_free(srv.joins); /* after the pool: no callback left */
     auth_cache_free();
-    api_campaigns_view_free();
+    viewcache_free();
     metrics_free(srv.metrics);
     event_free(srv.sigterm);
     event_free(srv.sigint);

@@ -11,8 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "router.h"
-
 static const int metrics_codes[] = {200, 201, 204, 304, 400, 401, 403, 404,
                                     405, 409, 413, 415, 429, 431, 500, 503};
 #define NCODES  (sizeof metrics_codes / sizeof metrics_codes[0])
@@ -30,22 +28,30 @@ struct metrics_route {
     double sum;
 };
 
+#define LABEL_MAX 128
+
 struct metrics {
     size_t nroutes; /* table routes + unmatched */
     struct metrics_route *routes;
+    char (*labels)[LABEL_MAX];
 };
 
-struct metrics *metrics_new(void)
+struct metrics *metrics_new(size_t nroutes,
+                            void (*label)(size_t i, char *buf, size_t len))
 {
     struct metrics *m = calloc(1, sizeof *m);
     if (m == NULL)
         return NULL;
-    m->nroutes = router_count() + 1;
+    m->nroutes = nroutes + 1;
     m->routes = calloc(m->nroutes, sizeof *m->routes);
-    if (m->routes == NULL) {
-        free(m);
+    m->labels = calloc(m->nroutes, sizeof *m->labels);
+    if (m->routes == NULL || m->labels == NULL) {
+        metrics_free(m);
         return NULL;
     }
+    for (size_t i = 0; i < nroutes; i++)
+        label(i, m->labels[i], LABEL_MAX);
+    snprintf(m->labels[nroutes], LABEL_MAX, "unmatched");
     return m;
 }
 
@@ -54,6 +60,7 @@ void metrics_free(struct metrics *m)
     if (m == NULL)
         return;
     free(m->routes);
+    free(m->labels);
     free(m);
 }
 
@@ -78,42 +85,14 @@ void metrics_observe_request(struct metrics *m, size_t route, int status,
     }
 }
 
-static const char *metrics_route_label(const struct metrics *m, size_t i,
-                                       char *buf, size_t len)
-{
-    if (i + 1 == m->nroutes)
-        return "unmatched";
-    const struct route *rt = router_at(i);
-    const char *method = "GET";
-    switch (rt->method) {
-    case EVHTTP_REQ_POST:
-        method = "POST";
-        break;
-    case EVHTTP_REQ_PUT:
-        method = "PUT";
-        break;
-    case EVHTTP_REQ_PATCH:
-        method = "PATCH";
-        break;
-    case EVHTTP_REQ_DELETE:
-        method = "DELETE";
-        break;
-    default:
-        break;
-    }
-    snprintf(buf, len, "%s %s", method, rt->pattern);
-    return buf;
-}
-
 void metrics_render(const struct metrics *m, struct evbuffer *out)
 {
-    char label[256];
     evbuffer_add_printf(out, "# HELP groupbuyd_http_requests_total HTTP "
                              "requests answered, by route and status.\n"
                              "# TYPE groupbuyd_http_requests_total counter\n");
     for (size_t i = 0; i < m->nroutes; i++) {
         const struct metrics_route *mr = &m->routes[i];
-        const char *name = metrics_route_label(m, i, label, sizeof label);
+        const char *name = m->labels[i];
         for (size_t s = 0; s < NSTATUS; s++) {
             if (mr->by_status[s] == 0)
                 continue;
@@ -137,7 +116,7 @@ void metrics_render(const struct metrics *m, struct evbuffer *out)
         const struct metrics_route *mr = &m->routes[i];
         if (mr->count == 0)
             continue;
-        const char *name = metrics_route_label(m, i, label, sizeof label);
+        const char *name = m->labels[i];
         uint64_t cum = 0;
         for (size_t b = 0; b < NBOUNDS; b++) {
             cum += mr->buckets[b];

@@ -15,10 +15,14 @@
 struct metrics;
 struct evbuffer;
 
-struct metrics *metrics_new(void) __attribute__((warn_unused_result));
+/* Counters for nroutes routes, label(i) naming route i ("GET /x"); the
+ * caller passes the names in, so metrics knows nothing of the router. */
+struct metrics *metrics_new(size_t nroutes,
+                            void (*label)(size_t i, char *buf, size_t len))
+    __attribute__((warn_unused_result));
 void metrics_free(struct metrics *m);
 
-/* route: index into the route table, or router_count() for unmatched. */
+/* route: the route's index, or any value >= nroutes for unmatched. */
 void metrics_observe_request(struct metrics *m, size_t route, int status,
                              double seconds);
 

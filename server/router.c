@@ -13,8 +13,6 @@
 #include <string.h>
 
 #include "api.h"
-#include "auth.h"
-#include "http.h"
 
 /* Who may call what: the authorisation table. A route not admitting a
  * principal answers it 403; ACCESS_PUBLIC needs no token. */
@@ -144,7 +142,8 @@ static bool router_path_matches(const char *pattern, const char *path,
         size_t plen = strcspn(p, "/");
         size_t slen = strcspn(s, "/");
         if (plen == 4 && strncmp(p, "{id}", 4) == 0) {
-            if (np >= REQ_MAX_PARAMS || !router_parse_id(s, slen, &params[np]))
+            if (np >= ROUTER_MAX_PARAMS ||
+                !router_parse_id(s, slen, &params[np]))
                 return false;
             np++;
         } else if (plen != slen || strncmp(p, s, plen) != 0) {
@@ -177,23 +176,31 @@ static const char *router_method_name(enum evhttp_cmd_type m)
     }
 }
 
-enum router_match router_match(struct req *r, char *allow, size_t allowlen)
+void router_label(size_t i, char *buf, size_t len)
+{
+    const struct route *rt = &router_table[i];
+    snprintf(buf, len, "%s %s", router_method_name(rt->method), rt->pattern);
+}
+
+enum router_match router_match(enum evhttp_cmd_type method, const char *path,
+                               const struct route **route,
+                               int64_t params[ROUTER_MAX_PARAMS], char *allow,
+                               size_t allowlen)
 {
     bool path_found = false;
     size_t used = 0;
     allow[0] = '\0';
+    if (method == EVHTTP_REQ_HEAD)
+        method = EVHTTP_REQ_GET; /* the reply leaves out the body */
     for (size_t i = 0; i < NROUTES; i++) {
         const struct route *rt = &router_table[i];
-        int64_t params[REQ_MAX_PARAMS];
+        int64_t found[ROUTER_MAX_PARAMS] = {0};
         int np = 0;
-        if (!router_path_matches(rt->pattern, r->path, params, &np))
+        if (!router_path_matches(rt->pattern, path, found, &np))
             continue;
-        enum evhttp_cmd_type m = r->method;
-        if (m == EVHTTP_REQ_HEAD)
-            m = EVHTTP_REQ_GET; /* evhttp sends no body for HEAD */
-        if (rt->method == m) {
-            r->route = rt;
-            memcpy(r->params, params, sizeof params);
+        if (rt->method == method) {
+            *route = rt;
+            memcpy(params, found, sizeof found);
             return ROUTER_FOUND;
         }
         path_found = true;

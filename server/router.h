@@ -12,10 +12,25 @@
 
 #include <event2/http.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct req;
 
 typedef void route_handler(struct req *r);
+
+/* Who may call a route: the bits of the principals it admits. */
+enum access {
+    ACCESS_PUBLIC = 0,
+    ACCESS_PLATFORM = 1 << 0,
+    ACCESS_CUSTOMER = 1 << 1,
+    ACCESS_OWNER = 1 << 2,
+    ACCESS_OPERATOR = 1 << 3,
+    ACCESS_FINANCE = 1 << 4,
+};
+#define ACCESS_STAFF (ACCESS_OWNER | ACCESS_OPERATOR | ACCESS_FINANCE)
+
+/* {id} segments a pattern may hold */
+#define ROUTER_MAX_PARAMS 4
 
 struct route {
     enum evhttp_cmd_type method;
@@ -26,13 +41,19 @@ struct route {
 
 enum router_match { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD };
 
-/* Finds the route of (method, path) and fills r->route and r->params. On
- * ROUTER_BAD_METHOD, allow receives the allowed methods ("GET, POST"). */
-enum router_match router_match(struct req *r, char *allow, size_t allowlen);
+/* Finds the route of (method, path): on ROUTER_FOUND *route and
+ * params[0..] (its {id} segments, in order); on ROUTER_BAD_METHOD, allow
+ * receives the allowed methods ("GET, POST"). HEAD finds the GET route. */
+enum router_match router_match(enum evhttp_cmd_type method, const char *path,
+                               const struct route **route,
+                               int64_t params[ROUTER_MAX_PARAMS], char *allow,
+                               size_t allowlen);
 
-/* The table, for metrics labels: index of r->route, and the count. */
+/* The table, for metrics labels: the count, an entry, an entry's index. */
 size_t router_count(void);
 const struct route *router_at(size_t i);
 size_t router_index(const struct route *route);
+/* "METHOD /pattern" of route i into buf. */
+void router_label(size_t i, char *buf, size_t len);
 
 #endif

@@ -980,7 +980,12 @@ def test_bad_idempotency_key_is_refused(shared, key):
     before = count_rows(shared.db, "customers")
     r = shared.srv.request("POST", CUSTOMERS, body=_cust_body(),
                            headers={"Idempotency-Key": key.encode("utf-8").decode("latin-1")})
-    assert_error(r, 400, "invalid_field", "Idempotency-Key")
+    if "\x7f" in key:
+        # a control byte in any header value breaks the request's framing
+        # (RFC 9110 field-vchar): refused before any handler sees it
+        assert_error(r, 400, "bad_request")
+    else:
+        assert_error(r, 400, "invalid_field", "Idempotency-Key")
     assert count_rows(shared.db, "customers") == before
 
 
