@@ -109,6 +109,11 @@ static void join_reply_reason(struct req *r, const char *reason, int score)
     else if (strcmp(reason, "campaign_full") == 0)
         req_reply_error(r, 409, "campaign_full", "quantity",
                         "Not enough units are left for this quantity.");
+    else if (strcmp(reason, "pending_full") == 0) /* the bound on deposits */
+        req_reply_error(r, 409, "campaign_full", "quantity",
+                        "The units this campaign holds for deposits not yet "
+                        "paid are taken; retry once deposits are paid or "
+                        "expire.");
     else
         req_reply_error(r, 500, "internal", NULL, "Unknown join outcome.");
 }

@@ -1,6 +1,7 @@
--- Joining (server/joinbatch.c, server/api_join.c): the joins that arrive
--- together are read and decided in batches, and written in ONE transaction
--- per round. This header is also where the time of a join goes, and what
+-- Joining (server/joinengine.c drives it; joinbatch.c coalesces, api_join.c
+-- answers): every join, with an Idempotency-Key or not, is read and decided
+-- here, in batches (a keyed join is a batch of one in its key's
+-- transaction), written in ONE transaction per round. This header is also where the time of a join goes, and what
 -- has been done about it.
 --
 -- Where the time went, and the answers:
@@ -49,10 +50,14 @@
 -- per-customer limit, the minimum score, one live participation per
 -- customer (also within the batch: the second row of a customer is
 -- already_joined), and the units left, accumulated over the rows accepted
--- before it. A refused row never affects the others. One row out per row
+-- before it, and for a row with a deposit the units pending a deposit
+-- (the bound of gb_join_pending_bound: issue 17, fresh accounts holding a
+-- flash sale full without paying; refused as pending_full, which the
+-- server answers 409 campaign_full). A refused row never affects the
+-- others. One row out per row
 -- in: o_ord (1-based), o_reason (NULL when accepted; else changed,
 -- not_found, campaign_not_open, per_customer_limit, reliability_too_low,
--- already_joined, campaign_full), the participation JSON, and for the
+-- already_joined, campaign_full, pending_full), the participation JSON, and for the
 -- current price: true, the tiers, the basis and the live counters just
 -- after this row's join.
 --
@@ -126,6 +131,29 @@ BEGIN
      ORDER BY u.ord;
 END $$;
 
+-- The bound on the units a campaign holds pending a deposit (schema/003_pending_bound.sql):
+-- its max_pending_share_bp of max_quantity, rounded down, but never below
+-- one largest join (per_customer_limit), so that a campaign whose share
+-- is smaller than one order can still take one pending order at all.
+CREATE OR REPLACE FUNCTION gb_join_pending_bound(p_max_quantity bigint, p_share_bp integer,
+                                                 p_per_customer_limit bigint)
+    RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+    SELECT greatest(floor(p_max_quantity::numeric * p_share_bp / 10000)::bigint,
+                    p_per_customer_limit)
+$$;
+
+-- The units of a campaign pending a deposit, as this statement sees them
+-- (an index-only probe of participations_pending; none on a campaign
+-- without deposits). Not a counter on the campaign: a paid deposit would
+-- then update the campaign row the payment holds FOR SHARE, and two
+-- payments of one campaign would deadlock upgrading their locks.
+CREATE OR REPLACE FUNCTION gb_join_pending_units(p_campaign_id bigint)
+    RETURNS bigint LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(sum(x.quantity), 0) FROM participations x
+             WHERE x.campaign_id = p_campaign_id AND x.status = 'pending_deposit');
+END $$;
+
 -- The batches of a round (steps 1-4 of the header).
 CREATE OR REPLACE FUNCTION gb_join_batches(p_campaign_ids bigint[], p_versions integer[],
                                 p_customers bigint[], p_quantities bigint[],
@@ -148,16 +176,23 @@ DECLARE
     v_cid bigint;
     v_rows integer[];
 BEGIN
-    -- 1. every campaign open, unchanged and with room, as committed
+    -- 1. every campaign open, unchanged and with room, as committed (the
+    --    units pending a deposit are only counted for a batch adding some)
     SELECT coalesce(bool_and(c.id IS NOT NULL AND c.version = g.version
                              AND c.status = 'open'
                              AND now() >= c.starts_at AND now() < c.ends_at
-                             AND c.live_quantity + g.q <= c.max_quantity), false)
+                             AND c.live_quantity + g.q <= c.max_quantity
+                             AND (g.pq = 0
+                                  OR gb_join_pending_units(c.id) + g.pq
+                                     <= gb_join_pending_bound(c.max_quantity,
+                                          c.max_pending_share_bp, c.per_customer_limit))),
+                       false)
       INTO v_ok
       FROM (SELECT u.campaign_id, min(u.version) AS version,
-                   max(u.version) AS version_max, sum(u.quantity) AS q
-              FROM unnest(p_campaign_ids, p_versions, p_quantities)
-                   AS u (campaign_id, version, quantity)
+                   max(u.version) AS version_max, sum(u.quantity) AS q,
+                   coalesce(sum(u.quantity) FILTER (WHERE u.deposit_cents > 0), 0) AS pq
+              FROM unnest(p_campaign_ids, p_versions, p_quantities, p_deposit_cents)
+                   AS u (campaign_id, version, quantity, deposit_cents)
              GROUP BY u.campaign_id) g
       LEFT JOIN campaigns c ON c.id = g.campaign_id AND g.version = g.version_max;
     IF v_ok THEN
@@ -227,14 +262,23 @@ BEGIN
               FROM d LEFT JOIN ins ON d.reason IS NULL AND ins.campaign_id = d.campaign_id
                                   AND ins.customer_id = d.customer_id;
 
-            -- The counter trigger locked the campaigns: check them again.
+            -- The counter trigger locked the campaigns: check them again,
+            -- and the units pending a deposit where this round added some
+            -- (committed by the batches that counted before this one, and
+            -- this one's own).
             IF EXISTS (
                 SELECT 1
-                  FROM (SELECT DISTINCT u.campaign_id, u.version
-                          FROM unnest(p_campaign_ids, p_versions) u (campaign_id, version)) g
+                  FROM (SELECT u.campaign_id, min(u.version) AS version,
+                               bool_or(u.deposit_cents > 0) AS pending
+                          FROM unnest(p_campaign_ids, p_versions, p_deposit_cents)
+                               u (campaign_id, version, deposit_cents)
+                         GROUP BY u.campaign_id) g
                   JOIN campaigns c ON c.id = g.campaign_id
                  WHERE c.version <> g.version OR c.status <> 'open'
-                    OR now() < c.starts_at OR now() >= c.ends_at) THEN
+                    OR now() < c.starts_at OR now() >= c.ends_at
+                    OR (g.pending AND gb_join_pending_units(c.id)
+                        > gb_join_pending_bound(c.max_quantity, c.max_pending_share_bp,
+                                                c.per_customer_limit))) THEN
                 RAISE EXCEPTION USING ERRCODE = 'GBJB1';
             END IF;
         EXCEPTION
@@ -302,6 +346,8 @@ DECLARE
     v_held bigint[];
     v_live_p bigint;
     v_live_q bigint;
+    v_pending bigint;
+    v_bound bigint;
     v_all text;
 BEGIN
     SELECT * INTO c FROM campaigns WHERE id = p_campaign_id FOR UPDATE;
@@ -328,6 +374,9 @@ BEGIN
             LIMIT 1) x;
     v_live_p := c.live_participants;
     v_live_q := c.live_quantity;
+    v_pending := gb_join_pending_units(c.id);
+    v_bound := gb_join_pending_bound(c.max_quantity, c.max_pending_share_bp,
+                                     c.per_customer_limit);
     v_reason := array_fill(NULL::text, ARRAY[n]);
     v_after_p := array_fill(NULL::bigint, ARRAY[n]);
     v_after_q := array_fill(NULL::bigint, ARRAY[n]);
@@ -340,10 +389,15 @@ BEGIN
             v_reason[i] := 'already_joined';
         ELSIF v_live_q + p_quantities[i] > c.max_quantity THEN
             v_reason[i] := 'campaign_full';
+        ELSIF p_deposit_cents[i] > 0 AND v_pending + p_quantities[i] > v_bound THEN
+            v_reason[i] := 'pending_full';
         ELSE
             v_held := v_held || p_customers[i];
             v_live_p := v_live_p + 1;
             v_live_q := v_live_q + p_quantities[i];
+            IF p_deposit_cents[i] > 0 THEN
+                v_pending := v_pending + p_quantities[i];
+            END IF;
         END IF;
         v_after_p[i] := v_live_p;
         v_after_q[i] := v_live_q;

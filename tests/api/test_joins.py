@@ -108,7 +108,8 @@ def test_join_refusals(app, db, t):
     sched = make_campaign(app, db, other, status="scheduled")
     assert_error(join(app, c.token, sched), 409, "campaign_not_open")
 
-    cid = make_campaign(app, db, t, max_quantity=5, per_customer_limit=3)
+    cid = make_campaign(app, db, t, max_quantity=5, per_customer_limit=3,
+                        pending_share_bp=10000)  # the cap, not the deposit bound
     assert_error(join(app, c.token, cid, 4), 409, "per_customer_limit")
     r = join(app, c.token, cid, 3)
     assert r.status == 201, r
@@ -433,7 +434,9 @@ def _check_no_oversell(db, srv, cid, results, max_quantity=500):
 
 def _hot_campaign(app, db, t):
     # everyone scores 75 -> a 10 % deposit; per-customer limit 3
-    return make_campaign(app, db, t, max_quantity=500, per_customer_limit=3)
+    # (deposits everywhere: no bound on the units pending them here)
+    return make_campaign(app, db, t, max_quantity=500, per_customer_limit=3,
+                         pending_share_bp=10000)
 
 
 def test_concurrent_joins_never_oversell(app, db, t):
