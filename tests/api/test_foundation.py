@@ -403,7 +403,8 @@ def test_edited_function_file_is_applied_by_next_migrate(make_server, cluster, d
     assert probe(db) == "two"
     with db.cursor() as cur:
         cur.execute("SELECT to_regclass('extra_thing') IS NULL, max(version) FROM schema_migrations")
-        assert cur.fetchone() == (True, 1)
+        latest = max(int(f.name[:3]) for f in schema.glob("[0-8][0-9][0-9]_*.sql"))
+        assert cur.fetchone() == (True, latest)
     # a function file whose body calls a function of a later file is fine:
     # bodies are checked once every file is in
     (schema / "900_extra.sql").unlink()
