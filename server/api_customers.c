@@ -7,15 +7,15 @@
  * answers 404, like another tenant's rows (a distributor cannot probe the
  * platform's customer base by id). The score and the event counts are those
  * a join would use: the customer's history with every distributor, the VIP
- * prior of the caller's distributor (api_join.c). A VIP change is audited
+ * prior of the caller's distributor (joinengine.c). A VIP change is audited
  * with the level before and after.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
-#include "api_join.h"
 #include "http.h"
+#include "joinengine.h"
 #include "json.h"
 
 #define CUSTOMER_VISIBLE                      \
@@ -70,7 +70,8 @@ static void customer_got_cb(const struct db_result *res, void *arg)
     int vip = atoi(PQgetvalue(pg, 0, 1));
     struct reliability_result score;
     int64_t counts[RELIABILITY_EVENT_KINDS];
-    if (!join_history_score(r, pg, 0, 2, vip, &score, counts)) {
+    if (!joinengine_history_score(&r->srv->cfg->reliability, pg, 0, 2, vip,
+                                  &score, counts)) {
         req_reply_error(r, 500, "internal", NULL,
                         "The customer's history cannot be scored.");
         return;
@@ -94,7 +95,7 @@ static void customer_lookup(struct req *r)
 {
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0]),
-                            join_half_life_param(r)};
+                            joinengine_half_life_param(r)};
     if (!req_query_db(r, &customer_get, params, customer_got_cb))
         return;
 }

@@ -1,40 +1,22 @@
 /*
  * api_join.c - shoppers join and withdraw; participations for shoppers and
- * staff.
+ * staff. A thin HTTP adapter over the join decision (joinengine.h).
  *
- * A join is two statements. The first reads the campaign (tiers, deposit
- * policy, limit, version), the customer's history aggregated per kind and
- * the VIP level the campaign's distributor gave them; C then computes the
- * score (reliability module) and the deposit (pricing module). The second
- * decides everything in one statement: it locks the campaign row, checks
- * that the campaign is open by the database clock, the per-customer limit,
- * the minimum score, that the customer holds no live participation and
- * that the units fit, and only then inserts the participation and its
- * outbox rows. The schema refuses an oversell by itself as well (the
- * counter trigger and campaigns_no_oversell, participations_one_live): a
- * violation of either is answered with the same 409 as the check. When the
- * campaign's version moved between the two statements (staff edited it),
- * the join starts over once from the read, so the deposit is never priced
- * from tiers or a policy that no longer hold.
+ * Every join goes the same read, the same C pricing and the same SQL
+ * decision. A join without an Idempotency-Key is coalesced with the
+ * concurrent joins of its campaign (joinbatch.c). A join with one sends a
+ * batch of one through the same two statements inside the transaction
+ * that claims its key (idem.c), so the stored answer commits with the
+ * insert; a campaign edited between the read and the decision is read
+ * again once, then answered 503. api_join_batch_reply answers both.
  *
- * That is the path of a join with an Idempotency-Key: its answer is stored
- * in the transaction of its own insert, so it keeps a transaction of its
- * own. Every other join is coalesced with the concurrent joins of its
- * campaign (joinbatch.c, gb_join_batches in schema/functions/join.sql): the
- * same reads and the same checks in the same order, decided for a whole batch
- * in one transaction; api_join_batch_reply answers each join of it.
- *
- * A withdrawal is gb_participation_withdraw (functions/participations.sql): one
- * transaction that locks the campaign then the participation, as the close
- * does.
+ * A withdrawal is gb_participation_withdraw: one transaction that locks
+ * the campaign then the participation, as the close does.
  *
  * unit_price_cents of a participation is the final price once the campaign
  * closed (SQL); while it is open the current price, computed here from the
  * tiers and the live counters with the pricing module and written into the
  * JSON that SQL built (gb_participation_json puts that key last, null).
- *
- * History: a customer's events of all distributors count (a default
- * anywhere is a signal), with the VIP prior of the distributor at hand.
  */
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -46,96 +28,10 @@
 #include "http.h"
 #include "idem.h"
 #include "joinbatch.h"
+#include "joinengine.h"
 #include "json.h"
 #include "pricing.h"
 #include "reliability.h"
-
-/* Columns of the history (gb_customer_history): count, weight per kind. */
-static const enum reliability_event_kind join_history_kinds[] = {
-    RELIABILITY_COMPLETED, RELIABILITY_WITHDRAWN, RELIABILITY_DEFAULTED,
-    RELIABILITY_DEPOSIT_EXPIRED};
-
-const char *join_half_life_param(struct req *r)
-{
-    return req_printf(r, "%.17g", r->srv->cfg->reliability.half_life_days);
-}
-
-bool join_history_score(struct req *r, const PGresult *res, int row, int col,
-                        int vip_level, struct reliability_result *out,
-                        int64_t *counts)
-{
-    struct reliability_tally tally;
-    reliability_tally_init(&tally);
-    for (int i = 0; i < RELIABILITY_EVENT_KINDS; i++) {
-        int64_t n = strtoll(PQgetvalue(res, row, col + 2 * i), NULL, 10);
-        double w = strtod(PQgetvalue(res, row, col + 2 * i + 1), NULL);
-        if (w > (double)n) /* rounding of the sum; no event weighs > 1 */
-            w = (double)n;
-        if (!reliability_tally_add_group(&tally, join_history_kinds[i], n, w))
-            return false;
-        if (counts)
-            counts[join_history_kinds[i]] = n;
-    }
-    return reliability_score_tally(&r->srv->cfg->reliability, vip_level, &tally,
-                                   out);
-}
-
-/* Reads a tiers array (jsonb text from the campaign) into tiers[]; false
- * when it is not a valid ladder. */
-bool join_parse_tiers(const char *text, struct pricing_tier *tiers, size_t *n)
-{
-    struct json_parse_error err;
-    cJSON *arr = json_parse_strict(text, strlen(text), &err);
-    bool ok = arr != NULL && cJSON_IsArray(arr);
-    size_t i = 0;
-    const cJSON *it;
-    if (ok) {
-        cJSON_ArrayForEach(it, arr)
-        {
-            if (i >= PRICING_MAX_TIERS ||
-                !json_item_int(json_get(it, "threshold"), 1, JSON_MAX_SAFE_INT,
-                               &tiers[i].threshold) ||
-                !json_item_int(json_get(it, "unit_price_cents"), 1,
-                               JSON_MAX_SAFE_INT, &tiers[i].unit_price_cents)) {
-                ok = false;
-                break;
-            }
-            i++;
-        }
-    }
-    cJSON_Delete(arr);
-    *n = i;
-    return ok && pricing_tiers_validate(tiers, i, INT64_MAX, NULL) ==
-                     PRICING_TIERS_OK;
-}
-
-/* Reads a deposit policy (jsonb text) into bands[]; false when invalid. */
-bool join_parse_bands(const char *text, struct pricing_deposit_band *bands,
-                      size_t *n)
-{
-    struct json_parse_error err;
-    cJSON *arr = json_parse_strict(text, strlen(text), &err);
-    bool ok = arr != NULL && cJSON_IsArray(arr);
-    size_t i = 0;
-    const cJSON *it;
-    if (ok) {
-        cJSON_ArrayForEach(it, arr)
-        {
-            if (i >= PRICING_MAX_BANDS ||
-                !json_item_int(json_get(it, "min_score"), 0, 100,
-                               &bands[i].min_score) ||
-                !json_item_int(json_get(it, "deposit_percent"), 0, 100,
-                               &bands[i].deposit_percent)) {
-                ok = false;
-                break;
-            }
-            i++;
-        }
-    }
-    cJSON_Delete(arr);
-    *n = i;
-    return ok && pricing_bands_validate(bands, i, NULL) == PRICING_BANDS_OK;
-}
 
 /* The participation JSON text at (row, col) of res, followed by the
  * columns live_price (bool), tiers, tier_basis, live_participants,
@@ -157,7 +53,7 @@ static char *join_participation_text(struct req *r, const PGresult *res,
         size_t n;
         enum pricing_basis basis;
         if (len < tl || strcmp(json + len - tl, tail) != 0 ||
-            !join_parse_tiers(PQgetvalue(res, row, col + 2), tiers, &n) ||
+            !joinengine_parse_tiers(PQgetvalue(res, row, col + 2), tiers, &n) ||
             !pricing_basis_from_name(PQgetvalue(res, row, col + 3), &basis))
             return NULL;
         int64_t participants =
@@ -189,83 +85,12 @@ static void join_reply_unreadable(struct req *r)
 /* ---------------------------------------------------------------- join */
 
 struct join_state {
-    int64_t campaign_id;
-    int64_t quantity;
     int attempts;
-    const char *version;
-    struct pricing_tier tiers[PRICING_MAX_TIERS];
-    size_t ntiers;
-    struct reliability_result score;
-    int64_t deposit_percent, deposit_cents;
+    struct joinengine_join j;
 };
 
-static struct db_stmt join_read =
-    DB_STMT("join_read",
-            "SELECT c.status, c.tiers::text, c.deposit_policy::text, c.version,"
-            "       c.per_customer_limit, coalesce(v.vip_level, 0), h.*"
-            "  FROM campaigns c"
-            "  LEFT JOIN customer_vip v ON v.distributor_id = c.distributor_id"
-            "        AND v.customer_id = $2"
-            " CROSS JOIN gb_customer_history($2, $3) h"
-            " WHERE c.id = $1 AND c.status NOT IN ('draft', 'cancelled')",
-            3);
-
-static struct db_stmt join_insert = DB_STMT(
-    "join_insert",
-    "WITH c AS MATERIALIZED ("
-    "  SELECT id, distributor_id, status, starts_at, ends_at,"
-    "         per_customer_limit, max_quantity, min_score, live_participants,"
-    "         live_quantity, version, deposit_window_seconds, tiers, tier_basis"
-    "    FROM campaigns WHERE id = $1 FOR UPDATE),"
-    " d AS MATERIALIZED ("
-    "  SELECT c.*, CASE"
-    "    WHEN c.version <> $4::int THEN 'changed'"
-    "    WHEN c.status <> 'open' OR now() < c.starts_at OR now() >= c.ends_at"
-    "      THEN 'campaign_not_open'"
-    "    WHEN $3::bigint > c.per_customer_limit THEN 'per_customer_limit'"
-    "    WHEN $5::int < c.min_score THEN 'reliability_too_low'"
-    "    WHEN EXISTS (SELECT 1 FROM participations x"
-    "                  WHERE x.campaign_id = c.id AND x.customer_id = $2"
-    "                    AND x.status IN ('pending_deposit', 'active'))"
-    "      THEN 'already_joined'"
-    "    WHEN c.live_quantity + $3::bigint > c.max_quantity"
-    "      THEN 'campaign_full'"
-    "    END AS reason FROM c),"
-    " p AS ("
-    "  INSERT INTO participations (distributor_id, campaign_id, customer_id,"
-    "         quantity, status, score_at_join, p_complete_at_join,"
-    "         deposit_percent, deposit_cents, deposit_due_by)"
-    "  SELECT d.distributor_id, d.id, $2, $3,"
-    "         CASE WHEN $8::bigint = 0 THEN 'active' ELSE 'pending_deposit' "
-    "END,"
-    "         $5, $6, $7, $8,"
-    "         CASE WHEN $8::bigint > 0"
-    "           THEN now() + make_interval(secs => d.deposit_window_seconds)"
-    "         END"
-    "    FROM d WHERE d.reason IS NULL RETURNING *),"
-    " o AS ("
-    "  INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,"
-    "                      participation_id, payload)"
-    "  SELECT p.distributor_id, k.kind, p.customer_id, p.campaign_id, p.id,"
-    "         jsonb_build_object('quantity', p.quantity,"
-    "                            'deposit_cents', p.deposit_cents,"
-    "                            'deposit_due_by', gb_ts(p.deposit_due_by))"
-    "    FROM p CROSS JOIN (VALUES ('joined'), ('deposit_due')) k (kind)"
-    "   WHERE k.kind = 'joined' OR p.deposit_cents > 0)"
-    " SELECT d.reason, (SELECT gb_participation_json(p)::text FROM p), true,"
-    "        d.tiers::text, d.tier_basis, d.live_participants, d.live_quantity"
-    "   FROM d",
-    8);
-
-static void join_read_start(struct req *r);
-
-static void join_reply_reason(struct req *r, const char *reason)
+static void join_reply_reason(struct req *r, const char *reason, int score)
 {
-    struct join_state *st = r->state;
-    if (st == NULL) {
-        req_reply_error(r, 500, "internal", NULL, "Unknown join outcome.");
-        return;
-    }
     if (strcmp(reason, "campaign_not_open") == 0)
         req_reply_error(r, 409, "campaign_not_open", NULL,
                         "The campaign is not open for joining.");
@@ -277,65 +102,87 @@ static void join_reply_reason(struct req *r, const char *reason)
         req_reply_error(r, 403, "reliability_too_low", NULL,
                         "Your reliability score %d is below the campaign's "
                         "minimum.",
-                        st->score.score);
+                        score);
     else if (strcmp(reason, "already_joined") == 0)
         req_reply_error(r, 409, "already_joined", NULL,
                         "You already take part in this campaign.");
     else if (strcmp(reason, "campaign_full") == 0)
         req_reply_error(r, 409, "campaign_full", "quantity",
                         "Not enough units are left for this quantity.");
+    else if (strcmp(reason, "pending_full") == 0) /* the bound on deposits */
+        req_reply_error(r, 409, "campaign_full", "quantity",
+                        "The units this campaign holds for deposits not yet "
+                        "paid are taken; retry once deposits are paid or "
+                        "expire.");
     else
         req_reply_error(r, 500, "internal", NULL, "Unknown join outcome.");
 }
 
-static void join_inserted_cb(const struct db_result *res, void *arg)
+void api_join_batch_reply(struct req *r, const struct joinengine_outcome *o)
+{
+    struct join_state *st = r->state;
+    switch (o->status) {
+    case JOINENGINE_ACCEPTED: {
+        char *text = join_participation_text(
+            r, o->res, o->row, JOINENGINE_DECIDE_JSON, 0, 0, NULL);
+        if (text == NULL) {
+            join_reply_unreadable(r);
+            return;
+        }
+        r->srv->joins_accepted++;
+        r->srv->join_units_accepted += (uint64_t)st->j.quantity;
+        idem_reply_text(r, 201, text); /* stored with a key, then sent */
+        return;
+    }
+    case JOINENGINE_REFUSED:
+        join_reply_reason(r, o->reason, o->score);
+        return;
+    case JOINENGINE_NOT_FOUND:
+        req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
+        return;
+    case JOINENGINE_CHANGED:
+        req_add_header(r, "Retry-After", "1");
+        req_reply_error(r, 503, "unavailable", NULL,
+                        "The campaign changed while joining; retry.");
+        return;
+    case JOINENGINE_UNREADABLE:
+        join_reply_unreadable(r);
+        return;
+    case JOINENGINE_INTERNAL:
+        req_reply_error(r, 500, "internal", NULL,
+                        "The deposit could not be computed.");
+        return;
+    case JOINENGINE_DB_ERROR:
+        req_reply_db_error(r, o->db);
+        return;
+    }
+    req_reply_error(r, 500, "internal", NULL, "Unknown join outcome.");
+}
+
+/* The keyed join: a batch of one on the idempotency transaction. */
+static void join_keyed_read(struct req *r);
+
+static void join_keyed_decided_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct join_state *st = r->state;
-    if (db_is_unique_violation(res)) { /* participations_one_live */
-        join_reply_reason(r, "already_joined");
-        return;
-    }
-    if (res->status == DB_SQL_ERROR && strcmp(res->sqlstate, "23514") == 0 &&
-        res->message && strstr(res->message, "campaigns_no_oversell")) {
-        join_reply_reason(r, "campaign_full");
-        return;
-    }
+    struct joinengine_outcome o = {.status = JOINENGINE_INTERNAL,
+                                   .score = st->j.score.score};
     if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
+        o.reason = joinengine_error_reason(res);
+        o.status = o.reason ? JOINENGINE_REFUSED : JOINENGINE_DB_ERROR;
+        o.db = res;
+    } else if (PQntuples(res->res) == 1) {
+        joinengine_outcome_row(res->res, 0, &o);
+    }
+    if (o.status == JOINENGINE_CHANGED && st->attempts < 2) {
+        join_keyed_read(r); /* staff edited it since the read */
         return;
     }
-    if (PQntuples(res->res) != 1) {
-        req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
-        return;
-    }
-    if (!PQgetisnull(res->res, 0, 0)) {
-        const char *reason = PQgetvalue(res->res, 0, 0);
-        if (strcmp(reason, "changed") == 0) {
-            if (st->attempts < 2) {
-                join_read_start(r);
-                return;
-            }
-            req_add_header(r, "Retry-After", "1");
-            req_reply_error(r, 503, "unavailable", NULL,
-                            "The campaign changed while joining; retry.");
-            return;
-        }
-        join_reply_reason(r, reason);
-        return;
-    }
-    char *text =
-        join_participation_text(r, res->res, 0, 1, 1, st->quantity, NULL);
-    if (text == NULL) {
-        join_reply_unreadable(r);
-        return;
-    }
-    r->srv->joins_accepted++;
-    r->srv->join_units_accepted += (uint64_t)st->quantity;
-    idem_reply_text(r, 201, text);
+    api_join_batch_reply(r, &o);
 }
 
-static void join_read_cb(const struct db_result *res, void *arg)
+static void join_keyed_read_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct join_state *st = r->state;
@@ -348,94 +195,40 @@ static void join_read_cb(const struct db_result *res, void *arg)
         req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
         return;
     }
-    if (strcmp(PQgetvalue(pg, 0, 0), "open") != 0) {
-        join_reply_reason(r, "campaign_not_open");
-        return;
-    }
-    struct pricing_deposit_band bands[PRICING_MAX_BANDS];
-    size_t nbands;
-    if (!join_parse_tiers(PQgetvalue(pg, 0, 1), st->tiers, &st->ntiers) ||
-        !join_parse_bands(PQgetvalue(pg, 0, 2), bands, &nbands)) {
+    struct joinengine_campaign c;
+    if (!joinengine_campaign_read(pg, 0, &c)) {
         join_reply_unreadable(r);
         return;
     }
-    st->version = req_strdup(r, PQgetvalue(pg, 0, 3));
-    if (st->quantity > strtoll(PQgetvalue(pg, 0, 4), NULL, 10)) {
-        join_reply_reason(r, "per_customer_limit");
-        return;
-    }
-    int vip = atoi(PQgetvalue(pg, 0, 5));
-    if (!join_history_score(r, pg, 0, 6, vip, &st->score, NULL) ||
-        !pricing_deposit_for_score(st->tiers, st->ntiers, bands, nbands,
-                                   st->score.score, st->quantity,
-                                   &st->deposit_cents, &st->deposit_percent)) {
+    if (!joinengine_price(&r->srv->cfg->reliability, &c, pg, 0, &st->j)) {
         req_reply_error(r, 500, "internal", NULL,
                         "The deposit could not be computed.");
         return;
     }
-    const char *params[] = {
-        req_printf(r, "%lld", (long long)st->campaign_id),
-        req_printf(r, "%lld", (long long)r->who.id),
-        req_printf(r, "%lld", (long long)st->quantity),
-        st->version,
-        req_printf(r, "%d", st->score.score),
-        req_printf(r, "%.17g", st->score.p_complete),
-        req_printf(r, "%lld", (long long)st->deposit_percent),
-        req_printf(r, "%lld", (long long)st->deposit_cents)};
-    if (!req_exec(r, &join_insert, params, join_inserted_cb))
+    struct evbuffer *e[JOINENGINE_DECIDE_ARRAYS];
+    char *arrays[JOINENGINE_DECIDE_ARRAYS];
+    const char *params[JOINENGINE_DECIDE_ARRAYS];
+    bool first = true;
+    joinengine_arrays_open(e, JOINENGINE_DECIDE_ARRAYS);
+    joinengine_decide_add(e, &st->j, &first);
+    joinengine_arrays_close(e, arrays, JOINENGINE_DECIDE_ARRAYS);
+    for (int f = 0; f < JOINENGINE_DECIDE_ARRAYS; f++) {
+        params[f] = req_strdup(r, arrays[f]);
+        free(arrays[f]);
+    }
+    if (!req_exec(r, &joinengine_decide_stmt, params, join_keyed_decided_cb))
         return;
 }
 
-static void join_read_start(struct req *r)
+static void join_keyed_read(struct req *r)
 {
     struct join_state *st = r->state;
     st->attempts++;
-    const char *params[] = {req_printf(r, "%lld", (long long)st->campaign_id),
-                            req_printf(r, "%lld", (long long)r->who.id),
-                            join_half_life_param(r)};
-    if (!req_exec(r, &join_read, params, join_read_cb))
+    const char *params[] = {req_printf(r, "{%lld}", (long long)st->j.campaign),
+                            req_printf(r, "{%lld}", (long long)st->j.customer),
+                            joinengine_half_life_param(r)};
+    if (!req_exec(r, &joinengine_read_stmt, params, join_keyed_read_cb))
         return;
-}
-
-void api_join_batch_reply(struct req *r, const struct joinbatch_outcome *o)
-{
-    struct join_state *st = r->state;
-    st->score.score = o->score;
-    switch (o->status) {
-    case JOINBATCH_ACCEPTED: {
-        char *text = join_participation_text(r, o->res, o->row, 2, 0, 0, NULL);
-        if (text == NULL) {
-            join_reply_unreadable(r);
-            return;
-        }
-        r->srv->joins_accepted++;
-        r->srv->join_units_accepted += (uint64_t)st->quantity;
-        req_reply_raw(r, 201, "application/json", text, strlen(text));
-        return;
-    }
-    case JOINBATCH_REFUSED:
-        join_reply_reason(r, o->reason);
-        return;
-    case JOINBATCH_NOT_FOUND:
-        req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
-        return;
-    case JOINBATCH_CHANGED:
-        req_add_header(r, "Retry-After", "1");
-        req_reply_error(r, 503, "unavailable", NULL,
-                        "The campaign changed while joining; retry.");
-        return;
-    case JOINBATCH_UNREADABLE:
-        join_reply_unreadable(r);
-        return;
-    case JOINBATCH_INTERNAL:
-        req_reply_error(r, 500, "internal", NULL,
-                        "The deposit could not be computed.");
-        return;
-    case JOINBATCH_DB_ERROR:
-        req_reply_db_error(r, o->db);
-        return;
-    }
-    req_reply_error(r, 500, "internal", NULL, "Unknown join outcome.");
 }
 
 /* POST /v1/campaigns/{id}/participations {quantity} (customer) -> 201
@@ -448,20 +241,21 @@ void api_join_create(struct req *r)
         return;
     struct join_state *st = req_alloc(r, sizeof *st);
     memset(st, 0, sizeof *st);
-    st->campaign_id = r->params[0];
+    st->j.campaign = r->params[0];
+    st->j.customer = r->who.id;
     r->state = st;
     static const char *const fields[] = {"quantity", NULL};
     struct jfields jf;
     jfields_init(&jf, body);
     jfields_only(&jf, fields);
-    jfields_int(&jf, "quantity", true, 1, JSON_MAX_SAFE_INT, &st->quantity,
+    jfields_int(&jf, "quantity", true, 1, JSON_MAX_SAFE_INT, &st->j.quantity,
                 NULL);
     if (!req_fields_ok(r, &jf))
         return;
     if (req_header(r, "Idempotency-Key") == NULL && r->srv->joins != NULL)
-        joinbatch_submit(r->srv->joins, r, st->campaign_id, st->quantity);
+        joinbatch_submit(r->srv->joins, r, st->j.campaign, st->j.quantity);
     else
-        idem_begin(r, join_read_start); /* stored answers: one at a time */
+        idem_begin(r, join_keyed_read); /* stored answers: one at a time */
 }
 
 /* ---------------------------------------------------------------- reads */
@@ -562,8 +356,9 @@ static void part_list_cb(const struct db_result *res, void *arg)
         const char *extra = NULL;
         if (jl->staff) {
             struct reliability_result score;
-            if (!join_history_score(r, pg, i, 8, atoi(PQgetvalue(pg, i, 7)),
-                                    &score, NULL)) {
+            if (!joinengine_history_score(&r->srv->cfg->reliability, pg, i, 8,
+                                          atoi(PQgetvalue(pg, i, 7)), &score,
+                                          NULL)) {
                 evbuffer_free(b);
                 join_reply_unreadable(r);
                 return;
@@ -619,7 +414,7 @@ void api_campaign_participations(struct req *r)
     r->state = jl;
     const char *params[] = {req_tenant_param(r), after, limit1,
                             req_printf(r, "%lld", (long long)r->params[0]),
-                            join_half_life_param(r)};
+                            joinengine_half_life_param(r)};
     if (!req_query_db(r, &part_list_campaign, params, part_list_cb))
         return;
 }

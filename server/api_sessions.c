@@ -15,9 +15,9 @@
 #include <string.h>
 
 #include "api.h"
-#include "api_join.h"
 #include "crypto.h"
 #include "http.h"
+#include "joinengine.h"
 #include "json.h"
 #include "login.h"
 
@@ -279,7 +279,8 @@ static void me_customer_cb(const struct db_result *res, void *arg)
         return;
     }
     struct reliability_result score;
-    if (!join_history_score(r, res->res, 0, 1, 0, &score, NULL)) {
+    if (!joinengine_history_score(&r->srv->cfg->reliability, res->res, 0, 1, 0,
+                                  &score, NULL)) {
         req_reply_error(r, 500, "internal", NULL,
                         "The history cannot be scored.");
         return;
@@ -302,7 +303,7 @@ void api_me(struct req *r)
             return;
         return;
     }
-    const char *params[] = {id, join_half_life_param(r)};
+    const char *params[] = {id, joinengine_half_life_param(r)};
     if (!req_query_db(r, &me_customer, params, me_customer_cb))
         return;
 }

@@ -16,9 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_join.h"
 #include "http.h"
-#include "pricing.h"
+#include "joinengine.h"
 
 #define JB_BUCKETS 256
 
@@ -39,9 +38,7 @@ struct jb_campaign {
 
 struct jb_item {
     struct req *r;
-    int64_t customer, quantity;
-    struct reliability_result score;
-    int64_t deposit_percent, deposit_cents;
+    struct joinengine_join j; /* campaign, customer, quantity; then priced */
     bool answered;
     bool sent; /* in the batch statement */
 };
@@ -53,7 +50,6 @@ struct jb_batch {
     struct jb_batch *ready_next;  /* waiting for a read or write round */
     bool alone;                   /* to be written in a round of its own */
     int attempts;
-    int version;
     int n;
     struct jb_item items[];
 };
@@ -78,20 +74,6 @@ struct joinbatch {
     struct jb_round *rounds;                /* statements in flight */
     int nreads, nrounds;                    /* of each kind */
 };
-
-/* The reads of several batches at once (schema/functions/join.sql): per row of
- * the arrays (campaign, customer), the campaign's status, tiers, deposit
- * policy, version and per-customer limit, the customer's VIP level with
- * the campaign's distributor, the history, and the row's position. No row
- * for a campaign that cannot be joined. */
-static struct db_stmt jb_read_stmt = DB_STMT(
-    "join_batches_read", "SELECT * FROM gb_join_batch_reads($1, $2, $3)", 3);
-
-/* The writes of several batches at once: the campaign and version per row
- * (functions/join.sql); answers carry the row's position in o_ord. */
-static struct db_stmt jb_write_stmt =
-    DB_STMT("join_batches_write",
-            "SELECT * FROM gb_join_batches($1, $2, $3, $4, $5, $6, $7, $8)", 8);
 
 struct joinbatch *joinbatch_new(struct server *srv, joinbatch_reply_cb *cb)
 {
@@ -142,7 +124,7 @@ static struct jb_campaign **jb_slot(struct joinbatch *jb, int64_t id)
 }
 
 static void jb_answer(struct jb_batch *b, struct jb_item *it,
-                      const struct joinbatch_outcome *o)
+                      const struct joinengine_outcome *o)
 {
     if (it->answered)
         return;
@@ -150,14 +132,14 @@ static void jb_answer(struct jb_batch *b, struct jb_item *it,
     b->jb->cb(it->r, o);
 }
 
-static void jb_answer_all(struct jb_batch *b, enum joinbatch_status status,
+static void jb_answer_all(struct jb_batch *b, enum joinengine_status status,
                           const char *reason, const struct db_result *db)
 {
     for (int i = 0; i < b->n; i++) {
-        struct joinbatch_outcome o = {.status = status,
-                                      .reason = reason,
-                                      .score = b->items[i].score.score,
-                                      .db = db};
+        struct joinengine_outcome o = {.status = status,
+                                       .reason = reason,
+                                       .score = b->items[i].j.score.score,
+                                       .db = db};
         jb_answer(b, &b->items[i], &o);
     }
 }
@@ -190,7 +172,7 @@ static void jb_finish(struct jb_batch *b)
     struct joinbatch *jb = b->jb;
     struct jb_campaign *camp = b->camp;
     for (int i = 0; i < b->n; i++) {
-        struct joinbatch_outcome o = {.status = JOINBATCH_INTERNAL};
+        struct joinengine_outcome o = {.status = JOINENGINE_INTERNAL};
         jb_answer(b, &b->items[i], &o); /* none left: defensive */
     }
     if (b->prev)
@@ -217,8 +199,9 @@ static void jb_pump(struct joinbatch *jb, struct jb_campaign *camp)
             struct jb_wait *w = camp->head;
             camp->head = w->next;
             b->items[i].r = w->r;
-            b->items[i].customer = w->r->who.id;
-            b->items[i].quantity = w->quantity;
+            b->items[i].j.campaign = camp->id;
+            b->items[i].j.customer = w->r->who.id;
+            b->items[i].j.quantity = w->quantity;
         }
         camp->queued -= n;
         if (camp->head == NULL)
@@ -258,76 +241,32 @@ void joinbatch_submit(struct joinbatch *jb, struct req *r, int64_t campaign_id,
 
 /* ---------------------------------------------------------------- read */
 
-/* Array literals for statement parameters: n buffers opened with "{",
- * then closed and taken as malloc'd strings. */
-static void jb_arrays_open(struct evbuffer **e, int n)
-{
-    for (int f = 0; f < n; f++) {
-        e[f] = evbuffer_new();
-        if (e[f] == NULL)
-            abort(); /* as req_alloc: no way to answer without memory */
-        evbuffer_add(e[f], "{", 1);
-    }
-}
-
-static void jb_arrays_close(struct evbuffer **e, char **out, int n)
-{
-    for (int f = 0; f < n; f++) {
-        evbuffer_add(e[f], "}", 2); /* with the NUL */
-        size_t len = evbuffer_get_length(e[f]);
-        out[f] = malloc(len);
-        if (out[f] == NULL)
-            abort();
-        evbuffer_remove(e[f], out[f], len);
-        evbuffer_free(e[f]);
-    }
-}
-
 /* The read of b came back: rows[i] is the result row of its item i, or
- * -1 (no joinable campaign). */
+ * -1 (no joinable campaign). Each join is scored and priced; what the
+ * campaign allows is the decision's (the write). */
 static void jb_read_done(struct jb_batch *b, PGresult *pg, const int *rows)
 {
     for (int i = 0; i < b->n; i++)
         if (rows[i] < 0) {
-            jb_answer_all(b, JOINBATCH_NOT_FOUND, NULL, NULL);
+            jb_answer_all(b, JOINENGINE_NOT_FOUND, NULL, NULL);
             jb_finish(b);
             return;
         }
-    int r0 = rows[0];
-    if (strcmp(PQgetvalue(pg, r0, 0), "open") != 0) {
-        jb_answer_all(b, JOINBATCH_REFUSED, "campaign_not_open", NULL);
+    struct joinengine_campaign c;
+    if (!joinengine_campaign_read(pg, rows[0], &c)) {
+        jb_answer_all(b, JOINENGINE_UNREADABLE, NULL, NULL);
         jb_finish(b);
         return;
     }
-    struct pricing_tier tiers[PRICING_MAX_TIERS];
-    struct pricing_deposit_band bands[PRICING_MAX_BANDS];
-    size_t ntiers, nbands;
-    if (!join_parse_tiers(PQgetvalue(pg, r0, 1), tiers, &ntiers) ||
-        !join_parse_bands(PQgetvalue(pg, r0, 2), bands, &nbands)) {
-        jb_answer_all(b, JOINBATCH_UNREADABLE, NULL, NULL);
-        jb_finish(b);
-        return;
-    }
-    b->version = atoi(PQgetvalue(pg, r0, 3));
-    int64_t limit = strtoll(PQgetvalue(pg, r0, 4), NULL, 10);
     int nsend = 0;
     for (int i = 0; i < b->n; i++) {
         struct jb_item *it = &b->items[i];
         it->sent = false;
         if (it->answered)
             continue;
-        if (it->quantity > limit) {
-            struct joinbatch_outcome o = {.status = JOINBATCH_REFUSED,
-                                          .reason = "per_customer_limit"};
-            jb_answer(b, it, &o);
-            continue;
-        }
-        int vip = atoi(PQgetvalue(pg, rows[i], 5));
-        if (!join_history_score(it->r, pg, rows[i], 6, vip, &it->score, NULL) ||
-            !pricing_deposit_for_score(
-                tiers, ntiers, bands, nbands, it->score.score, it->quantity,
-                &it->deposit_cents, &it->deposit_percent)) {
-            struct joinbatch_outcome o = {.status = JOINBATCH_INTERNAL};
+        if (!joinengine_price(&b->jb->srv->cfg->reliability, &c, pg, rows[i],
+                              &it->j)) {
+            struct joinengine_outcome o = {.status = JOINENGINE_INTERNAL};
             jb_answer(b, it, &o);
             continue;
         }
@@ -372,7 +311,7 @@ static void jb_read_round_cb(const struct db_result *res, void *arg)
         struct jb_batch *b = w->b[i];
         int n = b->n;
         if (res->status != DB_OK) {
-            jb_answer_all(b, JOINBATCH_DB_ERROR, NULL, res);
+            jb_answer_all(b, JOINENGINE_DB_ERROR, NULL, res);
             jb_finish(b);
         } else {
             jb_read_done(b, res->res, rows + start);
@@ -389,24 +328,24 @@ static void jb_read_round_send(struct jb_round *w)
 {
     struct joinbatch *jb = w->jb;
     struct evbuffer *e[2];
-    jb_arrays_open(e, 2);
+    joinengine_arrays_open(e, 2);
     const char *sep = "";
     for (int i = 0; i < w->nb; i++)
         for (int k = 0; k < w->b[i]->n; k++) {
             evbuffer_add_printf(e[0], "%s%lld", sep,
                                 (long long)w->b[i]->camp->id);
             evbuffer_add_printf(e[1], "%s%lld", sep,
-                                (long long)w->b[i]->items[k].customer);
+                                (long long)w->b[i]->items[k].j.customer);
             sep = ",";
         }
     char *arrays[2];
-    jb_arrays_close(e, arrays, 2);
+    joinengine_arrays_close(e, arrays, 2);
     char half_life[32];
     snprintf(half_life, sizeof half_life, "%.17g",
              jb->srv->cfg->reliability.half_life_days);
     const char *params[] = {arrays[0], arrays[1], half_life};
-    struct db_job *job =
-        db_query(jb->srv->db, &jb_read_stmt, params, jb_read_round_cb, w);
+    struct db_job *job = db_query(jb->srv->db, &joinengine_read_stmt, params,
+                                  jb_read_round_cb, w);
     free(arrays[0]);
     free(arrays[1]);
     if (job == NULL) {
@@ -474,7 +413,6 @@ static void jb_split(struct jb_batch *b)
             continue;
         struct jb_batch *one = jb_batch_new(b->jb, b->camp, 1);
         one->attempts = b->attempts;
-        one->version = b->version;
         one->alone = true;
         one->items[0] = *it;
         it->answered = true; /* now the single batch's */
@@ -501,39 +439,31 @@ static void jb_write_done(struct jb_batch *b, const struct db_result *res,
         jb_split(b);
         return;
     }
-    if (res->status == DB_SQL_ERROR) {
-        const char *reason = NULL;
-        if (db_is_unique_violation(res)) /* participations_one_live */
-            reason = "already_joined";
-        else if (strcmp(res->sqlstate, "23514") == 0 && res->message &&
-                 strstr(res->message, "campaigns_no_oversell"))
-            reason = "campaign_full";
-        if (reason)
-            jb_answer_all(b, JOINBATCH_REFUSED, reason, NULL);
-        else
-            jb_answer_all(b, JOINBATCH_DB_ERROR, NULL, res);
-        jb_finish(b);
-        return;
-    }
     if (res->status != DB_OK) {
-        jb_answer_all(b, JOINBATCH_DB_ERROR, NULL, res);
+        const char *reason = joinengine_error_reason(res);
+        if (reason)
+            jb_answer_all(b, JOINENGINE_REFUSED, reason, NULL);
+        else
+            jb_answer_all(b, JOINENGINE_DB_ERROR, NULL, res);
         jb_finish(b);
         return;
     }
     PGresult *pg = res->res;
     for (int k = 0; k < nsent; k++)
         if (rows[k] < 0) {
-            jb_answer_all(b, JOINBATCH_INTERNAL, NULL, NULL);
+            jb_answer_all(b, JOINENGINE_INTERNAL, NULL, NULL);
             jb_finish(b);
             return;
         }
-    if (nsent > 0 && !PQgetisnull(pg, rows[0], 1) &&
-        strcmp(PQgetvalue(pg, rows[0], 1), "changed") == 0) {
+    struct joinengine_outcome o = {.status = JOINENGINE_INTERNAL};
+    if (nsent > 0)
+        joinengine_outcome_row(pg, rows[0], &o);
+    if (o.status == JOINENGINE_CHANGED) { /* the whole batch's */
         if (b->attempts < 2) {
             jb_read(b); /* staff edited it since the read: read again */
             return;
         }
-        jb_answer_all(b, JOINBATCH_CHANGED, NULL, NULL);
+        jb_answer_all(b, JOINENGINE_CHANGED, NULL, NULL);
         jb_finish(b);
         return;
     }
@@ -542,18 +472,8 @@ static void jb_write_done(struct jb_batch *b, const struct db_result *res,
         struct jb_item *it = &b->items[i];
         if (!it->sent || it->answered)
             continue;
-        int row = rows[k++];
-        struct joinbatch_outcome o = {.score = it->score.score};
-        if (PQgetisnull(pg, row, 1)) {
-            o.status = JOINBATCH_ACCEPTED;
-            o.res = pg;
-            o.row = row;
-        } else if (strcmp(PQgetvalue(pg, row, 1), "not_found") == 0) {
-            o.status = JOINBATCH_NOT_FOUND;
-        } else {
-            o.status = JOINBATCH_REFUSED;
-            o.reason = PQgetvalue(pg, row, 1);
-        }
+        joinengine_outcome_row(pg, rows[k++], &o);
+        o.score = it->j.score.score;
         jb_answer(b, it, &o);
     }
     jb_finish(b);
@@ -620,24 +540,13 @@ static void jb_round_cb(const struct db_result *res, void *arg)
 }
 
 /* Appends b's joins still to answer to the round's parameter arrays. */
-static void jb_round_add(struct evbuffer *const e[8], const struct jb_batch *b,
+static void jb_round_add(struct evbuffer *const *e, const struct jb_batch *b,
                          bool *first)
 {
     for (int i = 0; i < b->n; i++) {
         const struct jb_item *it = &b->items[i];
-        if (!it->sent || it->answered)
-            continue;
-        const char *sep = *first ? "" : ",";
-        *first = false;
-        evbuffer_add_printf(e[0], "%s%lld", sep, (long long)b->camp->id);
-        evbuffer_add_printf(e[1], "%s%d", sep, b->version);
-        evbuffer_add_printf(e[2], "%s%lld", sep, (long long)it->customer);
-        evbuffer_add_printf(e[3], "%s%lld", sep, (long long)it->quantity);
-        evbuffer_add_printf(e[4], "%s%d", sep, it->score.score);
-        evbuffer_add_printf(e[5], "%s%.17g", sep, it->score.p_complete);
-        evbuffer_add_printf(e[6], "%s%lld", sep,
-                            (long long)it->deposit_percent);
-        evbuffer_add_printf(e[7], "%s%lld", sep, (long long)it->deposit_cents);
+        if (it->sent && !it->answered)
+            joinengine_decide_add(e, &it->j, first);
     }
 }
 
@@ -645,18 +554,18 @@ static void jb_round_add(struct evbuffer *const e[8], const struct jb_batch *b,
 static void jb_round_send(struct jb_round *w)
 {
     struct joinbatch *jb = w->jb;
-    struct evbuffer *e[8];
-    jb_arrays_open(e, 8);
+    struct evbuffer *e[JOINENGINE_DECIDE_ARRAYS];
+    joinengine_arrays_open(e, JOINENGINE_DECIDE_ARRAYS);
     bool first = true;
     for (int i = 0; i < w->nb; i++)
         jb_round_add(e, w->b[i], &first);
-    char *arrays[8];
-    jb_arrays_close(e, arrays, 8);
+    char *arrays[JOINENGINE_DECIDE_ARRAYS];
+    joinengine_arrays_close(e, arrays, JOINENGINE_DECIDE_ARRAYS);
     const char *params[] = {arrays[0], arrays[1], arrays[2], arrays[3],
                             arrays[4], arrays[5], arrays[6], arrays[7]};
     struct db_job *job =
-        db_query(jb->srv->db, &jb_write_stmt, params, jb_round_cb, w);
-    for (int f = 0; f < 8; f++)
+        db_query(jb->srv->db, &joinengine_decide_stmt, params, jb_round_cb, w);
+    for (int f = 0; f < JOINENGINE_DECIDE_ARRAYS; f++)
         free(arrays[f]);
     if (job == NULL) {
         struct db_result res = {.status = DB_UNAVAILABLE};

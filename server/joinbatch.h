@@ -15,7 +15,7 @@
  * inserts the accepted rows with one INSERT, taking the campaign's lock
  * only to count at the end (deciding again lock first when the batch
  * might not fit or met a change), so the batches in flight of one campaign
- * insert side by side (gb_join_batches, functions/join.sql). Each join is then
+ * insert side by side (gb_join_batches: joinengine.h). Each join is then
  * answered with its own outcome through the callback given to
  * joinbatch_new.
  *
@@ -38,7 +38,7 @@
 #include <stdint.h>
 
 #include "db.h"
-#include "reliability.h"
+#include "joinengine.h"
 
 #define JOINBATCH_MAX_SIZE      256
 #define JOINBATCH_MAX_INFLIGHT  2
@@ -49,28 +49,9 @@ struct req;
 struct server;
 struct joinbatch;
 
-enum joinbatch_status {
-    JOINBATCH_ACCEPTED,   /* res row holds the participation (see below) */
-    JOINBATCH_REFUSED,    /* reason: an error code of the join */
-    JOINBATCH_NOT_FOUND,  /* no such (joinable) campaign */
-    JOINBATCH_CHANGED,    /* the campaign kept changing: 503, retry */
-    JOINBATCH_UNREADABLE, /* stored tiers or policy cannot be read */
-    JOINBATCH_INTERNAL,   /* score or deposit could not be computed */
-    JOINBATCH_DB_ERROR,   /* db holds the failure */
-};
-
-struct joinbatch_outcome {
-    enum joinbatch_status status;
-    const char *reason;         /* REFUSED */
-    int score;                  /* the score the join was priced at */
-    const PGresult *res;        /* ACCEPTED: gb_join_batches' result */
-    int row;                    /* its row; column 2 the participation */
-    const struct db_result *db; /* DB_ERROR */
-};
-
 /* Answers one join (the reply is the callback's). */
 typedef void joinbatch_reply_cb(struct req *r,
-                                const struct joinbatch_outcome *o);
+                                const struct joinengine_outcome *o);
 
 struct joinbatch *joinbatch_new(struct server *srv, joinbatch_reply_cb *cb)
     __attribute__((warn_unused_result));

@@ -1,7 +1,8 @@
--- Joining (server/joinbatch.c, server/api_join.c): the joins that arrive
--- together are read and decided in batches, and written in ONE transaction
--- per round. This header is also where the time of a join goes, and what
--- has been done about it.
+-- Joining (server/joinengine.c drives it; joinbatch.c coalesces, api_join.c
+-- answers): every join, with an Idempotency-Key or not, is read and decided
+-- here, in batches (a keyed join is a batch of one in its key's
+-- transaction), written in ONE transaction per round. This header is also
+-- where the time of a join goes, and what has been done about it.
 --
 -- Where the time went, and the answers:
 --   * One lock-first batch per campaign (the first design) locked the
@@ -44,15 +45,21 @@
 --     together; keep the copies alike.
 --   * gb_ts is STABLE so that it is inlined (functions/base.sql).
 --
--- The decision of a row, whichever path takes it: the campaign open by
+-- The decision of a row, whichever path takes it (each rule in one
+-- function below: gb_join_campaign_refusal, gb_join_row_refusal,
+-- gb_join_room_refusal with gb_join_pending_bound): the campaign open by
 -- the database clock and unchanged since the read (version), the
 -- per-customer limit, the minimum score, one live participation per
 -- customer (also within the batch: the second row of a customer is
 -- already_joined), and the units left, accumulated over the rows accepted
--- before it. A refused row never affects the others. One row out per row
+-- before it, and for a row with a deposit the units pending a deposit
+-- (the bound of gb_join_pending_bound: issue 17, fresh accounts holding a
+-- flash sale full without paying; refused as pending_full, which the
+-- server answers 409 campaign_full). A refused row never affects the
+-- others. One row out per row
 -- in: o_ord (1-based), o_reason (NULL when accepted; else changed,
 -- not_found, campaign_not_open, per_customer_limit, reliability_too_low,
--- already_joined, campaign_full), the participation JSON, and for the
+-- already_joined, campaign_full, pending_full), the participation JSON, and for the
 -- current price: true, the tiers, the basis and the live counters just
 -- after this row's join.
 --
@@ -126,6 +133,63 @@ BEGIN
      ORDER BY u.ord;
 END $$;
 
+-- The rules of a join, each in one place; both paths of gb_join_batches
+-- (and gb_join_batch_locked) decide through these, inlined by PostgreSQL.
+--
+-- The campaign: at the version the join read, and open by the database
+-- clock. 'changed' (read again), 'campaign_not_open', or NULL.
+CREATE OR REPLACE FUNCTION gb_join_campaign_refusal(p_version integer, p_read_version integer,
+                                                    p_status text, p_starts_at timestamptz,
+                                                    p_ends_at timestamptz)
+    RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p_version <> p_read_version THEN 'changed'
+                WHEN p_status <> 'open' OR now() < p_starts_at OR now() >= p_ends_at
+                  THEN 'campaign_not_open' END
+$$;
+
+-- The joiner: the per-customer limit, then the minimum score.
+CREATE OR REPLACE FUNCTION gb_join_row_refusal(p_quantity bigint, p_score integer,
+                                               p_per_customer_limit bigint, p_min_score integer)
+    RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_quantity > p_per_customer_limit THEN 'per_customer_limit'
+                WHEN p_score < p_min_score THEN 'reliability_too_low' END
+$$;
+
+-- The room: p_quantity more units, p_pending_add of them pending a
+-- deposit, on p_live_q live units of which p_pending_q pending: the cap,
+-- then the bound on pending units (p_bound, gb_join_pending_bound).
+CREATE OR REPLACE FUNCTION gb_join_room_refusal(p_live_q bigint, p_pending_q bigint,
+                                                p_quantity bigint, p_pending_add bigint,
+                                                p_max_quantity bigint, p_bound bigint)
+    RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_live_q + p_quantity > p_max_quantity THEN 'campaign_full'
+                WHEN p_pending_add > 0 AND p_pending_q + p_pending_add > p_bound
+                  THEN 'pending_full' END
+$$;
+
+-- The bound on the units a campaign holds pending a deposit (schema/004_pending_bound.sql):
+-- its max_pending_share_bp of max_quantity, rounded down, but never below
+-- one largest join (per_customer_limit), so that a campaign whose share
+-- is smaller than one order can still take one pending order at all.
+CREATE OR REPLACE FUNCTION gb_join_pending_bound(p_max_quantity bigint, p_share_bp integer,
+                                                 p_per_customer_limit bigint)
+    RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+    SELECT greatest(floor(p_max_quantity::numeric * p_share_bp / 10000)::bigint,
+                    p_per_customer_limit)
+$$;
+
+-- The units of a campaign pending a deposit, as this statement sees them
+-- (an index-only probe of participations_pending; none on a campaign
+-- without deposits). Not a counter on the campaign: a paid deposit would
+-- then update the campaign row the payment holds FOR SHARE, and two
+-- payments of one campaign would deadlock upgrading their locks.
+CREATE OR REPLACE FUNCTION gb_join_pending_units(p_campaign_id bigint)
+    RETURNS bigint LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(sum(x.quantity), 0) FROM participations x
+             WHERE x.campaign_id = p_campaign_id AND x.status = 'pending_deposit');
+END $$;
+
 -- The batches of a round (steps 1-4 of the header).
 CREATE OR REPLACE FUNCTION gb_join_batches(p_campaign_ids bigint[], p_versions integer[],
                                 p_customers bigint[], p_quantities bigint[],
@@ -148,25 +212,33 @@ DECLARE
     v_cid bigint;
     v_rows integer[];
 BEGIN
-    -- 1. every campaign open, unchanged and with room, as committed
-    SELECT coalesce(bool_and(c.id IS NOT NULL AND c.version = g.version
-                             AND c.status = 'open'
-                             AND now() >= c.starts_at AND now() < c.ends_at
-                             AND c.live_quantity + g.q <= c.max_quantity), false)
+    -- 1. every campaign open, unchanged and with room, as committed (the
+    --    units pending a deposit are only counted for a batch adding some)
+    SELECT coalesce(bool_and(c.id IS NOT NULL
+                             AND gb_join_campaign_refusal(c.version, g.version, c.status,
+                                                          c.starts_at, c.ends_at) IS NULL
+                             AND gb_join_room_refusal(
+                                   c.live_quantity,
+                                   CASE WHEN g.pq > 0 THEN gb_join_pending_units(c.id) ELSE 0 END,
+                                   g.q, g.pq, c.max_quantity,
+                                   gb_join_pending_bound(c.max_quantity, c.max_pending_share_bp,
+                                                         c.per_customer_limit)) IS NULL),
+                       false)
       INTO v_ok
       FROM (SELECT u.campaign_id, min(u.version) AS version,
-                   max(u.version) AS version_max, sum(u.quantity) AS q
-              FROM unnest(p_campaign_ids, p_versions, p_quantities)
-                   AS u (campaign_id, version, quantity)
+                   max(u.version) AS version_max, sum(u.quantity)::bigint AS q,
+                   coalesce(sum(u.quantity) FILTER (WHERE u.deposit_cents > 0),
+                            0)::bigint AS pq
+              FROM unnest(p_campaign_ids, p_versions, p_quantities, p_deposit_cents)
+                   AS u (campaign_id, version, quantity, deposit_cents)
              GROUP BY u.campaign_id) g
       LEFT JOIN campaigns c ON c.id = g.campaign_id AND g.version = g.version_max;
     IF v_ok THEN
         BEGIN
             WITH u AS (
                 SELECT u.*, c.distributor_id, c.deposit_window_seconds,
-                       CASE WHEN u.quantity > c.per_customer_limit THEN 'per_customer_limit'
-                            WHEN u.score < c.min_score THEN 'reliability_too_low'
-                       END AS early
+                       gb_join_row_refusal(u.quantity, u.score, c.per_customer_limit,
+                                           c.min_score) AS early
                   FROM unnest(p_campaign_ids, p_customers, p_quantities, p_scores,
                               p_p_complete, p_deposit_percents, p_deposit_cents)
                        WITH ORDINALITY
@@ -227,14 +299,26 @@ BEGIN
               FROM d LEFT JOIN ins ON d.reason IS NULL AND ins.campaign_id = d.campaign_id
                                   AND ins.customer_id = d.customer_id;
 
-            -- The counter trigger locked the campaigns: check them again.
+            -- The counter trigger locked the campaigns: check them again,
+            -- and the units pending a deposit where this round added some
+            -- (committed by the batches that counted before this one, and
+            -- this one's own).
             IF EXISTS (
                 SELECT 1
-                  FROM (SELECT DISTINCT u.campaign_id, u.version
-                          FROM unnest(p_campaign_ids, p_versions) u (campaign_id, version)) g
+                  FROM (SELECT u.campaign_id, min(u.version) AS version,
+                               bool_or(u.deposit_cents > 0) AS pending
+                          FROM unnest(p_campaign_ids, p_versions, p_deposit_cents)
+                               u (campaign_id, version, deposit_cents)
+                         GROUP BY u.campaign_id) g
                   JOIN campaigns c ON c.id = g.campaign_id
-                 WHERE c.version <> g.version OR c.status <> 'open'
-                    OR now() < c.starts_at OR now() >= c.ends_at) THEN
+                 WHERE gb_join_campaign_refusal(c.version, g.version, c.status,
+                                                c.starts_at, c.ends_at) IS NOT NULL
+                    -- (all pending units, this round's among them, as added
+                    -- to none: over the bound or not)
+                    OR (g.pending AND gb_join_room_refusal(
+                          0, 0, 0, gb_join_pending_units(c.id), c.max_quantity,
+                          gb_join_pending_bound(c.max_quantity, c.max_pending_share_bp,
+                                                c.per_customer_limit)) IS NOT NULL)) THEN
                 RAISE EXCEPTION USING ERRCODE = 'GBJB1';
             END IF;
         EXCEPTION
@@ -302,15 +386,16 @@ DECLARE
     v_held bigint[];
     v_live_p bigint;
     v_live_q bigint;
+    v_pending bigint;
+    v_bound bigint;
     v_all text;
 BEGIN
     SELECT * INTO c FROM campaigns WHERE id = p_campaign_id FOR UPDATE;
     IF NOT FOUND THEN
         v_all := 'not_found';
-    ELSIF c.version <> p_version THEN
-        v_all := 'changed';
-    ELSIF c.status <> 'open' OR now() < c.starts_at OR now() >= c.ends_at THEN
-        v_all := 'campaign_not_open';
+    ELSE
+        v_all := gb_join_campaign_refusal(c.version, p_version, c.status,
+                                          c.starts_at, c.ends_at);
     END IF;
     IF v_all IS NOT NULL THEN
         RETURN QUERY SELECT g, v_all, NULL::text, false, NULL::text, NULL::text,
@@ -328,22 +413,28 @@ BEGIN
             LIMIT 1) x;
     v_live_p := c.live_participants;
     v_live_q := c.live_quantity;
+    v_pending := gb_join_pending_units(c.id);
+    v_bound := gb_join_pending_bound(c.max_quantity, c.max_pending_share_bp,
+                                     c.per_customer_limit);
     v_reason := array_fill(NULL::text, ARRAY[n]);
     v_after_p := array_fill(NULL::bigint, ARRAY[n]);
     v_after_q := array_fill(NULL::bigint, ARRAY[n]);
     FOR i IN 1 .. n LOOP
-        IF p_quantities[i] > c.per_customer_limit THEN
-            v_reason[i] := 'per_customer_limit';
-        ELSIF p_scores[i] < c.min_score THEN
-            v_reason[i] := 'reliability_too_low';
-        ELSIF p_customers[i] = ANY (v_held) THEN
-            v_reason[i] := 'already_joined';
-        ELSIF v_live_q + p_quantities[i] > c.max_quantity THEN
-            v_reason[i] := 'campaign_full';
-        ELSE
+        v_reason[i] := coalesce(
+            gb_join_row_refusal(p_quantities[i], p_scores[i], c.per_customer_limit,
+                                c.min_score),
+            CASE WHEN p_customers[i] = ANY (v_held) THEN 'already_joined' END,
+            gb_join_room_refusal(v_live_q, v_pending, p_quantities[i],
+                                 CASE WHEN p_deposit_cents[i] > 0 THEN p_quantities[i]
+                                      ELSE 0 END,
+                                 c.max_quantity, v_bound));
+        IF v_reason[i] IS NULL THEN
             v_held := v_held || p_customers[i];
             v_live_p := v_live_p + 1;
             v_live_q := v_live_q + p_quantities[i];
+            IF p_deposit_cents[i] > 0 THEN
+                v_pending := v_pending + p_quantities[i];
+            END IF;
         END IF;
         v_after_p[i] := v_live_p;
         v_after_q[i] := v_live_q;

@@ -58,8 +58,22 @@ def _api_campaigns(srv, tenant):
 
 def make_campaign(srv, db, tenant, tiers=None, policy=None, max_quantity=500,
                   per_customer_limit=5, min_score=0, min_participants=1,
-                  tier_basis="participants", status="open", list_price=10000):
-    """An open campaign of tenant (or 'scheduled'/'draft'); returns its id."""
+                  tier_basis="participants", status="open", list_price=10000,
+                  pending_share_bp=None):
+    """An open campaign of tenant (or 'scheduled'/'draft'); returns its id.
+    pending_share_bp sets the campaign's bound on units pending a deposit
+    (max_pending_share_bp, in the database) instead of the default."""
+    cid = _make_campaign(srv, db, tenant, tiers, policy, max_quantity, per_customer_limit,
+                         min_score, min_participants, tier_basis, status, list_price)
+    if pending_share_bp is not None:
+        with db.cursor() as cur:
+            cur.execute("UPDATE campaigns SET max_pending_share_bp = %s WHERE id = %s",
+                        (pending_share_bp, cid))
+    return cid
+
+
+def _make_campaign(srv, db, tenant, tiers, policy, max_quantity, per_customer_limit,
+                   min_score, min_participants, tier_basis, status, list_price):
     tiers = tiers or DEFAULT_TIERS_J
     policy = policy or DEFAULT_POLICY_J
     fields = dict(tiers=tiers, deposit_policy=policy, max_quantity=max_quantity,

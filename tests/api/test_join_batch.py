@@ -127,7 +127,8 @@ def test_batch_crossing_the_cap(app, db, cluster, dbname, t):
     """Rows are decided in arrival order against the units left: earlier
     arrivals accepted, a later one that does not fit refused with
     campaign_full, a still later smaller one that fits accepted."""
-    cid = make_campaign(app, db, t, max_quantity=10, per_customer_limit=3)
+    cid = make_campaign(app, db, t, max_quantity=10, per_customer_limit=3,
+                        pending_share_bp=10000)  # the cap, not the deposit bound
     joins = Joins(app)
     held = block(app, db, cluster, dbname, cid, joins)  # 1 unit each
     shoppers = db_customers(db, 6)

@@ -13,6 +13,7 @@ import pytest
 
 from helpers import *  # noqa: F401,F403
 from join_helpers import *  # noqa: F401,F403
+from helpers import statement_executions
 
 
 @pytest.fixture
@@ -107,7 +108,8 @@ def test_join_refusals(app, db, t):
     sched = make_campaign(app, db, other, status="scheduled")
     assert_error(join(app, c.token, sched), 409, "campaign_not_open")
 
-    cid = make_campaign(app, db, t, max_quantity=5, per_customer_limit=3)
+    cid = make_campaign(app, db, t, max_quantity=5, per_customer_limit=3,
+                        pending_share_bp=10000)  # the cap, not the deposit bound
     assert_error(join(app, c.token, cid, 4), 409, "per_customer_limit")
     r = join(app, c.token, cid, 3)
     assert r.status == 201, r
@@ -430,7 +432,9 @@ def _check_no_oversell(db, srv, cid, results, max_quantity=500):
 
 def _hot_campaign(app, db, t):
     # everyone scores 75 -> a 10 % deposit; per-customer limit 3
-    return make_campaign(app, db, t, max_quantity=500, per_customer_limit=3)
+    # (deposits everywhere: no bound on the units pending them here)
+    return make_campaign(app, db, t, max_quantity=500, per_customer_limit=3,
+                         pending_share_bp=10000)
 
 
 def test_concurrent_joins_never_oversell(app, db, t):
@@ -453,3 +457,94 @@ def test_concurrent_joins_two_servers(make_server, dbname, db):
     results = _hammer([a, b], cid, shoppers)
     total, statuses = _check_no_oversell(db, b, cid, results)
     assert total >= 498, total
+
+
+def _hammer_keyed(srv, cid, work, threads=64):
+    """work: [(shopper, quantity, key)], sent from 64 client threads, each
+    with its Idempotency-Key. Returns [(status, body, replayed)]."""
+    results = [None] * len(work)
+    index = iter(range(len(work)))
+    lock = threading.Lock()
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+        while True:
+            with lock:
+                i = next(index, None)
+            if i is None:
+                break
+            s, q, key = work[i]
+            conn.request("POST", "/v1/campaigns/%d/participations" % cid,
+                         body=json.dumps({"quantity": q}),
+                         headers={"Authorization": "Bearer " + s.token,
+                                  "Content-Type": "application/json",
+                                  "Idempotency-Key": key})
+            resp = conn.getresponse()
+            results[i] = (resp.status, resp.read(),
+                          resp.getheader("Idempotent-Replayed") == "true")
+        conn.close()
+
+    ths = [threading.Thread(target=worker) for _ in range(threads)]
+    for th in ths:
+        th.start()
+    for th in ths:
+        th.join()
+    return results
+
+
+def test_concurrent_keyed_joins_never_oversell(app, db, t):
+    """The Idempotency-Key join goes through the same decision as the
+    coalesced one, inside the transaction that stores its answer: 64
+    clients, every join with its own key, some keys sent again (replays,
+    while other joins still run): exactly the cap is taken, a replay answers
+    what the first request was answered and changes nothing, the counters
+    are the rows, nothing answers 5xx."""
+    cid = _hot_campaign(app, db, t)
+    shoppers = db_customers(db, 900)
+    writes0 = statement_executions(app, "join_batches_write")
+    rnd = random.Random(10)
+    firsts = [(s, rnd.randint(1, 3), "join-%d" % s.id) for s in shoppers]
+    # phase 1: the first 450 fill most of the campaign (about 900 units asked)
+    first = _hammer_keyed(app, cid, firsts[:450])
+    # phase 2: every third of those again (same key, same body) among the
+    # other 450 first requests
+    replayed = list(range(0, 450, 3))
+    mixed = [(firsts[i], i) for i in replayed] + [(w, None) for w in firsts[450:]]
+    rnd.shuffle(mixed)
+    second = _hammer_keyed(app, cid, [w for w, _ in mixed])
+    answers = {}
+    for (s, q, key), res in zip(firsts[:450], first):
+        answers[key] = (q, res)
+    for ((s, q, key), orig), res in zip(mixed, second):
+        if orig is None:
+            answers[key] = (q, res)
+            continue
+        st0, body0, _ = first[orig]
+        st, body, rep = res
+        if st0 == 201:  # stored: replayed byte for byte
+            assert (st, body, rep) == (201, body0, True), (res, first[orig])
+        else:  # a refusal is not stored: decided again, still full
+            assert (st, rep) == (409, False), res
+            assert json.loads(body)["error"]["code"] == "campaign_full", body
+    statuses = {}
+    for q, (st, body, rep) in answers.values():
+        statuses[st] = statuses.get(st, 0) + 1
+        assert not rep
+        if st != 201:
+            assert st == 409 and json.loads(body)["error"]["code"] == "campaign_full", body
+    assert set(statuses) <= {201, 409}, statuses
+    accepted = [(q, json.loads(body)) for q, (st, body, _) in answers.values() if st == 201]
+    total = sum(q for q, _ in accepted)
+    assert total == 500, (total, statuses)
+    assert len({p["id"] for _, p in accepted}) == len(accepted)
+    count, qsum = live_sum(db, cid)
+    lp, lq, _, _ = campaign_row(db, cid)
+    assert (count, qsum) == (len(accepted), 500) == (lp, lq)
+    assert count_rows(db, "participations", "campaign_id = %s", (cid,)) == len(accepted)
+    assert count_rows(db, "outbox", "campaign_id = %s AND participation_id IS NOT NULL",
+                      (cid,)) == 2 * len(accepted)
+    assert count_rows(db, "idempotency_keys", "key LIKE 'join-%%'") == len(accepted)
+    # one decision statement per request that was not a stored replay: the
+    # same statement as the coalesced joins, in the key's transaction
+    replays = sum(1 for _, _, rep in second if rep)
+    assert statement_executions(app, "join_batches_write") - writes0 == 900 + len(replayed) - replays

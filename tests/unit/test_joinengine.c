@@ -1,0 +1,219 @@
+/*
+ * test_joinengine.c - joinengine.h: the campaign's stored tiers and policy
+ * read back, the C side of the join decision (score -> band -> deposit,
+ * a quantity over the limit left unpriced) on rows shaped like the read's,
+ * the decision's parameter arrays and the outcome of its rows.
+ */
+#include <libpq-fe.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "joinengine.h"
+#include "unit.h"
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static void test_parse_tiers(void)
+{
+    static const struct {
+        const char *text;
+        bool ok;
+        size_t n;
+    } cases[] = {
+        {"[{\"threshold\": 1, \"unit_price_cents\": 9900}]", true, 1},
+        {"[{\"threshold\": 1, \"unit_price_cents\": 9900},"
+         " {\"threshold\": 10, \"unit_price_cents\": 8900}]",
+         true, 2},
+        {"[]", false, 0},
+        {"{}", false, 0},
+        {"[{\"threshold\": 0, \"unit_price_cents\": 9900}]", false, 0},
+        {"[{\"threshold\": 1, \"unit_price_cents\": 1.5}]", false, 0},
+        {"[{\"threshold\": 1}]", false, 0},
+        {"[{\"threshold\": 1, \"unit_price_cents\": 9900},"
+         " {\"threshold\": 10, \"unit_price_cents\": 9901}]",
+         false, 0}, /* a price going up */
+        {"not json", false, 0},
+    };
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        struct pricing_tier tiers[PRICING_MAX_TIERS];
+        size_t n = 99;
+        bool ok = joinengine_parse_tiers(cases[i].text, tiers, &n);
+        CHECK_MSG(ok == cases[i].ok, "tiers %s", cases[i].text);
+        if (ok)
+            CHECK_INT_EQ(n, cases[i].n);
+    }
+}
+
+static void test_parse_bands(void)
+{
+    static const struct {
+        const char *text;
+        bool ok;
+    } cases[] = {
+        {"[{\"min_score\": 0, \"deposit_percent\": 30}]", true},
+        {"[{\"min_score\": 80, \"deposit_percent\": 0},"
+         " {\"min_score\": 0, \"deposit_percent\": 30}]",
+         true},
+        {"[{\"min_score\": 0, \"deposit_percent\": 101}]", false},
+        {"[{\"min_score\": -1, \"deposit_percent\": 10}]", false},
+        {"[{\"deposit_percent\": 10}]", false},
+        {"[1]", false},
+    };
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        struct pricing_deposit_band bands[PRICING_MAX_BANDS];
+        size_t n;
+        CHECK_MSG(joinengine_parse_bands(cases[i].text, bands, &n) ==
+                      cases[i].ok,
+                  "bands %s", cases[i].text);
+    }
+}
+
+/* A result shaped like one row of gb_join_batch_reads. */
+static PGresult *read_row(const char *tiers, const char *policy,
+                          const char *limit, const char *vip,
+                          const char *completed, const char *defaulted)
+{
+    static const char *const names[] = {
+        "status",      "tiers",       "deposit_policy",
+        "version",     "limit",       "vip_level",
+        "completed",   "completed_w", "withdrawn",
+        "withdrawn_w", "defaulted",   "defaulted_w",
+        "expired",     "expired_w",   "ord"};
+    const char *values[] = {"open",    tiers,     policy,    "3", limit,
+                            vip,       completed, completed, "0", "0",
+                            defaulted, defaulted, "0",       "0", "1"};
+    PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+    PGresAttDesc attrs[N_ELEMS(names)];
+    memset(attrs, 0, sizeof attrs);
+    for (size_t i = 0; i < N_ELEMS(names); i++) {
+        attrs[i].name = (char *)(uintptr_t)names[i];
+        attrs[i].format = 0;
+        attrs[i].typlen = -1;
+    }
+    if (res == NULL || !PQsetResultAttrs(res, (int)N_ELEMS(names), attrs))
+        abort();
+    for (size_t i = 0; i < N_ELEMS(values); i++)
+        if (!PQsetvalue(res, 0, (int)i, (char *)(uintptr_t)values[i],
+                        (int)strlen(values[i])))
+            abort();
+    return res;
+}
+
+static void test_price(void)
+{
+    static const char tiers[] =
+        "[{\"threshold\": 1, \"unit_price_cents\": 10000}]";
+    static const char policy[] =
+        "[{\"min_score\": 80, \"deposit_percent\": 0},"
+        " {\"min_score\": 50, \"deposit_percent\": 10},"
+        " {\"min_score\": 0, \"deposit_percent\": 30}]";
+    static const struct {
+        const char *name;
+        const char *vip, *completed, *defaulted;
+        int64_t quantity;
+        int64_t percent, cents;
+    } cases[] = {
+        /* a fresh customer scores 75 under the default prior */
+        {"fresh", "0", "0", "0", 2, 10, 2000},
+        {"reliable", "0", "20", "0", 1, 0, 0},
+        {"defaulter", "0", "0", "3", 1, 30, 3000},
+        {"vip", "3", "0", "0", 1, 0, 0},
+        /* over the limit of 5: left to the decision, not priced */
+        {"over the limit", "0", "0", "0", 6, 0, 0},
+    };
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        PGresult *res = read_row(tiers, policy, "5", cases[i].vip,
+                                 cases[i].completed, cases[i].defaulted);
+        struct joinengine_campaign c;
+        CHECK(joinengine_campaign_read(res, 0, &c));
+        CHECK_INT_EQ(c.version, 3);
+        CHECK_INT_EQ(c.per_customer_limit, 5);
+        struct joinengine_join j = {
+            .campaign = 7, .customer = 9, .quantity = cases[i].quantity};
+        bool ok = joinengine_price(&reliability_default_params, &c, res, 0, &j);
+        CHECK_MSG(ok, "%s", cases[i].name);
+        CHECK_INT_EQ(j.version, 3);
+        CHECK_MSG(j.deposit_percent == cases[i].percent &&
+                      j.deposit_cents == cases[i].cents,
+                  "%s: score %d, %lld %% = %lld", cases[i].name, j.score.score,
+                  (long long)j.deposit_percent, (long long)j.deposit_cents);
+        PQclear(res);
+    }
+    PGresult *res = read_row("[]", policy, "5", "0", "0", "0");
+    struct joinengine_campaign c;
+    CHECK(!joinengine_campaign_read(res, 0, &c));
+    PQclear(res);
+}
+
+static void test_decide_params(void)
+{
+    struct joinengine_join js[] = {
+        {.campaign = 7,
+         .customer = 9,
+         .quantity = 2,
+         .version = 3,
+         .score = {.score = 75, .p_complete = 0.75},
+         .deposit_percent = 10,
+         .deposit_cents = 2000},
+        {.campaign = 8, .customer = 10, .quantity = 1, .version = 1},
+    };
+    static const char *const want[JOINENGINE_DECIDE_ARRAYS] = {
+        "{7,8}",  "{3,1}",    "{9,10}", "{2,1}",
+        "{75,0}", "{0.75,0}", "{10,0}", "{2000,0}"};
+    struct evbuffer *e[JOINENGINE_DECIDE_ARRAYS];
+    char *out[JOINENGINE_DECIDE_ARRAYS];
+    bool first = true;
+    joinengine_arrays_open(e, JOINENGINE_DECIDE_ARRAYS);
+    for (size_t i = 0; i < N_ELEMS(js); i++)
+        joinengine_decide_add(e, &js[i], &first);
+    joinengine_arrays_close(e, out, JOINENGINE_DECIDE_ARRAYS);
+    for (int f = 0; f < JOINENGINE_DECIDE_ARRAYS; f++) {
+        CHECK_STR_EQ(out[f], want[f]);
+        free(out[f]);
+    }
+}
+
+static void test_outcome_row(void)
+{
+    static const struct {
+        const char *reason; /* NULL: accepted */
+        enum joinengine_status status;
+    } cases[] = {
+        {NULL, JOINENGINE_ACCEPTED},
+        {"not_found", JOINENGINE_NOT_FOUND},
+        {"changed", JOINENGINE_CHANGED},
+        {"campaign_full", JOINENGINE_REFUSED},
+        {"already_joined", JOINENGINE_REFUSED},
+    };
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+        PGresAttDesc attrs[2];
+        memset(attrs, 0, sizeof attrs);
+        attrs[0].name = (char *)(uintptr_t) "o_ord";
+        attrs[1].name = (char *)(uintptr_t) "o_reason";
+        attrs[0].typlen = attrs[1].typlen = -1;
+        if (res == NULL || !PQsetResultAttrs(res, 2, attrs) ||
+            !PQsetvalue(res, 0, 0, (char *)(uintptr_t) "1", 1) ||
+            !PQsetvalue(res, 0, 1, (char *)(uintptr_t)cases[i].reason,
+                        cases[i].reason ? (int)strlen(cases[i].reason) : -1))
+            abort();
+        struct joinengine_outcome o;
+        joinengine_outcome_row(res, 0, &o);
+        CHECK_INT_EQ(o.status, cases[i].status);
+        if (cases[i].status == JOINENGINE_REFUSED)
+            CHECK_STR_EQ(o.reason, cases[i].reason);
+        if (cases[i].status == JOINENGINE_ACCEPTED)
+            CHECK(o.res == res && o.row == 0);
+        PQclear(res);
+    }
+}
+
+int main(void)
+{
+    test_parse_tiers();
+    test_parse_bands();
+    test_price();
+    test_decide_params();
+    test_outcome_row();
+    return unit_summary("joinengine");
+}
