@@ -192,16 +192,18 @@ def test_no_body_routes_of_customers_refuse_a_bad_body(shared, t):
                      400, code, field)
         assert srv.get("/v1/participations/%d" % pid, token=token).json["status"] == \
             "pending_deposit"
+        # a body on DELETE is refused by the framing check before any handler
+        # (evhttp does not read DELETE bodies, so it would be parsed as the next
+        # request): 400 bad_request, connection closed, session kept
         r = srv.request("DELETE", "/v1/sessions/current", raw_body=raw, token=token,
                         headers={"Content-Type": "application/json"})
-        assert_error(r, 400, code, field)
+        assert_error(r, 400, "bad_request")
         assert srv.get("/v1/me", token=token).status == 200
     r = json_post(srv, "/v1/participations/%d/payments" % pid, b"{}", token=token)
     assert r.status == 201, r
     r = json_post(srv, "/v1/participations/%d/withdraw" % pid, b"{}", token=token)
     assert r.status == 200 and r.json["status"] == "withdrawn", r
-    r = srv.request("DELETE", "/v1/sessions/current", raw_body=b"{}", token=token,
-                    headers={"Content-Type": "application/json"})
+    r = srv.request("DELETE", "/v1/sessions/current", token=token)
     assert r.status == 204, r
     assert_error(srv.get("/v1/me", token=token), 401, "unauthenticated")
 

@@ -91,8 +91,10 @@ def test_oversized_headers(server):
 ])
 def test_malformed_http_on_raw_socket(server, payload):
     out = raw_exchange(server.port, payload)
-    if out:
-        assert out.startswith(b"HTTP/1.1 4"), out[:200]
+    # every malformed request is answered (4xx in the envelope), never just
+    # dropped: a client or proxy must learn why
+    assert out.startswith(b"HTTP/1.1 4"), out[:200]
+    assert b'"error"' in out, out[:400]
     assert server.get("/healthz").status == 200
 
 
