@@ -31,8 +31,9 @@
  * the database's clock, and a history is summed per kind where it is
  * stored. This module receives those sums as a tally (per kind: count and
  * the sum of decayed weights, reliability_tally_add_group) and does the
- * rest. The tally keeps raw decayed weights per kind, so the failure
- * weights are applied only when p is computed.
+ * rest (an event more than 1000 half-lives old weighs 0 there). The tally
+ * keeps raw decayed weights per kind, so the failure weights are applied
+ * only when p is computed.
  *
  * Doubles are fine here: a score is not money. The module is pure: no I/O,
  * no allocation, no global state besides the constant defaults.
