@@ -38,11 +38,12 @@ def c_tier_prices(cases):
 
 
 def random_ladder(rng):
-    """A valid ladder: first threshold 1, thresholds up, prices down, >= 1."""
+    """A valid ladder: first threshold 1, thresholds up to 10^6 and prices
+    down to 1 from at most 10^8 (pricing.h's bounds)."""
     n = rng.randint(1, 20)
-    span = rng.choice([1, 3, 10, 1000, 10 ** 6, 10 ** 15])
+    span = rng.choice([1, 3, 10, 1000, 10 ** 6 // 21])
     thresholds = [1] + sorted(rng.sample(range(2, 2 + span * n), n - 1))
-    top = rng.choice([n, n + 1, 100, 9900, 10 ** 6, 2 ** 53])
+    top = rng.choice([n, n + 1, 100, 9900, 10 ** 6, 10 ** 8])
     prices = sorted(rng.sample(range(1, top + 1), n), reverse=True)
     return list(zip(thresholds, prices))
 
