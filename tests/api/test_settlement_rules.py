@@ -176,13 +176,16 @@ def test_every_line_and_total_matches_the_table(db):
                     " VALUES ('rules@example.com', 'x', 'Rules') RETURNING id")
         customer = cur.fetchone()[0]
         seeded = [(case, *seed(cur, customer, case)) for case in cases]
-        settled = 0
+        settled, errors = 0, []
         while True:
-            cur.execute("SELECT gb_settle_due(64)")
-            n = cur.fetchone()[0]
+            cur.execute("SELECT o_id, o_done, o_error FROM gb_settle_due(64)")
+            rows = cur.fetchall()
+            errors += [r for r in rows if r[2] is not None]
+            n = sum(1 for r in rows if r[1])
             if n == 0:
                 break
             settled += n
+        assert errors == []
         cur.execute("SELECT title FROM campaigns WHERE status = 'succeeded' ORDER BY id")
         assert settled == len(cases), cur.fetchall()
 
