@@ -31,6 +31,9 @@ ASAN_OBJS := $(SRCS:server/%.c=build/asan/obj/%.o)
 ASAN_LIB_OBJS := $(LIB_SRCS:server/%.c=build/asan/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
+# Filters that expose a C rule to an API test holding it against its SQL twin.
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tools/%)
 
 PYTHON  ?= /usr/bin/python3
 
@@ -59,7 +62,10 @@ build/asan/libgroupbuyd.a: $(ASAN_LIB_OBJS)
 build/tests/test_%: tests/unit/test_%.c build/asan/libgroupbuyd.a | build/tests
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/unit -o $@ $< build/asan/libgroupbuyd.a $(PKG_LIBS)
 
-build/obj build/asan/obj build/tests:
+build/tools/%: tests/tools/%.c build/asan/libgroupbuyd.a | build/tools
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $< build/asan/libgroupbuyd.a $(PKG_LIBS)
+
+build/obj build/asan/obj build/tests build/tools:
 	mkdir -p $@
 
 deps:
@@ -68,11 +74,11 @@ deps:
 unit: $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
 
-api: build/asan/groupbuyd
+api: build/asan/groupbuyd $(TOOL_BINS)
 	@scripts/run-api.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all asan $(UNIT_BINS)
+	@$(MAKE) --no-print-directory all asan $(UNIT_BINS) $(TOOL_BINS)
 	@scripts/test.sh $(UNIT_BINS)
 
 db-start: deps
@@ -93,7 +99,7 @@ bench: deps
 	@scripts/bench.sh
 
 format:
-	clang-format -i server/*.c server/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
+	clang-format -i server/*.c server/*.h tests/unit/*.c tests/unit/*.h tests/tools/*.c tests/fuzz/*.c
 
 format-check:
 	@scripts/format-check.sh

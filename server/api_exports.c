@@ -108,29 +108,20 @@ struct export_state {
 
 /* ---- the period ------------------------------------------------------ */
 
-/* Reads ?name= as an RFC 3339 time: *param is the statement parameter
- * (UTC, microseconds) and *stamp the file-name part (20261201T000000Z),
- * or fallback when absent. Replies 400 and returns false when malformed. */
+/* Reads ?name= through api_settlements_period_bound (the list's reader):
+ * *param is the statement parameter (UTC) and *stamp the file-name part
+ * (20261201T000000Z), or fallback when absent. Replies 400 and returns
+ * false when malformed. */
 static bool export_period_bound(struct req *r, const char *name,
                                 const char *fallback, const char **param,
                                 const char **stamp)
 {
-    const char *v = req_query(r, name);
-    *param = NULL;
-    *stamp = fallback;
-    if (v == NULL)
-        return true;
     int64_t us;
-    if (!rfc3339_parse(v, &us)) {
-        req_reply_error(r, 400, "invalid_field", name,
-                        "%s must be an RFC 3339 time such as "
-                        "2026-12-01T00:00:00Z.",
-                        name);
+    *stamp = fallback;
+    if (!api_settlements_period_bound(r, name, param, &us))
         return false;
-    }
-    char *text = req_alloc(r, RFC3339_MAX);
-    rfc3339_format(us, text);
-    *param = text;
+    if (*param == NULL)
+        return true;
     struct rfc3339_fields f;
     rfc3339_fields(us, &f);
     *stamp =

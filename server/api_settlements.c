@@ -13,27 +13,20 @@
  * optional, so consecutive months [m, m+1) never share or lose a
  * settlement. Pages follow the list convention (?limit=, ?after= on
  * campaign_id, ascending). A malformed bound is 400 invalid_field naming
- * it; from >= to is an empty list, not an error.
+ * it; from >= to is an empty list, not an error. The bounds are parsed
+ * here, in C (rfc3339.h), for the list and the CSV export alike, and reach
+ * SQL as timestamptz parameters in UTC.
  */
-#include <string.h>
-
 #include "api.h"
 #include "http.h"
-
-static struct db_stmt settlement_period_check =
-    DB_STMT("settlement_period_check",
-            "SELECT CASE WHEN $1::text IS NOT NULL AND gb_rfc3339($1) IS NULL"
-            "            THEN 'from'"
-            "            WHEN $2::text IS NOT NULL AND gb_rfc3339($2) IS NULL"
-            "            THEN 'to' END",
-            2);
+#include "rfc3339.h"
 
 static struct db_stmt settlement_list = DB_STMT(
     "settlement_list",
     "SELECT s.campaign_id, gb_settlement_json(s)::text FROM settlements s"
     " WHERE s.distributor_id = $1 AND s.campaign_id > $2"
-    "   AND ($4::text IS NULL OR s.settled_at >= gb_rfc3339($4))"
-    "   AND ($5::text IS NULL OR s.settled_at < gb_rfc3339($5))"
+    "   AND ($4::timestamptz IS NULL OR s.settled_at >= $4::timestamptz)"
+    "   AND ($5::timestamptz IS NULL OR s.settled_at < $5::timestamptz)"
     " ORDER BY s.campaign_id LIMIT $3",
     5);
 
@@ -45,7 +38,6 @@ static struct db_stmt settlement_get =
 
 struct settlement_list_state {
     int64_t limit;
-    const char *limit1, *after, *from, *to;
 };
 
 static void settlement_list_cb(const struct db_result *res, void *arg)
@@ -59,26 +51,27 @@ static void settlement_list_cb(const struct db_result *res, void *arg)
     req_reply_list(r, res->res, st->limit);
 }
 
-static void settlement_checked_cb(const struct db_result *res, void *arg)
+bool api_settlements_period_bound(struct req *r, const char *name,
+                                  const char **text, int64_t *us)
 {
-    struct req *r = arg;
-    struct settlement_list_state *st = r->state;
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
-        req_reply_db_error(r, res);
-        return;
+    const char *v = req_query(r, name);
+    int64_t t;
+    *text = NULL;
+    if (v == NULL)
+        return true;
+    if (!rfc3339_parse(v, &t)) {
+        req_reply_error(r, 400, "invalid_field", name,
+                        "%s must be an RFC 3339 time such as "
+                        "2026-12-01T00:00:00Z.",
+                        name);
+        return false;
     }
-    if (!PQgetisnull(res->res, 0, 0)) {
-        const char *field = PQgetvalue(res->res, 0, 0);
-        req_reply_error(r, 400, "invalid_field",
-                        strcmp(field, "from") == 0 ? "from" : "to",
-                        "from and to must be RFC 3339 times such as "
-                        "2026-12-01T00:00:00Z.");
-        return;
-    }
-    const char *params[] = {req_tenant_param(r), st->after, st->limit1,
-                            st->from, st->to};
-    if (!req_query_db(r, &settlement_list, params, settlement_list_cb))
-        return;
+    char *utc = req_alloc(r, RFC3339_MAX);
+    rfc3339_format(t, utc);
+    *text = utc;
+    if (us)
+        *us = t;
+    return true;
 }
 
 /* GET /v1/admin/settlements?from=&to=&limit=&after= (owner, finance) ->
@@ -86,14 +79,14 @@ static void settlement_checked_cb(const struct db_result *res, void *arg)
 void api_settlements_list(struct req *r)
 {
     struct settlement_list_state *st = req_alloc(r, sizeof *st);
+    const char *limit1, *after, *from, *to;
     r->state = st;
-    if (!req_page(r, &st->limit1, &st->after, &st->limit))
+    if (!req_page(r, &limit1, &after, &st->limit) ||
+        !api_settlements_period_bound(r, "from", &from, NULL) ||
+        !api_settlements_period_bound(r, "to", &to, NULL))
         return;
-    st->from = req_query(r, "from");
-    st->to = req_query(r, "to");
-    const char *params[] = {st->from, st->to};
-    if (!req_query_db(r, &settlement_period_check, params,
-                      settlement_checked_cb))
+    const char *params[] = {req_tenant_param(r), after, limit1, from, to};
+    if (!req_query_db(r, &settlement_list, params, settlement_list_cb))
         return;
 }
 

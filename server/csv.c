@@ -1,5 +1,6 @@
 /*
- * csv.c - RFC 4180 cells, rows and money formatting into a csv_buf.
+ * csv.c - RFC 4180 cells and rows into a csv_buf (money cells in
+ * money_format's text form).
  *
  * Every append first measures the exact number of bytes it will write,
  * reserves them (plus the NUL kept after len), and only then writes; so a
@@ -8,6 +9,7 @@
  * byte) with every size computation checked for overflow.
  */
 #include "csv.h"
+#include "money.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -196,29 +198,10 @@ bool csv_append_int(struct csv_buf *buf, int64_t value)
     return csv_append_plain(buf, s, (size_t)(end - s));
 }
 
-size_t csv_format_money(int64_t cents, char *out)
-{
-    char tmp[CSV_MONEY_SIZE];
-    char *end = tmp + sizeof tmp;
-    uint64_t mag = csv_magnitude(cents);
-    char *s = end;
-
-    *--s = (char)('0' + mag % 10);
-    *--s = (char)('0' + mag / 10 % 10);
-    *--s = '.';
-    s = csv_digits(mag / 100, s);
-    if (cents < 0)
-        *--s = '-';
-    size_t n = (size_t)(end - s);
-    memcpy(out, s, n);
-    out[n] = '\0';
-    return n;
-}
-
 bool csv_append_money(struct csv_buf *buf, int64_t cents)
 {
-    char tmp[CSV_MONEY_SIZE];
-    size_t n = csv_format_money(cents, tmp);
+    char tmp[MONEY_FMT_MAX];
+    size_t n = money_format(cents, tmp);
 
     return csv_append_plain(buf, tmp, n);
 }

@@ -21,10 +21,9 @@
  *   "-5" as text thus becomes '-5; numbers and money must be written with
  *   csv_append_int and csv_append_money, which never get the apostrophe.
  *
- * Money cells (csv_append_money) render int64 cents as decimal major units
- * with exactly two decimals and a leading minus when negative: 123450 ->
- * 1234.50, -5 -> -0.05, 0 -> 0.00, INT64_MIN -> -92233720368547758.08;
- * integer arithmetic only.
+ * Money cells (csv_append_money) are money_format's text form (money.h):
+ * decimal major units with exactly two decimals and a leading minus when
+ * negative: 123450 -> 1234.50, -5 -> -0.05, 0 -> 0.00.
  *
  * Streaming: the buffer holds whatever has not been handed on yet. After a
  * row (or any time) the caller may send data[0..len) and csv_buf_clear():
@@ -48,10 +47,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* Size of a buffer that holds any csv_format_money result and its NUL:
- * "-92233720368547758.08" is 21 characters. */
-#define CSV_MONEY_SIZE 22
 
 struct csv_buf {
     char *data;  /* owned; NULL until the first append */
@@ -91,16 +86,11 @@ bool csv_append_int(struct csv_buf *buf, int64_t value)
     __attribute__((warn_unused_result));
 
 /* Appends a money cell: cents as major units with two decimals
- * ("1234.50", "-0.05"). */
+ * ("1234.50", "-0.05"), in money_format's text form. */
 bool csv_append_money(struct csv_buf *buf, int64_t cents)
     __attribute__((warn_unused_result));
 
 /* Ends the row with CRLF; the next cell starts a new row. */
 bool csv_end_row(struct csv_buf *buf) __attribute__((warn_unused_result));
-
-/* Writes cents as major units with two decimals into out (at least
- * CSV_MONEY_SIZE bytes), NUL-terminated; returns the length (4..21). For
- * other writers of the same format (e.g. a JSON "amount" string). */
-size_t csv_format_money(int64_t cents, char *out);
 
 #endif

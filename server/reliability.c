@@ -1,9 +1,8 @@
 /*
  * reliability.c - the weighted beta-binomial score (see reliability.h).
  *
- * Everything is computed from the tally, so the array form and the
- * SQL-aggregated form give the same result for the same history (up to the
- * order of floating-point additions).
+ * Everything is computed from the tally of decayed weights that
+ * gb_customer_history (SQL) sums per kind.
  */
 #include "reliability.h"
 
@@ -67,49 +66,9 @@ const char *reliability_event_kind_name(enum reliability_event_kind kind)
     return reliability_kind_valid(kind) ? reliability_kind_names[kind] : NULL;
 }
 
-bool reliability_event_kind_from_name(const char *name,
-                                      enum reliability_event_kind *out)
-{
-    for (size_t i = 0; i < RELIABILITY_EVENT_KINDS; i++) {
-        if (strcmp(name, reliability_kind_names[i]) == 0) {
-            *out = (enum reliability_event_kind)i;
-            return true;
-        }
-    }
-    return false;
-}
-
-double reliability_age_days(int64_t event_unix, int64_t now_unix)
-{
-    /* In double from the start: the difference of two int64 may overflow. */
-    return ((double)now_unix - (double)event_unix) / 86400.0;
-}
-
-double reliability_event_weight(const struct reliability_params *params,
-                                double age_days)
-{
-    if (isnan(age_days))
-        return age_days;
-    if (age_days < 0.0)
-        age_days = 0.0;
-    return pow(0.5, age_days / params->half_life_days);
-}
-
 void reliability_tally_init(struct reliability_tally *tally)
 {
     memset(tally, 0, sizeof *tally);
-}
-
-bool reliability_tally_add_event(struct reliability_tally *tally,
-                                 const struct reliability_params *params,
-                                 enum reliability_event_kind kind,
-                                 double age_days)
-{
-    if (!reliability_kind_valid(kind) || isnan(age_days))
-        return false;
-    tally->count[kind]++;
-    tally->weight[kind] += reliability_event_weight(params, age_days);
-    return true;
 }
 
 bool reliability_tally_add_group(struct reliability_tally *tally,
@@ -156,22 +115,4 @@ bool reliability_score_tally(const struct reliability_params *params,
     out->s = s;
     out->f = f;
     return true;
-}
-
-bool reliability_score_events(const struct reliability_params *params,
-                              int vip_level,
-                              const struct reliability_event *events, size_t n,
-                              struct reliability_result *out)
-{
-    struct reliability_tally tally;
-
-    if (!reliability_params_validate(params, NULL))
-        return false;
-    reliability_tally_init(&tally);
-    for (size_t i = 0; i < n; i++) {
-        if (!reliability_tally_add_event(&tally, params, events[i].kind,
-                                         events[i].age_days))
-            return false;
-    }
-    return reliability_score_tally(params, vip_level, &tally, out);
 }

@@ -27,11 +27,13 @@
  * that needs a score (SQL included) takes it from here, never re-derives it
  * from a stored p_complete.
  *
- * Histories come in two shapes: an array of events (kind and age in days,
- * the caller computing ages from the database clock), or a tally built one
- * event or one SQL group at a time (per kind: count and the sum of decayed
- * weights). The tally keeps raw decayed weights per kind, so the failure
- * weights are applied only when p is computed.
+ * The decay w lives in SQL only (gb_customer_history): ages are taken on
+ * the database's clock, and a history is summed per kind where it is
+ * stored. This module receives those sums as a tally (per kind: count and
+ * the sum of decayed weights, reliability_tally_add_group) and does the
+ * rest (an event more than 1000 half-lives old weighs 0 there). The tally
+ * keeps raw decayed weights per kind, so the failure weights are applied
+ * only when p is computed.
  *
  * Doubles are fine here: a score is not money. The module is pure: no I/O,
  * no allocation, no global state besides the constant defaults.
@@ -78,25 +80,6 @@ enum reliability_event_kind {
  * value outside the enum. */
 const char *reliability_event_kind_name(enum reliability_event_kind kind);
 
-/* Reads one of those names (case-sensitive). False for any other string. */
-bool reliability_event_kind_from_name(const char *name,
-                                      enum reliability_event_kind *out)
-    __attribute__((warn_unused_result));
-
-struct reliability_event {
-    enum reliability_event_kind kind;
-    double age_days; /* now - event time, in days; < 0 counts as 0 */
-};
-
-/* Age in days of an event at event_unix seconds, seen at now_unix seconds
- * (both from the database clock). May be negative; callers pass it on. */
-double reliability_age_days(int64_t event_unix, int64_t now_unix);
-
-/* Decay weight 0.5 ^ (max(age_days, 0) / half_life_days), in [0, 1]; NaN
- * for a NaN age. params must be valid. */
-double reliability_event_weight(const struct reliability_params *params,
-                                double age_days);
-
 /* Running totals of one customer's history. */
 struct reliability_tally {
     int64_t count[RELIABILITY_EVENT_KINDS]; /* events per kind */
@@ -106,19 +89,8 @@ struct reliability_tally {
 /* Empties a tally (a zeroed struct is an empty tally too). */
 void reliability_tally_init(struct reliability_tally *tally);
 
-/* Adds one event. False, tally untouched, for a kind outside the enum or a
- * NaN age. params must be valid. */
-bool reliability_tally_add_event(struct reliability_tally *tally,
-                                 const struct reliability_params *params,
-                                 enum reliability_event_kind kind,
-                                 double age_days)
-    __attribute__((warn_unused_result));
-
-/* Adds a group of events of one kind already aggregated elsewhere, e.g. by
- *   SELECT kind, count(*),
- *          sum(power(0.5, greatest(extract(epoch FROM now() - at), 0)
- *                         / 86400 / $half_life_days))
- *   ... GROUP BY kind
+/* Adds a group of events of one kind, as gb_customer_history aggregates
+ * them: count and the sum of 0.5 ^ (max(age_days, 0) / half_life_days).
  * False, tally untouched, for a kind outside the enum, count < 0, or a
  * weight_sum that is not finite, is negative, or exceeds count (no event
  * weighs more than 1). */
@@ -140,14 +112,6 @@ bool reliability_score_tally(const struct reliability_params *params,
                              int vip_level,
                              const struct reliability_tally *tally,
                              struct reliability_result *out)
-    __attribute__((warn_unused_result));
-
-/* The same from an array of n events (n may be 0: a new customer). False,
- * *out untouched, as above or when an event has a bad kind or a NaN age. */
-bool reliability_score_events(const struct reliability_params *params,
-                              int vip_level,
-                              const struct reliability_event *events, size_t n,
-                              struct reliability_result *out)
     __attribute__((warn_unused_result));
 
 #endif

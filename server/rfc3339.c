@@ -86,7 +86,10 @@ bool rfc3339_parse(const char *s, int64_t *unix_us)
         return false;
     int64_t secs = rfc3339_days_from_civil(y, mo, d) * 86400 + h * 3600 +
                    mi * 60 + se - off * 60;
-    *unix_us = secs * 1000000 + frac;
+    int64_t us = secs * 1000000 + frac;
+    if (us < RFC3339_MIN_US || us > RFC3339_MAX_US)
+        return false; /* the offset moved it out of years 0001-9999 */
+    *unix_us = us;
     return true;
 }
 

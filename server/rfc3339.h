@@ -5,7 +5,15 @@
  * Input is "YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM)" with T and Z in
  * either case, years 0001-9999, no leap second (:60 is refused). Digits of
  * the fraction past the sixth are dropped (microsecond precision, like
- * PostgreSQL's timestamptz). Output is always UTC.
+ * PostgreSQL's timestamptz). The instant itself must lie in years
+ * 0001-9999 in UTC too (RFC3339_MIN_US..RFC3339_MAX_US), so that every time
+ * read is written back by rfc3339_format and accepted by PostgreSQL:
+ * "0001-01-01T00:30:00+01:00" (year 0 in UTC) is refused. Output is always
+ * UTC.
+ *
+ * This is the one reader of times from clients: campaigns, the settlement
+ * list and the settlement export all parse here and hand SQL a timestamptz
+ * in UTC.
  */
 #ifndef GROUPBUYD_RFC3339_H
 #define GROUPBUYD_RFC3339_H
@@ -15,6 +23,10 @@
 
 /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" and its NUL */
 #define RFC3339_MAX 28
+
+/* 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z */
+#define RFC3339_MIN_US (-62135596800LL * 1000000)
+#define RFC3339_MAX_US (253402300800LL * 1000000 - 1)
 
 struct rfc3339_fields {
     int64_t year, month, day, hour, minute, second, micros;

@@ -1,4 +1,5 @@
--- Helpers every other file uses: the API's time format and its parser.
+-- Helpers every other file uses: the API's time format. Times from clients
+-- are parsed in C (server/rfc3339.c) and arrive as timestamptz parameters.
 --
 -- The API's representations are built by PostgreSQL (the gb_*_json
 -- functions of each domain's file), defined once; handlers return that JSON
@@ -15,15 +16,7 @@ CREATE OR REPLACE FUNCTION gb_ts(t timestamptz) RETURNS text
     LANGUAGE sql STABLE STRICT
     AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') $$;
 
--- A strict RFC 3339 time (offset required), or NULL when s is not one.
-CREATE OR REPLACE FUNCTION gb_rfc3339(s text) RETURNS timestamptz
-    LANGUAGE plpgsql STABLE STRICT AS $$
-BEGIN
-    IF s !~ '^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$' THEN
-        RETURN NULL;
-    END IF;
-    RETURN s::timestamptz;
-EXCEPTION WHEN OTHERS THEN
-    RETURN NULL;
-END $$;
+-- The settlement list parsed its period here while the export parsed it in
+-- C, and the two disagreed; both now use server/rfc3339.c.
+DROP FUNCTION IF EXISTS gb_rfc3339(text);
 

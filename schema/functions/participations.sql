@@ -86,7 +86,12 @@ CREATE OR REPLACE FUNCTION gb_participation_json(p participations) RETURNS json
 
 -- One customer's history aggregated per kind for the reliability module:
 -- count and sum of decayed weights 0.5 ^ (age_days / half_life_days), ages
--- from the database clock (never below 0).
+-- from the database clock (never below 0). This is the one home of the
+-- decay (server/reliability.c takes these sums); tests/api/
+-- test_domain_twins.py holds it against the formula. An event more than
+-- 1000 half-lives old weighs 0: power() raises an underflow error instead
+-- of returning a subnormal, which with a short half-life (1 day and a
+-- 3-year-old event) failed every join of that customer.
 CREATE OR REPLACE FUNCTION gb_customer_history(p_customer_id bigint,
                                     p_half_life_days double precision)
     RETURNS TABLE (completed bigint, completed_w double precision,
@@ -97,10 +102,12 @@ CREATE OR REPLACE FUNCTION gb_customer_history(p_customer_id bigint,
     AS $$
     WITH w AS (
         SELECT e.kind,
-               power(0.5::double precision,
-                     greatest(extract(epoch FROM now() - e.occurred_at), 0)::double precision
-                     / 86400.0 / p_half_life_days) AS w
-          FROM customer_events e
+               CASE WHEN a.halvings > 1000 THEN 0::double precision
+                    ELSE power(0.5::double precision, a.halvings) END AS w
+          FROM customer_events e,
+               LATERAL (SELECT greatest(extract(epoch FROM now() - e.occurred_at),
+                                        0)::double precision
+                               / 86400.0 / p_half_life_days AS halvings) a
          WHERE e.customer_id = p_customer_id)
     SELECT count(*) FILTER (WHERE kind = 'completed'),
            coalesce(sum(w) FILTER (WHERE kind = 'completed'), 0),

@@ -14,7 +14,9 @@
 --   settle:<campaign_id>:commission | :manufacturer | :distributor_net
 -- and the outbox idempotency key settled:campaign:<campaign_id>.
 --
--- Arithmetic (DESIGN.md "Settlement", the same as server/settlement.c):
+-- Arithmetic (DESIGN.md "Settlement"; this is its one implementation,
+-- checked line by line against the table by tests/api/
+-- test_settlement_rules.py):
 --   paid      gross = unit price x quantity, forfeited 0,
 --             manufacturer = cost price x quantity
 --   defaulted gross 0, forfeited = deposit paid, manufacturer 0
@@ -41,7 +43,9 @@
 
 -- The scheduler asks every pass which succeeded campaigns still wait for a
 
--- round(amount x bp / 10000) half up, for amount >= 0, 0 <= bp <= 10000.
+-- (amount x bp + 5000) div 10000 for amount >= 0, 0 <= bp <= 10000: the one
+-- basis-point rounding (C applies none). Written as q x bp + (r x bp + 5000)
+-- div 10000 with amount = 10000 q + r, so no step overflows bigint.
 CREATE OR REPLACE FUNCTION gb_apply_bp(p_amount bigint, p_bp integer) RETURNS bigint
     LANGUAGE sql IMMUTABLE STRICT
     AS $$ SELECT (p_amount / 10000) * p_bp

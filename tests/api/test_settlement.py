@@ -336,3 +336,89 @@ def test_settlement_access_and_period(srv, db):
                      "invalid_field", bad[1:bad.index("=")])
     assert_error(srv.get("/v1/admin/settlements?limit=0", token=fin_t), 400,
                  "invalid_field")
+
+
+# Strings for a period bound, with where the instant lies against the
+# settlement's settled_at (2026-06-15T12:00:00.5Z): "<", "=", ">"; None for
+# strings both endpoints must refuse. Fractions past microseconds are
+# dropped, as timestamptz does; an offset that moves the instant out of
+# years 0001-9999 is refused (it could not be written back in UTC).
+PERIOD_BOUNDS = [
+    ("2026-06-15T12:00:00.5Z", "="),
+    ("2026-06-15t12:00:00.500000z", "="),
+    ("2026-06-15T20:00:00.5+08:00", "="),
+    ("2026-06-15T12:00:00.500000999Z", "="),
+    ("2026-06-15T12:00:00.499999999Z", "<"),
+    ("2026-06-15T07:30:00.6-04:30", ">"),
+    ("2026-06-15T12:00:00Z", "<"),
+    ("2024-02-29T00:00:00Z", "<"),
+    ("0001-01-01T00:00:00Z", "<"),
+    ("0001-01-01T00:00:00-00:01", "<"),
+    ("9999-12-31T22:59:59.999999-01:00", ">"),
+    ("9999-12-31T23:59:59.999999Z", ">"),
+    ("0001-01-01T00:30:00+01:00", None),
+    ("9999-12-31T23:30:00-01:00", None),
+    ("0000-06-15T12:00:00Z", None),
+    ("2026-06-15T12:00:60Z", None),
+    ("2026-06-15T24:00:00Z", None),
+    ("2026-02-29T00:00:00Z", None),
+    ("2026-06-15 12:00:00Z", None),
+    ("2026-06-15T12:00:00", None),
+    ("2026-06-15", None),
+    ("2026-06-15T12:00Z", None),
+    ("2026-06-15T12:00:00+0800", None),
+    ("2026-06-15T12:00:00+24:00", None),
+    ("2026-06-15T12:00:00.Z", None),
+    ("2026-06-15T12:00:00.1234567890Z", None),
+    ("2026-06-15T12:00:00Z ", None),
+    (" 2026-06-15T12:00:00Z", None),
+    ("+2026-06-15T12:00:00Z", None),
+    ("20260615T120000Z", None),
+    ("\uff12\uff10\uff12\uff16-06-15T12:00:00Z", None),
+    ("infinity", None),
+    ("now", None),
+    ("yesterday", None),
+    ("", None),
+]
+
+
+def test_list_and_export_read_period_bounds_alike(srv, db):
+    """GET /v1/admin/settlements and its CSV export take exactly the same
+    from/to strings, and an accepted one means the same instant on both."""
+    import urllib.parse
+    from settle_helpers import seed_succeeded_campaign
+
+    tenant = new_tenant(srv)
+    _, cid = seed_succeeded_campaign(db, 3, distributor_id=tenant.id)
+    assert one(db, "SELECT gb_campaign_settle(%s)", (cid,))[0] is True
+    with db.cursor() as cur:
+        cur.execute("UPDATE settlements SET settled_at = '2026-06-15T12:00:00.5Z'"
+                    " WHERE campaign_id = %s", (cid,))
+
+    def listed(name, value):
+        r = srv.get("/v1/admin/settlements?%s=%s" % (name, urllib.parse.quote(value, safe="")),
+                    token=tenant.token)
+        if r.status != 200:
+            return r
+        return [i["campaign_id"] for i in r.json["items"]] == [cid]
+
+    def exported(name, value):
+        r = srv.get("/v1/admin/exports/settlements.csv?%s=%s"
+                    % (name, urllib.parse.quote(value, safe="")), token=tenant.token)
+        if r.status != 200:
+            return r
+        rows = r.body.decode().split("\r\n")[1:-1]
+        assert len(rows) in (0, 3), r.body
+        return len(rows) == 3
+
+    for text, where in PERIOD_BOUNDS:
+        for name in ("from", "to"):
+            got = (listed(name, text), exported(name, text))
+            if where is None:
+                for r in got:
+                    assert not isinstance(r, bool), (name, text, r)
+                    assert_error(r, 400, "invalid_field", name)
+                continue
+            # from is inclusive, to exclusive
+            want = where in ("<", "=") if name == "from" else where == ">"
+            assert got == (want, want), (name, text, got)
