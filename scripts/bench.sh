@@ -118,8 +118,8 @@ SQL
 HOT=$(mkcampaigns 1 1000000)
 SPREAD=$(mkcampaigns 100 1000000)
 SELL=$(mkcampaigns 1 "$SELL_MAX")
-HOT2=$(mkcampaigns 1 1000000000)
-BASE=$(mkcampaigns 1 1000000000)
+HOT2=$(mkcampaigns 1 1000000)
+BASE=$(mkcampaigns 1 1000000)
 sql -c "VACUUM ANALYZE" >/dev/null
 
 joins_of() { sql -c "SELECT count(*) FROM participations WHERE campaign_id = ANY('{$1}'::bigint[])"; }
