@@ -12,6 +12,7 @@
 #include "idem.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "reply.h"
 
 /* ---- the client's allowance ------------------------------------------ */
 
