@@ -32,9 +32,6 @@ void api_sessions_create(struct req *r);
 void api_sessions_delete_current(struct req *r);
 void api_me(struct req *r);
 
-/* api_shop.c */
-void api_customers_create(struct req *r);
-
 /* api_products.c */
 void api_products_create(struct req *r);
 void api_products_list(struct req *r);
@@ -58,6 +55,7 @@ void api_participation_withdraw(struct req *r);
 void api_campaign_participations(struct req *r);
 
 /* api_customers.c */
+void api_customers_create(struct req *r);
 void api_customer_get(struct req *r);
 void api_customer_vip_set(struct req *r);
 

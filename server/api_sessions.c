@@ -1,19 +1,24 @@
 /*
  * api_sessions.c - logging in and out, staff and customers alike.
  *
- * A login reads the account and the recent failures of that login in one
- * statement; ten failures in the last minute answer 429 before any hashing.
- * The password is then verified on the worker pool, against a dummy hash
- * when the login does not exist, so that an unknown login and a wrong
- * password get the same answer after about the same time. A failure is
- * recorded; a success creates the session (only the token's SHA-256 is
- * stored), clears the failures, and upgrades the stored hash when it used
- * fewer iterations than configured — all in one statement.
+ * A login first takes an attempt from its client's allowance (account.h),
+ * then, in one statement, its slot in the login's count and the account:
+ * gb_login_begin (schema/015) counts the attempts of the last minute under
+ * a lock and, under ten, records this one before any hashing, so that
+ * concurrent attempts cannot all pass the count; at ten it answers 429. The
+ * password is then verified on the worker pool, against a dummy hash when
+ * the login does not exist, so that an unknown login and a wrong password
+ * get the same answer after about the same time. A failure leaves its slot
+ * as the failure; a success creates the session (only the token's SHA-256
+ * is stored), deletes its own slot only (the failures of other attempts
+ * keep counting), and upgrades the stored hash when it used fewer
+ * iterations than configured, all in one statement.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "api.h"
 #include "crypto.h"
 #include "http.h"
@@ -32,19 +37,15 @@ struct login_state {
     char login[LOGIN_MAX + 1];
     const char *password;
     const char *account_id;
+    const char *slot; /* login_failures id of this attempt */
     char token[CRYPTO_TOKEN_LEN + 1];
     char token_hash[65];
 };
 
-#define LOGIN_LOOKUP(table, realm)                                        \
-    "SELECT f.n, f.retry, u.id, u.password_hash FROM"                     \
-    " (SELECT count(*) AS n, greatest(1, ceil(extract(epoch FROM"         \
-    "    min(x.failed_at) + interval '1 minute' - now())))::int AS retry" \
-    "    FROM (SELECT failed_at FROM login_failures"                      \
-    "           WHERE realm = '" realm "' AND login = $1"                 \
-    "             AND failed_at > now() - interval '1 minute'"            \
-    "           ORDER BY failed_at DESC LIMIT 10) x) f"                   \
-    " LEFT JOIN " table " u ON u.login = $1"
+#define LOGIN_LOOKUP(table, realm)                  \
+    "SELECT b.slot, b.retry, u.id, u.password_hash" \
+    "  FROM gb_login_begin('" realm "', $1) b"      \
+    "  LEFT JOIN " table " u ON u.login = $1"
 
 static struct db_stmt staff_lookup =
     DB_STMT("login_staff", LOGIN_LOOKUP("staff", "staff"), 1);
@@ -58,7 +59,7 @@ static struct db_stmt staff_session = DB_STMT(
     "                   now() + make_interval(secs => $3)) RETURNING *),"
     " u AS (UPDATE staff SET password_hash = $4"
     "        WHERE id = $2 AND $4::text IS NOT NULL),"
-    " f AS (DELETE FROM login_failures WHERE realm = 'staff' AND login = $5)"
+    " f AS (DELETE FROM login_failures WHERE id = $5)"
     " SELECT gb_ts(s.expires_at),"
     "        json_build_object('id', a.id, 'login', a.login, 'role', a.role,"
     "                          'distributor_id', a.distributor_id)::text"
@@ -72,18 +73,10 @@ static struct db_stmt customer_session = DB_STMT(
     "                   now() + make_interval(secs => $3)) RETURNING *),"
     " u AS (UPDATE customers SET password_hash = $4"
     "        WHERE id = $2 AND $4::text IS NOT NULL),"
-    " f AS (DELETE FROM login_failures"
-    "        WHERE realm = 'customer' AND login = $5)"
+    " f AS (DELETE FROM login_failures WHERE id = $5)"
     " SELECT gb_ts(s.expires_at), gb_customer_json(a)::text"
     "   FROM s JOIN customers a ON a.id = s.customer_id",
     5);
-
-static struct db_stmt failure_insert = DB_STMT(
-    "login_failure",
-    "WITH old AS (DELETE FROM login_failures WHERE realm = $1 AND login = $2"
-    "               AND failed_at < now() - interval '1 minute')"
-    " INSERT INTO login_failures (realm, login) VALUES ($1, $2)",
-    2);
 
 static const struct realm realm_staff = {"staff", &staff_lookup,
                                          &staff_session};
@@ -94,16 +87,6 @@ static void login_reply_401(struct req *r)
 {
     req_reply_error(r, 401, "unauthenticated", NULL,
                     "Wrong login or password.");
-}
-
-static void login_failure_cb(const struct db_result *res, void *arg)
-{
-    struct req *r = arg;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
-        return;
-    }
-    login_reply_401(r);
 }
 
 static void login_session_cb(const struct db_result *res, void *arg)
@@ -129,9 +112,7 @@ static void login_verified_cb(struct req *r, bool ok, const char *rehash)
 {
     struct login_state *st = r->state;
     if (!ok) {
-        const char *params[] = {st->realm->name, st->login};
-        if (!req_query_db(r, &failure_insert, params, login_failure_cb))
-            return;
+        login_reply_401(r); /* the slot stays, as the failure */
         return;
     }
     unsigned char digest[CRYPTO_SHA256_LEN];
@@ -143,7 +124,7 @@ static void login_verified_cb(struct req *r, bool ok, const char *rehash)
     crypto_hex_encode(digest, sizeof digest, st->token_hash);
     const char *params[] = {st->token_hash, st->account_id,
                             req_printf(r, "%d", r->srv->cfg->session_ttl_s),
-                            rehash ? req_strdup(r, rehash) : NULL, st->login};
+                            rehash ? req_strdup(r, rehash) : NULL, st->slot};
     if (!req_query_db(r, st->realm->create, params, login_session_cb))
         return;
 }
@@ -157,13 +138,14 @@ static void login_lookup_cb(const struct db_result *res, void *arg)
         return;
     }
     PGresult *pg = res->res;
-    if (atoi(PQgetvalue(pg, 0, 0)) >= 10) {
+    if (PQgetisnull(pg, 0, 0)) {
         req_add_header(r, "Retry-After", PQgetvalue(pg, 0, 1));
         req_reply_error(r, 429, "rate_limited", NULL,
                         "Too many failed logins; retry in %s seconds.",
                         PQgetvalue(pg, 0, 1));
         return;
     }
+    st->slot = req_strdup(r, PQgetvalue(pg, 0, 0));
     const char *hash = NULL;
     if (!PQgetisnull(pg, 0, 2)) {
         st->account_id = req_strdup(r, PQgetvalue(pg, 0, 2));
@@ -195,6 +177,8 @@ static void login_start(struct req *r, const struct realm *realm)
      * unknown one: its raw spelling keys the failures. */
     if (login_normalize(login, st->login) == LOGIN_INVALID)
         snprintf(st->login, sizeof st->login, "%s", login);
+    if (!account_client_admit(r))
+        return;
     const char *params[] = {st->login};
     if (!req_query_db(r, realm->lookup, params, login_lookup_cb))
         return;

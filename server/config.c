@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clientaddr.h"
+
 enum config_kind { CK_STR, CK_INT, CK_LISTEN, CK_LOGLEVEL, CK_DOUBLE };
 
 struct config_key {
@@ -65,7 +67,11 @@ static const struct config_key config_keys[] = {
     {"password_iterations", NULL, CK_INT, OFF(password_iterations), 1000,
      10000000, false},
     {"worker_threads", NULL, CK_INT, OFF(worker_threads), 0, 256, false},
-    {"worker_queue_max", NULL, CK_INT, OFF(worker_queue_max), 1, 1000000,
+    {"worker_queue_max", NULL, CK_INT, OFF(worker_queue_max), 0, 1000000,
+     false},
+    {"client_auth_attempts_per_minute", NULL, CK_INT,
+     OFF(client_auth_per_minute), 0, 1000000, false},
+    {"http_trusted_proxies", NULL, CK_STR, OFF(http_trusted_proxies), 0, 0,
      false},
     {"reliability_half_life_days", NULL, CK_DOUBLE,
      OFF(reliability.half_life_days), 0, 0, false},
@@ -111,7 +117,8 @@ void config_defaults(struct config *c)
     c->campaign_view_cache_ms = 100;
     c->password_iterations = 600000;
     c->worker_threads = 0;
-    c->worker_queue_max = 256;
+    c->worker_queue_max = 0;
+    c->client_auth_per_minute = 30;
     c->reliability = reliability_default_params;
 }
 
@@ -272,6 +279,14 @@ bool config_load(struct config *c, const char *path, bool required, char *err,
                      k->env, k->name, want);
             return false;
         }
+    }
+    struct clientaddr_proxies proxies;
+    if (!clientaddr_parse_proxies(c->http_trusted_proxies, &proxies)) {
+        snprintf(err, errlen,
+                 "%s: bad value for \"http_trusted_proxies\": expected up to "
+                 "%d comma-separated addresses or CIDR ranges",
+                 path, CLIENTADDR_MAX_PROXIES);
+        return false;
     }
     const char *bad = NULL;
     if (!reliability_params_validate(&c->reliability, &bad)) {

@@ -45,8 +45,10 @@ struct config {
     int session_cache_ttl_ms;   /* auth.c's cache of sessions; 0 = off */
     int campaign_view_cache_ms; /* public campaign views; 0 = off */
     int password_iterations;
-    int worker_threads; /* 0 = number of cores */
-    int worker_queue_max;
+    int worker_threads;         /* 0 = number of cores */
+    int worker_queue_max;       /* 0 = WORKPOOL_QUEUE_PER_THREAD each */
+    int client_auth_per_minute; /* logins + registrations per client; 0 off */
+    char http_trusted_proxies[CONFIG_STR_MAX]; /* clientaddr.h; "" none */
 
     /* DESIGN.md's reliability model (reliability_* keys); checked with
      * reliability_params_validate when loaded. */

@@ -219,7 +219,7 @@ struct workpool *workpool_new(struct event_base *base, int threads,
     if (threads > WORKPOOL_MAX_THREADS)
         threads = WORKPOOL_MAX_THREADS;
     if (queue_max <= 0)
-        queue_max = WORKPOOL_DEFAULT_QUEUE_MAX;
+        queue_max = WORKPOOL_QUEUE_PER_THREAD * threads;
 
     wp = calloc(1, sizeof *wp);
     if (!wp)

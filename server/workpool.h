@@ -39,8 +39,11 @@
 struct event_base;
 struct workpool;
 
-#define WORKPOOL_MAX_THREADS       64
-#define WORKPOOL_DEFAULT_QUEUE_MAX 256
+#define WORKPOOL_MAX_THREADS 64
+/* The default wait queue: this many jobs per worker thread. Password jobs
+ * cost a few hundred milliseconds; a longer queue only makes every login
+ * slower under a flood, while refusing at once lets the client retry. */
+#define WORKPOOL_QUEUE_PER_THREAD 4
 
 /* Counters for /metrics; a snapshot taken under the pool's mutex. */
 struct workpool_stats {
@@ -56,8 +59,8 @@ struct workpool_stats {
 /*
  * Creates a pool of `threads` workers (<= 0: the number of online cores;
  * capped at WORKPOOL_MAX_THREADS) that lets at most `queue_max` jobs wait
- * (<= 0: WORKPOOL_DEFAULT_QUEUE_MAX). done() callbacks are dispatched by
- * `base`, which must outlive the pool. Call on the thread that will run
+ * (<= 0: WORKPOOL_QUEUE_PER_THREAD per thread). done() callbacks are dispatched
+ * by `base`, which must outlive the pool. Call on the thread that will run
  * `base`: the pool takes its caller for the loop thread, and submit and free
  * assert that they run there. NULL when a thread, the eventfd or memory
  * could not be had.

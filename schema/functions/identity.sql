@@ -8,9 +8,13 @@ CREATE OR REPLACE FUNCTION gb_distributor_json(d distributors) RETURNS json
                                    'currency', d.currency,
                                    'created_at', gb_ts(d.created_at)) $$;
 
+-- A row whose login is held by another distributor's staff shows the
+-- login it was asked for (login_elsewhere; migration 005).
 CREATE OR REPLACE FUNCTION gb_staff_json(s staff) RETURNS json
     LANGUAGE sql STABLE
-    AS $$ SELECT json_build_object('id', s.id, 'login', s.login, 'role', s.role,
+    AS $$ SELECT json_build_object('id', s.id,
+                                   'login', coalesce(s.login, s.login_elsewhere),
+                                   'role', s.role,
                                    'distributor_id', s.distributor_id,
                                    'created_at', gb_ts(s.created_at)) $$;
 
@@ -49,3 +53,114 @@ BEGIN
       LEFT JOIN staff st ON st.id = s.staff_id;
 END $$;
 
+-- The login throttle, taken before any hashing (issue 17, item 2;
+-- server/api_sessions.c). gb_login_begin serialises the attempts of one
+-- (realm, login) on an advisory lock, counts the rows of the last minute
+-- and, under 10, inserts the attempt's own row (its slot) in the same
+-- transaction; at 10 it answers retry (seconds) and no slot. A row of
+-- login_failures is thus an attempt that failed or is still being checked:
+-- a success deletes its own slot and nothing else, so failures made in the
+-- same minute by other attempts keep counting; a failure leaves its slot as
+-- the failure; a slot whose process died mid-check counts as a failure
+-- until it ages out. The two-integer advisory lock lives in another key
+-- space than the one-bigint locks of idem.c and migrate.c; 1819240308 is a
+-- fixed class, the second key a hash of realm and login (a collision only
+-- makes two logins wait for each other's few microseconds).
+CREATE OR REPLACE FUNCTION gb_login_begin(p_realm text, p_login text,
+                               OUT slot bigint, OUT retry integer)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    n integer;
+    oldest timestamptz;
+BEGIN
+    PERFORM pg_advisory_xact_lock(1819240308, hashtext(p_realm || ' ' || p_login));
+    -- Each statement of a plpgsql function reads a fresh snapshot: this one
+    -- sees every slot committed by the attempts that held the lock before.
+    SELECT count(*), min(x.failed_at) INTO n, oldest
+      FROM (SELECT f.failed_at FROM login_failures f
+             WHERE f.realm = p_realm AND f.login = p_login
+               AND f.failed_at > now() - interval '1 minute'
+             ORDER BY f.failed_at DESC LIMIT 10) x;
+    IF n >= 10 THEN
+        retry := greatest(1, ceil(extract(epoch FROM
+                     oldest + interval '1 minute' - now())))::integer;
+        RETURN;
+    END IF;
+    -- Rows past the window count for nothing: each attempt reaps a few, so
+    -- logins never seen again do not pile up.
+    DELETE FROM login_failures WHERE id IN (
+        SELECT f.id FROM login_failures f
+         WHERE f.failed_at <= now() - interval '1 minute'
+         ORDER BY f.failed_at LIMIT 16 FOR UPDATE SKIP LOCKED);
+    INSERT INTO login_failures (realm, login) VALUES (p_realm, p_login)
+        RETURNING id INTO slot;
+END $$;
+
+-- Creating staff and distributors (server/account.c): one place that
+-- inserts staff, with its audit entry. An owner asking for a login held by
+-- another distributor's staff gets the same answer as for a free one (a
+-- row holding it in login_elsewhere: see migration 005 and README.md,
+-- "Choices"); a login of its own distributor is 409 duplicate.
+-- Creates a staff member and its audit entry; answers its JSON, or NULL
+-- when the distributor already has that login. A login held by another
+-- distributor's staff: with p_elsewhere a row that never logs in (an
+-- owner adding staff), without it unique_violation (the platform creating
+-- an owner, which may know).
+CREATE OR REPLACE FUNCTION gb_staff_create(p_distributor bigint, p_login text,
+                                p_hash text, p_role text, p_elsewhere boolean,
+                                p_actor text, p_actor_staff bigint,
+                                p_request text) RETURNS json
+    LANGUAGE plpgsql AS $$
+DECLARE
+    s staff;
+BEGIN
+    INSERT INTO staff (distributor_id, login, password_hash, role)
+    VALUES (p_distributor, p_login, p_hash, p_role)
+    ON CONFLICT DO NOTHING RETURNING * INTO s;
+    IF s.id IS NULL THEN
+        -- A fresh snapshot: sees the row of any conflicting insert that
+        -- committed while this one waited for it.
+        IF EXISTS (SELECT 1 FROM staff t
+                    WHERE t.distributor_id = p_distributor
+                      AND coalesce(t.login, t.login_elsewhere) = p_login) THEN
+            RETURN NULL;
+        END IF;
+        IF NOT p_elsewhere THEN
+            RAISE unique_violation USING MESSAGE = 'staff login taken';
+        END IF;
+        INSERT INTO staff (distributor_id, login_elsewhere, password_hash, role)
+        VALUES (p_distributor, p_login, p_hash, p_role)
+        ON CONFLICT DO NOTHING RETURNING * INTO s;
+        IF s.id IS NULL THEN
+            RETURN NULL; -- the distributor took it meanwhile
+        END IF;
+    END IF;
+    INSERT INTO audit_log (distributor_id, staff_id, actor, action, entity,
+                           entity_id, after, request_id)
+    VALUES (p_distributor, p_actor_staff, p_actor, 'create', 'staff', s.id,
+            gb_staff_json(s)::jsonb, p_request);
+    RETURN gb_staff_json(s);
+END $$;
+
+-- A distributor with its owner: {distributor, owner}; unique_violation
+-- when the owner's login is held by any staff.
+CREATE OR REPLACE FUNCTION gb_distributor_create(p_name text, p_commission_bp integer,
+                                      p_currency text, p_login text,
+                                      p_hash text, p_request text)
+    RETURNS json
+    LANGUAGE plpgsql AS $$
+DECLARE
+    d distributors;
+    owner json;
+BEGIN
+    INSERT INTO distributors (name, commission_bp, currency)
+    VALUES (p_name, p_commission_bp, p_currency) RETURNING * INTO d;
+    INSERT INTO audit_log (distributor_id, actor, action, entity, entity_id,
+                           after, request_id)
+    VALUES (d.id, 'platform', 'create', 'distributor', d.id,
+            gb_distributor_json(d)::jsonb, p_request);
+    owner := gb_staff_create(d.id, p_login, p_hash, 'owner', false,
+                             'platform', NULL, p_request);
+    RETURN json_build_object('distributor', gb_distributor_json(d),
+                             'owner', owner);
+END $$;
