@@ -49,6 +49,12 @@ static bool account_client(struct req *r, unsigned char out[16])
                               req_header(r, "X-Forwarded-For"), out);
 }
 
+void account_free(void)
+{
+    ratelimit_free(account_limits);
+    account_limits = NULL;
+}
+
 bool account_client_admit(struct req *r)
 {
     int limit = r->srv->cfg->client_auth_per_minute;

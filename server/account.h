@@ -51,4 +51,7 @@ void account_create(struct req *r, struct account_new *a);
  * answering 429 rate_limited with Retry-After. */
 bool account_client_admit(struct req *r) __attribute__((warn_unused_result));
 
+/* Frees the allowance table at exit (main.c, after the loop has stopped). */
+void account_free(void);
+
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "api.h"
 #include "api_join.h"
 #include "auth.h"
@@ -118,6 +119,7 @@ static int main_serve(const struct config *cfg)
     db_pool_free(srv.db);
     joinbatch_free(srv.joins); /* after the pool: no callback left */
     auth_cache_free();
+    account_free();
     viewcache_free();
     metrics_free(srv.metrics);
     event_free(srv.sigterm);
