@@ -180,7 +180,7 @@ static bool auth_platform_disabled(const struct req *r)
            r->srv->cfg->platform_token[0] == '\0';
 }
 
-#define AUTH_PLATFORM_DISABLED                                              \
+#define AUTH_PLATFORM_DISABLED                                            \
     "The platform API is disabled: set GROUPBUYD_PLATFORM_TOKEN (config " \
     "platform_token) to enable it."
 

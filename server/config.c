@@ -180,7 +180,8 @@ static const struct config_key *config_find(const char *name)
 }
 
 /* The edit distance (insertions, deletions, substitutions) of a and b,
- * both shorter than 64 bytes; larger for longer ones. */
+ * ignoring case (keys are lower case; "Listen" means "listen"), both
+ * shorter than 64 bytes; larger for longer ones. */
 static size_t config_distance(const char *a, const char *b)
 {
     size_t na = strlen(a), nb = strlen(b);
@@ -194,7 +195,8 @@ static size_t config_distance(const char *a, const char *b)
         row[0] = i;
         for (size_t j = 1; j <= nb; j++) {
             size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
+            size_t best = diag + (tolower((unsigned char)a[i - 1]) !=
+                                  tolower((unsigned char)b[j - 1]));
             if (up + 1 < best)
                 best = up + 1;
             if (row[j - 1] + 1 < best)
@@ -280,8 +282,8 @@ static bool config_load_file(struct config *c, FILE *f, const char *path,
                          "%s:%d: unknown key \"%s\" (did you mean \"%s\"?)",
                          path, lineno, key, near);
             else
-                snprintf(err, errlen, "%s:%d: unknown key \"%s\"", path,
-                         lineno, key);
+                snprintf(err, errlen, "%s:%d: unknown key \"%s\"", path, lineno,
+                         key);
             return false;
         }
         if (!config_set(c, k, val)) {
