@@ -54,7 +54,7 @@ def test_document_and_route_table_agree():
     for method, pattern in sorted(table - set(documented)):
         problems.append(
             "%s %s is in server/router.c but not in docs/openapi.json: add "
-            "paths[%r][%r] with tags, summary, x-access, security, parameters, requestBody "
+            "paths[%r][%r] with tags, summary, x-access, security, parameters (a second {id} gets its own name, e.g. {delivery_id}), requestBody "
             "and every status it answers (its errors as "
             '{"$ref": "#/components/responses/BadRequest"} and so on), its objects '
             "under components/schemas" % (method, pattern, pattern, method.lower()))
