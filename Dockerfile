@@ -20,6 +20,7 @@ WORKDIR /app
 COPY --from=build /src/build/groupbuyd /usr/local/bin/groupbuyd
 COPY schema ./schema
 COPY config ./config
+COPY docs/openapi.json ./docs/openapi.json
 USER groupbuyd
 ENV GROUPBUYD_LISTEN=0.0.0.0:8080
 EXPOSE 8080

@@ -8,7 +8,7 @@ packages=(
   make gcc pkg-config libc6-dev
   libevent-dev libpq-dev libcjson-dev libssl-dev
   postgresql-15 postgresql-client-15
-  python3 python3-pytest python3-psycopg2
+  python3 python3-pytest python3-psycopg2 python3-jsonschema
   clang-format docker-compose jq curl
 )
 if [ "${GROUPBUYD_DEPS_EXTRA:-}" != "" ]; then

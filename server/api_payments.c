@@ -129,7 +129,9 @@ void api_payments_webhook(struct req *r)
     const char *secret = r->srv->cfg->payment_webhook_secret;
     if (secret[0] == '\0') {
         req_reply_error(r, 503, "unavailable", NULL,
-                        "Payment webhooks are not configured.");
+                        "Payment webhooks are not configured: set "
+                        "GROUPBUYD_PAYMENT_WEBHOOK_SECRET (config "
+                        "payment_webhook_secret).");
         return;
     }
     enum crypto_webhook_result v = crypto_webhook_verify(

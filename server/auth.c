@@ -171,18 +171,35 @@ static unsigned auth_role_access(const char *role)
     return 0;
 }
 
+/* A route only the platform operator may call, while no platform token is
+ * configured: nobody can call it, and the answer says how to change that
+ * (the code stays the contract's 401 or 403). */
+static bool auth_platform_disabled(const struct req *r)
+{
+    return r->route->access == ACCESS_PLATFORM &&
+           r->srv->cfg->platform_token[0] == '\0';
+}
+
+#define AUTH_PLATFORM_DISABLED                                            \
+    "The platform API is disabled: set GROUPBUYD_PLATFORM_TOKEN (config " \
+    "platform_token) to enable it."
+
 static void auth_reply_401(struct req *r)
 {
     req_add_header(r, "WWW-Authenticate", "Bearer");
-    req_reply_error(r, 401, "unauthenticated", NULL,
-                    "A valid bearer token is required.");
+    req_reply_error(r, 401, "unauthenticated", NULL, "%s",
+                    auth_platform_disabled(r)
+                        ? AUTH_PLATFORM_DISABLED
+                        : "A valid bearer token is required.");
 }
 
 static void auth_admit(struct req *r)
 {
     if ((r->route->access & r->who.access) == 0) {
-        req_reply_error(r, 403, "forbidden", NULL,
-                        "Your role may not do this.");
+        req_reply_error(r, 403, "forbidden", NULL, "%s",
+                        auth_platform_disabled(r)
+                            ? AUTH_PLATFORM_DISABLED
+                            : "Your role may not do this.");
         return;
     }
     r->route->handler(r);

@@ -87,6 +87,7 @@ static const struct config_key config_keys[] = {
      OFF(reliability.weight_deposit_expired), 0, 0, false},
     {"reliability_weight_defaulted", NULL, CK_DOUBLE,
      OFF(reliability.weight_defaulted), 0, 0, false},
+    {"openapi_file", NULL, CK_STR, OFF(openapi_file), 0, 0, false},
 };
 
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -103,6 +104,7 @@ void config_defaults(struct config *c)
              "host=%s/var/pg/sock dbname=groupbuyd user=postgres", cwd);
     c->log_level = LOG_INFO;
     snprintf(c->schema_dir, sizeof c->schema_dir, "schema");
+    snprintf(c->openapi_file, sizeof c->openapi_file, "docs/openapi.json");
     c->db_pool_size = 8;
     c->db_queue_max = 4096;
     c->db_queue_timeout_ms = 5000;
@@ -184,6 +186,53 @@ static const struct config_key *config_find(const char *name)
     return NULL;
 }
 
+/* The edit distance (insertions, deletions, substitutions) of a and b,
+ * ignoring case (keys are lower case; "Listen" means "listen"), both
+ * shorter than 64 bytes; larger for longer ones. */
+static size_t config_distance(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na >= 64 || nb >= 64)
+        return na > nb ? na : nb;
+    size_t row[64];
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (tolower((unsigned char)a[i - 1]) !=
+                                  tolower((unsigned char)b[j - 1]));
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
+/* The known key nearest to an unknown one, if it is near enough to be the
+ * likely meaning (a third of the name mistyped at most), else NULL. */
+static const char *config_nearest(const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (size_t i = 0; i < NKEYS; i++) {
+        size_t d = config_distance(name, config_keys[i].name);
+        if (d < best_d) {
+            best_d = d;
+            best = config_keys[i].name;
+        }
+    }
+    size_t n = strlen(name);
+    size_t limit = n / 3 > 2 ? n / 3 : 2;
+    return best_d <= limit ? best : NULL;
+}
+
 static void config_describe(const struct config_key *k, char *buf, size_t len)
 {
     if (k->kind == CK_INT)
@@ -234,8 +283,14 @@ static bool config_load_file(struct config *c, FILE *f, const char *path,
         char *val = config_trim(eq + 1);
         const struct config_key *k = config_find(key);
         if (k == NULL) {
-            snprintf(err, errlen, "%s:%d: unknown key \"%s\"", path, lineno,
-                     key);
+            const char *near = config_nearest(key);
+            if (near != NULL)
+                snprintf(err, errlen,
+                         "%s:%d: unknown key \"%s\" (did you mean \"%s\"?)",
+                         path, lineno, key, near);
+            else
+                snprintf(err, errlen, "%s:%d: unknown key \"%s\"", path, lineno,
+                         key);
             return false;
         }
         if (!config_set(c, k, val)) {

@@ -29,6 +29,8 @@ struct config {
     char metrics_token[CONFIG_STR_MAX];
     enum log_level log_level;
     char schema_dir[CONFIG_STR_MAX];
+    /* The OpenAPI document served at GET /openapi.json, read at start. */
+    char openapi_file[CONFIG_STR_MAX];
 
     int db_pool_size;        /* connections kept open */
     int db_queue_max;        /* requests waiting for a connection */

@@ -22,6 +22,7 @@
 #include "db.h"
 
 #include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -95,6 +96,10 @@ struct db_pool {
     int next_stmt_id;
     const struct db_stmt *stmts[DB_MAX_STMTS]; /* by id */
     uint64_t executions[DB_MAX_STMTS];         /* by id */
+    /* An outage is told once for the pool, not once per connection: eight
+     * connections failing together are one fact for the operator. Cleared
+     * by the next connection that comes up. */
+    bool outage_told;
 };
 
 static struct db_stmt db_rollback_stmt = DB_STMT(NULL, "ROLLBACK", 0);
@@ -532,6 +537,10 @@ static void db_conn_connect(struct db_conn *c)
     }
     event_del(c->timer);
     c->failures = 0;
+    if (p->outage_told) {
+        p->outage_told = false;
+        log_info("db: the database answers again");
+    }
     log_debug("db: connection %d ready", c->index);
     db_conn_make_idle(c);
 }
@@ -545,10 +554,14 @@ static void db_conn_broken(struct db_conn *c, const char *why)
     size_t n = strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         msg[--n] = '\0';
-    if (was_live || c->failures == 0)
-        log_warn("db: connection %d: %s", c->index, msg);
-    else
+    if (!p->outage_told) {
+        p->outage_told = true;
+        log_warn("db: the database does not answer (%s); retrying every %d "
+                 "ms, /readyz answers 503 until it does",
+                 msg, p->cfg->db_reconnect_ms);
+    } else {
         log_debug("db: connection %d: %s", c->index, msg);
+    }
     c->failures = was_live ? 0 : c->failures + 1;
 
     db_conn_events_clear(c);
@@ -781,6 +794,23 @@ static void db_sweep_cb(evutil_socket_t fd, short what, void *arg)
         p->stats.queue_timeouts++;
         db_job_fail(j, "timed out waiting for a database connection");
     }
+}
+
+bool db_check_conninfo(const char *url, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &msg);
+    if (opts != NULL) {
+        PQconninfoFree(opts);
+        return true;
+    }
+    /* libpq's message ends in a newline; the caller prints one line */
+    snprintf(err, errlen, "%s", msg ? msg : "out of memory");
+    size_t n = strlen(err);
+    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+        err[--n] = '\0';
+    PQfreemem(msg);
+    return false;
 }
 
 struct db_pool *db_pool_new(struct event_base *base, const struct config *cfg)

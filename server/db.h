@@ -69,6 +69,13 @@ struct db_result {
 typedef void db_result_cb(const struct db_result *r, void *arg);
 typedef void db_acquire_cb(struct db_conn *conn, void *arg);
 
+/* Checks that url is a connection string or URI libpq can parse, with
+ * keywords it knows; false with one line naming the problem in err. Called
+ * before serving, so that a typo stops the start instead of reading as a
+ * database that never answers. */
+bool db_check_conninfo(const char *url, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
 struct db_pool *db_pool_new(struct event_base *base, const struct config *cfg)
     __attribute__((warn_unused_result));
 /* Closes every connection; pending callbacks are not called. */

@@ -4,6 +4,8 @@
  *   groupbuyd [-c FILE] [serve]       serve HTTP (the default)
  *   groupbuyd [-c FILE] migrate       apply pending schema migrations
  *   groupbuyd [-c FILE] check-config  print the effective configuration
+ *   groupbuyd routes                  print the route table, one
+ *                                     "METHOD /pattern" a line
  *
  * Everything before event_base_dispatch may die(); after it, failures end
  * one request, never the process.
@@ -19,6 +21,7 @@
 #include "api_join.h"
 #include "auth.h"
 #include "config.h"
+#include "db.h"
 #include "http.h"
 #include "joinbatch.h"
 #include "log.h"
@@ -34,7 +37,8 @@
 static void main_usage(void)
 {
     fprintf(stderr,
-            "usage: groupbuyd [-c FILE] [serve | migrate | check-config]\n");
+            "usage: groupbuyd [-c FILE] [serve | migrate | check-config | "
+            "routes]\n");
 }
 
 static void main_signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -80,6 +84,8 @@ static int main_serve(const struct config *cfg)
         migrate_functions_param(cfg->schema_dir, err, sizeof err);
     if (srv.functions_param == NULL)
         die("schema: %s", err);
+    if (!api_openapi_load(cfg->openapi_file, err, sizeof err))
+        die("openapi: %s", err);
 
     signal(SIGPIPE, SIG_IGN);
     srv.base = event_base_new();
@@ -127,6 +133,7 @@ static int main_serve(const struct config *cfg)
     event_base_free(srv.base);
     free(srv.migrations_param);
     free(srv.functions_param);
+    api_openapi_free();
     libevent_global_shutdown();
     log_info("stopped");
     return 0;
@@ -160,6 +167,17 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* The table is the binary's own: no configuration needed to print it
+     * (tests/api/test_openapi.py compares it with docs/openapi.json). */
+    if (strcmp(command, "routes") == 0) {
+        for (size_t k = 0; k < router_count(); k++) {
+            char label[256];
+            router_label(k, label, sizeof label);
+            puts(label);
+        }
+        return 0;
+    }
+
     static struct config cfg;
     char err[1024];
     config_defaults(&cfg);
@@ -168,6 +186,13 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level(cfg.log_level);
+    if (!db_check_conninfo(cfg.database_url, err, sizeof err)) {
+        fprintf(stderr,
+                "groupbuyd: configuration: database_url "
+                "(GROUPBUYD_DATABASE_URL): %s\n",
+                err);
+        return 2;
+    }
 
     if (strcmp(command, "serve") == 0)
         return main_serve(&cfg);

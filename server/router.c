@@ -26,6 +26,7 @@ static const struct route router_table[] = {
     {EVHTTP_REQ_GET, "/healthz", api_healthz, PUB},
     {EVHTTP_REQ_GET, "/readyz", api_readyz, PUB},
     {EVHTTP_REQ_GET, "/metrics", api_metrics, PUB},
+    {EVHTTP_REQ_GET, "/openapi.json", api_openapi, PUB},
 
     {EVHTTP_REQ_POST, "/v1/platform/distributors", api_distributors_create,
      PLATFORM},

@@ -6,6 +6,12 @@ database once, and gives each test a fresh copy of it. Servers are the
 build under test ($GROUPBUYD_BIN, the asan build in `make test`); each one
 logs to a file, and its teardown fails the test if the process did not exit
 0 on SIGTERM or if its log holds a sanitizer report (PgBouncer's habit).
+
+Every answer that Server.request receives on a route docs/openapi.json
+documents is held to that document: its status must be one the operation
+lists, and a JSON body must validate against the schema given for that
+status (python3-jsonschema from Debian). A test whose answers disagree fails
+at teardown, naming the operation and what to add or fix in the document.
 """
 import http.client
 import itertools
@@ -19,6 +25,10 @@ import time
 
 import psycopg2
 import pytest
+import re
+import threading
+
+import jsonschema
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("GROUPBUYD_BIN", os.path.join(ROOT, "build", "asan", "groupbuyd"))
@@ -138,6 +148,105 @@ def free_port():
         return s.getsockname()[1]
 
 
+OPENAPI_PATH = os.path.join(ROOT, "docs", "openapi.json")
+OPENAPI_METHODS = ("get", "put", "post", "delete", "patch")
+
+
+class OpenAPIConformance:
+    """Matches answers to the operations of docs/openapi.json and records
+    every disagreement (thread-safe: some tests send from threads)."""
+
+    def __init__(self, path):
+        with open(path, encoding="utf-8") as f:
+            self.doc = json.load(f)
+        self.resolver = jsonschema.RefResolver.from_schema(self.doc)
+        self.routes = []
+        for pattern, item in self.doc["paths"].items():
+            rx = re.compile("^" + re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(pattern)) + "$")
+            self.routes.append((rx, pattern, item))
+        # literal segments before {param} ones, as a reader would match them
+        self.routes.sort(key=lambda r: r[1].count("{"))
+        self.validators = {}
+        self.problems = []
+        self.lock = threading.Lock()
+
+    def operation(self, method, path):
+        for rx, pattern, item in self.routes:
+            if rx.match(path):
+                return pattern, item.get(method)
+        return None, None
+
+    def validator(self, key, schema):
+        with self.lock:
+            v = self.validators.get(key)
+            if v is None:
+                v = jsonschema.Draft202012Validator(schema, resolver=self.resolver)
+                self.validators[key] = v
+        return v
+
+    def note(self, msg):
+        with self.lock:
+            self.problems.append(msg)
+
+    def check(self, method, target, resp):
+        path = target.split("?", 1)[0]
+        m = method.lower()
+        head = m == "head"
+        if head:
+            m = "get"
+        pattern, op = self.operation(m, path)
+        if op is None:
+            return  # an undocumented path (404) or method (405): the route-table test covers those
+        name = "%s %s" % (m.upper(), pattern)
+        responses = op.get("responses", {})
+        spec = responses.get(str(resp.status)) or responses.get("default")
+        if spec is None:
+            self.note("%s %s answered %d, a status docs/openapi.json does not list for %s: add "
+                      "paths[%r][%r][\"responses\"][\"%d\"] (an error: {\"$ref\": "
+                      "\"#/components/responses/...\"}). Body: %s"
+                      % (method, target, resp.status, name, pattern, m, resp.status, resp.body[:300]))
+            return
+        if "$ref" in spec:
+            spec = self.resolver.resolve(spec["$ref"])[1]
+        ctype = ""
+        for k, v in resp.headers.items():
+            if k.lower() == "content-type":
+                ctype = v.split(";")[0].strip().lower()
+        if head or not resp.body or ctype != "application/json":
+            return
+        schema = spec.get("content", {}).get("application/json", {}).get("schema")
+        if schema is None:
+            self.note("%s %s answered %d with JSON, but docs/openapi.json gives no "
+                      "application/json schema for that status of %s" % (method, target, resp.status, name))
+            return
+        try:
+            body = json.loads(resp.body)
+        except ValueError:
+            self.note("%s %s answered %d with a body that is not JSON: %r" % (method, target, resp.status, resp.body[:200]))
+            return
+        v = self.validator((name, resp.status), schema)
+        errors = sorted(v.iter_errors(body), key=lambda e: list(e.absolute_path))
+        if errors:
+            e = errors[0]
+            self.note("%s %s answered %d with a body docs/openapi.json does not describe (%s, status %d): "
+                      "at %s: %s" % (method, target, resp.status, name, resp.status,
+                                     "/".join(str(p) for p in e.absolute_path) or "(top)", e.message[:400]))
+
+
+OPENAPI = OpenAPIConformance(OPENAPI_PATH)
+
+
+@pytest.fixture(autouse=True)
+def openapi_conformance():
+    """Fails a test whose answers disagree with docs/openapi.json."""
+    start = len(OPENAPI.problems)
+    yield
+    with OPENAPI.lock:
+        found = OPENAPI.problems[start:]
+    if found:
+        pytest.fail("answers that docs/openapi.json does not describe:\n" + "\n".join(found[:10]))
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status
@@ -212,7 +321,9 @@ class Server:
         try:
             conn.request(method, path, body=data, headers=h)
             resp = conn.getresponse()
-            return Response(resp.status, dict(resp.getheaders()), resp.read())
+            out = Response(resp.status, dict(resp.getheaders()), resp.read())
+            OPENAPI.check(method, path, out)
+            return out
         finally:
             conn.close()
 

@@ -106,6 +106,12 @@ static const struct bad_case bad[] = {
     {"nope = 1\n", ":1: unknown key \"nope\""},
     {"# x\n\nlisten = 127.0.0.1:1\nbogus_key = 2\n",
      ":4: unknown key \"bogus_key\""},
+    /* a near miss names the key meant; a far one only says unknown */
+    {"db_pol_size = 8\n",
+     ":1: unknown key \"db_pol_size\" (did you mean \"db_pool_size\"?)"},
+    {"sesion_ttl_s = 60\n", "(did you mean \"session_ttl_s\"?)"},
+    {"LISTEN = h:1\n", "(did you mean \"listen\"?)"},
+    {"zzzz_colour = 1\n", ":1: unknown key \"zzzz_colour\""},
     {"listen\n", ":1: expected \"key = value\""},
     {"db_pool_size = 0\n", ":1: bad value for \"db_pool_size\""},
     {"db_pool_size = 257\n", "an integer from 1 to 256"},
@@ -140,6 +146,10 @@ static void config_check_file(void)
                   "\"%s\": \"%s\", want \"%s\" with the file", bad[i].text, err,
                   bad[i].err);
     }
+    /* nothing near: no guess offered */
+    err[0] = '\0';
+    CHECK(!conf_load(&c, "zzzz_colour = 1\n", err, sizeof err));
+    CHECK_MSG(strstr(err, "did you mean") == NULL, "%s", err);
 }
 
 static void config_check_missing_file(void)
