@@ -717,7 +717,27 @@ bool req_reply_start(struct req *r, int status, const char *content_type)
         evhttp_add_header(h, "Connection", "close");
     http_stream_watch(r, true);
     evhttp_send_reply_start(r->ev, status, http_reason(status));
+    /* The client sends nothing while a stream goes out (reading only
+     * notices its close): evhttp's read timeout, http_timeout_s, would cut
+     * a stream that waits for events. The write timeout stays: a client
+     * that takes none of our bytes for that long is cut. The deadline of
+     * the next request starts when the stream ends. */
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+    struct bufferevent *bev =
+        evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    if (bev) {
+        struct timeval wt = {srv->cfg->http_timeout_s, 0};
+        bufferevent_set_timeouts(bev, NULL, &wt);
+    }
     return true;
+}
+
+size_t req_stream_pending(struct req *r)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+    struct bufferevent *bev =
+        evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
 }
 
 static void http_stream_flushed_cb(struct evhttp_connection *evcon, void *arg)

@@ -182,6 +182,9 @@ bool req_reply_chunk(struct req *r, const char *data, size_t len,
  * the connection (on the next loop turn) so the body reads as truncated.
  * Logs, counts and frees the context like every reply. */
 void req_reply_end(struct req *r, bool complete);
+/* Bytes of the stream handed to the connection and not yet taken by the
+ * kernel: a client that stops reading makes it grow (the caller bounds it). */
+size_t req_stream_pending(struct req *r);
 
 struct jfields;
 /* Replies 400 invalid_field from a failed jfields; false if it replied. */
