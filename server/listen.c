@@ -79,8 +79,7 @@ static void listener_broken(struct listener *l, const char *why)
         l->backoff_ms = LISTEN_BACKOFF_MAX_MS;
 }
 
-static bool listener_watch(struct listener *l, short what,
-                           event_callback_fn cb)
+static bool listener_watch(struct listener *l, short what, event_callback_fn cb)
 {
     listener_io_clear(l);
     l->io = event_new(l->base, PQsocket(l->pg), what, cb, l);
@@ -140,9 +139,9 @@ static void listener_flush_cb(evutil_socket_t fd, short what, void *arg)
         listener_broken(l, PQerrorMessage(l->pg));
         return;
     }
-    bool ok = f == 1 ? listener_watch(l, EV_WRITE, listener_flush_cb)
-                     : listener_watch(l, EV_READ | EV_PERSIST,
-                                      listener_live_cb);
+    bool ok = f == 1
+                  ? listener_watch(l, EV_WRITE, listener_flush_cb)
+                  : listener_watch(l, EV_READ | EV_PERSIST, listener_live_cb);
     if (!ok)
         listener_broken(l, "event_add failed");
 }

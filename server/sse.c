@@ -40,18 +40,18 @@
 #include "listen.h"
 #include "log.h"
 
-#define SSE_BUCKETS 4096
-#define SSE_CHANNEL "gb_campaign_changed"
+#define SSE_BUCKETS    4096
+#define SSE_CHANNEL    "gb_campaign_changed"
 #define SSE_STATUS_MAX 16
 
 struct sse_stream {
     struct sse_stream *prev, *next;
     struct sse_topic *topic;
     struct req *r;
-    int64_t last_seq;              /* the last event id the client has */
-    char status[SSE_STATUS_MAX];   /* the status it was last sent ("") */
-    bool started;                  /* 200 and headers sent */
-    bool ending;                   /* dropped: freed on the next turn */
+    int64_t last_seq;            /* the last event id the client has */
+    char status[SSE_STATUS_MAX]; /* the status it was last sent ("") */
+    bool started;                /* 200 and headers sent */
+    bool ending;                 /* dropped: freed on the next turn */
 };
 
 struct sse_topic {
@@ -66,9 +66,9 @@ struct sse_topic {
     char *ev_progress, *ev_status; /* whole event texts */
     size_t len_progress, len_status;
     /* reading it */
-    bool dirty;        /* a change since the last read was sent */
-    bool fetching;     /* a read in flight */
-    uint64_t sent_ms;  /* when the last read was sent */
+    bool dirty;          /* a change since the last read was sent */
+    bool fetching;       /* a read in flight */
+    uint64_t sent_ms;    /* when the last read was sent */
     struct event *timer; /* the coalescing window's end */
     struct db_job *job;
     int busy; /* walks over its streams in progress */
@@ -219,9 +219,8 @@ static void sse_stream_send(struct sse_stream *s)
         return;
     if (sse_stream_drop_slow(s))
         return;
-    bool status = s->status[0] == '\0'
-                      ? sse_terminal(t->status)
-                      : strcmp(s->status, t->status) != 0;
+    bool status = s->status[0] == '\0' ? sse_terminal(t->status)
+                                       : strcmp(s->status, t->status) != 0;
     struct req *r = s->r;
     if (!req_reply_chunk(r, status ? t->ev_status : t->ev_progress,
                          status ? t->len_status : t->len_progress, NULL))
@@ -260,6 +259,11 @@ static void sse_stream_open(struct sse_stream *s)
     if (!req_reply_start(r, 200, "text/event-stream"))
         return;
     s->started = true;
+    /* keep-alives write every sse_keepalive_s: a stream is cut only when
+     * its client takes nothing for longer than that and the usual bound */
+    const struct config *cfg = sse.srv->cfg;
+    req_stream_write_timeout(r, cfg->sse_keepalive_s + cfg->http_timeout_s);
+    req_stream_send_buffer(r, cfg->sse_max_buffer_bytes);
     if (r->method == EVHTTP_REQ_HEAD) {
         req_reply_end(r, true);
         return;
@@ -285,7 +289,8 @@ static void sse_topic_schedule(struct sse_topic *t)
         return;
     }
     uint64_t wait = t->sent_ms + window - now;
-    struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000};
+    struct timeval tv = {(time_t)(wait / 1000),
+                         (suseconds_t)(wait % 1000) * 1000};
     event_add(t->timer, &tv);
 }
 
@@ -401,8 +406,7 @@ static void sse_topic_fetch_cb(const struct db_result *res, void *arg)
         sse_topic_fail_waiting(t, 404, NULL);
         sse_topic_end_all(t);
     } else if (!sse_topic_store(t, res->res)) {
-        log_error("sse: campaign %" PRId64 ": inconsistent stored data",
-                  t->id);
+        log_error("sse: campaign %" PRId64 ": inconsistent stored data", t->id);
         sse_topic_fail_waiting(t, 500, NULL);
     } else {
         struct sse_stream *s = t->streams;
@@ -565,7 +569,8 @@ bool sse_init(struct server *srv)
     sse.srv = srv;
     sse.listen = listener_new(srv->base, srv->cfg, SSE_CHANNEL, sse_notify_cb,
                               sse_resync_cb, NULL);
-    sse.keepalive = event_new(srv->base, -1, EV_PERSIST, sse_keepalive_cb, NULL);
+    sse.keepalive =
+        event_new(srv->base, -1, EV_PERSIST, sse_keepalive_cb, NULL);
     struct timeval tv = {srv->cfg->sse_keepalive_s, 0};
     return sse.listen != NULL && sse.keepalive != NULL &&
            event_add(sse.keepalive, &tv) == 0;
