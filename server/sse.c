@@ -601,8 +601,3 @@ void sse_free(void)
         event_free(sse.keepalive);
     sse.keepalive = NULL;
 }
-
-int sse_stream_count(void)
-{
-    return sse.nstreams;
-}

@@ -18,7 +18,5 @@ bool sse_init(struct server *srv) __attribute__((warn_unused_result));
 void sse_shutdown(void);
 /* Frees what is left, after http_stop and before the pool is freed. */
 void sse_free(void);
-/* Open streams, for /metrics. */
-int sse_stream_count(void);
 
 #endif
