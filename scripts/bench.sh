@@ -21,7 +21,11 @@
 #             the plain per-request join transaction (guarded update of the
 #             campaign row, insert of the participation, commit), and a bare
 #             single-threaded evhttp hello-world (tests/bench/hello.c)
-#             answering a JSON body of the view's size, under the same wrk.
+#             answering a JSON body of the view's size, under the same wrk;
+#   sse       BENCH_SSE_STREAMS=10000 live-progress streams open at once
+#             (tests/bench/sse_streams.py), the server's RSS with them; then
+#             the hot load again on a campaign that BENCH_SSE_WATCHERS=1000
+#             streams watch, against the hot figure (sse.* in results.json).
 # For each: requests/s, joins/s (rows counted in the database), p50/p99,
 # statuses, the server's peak RSS (VmHWM, reset before each workload); then
 # the RSS with 1,000 open idle connections (before and after the load). One
@@ -120,6 +124,9 @@ SPREAD=$(mkcampaigns 100 1000000)
 SELL=$(mkcampaigns 1 "$SELL_MAX")
 HOT2=$(mkcampaigns 1 1000000)
 BASE=$(mkcampaigns 1 1000000)
+HOT3=$(mkcampaigns 1 1000000)
+SSE_STREAMS=${BENCH_SSE_STREAMS:-10000}
+SSE_WATCHERS=${BENCH_SSE_WATCHERS:-1000}
 sql -c "VACUUM ANALYZE" >/dev/null
 
 joins_of() { sql -c "SELECT count(*) FROM participations WHERE campaign_id = ANY('{$1}'::bigint[])"; }
@@ -241,6 +248,35 @@ alive
 fig "view_under_hot $r peak_rss_mib=$(mib VmHWM)"
 fig "hot_under_view $(cat "$WORK/hot2.out") joins=$(joins_of "$HOT2")"
 
+# sse: SSE_STREAMS live-progress streams held open on one campaign, the
+# server's RSS with them; then the hot join load on a campaign that
+# SSE_WATCHERS streams watch (each join a change, coalesced per 100 ms).
+sse_hold() { # CAMPAIGN N SECONDS -> the holder's pid in BG, its output in sse.out
+  python3 tests/bench/sse_streams.py "$PORT" "$1" "$2" "$3" >"$WORK/sse.out" 2>&1 &
+  BG=$!
+  for _ in $(seq 900); do grep -q '^open' "$WORK/sse.out" && break; sleep 0.1; done
+}
+log "sse: $SSE_STREAMS open streams"
+before=$(mib VmRSS)
+sse_hold "$HOT" "$SSE_STREAMS" 3
+sleep 1
+rss=$(mib VmRSS)
+read -r _ opened _ first _ refused <<<"$(grep '^open' "$WORK/sse.out")"
+wait "$BG" || true
+BG=""
+alive
+fig "sse_streams rss_mib=$rss rss_before_mib=$before streams=$opened first_events=$first refused=$refused"
+
+log "hot under sse: ${SECS}s on campaign $HOT3 while $SSE_WATCHERS streams watch it"
+checkpoint; peak_reset
+sse_hold "$HOT3" "$SSE_WATCHERS" $((SECS + 2))
+r=$(wrk_join "$HOT3" "$SECS")
+wait "$BG" || true
+BG=""
+alive
+read -r _ events _ bytes <<<"$(grep '^events' "$WORK/sse.out")"
+fig "hot_under_sse $r joins=$(joins_of "$HOT3") peak_rss_mib=$(mib VmHWM) watchers=$SSE_WATCHERS events=$events event_bytes=$bytes"
+
 log "baseline: pgbench, per-request join transaction, $CONNS clients, ${SECS}s on campaign $BASE"
 cat >"$WORK/join.sql" <<'SQL'
 SELECT nextval('bench_baseline_customer') AS cust \gset
@@ -302,7 +338,7 @@ def finish(d, joins=True):
         d["joins_per_s"] = rate(d, "joins")
     d["status_5xx"] = sum(n for s, n in d.get("statuses", {}).items() if s.startswith("5"))
 
-for name in ("hot", "spread", "sellout", "hot_under_view"):
+for name in ("hot", "spread", "sellout", "hot_under_view", "hot_under_sse"):
     finish(w[name])
 for name in ("view", "view_under_hot", "hello"):
     finish(w[name], joins=False)
@@ -331,6 +367,13 @@ res = {
     "idle_rss_fresh_mib": w["idle_fresh"]["rss_mib"],
     "idle": {"after_load": w["idle_after_load"], "fresh": w["idle_fresh"]},
     "server_peak_rss_mib": w["server"]["final_peak_rss_mib"],
+    "sse": {
+        "streams": w["sse_streams"],
+        "rss_mib_10k_streams": w["sse_streams"]["rss_mib"],
+        "hot_under_sse": w["hot_under_sse"],
+        "hot_joins_ratio_under_sse": round(w["hot_under_sse"]["joins_per_s"] / hot["joins_per_s"], 3)
+        if hot["joins_per_s"] else None,
+    },
 }
 with open(out_path, "w") as f:
     json.dump(res, f, indent=2, sort_keys=True)
@@ -364,5 +407,10 @@ i, f0 = w["idle_after_load"], w["idle_fresh"]
 print(f"idle: RSS {i['rss_mib']} MiB with {i['connections_open']} open idle connections after the load"
       f" ({i['rss_before_mib']} MiB without them); fresh server: {f0['rss_mib']} MiB"
       f" ({f0['rss_before_mib']} MiB without); server peak RSS over the run {res['server_peak_rss_mib']} MiB")
+ss, hs = w["sse_streams"], w["hot_under_sse"]
+print(f"sse: RSS {ss['rss_mib']} MiB with {ss['streams']} open streams ({ss['first_events']} first events,"
+      f" {ss['refused']} refused; {ss['rss_before_mib']} MiB before); hot under {hs['watchers']} streams:"
+      f" {hs['joins_per_s']:.0f} joins/s ({res['sse']['hot_joins_ratio_under_sse']}x hot), p99 {hs['p99_ms']:.2f} ms,"
+      f" statuses {status_text(hs)}, {hs['events']} events delivered")
 print(f"results: {out_path}")
 PY

@@ -383,9 +383,9 @@ static bool campaign_tiers_parse(const char *text, struct pricing_tier *tiers,
 }
 
 /* The "progress" member text of row `row`, columns from `col` laid out as
- * CAMPAIGN_COLS; NULL when the stored data is inconsistent. */
-static char *campaign_progress_text(struct req *r, PGresult *res, int row,
-                                    int col)
+ * CAMPAIGN_COLS, into buf; false when the stored data is inconsistent. */
+bool api_campaign_progress(PGresult *res, int row, int col, char *buf,
+                           size_t cap)
 {
     struct pricing_tier tiers[PRICING_MAX_TIERS];
     size_t n;
@@ -397,25 +397,37 @@ static char *campaign_progress_text(struct req *r, PGresult *res, int row,
         !campaign_cell_int(res, row, col + 4, &qty) || qty < 0 ||
         !campaign_cell_int(res, row, col + 5, &minp) ||
         !campaign_cell_int(res, row, col + 6, &maxq))
-        return NULL;
+        return false;
     struct pricing_progress p;
     pricing_progress_compute(tiers, n, basis, parts, qty, minp, maxq, &p);
-    const char *next = "null";
+    char next[128] = "null";
     if (p.has_next_tier)
-        next = req_printf(
-            r, "{\"threshold\":%lld,\"unit_price_cents\":%lld,\"needed\":%lld}",
-            (long long)p.next_tier.threshold,
-            (long long)p.next_tier.unit_price_cents,
-            (long long)p.next_tier_needed);
-    return req_printf(r,
-                      "\"progress\":{\"participants\":%lld,\"quantity\":%lld,"
-                      "\"remaining_quantity\":%lld,"
-                      "\"current_unit_price_cents\":%lld,\"next_tier\":%s,"
-                      "\"threshold_reached\":%s}",
-                      (long long)p.participants, (long long)p.quantity,
-                      (long long)p.remaining_quantity,
-                      (long long)p.current_unit_price_cents, next,
-                      p.threshold_reached ? "true" : "false");
+        snprintf(next, sizeof next,
+                 "{\"threshold\":%lld,\"unit_price_cents\":%lld,"
+                 "\"needed\":%lld}",
+                 (long long)p.next_tier.threshold,
+                 (long long)p.next_tier.unit_price_cents,
+                 (long long)p.next_tier_needed);
+    int len = snprintf(buf, cap,
+                       "\"progress\":{\"participants\":%lld,\"quantity\":%lld,"
+                       "\"remaining_quantity\":%lld,"
+                       "\"current_unit_price_cents\":%lld,\"next_tier\":%s,"
+                       "\"threshold_reached\":%s}",
+                       (long long)p.participants, (long long)p.quantity,
+                       (long long)p.remaining_quantity,
+                       (long long)p.current_unit_price_cents, next,
+                       p.threshold_reached ? "true" : "false");
+    return len > 0 && (size_t)len < cap;
+}
+
+/* As api_campaign_progress, in r's arena; NULL when inconsistent. */
+static char *campaign_progress_text(struct req *r, PGresult *res, int row,
+                                    int col)
+{
+    char *buf = req_alloc(r, API_CAMPAIGN_PROGRESS_MAX);
+    return api_campaign_progress(res, row, col, buf, API_CAMPAIGN_PROGRESS_MAX)
+               ? buf
+               : NULL;
 }
 
 /* obj (a JSON object's text) with members (",\"k\":v" text) appended. */

@@ -88,6 +88,11 @@ static const struct config_key config_keys[] = {
     {"reliability_weight_defaulted", NULL, CK_DOUBLE,
      OFF(reliability.weight_defaulted), 0, 0, false},
     {"openapi_file", NULL, CK_STR, OFF(openapi_file), 0, 0, false},
+    {"sse_max_streams", NULL, CK_INT, OFF(sse_max_streams), 0, 1000000, false},
+    {"sse_keepalive_s", NULL, CK_INT, OFF(sse_keepalive_s), 1, 15, false},
+    {"sse_coalesce_ms", NULL, CK_INT, OFF(sse_coalesce_ms), 0, 1000, false},
+    {"sse_max_buffer_bytes", NULL, CK_INT, OFF(sse_max_buffer_bytes), 1024,
+     16777216, false},
 };
 
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -122,6 +127,10 @@ void config_defaults(struct config *c)
     c->worker_queue_max = 0;
     c->client_auth_per_minute = 30;
     c->reliability = reliability_default_params;
+    c->sse_max_streams = 10000;
+    c->sse_keepalive_s = 15;
+    c->sse_coalesce_ms = 100;
+    c->sse_max_buffer_bytes = 65536;
 }
 
 static bool config_parse_listen(struct config *c, const char *v)

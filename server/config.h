@@ -55,6 +55,15 @@ struct config {
     /* DESIGN.md's reliability model (reliability_* keys); checked with
      * reliability_params_validate when loaded. */
     struct reliability_params reliability;
+
+    /* Live progress streams (sse.c): the most open at once (503 beyond),
+     * the keep-alive comment interval, the coalescing window of one
+     * campaign's changes, and the output a stream may hold unread before
+     * its client is dropped. */
+    int sse_max_streams;
+    int sse_keepalive_s;
+    int sse_coalesce_ms;
+    int sse_max_buffer_bytes;
 };
 
 /* Fills *c with the defaults. */

@@ -38,6 +38,7 @@
 #include <strings.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -717,7 +718,45 @@ bool req_reply_start(struct req *r, int status, const char *content_type)
         evhttp_add_header(h, "Connection", "close");
     http_stream_watch(r, true);
     evhttp_send_reply_start(r->ev, status, http_reason(status));
+    req_stream_write_timeout(r, srv->cfg->http_timeout_s);
     return true;
+}
+
+/* The client sends nothing while a stream goes out (reading only notices
+ * its close): evhttp's read timeout, http_timeout_s, would cut a stream
+ * that waits for events, so it is off. The write timeout is re-armed by
+ * the filter at every write, whether or not bytes are left: it fires when
+ * nothing was written for secs, so a stream must write more often than
+ * that (SSE keep-alives) and a client that takes none of its bytes is
+ * cut. The deadline of the next request starts when the stream ends. */
+void req_stream_write_timeout(struct req *r, int secs)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+    struct bufferevent *bev =
+        evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    if (bev) {
+        struct timeval wt = {secs, 0};
+        bufferevent_set_timeouts(bev, NULL, &wt);
+    }
+}
+
+void req_stream_send_buffer(struct req *r, int bytes)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+    struct bufferevent *bev =
+        evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    if (fd >= 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes) != 0)
+        log_debug("http: SO_SNDBUF: %s", strerror(errno));
+}
+
+size_t req_stream_pending(struct req *r)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+    struct bufferevent *bev =
+        evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
 }
 
 static void http_stream_flushed_cb(struct evhttp_connection *evcon, void *arg)

@@ -182,6 +182,18 @@ bool req_reply_chunk(struct req *r, const char *data, size_t len,
  * the connection (on the next loop turn) so the body reads as truncated.
  * Logs, counts and frees the context like every reply. */
 void req_reply_end(struct req *r, bool complete);
+/* Bytes of the stream handed to the connection and not yet taken by the
+ * kernel: a client that stops reading makes it grow (the caller bounds it). */
+size_t req_stream_pending(struct req *r);
+/* A started stream has no read timeout, and is cut when it has written
+ * nothing for secs (http_timeout_s unless set here): a stream that idles
+ * longer between writes sets more. */
+void req_stream_write_timeout(struct req *r, int secs);
+/* Caps the kernel's send buffer of the stream's socket (SO_SNDBUF), which
+ * Linux otherwise grows to megabytes for a client that reads nothing: a
+ * long-lived stream of small events needs little, and the bound on what
+ * a stalled client holds (req_stream_pending) is then reached. */
+void req_stream_send_buffer(struct req *r, int bytes);
 
 struct jfields;
 /* Replies 400 invalid_field from a failed jfields; false if it replied. */

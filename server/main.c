@@ -29,6 +29,7 @@
 #include "migrate.h"
 #include "router.h"
 #include "scheduler.h"
+#include "sse.h"
 #include "viewcache.h"
 #include "workpool.h"
 
@@ -47,6 +48,7 @@ static void main_signal_cb(evutil_socket_t sig, short what, void *arg)
     (void)what;
     log_info("received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     http_begin_shutdown(srv);
+    sse_shutdown(); /* streams end within the grace period, at once */
 }
 
 /* Builds "{1,2,3}" from the versions found in schema_dir. */
@@ -113,6 +115,8 @@ static int main_serve(const struct config *cfg)
     srv.joins = joinbatch_new(&srv, api_join_batch_reply);
     if (srv.joins == NULL)
         die("out of memory");
+    if (!sse_init(&srv))
+        die("out of memory");
 
     event_base_dispatch(srv.base);
 
@@ -122,6 +126,7 @@ static int main_serve(const struct config *cfg)
      * 503 while the requests still exist. */
     workpool_free(srv.work);
     http_stop(&srv);
+    sse_free(); /* after the streams, before the pool: reads in flight */
     db_pool_free(srv.db);
     joinbatch_free(srv.joins); /* after the pool: no callback left */
     auth_cache_free();

@@ -61,6 +61,7 @@ static const struct route router_table[] = {
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_GET, "/v1/campaigns", api_public_campaigns_list, PUB},
     {EVHTTP_REQ_GET, "/v1/campaigns/{id}", api_public_campaigns_get, PUB},
+    {EVHTTP_REQ_GET, "/v1/campaigns/{id}/events", api_campaign_events, PUB},
 
     {EVHTTP_REQ_POST, "/v1/campaigns/{id}/participations", api_join_create,
      CUSTOMER},

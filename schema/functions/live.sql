@@ -1,0 +1,36 @@
+-- Live progress: every committed change of a published campaign is
+-- announced on the channel gb_campaign_changed with the campaign's id as
+-- the payload, so that each server process (one LISTEN connection each,
+-- server/listen.c) can refresh the streams of that campaign (server/sse.c),
+-- whichever process made the change.
+--
+-- The NOTIFY is sent in the transaction of the change, so it is delivered
+-- at its commit and never for a rolled-back change. It is statement-level:
+-- the join path changes a campaign's counters in one UPDATE per statement
+-- (the counter trigger, functions/participations.sql), which costs one
+-- pg_notify per campaign per statement; PostgreSQL delivers identical
+-- notifications of one transaction once.
+
+-- change_seq: one more on every update of the row, whoever writes it.
+CREATE OR REPLACE FUNCTION gb_campaign_change_seq() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.change_seq := OLD.change_seq + 1;
+    RETURN NEW;
+END $$;
+
+CREATE OR REPLACE TRIGGER campaigns_change_seq BEFORE UPDATE ON campaigns
+    FOR EACH ROW EXECUTE FUNCTION gb_campaign_change_seq();
+
+-- Drafts are not public: their edits wake nobody.
+CREATE OR REPLACE FUNCTION gb_campaign_notify() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('gb_campaign_changed', n.id::text)
+       FROM new_rows n WHERE n.status <> 'draft';
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER campaigns_notify AFTER UPDATE ON campaigns
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION gb_campaign_notify();
