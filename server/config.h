@@ -26,6 +26,10 @@ struct config {
     char payment_webhook_secret[CONFIG_STR_MAX]; /* "" = webhook 503 */
     enum log_level log_level;
     char schema_dir[CONFIG_STR_MAX];
+    char web_root[CONFIG_STR_MAX]; /* http.web_root: the web app's files */
+    /* payment.sandbox: the sandbox payment provider (api_sandbox.c) is on.
+     * main() gives it an ephemeral webhook secret when none is set. */
+    int payment_sandbox;
 
     int db_pool_size;        /* connections kept open */
     int db_queue_max;        /* requests waiting for a connection */

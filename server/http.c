@@ -40,6 +40,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
+#include "static.h"
 
 #define HTTP_HARD_LIMIT_FACTOR 16
 
@@ -282,6 +283,8 @@ static const char *http_reason(int status)
         return "Created";
     case 204:
         return "No Content";
+    case 304:
+        return "Not Modified";
     case 400:
         return "Bad Request";
     case 401:
@@ -331,7 +334,8 @@ void req_reply_raw(struct req *r, int status, const char *content_type,
     if (content_type)
         evhttp_add_header(h, "Content-Type", content_type);
     evhttp_add_header(h, "X-Request-Id", r->id);
-    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (evhttp_find_header(h, "Cache-Control") == NULL)
+        evhttp_add_header(h, "Cache-Control", "no-store");
     if (srv->stopping)
         evhttp_add_header(h, "Connection", "close");
     struct evbuffer *buf = evbuffer_new();
@@ -879,7 +883,7 @@ static void http_request_cb(struct evhttp_request *ev, void *arg)
                         http_method_name(r->method), allow);
         return;
     case ROUTER_NOT_FOUND:
-        req_reply_error(r, 404, "not_found", NULL, "No such resource.");
+        static_serve(r); /* the web app's files, else 404 */
         return;
     }
 }

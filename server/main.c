@@ -17,12 +17,14 @@
 #include "api.h"
 #include "api_join.h"
 #include "config.h"
+#include "crypto.h"
 #include "http.h"
 #include "joinbatch.h"
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "scheduler.h"
+#include "static.h"
 #include "workpool.h"
 
 #define DEFAULT_CONFIG "config/groupbuyd.conf"
@@ -57,6 +59,21 @@ static char *main_migrations_param(const struct migration *list, int n)
     return s;
 }
 
+/* The sandbox signs its webhooks with the webhook secret. Without one it
+ * makes an ephemeral secret for this process: the sandbox then works out
+ * of the box, and no outside party can sign a webhook (nobody knows it). */
+static void main_sandbox_secret(struct config *cfg)
+{
+    if (cfg->payment_webhook_secret[0] == '\0') {
+        if (!crypto_random_hex(cfg->payment_webhook_secret, 32))
+            die("cannot make the sandbox's webhook secret");
+        log_warn("payment sandbox: no payment_webhook_secret set; using an "
+                 "ephemeral one for this process");
+    }
+    log_warn("payment sandbox ON: shoppers confirm payments themselves "
+             "(never in production)");
+}
+
 static int main_serve(const struct config *cfg)
 {
     struct server srv;
@@ -76,6 +93,9 @@ static int main_serve(const struct config *cfg)
         migrate_functions_param(cfg->schema_dir, err, sizeof err);
     if (srv.functions_param == NULL)
         die("schema: %s", err);
+
+    if (!static_load(cfg->web_root, err, sizeof err))
+        die("web: %s", err);
 
     signal(SIGPIPE, SIG_IGN);
     srv.base = event_base_new();
@@ -114,6 +134,7 @@ static int main_serve(const struct config *cfg)
     joinbatch_free(srv.joins); /* after the pool: no callback left */
     auth_cache_free();
     api_campaigns_view_free();
+    static_free();
     metrics_free(srv.metrics);
     event_free(srv.sigterm);
     event_free(srv.sigint);
@@ -162,8 +183,11 @@ int main(int argc, char **argv)
     }
     log_set_level(cfg.log_level);
 
-    if (strcmp(command, "serve") == 0)
+    if (strcmp(command, "serve") == 0) {
+        if (cfg.payment_sandbox)
+            main_sandbox_secret(&cfg);
         return main_serve(&cfg);
+    }
     if (strcmp(command, "migrate") == 0)
         return migrate_run(&cfg);
     if (strcmp(command, "check-config") == 0) {

@@ -87,6 +87,8 @@ static const struct route router_table[] = {
     {EVHTTP_REQ_POST, "/v1/participations/{id}/payments", api_payments_create,
      CUSTOMER},
     {EVHTTP_REQ_POST, "/v1/payments/webhook", api_payments_webhook, PUB},
+    {EVHTTP_REQ_POST, "/v1/sandbox/payments/{id}", api_sandbox_payment_outcome,
+     CUSTOMER},
 
     {EVHTTP_REQ_GET, "/v1/admin/settlements", api_settlements_list,
      OWNER | ACCESS_FINANCE},
@@ -182,6 +184,10 @@ enum router_match router_match(struct req *r, char *allow, size_t allowlen)
     bool path_found = false;
     size_t used = 0;
     allow[0] = '\0';
+    /* With the sandbox off its paths do not exist: 404 before any 401. */
+    if (!r->srv->cfg->payment_sandbox &&
+        strncmp(r->path, "/v1/sandbox/", 12) == 0)
+        return ROUTER_NOT_FOUND;
     for (size_t i = 0; i < NROUTES; i++) {
         const struct route *rt = &router_table[i];
         int64_t params[REQ_MAX_PARAMS];
