@@ -15,4 +15,7 @@ build/groupbuyd migrate
 if [ -x scripts/demo.sh ]; then
   scripts/demo.sh
 fi
+# The web app's checkout page needs a payment provider: the sandbox one.
+export GROUPBUYD_PAYMENT_SANDBOX=${GROUPBUYD_PAYMENT_SANDBOX:-1}
+[ "$GROUPBUYD_PAYMENT_SANDBOX" = 1 ] && echo "run: payment sandbox ON (GROUPBUYD_PAYMENT_SANDBOX=1): shoppers confirm payments themselves"
 exec build/groupbuyd serve

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# `make test` after the build: unit tests, API tests (asan build), format
-# and compose checks. Every runner prints its summary; the exit status is
-# non-zero if any failed.
+# `make test` after the build: unit tests, API tests (asan build), the
+# browser suite (tests/browser), format and compose checks. Every runner
+# prints its summary; the exit status is non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
 scripts/run-unit.sh "$@" || status=1
 scripts/run-api.sh || status=1
+scripts/run-browser.sh || status=1
 scripts/format-check.sh || status=1
 scripts/check-compose.sh || status=1
 if [ $status -eq 0 ]; then echo "make test: all passed"; else echo "make test: FAILED"; fi
