@@ -10,7 +10,13 @@ packages=(
   postgresql-15 postgresql-client-15
   python3 python3-pytest python3-psycopg2 python3-jsonschema
   clang-format docker-compose jq curl
+  chromium fonts-wqy-microhei
 )
+# The browser suite's runner: Debian's nodejs and npm, unless a node and an
+# npm are already there (another packaging of node brings its own npm,
+# which Debian's npm package would conflict with).
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 if [ "${GROUPBUYD_DEPS_EXTRA:-}" != "" ]; then
   # shellcheck disable=SC2206
   packages+=(${GROUPBUYD_DEPS_EXTRA})
@@ -27,7 +33,17 @@ for p in "${packages[@]}"; do
   }
 done
 
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The browser suite's tools (puppeteer-core, axe-core) from the committed
+# lockfile, into node_modules/, when missing or older than the lockfile.
+npm_tools() {
+  cd "$(dirname "$0")/.."
+  if [ ! -d node_modules/puppeteer-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "deps: npm ci (browser test tools)"
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}
+
+[ ${#missing[@]} -eq 0 ] && { npm_tools; exit 0; }
 
 echo "deps: installing ${missing[*]}"
 SUDO=""
@@ -41,4 +57,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian's postgresql package starts a system cluster on 5432; ours lives
 # under var/ on its own socket, so the system one is left alone.
+npm_tools
 echo "deps: done"

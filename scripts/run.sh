@@ -30,6 +30,14 @@ warn_dev_values() {
   echo "         Set these variables yourself for anything else."
 }
 warn_dev_values
+# The web app's checkout page needs a payment provider: the sandbox one.
+export GROUPBUYD_PAYMENT_SANDBOX=${GROUPBUYD_PAYMENT_SANDBOX:-1}
+sandbox_note() {
+  [ "$GROUPBUYD_PAYMENT_SANDBOX" = 1 ] &&
+    echo "run: payment sandbox ON (GROUPBUYD_PAYMENT_SANDBOX=1): shoppers confirm payments themselves"
+  return 0
+}
+sandbox_note
 
 # Where clients reach the server: a wildcard listen address is reached on
 # loopback.
@@ -78,6 +86,7 @@ cat <<MSG
 
 groupbuyd serves on $GB   (Ctrl-C stops it; make db-stop stops PostgreSQL)
 $(warn_dev_values)
+$(sandbox_note)
 
 Demo logins, password "$PW":
   staff     curl -s -XPOST $GB/v1/admin/sessions -d '{"login":"owner@demo.example","password":"$PW"}'

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make test` after the build: unit tests, API tests (asan build), the
 # newcomer's path (the README's walkthrough on `make run`'s demo, and the
-# cluster from clones in folders the postgres user cannot enter), format
-# and compose checks. Every runner prints its summary; the exit status is
-# non-zero if any failed.
+# cluster from clones in folders the postgres user cannot enter), the
+# browser suite (tests/browser), format and compose checks. Every runner
+# prints its summary; the exit status is non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
@@ -11,6 +11,7 @@ scripts/run-unit.sh "$@" || status=1
 scripts/run-api.sh || status=1
 tests/newcomer/test_walkthrough.py || status=1
 tests/newcomer/test_clone_location.sh || status=1
+scripts/run-browser.sh || status=1
 scripts/format-check.sh || status=1
 scripts/check-compose.sh || status=1
 if [ $status -eq 0 ]; then echo "make test: all passed"; else echo "make test: FAILED"; fi

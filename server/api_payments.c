@@ -32,7 +32,7 @@
 
 static struct db_stmt payment_intent =
     DB_STMT("payment_intent",
-            "SELECT outcome, payment::text"
+            "SELECT outcome, payment::text, payment->>'id'"
             "  FROM gb_payment_intent($1::bigint, $2::bigint)",
             2);
 
@@ -53,8 +53,16 @@ static void payment_intent_cb(const struct db_result *res, void *arg)
                         "Nothing is due on this participation now.");
         return;
     }
-    idem_reply_text(
-        r, 201, req_printf(r, "{\"payment\":%s}", PQgetvalue(res->res, 0, 1)));
+    /* With the sandbox on, the shopper confirms on the web app's checkout
+     * page (web/shop, route #/checkout/{payment_id}). */
+    const char *checkout =
+        r->srv->cfg->payment_sandbox
+            ? req_printf(r, ",\"checkout_url\":\"/#/checkout/%s\"",
+                         PQgetvalue(res->res, 0, 2))
+            : "";
+    idem_reply_text(r, 201,
+                    req_printf(r, "{\"payment\":%s%s}",
+                               PQgetvalue(res->res, 0, 1), checkout));
 }
 
 static void payment_intent_run(struct req *r)
@@ -121,11 +129,15 @@ static void payment_apply_cb(const struct db_result *res, void *arg)
     req_reply_raw(r, 200, "application/json", text, strlen(text));
 }
 
-/* POST /v1/payments/webhook (signed by the provider) {payment_id, status,
- * amount_cents, provider_ref} -> 200 {outcome, payment} | 401 bad or stale
- * signature | 400 amount_cents | 404 payment_id | 503 no secret set */
-void api_payments_webhook(struct req *r)
+void api_payments_webhook_deliver(struct req *r, const char *signature,
+                                  const char *raw, size_t len)
 {
+    if (r->json) { /* the sandbox's own request body */
+        cJSON_Delete(r->json);
+        r->json = NULL;
+    }
+    r->body = raw;
+    r->body_len = len;
     const char *secret = r->srv->cfg->payment_webhook_secret;
     if (secret[0] == '\0') {
         req_reply_error(r, 503, "unavailable", NULL,
@@ -134,9 +146,9 @@ void api_payments_webhook(struct req *r)
                         "payment_webhook_secret).");
         return;
     }
-    enum crypto_webhook_result v = crypto_webhook_verify(
-        req_header(r, "X-Signature"), r->body ? r->body : "", r->body_len,
-        secret, strlen(secret), (int64_t)time(NULL));
+    enum crypto_webhook_result v =
+        crypto_webhook_verify(signature, r->body ? r->body : "", r->body_len,
+                              secret, strlen(secret), (int64_t)time(NULL));
     if (v != CRYPTO_WEBHOOK_OK) {
         log_warn("request %s: webhook signature %s", r->id,
                  crypto_webhook_result_name(v));
@@ -169,4 +181,13 @@ void api_payments_webhook(struct req *r)
                             provider_ref, r->body};
     if (!req_query_db(r, &payment_apply, params, payment_apply_cb))
         return;
+}
+
+/* POST /v1/payments/webhook (signed by the provider) {payment_id, status,
+ * amount_cents, provider_ref} -> 200 {outcome, payment} | 401 bad or stale
+ * signature | 400 amount_cents | 404 payment_id | 503 no secret set */
+void api_payments_webhook(struct req *r)
+{
+    api_payments_webhook_deliver(r, req_header(r, "X-Signature"), r->body,
+                                 r->body_len);
 }

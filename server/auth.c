@@ -39,6 +39,7 @@
 #include "log.h"
 #include "reply.h"
 #include "router.h"
+#include "static.h"
 #include "workpool.h"
 
 #include <time.h>
@@ -397,6 +398,12 @@ _Static_assert(REQ_MAX_PARAMS == ROUTER_MAX_PARAMS,
 void auth_dispatch(struct req *r)
 {
     char allow[128];
+    /* With the sandbox off its paths do not exist: 404 before any 401. */
+    if (!r->srv->cfg->payment_sandbox &&
+        strncmp(r->path, "/v1/sandbox/", 12) == 0) {
+        req_reply_error(r, 404, "not_found", NULL, "No such resource.");
+        return;
+    }
     switch (router_match(r->method, r->path, &r->route, r->params, allow,
                          sizeof allow)) {
     case ROUTER_FOUND:
@@ -409,7 +416,7 @@ void auth_dispatch(struct req *r)
                         http_method_name(r->method), allow);
         return;
     case ROUTER_NOT_FOUND:
-        req_reply_error(r, 404, "not_found", NULL, "No such resource.");
+        static_serve(r); /* the web app's files, else 404 */
         return;
     }
     snprintf(r->who.scope, sizeof r->who.scope, "anon");

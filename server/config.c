@@ -46,6 +46,9 @@ static const struct config_key config_keys[] = {
     {"log_level", "GROUPBUYD_LOG_LEVEL", CK_LOGLEVEL, OFF(log_level), 0, 0,
      false},
     {"schema_dir", NULL, CK_STR, OFF(schema_dir), 0, 0, false},
+    {"http.web_root", NULL, CK_STR, OFF(web_root), 0, 0, false},
+    {"payment.sandbox", "GROUPBUYD_PAYMENT_SANDBOX", CK_INT,
+     OFF(payment_sandbox), 0, 1, false},
     {"db_pool_size", NULL, CK_INT, OFF(db_pool_size), 1, 256, false},
     {"db_queue_max", NULL, CK_INT, OFF(db_queue_max), 0, 1000000, false},
     {"db_queue_timeout_ms", NULL, CK_INT, OFF(db_queue_timeout_ms), 1, 600000,
@@ -110,6 +113,7 @@ void config_defaults(struct config *c)
     c->log_level = LOG_INFO;
     snprintf(c->schema_dir, sizeof c->schema_dir, "schema");
     snprintf(c->openapi_file, sizeof c->openapi_file, "docs/openapi.json");
+    snprintf(c->web_root, sizeof c->web_root, "web");
     c->db_pool_size = 8;
     c->db_queue_max = 4096;
     c->db_queue_timeout_ms = 5000;

@@ -31,6 +31,10 @@ struct config {
     char schema_dir[CONFIG_STR_MAX];
     /* The OpenAPI document served at GET /openapi.json, read at start. */
     char openapi_file[CONFIG_STR_MAX];
+    char web_root[CONFIG_STR_MAX]; /* http.web_root: the web app's files */
+    /* payment.sandbox: the sandbox payment provider (api_sandbox.c) is on.
+     * main() gives it an ephemeral webhook secret when none is set. */
+    int payment_sandbox;
 
     int db_pool_size;        /* connections kept open */
     int db_queue_max;        /* requests waiting for a connection */

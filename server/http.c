@@ -499,6 +499,8 @@ static const char *http_reason(int status)
         return "Created";
     case 204:
         return "No Content";
+    case 304:
+        return "Not Modified";
     case 400:
         return "Bad Request";
     case 401:
@@ -551,7 +553,8 @@ void req_reply_raw(struct req *r, int status, const char *content_type,
         evhttp_add_header(h, "Content-Type", content_type);
     evhttp_add_header(h, "X-Request-Id",
                       r->client_id[0] ? r->client_id : r->id);
-    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (evhttp_find_header(h, "Cache-Control") == NULL)
+        evhttp_add_header(h, "Cache-Control", "no-store");
     if (srv->stopping)
         evhttp_add_header(h, "Connection", "close");
     struct evbuffer *buf = evbuffer_new();

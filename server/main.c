@@ -21,6 +21,7 @@
 #include "api_join.h"
 #include "auth.h"
 #include "config.h"
+#include "crypto.h"
 #include "db.h"
 #include "http.h"
 #include "joinbatch.h"
@@ -30,6 +31,7 @@
 #include "router.h"
 #include "scheduler.h"
 #include "sse.h"
+#include "static.h"
 #include "viewcache.h"
 #include "workpool.h"
 
@@ -67,6 +69,21 @@ static char *main_migrations_param(const struct migration *list, int n)
     return s;
 }
 
+/* The sandbox signs its webhooks with the webhook secret. Without one it
+ * makes an ephemeral secret for this process: the sandbox then works out
+ * of the box, and no outside party can sign a webhook (nobody knows it). */
+static void main_sandbox_secret(struct config *cfg)
+{
+    if (cfg->payment_webhook_secret[0] == '\0') {
+        if (!crypto_random_hex(cfg->payment_webhook_secret, 32))
+            die("cannot make the sandbox's webhook secret");
+        log_warn("payment sandbox: no payment_webhook_secret set; using an "
+                 "ephemeral one for this process");
+    }
+    log_warn("payment sandbox ON: shoppers confirm payments themselves "
+             "(never in production)");
+}
+
 static int main_serve(const struct config *cfg)
 {
     struct server srv;
@@ -88,6 +105,9 @@ static int main_serve(const struct config *cfg)
         die("schema: %s", err);
     if (!api_openapi_load(cfg->openapi_file, err, sizeof err))
         die("openapi: %s", err);
+
+    if (!static_load(cfg->web_root, err, sizeof err))
+        die("web: %s", err);
 
     signal(SIGPIPE, SIG_IGN);
     srv.base = event_base_new();
@@ -132,6 +152,7 @@ static int main_serve(const struct config *cfg)
     auth_cache_free();
     account_free();
     viewcache_free();
+    static_free();
     metrics_free(srv.metrics);
     event_free(srv.sigterm);
     event_free(srv.sigint);
@@ -199,8 +220,11 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    if (strcmp(command, "serve") == 0)
+    if (strcmp(command, "serve") == 0) {
+        if (cfg.payment_sandbox)
+            main_sandbox_secret(&cfg);
         return main_serve(&cfg);
+    }
     if (strcmp(command, "migrate") == 0)
         return migrate_run(&cfg);
     if (strcmp(command, "check-config") == 0) {

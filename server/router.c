@@ -87,6 +87,8 @@ static const struct route router_table[] = {
     {EVHTTP_REQ_POST, "/v1/participations/{id}/payments", api_payments_create,
      CUSTOMER},
     {EVHTTP_REQ_POST, "/v1/payments/webhook", api_payments_webhook, PUB},
+    {EVHTTP_REQ_POST, "/v1/sandbox/payments/{id}", api_sandbox_payment_outcome,
+     CUSTOMER},
 
     {EVHTTP_REQ_GET, "/v1/admin/settlements", api_settlements_list,
      OWNER | ACCESS_FINANCE},

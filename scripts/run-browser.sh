@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The browser suite (tests/browser, node's test runner driving Debian's
+# chromium through puppeteer-core): its own PostgreSQL cluster under
+# var/browser-pg-<pid>, a migrated database, the asan server with the
+# payment sandbox on, then `node --test`. The server must exit 0 on SIGTERM
+# and log no sanitizer report, as in the API suite.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+BIN=${GROUPBUYD_BIN:-$ROOT/build/asan/groupbuyd}
+CL=$ROOT/var/browser-pg-$$
+LOG=$ROOT/var/browser-server-$$.log
+export PG_EXTRA_CONF=$'fsync = off\nsynchronous_commit = off\nfull_page_writes = off'
+export PG_INITDB_OPTS=--no-sync GROUPBUYD_DBNAME=groupbuyd
+server=""
+cleanup() {
+  if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then kill -TERM "$server"; fi
+  scripts/pg.sh stop "$CL" >/dev/null 2>&1
+  rm -rf "$CL"
+}
+trap cleanup EXIT
+if [ ! -d node_modules/puppeteer-core ] || [ ! -d node_modules/axe-core ]; then
+  npm ci --no-audit --no-fund --loglevel=error || { echo "browser: npm ci failed"; exit 1; }
+fi
+scripts/pg.sh start "$CL" >/dev/null || { echo "browser: cannot start PostgreSQL"; exit 1; }
+URL=$(scripts/pg.sh url "$CL")
+GROUPBUYD_DATABASE_URL=$URL "$BIN" migrate >/dev/null || { echo "browser: migrate failed"; exit 1; }
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PLATFORM=browser-platform-token-$$-$RANDOM$RANDOM
+CONF=$ROOT/var/browser-$$.conf
+printf 'password_iterations = 1000\n' > "$CONF"
+GROUPBUYD_DATABASE_URL=$URL GROUPBUYD_LISTEN=127.0.0.1:$PORT GROUPBUYD_PLATFORM_TOKEN=$PLATFORM \
+  GROUPBUYD_PAYMENT_SANDBOX=1 ASAN_OPTIONS=detect_leaks=1:exitcode=99 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  "$BIN" -c "$CONF" serve >"$LOG" 2>&1 &
+server=$!
+for _ in $(seq 1 300); do
+  python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/readyz', timeout=1)" 2>/dev/null && break
+  sleep 0.1
+done
+GB_BASE=http://127.0.0.1:$PORT GB_DATABASE_URL=$URL GB_PLATFORM_TOKEN=$PLATFORM \
+  node --test --test-concurrency=1 tests/browser/
+rc=$?
+kill -TERM "$server"
+wait "$server"
+src=$?
+server=""
+if [ $src -ne 0 ]; then echo "browser: server exited $src"; tail -50 "$LOG"; rc=1; fi
+if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$LOG"; then
+  echo "browser: sanitizer report in $LOG"; rc=1
+fi
+rm -f "$CONF"
+[ $rc -eq 0 ] && rm -f "$LOG"
+exit $rc
