@@ -33,17 +33,7 @@ for p in "${packages[@]}"; do
   }
 done
 
-# The browser suite's tools (puppeteer-core, axe-core) from the committed
-# lockfile, into node_modules/, when missing or older than the lockfile.
-npm_tools() {
-  cd "$(dirname "$0")/.."
-  if [ ! -d node_modules/puppeteer-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    echo "deps: npm ci (browser test tools)"
-    npm ci --no-audit --no-fund --loglevel=error >/dev/null
-  fi
-}
-
-[ ${#missing[@]} -eq 0 ] && { npm_tools; exit 0; }
+[ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing ${missing[*]}"
 SUDO=""
@@ -57,5 +47,4 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian's postgresql package starts a system cluster on 5432; ours lives
 # under var/ on its own socket, so the system one is left alone.
-npm_tools
 echo "deps: done"

@@ -19,8 +19,13 @@ cleanup() {
   rm -rf "$CL"
 }
 trap cleanup EXIT
-if [ ! -d node_modules/puppeteer-core ] || [ ! -d node_modules/axe-core ]; then
-  npm ci --no-audit --no-fund --loglevel=error || { echo "browser: npm ci failed"; exit 1; }
+# The suite's tools (puppeteer-core, axe-core) from the committed lockfile,
+# into node_modules/, when missing or older than the lockfile. Only this
+# suite needs them, so `make deps` (and with it `make run`) does not.
+if [ ! -d node_modules/puppeteer-core ] || [ ! -d node_modules/axe-core ] ||
+   [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "browser: npm ci (puppeteer-core, axe-core)"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null || { echo "browser: npm ci failed"; exit 1; }
 fi
 scripts/pg.sh start "$CL" >/dev/null || { echo "browser: cannot start PostgreSQL"; exit 1; }
 URL=$(scripts/pg.sh url "$CL")

@@ -221,7 +221,9 @@ function drawJoin(c, box, refresh) {
 
 function depositReason(c, p) {
   if (!p.deposit_cents) return t('j.noDeposit');
-  const base = p.quantity * (c.progress.current_unit_price_cents || 1);
+  // the deposit is a percentage of the first tier's price (the highest), not
+  // of the current one: ceil(first price x quantity x percent / 100)
+  const base = p.quantity * (c.tiers[0]?.unit_price_cents || 1);
   const pct = Math.round((p.deposit_cents * 100) / base);
   return t('j.deposit', { score: me?.reliability?.score ?? '—', pct, amount: money(p.deposit_cents) });
 }
