@@ -83,4 +83,10 @@ bool api_settlements_period_bound(struct req *r, const char *name,
 /* api_exports.c */
 void api_settlements_export(struct req *r);
 
+/* api_pickup.c */
+void api_pickup_create(struct req *r);
+void api_pickup_list(struct req *r);
+void api_pickup_get(struct req *r);
+void api_pickup_update(struct req *r);
+
 #endif

@@ -92,6 +92,15 @@ static const struct route router_table[] = {
      OWNER | ACCESS_FINANCE},
     {EVHTTP_REQ_GET, "/v1/admin/exports/settlements.csv",
      api_settlements_export, OWNER | ACCESS_FINANCE},
+
+    {EVHTTP_REQ_POST, "/v1/admin/pickup-points", api_pickup_create,
+     OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_GET, "/v1/admin/pickup-points", api_pickup_list,
+     OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_GET, "/v1/admin/pickup-points/{id}", api_pickup_get,
+     OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_PATCH, "/v1/admin/pickup-points/{id}", api_pickup_update,
+     OWNER | ACCESS_OPERATOR},
 };
 
 #define NROUTES (sizeof router_table / sizeof router_table[0])
