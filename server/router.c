@@ -101,6 +101,22 @@ static const struct route router_table[] = {
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_PATCH, "/v1/admin/pickup-points/{id}", api_pickup_update,
      OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_GET, "/v1/me/orders", api_orders_list_mine, CUSTOMER},
+    {EVHTTP_REQ_GET, "/v1/orders/{id}", api_orders_get_mine, CUSTOMER},
+    {EVHTTP_REQ_PUT, "/v1/orders/{id}/address", api_orders_set_address,
+     CUSTOMER},
+    {EVHTTP_REQ_GET, "/v1/admin/orders", api_orders_list,
+     OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_POST, "/v1/admin/orders/{id}/ship", api_orders_ship,
+     OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_POST, "/v1/admin/orders/{id}/deliver", api_orders_deliver,
+     OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_POST, "/v1/admin/campaigns/{id}/orders/ready", api_orders_ready,
+     OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_POST, "/v1/admin/orders/{id}/pickup", api_orders_pickup,
+     OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_GET, "/v1/admin/exports/pickup-list.csv",
+     api_orders_pickup_list, OWNER | ACCESS_OPERATOR},
 };
 
 #define NROUTES (sizeof router_table / sizeof router_table[0])

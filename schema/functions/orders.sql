@@ -174,14 +174,14 @@ BEGIN
 END $$;
 
 -- Every to_ship order of a campaign's pickup point -> ready_for_pickup,
--- each with the code (and salt, hash) C drew for it: p_ids are the orders
+-- each with the code (and salt, hash, in hex) C drew for it: p_ids are the orders
 -- C read as to_ship (gb_order_ready_candidates), in the same order as the
 -- codes. An order no longer to_ship meanwhile is left alone. Answers how
 -- many became ready.
 CREATE OR REPLACE FUNCTION gb_order_ready(p_distributor_id bigint, p_campaign_id bigint,
                                           p_pickup_point_id bigint, p_ids bigint[],
-                                          p_codes text[], p_salts bytea[],
-                                          p_hashes bytea[]) RETURNS bigint
+                                          p_codes text[], p_salts text[],
+                                          p_hashes text[]) RETURNS bigint
     LANGUAGE plpgsql AS $$
 DECLARE
     o orders;
@@ -190,7 +190,8 @@ BEGIN
     FOR o IN
         UPDATE orders x
            SET status = 'ready_for_pickup', ready_at = now(),
-               pickup_code_salt = s.salt, pickup_code_sha256 = s.hash,
+               pickup_code_salt = decode(s.salt, 'hex'),
+               pickup_code_sha256 = decode(s.hash, 'hex'),
                pickup_failures = 0, pickup_locked_until = NULL,
                updated_at = now()
           FROM unnest(p_ids, p_salts, p_hashes) AS s (id, salt, hash)
