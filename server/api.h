@@ -101,6 +101,12 @@ void api_orders_ready(struct req *r);
 void api_orders_pickup(struct req *r);
 void api_orders_pickup_list(struct req *r);
 
+/* api_aftersales.c */
+void api_aftersales_create(struct req *r);
+void api_aftersales_list(struct req *r);
+void api_aftersales_approve(struct req *r);
+void api_aftersales_reject(struct req *r);
+
 /* api_pickup.c */
 void api_pickup_create(struct req *r);
 void api_pickup_list(struct req *r);

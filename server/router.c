@@ -117,6 +117,13 @@ static const struct route router_table[] = {
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_GET, "/v1/admin/exports/pickup-list.csv",
      api_orders_pickup_list, OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_POST, "/v1/orders/{id}/after-sales", api_aftersales_create,
+     CUSTOMER},
+    {EVHTTP_REQ_GET, "/v1/admin/after-sales", api_aftersales_list, STAFF},
+    {EVHTTP_REQ_POST, "/v1/admin/after-sales/{id}/approve",
+     api_aftersales_approve, OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_POST, "/v1/admin/after-sales/{id}/reject",
+     api_aftersales_reject, OWNER | ACCESS_OPERATOR},
 };
 
 #define NROUTES (sizeof router_table / sizeof router_table[0])

@@ -18,7 +18,10 @@
 -- checked line by line against the table by tests/api/
 -- test_settlement_rules.py):
 --   paid      gross = unit price x quantity, forfeited 0,
---             manufacturer = cost price x quantity
+--             manufacturer = cost price x quantity; less, for after-sales
+--             refunds approved before settlement (functions/aftersales.sql),
+--             their amounts from gross and their returned units from the
+--             manufacturer's quantity: the line settles what was kept
 --   defaulted gross 0, forfeited = deposit paid, manufacturer 0
 --   commission = (amount x bp + 5000) div 10000 on gross + forfeited,
 --             computed as q x bp + (r x bp + 5000) div 10000 with
@@ -94,13 +97,20 @@ BEGIN
                CASE p.status WHEN 'paid'
                     THEN coalesce(p.unit_price_cents,
                                   c.final_unit_price_cents) * p.quantity
+                         - r.amount
                     ELSE 0 END AS gross,
                CASE p.status WHEN 'defaulted'
                     THEN p.deposit_paid_cents ELSE 0 END AS forfeited,
                CASE p.status WHEN 'paid'
-                    THEN v_cost * p.quantity ELSE 0 END AS manufacturer
+                    THEN v_cost * (p.quantity - r.returned) ELSE 0 END
+                   AS manufacturer
           FROM participations p
           LEFT JOIN pickup_points pp ON pp.id = p.pickup_point_id
+         CROSS JOIN LATERAL (
+               SELECT coalesce(sum(x.approved_cents), 0)::bigint AS amount,
+                      coalesce(sum(x.returned_quantity), 0)::bigint AS returned
+                 FROM after_sales x
+                WHERE x.participation_id = p.id AND x.status = 'approved') r
          WHERE p.campaign_id = c.id AND p.status IN ('paid', 'defaulted')
     ), lines AS (
         SELECT s.*, gb_apply_bp(s.gross + s.forfeited, v_bp) AS commission,

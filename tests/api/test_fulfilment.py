@@ -433,3 +433,185 @@ def test_pickup_settlement_pays_the_leaders(psrv, db):
     assert [(row[3], row[5], row[-2], row[-1]) for row in mine] == \
         [(str(l["participation_id"]), "paid", "%.2f" % (l["distributor_net_cents"] / 100),
           "%.2f" % (l["leader_commission_cents"] / 100)) for l in want_lines]
+
+
+# ---------------------------------------------------------------- after-sales
+
+import threading
+
+ADDR = {"name": "王五", "phone": "13900000004", "region": "杭州市", "line": "西湖路 3 号"}
+
+
+def delivered(srv, t, oid):
+    r = srv.post("/v1/admin/orders/%d/ship" % oid, {"carrier": "SF", "tracking_no": "T%d" % oid},
+                 token=t.token)
+    assert r.status == 200, r
+    r = srv.post("/v1/admin/orders/%d/deliver" % oid, token=t.token)
+    assert r.status == 200, r
+
+
+def settlement_of(srv, t, cid):
+    r = srv.get("/v1/admin/settlements/%d" % cid, token=t.token)
+    return r.json if r.status == 200 else None
+
+
+class Sale:
+    """A delivery campaign at 89.00 (cost 51.00, commission 7.5 %) with
+    shoppers of the given quantities, closed; balances not yet paid."""
+
+    def __init__(self, srv, db, quantities):
+        self.srv, self.db = srv, db
+        self.t = new_tenant(srv)
+        with db.cursor() as cur:
+            cur.execute("UPDATE distributors SET commission_bp = 750 WHERE id = %s", (self.t.id,))
+        prod = create_product(srv, self.t.token, cost_price_cents=5100)["id"]
+        self.cid = open_campaign(srv, self.t.token, prod, tiers=TIERS, deposit_policy=NO_DEPOSIT,
+                                 min_participants=1, after_sales_days=7)["id"]
+        self.people = []
+        for q in quantities:
+            _, tok = shopper(srv)
+            r = join(srv, tok, self.cid, body={"quantity": q, "address": ADDR})
+            assert r.status == 201, r
+            self.people.append((tok, r.json["id"], q))
+        close_now(db, self.cid)
+
+    def pay(self, i):
+        tok, pid, _ = self.people[i]
+        pay_balance(self.srv, tok, pid)
+        (o,) = my_orders(self.srv, tok)
+        return o["id"]
+
+    def ask(self, i, oid, amount, quantity=1):
+        return self.srv.post("/v1/orders/%d/after-sales" % oid,
+                             {"reason": "破损 damaged", "quantity": quantity,
+                              "amount_cents": amount}, token=self.people[i][0])
+
+    def approve(self, aid, amount, returned):
+        return self.srv.post("/v1/admin/after-sales/%d/approve" % aid,
+                             {"amount_cents": amount, "returned_quantity": returned},
+                             token=self.t.token)
+
+
+def test_after_sales_refusals_and_reject(psrv, db):
+    srv = psrv
+    s = Sale(srv, db, [2])
+    oid = s.pay(0)
+    assert_error(s.ask(0, oid, 100), 409, "invalid_state")  # not delivered yet
+    delivered(srv, s.t, oid)
+    # one shopper: the first tier, 2 x 99.00 paid
+    assert_error(s.ask(0, oid, 19801), 400, "invalid_field", "amount_cents")
+    assert_error(s.ask(0, oid, 100, quantity=3), 400, "invalid_field", "quantity")
+    assert_error(srv.post("/v1/orders/%d/after-sales" % oid,
+                          {"reason": "x", "quantity": 1, "amount_cents": 100},
+                          token=shopper(srv)[1]), 404, "not_found")
+    r = s.ask(0, oid, 500)
+    assert r.status == 201 and r.json["status"] == "pending", r
+    aid = r.json["id"]
+    assert_error(s.ask(0, oid, 500), 409, "invalid_state")  # one open request
+    other = new_tenant(srv)
+    assert_error(srv.post("/v1/admin/after-sales/%d/reject" % aid, {}, token=other.token),
+                 404, "not_found")
+    r = srv.get("/v1/admin/after-sales?status=pending", token=s.t.token)
+    assert [a["id"] for a in r.json["items"]] == [aid], r
+    assert srv.get("/v1/admin/after-sales", token=other.token).json["items"] == []
+    r = srv.post("/v1/admin/after-sales/%d/reject" % aid, {"note": "no damage seen"},
+                 token=s.t.token)
+    assert r.status == 200 and r.json["status"] == "rejected", r
+    assert_error(s.approve(aid, 500, 0), 409, "invalid_state")
+    # the window: after_sales_days after delivery
+    with db.cursor() as cur:
+        cur.execute("UPDATE orders SET completed_at = now() - interval '7 days 1 minute'"
+                    " WHERE id = %s", (oid,))
+    assert_error(s.ask(0, oid, 500), 409, "invalid_state")
+    assert one(db, "SELECT count(*) FROM ledger_entries WHERE movement_key LIKE"
+                   " 'refund:after_sales:%%' AND campaign_id = %s", (s.cid,))[0] == 0
+
+
+def test_after_sales_before_settlement_is_a_refund_the_settlement_sees(psrv, db):
+    srv = psrv
+    s = Sale(srv, db, [2, 1])
+    oid = s.pay(0)
+    delivered(srv, s.t, oid)
+    aid = s.ask(0, oid, 5000).json["id"]
+    assert_error(s.approve(aid, 17801, 1), 400, "invalid_field", "amount_cents")
+    assert_error(s.approve(aid, 3000, 3), 400, "invalid_field", "returned_quantity")
+    r = s.approve(aid, 8900, 1)
+    assert r.status == 200 and (r.json["status"], r.json["approved_cents"]) == ("approved", 8900), r
+    assert settlement_of(srv, s.t, s.cid) is None
+    s.pay(1)
+    wait_for(lambda: settlement_of(srv, s.t, s.cid), "the settlement")
+    st = settlement_of(srv, s.t, s.cid)
+    l0, l1 = sorted(st["lines"], key=lambda l: l["participation_id"])
+    # kept: 17800 - 8900 = 8900 on 1 unit; commission 668, manufacturer 5100
+    assert (l0["quantity"], l0["gross_cents"], l0["commission_cents"],
+            l0["manufacturer_cents"], l0["distributor_net_cents"]) == (2, 8900, 668, 5100, 3132)
+    assert (l1["gross_cents"], l1["distributor_net_cents"]) == (8900, 8900 - 668 - 5100)
+    assert st["totals"]["refunded_cents"] == 8900 and st["totals"]["received_cents"] == 26700
+    assert st["adjustments"] == []
+    assert reconcile(db, s.cid)[3] == 0
+
+
+def test_after_sales_after_settlement_writes_an_adjustment(psrv, db):
+    srv = psrv
+    s = Sale(srv, db, [3])
+    oid = s.pay(0)
+    wait_for(lambda: settlement_of(srv, s.t, s.cid), "the settlement")
+    assert reconcile(db, s.cid)[3] == 0
+    delivered(srv, s.t, oid)
+    aid = s.ask(0, oid, 9999, quantity=1).json["id"]
+    r = s.approve(aid, 8901, 1)
+    assert r.status == 200, r
+    st = settlement_of(srv, s.t, s.cid)
+    (adj,) = st["adjustments"]
+    com = (8901 * 750 + 5000) // 10000  # 668 (667.575)
+    assert (adj["gross_cents"], adj["commission_cents"], adj["manufacturer_cents"],
+            adj["leader_commission_cents"], adj["distributor_net_cents"]) == \
+        (-8901, -com, -5100, 0, -8901 + com + 5100)
+    # one shopper: the first tier, 3 x 99.00 paid
+    assert reconcile(db, s.cid) == (29700, 8901, 29700 - 8901, 0)
+    # a second request: at most paid less refunded (29700 - 8901)
+    aid2 = s.ask(0, oid, 100, quantity=0).json["id"]
+    assert_error(s.approve(aid2, 29700 - 8901 + 1, 0), 400, "invalid_field", "amount_cents")
+    assert_error(s.approve(aid2, 1, 3), 400, "invalid_field", "returned_quantity")
+    assert s.approve(aid2, 29700 - 8901, 0).status == 200
+    assert reconcile(db, s.cid)[3] == 0
+    r = srv.get("/v1/admin/exports/settlements.csv", token=s.t.token)
+    rows = [row.split(",") for row in r.body.decode().splitlines()[1:]]
+    adj_rows = [row for row in rows if row[5] == "adjustment"]
+    assert [(row[1], row[6], row[8], row[10], row[11], row[12], row[13]) for row in adj_rows] == [
+        (str(s.cid), "1", "-89.01", "-6.68", "-51.00", "-31.33", "0.00"),
+        (str(s.cid), "0", "-207.99", "-15.60", "0.00", "-192.39", "0.00")]
+    # the period of the approval holds it, an earlier one does not
+    r = srv.get("/v1/admin/exports/settlements.csv?to=2000-01-01T00:00:00Z", token=s.t.token)
+    assert "adjustment" not in r.body.decode()
+    ledger = dict(db_all(db, "SELECT movement_key, amount_cents FROM ledger_entries"
+                             " WHERE movement_key LIKE %s", ("adjust:%d:%%" % aid,)))
+    assert ledger == {"adjust:%d:commission" % aid: -com,
+                      "adjust:%d:manufacturer" % aid: -5100,
+                      "adjust:%d:distributor_net" % aid: -8901 + com + 5100}
+
+
+def test_concurrent_approvals_make_one_refund(psrv, db):
+    srv = psrv
+    s = Sale(srv, db, [1])
+    oid = s.pay(0)
+    delivered(srv, s.t, oid)
+    aid = s.ask(0, oid, 9900).json["id"]
+    results = []
+    barrier = threading.Barrier(4)
+
+    def go():
+        barrier.wait()
+        results.append(s.approve(aid, 9900, 1).status)
+
+    threads = [threading.Thread(target=go) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(results) == [200, 409, 409, 409], results
+    assert one(db, "SELECT count(*), sum(amount_cents) FROM ledger_entries"
+                   " WHERE campaign_id = %s AND kind = 'refund_issued'", (s.cid,)) == (1, 9900)
+    assert one(db, "SELECT count(*) FROM outbox WHERE kind = 'refund.issued'"
+                   " AND campaign_id = %s", (s.cid,))[0] == 1
+    assert reconcile(db, s.cid)[3] == 0
