@@ -59,7 +59,8 @@
 -- others. One row out per row
 -- in: o_ord (1-based), o_reason (NULL when accepted; else changed,
 -- not_found, campaign_not_open, per_customer_limit, reliability_too_low,
--- already_joined, campaign_full, pending_full), the participation JSON, and for the
+-- already_joined, campaign_full, pending_full, or a fulfilment refusal of
+-- gb_join_fulfilment_refusal), the participation JSON, and for the
 -- current price: true, the tiers, the basis and the live counters just
 -- after this row's join.
 --
