@@ -22,6 +22,7 @@
  * locks the order for 15 minutes at the fifth (429). A malformed code (not
  * six digits) is 400 and not counted.
  */
+#include <event2/buffer.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -34,6 +35,7 @@
 #include "fulfil.h"
 #include "http.h"
 #include "idem.h"
+#include "joinengine.h" /* array literals for statement parameters */
 #include "json.h"
 
 #define ORDER_SALT_LEN 16
@@ -353,12 +355,6 @@ static void order_ready_written_cb(const struct db_result *res, void *arg)
     idem_reply_text(r, 201, PQgetvalue(res->res, 0, 0));
 }
 
-/* Appends ",item" (or "item" first) to an array literal being built. */
-static char *order_array_add(struct req *r, const char *arr, const char *item)
-{
-    return req_printf(r, "%s%s%s", arr, arr[1] == '\0' ? "" : ",", item);
-}
-
 static void order_ready_read_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
@@ -378,36 +374,42 @@ static void order_ready_read_cb(const struct db_result *res, void *arg)
                         "This is not a pickup point of the campaign.");
         return;
     }
-    /* "{1,2,3}": one code per order, drawn here (see the header) */
+    /* "{1,2,3}": one code per order, drawn here (see the header), into
+     * three array literals built in evbuffers (linear in the orders) */
     const char *ids = PQgetvalue(pg, 0, 2);
-    char *codes = "{", *salts = "{", *hashes = "{";
-    const char *p = ids + 1;
-    while (*p != '}' && *p != '\0') {
+    struct evbuffer *e[3];
+    char *arrays[3];
+    joinengine_arrays_open(e, 3);
+    bool ok = true;
+    for (const char *p = ids + 1; ok && *p != '}' && *p != '\0';) {
         char *end;
-        long long id = strtoll(p, &end, 10);
+        (void)strtoll(p, &end, 10);
         char code[FULFIL_CODE_LEN + 1];
         unsigned char salt[ORDER_SALT_LEN], hash[ORDER_HASH_LEN];
         char salt_hex[2 * ORDER_SALT_LEN + 1], hash_hex[2 * ORDER_HASH_LEN + 1];
-        if (end == p || !order_code_new(code, salt, hash)) {
-            req_reply_error(r, 500, "internal", NULL,
-                            "Pickup codes could not be drawn.");
-            return;
-        }
-        (void)id;
+        ok = end != p && order_code_new(code, salt, hash);
+        if (!ok)
+            break;
         crypto_hex_encode(salt, sizeof salt, salt_hex);
         crypto_hex_encode(hash, sizeof hash, hash_hex);
-        codes = order_array_add(r, codes, code);
-        salts = order_array_add(r, salts, salt_hex);
-        hashes = order_array_add(r, hashes, hash_hex);
+        const char *sep = p == ids + 1 ? "" : ",";
+        evbuffer_add_printf(e[0], "%s%s", sep, code);
+        evbuffer_add_printf(e[1], "%s%s", sep, salt_hex);
+        evbuffer_add_printf(e[2], "%s%s", sep, hash_hex);
         p = *end == ',' ? end + 1 : end;
     }
-    const char *params[] = {req_tenant_param(r),
-                            order_int(r, r->params[0]),
-                            st->point,
-                            ids,
-                            req_printf(r, "%s}", codes),
-                            req_printf(r, "%s}", salts),
-                            req_printf(r, "%s}", hashes)};
+    joinengine_arrays_close(e, arrays, 3);
+    const char *params[7] = {req_tenant_param(r), order_int(r, r->params[0]),
+                             st->point, ids};
+    for (int f = 0; f < 3; f++) {
+        params[4 + f] = req_strdup(r, arrays[f]);
+        free(arrays[f]);
+    }
+    if (!ok) {
+        req_reply_error(r, 500, "internal", NULL,
+                        "Pickup codes could not be drawn.");
+        return;
+    }
     if (!req_exec(r, &order_ready_write, params, order_ready_written_cb))
         return;
 }
