@@ -518,10 +518,12 @@ void api_orders_pickup(struct req *r)
 static struct db_stmt order_pickup_list =
     DB_STMT("order_pickup_list",
             "SELECT o.id, k.display_name, k.login, o.quantity, o.status"
-            "  FROM orders o JOIN customers k ON k.id = o.customer_id"
-            " WHERE o.distributor_id = $1 AND o.campaign_id = $2"
-            "   AND o.pickup_point_id = $3"
-            " ORDER BY o.id",
+            "  FROM campaigns c"
+            "  LEFT JOIN orders o ON o.distributor_id = c.distributor_id"
+            "        AND o.campaign_id = c.id AND o.pickup_point_id = $3"
+            "  LEFT JOIN customers k ON k.id = o.customer_id"
+            " WHERE c.distributor_id = $1 AND c.id = $2"
+            " ORDER BY o.id NULLS FIRST",
             3);
 
 static void order_pickup_list_cb(const struct db_result *res, void *arg)
@@ -532,6 +534,10 @@ static void order_pickup_list_cb(const struct db_result *res, void *arg)
         return;
     }
     PGresult *pg = res->res;
+    if (PQntuples(pg) == 0) { /* a row per order, or one empty row */
+        req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
+        return;
+    }
     static const char *const columns[] = {"order_id", "customer", "phone",
                                           "quantity", "status"};
     struct csv_buf b;
@@ -541,6 +547,8 @@ static void order_pickup_list_cb(const struct db_result *res, void *arg)
         ok = csv_append_str(&b, columns[i]);
     ok = ok && csv_end_row(&b);
     for (int i = 0; ok && i < PQntuples(pg); i++) {
+        if (PQgetisnull(pg, i, 0))
+            continue; /* the campaign has no order at this point */
         char masked[64];
         fulfil_mask_contact(PQgetvalue(pg, i, 2), masked, sizeof masked);
         ok = csv_append_int(&b, strtoll(PQgetvalue(pg, i, 0), NULL, 10)) &&
@@ -563,7 +571,8 @@ static void order_pickup_list_cb(const struct db_result *res, void *arg)
 
 /* GET /v1/admin/exports/pickup-list.csv?campaign_id=&pickup_point_id=
  * (owner, operator) -> text/csv: order_id, customer, phone (masked),
- * quantity, status | 400 (either missing) */
+ * quantity, status | 400 (either missing) | 404 (not this distributor's
+ * campaign) */
 void api_orders_pickup_list(struct req *r)
 {
     const char *campaign, *point;

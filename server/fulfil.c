@@ -31,6 +31,11 @@ bool fulfil_code_from_bytes(const unsigned char *bytes, size_t n,
 
 void fulfil_mask_contact(const char *contact, char *out, size_t outlen)
 {
+    /* A mainland mobile in E.164 (+86 and 11 digits, the login's normal
+     * form) reads as the 11 digits leaders know: 139****0001. */
+    if (strncmp(contact, "+86", 3) == 0 && strlen(contact + 3) == 11 &&
+        strspn(contact + 3, "0123456789") == 11)
+        contact += 3;
     size_t len = strlen(contact);
     const char *at = strchr(contact, '@');
     if (at != NULL && at != contact)

@@ -24,7 +24,8 @@ bool fulfil_code_from_bytes(const unsigned char *bytes, size_t n,
                             char out[FULFIL_CODE_LEN + 1]);
 
 /* The contact of a customer as a leader may see it: a phone number keeps
- * its first 3 and last 4 characters ("139****0001"), an e-mail its first
+ * its first 3 and last 4 characters ("139****0001"; a mainland number in
+ * E.164, "+8613900000001", first loses its "+86"), an e-mail its first
  * character and domain ("z***@example.com"); anything shorter than 8
  * characters is "****". out must hold outlen >= 8 bytes; the result is
  * truncated to fit. */

@@ -153,8 +153,8 @@ def wait_for(pred, what, timeout=15):
     raise AssertionError("timed out waiting for " + what)
 
 
-def shopper(srv):
-    p = new_customer(srv)
+def shopper(srv, login=None):
+    p = new_customer(srv, login=login)
     return p, customer_token(srv, p.login)
 
 
@@ -225,8 +225,8 @@ def test_pickup_orders_ready_code_and_lock(psrv, db):
                         pickup_point_ids=[a["id"], b["id"]], deposit_policy=NO_DEPOSIT,
                         min_participants=2)["id"]
     people = []
-    for point in (a, a, b):
-        cust, tok = shopper(srv)
+    for point, login in ((a, new_phone()), (a, None), (b, None)):
+        cust, tok = shopper(srv, login)
         r = join(srv, tok, cid, body={"quantity": 1, "pickup_point_id": point["id"]})
         assert r.status == 201, r
         people.append((cust, tok, r.json["id"], point))
@@ -277,8 +277,15 @@ def test_pickup_orders_ready_code_and_lock(psrv, db):
     rows = r.body.decode().splitlines()
     assert rows[0] == "order_id,customer,phone,quantity,status"
     assert len(rows) == 3
-    login = people[0][0].login
+    login = people[0][0].login  # a phone number; the others e-mails
     assert login not in r.body.decode()
+    assert login.startswith("+86")  # E.164; the leader sees 139****0001
+    assert rows[1].split(",")[2] == login[3:6] + "****" + login[-4:]
+    assert rows[2].split(",")[2].startswith(people[1][0].login[0] + "***@")
+    assert_error(srv.get("/v1/admin/exports/pickup-list.csv?campaign_id=%d&pickup_point_id=%d"
+                         % (cid, a["id"]), token=other.token), 404, "not_found")
+    assert_error(srv.get("/v1/admin/exports/pickup-list.csv?campaign_id=%d" % cid,
+                         token=t.token), 400, "invalid_field", "pickup_point_id")
     (oid0, code0), (oid1, code1) = codes
     wrong = "%06d" % ((int(code0) + 1) % 1000000)
     assert_error(srv.post("/v1/admin/orders/%d/pickup" % oid0, {"pickup_code": "12345"},
