@@ -12,6 +12,8 @@
 #include "reply.h" /* every handler answers with these */
 
 struct req;
+struct jfields;
+struct cJSON;
 
 /* api_health.c */
 void api_healthz(struct req *r);
@@ -106,5 +108,33 @@ bool api_settlements_period_bound(struct req *r, const char *name,
                                   const char **text, int64_t *us);
 /* api_exports.c */
 void api_settlements_export(struct req *r);
+
+/* api_orders.c */
+/* Reads a delivery address {name, phone, region, line} (all required,
+ * printable text) and answers it as canonical JSON text in r's arena, or
+ * NULL after failing jf naming "address". */
+const char *api_address_read(struct req *r, struct jfields *jf,
+                             const struct cJSON *obj);
+void api_orders_list_mine(struct req *r);
+void api_orders_get_mine(struct req *r);
+void api_orders_set_address(struct req *r);
+void api_orders_list(struct req *r);
+void api_orders_ship(struct req *r);
+void api_orders_deliver(struct req *r);
+void api_orders_ready(struct req *r);
+void api_orders_pickup(struct req *r);
+void api_orders_pickup_list(struct req *r);
+
+/* api_aftersales.c */
+void api_aftersales_create(struct req *r);
+void api_aftersales_list(struct req *r);
+void api_aftersales_approve(struct req *r);
+void api_aftersales_reject(struct req *r);
+
+/* api_pickup.c */
+void api_pickup_create(struct req *r);
+void api_pickup_list(struct req *r);
+void api_pickup_get(struct req *r);
+void api_pickup_update(struct req *r);
 
 #endif

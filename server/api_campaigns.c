@@ -68,6 +68,8 @@
 
 #define CAMPAIGN_WINDOW_MAX     (30 * 86400)
 #define CAMPAIGN_PATCH_ATTEMPTS 3
+/* A campaign names a handful of pickup points (schema CHECK: 50). */
+#define CAMPAIGN_PICKUP_POINTS_MAX 50
 /* 9999-12-31T23:59:59.999999Z in microseconds since the epoch */
 #define CAMPAIGN_TIME_MAX_US 253402300799999999LL
 
@@ -105,6 +107,13 @@ struct campaign_in {
     struct pricing_deposit_band bands[PRICING_MAX_BANDS];
     size_t nbands;
     int64_t min_score, deposit_window, payment_window;
+    /* fulfilment (issue 13) and the bound on units pending a deposit */
+    bool pickup; /* fulfilment "pickup", else "delivery" */
+    int64_t pickup_points[CAMPAIGN_PICKUP_POINTS_MAX];
+    size_t npickup_points;
+    int64_t after_sales_days, max_pending_share_bp;
+    bool has_fulfilment, has_pickup_points, has_after_sales_days,
+        has_max_pending_share_bp;
     bool has_product_id, has_title, has_description, has_starts_at, has_ends_at,
         has_basis, has_tiers, has_min_participants, has_max_quantity,
         has_per_customer_limit, has_policy, has_min_score, has_deposit_window,
@@ -125,6 +134,10 @@ static const char *const campaign_fields[] = {"product_id",
                                               "min_score",
                                               "deposit_window_seconds",
                                               "payment_window_seconds",
+                                              "max_pending_share_bp",
+                                              "fulfilment",
+                                              "pickup_point_ids",
+                                              "after_sales_days",
                                               NULL};
 
 /* Reads an array of at most max objects with exactly the members a and b,
@@ -169,6 +182,33 @@ static size_t campaign_read_pairs(struct jfields *jf, const cJSON *arr,
     return n;
 }
 
+/* pickup_point_ids: distinct positive integers (that they are the
+ * distributor's active points is checked against the database). */
+static void campaign_read_points(struct jfields *jf, const cJSON *arr,
+                                 struct campaign_in *in)
+{
+    size_t n = 0;
+    for (const cJSON *e = arr->child; e != NULL; e = e->next) {
+        int64_t id;
+        if (!json_item_int(e, 1, JSON_MAX_SAFE_INT, &id)) {
+            jfields_fail(jf, "pickup_point_ids",
+                         "pickup_point_ids[%zu] must be a pickup point id", n);
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (in->pickup_points[i] == id) {
+                jfields_fail(jf, "pickup_point_ids",
+                             "pickup_point_ids[%zu] repeats %lld", n,
+                             (long long)id);
+                return;
+            }
+        }
+        in->pickup_points[n++] = id;
+    }
+    in->npickup_points = n;
+    in->has_pickup_points = true;
+}
+
 /* Reads every field the request names into *in (required ones when
  * creating) and checks each on its own; rules across fields come later. */
 static void campaign_read(struct jfields *jf, struct campaign_in *in,
@@ -200,8 +240,26 @@ static void campaign_read(struct jfields *jf, struct campaign_in *in,
                 &in->deposit_window, &in->has_deposit_window);
     jfields_int(jf, "payment_window_seconds", false, 1, CAMPAIGN_WINDOW_MAX,
                 &in->payment_window, &in->has_payment_window);
+    jfields_int(jf, "max_pending_share_bp", false, 1, 10000,
+                &in->max_pending_share_bp, &in->has_max_pending_share_bp);
+    const char *fulfilment = NULL;
+    jfields_str(jf, "fulfilment", false, 1, 16, &fulfilment,
+                &in->has_fulfilment);
+    const cJSON *points = jfields_array(jf, "pickup_point_ids", false, 0,
+                                        CAMPAIGN_PICKUP_POINTS_MAX);
+    jfields_int(jf, "after_sales_days", false, 0, 30, &in->after_sales_days,
+                &in->has_after_sales_days);
     if (!jfields_ok(jf))
         return;
+    if (in->has_fulfilment) {
+        if (strcmp(fulfilment, "pickup") == 0)
+            in->pickup = true;
+        else if (strcmp(fulfilment, "delivery") != 0)
+            jfields_fail(jf, "fulfilment",
+                         "fulfilment must be \"delivery\" or \"pickup\"");
+    }
+    if (points != NULL)
+        campaign_read_points(jf, points, in);
     if (in->has_title && !json_printable(in->title, false))
         jfields_fail(jf, "title", "title must not hold control characters");
     if (in->has_description && !json_printable(in->description, true))
@@ -279,6 +337,10 @@ static void campaign_defaults(struct campaign_in *in)
         in->deposit_window = 900;
     if (!in->has_payment_window)
         in->payment_window = 86400;
+    if (!in->has_after_sales_days)
+        in->after_sales_days = 7;
+    if (!in->has_max_pending_share_bp)
+        in->max_pending_share_bp = 5000;
 }
 
 /* The rules across fields of a complete campaign. */
@@ -293,6 +355,22 @@ static void campaign_check(struct jfields *jf, const struct campaign_in *c)
         jfields_fail(jf, "min_participants",
                      "min_participants must not exceed max_quantity (each "
                      "participant takes at least one unit)");
+    else if (c->pickup && c->npickup_points == 0)
+        jfields_fail(jf, "pickup_point_ids",
+                     "a pickup campaign needs at least one pickup point");
+    else if (!c->pickup && c->npickup_points > 0)
+        jfields_fail(jf, "pickup_point_ids",
+                     "only a pickup campaign takes pickup points");
+}
+
+/* The pickup point ids as a bigint[] statement parameter. */
+static char *campaign_points_param(struct req *r, const struct campaign_in *c)
+{
+    char *s = "{";
+    for (size_t i = 0; i < c->npickup_points; i++)
+        s = req_printf(r, "%s%s%lld", s, i ? "," : "",
+                       (long long)c->pickup_points[i]);
+    return req_printf(r, "%s}", s);
 }
 
 /* The tiers against the product's list price. */
@@ -513,18 +591,22 @@ struct campaign_create {
 
 static struct db_stmt campaign_product =
     DB_STMT("campaign_product",
-            "SELECT p.list_price_cents FROM products p"
+            "SELECT p.list_price_cents,"
+            "       gb_pickup_points_usable($1, $3::bigint[])"
+            "  FROM products p"
             " WHERE p.distributor_id = $1 AND p.id = $2",
-            2);
+            3);
 
 static struct db_stmt campaign_insert = DB_STMT(
     "campaign_insert",
     "WITH n AS (INSERT INTO campaigns AS t (distributor_id, product_id, title,"
     "    description, starts_at, ends_at, tier_basis, tiers, min_participants,"
     "    max_quantity, per_customer_limit, deposit_policy, min_score,"
-    "    deposit_window_seconds, payment_window_seconds)"
+    "    deposit_window_seconds, payment_window_seconds,"
+    "    max_pending_share_bp, fulfilment, pickup_point_ids, after_sales_days)"
     "  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11,"
-    "          $12::jsonb, $13, $14, $15) RETURNING t),"
+    "          $12::jsonb, $13, $14, $15, $18, $19, $20::bigint[], $21)"
+    "  RETURNING t),"
     " a AS (INSERT INTO audit_log (distributor_id, staff_id, actor, action,"
     "                              entity, entity_id, after, request_id)"
     "       SELECT $1, $16::bigint, 'staff:' || $16::bigint, 'create',"
@@ -533,7 +615,7 @@ static struct db_stmt campaign_insert = DB_STMT(
     " SELECT " CAMPAIGN_COLS(
         "gb_campaign_json", "n.t",
         "k") "   FROM n, LATERAL gb_campaign_counted(n.t) k",
-    17);
+    21);
 
 static void campaign_inserted_cb(const struct db_result *res, void *arg)
 {
@@ -570,14 +652,26 @@ static void campaign_params(struct req *r, const struct campaign_in *c,
     params[13] = campaign_int_text(r, c->payment_window);
 }
 
+/* The 4 fulfilment parameters (max_pending_share_bp, fulfilment,
+ * pickup_point_ids, after_sales_days) into params. */
+static void campaign_params_fulfil(struct req *r, const struct campaign_in *c,
+                                   const char **params)
+{
+    params[0] = campaign_int_text(r, c->max_pending_share_bp);
+    params[1] = c->pickup ? "pickup" : "delivery";
+    params[2] = campaign_points_param(r, c);
+    params[3] = campaign_int_text(r, c->after_sales_days);
+}
+
 static void campaign_create_run(struct req *r)
 {
     struct campaign_create *st = r->state;
-    const char *params[17];
+    const char *params[21];
     params[0] = req_tenant_param(r);
     campaign_params(r, &st->in, params + 1);
     params[15] = campaign_int_text(r, r->who.id);
     params[16] = r->id;
+    campaign_params_fulfil(r, &st->in, params + 17);
     if (!req_exec(r, &campaign_insert, params, campaign_inserted_cb))
         return;
 }
@@ -600,6 +694,10 @@ static void campaign_product_cb(const struct db_result *res, void *arg)
     struct jfields jf;
     jfields_init(&jf, r->json);
     campaign_check_price(&jf, &st->in, list_price);
+    if (jfields_ok(&jf) && strcmp(PQgetvalue(res->res, 0, 1), "t") != 0)
+        jfields_fail(&jf, "pickup_point_ids",
+                     "pickup_point_ids must name active pickup points of "
+                     "this distributor");
     if (!req_fields_ok(r, &jf))
         return;
     idem_begin(r, campaign_create_run);
@@ -628,7 +726,8 @@ void api_campaigns_create(struct req *r)
     if (!req_fields_ok(r, &jf))
         return;
     const char *params[] = {req_tenant_param(r),
-                            campaign_int_text(r, st->in.product_id)};
+                            campaign_int_text(r, st->in.product_id),
+                            campaign_points_param(r, &st->in)};
     if (!req_query_db(r, &campaign_product, params, campaign_product_cb))
         return;
 }
@@ -648,13 +747,16 @@ static struct db_stmt campaign_patch_read = DB_STMT(
     "       c.tier_basis, c.tiers::text, c.min_participants, c.max_quantity,"
     "       c.per_customer_limit, c.deposit_policy::text, c.min_score,"
     "       c.deposit_window_seconds, c.payment_window_seconds,"
-    "       p.list_price_cents, np.list_price_cents, c.ends_at <= now()"
+    "       p.list_price_cents, np.list_price_cents, c.ends_at <= now(),"
+    "       c.max_pending_share_bp, c.fulfilment, c.after_sales_days,"
+    "       c.pickup_point_ids::text,"
+    "       $4::bigint[] IS NULL OR gb_pickup_points_usable($1, $4::bigint[])"
     "  FROM campaigns c"
     "  JOIN products p ON p.distributor_id = c.distributor_id"
     "                 AND p.id = c.product_id"
     "  LEFT JOIN products np ON np.distributor_id = $1 AND np.id = $3::bigint"
     " WHERE c.distributor_id = $1 AND c.id = $2",
-    3);
+    4);
 
 static struct db_stmt campaign_patch_write = DB_STMT(
     "campaign_patch_write",
@@ -666,6 +768,8 @@ static struct db_stmt campaign_patch_write = DB_STMT(
     "         max_quantity = $13, per_customer_limit = $14,"
     "         deposit_policy = $15::jsonb, min_score = $16,"
     "         deposit_window_seconds = $17, payment_window_seconds = $18,"
+    "         max_pending_share_bp = $21, fulfilment = $22,"
+    "         pickup_point_ids = $23::bigint[], after_sales_days = $24,"
     "         version = t.version + 1, updated_at = now()"
     "       WHERE t.distributor_id = $1 AND t.id = $2 AND t.version = $3"
     "         AND t.status = $4 AND (t.status = 'draft' OR t.ends_at > now())"
@@ -678,7 +782,7 @@ static struct db_stmt campaign_patch_write = DB_STMT(
     " SELECT " CAMPAIGN_COLS(
         "gb_campaign_json", "u.t",
         "k") "   FROM u, LATERAL gb_campaign_counted(u.t) k",
-    20);
+    24);
 
 static void campaign_patch_start(struct req *r);
 
@@ -727,7 +831,39 @@ static const char *campaign_patch_locked_field(const struct campaign_in *in)
         return "deposit_window_seconds";
     if (in->has_payment_window)
         return "payment_window_seconds";
+    if (in->has_max_pending_share_bp)
+        return "max_pending_share_bp";
+    if (in->has_fulfilment)
+        return "fulfilment";
+    if (in->has_pickup_points)
+        return "pickup_point_ids";
+    if (in->has_after_sales_days)
+        return "after_sales_days";
     return NULL;
+}
+
+/* Reads a stored pickup_point_ids ("{1,2}") into c. */
+static bool campaign_points_parse(const char *text, struct campaign_in *c)
+{
+    size_t n = 0;
+    if (*text++ != '{')
+        return false;
+    while (*text != '}') {
+        char *end;
+        errno = 0;
+        long long v = strtoll(text, &end, 10);
+        if (errno != 0 || end == text || v < 1 ||
+            n == CAMPAIGN_PICKUP_POINTS_MAX)
+            return false;
+        c->pickup_points[n++] = v;
+        text = end;
+        if (*text == ',')
+            text++;
+        else if (*text != '}')
+            return false;
+    }
+    c->npickup_points = n;
+    return true;
 }
 
 /* Reads the stored campaign of the patch_read row into *c; false when the
@@ -758,6 +894,9 @@ static bool campaign_from_row(PGresult *res, struct campaign_in *c)
            campaign_cell_int(res, 0, 13, &c->min_score) &&
            campaign_cell_int(res, 0, 14, &c->deposit_window) &&
            campaign_cell_int(res, 0, 15, &c->payment_window) &&
+           campaign_cell_int(res, 0, 19, &c->max_pending_share_bp) &&
+           campaign_cell_int(res, 0, 21, &c->after_sales_days) &&
+           campaign_points_parse(PQgetvalue(res, 0, 22), c) &&
            pricing_bands_validate(c->bands, c->nbands, &bad) ==
                PRICING_BANDS_OK;
 }
@@ -801,6 +940,19 @@ static void campaign_merge(struct campaign_in *c, const struct campaign_in *in)
         c->deposit_window = in->deposit_window;
     if (in->has_payment_window)
         c->payment_window = in->payment_window;
+    if (in->has_max_pending_share_bp)
+        c->max_pending_share_bp = in->max_pending_share_bp;
+    if (in->has_after_sales_days)
+        c->after_sales_days = in->after_sales_days;
+    if (in->has_fulfilment) {
+        c->pickup = in->pickup;
+        if (!in->pickup && !in->has_pickup_points)
+            c->npickup_points = 0; /* delivery names no points */
+    }
+    if (in->has_pickup_points) {
+        memcpy(c->pickup_points, in->pickup_points, sizeof in->pickup_points);
+        c->npickup_points = in->npickup_points;
+    }
 }
 
 static void campaign_patch_read_cb(const struct db_result *res, void *arg)
@@ -825,6 +977,7 @@ static void campaign_patch_read_cb(const struct db_result *res, void *arg)
     struct campaign_in c;
     int64_t list_price;
     memset(&c, 0, sizeof c);
+    c.pickup = strcmp(PQgetvalue(pg, 0, 20), "pickup") == 0;
     c.title = req_strdup(r, PQgetvalue(pg, 0, 3));
     c.description = req_strdup(r, PQgetvalue(pg, 0, 4));
     if (!campaign_from_row(pg, &c) ||
@@ -873,6 +1026,10 @@ static void campaign_patch_read_cb(const struct db_result *res, void *arg)
     jfields_init(&jf, r->json);
     campaign_check(&jf, &c);
     campaign_check_price(&jf, &c, list_price);
+    if (jfields_ok(&jf) && strcmp(PQgetvalue(pg, 0, 23), "t") != 0)
+        jfields_fail(&jf, "pickup_point_ids",
+                     "pickup_point_ids must name active pickup points of "
+                     "this distributor");
     if (!req_fields_ok(r, &jf))
         return;
     int64_t first = 0;
@@ -885,7 +1042,7 @@ static void campaign_patch_read_cb(const struct db_result *res, void *arg)
                         (long long)first, status);
         return;
     }
-    const char *params[20];
+    const char *params[24];
     params[0] = req_tenant_param(r);
     params[1] = campaign_int_text(r, r->params[0]);
     params[2] = version;
@@ -893,6 +1050,7 @@ static void campaign_patch_read_cb(const struct db_result *res, void *arg)
     campaign_params(r, &c, params + 4);
     params[18] = campaign_int_text(r, r->who.id);
     params[19] = r->id;
+    campaign_params_fulfil(r, &c, params + 20);
     if (!req_query_db(r, &campaign_patch_write, params,
                       campaign_patch_written_cb))
         return;
@@ -903,7 +1061,8 @@ static void campaign_patch_start(struct req *r)
     struct campaign_patch *st = r->state;
     const char *params[] = {
         req_tenant_param(r), campaign_int_text(r, r->params[0]),
-        st->in.has_product_id ? campaign_int_text(r, st->in.product_id) : NULL};
+        st->in.has_product_id ? campaign_int_text(r, st->in.product_id) : NULL,
+        st->in.has_pickup_points ? campaign_points_param(r, &st->in) : NULL};
     if (!req_query_db(r, &campaign_patch_read, params, campaign_patch_read_cb))
         return;
 }

@@ -61,23 +61,40 @@ static struct db_stmt declare_stmt = DB_STMT(
     "  WHERE s.distributor_id = $1::bigint"
     "    AND ($2::timestamptz IS NULL OR s.settled_at >= $2::timestamptz)"
     "    AND ($3::timestamptz IS NULL OR s.settled_at < $3::timestamptz)) "
-    "SELECT s.settled, l.campaign_id, s.title, l.participation_id, "
-    "l.customer_id, l.status, l.quantity, l.unit_price_cents, l.gross_cents, "
-    "l.forfeited_cents, l.commission_cents, l.manufacturer_cents, "
-    "l.distributor_net_cents "
-    "FROM s JOIN settlement_lines l ON l.campaign_id = s.campaign_id "
-    "WHERE l.distributor_id = $1::bigint "
-    "ORDER BY s.settled_at, l.campaign_id, l.participation_id",
+    "SELECT x.settled, x.campaign_id, x.title, x.participation_id, "
+    "x.customer_id, x.status, x.quantity, x.unit_price_cents, x.gross_cents, "
+    "x.forfeited_cents, x.commission_cents, x.manufacturer_cents, "
+    "x.distributor_net_cents, x.leader_commission_cents FROM ("
+    " SELECT s.settled_at AS t, 0 AS kind, l.participation_id AS k, "
+    " s.settled, l.campaign_id, s.title, l.participation_id, "
+    " l.customer_id, l.status, l.quantity, l.unit_price_cents, l.gross_cents, "
+    " l.forfeited_cents, l.commission_cents, l.manufacturer_cents, "
+    " l.distributor_net_cents, l.leader_commission_cents "
+    " FROM s JOIN settlement_lines l ON l.campaign_id = s.campaign_id "
+    " WHERE l.distributor_id = $1::bigint "
+    " UNION ALL"
+    /* adjustments (after-sales refunds approved after settlement) are
+     * dated at their approval: a period holds those made in it */
+    " SELECT a.adjusted_at, 1, a.id, gb_ts(a.adjusted_at), a.campaign_id, "
+    " c.title, a.participation_id, a.customer_id, 'adjustment', "
+    " a.returned_quantity, a.unit_price_cents, a.gross_cents, 0::bigint, "
+    " a.commission_cents, a.manufacturer_cents, a.distributor_net_cents, "
+    " a.leader_commission_cents "
+    " FROM settlement_adjustments a JOIN campaigns c ON c.id = a.campaign_id "
+    " WHERE a.distributor_id = $1::bigint"
+    "   AND ($2::timestamptz IS NULL OR a.adjusted_at >= $2::timestamptz)"
+    "   AND ($3::timestamptz IS NULL OR a.adjusted_at < $3::timestamptz)"
+    ") x ORDER BY x.t, x.campaign_id, x.kind, x.k",
     3);
 static struct db_stmt fetch_stmt = DB_STMT(
     "exports_settlements_fetch", "FETCH " FETCH_ROWS_TEXT " FROM gb_export", 0);
 
 /* The header row, in the order of the statement's columns. */
 static const char *const export_columns[] = {
-    "settled_at",     "campaign_id", "campaign_title", "participation_id",
-    "customer_id",    "status",      "quantity",       "unit_price",
-    "gross",          "forfeited",   "commission",     "manufacturer",
-    "distributor_net"};
+    "settled_at",      "campaign_id",      "campaign_title", "participation_id",
+    "customer_id",     "status",           "quantity",       "unit_price",
+    "gross",           "forfeited",        "commission",     "manufacturer",
+    "distributor_net", "leader_commission"};
 
 enum export_col {
     COL_SETTLED_AT,
@@ -93,6 +110,7 @@ enum export_col {
     COL_COMMISSION,
     COL_MANUFACTURER,
     COL_DISTRIBUTOR_NET,
+    COL_LEADER_COMMISSION, /* issue 13: last, so older readers keep theirs */
     COL_COUNT
 };
 
@@ -201,7 +219,7 @@ static bool export_rows(struct csv_buf *b, PGresult *res, int n)
                   csv_append_int(b, export_int(res, i, COL_CUSTOMER_ID)) &&
                   csv_append_str(b, PQgetvalue(res, i, COL_STATUS)) &&
                   csv_append_int(b, export_int(res, i, COL_QUANTITY));
-        for (int c = COL_UNIT_PRICE; ok && c <= COL_DISTRIBUTOR_NET; c++)
+        for (int c = COL_UNIT_PRICE; ok && c <= COL_LEADER_COMMISSION; c++)
             ok = csv_append_money(b, export_int(res, i, c));
         if (!ok || !csv_end_row(b))
             return false;

@@ -109,6 +109,20 @@ static void join_reply_reason(struct req *r, const char *reason, int score)
     else if (strcmp(reason, "campaign_full") == 0)
         req_reply_error(r, 409, "campaign_full", "quantity",
                         "Not enough units are left for this quantity.");
+    else if (strcmp(reason, "pickup_point_required") == 0)
+        req_reply_error(r, 400, "invalid_field", "pickup_point_id",
+                        "This campaign is picked up: name one of its "
+                        "pickup_points.");
+    else if (strcmp(reason, "pickup_point_invalid") == 0)
+        req_reply_error(r, 400, "invalid_field", "pickup_point_id",
+                        "This pickup point is not one of the campaign's.");
+    else if (strcmp(reason, "pickup_point_not_taken") == 0)
+        req_reply_error(r, 400, "invalid_field", "pickup_point_id",
+                        "This campaign is delivered: it takes no pickup "
+                        "point.");
+    else if (strcmp(reason, "address_not_taken") == 0)
+        req_reply_error(r, 400, "invalid_field", "address",
+                        "This campaign is picked up: it takes no address.");
     else if (strcmp(reason, "pending_full") == 0) /* the bound on deposits */
         req_reply_error(r, 409, "campaign_full", "quantity",
                         "The units this campaign holds for deposits not yet "
@@ -231,9 +245,11 @@ static void join_keyed_read(struct req *r)
         return;
 }
 
-/* POST /v1/campaigns/{id}/participations {quantity} (customer) -> 201
- * participation | 404 | 409 campaign_not_open, per_customer_limit,
- * already_joined, campaign_full | 403 reliability_too_low */
+/* POST /v1/campaigns/{id}/participations {quantity, pickup_point_id?,
+ * address?} (customer) -> 201 participation | 400 invalid_field (a pickup
+ * campaign's point missing or not its own, the other kind's field) | 404 |
+ * 409 campaign_not_open, per_customer_limit, already_joined,
+ * campaign_full | 403 reliability_too_low */
 void api_join_create(struct req *r)
 {
     cJSON *body = req_json_object(r);
@@ -244,16 +260,23 @@ void api_join_create(struct req *r)
     st->j.campaign = r->params[0];
     st->j.customer = r->who.id;
     r->state = st;
-    static const char *const fields[] = {"quantity", NULL};
+    static const char *const fields[] = {"quantity", "pickup_point_id",
+                                         "address", NULL};
     struct jfields jf;
     jfields_init(&jf, body);
     jfields_only(&jf, fields);
     jfields_int(&jf, "quantity", true, 1, JSON_MAX_SAFE_INT, &st->j.quantity,
                 NULL);
+    jfields_int(&jf, "pickup_point_id", false, 1, JSON_MAX_SAFE_INT,
+                &st->j.pickup_point, NULL);
+    const cJSON *address = jfields_object(&jf, "address", false);
+    if (address != NULL && jfields_ok(&jf))
+        st->j.address = api_address_read(r, &jf, address);
     if (!req_fields_ok(r, &jf))
         return;
     if (req_header(r, "Idempotency-Key") == NULL && r->srv->joins != NULL)
-        joinbatch_submit(r->srv->joins, r, st->j.campaign, st->j.quantity);
+        joinbatch_submit(r->srv->joins, r, st->j.campaign, st->j.quantity,
+                         st->j.pickup_point, st->j.address);
     else
         idem_begin(r, join_keyed_read); /* stored answers: one at a time */
 }

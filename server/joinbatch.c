@@ -25,6 +25,8 @@ struct jb_wait {
     struct jb_wait *next;
     struct req *r;
     int64_t quantity;
+    int64_t pickup_point;
+    const char *address;
 };
 
 struct jb_campaign {
@@ -202,6 +204,8 @@ static void jb_pump(struct joinbatch *jb, struct jb_campaign *camp)
             b->items[i].j.campaign = camp->id;
             b->items[i].j.customer = w->r->who.id;
             b->items[i].j.quantity = w->quantity;
+            b->items[i].j.pickup_point = w->pickup_point;
+            b->items[i].j.address = w->address;
         }
         camp->queued -= n;
         if (camp->head == NULL)
@@ -217,7 +221,8 @@ static void jb_pump(struct joinbatch *jb, struct jb_campaign *camp)
 }
 
 void joinbatch_submit(struct joinbatch *jb, struct req *r, int64_t campaign_id,
-                      int64_t quantity)
+                      int64_t quantity, int64_t pickup_point,
+                      const char *address)
 {
     struct jb_campaign **p = jb_slot(jb, campaign_id);
     struct jb_campaign *camp = *p;
@@ -233,6 +238,8 @@ void joinbatch_submit(struct joinbatch *jb, struct req *r, int64_t campaign_id,
     w->next = NULL;
     w->r = r;
     w->quantity = quantity;
+    w->pickup_point = pickup_point;
+    w->address = address;
     *camp->tail = w;
     camp->tail = &w->next;
     camp->queued++;
@@ -561,8 +568,9 @@ static void jb_round_send(struct jb_round *w)
         jb_round_add(e, w->b[i], &first);
     char *arrays[JOINENGINE_DECIDE_ARRAYS];
     joinengine_arrays_close(e, arrays, JOINENGINE_DECIDE_ARRAYS);
-    const char *params[] = {arrays[0], arrays[1], arrays[2], arrays[3],
-                            arrays[4], arrays[5], arrays[6], arrays[7]};
+    const char *params[JOINENGINE_DECIDE_ARRAYS];
+    for (int f = 0; f < JOINENGINE_DECIDE_ARRAYS; f++)
+        params[f] = arrays[f];
     struct db_job *job =
         db_query(jb->srv->db, &joinengine_decide_stmt, params, jb_round_cb, w);
     for (int f = 0; f < JOINENGINE_DECIDE_ARRAYS; f++)

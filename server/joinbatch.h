@@ -59,9 +59,11 @@ struct joinbatch *joinbatch_new(struct server *srv, joinbatch_reply_cb *cb)
  * (only at exit, after the pool stopped calling back). */
 void joinbatch_free(struct joinbatch *jb);
 
-/* Queues the join of r->who.id for quantity units of campaign_id. r is
- * answered later through the callback, exactly once. */
+/* Queues the join of r->who.id for quantity units of campaign_id, with
+ * its fulfilment choice (pickup_point 0: none; address: JSON text owned by
+ * r, or NULL). r is answered later through the callback, exactly once. */
 void joinbatch_submit(struct joinbatch *jb, struct req *r, int64_t campaign_id,
-                      int64_t quantity);
+                      int64_t quantity, int64_t pickup_point,
+                      const char *address);
 
 #endif

@@ -17,7 +17,9 @@ struct db_stmt joinengine_read_stmt = DB_STMT(
 
 struct db_stmt joinengine_decide_stmt =
     DB_STMT("join_batches_write",
-            "SELECT * FROM gb_join_batches($1, $2, $3, $4, $5, $6, $7, $8)", 8);
+            "SELECT * FROM gb_join_batches($1, $2, $3, $4, $5, $6, $7, $8,"
+            " $9, $10)",
+            10);
 
 /* Columns of the history (gb_customer_history): count, weight per kind. */
 static const enum reliability_event_kind joinengine_history_kinds[] = {
@@ -173,6 +175,22 @@ void joinengine_decide_add(struct evbuffer *const *e,
     evbuffer_add_printf(e[5], "%s%.17g", sep, j->score.p_complete);
     evbuffer_add_printf(e[6], "%s%lld", sep, (long long)j->deposit_percent);
     evbuffer_add_printf(e[7], "%s%lld", sep, (long long)j->deposit_cents);
+    if (j->pickup_point > 0)
+        evbuffer_add_printf(e[8], "%s%lld", sep, (long long)j->pickup_point);
+    else
+        evbuffer_add_printf(e[8], "%sNULL", sep);
+    if (j->address == NULL) {
+        evbuffer_add_printf(e[9], "%sNULL", sep);
+        return;
+    }
+    /* An element of a text[] literal: quoted, with " and \ escaped. */
+    evbuffer_add_printf(e[9], "%s\"", sep);
+    for (const char *s = j->address; *s != '\0'; s++) {
+        if (*s == '"' || *s == '\\')
+            evbuffer_add(e[9], "\\", 1);
+        evbuffer_add(e[9], s, 1);
+    }
+    evbuffer_add(e[9], "\"", 1);
 }
 
 void joinengine_outcome_row(const PGresult *res, int row,

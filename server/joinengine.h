@@ -47,12 +47,12 @@ extern struct db_stmt joinengine_read_stmt;
 #define JOINENGINE_READ_VIP     5 /* the VIP level; the history follows */
 #define JOINENGINE_READ_HISTORY 6
 
-/* The decision: eight arrays, one element per join (JOINENGINE_DECIDE_
+/* The decision: ten arrays, one element per join (JOINENGINE_DECIDE_
  * ARRAYS, filled by joinengine_decide_add). One row out per join: o_ord
  * (its 1-based position), o_reason (NULL when accepted), then the
  * participation JSON and its price columns (see api_join.c). */
 extern struct db_stmt joinengine_decide_stmt;
-#define JOINENGINE_DECIDE_ARRAYS 8
+#define JOINENGINE_DECIDE_ARRAYS 10
 #define JOINENGINE_DECIDE_JSON   2 /* column of the participation JSON */
 
 /* The campaign as a join reads it (columns 1-4 of the read). */
@@ -68,6 +68,11 @@ struct joinengine_campaign {
 /* One join on its way to the decision. */
 struct joinengine_join {
     int64_t campaign, customer, quantity;
+    /* The fulfilment choice (issue 13): a pickup point id (0: none named)
+     * and a delivery address as JSON object text (NULL: none), owned by
+     * the request; the decision checks them against the campaign. */
+    int64_t pickup_point;
+    const char *address;
     int version; /* of the campaign, as read */
     struct reliability_result score;
     int64_t deposit_percent, deposit_cents;

@@ -43,6 +43,10 @@ CREATE OR REPLACE FUNCTION gb_campaign_json(c campaigns) RETURNS json
               'deposit_policy', c.deposit_policy, 'min_score', c.min_score,
               'deposit_window_seconds', c.deposit_window_seconds,
               'payment_window_seconds', c.payment_window_seconds,
+              'max_pending_share_bp', c.max_pending_share_bp,
+              'fulfilment', c.fulfilment,
+              'pickup_point_ids', to_json(c.pickup_point_ids),
+              'after_sales_days', c.after_sales_days,
               'final_unit_price_cents', c.final_unit_price_cents,
               'created_at', gb_ts(c.created_at),
               'updated_at', gb_ts(c.updated_at),
@@ -69,7 +73,12 @@ CREATE OR REPLACE FUNCTION gb_campaign_public_json(c campaigns) RETURNS json
                                                    p.list_price_cents)
                             FROM products p WHERE p.id = c.product_id),
               'final_unit_price_cents', c.final_unit_price_cents,
-              'closed_at', gb_ts(c.closed_at)) $$;
+              'closed_at', gb_ts(c.closed_at),
+              'fulfilment', c.fulfilment,
+              'after_sales_days', c.after_sales_days,
+              'pickup_points', CASE c.fulfilment WHEN 'pickup'
+                                   THEN gb_campaign_pickup_points_json(c) END)
+              $$;
 
 -- The participants and quantity a campaign's progress is priced from
 -- (see the header).

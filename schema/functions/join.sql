@@ -59,7 +59,8 @@
 -- others. One row out per row
 -- in: o_ord (1-based), o_reason (NULL when accepted; else changed,
 -- not_found, campaign_not_open, per_customer_limit, reliability_too_low,
--- already_joined, campaign_full, pending_full), the participation JSON, and for the
+-- already_joined, campaign_full, pending_full, or a fulfilment refusal of
+-- gb_join_fulfilment_refusal), the participation JSON, and for the
 -- current price: true, the tiers, the basis and the live counters just
 -- after this row's join.
 --
@@ -155,6 +156,22 @@ CREATE OR REPLACE FUNCTION gb_join_row_refusal(p_quantity bigint, p_score intege
                 WHEN p_score < p_min_score THEN 'reliability_too_low' END
 $$;
 
+-- The fulfilment choice (issue 13): a pickup campaign needs one of its
+-- points and takes no address; a delivery campaign takes an optional
+-- address and no point. Refusals are answered 400 invalid_field naming
+-- the field (api_join.c): pickup_point_required, pickup_point_invalid,
+-- pickup_point_not_taken, address_not_taken. A body of {quantity} alone
+-- is a valid delivery join, as before fulfilment existed.
+CREATE OR REPLACE FUNCTION gb_join_fulfilment_refusal(p_fulfilment text, p_points bigint[],
+                                                      p_point bigint, p_address text)
+    RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_fulfilment = 'pickup' THEN
+                  CASE WHEN p_address IS NOT NULL THEN 'address_not_taken'
+                       WHEN p_point IS NULL THEN 'pickup_point_required'
+                       WHEN NOT p_point = ANY (p_points) THEN 'pickup_point_invalid' END
+                WHEN p_point IS NOT NULL THEN 'pickup_point_not_taken' END
+$$;
+
 -- The room: p_quantity more units, p_pending_add of them pending a
 -- deposit, on p_live_q live units of which p_pending_q pending: the cap,
 -- then the bound on pending units (p_bound, gb_join_pending_bound).
@@ -190,11 +207,15 @@ BEGIN
              WHERE x.campaign_id = p_campaign_id AND x.status = 'pending_deposit');
 END $$;
 
--- The batches of a round (steps 1-4 of the header).
+-- The batches of a round (steps 1-4 of the header). p_pickup_points and
+-- p_addresses carry each join's fulfilment choice (NULL: none named).
+DROP FUNCTION IF EXISTS gb_join_batches(bigint[], integer[], bigint[], bigint[], integer[],
+                                        double precision[], integer[], bigint[]);
 CREATE OR REPLACE FUNCTION gb_join_batches(p_campaign_ids bigint[], p_versions integer[],
                                 p_customers bigint[], p_quantities bigint[],
                                 p_scores integer[], p_p_complete double precision[],
-                                p_deposit_percents integer[], p_deposit_cents bigint[])
+                                p_deposit_percents integer[], p_deposit_cents bigint[],
+                                p_pickup_points bigint[], p_addresses text[])
     RETURNS TABLE (o_ord integer, o_reason text, o_participation text,
                    o_live_price boolean, o_tiers text, o_tier_basis text,
                    o_live_participants bigint, o_live_quantity bigint)
@@ -237,13 +258,16 @@ BEGIN
         BEGIN
             WITH u AS (
                 SELECT u.*, c.distributor_id, c.deposit_window_seconds,
-                       gb_join_row_refusal(u.quantity, u.score, c.per_customer_limit,
-                                           c.min_score) AS early
+                       coalesce(gb_join_fulfilment_refusal(c.fulfilment, c.pickup_point_ids,
+                                                           u.pickup_point_id, u.address),
+                                gb_join_row_refusal(u.quantity, u.score, c.per_customer_limit,
+                                                    c.min_score)) AS early
                   FROM unnest(p_campaign_ids, p_customers, p_quantities, p_scores,
-                              p_p_complete, p_deposit_percents, p_deposit_cents)
+                              p_p_complete, p_deposit_percents, p_deposit_cents,
+                              p_pickup_points, p_addresses)
                        WITH ORDINALITY
                        AS u (campaign_id, customer_id, quantity, score, p_complete,
-                             deposit_percent, deposit_cents, ord)
+                             deposit_percent, deposit_cents, pickup_point_id, address, ord)
                   JOIN campaigns c ON c.id = u.campaign_id),
             d AS (
                 SELECT u.*,
@@ -262,13 +286,15 @@ BEGIN
             ins AS (
                 INSERT INTO participations (distributor_id, campaign_id, customer_id,
                        quantity, status, score_at_join, p_complete_at_join,
-                       deposit_percent, deposit_cents, deposit_due_by)
+                       deposit_percent, deposit_cents, deposit_due_by,
+                       pickup_point_id, address)
                 SELECT d.distributor_id, d.campaign_id, d.customer_id, d.quantity,
                        CASE WHEN d.deposit_cents = 0 THEN 'active' ELSE 'pending_deposit' END,
                        d.score, d.p_complete, d.deposit_percent, d.deposit_cents,
                        CASE WHEN d.deposit_cents > 0
                          THEN now() + make_interval(secs => d.deposit_window_seconds)
-                       END
+                       END,
+                       d.pickup_point_id, d.address::jsonb
                   FROM d WHERE d.reason IS NULL ORDER BY d.campaign_id, d.ord
                 RETURNING *),
             o AS (
@@ -358,7 +384,9 @@ BEGIN
                  (SELECT array_agg(p_scores[i] ORDER BY i) FROM unnest(v_rows) i),
                  (SELECT array_agg(p_p_complete[i] ORDER BY i) FROM unnest(v_rows) i),
                  (SELECT array_agg(p_deposit_percents[i] ORDER BY i) FROM unnest(v_rows) i),
-                 (SELECT array_agg(p_deposit_cents[i] ORDER BY i) FROM unnest(v_rows) i)) b;
+                 (SELECT array_agg(p_deposit_cents[i] ORDER BY i) FROM unnest(v_rows) i),
+                 (SELECT array_agg(p_pickup_points[i] ORDER BY i) FROM unnest(v_rows) i),
+                 (SELECT array_agg(p_addresses[i] ORDER BY i) FROM unnest(v_rows) i)) b;
     END LOOP;
 END $$;
 
@@ -366,10 +394,13 @@ END $$;
 -- campaign, then decides row by row in arrival order and inserts the
 -- accepted rows. gb_join_batches falls back to it, and its answers are the
 -- reference.
+DROP FUNCTION IF EXISTS gb_join_batch_locked(bigint, integer, bigint[], bigint[], integer[],
+                                             double precision[], integer[], bigint[]);
 CREATE OR REPLACE FUNCTION gb_join_batch_locked(p_campaign_id bigint, p_version integer,
                               p_customers bigint[], p_quantities bigint[],
                               p_scores integer[], p_p_complete double precision[],
-                              p_deposit_percents integer[], p_deposit_cents bigint[])
+                              p_deposit_percents integer[], p_deposit_cents bigint[],
+                              p_pickup_points bigint[], p_addresses text[])
     RETURNS TABLE (o_ord integer, o_reason text, o_participation text,
                    o_live_price boolean, o_tiers text, o_tier_basis text,
                    o_live_participants bigint, o_live_quantity bigint)
@@ -421,6 +452,8 @@ BEGIN
     v_after_q := array_fill(NULL::bigint, ARRAY[n]);
     FOR i IN 1 .. n LOOP
         v_reason[i] := coalesce(
+            gb_join_fulfilment_refusal(c.fulfilment, c.pickup_point_ids, p_pickup_points[i],
+                                       p_addresses[i]),
             gb_join_row_refusal(p_quantities[i], p_scores[i], c.per_customer_limit,
                                 c.min_score),
             CASE WHEN p_customers[i] = ANY (v_held) THEN 'already_joined' END,
@@ -443,20 +476,23 @@ BEGIN
     RETURN QUERY
     WITH u AS (
         SELECT * FROM unnest(p_customers, p_quantities, p_scores, p_p_complete,
-                             p_deposit_percents, p_deposit_cents, v_reason)
+                             p_deposit_percents, p_deposit_cents, v_reason,
+                             p_pickup_points, p_addresses)
                       WITH ORDINALITY
                       AS u (customer_id, quantity, score, p_complete,
-                            deposit_percent, deposit_cents, reason, ord)),
+                            deposit_percent, deposit_cents, reason, pickup_point_id,
+                            address, ord)),
     ins AS (
         INSERT INTO participations (distributor_id, campaign_id, customer_id,
                quantity, status, score_at_join, p_complete_at_join,
-               deposit_percent, deposit_cents, deposit_due_by)
+               deposit_percent, deposit_cents, deposit_due_by, pickup_point_id, address)
         SELECT c.distributor_id, c.id, u.customer_id, u.quantity,
                CASE WHEN u.deposit_cents = 0 THEN 'active' ELSE 'pending_deposit' END,
                u.score, u.p_complete, u.deposit_percent, u.deposit_cents,
                CASE WHEN u.deposit_cents > 0
                  THEN now() + make_interval(secs => c.deposit_window_seconds)
-               END
+               END,
+               u.pickup_point_id, u.address::jsonb
           FROM u WHERE u.reason IS NULL ORDER BY u.ord
         RETURNING *),
     o AS (

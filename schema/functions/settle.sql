@@ -18,13 +18,21 @@
 -- checked line by line against the table by tests/api/
 -- test_settlement_rules.py):
 --   paid      gross = unit price x quantity, forfeited 0,
---             manufacturer = cost price x quantity
+--             manufacturer = cost price x quantity; less, for after-sales
+--             refunds approved before settlement (functions/aftersales.sql),
+--             their amounts from gross and their returned units from the
+--             manufacturer's quantity: the line settles what was kept
 --   defaulted gross 0, forfeited = deposit paid, manufacturer 0
 --   commission = (amount x bp + 5000) div 10000 on gross + forfeited,
 --             computed as q x bp + (r x bp + 5000) div 10000 with
 --             amount = 10000 q + r (equal, and no overflow);
---   net = gross + forfeited - commission - manufacturer (may be negative:
---             a ledger distributor_net entry then has a negative amount).
+--   leader = (gross x the pickup point's commission_bp + 5000) div 10000
+--             for a paid line of a pickup campaign (the point the
+--             participation chose, its commission_bp at settlement,
+--             recorded on the line as leader_bp); 0 otherwise (issue 13);
+--   net = gross + forfeited - commission - manufacturer - leader (may be
+--             negative: a ledger distributor_net entry then has a
+--             negative amount).
 --
 -- Decisions where the documents are silent:
 --   * commission_bp is the distributor's at settlement time, recorded in
@@ -38,7 +46,9 @@
 --     refunded at once (payments.sql), so it never unbalances the campaign, and
 --     gb_campaign_reconcile always reads the live ledger;
 --   * the three ledger entries are written even when an amount is 0, so a
---     settled campaign always has exactly three settle:* movements.
+--     settled campaign always has exactly three settle:* movements; a
+--     pickup campaign has a fourth, settle:<id>:leader_commission (also
+--     when 0), so that a delivery campaign's ledger is as before.
 
 
 -- The scheduler asks every pass which succeeded campaigns still wait for a
@@ -79,19 +89,32 @@ BEGIN
     -- ledger sums agree with each other.
     WITH src AS (
         SELECT p.id, p.customer_id, p.status, p.quantity,
+               CASE WHEN c.fulfilment = 'pickup' THEN p.pickup_point_id END
+                   AS pickup_point_id,
+               CASE WHEN c.fulfilment = 'pickup' AND p.status = 'paid'
+                    THEN coalesce(pp.commission_bp, 0) ELSE 0 END AS leader_bp,
                coalesce(p.unit_price_cents, c.final_unit_price_cents) AS price,
                CASE p.status WHEN 'paid'
                     THEN coalesce(p.unit_price_cents,
                                   c.final_unit_price_cents) * p.quantity
+                         - r.amount
                     ELSE 0 END AS gross,
                CASE p.status WHEN 'defaulted'
                     THEN p.deposit_paid_cents ELSE 0 END AS forfeited,
                CASE p.status WHEN 'paid'
-                    THEN v_cost * p.quantity ELSE 0 END AS manufacturer
+                    THEN v_cost * (p.quantity - r.returned) ELSE 0 END
+                   AS manufacturer
           FROM participations p
+          LEFT JOIN pickup_points pp ON pp.id = p.pickup_point_id
+         CROSS JOIN LATERAL (
+               SELECT coalesce(sum(x.approved_cents), 0)::bigint AS amount,
+                      coalesce(sum(x.returned_quantity), 0)::bigint AS returned
+                 FROM after_sales x
+                WHERE x.participation_id = p.id AND x.status = 'approved') r
          WHERE p.campaign_id = c.id AND p.status IN ('paid', 'defaulted')
     ), lines AS (
-        SELECT s.*, gb_apply_bp(s.gross + s.forfeited, v_bp) AS commission
+        SELECT s.*, gb_apply_bp(s.gross + s.forfeited, v_bp) AS commission,
+               gb_apply_bp(s.gross, s.leader_bp) AS leader
           FROM src s
     ), money AS (
         SELECT coalesce(sum(amount_cents) FILTER (
@@ -106,21 +129,24 @@ BEGIN
                coalesce(sum(forfeited), 0)::bigint AS forfeited,
                coalesce(sum(commission), 0)::bigint AS commission,
                coalesce(sum(manufacturer), 0)::bigint AS manufacturer,
-               coalesce(sum(gross + forfeited - commission - manufacturer),
-                        0)::bigint AS net
+               coalesce(sum(leader), 0)::bigint AS leader,
+               coalesce(sum(gross + forfeited - commission - manufacturer
+                            - leader), 0)::bigint AS net
           FROM lines
     ), settle AS (
         INSERT INTO settlements (campaign_id, distributor_id, settled_at,
                                  unit_price_cents, commission_bp, lines,
                                  quantity, gross_cents, forfeited_cents,
                                  commission_cents, manufacturer_cents,
+                                 leader_commission_cents,
                                  distributor_net_cents, received_cents,
                                  refunded_cents)
         SELECT c.id, c.distributor_id, now(), c.final_unit_price_cents, v_bp,
                t.n, t.q, t.gross, t.forfeited, t.commission, t.manufacturer,
-               t.net, m.received, m.refunded
+               t.leader, t.net, m.received, m.refunded
           FROM tot t, money m
         RETURNING campaign_id, commission_cents, manufacturer_cents,
+                  leader_commission_cents,
                   distributor_net_cents, lines, quantity, gross_cents,
                   forfeited_cents, received_cents, refunded_cents
     ), ledger AS (
@@ -134,7 +160,10 @@ BEGIN
                                ('manufacturer_payable', s.manufacturer_cents,
                                 'manufacturer'),
                                ('distributor_net', s.distributor_net_cents,
-                                'distributor_net')) k (kind, amount, suffix)
+                                'distributor_net'),
+                               ('leader_commission', s.leader_commission_cents,
+                                'leader_commission')) k (kind, amount, suffix)
+         WHERE k.kind <> 'leader_commission' OR c.fulfilment = 'pickup'
     ), note AS (
         INSERT INTO outbox (distributor_id, kind, campaign_id, payload,
                             idempotency_key)
@@ -145,6 +174,8 @@ BEGIN
                                   'forfeited_cents', s.forfeited_cents,
                                   'commission_cents', s.commission_cents,
                                   'manufacturer_cents', s.manufacturer_cents,
+                                  'leader_commission_cents',
+                                  s.leader_commission_cents,
                                   'distributor_net_cents',
                                   s.distributor_net_cents,
                                   'received_cents', s.received_cents,
@@ -156,11 +187,14 @@ BEGIN
                                   distributor_id, customer_id, status,
                                   quantity, unit_price_cents, gross_cents,
                                   forfeited_cents, commission_cents,
-                                  manufacturer_cents, distributor_net_cents)
+                                  manufacturer_cents, distributor_net_cents,
+                                  pickup_point_id, leader_bp,
+                                  leader_commission_cents)
     SELECT l.id, s.campaign_id, c.distributor_id, l.customer_id, l.status,
            l.quantity, l.price, l.gross, l.forfeited, l.commission,
            l.manufacturer,
-           l.gross + l.forfeited - l.commission - l.manufacturer
+           l.gross + l.forfeited - l.commission - l.manufacturer - l.leader,
+           l.pickup_point_id, l.leader_bp, l.leader
       FROM lines l, settle s;
 
     UPDATE campaigns
@@ -214,8 +248,9 @@ END $$;
 -- status, from the live ledger and the settlement lines:
 --   received   = deposit_received + balance_received
 --   refunded   = refund_issued
---   split      = sum (commission + manufacturer + distributor_net) of its
---                settlement lines (0 when not settled)
+--   split      = sum (commission + manufacturer + leader_commission +
+--                distributor_net) of its settlement lines and adjustment
+--                lines (0 when not settled)
 --   difference = received - refunded - split
 -- difference is 0 for a settled campaign, and for a failed or cancelled
 -- one (received == refunded: every deposit went back). A campaign still
@@ -238,10 +273,16 @@ CREATE OR REPLACE FUNCTION gb_campaign_reconcile(p_campaign_id bigint,
                                WHERE kind = 'refund_issued'), 0)::bigint
                                AS refunded
                       FROM ledger_entries WHERE campaign_id = c.id) m,
-           LATERAL (SELECT coalesce(sum(commission_cents + manufacturer_cents
-                                        + distributor_net_cents), 0)::bigint
-                               AS split
-                      FROM settlement_lines WHERE campaign_id = c.id) s
+           LATERAL (SELECT (SELECT coalesce(sum(commission_cents + manufacturer_cents
+                                                + leader_commission_cents
+                                                + distributor_net_cents), 0)
+                              FROM settlement_lines WHERE campaign_id = c.id)
+                           + (SELECT coalesce(sum(commission_cents + manufacturer_cents
+                                                  + leader_commission_cents
+                                                  + distributor_net_cents), 0)
+                                FROM settlement_adjustments
+                               WHERE campaign_id = c.id)::bigint
+                               AS split) s
      WHERE c.id = p_campaign_id
 $$;
 
@@ -254,6 +295,7 @@ CREATE OR REPLACE FUNCTION gb_settlement_totals_json(s settlements) RETURNS json
               'forfeited_cents', s.forfeited_cents,
               'commission_cents', s.commission_cents,
               'manufacturer_cents', s.manufacturer_cents,
+              'leader_commission_cents', s.leader_commission_cents,
               'distributor_net_cents', s.distributor_net_cents,
               'received_cents', s.received_cents,
               'refunded_cents', s.refunded_cents) $$;
@@ -280,6 +322,8 @@ CREATE OR REPLACE FUNCTION gb_settlement_line_json(l settlement_lines) RETURNS j
               'forfeited_cents', l.forfeited_cents,
               'commission_cents', l.commission_cents,
               'manufacturer_cents', l.manufacturer_cents,
+              'leader_commission_cents', l.leader_commission_cents,
+              'pickup_point_id', l.pickup_point_id,
               'distributor_net_cents', l.distributor_net_cents) $$;
 
 -- A settlement with its lines in participation id order (the detail).
@@ -297,5 +341,26 @@ CREATE OR REPLACE FUNCTION gb_settlement_full_json(s settlements) RETURNS json
                                    FROM settlement_lines l
                                   WHERE l.campaign_id = s.campaign_id),
                                 '[]'::json),
+              'adjustments', coalesce((SELECT json_agg(gb_settlement_adjustment_json(a)
+                                                       ORDER BY a.id)
+                                         FROM settlement_adjustments a
+                                        WHERE a.campaign_id = s.campaign_id),
+                                      '[]'::json),
               'totals', gb_settlement_totals_json(s)) $$;
+
+-- An adjustment line (an after-sales refund approved after settlement).
+CREATE OR REPLACE FUNCTION gb_settlement_adjustment_json(a settlement_adjustments) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT json_build_object(
+              'id', a.id, 'after_sales_id', a.after_sales_id,
+              'participation_id', a.participation_id,
+              'customer_id', a.customer_id, 'status', 'adjustment',
+              'adjusted_at', gb_ts(a.adjusted_at),
+              'returned_quantity', a.returned_quantity,
+              'unit_price_cents', a.unit_price_cents,
+              'gross_cents', a.gross_cents,
+              'commission_cents', a.commission_cents,
+              'manufacturer_cents', a.manufacturer_cents,
+              'leader_commission_cents', a.leader_commission_cents,
+              'distributor_net_cents', a.distributor_net_cents) $$;
 

@@ -143,7 +143,8 @@ def test_largest_campaign_settles_to_the_cent(make_server, dbname, db):
     assert s["lines"] == [dict(participation_id=pid, customer_id=shopper.id, status="paid",
                                quantity=QTY_MAX, unit_price_cents=PRICE_MAX,
                                gross_cents=total, forfeited_cents=0, commission_cents=total,
-                               manufacturer_cents=total, distributor_net_cents=-total)]
+                               manufacturer_cents=total, leader_commission_cents=0,
+                               pickup_point_id=None, distributor_net_cents=-total)]
     assert one(db, "SELECT received_cents, refunded_cents, split_cents, difference_cents"
                    " FROM gb_campaign_reconcile(%s)", (cid,)) == (total, 0, total, 0)
 

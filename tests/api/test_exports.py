@@ -27,7 +27,8 @@ from helpers import *  # noqa: F401,F403  (fixtures and helpers)
 PATH = "/v1/admin/exports/settlements.csv"
 HEADER = ["settled_at", "campaign_id", "campaign_title", "participation_id",
           "customer_id", "status", "quantity", "unit_price", "gross",
-          "forfeited", "commission", "manufacturer", "distributor_net"]
+          "forfeited", "commission", "manufacturer", "distributor_net",
+          "leader_commission"]
 TRICKY_TITLE = '=SUM(A1), "quoted"\n团购 第二行'
 BOM = b"\xef\xbb\xbf"
 
@@ -241,7 +242,8 @@ def test_export_matches_json_settlement_view(app, db):
                 str(ln["customer_id"]), ln["status"], str(ln["quantity"]),
                 money(ln["unit_price_cents"]), money(ln["gross_cents"]),
                 money(ln["forfeited_cents"]), money(ln["commission_cents"]),
-                money(ln["manufacturer_cents"]), money(ln["distributor_net_cents"])]
+                money(ln["manufacturer_cents"]), money(ln["distributor_net_cents"]),
+                money(ln["leader_commission_cents"])]
         # the CSV's lines add up to the settlement's totals
         for col, key in (("gross", "gross_cents"), ("commission", "commission_cents"),
                          ("distributor_net", "distributor_net_cents")):
@@ -253,7 +255,7 @@ def test_export_matches_json_settlement_view(app, db):
     # formula injection: a leading '=' gets an apostrophe; the rest intact
     assert titles == {"'" + TRICKY_TITLE, "Plain, simple"}
     assert rows[0][0] == "2026-11-02T10:00:00Z"
-    nets = [row[-1] for row in rows[:3]]
+    nets = [row[HEADER.index("distributor_net")] for row in rows[:3]]
     assert "-12.34" in nets  # negative amounts stay plain numbers
     assert rows[0][HEADER.index("gross")] == "2469.00"
     assert rows[0][HEADER.index("commission")] == "123.45"

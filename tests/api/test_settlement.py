@@ -180,6 +180,7 @@ def test_succeeded_campaign_settles_to_the_cent(srv, db):
         return dict(participation_id=pid, customer_id=cust, status="paid", quantity=q,
                     unit_price_cents=price, gross_cents=gross, forfeited_cents=0,
                     commission_cents=comm, manufacturer_cents=COST * q,
+                    leader_commission_cents=0, pickup_point_id=None,
                     distributor_net_cents=gross - comm - COST * q)
 
     forfeit = 8910
@@ -190,7 +191,7 @@ def test_succeeded_campaign_settles_to_the_cent(srv, db):
         dict(participation_id=p_def, customer_id=low, status="defaulted", quantity=3,
              unit_price_cents=price, gross_cents=0, forfeited_cents=forfeit,
              commission_cents=rnd(forfeit, BP),            # 668 (668.25)
-             manufacturer_cents=0,
+             manufacturer_cents=0, leader_commission_cents=0, pickup_point_id=None,
              distributor_net_cents=forfeit - rnd(forfeit, BP)),
     ], key=lambda l: l["participation_id"])
     assert expected_lines[0]["commission_cents"] == 1335
@@ -260,7 +261,8 @@ def test_campaign_all_paid_at_close_settles_on_its_own(srv, db):
     assert s["lines"] == [dict(participation_id=pid, customer_id=cust, status="paid",
                                quantity=2, unit_price_cents=9900, gross_cents=gross,
                                forfeited_cents=0, commission_cents=rnd(gross, BP),
-                               manufacturer_cents=2 * COST,
+                               manufacturer_cents=2 * COST, leader_commission_cents=0,
+                               pickup_point_id=None,
                                distributor_net_cents=gross - rnd(gross, BP) - 2 * COST)]
     assert reconcile(db, d.cid) == (19800, 0, 19800, 0)
 

@@ -156,10 +156,30 @@ static void test_decide_params(void)
          .deposit_percent = 10,
          .deposit_cents = 2000},
         {.campaign = 8, .customer = 10, .quantity = 1, .version = 1},
+        /* the fulfilment choice: a point, and an address whose quotes and
+         * backslashes are escaped inside the text[] literal */
+        {.campaign = 8,
+         .customer = 11,
+         .quantity = 1,
+         .version = 1,
+         .pickup_point = 5},
+        {.campaign = 8,
+         .customer = 12,
+         .quantity = 1,
+         .version = 1,
+         .address = "{\"line\":\"a\\\\b\"}"},
     };
     static const char *const want[JOINENGINE_DECIDE_ARRAYS] = {
-        "{7,8}",  "{3,1}",    "{9,10}", "{2,1}",
-        "{75,0}", "{0.75,0}", "{10,0}", "{2000,0}"};
+        "{7,8,8,8}",
+        "{3,1,1,1}",
+        "{9,10,11,12}",
+        "{2,1,1,1}",
+        "{75,0,0,0}",
+        "{0.75,0,0,0}",
+        "{10,0,0,0}",
+        "{2000,0,0,0}",
+        "{NULL,NULL,5,NULL}",
+        "{NULL,NULL,NULL,\"{\\\"line\\\":\\\"a\\\\\\\\b\\\"}\"}"};
     struct evbuffer *e[JOINENGINE_DECIDE_ARRAYS];
     char *out[JOINENGINE_DECIDE_ARRAYS];
     bool first = true;

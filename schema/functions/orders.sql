@@ -1,0 +1,290 @@
+-- Fulfilment (issue 13): the representations of pickup points and orders,
+-- the trigger that creates an order when a participation becomes paid, and
+-- the order transitions with their outbox events (server/api_pickup.c and
+-- server/api_orders.c answer with these).
+--
+-- An order is created in the transaction that makes its participation
+-- paid, whichever statement does it (a balance payment applied, or the
+-- close when nothing is owed): a statement-level trigger over the
+-- participations whose status became 'paid'. Its fulfilment, pickup point
+-- and address are copied from the campaign and the participation at that
+-- moment; the address may be set later by the customer until the order
+-- ships.
+--
+-- Outbox kinds are the API's event names: order.shipped, order.delivered,
+-- order.ready_for_pickup, order.picked_up, each keyed <kind>:order:<id>.
+--
+-- The pickup code: six digits drawn in C from OpenSSL's CSPRNG
+-- (server/pickupcode.c), written with the ready transition. orders keeps
+-- only a salted SHA-256 of it, which the pickup compares in C in constant
+-- time; the customer's copy lives in order_pickup_codes, read only by the
+-- customer-scoped statements of api_orders.c (a staff statement never
+-- selects from it).
+
+CREATE OR REPLACE FUNCTION gb_pickup_point_json(p pickup_points) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT json_build_object(
+              'id', p.id, 'distributor_id', p.distributor_id, 'name', p.name,
+              'address', p.address, 'leader_name', p.leader_name,
+              'leader_phone', p.leader_phone,
+              'commission_bp', p.commission_bp, 'active', p.active,
+              'created_at', gb_ts(p.created_at),
+              'updated_at', gb_ts(p.updated_at)) $$;
+
+-- True when every id of p_ids is an active pickup point of the
+-- distributor (an empty array is usable: delivery names none).
+CREATE OR REPLACE FUNCTION gb_pickup_points_usable(p_distributor_id bigint,
+                                                   p_ids bigint[]) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$ SELECT count(*) = cardinality(p_ids)
+            FROM pickup_points p
+           WHERE p.distributor_id = p_distributor_id AND p.active
+             AND p.id = ANY (p_ids) $$;
+
+-- The points of a campaign as the public sees them, in the campaign's order.
+CREATE OR REPLACE FUNCTION gb_campaign_pickup_points_json(c campaigns) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT coalesce(json_agg(json_build_object('id', p.id, 'name', p.name,
+                                                     'address', p.address)
+                                   ORDER BY array_position(c.pickup_point_ids, p.id)),
+                          '[]'::json)
+            FROM pickup_points p
+           WHERE p.distributor_id = c.distributor_id
+             AND p.id = ANY (c.pickup_point_ids) $$;
+
+-- The order object of API.md. p_code is the pickup code, given only by
+-- customer-scoped statements (staff pass NULL, and the member is left out).
+CREATE OR REPLACE FUNCTION gb_order_json(o orders, p_code text) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT (json_build_object(
+              'id', o.id, 'participation_id', o.participation_id,
+              'campaign_id', o.campaign_id, 'customer_id', o.customer_id,
+              'quantity', o.quantity, 'fulfilment', o.fulfilment,
+              'status', o.status,
+              'pickup_point', (SELECT json_build_object('id', p.id, 'name', p.name,
+                                                        'address', p.address)
+                                 FROM pickup_points p
+                                WHERE p.id = o.pickup_point_id),
+              'address', o.address, 'carrier', o.carrier,
+              'tracking_no', o.tracking_no,
+              'shipped_at', gb_ts(o.shipped_at), 'ready_at', gb_ts(o.ready_at),
+              'completed_at', gb_ts(o.completed_at),
+              'created_at', gb_ts(o.created_at))::jsonb
+              || CASE WHEN p_code IS NULL THEN '{}'::jsonb
+                      ELSE jsonb_build_object('pickup_code', p_code) END)::json $$;
+
+-- The order of a customer, with the pickup code from ready_for_pickup on.
+CREATE OR REPLACE FUNCTION gb_order_customer_json(o orders) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT gb_order_json(o, (SELECT k.code FROM order_pickup_codes k
+                                     WHERE k.order_id = o.id
+                                       AND k.customer_id = o.customer_id
+                                       AND o.status IN ('ready_for_pickup',
+                                                        'picked_up'))) $$;
+
+-- Creates the orders of the participations a statement made paid.
+CREATE OR REPLACE FUNCTION gb_orders_create() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO orders (distributor_id, participation_id, campaign_id,
+                        customer_id, quantity, fulfilment, pickup_point_id,
+                        address)
+    SELECT n.distributor_id, n.id, n.campaign_id, n.customer_id, n.quantity,
+           c.fulfilment,
+           CASE c.fulfilment WHEN 'pickup' THEN n.pickup_point_id END,
+           CASE c.fulfilment WHEN 'delivery' THEN n.address END
+      FROM new_rows n
+      JOIN old_rows o ON o.id = n.id
+      JOIN campaigns c ON c.id = n.campaign_id
+     WHERE n.status = 'paid' AND o.status <> 'paid'
+     ORDER BY n.id
+    ON CONFLICT (participation_id) DO NOTHING;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER participations_orders AFTER UPDATE ON participations
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION gb_orders_create();
+
+-- The outbox row of an order transition (the order as staff see it).
+CREATE OR REPLACE FUNCTION gb_order_event(o orders, p_kind text) RETURNS void
+    LANGUAGE sql AS $$
+    INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
+                        participation_id, payload, idempotency_key)
+    VALUES (o.distributor_id, p_kind, o.customer_id, o.campaign_id,
+            o.participation_id, gb_order_json(o, NULL)::jsonb,
+            p_kind || ':order:' || o.id)
+$$;
+
+-- to_ship -> shipped (delivery, with an address). Outcome: 'ok',
+-- 'not_found', 'invalid_state' or 'no_address'; the order when 'ok'.
+CREATE OR REPLACE FUNCTION gb_order_ship(p_distributor_id bigint, p_order_id bigint,
+                                         p_carrier text, p_tracking_no text,
+                                         OUT outcome text, OUT body json)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    o orders;
+BEGIN
+    SELECT * INTO o FROM orders
+     WHERE distributor_id = p_distributor_id AND id = p_order_id FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    IF o.fulfilment <> 'delivery' OR o.status <> 'to_ship' THEN
+        outcome := 'invalid_state';
+        RETURN;
+    END IF;
+    IF o.address IS NULL THEN
+        outcome := 'no_address';
+        RETURN;
+    END IF;
+    UPDATE orders SET status = 'shipped', carrier = p_carrier,
+                      tracking_no = p_tracking_no, shipped_at = now(),
+                      updated_at = now()
+     WHERE id = o.id RETURNING * INTO o;
+    PERFORM gb_order_event(o, 'order.shipped');
+    outcome := 'ok';
+    body := gb_order_json(o, NULL);
+END $$;
+
+-- shipped -> delivered. Outcome as gb_order_ship (never 'no_address').
+CREATE OR REPLACE FUNCTION gb_order_deliver(p_distributor_id bigint, p_order_id bigint,
+                                            OUT outcome text, OUT body json)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    o orders;
+BEGIN
+    SELECT * INTO o FROM orders
+     WHERE distributor_id = p_distributor_id AND id = p_order_id FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    IF o.status <> 'shipped' THEN
+        outcome := 'invalid_state';
+        RETURN;
+    END IF;
+    UPDATE orders SET status = 'delivered', completed_at = now(),
+                      updated_at = now()
+     WHERE id = o.id RETURNING * INTO o;
+    PERFORM gb_order_event(o, 'order.delivered');
+    outcome := 'ok';
+    body := gb_order_json(o, NULL);
+END $$;
+
+-- Every to_ship order of a campaign's pickup point -> ready_for_pickup,
+-- each with the code (and salt, hash, in hex) C drew for it: p_ids are the orders
+-- C read as to_ship (gb_order_ready_candidates), in the same order as the
+-- codes. An order no longer to_ship meanwhile is left alone. Answers how
+-- many became ready.
+CREATE OR REPLACE FUNCTION gb_order_ready(p_distributor_id bigint, p_campaign_id bigint,
+                                          p_pickup_point_id bigint, p_ids bigint[],
+                                          p_codes text[], p_salts text[],
+                                          p_hashes text[]) RETURNS bigint
+    LANGUAGE plpgsql AS $$
+DECLARE
+    o orders;
+    n bigint := 0;
+BEGIN
+    FOR o IN
+        UPDATE orders x
+           SET status = 'ready_for_pickup', ready_at = now(),
+               pickup_code_salt = decode(s.salt, 'hex'),
+               pickup_code_sha256 = decode(s.hash, 'hex'),
+               pickup_failures = 0, pickup_locked_until = NULL,
+               updated_at = now()
+          FROM unnest(p_ids, p_salts, p_hashes) AS s (id, salt, hash)
+         WHERE x.id = s.id AND x.distributor_id = p_distributor_id
+           AND x.campaign_id = p_campaign_id
+           AND x.pickup_point_id = p_pickup_point_id
+           AND x.status = 'to_ship'
+        RETURNING x.*
+    LOOP
+        INSERT INTO order_pickup_codes (order_id, customer_id, code)
+        SELECT o.id, o.customer_id, u.code
+          FROM unnest(p_ids, p_codes) AS u (id, code) WHERE u.id = o.id
+        ON CONFLICT (order_id) DO UPDATE SET code = excluded.code;
+        PERFORM gb_order_event(o, 'order.ready_for_pickup');
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END $$;
+
+-- The pickup: p_match is C's constant-time comparison of the code given
+-- against the stored hash (read by the handler with the order's state).
+-- Outcome 'ok' (picked up), 'not_found', 'invalid_state' (not ready),
+-- 'locked' (five wrong codes: 15 minutes), 'wrong_code' (counted; the
+-- fifth locks). A lock that has passed clears the count.
+CREATE OR REPLACE FUNCTION gb_order_pickup(p_distributor_id bigint, p_order_id bigint,
+                                           p_hash_seen bytea, p_match boolean,
+                                           OUT outcome text, OUT body json)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    o orders;
+BEGIN
+    SELECT * INTO o FROM orders
+     WHERE distributor_id = p_distributor_id AND id = p_order_id FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    IF o.status <> 'ready_for_pickup' THEN
+        outcome := 'invalid_state';
+        RETURN;
+    END IF;
+    IF o.pickup_locked_until IS NOT NULL AND o.pickup_locked_until > now() THEN
+        outcome := 'locked';
+        RETURN;
+    END IF;
+    IF o.pickup_locked_until IS NOT NULL THEN
+        o.pickup_failures := 0;
+    END IF;
+    -- The hash C compared against must still be the order's: a code drawn
+    -- again meanwhile makes the comparison void (counted as wrong).
+    IF p_match AND o.pickup_code_sha256 = p_hash_seen THEN
+        UPDATE orders SET status = 'picked_up', completed_at = now(),
+                          pickup_failures = 0, pickup_locked_until = NULL,
+                          updated_at = now()
+         WHERE id = o.id RETURNING * INTO o;
+        PERFORM gb_order_event(o, 'order.picked_up');
+        outcome := 'ok';
+        body := gb_order_json(o, NULL);
+        RETURN;
+    END IF;
+    UPDATE orders
+       SET pickup_failures = CASE WHEN o.pickup_failures + 1 >= 5 THEN 0
+                                  ELSE o.pickup_failures + 1 END,
+           pickup_locked_until = CASE WHEN o.pickup_failures + 1 >= 5
+                                      THEN now() + interval '15 minutes' END,
+           updated_at = now()
+     WHERE id = o.id;
+    outcome := CASE WHEN o.pickup_failures + 1 >= 5 THEN 'locked'
+                    ELSE 'wrong_code' END;
+END $$;
+
+-- The customer sets or changes a delivery address until the order ships.
+-- Outcome 'ok', 'not_found' (not theirs), 'invalid_state' (pickup, or
+-- shipped already).
+CREATE OR REPLACE FUNCTION gb_order_set_address(p_customer_id bigint, p_order_id bigint,
+                                                p_address jsonb,
+                                                OUT outcome text, OUT body json)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    o orders;
+BEGIN
+    SELECT * INTO o FROM orders
+     WHERE customer_id = p_customer_id AND id = p_order_id FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    IF o.fulfilment <> 'delivery' OR o.status <> 'to_ship' THEN
+        outcome := 'invalid_state';
+        RETURN;
+    END IF;
+    UPDATE orders SET address = p_address, updated_at = now()
+     WHERE id = o.id RETURNING * INTO o;
+    outcome := 'ok';
+    body := gb_order_customer_json(o);
+END $$;
