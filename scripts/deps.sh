@@ -9,7 +9,7 @@ packages=(
   libevent-dev libpq-dev libcjson-dev libssl-dev
   postgresql-15 postgresql-client-15
   python3 python3-pytest python3-psycopg2
-  clang-format docker-compose jq curl
+  clang-format docker-compose jq curl libcurl4-openssl-dev
 )
 if [ "${GROUPBUYD_DEPS_EXTRA:-}" != "" ]; then
   # shellcheck disable=SC2206
