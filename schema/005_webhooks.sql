@@ -84,6 +84,10 @@ CREATE INDEX webhook_deliveries_part ON webhook_deliveries (endpoint_id, partici
     WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_camp ON webhook_deliveries (endpoint_id, campaign_id, id)
     WHERE status = 'pending';
+-- the campaign-level events alone: a participation's event waits only for
+-- those of its campaign (not for the campaign's other participations)
+CREATE INDEX webhook_deliveries_camp_only ON webhook_deliveries (endpoint_id, campaign_id, id)
+    WHERE status = 'pending' AND participation_id IS NULL;
 CREATE INDEX webhook_deliveries_list ON webhook_deliveries (endpoint_id, status, id);
 CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
 

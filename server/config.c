@@ -81,6 +81,17 @@ static const struct config_key config_keys[] = {
      OFF(reliability.weight_deposit_expired), 0, 0, false},
     {"reliability_weight_defaulted", NULL, CK_DOUBLE,
      OFF(reliability.weight_defaulted), 0, 0, false},
+    {"webhooks.allow_hosts", "GROUPBUYD_WEBHOOK_ALLOW_HOSTS", CK_STR,
+     OFF(webhook_allow_hosts), 0, 0, false},
+    {"webhooks.timeout_ms", NULL, CK_INT, OFF(webhook_timeout_ms), 100, 60000,
+     false},
+    {"webhooks.retry_base_ms", NULL, CK_INT, OFF(webhook_retry_base_ms), 10,
+     3600000, false},
+    {"webhooks.retry_window_s", NULL, CK_INT, OFF(webhook_retry_window_s), 1,
+     2592000, false},
+    {"webhooks.poll_ms", NULL, CK_INT, OFF(webhook_poll_ms), 10, 60000, false},
+    {"webhooks.concurrency", NULL, CK_INT, OFF(webhook_concurrency), 0, 1024,
+     false},
 };
 
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -113,6 +124,11 @@ void config_defaults(struct config *c)
     c->worker_threads = 0;
     c->worker_queue_max = 256;
     c->reliability = reliability_default_params;
+    c->webhook_timeout_ms = 10000;
+    c->webhook_retry_base_ms = 10000;
+    c->webhook_retry_window_s = 86400;
+    c->webhook_poll_ms = 1000;
+    c->webhook_concurrency = 64;
 }
 
 static bool config_parse_listen(struct config *c, const char *v)

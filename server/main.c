@@ -26,6 +26,7 @@
 #include "router.h"
 #include "scheduler.h"
 #include "viewcache.h"
+#include "webhook_relay.h"
 #include "workpool.h"
 
 #define DEFAULT_CONFIG "config/groupbuyd.conf"
@@ -106,10 +107,16 @@ static int main_serve(const struct config *cfg)
     srv.joins = joinbatch_new(&srv, api_join_batch_reply);
     if (srv.joins == NULL)
         die("out of memory");
+    srv.webhooks = webhook_relay_new(srv.base, srv.db, cfg);
+    if (srv.webhooks == NULL)
+        die("cannot start the webhook relay");
 
     event_base_dispatch(srv.base);
 
     scheduler_free(srv.sched); /* before the pool: no callback after free */
+    /* before the pool too; its resolver fails the endpoint checks still
+     * waiting, which answer while their requests exist */
+    webhook_relay_free(srv.webhooks);
 
     /* Jobs still queued get their done callback (cancelled) and answer
      * 503 while the requests still exist. */

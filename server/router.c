@@ -83,6 +83,15 @@ static const struct route router_table[] = {
      * work reads the feed since before finance was named). */
     {EVHTTP_REQ_GET, "/v1/admin/events", api_events_feed,
      OWNER | ACCESS_OPERATOR | ACCESS_FINANCE},
+    {EVHTTP_REQ_POST, "/v1/admin/webhooks", api_webhooks_create, OWNER},
+    {EVHTTP_REQ_GET, "/v1/admin/webhooks", api_webhooks_list, OWNER},
+    {EVHTTP_REQ_GET, "/v1/admin/webhooks/{id}", api_webhooks_get, OWNER},
+    {EVHTTP_REQ_PATCH, "/v1/admin/webhooks/{id}", api_webhooks_update, OWNER},
+    {EVHTTP_REQ_DELETE, "/v1/admin/webhooks/{id}", api_webhooks_delete, OWNER},
+    {EVHTTP_REQ_GET, "/v1/admin/webhooks/{id}/deliveries",
+     api_webhooks_deliveries, OWNER},
+    {EVHTTP_REQ_POST, "/v1/admin/webhooks/{id}/deliveries/{id}/retry",
+     api_webhooks_retry, OWNER},
 
     {EVHTTP_REQ_POST, "/v1/participations/{id}/payments", api_payments_create,
      CUSTOMER},
