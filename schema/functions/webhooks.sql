@@ -97,10 +97,19 @@ END $$;
 -- Claims up to p_limit due deliveries for p_lease_ms (see the header):
 -- the attempt is counted at the claim, so a crash mid-request still
 -- counts. Answers what the relay needs to send each.
+--
+-- Dynamic SQL with the limit written in: planned as a SQL function's
+-- statement, LIMIT $1 got a generic plan that sorted every pending row
+-- (0.9 s a claim with 3,000 pending); with a constant the planner walks
+-- the due index in next_attempt_at order and stops at the limit. The
+-- order of the claim does not decide the delivery order (the NOT EXISTS
+-- tests do), so due order is as good as id order.
 CREATE OR REPLACE FUNCTION gb_webhook_claim(p_limit int, p_lease_ms int)
     RETURNS TABLE (delivery_id bigint, url text, secret text, event_id bigint,
                    body text, attempts integer)
-    LANGUAGE sql AS $$
+    LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE format($q$
     WITH c AS (
         SELECT d.id FROM webhook_deliveries d
           JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
@@ -119,12 +128,12 @@ CREATE OR REPLACE FUNCTION gb_webhook_claim(p_limit int, p_lease_ms int)
                      WHERE e.endpoint_id = d.endpoint_id AND e.status = 'pending'
                        AND e.participation_id IS NULL
                        AND e.campaign_id = d.campaign_id AND e.id < d.id))
-         ORDER BY d.id
-         LIMIT p_limit
+         ORDER BY d.next_attempt_at, d.id
+         LIMIT %s
          FOR UPDATE OF d SKIP LOCKED
     ), u AS (
         UPDATE webhook_deliveries d
-           SET lease_until = now() + make_interval(secs => p_lease_ms / 1000.0),
+           SET lease_until = now() + make_interval(secs => $1 / 1000.0),
                attempts = d.attempts + 1
           FROM c WHERE d.id = c.id
         RETURNING d.id, d.endpoint_id, d.event_id, d.attempts
@@ -133,7 +142,8 @@ CREATE OR REPLACE FUNCTION gb_webhook_claim(p_limit int, p_lease_ms int)
       FROM u JOIN webhook_endpoints w ON w.id = u.endpoint_id
       JOIN outbox o ON o.id = u.event_id
      ORDER BY u.id
-$$;
+    $q$, greatest(p_limit, 0)) USING p_lease_ms;
+END $$;
 
 -- Records one attempt of delivery p_id: delivered on success, else
 -- pending again after p_retry_ms, or failed when that would pass the
