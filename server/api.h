@@ -64,6 +64,11 @@ void api_customer_vip_set(struct req *r);
 /* api_reports.c */
 void api_events_feed(struct req *r);
 
+/* api_audience.c */
+void api_campaign_audience(struct req *r);
+void api_campaign_invitations(struct req *r);
+void api_reports_invitations(struct req *r);
+
 /* api_webhooks.c */
 void api_webhooks_create(struct req *r);
 void api_webhooks_list(struct req *r);

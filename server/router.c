@@ -83,6 +83,12 @@ static const struct route router_table[] = {
      * work reads the feed since before finance was named). */
     {EVHTTP_REQ_GET, "/v1/admin/events", api_events_feed,
      OWNER | ACCESS_OPERATOR | ACCESS_FINANCE},
+    {EVHTTP_REQ_GET, "/v1/admin/campaigns/{id}/audience", api_campaign_audience,
+     OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_POST, "/v1/admin/campaigns/{id}/invitations",
+     api_campaign_invitations, OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_GET, "/v1/admin/reports/invitations", api_reports_invitations,
+     OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_POST, "/v1/admin/webhooks", api_webhooks_create, OWNER},
     {EVHTTP_REQ_GET, "/v1/admin/webhooks", api_webhooks_list, OWNER},
     {EVHTTP_REQ_GET, "/v1/admin/webhooks/{id}", api_webhooks_get, OWNER},

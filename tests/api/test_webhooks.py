@@ -525,3 +525,95 @@ def test_ten_thousand_events_to_one_endpoint(hsrv, db, receiver):
     # bound leaves room for a loaded machine and still catches a claim
     # that reads every pending row (85 s before the indexes were fixed)
     assert took < 30, took
+
+
+# ---------------------------------------------------------------- audience
+
+from join_helpers import add_event
+
+
+def past_participation(db, tenant_id, customer_id, product_id, status="paid"):
+    """A participation in a closed campaign of product_id."""
+    cid = q(db, "INSERT INTO campaigns (distributor_id, product_id, title, status,"
+                " starts_at, ends_at, tier_basis, tiers, min_participants,"
+                " max_quantity, per_customer_limit, deposit_policy, closed_at)"
+                " VALUES (%s, %s, 'Past', 'succeeded', now() - interval '2 days',"
+                " now() - interval '1 day', 'participants',"
+                " '[{\"threshold\": 1, \"unit_price_cents\": 9000}]', 1, 10, 10,"
+                " '[{\"min_score\": 0, \"deposit_percent\": 0}]', now()) RETURNING id",
+            (tenant_id, product_id))[0][0]
+    q(db, "INSERT INTO participations (distributor_id, campaign_id, customer_id, quantity,"
+          " status, score_at_join, p_complete_at_join, deposit_percent, deposit_cents)"
+          " VALUES (%s, %s, %s, 1, %s, 75, 0.75, 0, 0)", (tenant_id, cid, customer_id, status))
+    return cid
+
+
+def test_audience_ranks_and_invitations_convert(hsrv, db):
+    t = new_tenant(hsrv)
+    c = open_campaign(hsrv, t.token, min_score=50)
+    product = c["product_id"]
+    other_product = q(db, "INSERT INTO products (distributor_id, sku, name, list_price_cents,"
+                          " cost_price_cents, stock) VALUES (%s, 'OTHER', 'Other', 100, 50, 10)"
+                          " RETURNING id", (t.id,))[0][0]
+    loyal, steady, flaky, inside, stranger = (http_customer(hsrv) for _ in range(5))
+    past_participation(db, t.id, loyal.id, product)              # bought it before
+    for _ in range(3):
+        add_event(db, t.id, steady.id, "completed")              # high p_complete
+    for _ in range(4):
+        add_event(db, t.id, flaky.id, "defaulted")               # below min_score 50
+    past_participation(db, t.id, inside.id, other_product)
+    assert join(hsrv, inside.token, c["id"], 1).status == 201   # already in it
+    other = new_tenant(hsrv)
+    add_event(db, other.id, stranger.id, "completed")            # another distributor's
+    r = hsrv.get("/v1/admin/campaigns/%d/audience" % c["id"], token=t.token)
+    assert r.status == 200, r
+    items = r.json["items"]
+    assert [i["customer"]["id"] for i in items] == [loyal.id, steady.id], items
+    assert items[0]["bought_product_before"] is True
+    assert items[0]["reason"].startswith("bought this product before; p_complete ")
+    assert items[1]["bought_product_before"] is False and items[1]["completed"] == 3
+    assert items[1]["p_complete"] > 0.5 and items[1]["score"] >= 50
+    assert items[1]["reason"] == "p_complete %.2f; 3 completed" % items[1]["p_complete"]
+    assert hsrv.get("/v1/admin/campaigns/%d/audience?limit=1" % c["id"],
+                    token=t.token).json["items"][0]["customer"]["id"] == loyal.id
+    assert_error(hsrv.get("/v1/admin/campaigns/%d/audience" % c["id"], token=other.token),
+                 404, "not_found")
+    op = new_staff(hsrv, t.token, role="operator")
+    assert hsrv.get("/v1/admin/campaigns/%d/audience" % c["id"],
+                    token=staff_token(hsrv, op.login)).status == 200
+
+    # invitations: outside the audience -> 400 naming the customer, nothing written
+    path = "/v1/admin/campaigns/%d/invitations" % c["id"]
+    for bad in (flaky.id, inside.id, stranger.id):
+        r = hsrv.post(path, {"customer_ids": [loyal.id, bad]}, token=t.token)
+        assert_error(r, 400, "invalid_field", "customer_ids")
+        assert str(bad) in r.json["error"]["message"]
+    assert count_rows(db, "campaign_invitations") == 0
+    r = hsrv.post(path, {"customer_ids": [loyal.id, steady.id]}, token=t.token)
+    assert r.status == 201 and r.json == {"invited": 2}, r
+    r = hsrv.post(path, {"customer_ids": [steady.id]}, token=t.token)  # a repeat
+    assert r.status == 201 and r.json == {"invited": 0}, r
+    ev = q(db, "SELECT payload FROM outbox WHERE kind = 'campaign.invitation' ORDER BY id")
+    assert len(ev) == 2
+    who = q(db, "SELECT display_name, login FROM customers WHERE id = %s", (loyal.id,))[0]
+    assert ev[0][0]["customer"] == {"id": loyal.id, "display_name": who[0], "login": who[1]}
+    assert ev[0][0]["campaign"]["id"] == c["id"]
+    # the feed shows it in the API shape
+    inv = [i for i in feed(hsrv, t.token) if i["type"] == "campaign.invitation"]
+    assert [i["data"]["customer"]["id"] for i in inv] == [loyal.id, steady.id]
+
+    # the report: loyal joins after the invitation
+    rep = "/v1/admin/reports/invitations?campaign_id=%d" % c["id"]
+    assert hsrv.get(rep, token=t.token).json == {
+        "campaign_id": c["id"], "invited": 2, "joined": 0, "completed": 0, "conversion": 0}
+    assert join(hsrv, loyal.token, c["id"], 1).status == 201
+    body = hsrv.get(rep, token=t.token).json
+    assert (body["invited"], body["joined"], body["completed"]) == (2, 1, 0)
+    assert body["conversion"] == 0.5
+    # after the join loyal has left the audience
+    ids = [i["customer"]["id"] for i in hsrv.get(
+        "/v1/admin/campaigns/%d/audience" % c["id"], token=t.token).json["items"]]
+    assert ids == [steady.id]
+    assert_error(hsrv.get("/v1/admin/reports/invitations", token=t.token), 400,
+                 "invalid_field", "campaign_id")
+    assert_error(hsrv.get(rep, token=other.token), 404, "not_found")
