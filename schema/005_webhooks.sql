@@ -127,3 +127,8 @@ UPDATE campaigns c
             WHERE (t ->> 'threshold')::bigint <=
                   CASE c.tier_basis WHEN 'quantity' THEN c.live_quantity
                                     ELSE c.live_participants END), 0);
+
+-- Housekeeping (functions/housekeeping.sql) finds old rows by age.
+CREATE INDEX login_failures_age ON login_failures (failed_at);
+CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries (delivered_at)
+    WHERE status = 'delivered';

@@ -617,3 +617,42 @@ def test_audience_ranks_and_invitations_convert(hsrv, db):
     assert_error(hsrv.get("/v1/admin/reports/invitations", token=t.token), 400,
                  "invalid_field", "campaign_id")
     assert_error(hsrv.get(rep, token=other.token), 404, "not_found")
+
+
+# ---------------------------------------------------------------- housekeeping
+
+def test_scheduler_purges_old_rows_in_batches(make_server, dbname, db):
+    srv = make_server(dbname, env=HOOK_ENV, config=HOOK_CONFIG + "webhooks.concurrency = 0\n")
+    t = new_tenant(srv)
+    q(db, "INSERT INTO login_failures (realm, login, failed_at)"
+          " SELECT 'customer', 'x' || g, now() - interval '2 hours'"
+          " FROM generate_series(1, 1200) g")
+    q(db, "INSERT INTO login_failures (realm, login) VALUES ('customer', 'recent')")
+    q(db, "INSERT INTO idempotency_keys (principal, route, key, request_sha256, created_at)"
+          " SELECT 'p', 'POST /x', 'k' || g, '\\x00', now() - interval '25 hours'"
+          " FROM generate_series(1, 700) g")
+    q(db, "INSERT INTO idempotency_keys (principal, route, key, request_sha256, created_at)"
+          " VALUES ('p', 'POST /x', 'fresh', '\\x00', now() - interval '23 hours')")
+    hid = q(db, "INSERT INTO webhook_endpoints (distributor_id, url, events, secret)"
+                " VALUES (%s, 'https://example.com/', '{*}', 's') RETURNING id", (t.id,))[0][0]
+    ev = insert_events(db, t.id, 4)
+    rows = [("delivered", "31 days"), ("delivered", "29 days"), ("failed", "40 days"),
+            ("pending", "40 days")]
+    dids = []
+    for e, (status, age) in zip(ev, rows):
+        d = q(db, "INSERT INTO webhook_deliveries (endpoint_id, event_id, status, created_at,"
+                  " delivered_at) VALUES (%s, %s, %s, now() - %s::interval,"
+                  " CASE WHEN %s = 'delivered' THEN now() - %s::interval END) RETURNING id",
+              (hid, e, status, age, status, age))[0][0]
+        q(db, "INSERT INTO webhook_attempts (delivery_id, status_code, duration_ms, finished_at)"
+              " VALUES (%s, 200, 5, now() - %s::interval)", (d, age))
+        dids.append(d)
+    wait_for("the purge", lambda: count_rows(db, "login_failures") == 1
+             and count_rows(db, "idempotency_keys") == 1
+             and count_rows(db, "webhook_deliveries") == 3, timeout=60)
+    assert q(db, "SELECT login FROM login_failures") == [("recent",)]
+    assert q(db, "SELECT key FROM idempotency_keys") == [("fresh",)]
+    assert [r[0] for r in q(db, "SELECT id FROM webhook_deliveries ORDER BY id")] == dids[1:]
+    assert count_rows(db, "webhook_attempts") == 3
+    # in batches of at most 500 rows
+    assert "scheduler: purge: 500" in srv.log_text()
