@@ -324,6 +324,12 @@ struct webhook_relay *webhook_relay_new(struct event_base *base,
                                       EVDNS_BASE_DISABLE_WHEN_INACTIVE);
     if (w->dns == NULL)
         w->dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    /* a name that does not resolve answers within seconds, not the
+     * resolver's default of 5 s times 3 tries, while a create waits */
+    if (w->dns) {
+        evdns_base_set_option(w->dns, "timeout:", "2");
+        evdns_base_set_option(w->dns, "attempts:", "2");
+    }
     w->http = outhttp_new(base);
     w->timer = evtimer_new(base, relay_timer_cb, w);
     if (w->dns == NULL || w->http == NULL || w->timer == NULL) {
