@@ -360,6 +360,10 @@ def test_events_are_signed_and_logged(hsrv, db, receiver):
         parse_time(d["delivered_at"])
         assert d["next_attempt_at"] is None
     assert deliveries(hsrv, t.token, hook["id"], status="failed") == []
+    metrics = hsrv.get("/metrics").body.decode()
+    line = [l for l in metrics.splitlines()
+            if l.startswith('groupbuyd_webhook_attempts_total{outcome="delivered"}')]
+    assert line and int(line[0].split()[-1]) == len(want), line
     assert_error(hsrv.get("%s/%d/deliveries?status=odd" % (HOOKS, hook["id"]), token=t.token),
                  400, "invalid_field", "status")
 
