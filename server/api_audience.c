@@ -227,7 +227,20 @@ static void invite_checked_cb(const struct db_result *res, void *arg)
             return;
         }
     }
-    idem_begin(r, invite_run);
+    invite_run(r);
+}
+
+/* The check and the insert run in the idempotent section (the key's
+ * transaction when there is one), so that a replay gets the first answer
+ * even after the invited customers joined and left the audience. */
+static void invite_check_run(struct req *r)
+{
+    struct audience_state *st = r->state;
+    const char *params[] = {
+        req_tenant_param(r), req_printf(r, "%lld", (long long)r->params[0]),
+        joinengine_half_life_param(r), ids_param(r, st->ids, st->nids)};
+    if (!req_exec(r, &audience_read, params, invite_checked_cb))
+        return;
 }
 
 /* POST /v1/admin/campaigns/{id}/invitations {customer_ids: [..]} (owner,
@@ -262,11 +275,7 @@ void api_campaign_invitations(struct req *r)
     }
     if (!req_fields_ok(r, &jf))
         return;
-    const char *params[] = {
-        req_tenant_param(r), req_printf(r, "%lld", (long long)r->params[0]),
-        joinengine_half_life_param(r), ids_param(r, st->ids, st->nids)};
-    if (!req_query_db(r, &audience_read, params, invite_checked_cb))
-        return;
+    idem_begin(r, invite_check_run);
 }
 
 /* ------------------------------------------------------------ report */

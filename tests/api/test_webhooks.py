@@ -593,7 +593,8 @@ def test_audience_ranks_and_invitations_convert(hsrv, db):
         assert_error(r, 400, "invalid_field", "customer_ids")
         assert str(bad) in r.json["error"]["message"]
     assert count_rows(db, "campaign_invitations") == 0
-    r = hsrv.post(path, {"customer_ids": [loyal.id, steady.id]}, token=t.token)
+    r = hsrv.post(path, {"customer_ids": [loyal.id, steady.id]}, token=t.token,
+                  headers={"Idempotency-Key": "invite-1"})
     assert r.status == 201 and r.json == {"invited": 2}, r
     r = hsrv.post(path, {"customer_ids": [steady.id]}, token=t.token)  # a repeat
     assert r.status == 201 and r.json == {"invited": 0}, r
@@ -614,6 +615,13 @@ def test_audience_ranks_and_invitations_convert(hsrv, db):
     body = hsrv.get(rep, token=t.token).json
     assert (body["invited"], body["joined"], body["completed"]) == (2, 1, 0)
     assert body["conversion"] == 0.5
+    # a replay of the keyed invitation answers as the first time, though
+    # loyal has left the audience since
+    r = hsrv.post(path, {"customer_ids": [loyal.id, steady.id]}, token=t.token,
+                  headers={"Idempotency-Key": "invite-1"})
+    assert r.status == 201 and r.json == {"invited": 2}, r
+    assert header(r, "Idempotent-Replayed") == "true"
+    assert count_rows(db, "campaign_invitations") == 2
     # after the join loyal has left the audience
     ids = [i["customer"]["id"] for i in hsrv.get(
         "/v1/admin/campaigns/%d/audience" % c["id"], token=t.token).json["items"]]
