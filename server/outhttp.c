@@ -212,8 +212,12 @@ struct outhttp *outhttp_new(struct event_base *base)
     curl_multi_setopt(oh->multi, CURLMOPT_SOCKETDATA, oh);
     curl_multi_setopt(oh->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(oh->multi, CURLMOPT_TIMERDATA, oh);
-    /* a few connections per receiver, kept for reuse */
-    curl_multi_setopt(oh->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+    /* No per-host cap here: a transfer queued inside curl behind a slow
+     * receiver's other requests would spend its timeout waiting and count
+     * as a failed attempt without ever being sent. The caller bounds the
+     * requests in flight (webhooks.concurrency). Idle connections are kept
+     * for reuse. */
+    curl_multi_setopt(oh->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
     curl_multi_setopt(oh->multi, CURLMOPT_MAXCONNECTS, 64L);
     return oh;
 }
