@@ -12,7 +12,7 @@
 #   make db-stop    stop the var/ PostgreSQL cluster
 
 CC      ?= cc
-PKGS    := libevent libpq libcjson openssl
+PKGS    := libevent libpq libcjson openssl libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 

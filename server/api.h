@@ -80,6 +80,20 @@ void api_customer_vip_set(struct req *r);
 
 /* api_reports.c */
 void api_events_feed(struct req *r);
+
+/* api_audience.c */
+void api_campaign_audience(struct req *r);
+void api_campaign_invitations(struct req *r);
+void api_reports_invitations(struct req *r);
+
+/* api_webhooks.c */
+void api_webhooks_create(struct req *r);
+void api_webhooks_list(struct req *r);
+void api_webhooks_get(struct req *r);
+void api_webhooks_update(struct req *r);
+void api_webhooks_delete(struct req *r);
+void api_webhooks_deliveries(struct req *r);
+void api_webhooks_retry(struct req *r);
 void api_reports_reliability(struct req *r);
 
 /* api_payments.c */

@@ -26,6 +26,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "scheduler.h"
+#include "webhook_relay.h"
 
 /* GET /healthz -> 200 {"status":"ok"} */
 void api_healthz(struct req *r)
@@ -174,6 +175,23 @@ static void api_metrics_render(struct req *r, PGresult *campaigns)
                 out, "groupbuyd_scheduler_failures_total{step=\"%s\"} %llu\n",
                 scheduler_kind_name((enum scheduler_kind)k),
                 (unsigned long long)ss.failed[k]);
+    }
+    if (srv->webhooks) {
+        struct webhook_relay_stats ws;
+        webhook_relay_get_stats(srv->webhooks, &ws);
+        evbuffer_add_printf(
+            out,
+            "# HELP groupbuyd_webhook_attempts_total Webhook requests sent "
+            "by this process, by outcome.\n"
+            "# TYPE groupbuyd_webhook_attempts_total counter\n"
+            "groupbuyd_webhook_attempts_total{outcome=\"delivered\"} %llu\n"
+            "groupbuyd_webhook_attempts_total{outcome=\"failed\"} %llu\n"
+            "# HELP groupbuyd_webhook_inflight Webhook deliveries claimed "
+            "by this process and not yet recorded.\n"
+            "# TYPE groupbuyd_webhook_inflight gauge\n"
+            "groupbuyd_webhook_inflight %d\n",
+            (unsigned long long)ws.delivered,
+            (unsigned long long)ws.failed_attempts, ws.inflight);
     }
     if (campaigns) {
         evbuffer_add_printf(out, "# HELP groupbuyd_campaigns Campaigns by "

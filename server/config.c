@@ -96,6 +96,17 @@ static const struct config_key config_keys[] = {
     {"sse_coalesce_ms", NULL, CK_INT, OFF(sse_coalesce_ms), 0, 1000, false},
     {"sse_max_buffer_bytes", NULL, CK_INT, OFF(sse_max_buffer_bytes), 1024,
      16777216, false},
+    {"webhooks.allow_hosts", "GROUPBUYD_WEBHOOK_ALLOW_HOSTS", CK_STR,
+     OFF(webhook_allow_hosts), 0, 0, false},
+    {"webhooks.timeout_ms", NULL, CK_INT, OFF(webhook_timeout_ms), 100, 60000,
+     false},
+    {"webhooks.retry_base_ms", NULL, CK_INT, OFF(webhook_retry_base_ms), 10,
+     3600000, false},
+    {"webhooks.retry_window_s", NULL, CK_INT, OFF(webhook_retry_window_s), 1,
+     2592000, false},
+    {"webhooks.poll_ms", NULL, CK_INT, OFF(webhook_poll_ms), 10, 60000, false},
+    {"webhooks.concurrency", NULL, CK_INT, OFF(webhook_concurrency), 0, 1024,
+     false},
 };
 
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -135,6 +146,11 @@ void config_defaults(struct config *c)
     c->sse_keepalive_s = 15;
     c->sse_coalesce_ms = 100;
     c->sse_max_buffer_bytes = 65536;
+    c->webhook_timeout_ms = 10000;
+    c->webhook_retry_base_ms = 10000;
+    c->webhook_retry_window_s = 86400;
+    c->webhook_poll_ms = 1000;
+    c->webhook_concurrency = 64;
 }
 
 static bool config_parse_listen(struct config *c, const char *v)

@@ -68,6 +68,17 @@ struct config {
     int sse_keepalive_s;
     int sse_coalesce_ms;
     int sse_max_buffer_bytes;
+    /* Outbound webhooks (webhook_relay.c): hosts reachable over http:// or
+     * on internal addresses (comma-separated), the timeout of one
+     * delivery, the first retry delay (doubling, with jitter), how long a
+     * delivery is retried, the relay's poll interval, and the requests in
+     * flight at most (0: the relay does not run in this process). */
+    char webhook_allow_hosts[CONFIG_STR_MAX];
+    int webhook_timeout_ms;
+    int webhook_retry_base_ms;
+    int webhook_retry_window_s;
+    int webhook_poll_ms;
+    int webhook_concurrency;
 };
 
 /* Fills *c with the defaults. */

@@ -31,6 +31,7 @@ struct workpool;
 struct scheduler;
 struct idem;
 struct joinbatch;
+struct webhook_relay;
 
 struct server {
     struct event_base *base;
@@ -41,9 +42,10 @@ struct server {
     struct workpool *work;
     struct metrics *metrics;
     struct scheduler *sched;
-    struct joinbatch *joins;      /* coalesced joins (joinbatch.h) */
-    uint64_t joins_accepted;      /* joins answered 201 (not replays) */
-    uint64_t join_units_accepted; /* their quantities */
+    struct joinbatch *joins;        /* coalesced joins (joinbatch.h) */
+    struct webhook_relay *webhooks; /* outbound webhooks (webhook_relay.h) */
+    uint64_t joins_accepted;        /* joins answered 201 (not replays) */
+    uint64_t join_units_accepted;   /* their quantities */
     struct event *sigterm, *sigint, *stop_timer;
     /* Hooks, set by main.c before http_start, so that the transport
      * depends on nothing above it: dispatch(r) routes and answers every

@@ -33,6 +33,7 @@
 #include "sse.h"
 #include "static.h"
 #include "viewcache.h"
+#include "webhook_relay.h"
 #include "workpool.h"
 
 #define DEFAULT_CONFIG "config/groupbuyd.conf"
@@ -137,10 +138,16 @@ static int main_serve(const struct config *cfg)
         die("out of memory");
     if (!sse_init(&srv))
         die("out of memory");
+    srv.webhooks = webhook_relay_new(srv.base, srv.db, cfg);
+    if (srv.webhooks == NULL)
+        die("cannot start the webhook relay");
 
     event_base_dispatch(srv.base);
 
     scheduler_free(srv.sched); /* before the pool: no callback after free */
+    /* before the pool too; its resolver fails the endpoint checks still
+     * waiting, which answer while their requests exist */
+    webhook_relay_free(srv.webhooks);
 
     /* Jobs still queued get their done callback (cancelled) and answer
      * 503 while the requests still exist. */

@@ -77,6 +77,10 @@
  * default step that ends the last awaiting_payment runs just before. */
 #define SETTLE_LIMIT   "4"
 #define SETTLE_LIMIT_N 4
+/* Housekeeping deletes (functions/housekeeping.sql): small batches, a
+ * full one runs again at once. */
+#define PURGE_LIMIT   "500"
+#define PURGE_LIMIT_N 500
 
 struct scheduler {
     struct event_base *base;
@@ -107,6 +111,8 @@ static struct db_stmt sched_default_stmt = DB_STMT(
     "sched_default_due", SCHED_COLS "gb_payment_default_due($1::int)", 1);
 static struct db_stmt sched_settle_stmt =
     DB_STMT("sched_settle_due", SCHED_COLS "gb_settle_due($1::int)", 1);
+static struct db_stmt sched_purge_stmt =
+    DB_STMT("sched_purge_due", SCHED_COLS "gb_purge_due($1::int)", 1);
 static struct db_stmt sched_begin_stmt = DB_STMT(NULL, "BEGIN", 0);
 static struct db_stmt sched_timeout_stmt = DB_STMT(
     "sched_timeout",
@@ -135,6 +141,9 @@ static struct {
                        "default", "participation"},
     [SCHED_SETTLE] = {&sched_settle_stmt, SETTLE_LIMIT, SETTLE_LIMIT_N,
                       "settle", "campaign"},
+    /* last: housekeeping, small batches, after the pass's real work */
+    [SCHED_PURGE] = {&sched_purge_stmt, PURGE_LIMIT, PURGE_LIMIT_N, "purge",
+                     "row"},
 };
 
 static void sched_tx_cb(const struct db_result *res, void *arg);

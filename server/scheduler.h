@@ -32,6 +32,7 @@ enum scheduler_kind {
     SCHED_EXPIRE,  /* pending_deposit -> expired */
     SCHED_DEFAULT, /* awaiting_payment -> defaulted */
     SCHED_SETTLE,  /* succeeded -> settled */
+    SCHED_PURGE,   /* old rows deleted (functions/housekeeping.sql) */
     SCHED_NKINDS
 };
 

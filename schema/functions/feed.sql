@@ -22,12 +22,17 @@
 -- refused rather than guessed at.
 
 
--- One feed item: the outbox row, with the customer's contact (login: phone
--- number or e-mail, and display name) for SMS and call-centre senders.
+-- One feed item: the event object of API.md (id, type, created_at,
+-- distributor_id, data; functions/events.sql), plus the outbox row's
+-- fields the feed had before (kind = type, payload = the event's own
+-- facts) and the customer's contact (login: phone number or e-mail, and
+-- display name) for SMS and call-centre senders.
 CREATE OR REPLACE FUNCTION gb_outbox_json(o outbox) RETURNS json
     LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
-        'id', o.id, 'kind', o.kind, 'customer_id', o.customer_id,
+        'id', o.id, 'type', o.kind, 'distributor_id', o.distributor_id,
+        'data', gb_event_data(o),
+        'kind', o.kind, 'customer_id', o.customer_id,
         'campaign_id', o.campaign_id, 'participation_id', o.participation_id,
         'payload', o.payload, 'idempotency_key', o.idempotency_key,
         'created_at', gb_ts(o.created_at),

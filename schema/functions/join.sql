@@ -301,11 +301,12 @@ BEGIN
                 INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
                                     participation_id, payload)
                 SELECT ins.distributor_id, k.kind, ins.customer_id, ins.campaign_id, ins.id,
-                       jsonb_build_object('quantity', ins.quantity,
+                       jsonb_build_object('status', ins.status, 'quantity', ins.quantity,
                                           'deposit_cents', ins.deposit_cents,
                                           'deposit_due_by', gb_ts(ins.deposit_due_by))
-                  FROM ins CROSS JOIN (VALUES ('joined'), ('deposit_due')) k (kind)
-                 WHERE k.kind = 'joined' OR ins.deposit_cents > 0
+                  FROM ins CROSS JOIN (VALUES ('participation.created'),
+                                              ('participation.activated')) k (kind)
+                 WHERE k.kind = 'participation.created' OR ins.status = 'active'
                  ORDER BY ins.id, k.kind DESC)
             SELECT array_agg(d.ord::integer ORDER BY d.ord),
                    array_agg(d.reason ORDER BY d.ord),
@@ -499,11 +500,12 @@ BEGIN
         INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
                             participation_id, payload)
         SELECT ins.distributor_id, k.kind, ins.customer_id, ins.campaign_id, ins.id,
-               jsonb_build_object('quantity', ins.quantity,
+               jsonb_build_object('status', ins.status, 'quantity', ins.quantity,
                                   'deposit_cents', ins.deposit_cents,
                                   'deposit_due_by', gb_ts(ins.deposit_due_by))
-          FROM ins CROSS JOIN (VALUES ('joined'), ('deposit_due')) k (kind)
-         WHERE k.kind = 'joined' OR ins.deposit_cents > 0
+          FROM ins CROSS JOIN (VALUES ('participation.created'),
+                                      ('participation.activated')) k (kind)
+         WHERE k.kind = 'participation.created' OR ins.status = 'active'
          ORDER BY ins.id, k.kind DESC)
     SELECT u.ord::integer, u.reason,
            CASE WHEN ins.id IS NOT NULL THEN json_build_object(

@@ -24,13 +24,54 @@ BEGIN
         PERFORM 1 FROM campaigns
          WHERE id IN (SELECT campaign_id FROM new_rows)
          ORDER BY id FOR NO KEY UPDATE;
-        UPDATE campaigns c
-           SET live_participants = c.live_participants + d.n,
-               live_quantity = c.live_quantity + d.q
-          FROM (SELECT campaign_id, count(*)::int AS n, sum(quantity) AS q
-                  FROM new_rows WHERE status IN ('pending_deposit', 'active')
-                 GROUP BY campaign_id) d
-         WHERE c.id = d.campaign_id;
+        -- o: the row before this update (its lock is held, so it is the
+        -- current one); a tier or the threshold is announced when the
+        -- new count first reaches it (functions/events.sql).
+        WITH upd AS (
+            UPDATE campaigns c
+               SET live_participants = c.live_participants + d.n,
+                   live_quantity = c.live_quantity + d.q,
+                   announced_tier = greatest(c.announced_tier, gb_tier_reached(
+                       c.tiers, (CASE c.tier_basis WHEN 'quantity'
+                                   THEN c.live_quantity + d.q
+                                   ELSE c.live_participants + d.n END)::bigint)),
+                   announced_threshold = c.announced_threshold
+                       OR c.live_participants + d.n >= c.min_participants
+              FROM (SELECT campaign_id, count(*)::int AS n, sum(quantity) AS q
+                      FROM new_rows WHERE status IN ('pending_deposit', 'active')
+                     GROUP BY campaign_id) d,
+                   campaigns o
+             WHERE c.id = d.campaign_id AND o.id = d.campaign_id
+            RETURNING c.id, c.distributor_id, c.tiers, c.live_participants,
+                      c.live_quantity, c.announced_tier,
+                      o.announced_tier AS was_tier, c.announced_threshold,
+                      o.announced_threshold AS was_threshold
+        ), tiers AS (
+            INSERT INTO outbox (distributor_id, kind, campaign_id, payload,
+                                idempotency_key)
+            SELECT u.distributor_id, 'campaign.tier_reached', u.id,
+                   jsonb_build_object('threshold', (t ->> 'threshold')::bigint,
+                                      'unit_price_cents',
+                                      (t ->> 'unit_price_cents')::bigint,
+                                      'participants', u.live_participants,
+                                      'quantity', u.live_quantity),
+                   'tier_reached:campaign:' || u.id || ':' || (t ->> 'threshold')
+              FROM upd u CROSS JOIN LATERAL jsonb_array_elements(u.tiers) t
+             WHERE u.announced_tier > u.was_tier
+               AND (t ->> 'threshold')::bigint > u.was_tier
+               AND (t ->> 'threshold')::bigint > (
+                   SELECT min((l ->> 'threshold')::bigint)
+                     FROM jsonb_array_elements(u.tiers) l)
+               AND (t ->> 'threshold')::bigint <= u.announced_tier
+             ORDER BY u.id, (t ->> 'threshold')::bigint
+        )
+        INSERT INTO outbox (distributor_id, kind, campaign_id, payload,
+                            idempotency_key)
+        SELECT u.distributor_id, 'campaign.threshold_reached', u.id,
+               jsonb_build_object('participants', u.live_participants,
+                                  'quantity', u.live_quantity),
+               'threshold_reached:campaign:' || u.id
+          FROM upd u WHERE u.announced_threshold AND NOT u.was_threshold;
     ELSE
         UPDATE campaigns c
            SET live_participants = c.live_participants + d.n,
@@ -156,7 +197,7 @@ BEGIN
     VALUES (p.customer_id, p.distributor_id, p.id, 'withdrawn');
     INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
                         participation_id, payload)
-    VALUES (p.distributor_id, 'withdrawn', p.customer_id, p.campaign_id, p.id,
+    VALUES (p.distributor_id, 'participation.withdrawn', p.customer_id, p.campaign_id, p.id,
             jsonb_build_object('quantity', p.quantity,
                                'refund_cents', p.deposit_paid_cents));
     IF p.deposit_paid_cents > 0 THEN
@@ -171,7 +212,7 @@ BEGIN
                 'refund_issued', p.deposit_paid_cents, v_key);
         INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
                             participation_id, payload, idempotency_key)
-        VALUES (p.distributor_id, 'refunded', p.customer_id, p.campaign_id, p.id,
+        VALUES (p.distributor_id, 'participation.refunded', p.customer_id, p.campaign_id, p.id,
                 jsonb_build_object('amount_cents', p.deposit_paid_cents,
                                    'reason', 'withdrawn',
                                    'payment_id', v_payment_id),

@@ -195,7 +195,7 @@ BEGIN
                                             customer_id, campaign_id,
                                             participation_id, payload,
                                             idempotency_key)
-                        VALUES (pa.distributor_id, 'deposit_paid',
+                        VALUES (pa.distributor_id, 'participation.activated',
                                 pa.customer_id, pa.campaign_id, pa.id,
                                 jsonb_build_object(
                                     'payment_id', p.id,
@@ -228,7 +228,7 @@ BEGIN
                                             customer_id, campaign_id,
                                             participation_id, payload,
                                             idempotency_key)
-                        VALUES (pa.distributor_id, 'paid', pa.customer_id,
+                        VALUES (pa.distributor_id, 'participation.paid', pa.customer_id,
                                 pa.campaign_id, pa.id,
                                 jsonb_build_object(
                                     'payment_id', p.id,
@@ -251,7 +251,7 @@ BEGIN
                 INSERT INTO outbox (distributor_id, kind, customer_id,
                                     campaign_id, participation_id, payload,
                                     idempotency_key)
-                VALUES (pa.distributor_id, 'refunded', pa.customer_id,
+                VALUES (pa.distributor_id, 'participation.refunded', pa.customer_id,
                         pa.campaign_id, pa.id,
                         jsonb_build_object('payment_id', p.id,
                                            'provider_ref', p_provider_ref,

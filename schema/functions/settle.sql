@@ -167,7 +167,7 @@ BEGIN
     ), note AS (
         INSERT INTO outbox (distributor_id, kind, campaign_id, payload,
                             idempotency_key)
-        SELECT c.distributor_id, 'settled', c.id,
+        SELECT c.distributor_id, 'campaign.settled', c.id,
                jsonb_build_object('lines', s.lines, 'quantity', s.quantity,
                                   'unit_price_cents', c.final_unit_price_cents,
                                   'gross_cents', s.gross_cents,

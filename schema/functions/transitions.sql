@@ -30,9 +30,12 @@
 -- "void" is the refund of a deposit paid in part by a participation that
 -- was still pending_deposit at a successful close (it does not count, so
 -- its money goes back).
--- Outbox idempotency keys: the movement key for 'refunded' rows (the
--- payment provider's refund key); otherwise '<kind>:campaign:<id>' or
--- '<kind>:participation:<pid>'.
+-- Outbox kinds are API.md's event types (participation.paid, ...).
+-- Outbox idempotency keys: the movement key for participation.refunded
+-- rows (the payment provider's refund key); otherwise '<kind>:campaign:<id>'
+-- or '<kind>:participation:<pid>' with the kind's short name (the names
+-- before the API's type names; kept so that keys stay unique across the
+-- rename).
 
 
 -- The price of the tier with the greatest threshold <= max(n, 1).
@@ -57,9 +60,9 @@ $$;
 
 -- Ends the participations of one campaign (the caller holds the campaign
 -- row lock) whose status is in p_statuses: those holding a paid deposit
--- become 'refunded' with a refund_issued ledger row and a 'refunded'
--- outbox row (movement refund:participation:<pid>:<p_reason>), the others
--- 'void'. No history event: the customer did nothing wrong.
+-- become 'refunded' with a refund_issued ledger row and a
+-- participation.refunded event (movement refund:participation:<pid>:
+-- <p_reason>), the others 'void' with a participation.voided event each. No history event: the customer did nothing wrong.
 CREATE OR REPLACE FUNCTION gb_participations_release(p_campaign_id bigint,
                                           p_statuses text[],
                                           p_reason text) RETURNS void
@@ -88,10 +91,17 @@ CREATE OR REPLACE FUNCTION gb_participations_release(p_campaign_id bigint,
         SELECT distributor_id, campaign_id, id, payment_id, 'refund_issued',
                deposit_paid_cents, mkey
           FROM refunds
+    ), voided AS (
+        INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
+                            participation_id, payload, idempotency_key)
+        SELECT distributor_id, 'participation.voided', customer_id,
+               campaign_id, id, jsonb_build_object('reason', p_reason),
+               'voided:participation:' || id
+          FROM upd WHERE status = 'void'
     )
     INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
                         participation_id, payload, idempotency_key)
-    SELECT distributor_id, 'refunded', customer_id, campaign_id, id,
+    SELECT distributor_id, 'participation.refunded', customer_id, campaign_id, id,
            jsonb_build_object('amount_cents', deposit_paid_cents,
                               'reason', p_reason, 'payment_id', payment_id,
                               'movement_key', mkey),
@@ -169,7 +179,7 @@ BEGIN
          WHERE id = c.id;
         INSERT INTO outbox (distributor_id, kind, campaign_id, payload,
                             idempotency_key)
-        VALUES (c.distributor_id, 'campaign_failed', c.id,
+        VALUES (c.distributor_id, 'campaign.failed', c.id,
                 jsonb_build_object('participants', n_active,
                                    'quantity', q_active,
                                    'min_participants', c.min_participants),
@@ -220,7 +230,7 @@ BEGIN
     ), excess_outbox AS (
         INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
                             participation_id, payload, idempotency_key)
-        SELECT distributor_id, 'refunded', customer_id, campaign_id, id,
+        SELECT distributor_id, 'participation.refunded', customer_id, campaign_id, id,
                jsonb_build_object('amount_cents', -owed, 'reason', 'excess',
                                   'payment_id', payment_id,
                                   'movement_key', mkey),
@@ -235,7 +245,8 @@ BEGIN
     INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
                         participation_id, payload, idempotency_key)
     SELECT distributor_id,
-           CASE status WHEN 'paid' THEN 'paid' ELSE 'balance_due' END,
+           CASE status WHEN 'paid' THEN 'participation.paid'
+                       ELSE 'participation.balance_due' END,
            customer_id, campaign_id, id,
            CASE status
                WHEN 'paid' THEN jsonb_build_object(
@@ -260,7 +271,7 @@ BEGIN
      WHERE id = c.id;
     INSERT INTO outbox (distributor_id, kind, campaign_id, payload,
                         idempotency_key)
-    VALUES (c.distributor_id, 'campaign_succeeded', c.id,
+    VALUES (c.distributor_id, 'campaign.succeeded', c.id,
             jsonb_build_object('final_unit_price_cents', v_final,
                                'participants', n_active,
                                'quantity', q_active),
@@ -331,7 +342,7 @@ BEGIN
      WHERE id = c.id;
     INSERT INTO outbox (distributor_id, kind, campaign_id, payload,
                         idempotency_key)
-    VALUES (c.distributor_id, 'campaign_cancelled', c.id,
+    VALUES (c.distributor_id, 'campaign.cancelled', c.id,
             jsonb_build_object('previous_status', c.status),
             'campaign_cancelled:campaign:' || c.id);
     RETURN 'cancelled';
@@ -361,7 +372,7 @@ CREATE OR REPLACE FUNCTION gb_deposit_expire(p_ids bigint[]) RETURNS bigint[]
     ), note AS (
         INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
                             participation_id, payload, idempotency_key)
-        SELECT distributor_id, 'deposit_expired', customer_id, campaign_id, id,
+        SELECT distributor_id, 'participation.expired', customer_id, campaign_id, id,
                jsonb_build_object('quantity', quantity,
                                   'deposit_cents', deposit_cents,
                                   'deposit_due_by', to_char(deposit_due_by AT TIME ZONE 'UTC',
@@ -437,7 +448,7 @@ CREATE OR REPLACE FUNCTION gb_payment_default(p_ids bigint[]) RETURNS bigint[]
     ), note AS (
         INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
                             participation_id, payload, idempotency_key)
-        SELECT distributor_id, 'defaulted', customer_id, campaign_id, id,
+        SELECT distributor_id, 'participation.defaulted', customer_id, campaign_id, id,
                jsonb_build_object('forfeited_cents', deposit_paid_cents,
                                   'amount_unpaid_cents',
                                   unit_price_cents * quantity

@@ -117,7 +117,7 @@ def test_batch_with_one_customer_twice(app, db, cluster, dbname, t):
     with db.cursor() as cur:
         cur.execute("SELECT kind FROM outbox WHERE participation_id = %s ORDER BY id",
                     (res["b1"].json["id"],))
-        assert [r[0] for r in cur.fetchall()] == ["joined", "deposit_due"]
+        assert [r[0] for r in cur.fetchall()] == ["participation.created"]
     # the deposit of each row is its own: score 75 -> 10 % of 2 x 99.00
     assert res["b1"].json["deposit_cents"] == 1980
     assert res["a"].json["deposit_cents"] == 990

@@ -61,7 +61,7 @@ def test_join_new_customer_pays_the_middle_band(app, db, t):
     row = participation_row(db, p["id"])
     assert row[:6] == ("pending_deposit", 2, 75, 0.75, 10, 1980)
     assert abs(row[7] - 900) < 2  # default deposit window
-    assert outbox_kinds(db, p["id"]) == ["joined", "deposit_due"]
+    assert outbox_kinds(db, p["id"]) == ["participation.created"]
     assert campaign_row(db, cid)[:2] == (1, 2)
 
 
@@ -85,7 +85,8 @@ def test_deposit_bands_by_score(app, db, t):
     assert (r.json["status"], r.json["deposit_cents"], r.json["deposit_due_by"],
             r.json["amount_due_cents"]) == ("active", 0, None, 0)
     assert participation_row(db, r.json["id"])[4] == 0
-    assert outbox_kinds(db, r.json["id"]) == ["joined"]
+    assert outbox_kinds(db, r.json["id"]) == ["participation.created",
+                                             "participation.activated"]
 
     r = join(app, plain.token, cid, 1)
     assert r.status == 201, r
@@ -169,7 +170,7 @@ def test_join_idempotent_replay(app, db, t):
     assert header(r2, "Idempotent-Replayed") == "true"
     assert_error(join(app, c.token, cid, 1, key="join-1"), 409, "idempotency_conflict")
     assert count_rows(db, "participations", "campaign_id = %s", (cid,)) == 1
-    assert count_rows(db, "outbox", "participation_id = %s", (r1.json["id"],)) == 2
+    assert count_rows(db, "outbox", "participation_id = %s", (r1.json["id"],)) == 1
     assert campaign_row(db, cid)[:2] == (1, 2)
     # a refusal is not stored: a new key answers from the current state
     assert_error(join(app, c.token, cid, 2, key="join-2"), 409, "already_joined")
@@ -307,7 +308,8 @@ def test_withdraw_returns_units(app, db, t):
     assert (prog["participants"], prog["quantity"]) == (1, 2), prog
     assert count_rows(db, "customer_events",
                       "participation_id = %s AND kind = 'withdrawn'", (pa["id"],)) == 1
-    assert outbox_kinds(db, pa["id"]) == ["joined", "deposit_due", "withdrawn"]
+    assert outbox_kinds(db, pa["id"]) == ["participation.created",
+                                          "participation.withdrawn"]
     assert count_rows(db, "ledger_entries", "participation_id = %s", (pa["id"],)) == 0
     # the history now counts it: 3 / (4 + 0.5) -> 67
     r = app.get("/v1/me", token=a.token)
@@ -335,9 +337,11 @@ def test_withdraw_refunds_a_paid_deposit(app, db, t):
                     " WHERE movement_key = %s", (key,))
         assert cur.fetchall() == [("refund_issued", 1980, cid)]
         cur.execute("SELECT payload->>'amount_cents' FROM outbox"
-                    " WHERE kind = 'refunded' AND idempotency_key = %s", (key,))
+                    " WHERE kind = 'participation.refunded'"
+                    " AND idempotency_key = %s", (key,))
         assert cur.fetchall() == [("1980",)]
-    assert outbox_kinds(db, p["id"])[-2:] == ["withdrawn", "refunded"]
+    assert outbox_kinds(db, p["id"])[-2:] == ["participation.withdrawn",
+                                              "participation.refunded"]
     assert_error(withdraw(app, a.token, p["id"]), 409, "invalid_state")
     assert count_rows(db, "ledger_entries", "participation_id = %s", (p["id"],)) == 1
 
@@ -541,8 +545,11 @@ def test_concurrent_keyed_joins_never_oversell(app, db, t):
     lp, lq, _, _ = campaign_row(db, cid)
     assert (count, qsum) == (len(accepted), 500) == (lp, lq)
     assert count_rows(db, "participations", "campaign_id = %s", (cid,)) == len(accepted)
+    # participation.created each, participation.activated for those owing
+    # no deposit
     assert count_rows(db, "outbox", "campaign_id = %s AND participation_id IS NOT NULL",
-                      (cid,)) == 2 * len(accepted)
+                      (cid,)) == len(accepted) + sum(p["status"] == "active"
+                                                     for _, p in accepted)
     assert count_rows(db, "idempotency_keys", "key LIKE 'join-%%'") == len(accepted)
     # one decision statement per request that was not a stored replay: the
     # same statement as the coalesced joins, in the key's transaction

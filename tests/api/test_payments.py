@@ -158,7 +158,7 @@ def test_deposit_flow_intent_webhook_active(pay):
     assert pay.participation_row(pid) == ("active", 1980, 0)
     assert pay.ledger(pid) == [("deposit_received", 1980,
                                 "deposit_received:payment:%d" % p["id"])]
-    assert [o[:2] for o in pay.outbox(pid)] == [("deposit_paid",
+    assert [o[:2] for o in pay.outbox(pid)] == [("participation.activated",
                                                  "deposit_paid:participation:%d" % pid)]
     assert pay.payment_status(p["id"]) == "succeeded"
     evs = pay.events(p["id"])
@@ -299,7 +299,8 @@ def test_balance_flow_paid_and_completed(pay):
     assert pay.participation_row(pid) == ("paid", 1980, 8900 * 2 - 1980)
     assert pay.ledger(pid) == [("balance_received", 15820,
                                 "balance_received:payment:%d" % p["id"])]
-    assert [o[:2] for o in pay.outbox(pid)] == [("paid", "paid:participation:%d" % pid)]
+    assert [o[:2] for o in pay.outbox(pid)] == [("participation.paid",
+                                                 "paid:participation:%d" % pid)]
     assert pay.rows("SELECT kind FROM customer_events WHERE participation_id = %s",
                     (pid,)) == [("completed",)]
     assert_error(pay.intent(pid), 409, "invalid_state")
@@ -476,7 +477,7 @@ def assert_late_refund(pay, pid, p, status):
         ("deposit_received", p["amount_cents"], "deposit_received:payment:%d" % p["id"]),
         ("refund_issued", p["amount_cents"], key)]
     out = pay.outbox(pid)
-    assert [(o[0], o[1]) for o in out] == [("refunded", key)]
+    assert [(o[0], o[1]) for o in out] == [("participation.refunded", key)]
     assert out[0][2]["amount_cents"] == p["amount_cents"]
     assert [e[2] for e in pay.events(p["id"])] == ["refunded"]
     again = webhook(pay.srv, event(p, ref="ch_late"))

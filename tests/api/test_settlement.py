@@ -235,7 +235,7 @@ def test_succeeded_campaign_settles_to_the_cent(srv, db):
              "settle:%d:distributor_net" % d.cid),
             ("manufacturer_payable", expected_totals["manufacturer_cents"],
              "settle:%d:manufacturer" % d.cid)]
-    assert count_rows(db, "outbox", "campaign_id = %s AND kind = 'settled'",
+    assert count_rows(db, "outbox", "campaign_id = %s AND kind = 'campaign.settled'",
                       (d.cid,)) == 1
     assert reconcile(db, d.cid) == (received, refunded, received - refunded, 0)
     # settling again does nothing

@@ -10,7 +10,7 @@ every kill the database holds either no settlement at all or one complete
 one. A last server is started, left to settle, stopped cleanly (exit 0, no
 sanitizer report), and the result is checked against the hand computation:
 exactly one settlement, one line per paid or defaulted participation, the
-three settle:* ledger movements once, one 'settled' outbox row, and the
+three settle:* ledger movements once, one 'campaign.settled' outbox row, and the
 reconciliation invariant.
 
 The servers are managed here rather than by make_server: a killed process
@@ -41,7 +41,7 @@ def state(db, cid):
                    " (SELECT count(*) FROM ledger_entries WHERE campaign_id = %s"
                    "   AND movement_key LIKE 'settle:%%'),"
                    " (SELECT count(*) FROM outbox WHERE campaign_id = %s"
-                   "   AND kind = 'settled'),"
+                   "   AND kind = 'campaign.settled'),"
                    " (SELECT status FROM campaigns WHERE id = %s)",
                (cid, cid, cid, cid, cid))
 
