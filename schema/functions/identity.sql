@@ -86,12 +86,8 @@ BEGIN
                      oldest + interval '1 minute' - now())))::integer;
         RETURN;
     END IF;
-    -- Rows past the window count for nothing: each attempt reaps a few, so
-    -- logins never seen again do not pile up.
-    DELETE FROM login_failures WHERE id IN (
-        SELECT f.id FROM login_failures f
-         WHERE f.failed_at <= now() - interval '1 minute'
-         ORDER BY f.failed_at LIMIT 16 FOR UPDATE SKIP LOCKED);
+    -- Rows past the window count for nothing; the scheduler's housekeeping
+    -- (functions/housekeeping.sql, gb_purge_due) removes them in batches.
     INSERT INTO login_failures (realm, login) VALUES (p_realm, p_login)
         RETURNING id INTO slot;
 END $$;
