@@ -241,6 +241,14 @@ def insert_events(db, tenant_id, n, kind="participation.paid", per_participation
         (tenant_id, kind, campaign_id, per_participation, n))]
 
 
+def wait_recorded(db, n, timeout=30):
+    """The receiver answers before the relay records the attempt: waits
+    until n deliveries are recorded delivered."""
+    wait_for("%d deliveries recorded" % n, lambda: q(
+        db, "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'")[0][0] >= n,
+        timeout=timeout)
+
+
 def verify(secret, headers, raw):
     sig = headers["X-Groupbuyd-Signature"]
     parts = dict(p.split("=", 1) for p in sig.split(","))
@@ -343,6 +351,7 @@ def test_events_are_signed_and_logged(hsrv, db, receiver):
     want = [r[0] for r in q(db, "SELECT id FROM outbox WHERE distributor_id = %s ORDER BY id",
                             (t.id,))]
     wait_for("deliveries", lambda: len(rec.delivered()) >= len(want))
+    wait_recorded(db, len(want))
     assert sorted(e["id"] for e in rec.delivered()) == want
     for _, headers, raw, _ in rec.got:
         assert headers["Content-Type"] == "application/json"
@@ -395,6 +404,7 @@ def test_receiver_down_then_up_gets_everything_in_order(hsrv, db, receiver):
     more = insert_events(db, t.id, 6, per_participation=3, campaign_id=77)
     want = ids + [last] + more
     wait_for("every event", lambda: len(rec.delivered()) >= len(want), timeout=60)
+    wait_recorded(db, len(want))
     got = rec.delivered()
     assert sorted(e["id"] for e in got) == sorted(want)  # nothing lost, none twice
     assert len(got) == len(want)
@@ -427,6 +437,7 @@ def test_hanging_receiver_is_cut_and_retried(hsrv, db, receiver):
     create_hook(hsrv, t.token, rec.url)
     insert_events(db, t.id, 1)
     wait_for("the retry", lambda: rec.delivered(), timeout=20)
+    wait_recorded(db, 1)
     rows = q(db, "SELECT status_code, error, duration_ms FROM webhook_attempts ORDER BY id")
     assert len(rows) == 2, rows
     assert rows[0][0] is None and "timed out" in rows[0][1].lower(), rows
@@ -457,7 +468,9 @@ def test_kill_9_mid_delivery_redelivers_after_restart(tmp_path, cluster, dbname,
         wait_for("the redelivery", lambda: rec.delivered(), timeout=30)
         assert len(rec.got) == 2
         assert json.loads(rec.got[0][2])["id"] == rec.delivered()[0]["id"]
-        assert q(db, "SELECT status, attempts FROM webhook_deliveries") == [("delivered", 2)]
+        # the receiver answered; the record follows a moment later
+        wait_for("the record", lambda: q(db, "SELECT status, attempts FROM"
+                                             " webhook_deliveries") == [("delivered", 2)])
     finally:
         assert b.stop() == 0
         b.check_clean()
