@@ -128,7 +128,7 @@ UPDATE campaigns c
                   CASE c.tier_basis WHEN 'quantity' THEN c.live_quantity
                                     ELSE c.live_participants END), 0);
 
--- Housekeeping (functions/housekeeping.sql) finds old rows by age.
-CREATE INDEX login_failures_age ON login_failures (failed_at);
+-- Housekeeping (functions/housekeeping.sql) finds old rows by age
+-- (login_failures by login_failures_age, made in 005_login_slots.sql).
 CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries (delivered_at)
     WHERE status = 'delivered';
