@@ -129,6 +129,6 @@ UPDATE campaigns c
                                     ELSE c.live_participants END), 0);
 
 -- Housekeeping (functions/housekeeping.sql) finds old rows by age
--- (login_failures by login_failures_age, made in 005_login_slots.sql).
+-- (login_failures by login_failures_age, made by 005).
 CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries (delivered_at)
     WHERE status = 'delivered';
