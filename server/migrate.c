@@ -23,8 +23,36 @@ static int migrate_cmp(const void *a, const void *b)
     return (x->version > y->version) - (x->version < y->version);
 }
 
-bool migrate_scan(const char *dir, struct migration **out, int *n, char *err,
-                  size_t errlen)
+/* A migration's name: NNN_anything.sql, NNN its version. */
+static bool migrate_migration_name_ok(const char *nm)
+{
+    size_t len = strlen(nm);
+    return len >= 8 && nm[0] >= '0' && nm[0] <= '9' && nm[1] >= '0' &&
+           nm[1] <= '9' && nm[2] >= '0' && nm[2] <= '9' && nm[3] == '_';
+}
+
+/* A function file's name: [a-z0-9_]+.sql, so that it needs no quoting in
+ * the array literal of /readyz and sorts the same in every locale. */
+static bool migrate_function_name_ok(const char *nm)
+{
+    size_t len = strlen(nm);
+    if (len < 5 || len >= 200 || strcmp(nm + len - 4, ".sql") != 0)
+        return false;
+    for (size_t i = 0; i + 4 < len; i++) {
+        char ch = nm[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '_'))
+            return false;
+    }
+    return true;
+}
+
+/* The .sql files of dir, unsorted: each name must pass name_ok (else the
+ * scan fails naming the file and what was expected). version is the NNN of
+ * a migration, 0 for a function file. */
+static bool migrate_scan_dir(const char *dir, bool functions,
+                             struct migration **out, int *n, char *err,
+                             size_t errlen)
 {
     *out = NULL;
     *n = 0;
@@ -40,11 +68,12 @@ bool migrate_scan(const char *dir, struct migration **out, int *n, char *err,
     while ((e = readdir(d)) != NULL) {
         const char *nm = e->d_name;
         size_t len = strlen(nm);
-        if (len < 8 || strcmp(nm + len - 4, ".sql") != 0)
+        if (len < 4 || strcmp(nm + len - 4, ".sql") != 0)
             continue;
-        if (!(nm[0] >= '0' && nm[0] <= '9' && nm[1] >= '0' && nm[1] <= '9' &&
-              nm[2] >= '0' && nm[2] <= '9' && nm[3] == '_')) {
-            snprintf(err, errlen, "%s/%s: expected NNN_name.sql", dir, nm);
+        if (functions ? !migrate_function_name_ok(nm)
+                      : !migrate_migration_name_ok(nm)) {
+            snprintf(err, errlen, "%s/%s: expected %s", dir, nm,
+                     functions ? "[a-z0-9_]+.sql" : "NNN_name.sql");
             ok = false;
             break;
         }
@@ -59,28 +88,42 @@ bool migrate_scan(const char *dir, struct migration **out, int *n, char *err,
             list = grown;
         }
         struct migration *m = &list[count++];
-        m->version = (nm[0] - '0') * 100 + (nm[1] - '0') * 10 + (nm[2] - '0');
+        m->version = functions ? 0
+                               : (nm[0] - '0') * 100 + (nm[1] - '0') * 10 +
+                                     (nm[2] - '0');
         m->pending = false;
         snprintf(m->name, sizeof m->name, "%s", nm);
         snprintf(m->path, sizeof m->path, "%s/%s", dir, nm);
     }
     closedir(d);
-    if (ok && count > 0) {
-        qsort(list, (size_t)count, sizeof *list, migrate_cmp);
-        for (int i = 1; i < count; i++) {
-            if (list[i].version == list[i - 1].version) {
-                snprintf(err, errlen, "%s and %s share version %03d",
-                         list[i - 1].name, list[i].name, list[i].version);
-                ok = false;
-            }
-        }
-    }
     if (!ok) {
         free(list);
         return false;
     }
     *out = list;
     *n = count;
+    return true;
+}
+
+bool migrate_scan(const char *dir, struct migration **out, int *n, char *err,
+                  size_t errlen)
+{
+    if (!migrate_scan_dir(dir, false, out, n, err, errlen))
+        return false;
+    struct migration *list = *out;
+    int count = *n;
+    if (count > 0)
+        qsort(list, (size_t)count, sizeof *list, migrate_cmp);
+    for (int i = 1; i < count; i++) {
+        if (list[i].version == list[i - 1].version) {
+            snprintf(err, errlen, "%s and %s share version %03d",
+                     list[i - 1].name, list[i].name, list[i].version);
+            free(list);
+            *out = NULL;
+            *n = 0;
+            return false;
+        }
+    }
     return true;
 }
 
@@ -139,73 +182,15 @@ static int migrate_name_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* A function file's name: [a-z0-9_]+.sql, so that it needs no quoting in
- * the array literal of /readyz and sorts the same in every locale. */
-static bool migrate_function_name_ok(const char *nm)
-{
-    size_t len = strlen(nm);
-    if (len < 5 || len >= 200 || strcmp(nm + len - 4, ".sql") != 0)
-        return false;
-    for (size_t i = 0; i + 4 < len; i++) {
-        char ch = nm[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-              ch == '_'))
-            return false;
-    }
-    return true;
-}
-
 bool migrate_scan_functions(const char *dir, struct migration **out, int *n,
                             char *err, size_t errlen)
 {
-    *out = NULL;
-    *n = 0;
     char fdir[CONFIG_STR_MAX + 16];
     snprintf(fdir, sizeof fdir, "%s/functions", dir);
-    DIR *d = opendir(fdir);
-    if (d == NULL) {
-        snprintf(err, errlen, "%s: %s", fdir, strerror(errno));
+    if (!migrate_scan_dir(fdir, true, out, n, err, errlen))
         return false;
-    }
-    struct migration *list = NULL;
-    int count = 0, cap = 0;
-    struct dirent *e;
-    bool ok = true;
-    while ((e = readdir(d)) != NULL) {
-        const char *nm = e->d_name;
-        size_t len = strlen(nm);
-        if (len < 4 || strcmp(nm + len - 4, ".sql") != 0)
-            continue;
-        if (!migrate_function_name_ok(nm)) {
-            snprintf(err, errlen, "%s/%s: expected [a-z0-9_]+.sql", fdir, nm);
-            ok = false;
-            break;
-        }
-        if (count == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct migration *grown = realloc(list, (size_t)cap * sizeof *list);
-            if (grown == NULL) {
-                snprintf(err, errlen, "out of memory");
-                ok = false;
-                break;
-            }
-            list = grown;
-        }
-        struct migration *m = &list[count++];
-        m->version = 0;
-        m->pending = false;
-        snprintf(m->name, sizeof m->name, "%s", nm);
-        snprintf(m->path, sizeof m->path, "%s/functions/%s", dir, nm);
-    }
-    closedir(d);
-    if (!ok) {
-        free(list);
-        return false;
-    }
-    if (count > 0)
-        qsort(list, (size_t)count, sizeof *list, migrate_name_cmp);
-    *out = list;
-    *n = count;
+    if (*n > 0)
+        qsort(*out, (size_t)*n, sizeof **out, migrate_name_cmp);
     return true;
 }
 
