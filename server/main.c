@@ -25,6 +25,7 @@
 #include "db.h"
 #include "http.h"
 #include "joinbatch.h"
+#include "livenotify.h"
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
@@ -133,8 +134,9 @@ static int main_serve(const struct config *cfg)
     srv.sched = scheduler_new(srv.base, srv.db);
     if (srv.sched == NULL)
         die("cannot start the scheduler");
+    srv.live = livenotify_new(srv.base, srv.db);
     srv.joins = joinbatch_new(&srv, api_join_batch_reply);
-    if (srv.joins == NULL)
+    if (srv.live == NULL || srv.joins == NULL)
         die("out of memory");
     if (!sse_init(&srv))
         die("out of memory");
@@ -154,6 +156,8 @@ static int main_serve(const struct config *cfg)
     workpool_free(srv.work);
     http_stop(&srv);
     sse_free(); /* after the streams, before the pool: reads in flight */
+    livenotify_free(srv.live); /* before the pool: its statement in flight */
+    srv.live = NULL;
     db_pool_free(srv.db);
     joinbatch_free(srv.joins); /* after the pool: no callback left */
     auth_cache_free();

@@ -209,13 +209,21 @@ END $$;
 
 -- The batches of a round (steps 1-4 of the header). p_pickup_points and
 -- p_addresses carry each join's fulfilment choice (NULL: none named).
+-- p_notify: whether this transaction announces the campaigns' change to the
+-- live streams (a NOTIFY at commit, functions/live.sql); false when the
+-- statement commits by itself and the server announces it after the commit
+-- (server/livenotify.h), true inside a longer transaction (a keyed join).
 DROP FUNCTION IF EXISTS gb_join_batches(bigint[], integer[], bigint[], bigint[], integer[],
                                         double precision[], integer[], bigint[]);
+DROP FUNCTION IF EXISTS gb_join_batches(bigint[], integer[], bigint[], bigint[], integer[],
+                                        double precision[], integer[], bigint[], bigint[],
+                                        text[]);
 CREATE OR REPLACE FUNCTION gb_join_batches(p_campaign_ids bigint[], p_versions integer[],
                                 p_customers bigint[], p_quantities bigint[],
                                 p_scores integer[], p_p_complete double precision[],
                                 p_deposit_percents integer[], p_deposit_cents bigint[],
-                                p_pickup_points bigint[], p_addresses text[])
+                                p_pickup_points bigint[], p_addresses text[],
+                                p_notify boolean)
     RETURNS TABLE (o_ord integer, o_reason text, o_participation text,
                    o_live_price boolean, o_tiers text, o_tier_basis text,
                    o_live_participants bigint, o_live_quantity bigint)
@@ -233,6 +241,11 @@ DECLARE
     v_cid bigint;
     v_rows integer[];
 BEGIN
+    -- p_notify false: the caller announces the change after its commit
+    -- (a NOTIFY here would serialise the commits: functions/live.sql).
+    IF NOT p_notify THEN
+        PERFORM set_config('groupbuyd.live_notify', 'off', true);
+    END IF;
     -- 1. every campaign open, unchanged and with room, as committed (the
     --    units pending a deposit are only counted for a batch adding some)
     SELECT coalesce(bool_and(c.id IS NOT NULL
