@@ -27,6 +27,7 @@
 #include "joinbatch.h"
 #include "livenotify.h"
 #include "log.h"
+#include "memtrim.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "router.h"
@@ -135,6 +136,9 @@ static int main_serve(const struct config *cfg)
     if (srv.sched == NULL)
         die("cannot start the scheduler");
     srv.live = livenotify_new(srv.base, srv.db);
+    struct memtrim *trim = memtrim_new(srv.base);
+    if (trim == NULL)
+        die("out of memory");
     srv.joins = joinbatch_new(&srv, api_join_batch_reply);
     if (srv.live == NULL || srv.joins == NULL)
         die("out of memory");
@@ -156,6 +160,7 @@ static int main_serve(const struct config *cfg)
     workpool_free(srv.work);
     http_stop(&srv);
     sse_free(); /* after the streams, before the pool: reads in flight */
+    memtrim_free(trim);
     livenotify_free(srv.live); /* before the pool: its statement in flight */
     srv.live = NULL;
     db_pool_free(srv.db);
