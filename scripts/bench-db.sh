@@ -41,14 +41,20 @@ SQL
 sql -c CHECKPOINT
 host=$(sed -nE 's/.*host=([^ ]+).*/\1/p' <<<"$URL")
 db=$(sed -nE 's/.*dbname=([^ ]+).*/\1/p' <<<"$URL")
-# CPU seconds of every PostgreSQL process (backend, WAL writer, ...): on a
-# shared machine the wall-clock rate moves with the neighbours, the CPU
-# spent per join much less.
+# CPU seconds of this cluster's processes (the postmaster, its backends,
+# WAL writer, checkpointer...): on a shared machine the wall-clock rate
+# moves with the neighbours, the CPU spent per join much less. A backend
+# that has exited (pgbench's, by the second reading) is counted in the
+# postmaster's children's times.
+pm=$(head -n 1 "$(sql -c "SELECT current_setting('data_directory')")/postmaster.pid" 2>/dev/null || true)
 pgcpu() {
-  local t=0 f
+  local t=0 f st
+  [ -n "$pm" ] || { echo 0; return; }
   for f in /proc/[0-9]*/stat; do
-    read -r -a st <"$f" 2>/dev/null || continue
-    [ "${st[1]}" = "(postgres)" ] && t=$((t + st[13] + st[14]))
+    { read -r -a st <"$f"; } 2>/dev/null || continue
+    if [ "${st[0]}" = "$pm" ] || [ "${st[3]}" = "$pm" ]; then
+      t=$((t + st[13] + st[14] + st[15] + st[16]))
+    fi
   done
   echo "$t"
 }
