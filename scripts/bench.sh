@@ -22,6 +22,9 @@
 #             campaign row, insert of the participation, commit), and a bare
 #             single-threaded evhttp hello-world (tests/bench/hello.c)
 #             answering a JSON body of the view's size, under the same wrk;
+#   db_only   gb_join_batches alone through pgbench (scripts/bench-db.sh):
+#             one client, durable, batches of 100 new joins on one campaign;
+#             joins/s and PostgreSQL's CPU per join;
 #   sse       BENCH_SSE_STREAMS=10000 live-progress streams open at once
 #             (tests/bench/sse_streams.py), the server's RSS with them; then
 #             the hot load again on a campaign that BENCH_SSE_WATCHERS=1000
@@ -300,6 +303,12 @@ tps=$(sed -nE 's/^tps = ([0-9.]+) \(without initial connection time\)/\1/p' "$WO
 failed=$(sed -nE 's/^number of failed transactions: ([0-9]+).*/\1/p' "$WORK/pgb.out")
 fig "baseline requests=$n duration_s=$SECS p50_ms=$(pct 50) p99_ms=$(pct 99) tps=$tps failed=${failed:-0} clients=$CONNS joins=$(joins_of "$BASE")"
 
+# db_only: the join statement alone, without HTTP (scripts/bench-db.sh):
+# pgbench, one client, durable, batches of 100 new joins on one campaign.
+log "db only: gb_join_batches, batches of 100, one client, ${SECS}s"
+checkpoint
+fig "$(scripts/bench-db.sh "$URL" "$SECS" 100)"
+
 idle_rss idle_after_load
 fig "server final_peak_rss_mib=$(mib VmHWM)"
 
@@ -356,13 +365,16 @@ view["p99_ms_under_hot"] = vuh["p99_ms"]
 view["p50_ms_under_hot"] = vuh["p50_ms"]
 view["requests_per_s_under_hot"] = vuh["requests_per_s"]
 view["hot_joins_per_s_meanwhile"] = w["hot_under_view"]["joins_per_s"]
+for d in (hot, w["spread"]):
+    d["ratio_vs_hello"] = round(d["joins_per_s"] / hello["requests_per_s"], 3) if hello["requests_per_s"] else None
+dbo = w["db_only"]
 
 res = {
     "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     "seconds": secs, "connections": conns, "wrk_threads": threads,
     "hot": hot, "spread": w["spread"], "sellout": sell, "view": view,
     "view_under_hot": vuh, "hot_under_view": w["hot_under_view"],
-    "baseline_pgbench": base, "hello": hello,
+    "baseline_pgbench": base, "hello": hello, "db_only": dbo,
     "idle_rss_mib": w["idle_after_load"]["rss_mib"],
     "idle_rss_fresh_mib": w["idle_fresh"]["rss_mib"],
     "idle": {"after_load": w["idle_after_load"], "fresh": w["idle_fresh"]},
@@ -385,8 +397,8 @@ def join_line(name, d, extra=""):
           f" socket errors {d['socket_errors']}, peak RSS {d['peak_rss_mib']} MiB{extra}")
 
 print(f"== make bench: {conns} connections, {threads} wrk threads, {secs} s per workload ==")
-join_line("hot", hot, f", {hot['ratio_vs_baseline']}x baseline")
-join_line("spread", w["spread"], ", 100 campaigns")
+join_line("hot", hot, f", {hot['ratio_vs_baseline']}x baseline, {hot['ratio_vs_hello']}x hello-world")
+join_line("spread", w["spread"], f", 100 campaigns, {w['spread']['ratio_vs_hello']}x hello-world")
 print(f"sellout: {sell['attempts']} attempts, accepted {sell['accepted']} (HTTP 201: {sell['accepted_http']},"
       f" max_quantity {sell['max_quantity']}, live_quantity {sell['live_quantity']}), oversold {sell['oversold']},"
       f" statuses {status_text(sell)}, 5xx {sell['status_5xx']}, p99 {sell['p99_ms']:.2f} ms,"
@@ -403,6 +415,8 @@ print(f"baseline pgbench: {base['joins_per_s']:.0f} joins/s ({base['joins']} joi
       f" failed {base['failed']}")
 print(f"baseline hello-world: {hello['requests_per_s']:.0f} req/s, p50 {hello['p50_ms']:.2f} ms,"
       f" p99 {hello['p99_ms']:.2f} ms, statuses {status_text(hello)}, {hello['body_bytes']} B body")
+print(f"db only: {dbo['joins_per_s']:.0f} joins/s (gb_join_batches, batches of {dbo['batch']}, one client,"
+      f" {dbo['batch_ms']} ms a batch, {dbo['us_per_join']} us a join; PostgreSQL CPU {dbo['cpu_us_per_join']} us a join)")
 i, f0 = w["idle_after_load"], w["idle_fresh"]
 print(f"idle: RSS {i['rss_mib']} MiB with {i['connections_open']} open idle connections after the load"
       f" ({i['rss_before_mib']} MiB without them); fresh server: {f0['rss_mib']} MiB"

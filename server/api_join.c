@@ -230,7 +230,8 @@ static void join_keyed_read_cb(const struct db_result *res, void *arg)
         params[f] = req_strdup(r, arrays[f]);
         free(arrays[f]);
     }
-    if (!req_exec(r, &joinengine_decide_stmt, params, join_keyed_decided_cb))
+    if (!req_exec(r, &joinengine_decide_keyed_stmt, params,
+                  join_keyed_decided_cb))
         return;
 }
 

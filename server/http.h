@@ -43,6 +43,7 @@ struct server {
     struct metrics *metrics;
     struct scheduler *sched;
     struct joinbatch *joins;        /* coalesced joins (joinbatch.h) */
+    struct livenotify *live;        /* joins announced (livenotify.h) */
     struct webhook_relay *webhooks; /* outbound webhooks (webhook_relay.h) */
     uint64_t joins_accepted;        /* joins answered 201 (not replays) */
     uint64_t join_units_accepted;   /* their quantities */

@@ -18,6 +18,7 @@
 
 #include "http.h"
 #include "joinengine.h"
+#include "livenotify.h"
 
 #define JB_BUCKETS 256
 
@@ -475,14 +476,20 @@ static void jb_write_done(struct jb_batch *b, const struct db_result *res,
         return;
     }
     int k = 0;
+    bool joined = false;
     for (int i = 0; i < b->n; i++) {
         struct jb_item *it = &b->items[i];
         if (!it->sent || it->answered)
             continue;
         joinengine_outcome_row(pg, rows[k++], &o);
         o.score = it->j.score.score;
+        joined = joined || o.status == JOINENGINE_ACCEPTED;
         jb_answer(b, it, &o);
     }
+    /* Committed (the statement was its own transaction), not announced by
+     * it: livenotify.h. */
+    if (joined)
+        livenotify_changed(b->jb->srv->live, b->camp->id);
     jb_finish(b);
 }
 

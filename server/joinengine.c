@@ -18,7 +18,13 @@ struct db_stmt joinengine_read_stmt = DB_STMT(
 struct db_stmt joinengine_decide_stmt =
     DB_STMT("join_batches_write",
             "SELECT * FROM gb_join_batches($1, $2, $3, $4, $5, $6, $7, $8,"
-            " $9, $10)",
+            " $9, $10, false)",
+            10);
+
+struct db_stmt joinengine_decide_keyed_stmt =
+    DB_STMT("join_batches_write_keyed",
+            "SELECT * FROM gb_join_batches($1, $2, $3, $4, $5, $6, $7, $8,"
+            " $9, $10, true)",
             10);
 
 /* Columns of the history (gb_customer_history): count, weight per kind. */

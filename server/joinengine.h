@@ -50,8 +50,14 @@ extern struct db_stmt joinengine_read_stmt;
 /* The decision: ten arrays, one element per join (JOINENGINE_DECIDE_
  * ARRAYS, filled by joinengine_decide_add). One row out per join: o_ord
  * (its 1-based position), o_reason (NULL when accepted), then the
- * participation JSON and its price columns (see api_join.c). */
+ * participation JSON and its price columns (see api_join.c).
+ * joinengine_decide_stmt is for a statement that commits by itself
+ * (joinbatch.c): its transaction does not notify the live streams, the
+ * caller announces the campaigns after the commit (livenotify.h).
+ * joinengine_decide_keyed_stmt runs inside a longer transaction (the
+ * idempotency key's) and announces the change at that commit. */
 extern struct db_stmt joinengine_decide_stmt;
+extern struct db_stmt joinengine_decide_keyed_stmt;
 #define JOINENGINE_DECIDE_ARRAYS 10
 #define JOINENGINE_DECIDE_JSON   2 /* column of the participation JSON */
 

@@ -25,7 +25,9 @@
 #include "db.h"
 #include "http.h"
 #include "joinbatch.h"
+#include "livenotify.h"
 #include "log.h"
+#include "memtrim.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "router.h"
@@ -133,8 +135,12 @@ static int main_serve(const struct config *cfg)
     srv.sched = scheduler_new(srv.base, srv.db);
     if (srv.sched == NULL)
         die("cannot start the scheduler");
+    srv.live = livenotify_new(srv.base, srv.db);
+    struct memtrim *trim = memtrim_new(srv.base);
+    if (trim == NULL)
+        die("out of memory");
     srv.joins = joinbatch_new(&srv, api_join_batch_reply);
-    if (srv.joins == NULL)
+    if (srv.live == NULL || srv.joins == NULL)
         die("out of memory");
     if (!sse_init(&srv))
         die("out of memory");
@@ -154,6 +160,9 @@ static int main_serve(const struct config *cfg)
     workpool_free(srv.work);
     http_stop(&srv);
     sse_free(); /* after the streams, before the pool: reads in flight */
+    memtrim_free(trim);
+    livenotify_free(srv.live); /* before the pool: its statement in flight */
+    srv.live = NULL;
     db_pool_free(srv.db);
     joinbatch_free(srv.joins); /* after the pool: no callback left */
     auth_cache_free();

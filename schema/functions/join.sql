@@ -44,6 +44,28 @@
 --     a function call per row cost more than the rest of the batch
 --     together; keep the copies alike.
 --   * gb_ts is STABLE so that it is inlined (functions/base.sql).
+--   * Foreign keys (issue 14). Each inserted participation and outbox row
+--     checked its campaign, customer and distributor and wrote a lock into
+--     the parent row; those keys are gone, the parents refuse deletion
+--     instead (functions/references.sql). With the outbox's NULL
+--     idempotency keys no longer indexed, the database alone (pgbench, one
+--     client, batches of 100: scripts/bench-db.sh) went from about 70 to
+--     52 us of CPU a join. Of those 52, the two outbox rows of a join
+--     without deposit (participation.created and .activated, each a heap
+--     row and two index entries) are about 20; a join's rows without them
+--     cost about 31.
+--   * NOTIFY (issue 14). The counter's update notified the live streams
+--     from the join's transaction, and a NOTIFY serialises the commits of
+--     every notifying transaction: p_notify false, the server announces
+--     after the commit (server/livenotify.h, functions/live.sql).
+--   * Fixed cost per statement. A batch pays about 1.5 ms of PostgreSQL
+--     CPU whatever its size (150 us a join in batches of 15, 65 in batches
+--     of 100), so batches should be large: the server keeps one batch per
+--     campaign in flight (server/joinbatch.h). Part of that cost is
+--     PostgreSQL parsing and compiling every CHECK constraint of a table at
+--     each execution of a statement that writes it (campaigns has 24: an
+--     update of its counters alone cost 0.2 ms more than on a copy of the
+--     table without them); the counter's update pays it once per round.
 --
 -- The decision of a row, whichever path takes it (each rule in one
 -- function below: gb_join_campaign_refusal, gb_join_row_refusal,
@@ -209,13 +231,21 @@ END $$;
 
 -- The batches of a round (steps 1-4 of the header). p_pickup_points and
 -- p_addresses carry each join's fulfilment choice (NULL: none named).
+-- p_notify: whether this transaction announces the campaigns' change to the
+-- live streams (a NOTIFY at commit, functions/live.sql); false when the
+-- statement commits by itself and the server announces it after the commit
+-- (server/livenotify.h), true inside a longer transaction (a keyed join).
 DROP FUNCTION IF EXISTS gb_join_batches(bigint[], integer[], bigint[], bigint[], integer[],
                                         double precision[], integer[], bigint[]);
+DROP FUNCTION IF EXISTS gb_join_batches(bigint[], integer[], bigint[], bigint[], integer[],
+                                        double precision[], integer[], bigint[], bigint[],
+                                        text[]);
 CREATE OR REPLACE FUNCTION gb_join_batches(p_campaign_ids bigint[], p_versions integer[],
                                 p_customers bigint[], p_quantities bigint[],
                                 p_scores integer[], p_p_complete double precision[],
                                 p_deposit_percents integer[], p_deposit_cents bigint[],
-                                p_pickup_points bigint[], p_addresses text[])
+                                p_pickup_points bigint[], p_addresses text[],
+                                p_notify boolean)
     RETURNS TABLE (o_ord integer, o_reason text, o_participation text,
                    o_live_price boolean, o_tiers text, o_tier_basis text,
                    o_live_participants bigint, o_live_quantity bigint)
@@ -233,6 +263,11 @@ DECLARE
     v_cid bigint;
     v_rows integer[];
 BEGIN
+    -- p_notify false: the caller announces the change after its commit
+    -- (a NOTIFY here would serialise the commits: functions/live.sql).
+    IF NOT p_notify THEN
+        PERFORM set_config('groupbuyd.live_notify', 'off', true);
+    END IF;
     -- 1. every campaign open, unchanged and with room, as committed (the
     --    units pending a deposit are only counted for a batch adding some)
     SELECT coalesce(bool_and(c.id IS NOT NULL

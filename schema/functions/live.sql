@@ -5,7 +5,8 @@
 -- whichever process made the change.
 --
 -- The NOTIFY is sent in the transaction of the change, so it is delivered
--- at its commit and never for a rolled-back change. It is statement-level:
+-- at its commit and never for a rolled-back change (the joins excepted:
+-- see gb_campaign_notify). It is statement-level:
 -- the join path changes a campaign's counters in one UPDATE per statement
 -- (the counter trigger, functions/participations.sql), which costs one
 -- pg_notify per campaign per statement; PostgreSQL delivers identical
@@ -22,10 +23,22 @@ END $$;
 CREATE OR REPLACE TRIGGER campaigns_change_seq BEFORE UPDATE ON campaigns
     FOR EACH ROW EXECUTE FUNCTION gb_campaign_change_seq();
 
+-- A NOTIFY makes the commit of its transaction take a cluster-wide lock
+-- and hold it through the WAL flush, so notifying transactions commit one
+-- at a time, without group commit: under the join load that halved the
+-- joins per second. The joins' own transactions therefore do not notify
+-- when their caller says it will announce them after the commit
+-- (gb_join_batches with p_notify false sets groupbuyd.live_notify to off
+-- for its transaction; server/livenotify.h sends the NOTIFY afterwards, in
+-- a statement that writes nothing). Every other change notifies here.
+--
 -- Drafts are not public: their edits wake nobody.
 CREATE OR REPLACE FUNCTION gb_campaign_notify() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
+    IF current_setting('groupbuyd.live_notify', true) = 'off' THEN
+        RETURN NULL;
+    END IF;
     PERFORM pg_notify('gb_campaign_changed', n.id::text)
        FROM new_rows n WHERE n.status <> 'draft';
     RETURN NULL;

@@ -5,8 +5,9 @@ own outcome.
 
 To make a batch deterministic, the test holds the campaign's row lock from
 its own transaction: the first joins' batches then wait for it inside
-gb_join_batches (at most two in flight per campaign), every later join queues
-behind them, and on release the queue becomes one batch, in arrival order.
+gb_join_batches (as many as the server keeps in flight per campaign,
+JOINBATCH_MAX_INFLIGHT: FILLERS below), every later join queues behind them,
+and on release the queue becomes one batch, in arrival order.
 Rows written by one transaction share their xmin.
 """
 import threading
@@ -17,6 +18,18 @@ import pytest
 from helpers import *  # noqa: F401,F403
 from join_helpers import *  # noqa: F401,F403
 from helpers import APP_ENV, FAST_CONFIG, statement_executions
+
+
+def _max_inflight():
+    """JOINBATCH_MAX_INFLIGHT of the server under test (server/joinbatch.h)."""
+    import os
+    import re
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "server",
+                           "joinbatch.h")) as f:
+        return int(re.search(r"#define JOINBATCH_MAX_INFLIGHT\s+(\d+)", f.read()).group(1))
+
+
+FILLERS = _max_inflight()  # joins that fill the batches in flight
 
 
 @pytest.fixture
@@ -80,11 +93,11 @@ class Joins:
 
 
 def block(app, db, cluster, dbname, cid, joins):
-    """Holds cid's row and puts two filler joins in flight behind it."""
+    """Holds cid's row and puts FILLERS filler joins in flight behind it."""
     held = Held(cluster, dbname, cid)
-    for i, s in enumerate(db_customers(db, 2)):
+    for i, s in enumerate(db_customers(db, FILLERS)):
         joins.start(("filler", i), s.token, cid)
-    wait_for(lambda: waiting_batches(db) >= 2)
+    wait_for(lambda: waiting_batches(db) >= FILLERS)
     return held
 
 
@@ -113,7 +126,7 @@ def test_batch_with_one_customer_twice(app, db, cluster, dbname, t):
     # one transaction for the whole queued batch, rows in arrival order
     assert len(set(xmins(db, ids).values())) == 1
     assert ids == sorted(ids)
-    assert live_sum(db, cid) == (5, 6) == campaign_row(db, cid)[:2]
+    assert live_sum(db, cid) == (FILLERS + 3, FILLERS + 4) == campaign_row(db, cid)[:2]
     with db.cursor() as cur:
         cur.execute("SELECT kind FROM outbox WHERE participation_id = %s ORDER BY id",
                     (res["b1"].json["id"],))
@@ -140,8 +153,8 @@ def test_batch_crossing_the_cap(app, db, cluster, dbname, t):
     res = joins.wait()
     ids = [res[i].json["id"] for i in range(6) if res[i].status == 201]
     assert ids and len(set(xmins(db, ids).values())) == 1  # one batch
-    # the second filler may be written before the batch or after it
-    fillers = [res[("filler", i)] for i in range(2)]
+    # a second filler may be written before the batch or after it
+    fillers = [res[("filler", i)] for i in range(FILLERS)]
     before = sum(1 for f in fillers if f.status == 201 and f.json["id"] < min(ids))
     left = 10 - before
     expected = []
@@ -179,7 +192,7 @@ def test_batch_price_counts_earlier_rows(app, db, cluster, dbname, t):
     time.sleep(0.3)
     held.release()
     res = joins.wait()
-    assert campaign_row(db, cid)[:2] == (4, 4)
+    assert campaign_row(db, cid)[:2] == (FILLERS + 2, FILLERS + 2)
     assert res["a"].json["id"] < res["b"].json["id"]
     prices = (res["a"].json["unit_price_cents"], res["b"].json["unit_price_cents"])
     assert prices in ((9900, 8000), (8000, 7000)), prices
@@ -205,7 +218,7 @@ def test_batches_of_mixed_campaigns(app, db, cluster, dbname, t):
     assert res["h0"].status == 201 and res["h1"].status == 201
     assert res["o0"].status == 201 and res["o2"].status == 201
     assert_error(res["o1"], 409, "campaign_full")
-    assert campaign_row(db, hot)[:2] == (4, 5) == live_sum(db, hot)
+    assert campaign_row(db, hot)[:2] == (FILLERS + 2, FILLERS + 3) == live_sum(db, hot)
     assert campaign_row(db, other)[:2] == (2, 3) == live_sum(db, other)
 
 
@@ -239,7 +252,7 @@ def test_batch_refusals_do_not_fail_the_others(app, db, cluster, dbname, t):
     res = joins.wait()
     for r in res.values():
         assert_error(r, 409, "campaign_not_open")
-    assert campaign_row(db, cid)[:2] == (4, 4)
+    assert campaign_row(db, cid)[:2] == (FILLERS + 2, FILLERS + 2)
 
 
 def test_batch_failing_as_a_whole_is_retried_join_by_join(app, db, cluster, dbname, t):
@@ -266,7 +279,7 @@ def test_batch_failing_as_a_whole_is_retried_join_by_join(app, db, cluster, dbna
     res = joins.results
     assert res["a"].status == 201 and res["b"].status == 201, res
     assert_error(res["bad"], 500, "internal")
-    assert campaign_row(db, cid)[:2] == (4, 4) == live_sum(db, cid)
+    assert campaign_row(db, cid)[:2] == (FILLERS + 2, FILLERS + 2) == live_sum(db, cid)
 
 
 def test_one_customer_in_concurrent_batches_of_two_processes(app, make_server, db, cluster,
@@ -286,7 +299,10 @@ def test_one_customer_in_concurrent_batches_of_two_processes(app, make_server, d
     jb.start("b", s.token, cid)
     wait_for(lambda: waiting_batches(db) >= 2)   # on a's uncommitted row
     jb.start("x", x.token, cid)
-    wait_for(lambda: waiting_batches(db) >= 3)
+    # x: a batch of its own in flight when the server keeps two, else
+    # queued in b's process behind b's batch
+    wait_for(lambda: waiting_batches(db) >= 1 + min(FILLERS, 2))
+    time.sleep(0.3)
     held.release()
     ra, rb = ja.wait(), jb.wait()
     assert ra["a"].status == 201, ra

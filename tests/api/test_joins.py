@@ -505,7 +505,7 @@ def test_concurrent_keyed_joins_never_oversell(app, db, t):
     are the rows, nothing answers 5xx."""
     cid = _hot_campaign(app, db, t)
     shoppers = db_customers(db, 900)
-    writes0 = statement_executions(app, "join_batches_write")
+    writes0 = statement_executions(app, "join_batches_write_keyed")
     rnd = random.Random(10)
     firsts = [(s, rnd.randint(1, 3), "join-%d" % s.id) for s in shoppers]
     # phase 1: the first 450 fill most of the campaign (about 900 units asked)
@@ -554,4 +554,4 @@ def test_concurrent_keyed_joins_never_oversell(app, db, t):
     # one decision statement per request that was not a stored replay: the
     # same statement as the coalesced joins, in the key's transaction
     replays = sum(1 for _, _, rep in second if rep)
-    assert statement_executions(app, "join_batches_write") - writes0 == 900 + len(replayed) - replays
+    assert statement_executions(app, "join_batches_write_keyed") - writes0 == 900 + len(replayed) - replays

@@ -350,3 +350,47 @@ def test_listen_connection_comes_back(app, db, t):
     assert s.next_event(timeout=2)["id"] == change_seq(db, cid)
     assert app.log_text().count("listen: LISTEN gb_campaign_changed") >= 2
     s.close()
+
+
+def _notifications(conn, wait=0.3):
+    """The notifications conn has received within wait seconds."""
+    import select
+    got = []
+    end = time.time() + wait
+    while time.time() < end:
+        select.select([conn], [], [], max(0.0, end - time.time()))
+        conn.poll()
+        while conn.notifies:
+            got.append(conn.notifies.pop(0))
+    return got
+
+
+def test_join_commits_do_not_notify_but_are_announced(app, db, t, cluster, dbname):
+    """A NOTIFY inside the join's transaction would serialise every join
+    commit (a cluster-wide lock held through the WAL flush). The batch
+    statement (p_notify false) sends none; the server announces the campaign
+    after the commit (server/livenotify.c); a keyed join, inside the key's
+    longer transaction (p_notify true), notifies at that commit."""
+    cid = make_campaign(app, db, t)
+    a, b, c = db_customers(db, 3)
+    listener = cluster.connect(dbname)
+    with listener.cursor() as cur:
+        cur.execute("LISTEN gb_campaign_changed")
+    with db.cursor() as cur:
+        cur.execute("SELECT version FROM campaigns WHERE id = %s", (cid,))
+        version = cur.fetchone()[0]
+    call = ("SELECT o_reason FROM gb_join_batches(%s::bigint[], %s::integer[], %s::bigint[],"
+            " '{1}', '{75}', '{0.75}', '{0}', '{0}', '{NULL}', '{NULL}', %s)")
+    with db.cursor() as cur:
+        cur.execute(call, ([cid], [version], [a.id], False))
+        assert cur.fetchone()[0] is None
+    assert _notifications(listener) == []
+    with db.cursor() as cur:
+        cur.execute(call, ([cid], [version], [b.id], True))
+        assert cur.fetchone()[0] is None
+    assert [n.payload for n in _notifications(listener)] == [str(cid)]
+    # through the server: the coalesced join is announced after its commit
+    assert join(app, c.token, cid).status == 201
+    got = _notifications(listener, wait=1.0)
+    assert [n.payload for n in got] == [str(cid)], got
+    listener.close()
