@@ -85,6 +85,12 @@ static void main_sandbox_secret(struct config *cfg)
              "(never in production)");
 }
 
+static void main_db_up_cb(void *arg)
+{
+    struct server *srv = arg;
+    scheduler_kick(srv->sched);
+}
+
 static int main_serve(const struct config *cfg)
 {
     struct server srv;
@@ -122,6 +128,11 @@ static int main_serve(const struct config *cfg)
         workpool_new(srv.base, cfg->worker_threads, cfg->worker_queue_max);
     if (srv.metrics == NULL || srv.db == NULL || srv.work == NULL)
         die("out of memory");
+    if (cfg->read_database_url[0] != '\0') {
+        srv.db_read = db_pool_new_read(srv.base, cfg);
+        if (srv.db_read == NULL)
+            die("out of memory");
+    }
     if (!http_start(&srv))
         die("cannot start the HTTP server");
     srv.sigterm = evsignal_new(srv.base, SIGTERM, main_signal_cb, &srv);
@@ -133,6 +144,9 @@ static int main_serve(const struct config *cfg)
     srv.sched = scheduler_new(srv.base, srv.db);
     if (srv.sched == NULL)
         die("cannot start the scheduler");
+    /* After an outage (a failover) the deadlines that passed meanwhile are
+     * due at once, not after the scheduler's retry pause. */
+    db_pool_on_up(srv.db, main_db_up_cb, &srv);
     srv.joins = joinbatch_new(&srv, api_join_batch_reply);
     if (srv.joins == NULL)
         die("out of memory");
@@ -154,6 +168,7 @@ static int main_serve(const struct config *cfg)
     workpool_free(srv.work);
     http_stop(&srv);
     sse_free(); /* after the streams, before the pool: reads in flight */
+    db_pool_free(srv.db_read);
     db_pool_free(srv.db);
     joinbatch_free(srv.joins); /* after the pool: no callback left */
     auth_cache_free();
@@ -223,6 +238,14 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "groupbuyd: configuration: database_url "
                 "(GROUPBUYD_DATABASE_URL): %s\n",
+                err);
+        return 2;
+    }
+    if (cfg.read_database_url[0] != '\0' &&
+        !db_check_conninfo(cfg.read_database_url, err, sizeof err)) {
+        fprintf(stderr,
+                "groupbuyd: configuration: read_database_url "
+                "(GROUPBUYD_READ_DATABASE_URL): %s\n",
                 err);
         return 2;
     }
