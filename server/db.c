@@ -135,6 +135,29 @@ static uint64_t db_now_ms(void)
 }
 
 static void db_conn_connect(struct db_conn *c);
+
+void db_one_line(char *out, size_t len, const char *msg)
+{
+    size_t n = 0;
+    bool space = false;
+    for (const char *q = msg; *q; q++) {
+        if (*q == ' ' || *q == '\n' || *q == '\t' || *q == '\r') {
+            space = n > 0;
+            continue;
+        }
+        if (space) { /* a blank only with the character after it */
+            if (n + 2 >= len)
+                break;
+            out[n++] = ' ';
+            space = false;
+        }
+        if (n + 1 >= len)
+            break;
+        out[n++] = *q;
+    }
+    if (len > 0)
+        out[n] = '\0';
+}
 static void db_conn_broken(struct db_conn *c, const char *why);
 static void db_pool_dispatch(struct db_pool *p);
 static void db_conn_flush(struct db_conn *c);
@@ -655,14 +678,7 @@ static void db_conn_broken(struct db_conn *c, const char *why)
     struct db_pool *p = c->pool;
     bool was_live = c->state == DBC_IDLE || c->state == DBC_BUSY;
     char msg[256];
-    snprintf(msg, sizeof msg, "%s", why && *why ? why : "connection lost");
-    /* one line: libpq's messages end in (and may hold) newlines */
-    for (char *q = msg; *q; q++)
-        if (*q == '\n' || *q == '\t')
-            *q = ' ';
-    size_t n = strlen(msg);
-    while (n > 0 && msg[n - 1] == ' ')
-        msg[--n] = '\0';
+    db_one_line(msg, sizeof msg, why && *why ? why : "connection lost");
     if (was_live) {
         p->stats.lost++;
         c->backoff_ms = p->cfg->db_reconnect_ms;

@@ -153,6 +153,10 @@ typedef void db_statement_cb(const char *name, uint64_t executions, void *arg);
 void db_pool_each_statement(const struct db_pool *pool, db_statement_cb *cb,
                             void *arg);
 
+/* Copies libpq's message msg into out as one line: its newlines and runs
+ * of blanks become single spaces, none at either end. */
+void db_one_line(char *out, size_t len, const char *msg);
+
 /* True when sqlstate is a unique violation, a serialization failure, ... */
 bool db_is_unique_violation(const struct db_result *r);
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "db.h"
 #include "log.h"
 
 #define LISTEN_CONNECT_TIMEOUT_MS 5000
@@ -58,10 +59,7 @@ static void listener_schedule(struct listener *l, int ms)
 static void listener_broken(struct listener *l, const char *why)
 {
     char msg[256];
-    snprintf(msg, sizeof msg, "%s", why && *why ? why : "connection lost");
-    size_t n = strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-        msg[--n] = '\0';
+    db_one_line(msg, sizeof msg, why && *why ? why : "connection lost");
     if (l->was_live)
         log_warn("listen: %s; reconnecting", msg);
     else

@@ -622,8 +622,9 @@ def main():
                 if s.proc:
                     print("---- %s log (tail) ----\n%s" % (s.name, s.log_text()[-3000:]))
         cl.destroy()
-        for s in servers:
-            if not failures and os.path.exists(s.log_path):
+        for s in servers:  # FAILOVER_KEEP_LOGS=1 keeps them to read
+            if not failures and not os.environ.get("FAILOVER_KEEP_LOGS") \
+                    and os.path.exists(s.log_path):
                 os.unlink(s.log_path)
     if failures:
         for f in failures:
