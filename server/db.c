@@ -84,6 +84,10 @@ struct db_conn {
     int failures;   /* consecutive failed attempts, for quiet logs */
     int backoff_ms; /* pause before the next attempt after a failure */
     bool doomed;    /* drop after the statement's callback (see above) */
+    /* Broken while borrowed: the slot stays DOWN until the borrower's
+     * db_release, so that a stale borrower can never reach the connection
+     * made in its place for somebody else. */
+    bool held;
     unsigned char prepared[DB_MAX_STMTS / 8];
 
     /* the statement in flight */
@@ -575,7 +579,7 @@ static void db_pool_came_up(struct db_pool *p, struct db_conn *c, bool first)
     if (!first)
         return;
     for (int i = 0; i < p->size; i++)
-        if (p->conns[i].state == DBC_DOWN) {
+        if (p->conns[i].state == DBC_DOWN && !p->conns[i].held) {
             p->conns[i].backoff_ms = p->cfg->db_reconnect_ms;
             db_conn_schedule(&p->conns[i], 0);
         }
@@ -726,9 +730,12 @@ static void db_conn_broken(struct db_conn *c, const char *why)
     c->state = DBC_DOWN;
     c->borrowed = false;
     c->release_pending = false;
+    c->held = borrowed;
     /* A live connection that broke retries at once (the server may have
      * closed just this one); failed attempts back off, doubling. */
-    if (was_live) {
+    if (c->held) {
+        event_del(c->timer); /* db_release schedules it */
+    } else if (was_live) {
         db_conn_schedule(c, 0);
     } else {
         db_conn_schedule(c, c->backoff_ms);
@@ -749,7 +756,7 @@ static void db_conn_broken(struct db_conn *c, const char *why)
         db_job_free(job);
     } else if (borrowed && stage != DBQ_NONE && stage != DBQ_ROLLBACK && cb) {
         /* The borrower learns of the break from its statement; it must
-         * still call db_release, which is a no-op for a down connection. */
+         * still call db_release, which then frees the slot. */
         cb(&r, arg);
     }
     if (!db_pool_hopeful(p) || db_pool_live(p) == 0) {
@@ -909,6 +916,11 @@ bool db_conn_query(struct db_conn *c, struct db_stmt *stmt,
 
 void db_release(struct db_conn *c)
 {
+    if (c->held) { /* broken while borrowed: reconnect the slot now */
+        c->held = false;
+        db_conn_schedule(c, 0);
+        return;
+    }
     if (c->state != DBC_BUSY || !c->borrowed)
         return; /* broken meanwhile: the reconnect timer owns it */
     if (c->stage != DBQ_NONE) {

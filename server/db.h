@@ -134,7 +134,8 @@ bool db_conn_query(struct db_conn *conn, struct db_stmt *stmt,
                    const char *const *params, db_result_cb *cb, void *arg)
     __attribute__((warn_unused_result));
 /* Gives a borrowed connection back. An open transaction is rolled back, a
- * statement in flight is abandoned (its callback is not called). */
+ * statement in flight is abandoned (its callback is not called). Required
+ * even after the connection broke: until then its slot is not reused. */
 void db_release(struct db_conn *conn);
 
 struct db_pool_stats {
