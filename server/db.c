@@ -567,7 +567,7 @@ static void db_pool_came_up(struct db_pool *p, struct db_conn *c, bool first)
         p->stats.outage_ms += now - p->down_at_ms;
         p->down_at_ms = 0;
     }
-    if (!p->ever_up)
+    if (!p->ever_up && !p->outage_told)
         log_info("%s: connected to %s:%s (%s)", p->name, PQhost(c->pg),
                  PQport(c->pg), role);
     else if (p->outage_told)
@@ -697,10 +697,11 @@ static void db_conn_broken(struct db_conn *c, const char *why)
                      p->cfg->db_reconnect_ms, p->cfg->db_reconnect_max_ms,
                      p->read_only ? "" : ", 503 until a primary answers");
         else
-            log_warn("%s: cannot connect (%s); retrying (backoff %d ms to %d "
-                     "ms)",
+            log_warn("%s: the database does not answer (%s); retrying "
+                     "(backoff %d ms to %d ms)%s",
                      p->name, msg, p->cfg->db_reconnect_ms,
-                     p->cfg->db_reconnect_max_ms);
+                     p->cfg->db_reconnect_max_ms,
+                     p->read_only ? "" : ", /readyz answers 503 until it does");
     } else {
         log_debug("%s: connection %d: %s", p->name, c->index, msg);
     }
