@@ -1045,7 +1045,9 @@ struct db_pool *db_pool_for_read(struct db_pool *primary,
     if (replica == NULL)
         return primary;
     bool up = db_pool_live(replica) > 0;
-    if (!up && !replica->fallback_told) {
+    /* still connecting at start: not worth a warning */
+    bool failed = replica->ever_up || replica->outage_told;
+    if (!up && failed && !replica->fallback_told) {
         replica->fallback_told = true;
         log_warn("db-read: no replica connection; lag-tolerant reads go to "
                  "the primary until one is up");
