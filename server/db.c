@@ -127,6 +127,7 @@ struct db_pool {
     bool fallback_told;  /* read pool: reads went to the primary */
     db_up_cb *up_cb;
     void *up_arg;
+    uint64_t rng; /* xorshift state for the backoff's jitter */
 };
 
 static struct db_stmt db_rollback_stmt = DB_STMT(NULL, "ROLLBACK", 0);
@@ -739,7 +740,13 @@ static void db_conn_broken(struct db_conn *c, const char *why)
     } else if (was_live) {
         db_conn_schedule(c, 0);
     } else {
-        db_conn_schedule(c, c->backoff_ms);
+        /* half the backoff, plus up to as much again at random: the
+         * connections of every process do not knock all at once */
+        p->rng ^= p->rng << 13;
+        p->rng ^= p->rng >> 7;
+        p->rng ^= p->rng << 17;
+        int half = c->backoff_ms / 2;
+        db_conn_schedule(c, half + (int)(p->rng % (uint64_t)(half + 1)));
         c->backoff_ms *= 2;
         if (c->backoff_ms > p->cfg->db_reconnect_max_ms)
             c->backoff_ms = p->cfg->db_reconnect_max_ms;
@@ -995,6 +1002,7 @@ static struct db_pool *db_pool_make(struct event_base *base,
     p->name = name;
     p->read_only = read_only;
     p->size = size;
+    p->rng = db_now_ms() ^ ((uint64_t)(uintptr_t)p << 16) ^ 0x9e3779b97f4a7c15u;
     TAILQ_INIT(&p->waitq);
     p->conns = calloc((size_t)p->size, sizeof *p->conns);
     p->sweep = event_new(base, -1, EV_PERSIST, db_sweep_cb, p);

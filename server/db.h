@@ -10,7 +10,8 @@
  * a full queue, a wait longer than db_queue_timeout_ms, or a pool with no
  * live connection answers "unavailable" (the caller's 503). Broken
  * connections are re-established by a timer, with a backoff from
- * db_reconnect_ms doubling to db_reconnect_max_ms, so the pool heals by
+ * db_reconnect_ms doubling to db_reconnect_max_ms (each pause drawn
+ * between half and all of it), so the pool heals by
  * itself after a database restart or a failover: the connection string
  * may name several hosts (libpq's multi-host form), and each new
  * connection goes to whichever of them is read-write now.

@@ -583,8 +583,10 @@ def main():
         if not (t_kill < float(ends_at) < t_promoted):
             failures.append("the deadline did not fall in the outage (kill %.2f, ends %.2f,"
                             " promoted %.2f)" % (t_kill, ends_at, t_promoted))
-        if closed_at is not None and float(closed_at) < t_promoted:
-            failures.append("the deadline campaign was closed before the promotion")
+        # closed_at is the closing transaction's start: after the kill, so on
+        # the new primary (promote -w returns a poll after it accepts writes)
+        if closed_at is not None and float(closed_at) < t_kill:
+            failures.append("the deadline campaign was closed before the kill")
         with newdb.cursor() as cur:
             cur.execute("SELECT count(*) FROM outbox WHERE campaign_id = %s"
                         " AND kind IN ('campaign.succeeded', 'campaign.failed')",
