@@ -6,6 +6,8 @@
 #                   load demo data, serve on 127.0.0.1:8080
 #   make test       the same set-up, then unit tests and API tests (asan)
 #   make unit       unit tests only;  make api  API tests only
+#   make failover-test  a synchronous standby, kill -9 of the primary
+#                   mid-storm, promotion, nothing lost (also in make test)
 #   make fuzz       libFuzzer over the body parser (FUZZ_SECONDS=600)
 #   make bench      load benchmarks on loopback, build/bench/results.json
 #                   (BENCH_SECONDS=10 per workload; not part of make test)
@@ -38,7 +40,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tools/%)
 PYTHON  ?= /usr/bin/python3
 
 .PHONY: all asan unit api test run deps db-start db-stop migrate demo fuzz \
-        format format-check clean check-compose bench
+        format format-check clean check-compose bench failover-test
 
 all: build/groupbuyd
 
@@ -80,6 +82,9 @@ api: build/asan/groupbuyd $(TOOL_BINS)
 test: deps
 	@$(MAKE) --no-print-directory all asan $(UNIT_BINS) $(TOOL_BINS)
 	@scripts/test.sh $(UNIT_BINS)
+
+failover-test: build/asan/groupbuyd
+	@tests/failover/run.sh
 
 db-start: deps
 	@scripts/pg.sh start

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test` after the build: unit tests, API tests (asan build), the
-# newcomer's path (the README's walkthrough on `make run`'s demo, and the
-# cluster from clones in folders the postgres user cannot enter), the
+# failover test (tests/failover: a synchronous standby promoted mid-storm),
+# the newcomer's path (the README's walkthrough on `make run`'s demo, and
+# the cluster from clones in folders the postgres user cannot enter), the
 # browser suite (tests/browser), format and compose checks. Every runner
 # prints its summary; the exit status is non-zero if any failed.
 set -uo pipefail
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 status=0
 scripts/run-unit.sh "$@" || status=1
 scripts/run-api.sh || status=1
+tests/failover/run.sh || status=1
 tests/newcomer/test_walkthrough.py || status=1
 tests/newcomer/test_clone_location.sh || status=1
 scripts/run-browser.sh || status=1

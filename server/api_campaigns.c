@@ -1451,7 +1451,7 @@ void api_public_campaigns_list(struct req *r)
         return;
     }
     const char *params[] = {set, after, limit1};
-    if (!req_query_db(r, &campaign_public_list, params, campaign_list_cb))
+    if (!req_query_db_read(r, &campaign_public_list, params, campaign_list_cb))
         return;
 }
 
@@ -1502,7 +1502,8 @@ void api_public_campaigns_get(struct req *r)
         break;
     }
     const char *params[] = {campaign_int_text(r, r->params[0])};
-    if (!req_query_db(r, &campaign_public_get, params, campaign_public_get_cb))
+    if (!req_query_db_read(r, &campaign_public_get, params,
+                           campaign_public_get_cb))
         return; /* answered (and freed) */
     viewcache_sent(r);
 }

@@ -338,7 +338,10 @@ void api_settlements_export(struct req *r)
     st->filename = req_printf(r, "settlements-%s-%s.csv", from_stamp, to_stamp);
     r->state = st;
     r->cleanup = export_cleanup;
-    r->job = db_acquire(r->srv->db, export_acquired_cb, r);
+    /* Lag-tolerant: settled lines, read on the replica when there is one
+     * (API.md: exports may lag the primary by the replication delay). */
+    r->job = db_acquire(db_pool_for_read(r->srv->db, r->srv->db_read),
+                        export_acquired_cb, r);
     if (r->job == NULL)
         export_fail(r, NULL, "pool full");
 }

@@ -44,7 +44,8 @@ static struct db_stmt readyz_stmt =
             "SELECT NOT EXISTS (SELECT unnest($1::int[]) EXCEPT "
             "SELECT version FROM schema_migrations),"
             " NOT EXISTS (SELECT unnest($2::text[]) EXCEPT "
-            "SELECT name || ':' || sha256 FROM schema_functions)",
+            "SELECT name || ':' || sha256 FROM schema_functions),"
+            " NOT pg_is_in_recovery()",
             2);
 
 static void api_readyz_cb(const struct db_result *res, void *arg)
@@ -60,6 +61,11 @@ static void api_readyz_cb(const struct db_result *res, void *arg)
     if (strcmp(PQgetvalue(res->res, 0, 0), "t") != 0) {
         req_reply_error(r, 503, "unavailable", NULL,
                         "Not ready: a migration is pending.");
+        return;
+    }
+    if (strcmp(PQgetvalue(res->res, 0, 2), "t") != 0) {
+        req_reply_error(r, 503, "unavailable", NULL,
+                        "Not ready: the database is a standby.");
         return;
     }
     if (strcmp(PQgetvalue(res->res, 0, 1), "t") != 0) {
@@ -100,6 +106,48 @@ static void api_metrics_statement(const char *name, uint64_t executions,
                         "groupbuyd_db_statements_total{statement=\"%s\"} "
                         "%llu\n",
                         name, (unsigned long long)executions);
+}
+
+/* What an operator watches across a failover, per pool: connections that
+ * broke, times the pool had none left, the time spent without one (ended
+ * outages, and the current one's length so far). */
+static void api_metrics_failover(const struct server *srv, struct evbuffer *out)
+{
+    struct db_pool *pools[] = {srv->db, srv->db_read};
+    const char *names[] = {"primary", "read"};
+    struct db_pool_stats st[2];
+    int n = srv->db_read ? 2 : 1;
+    for (int i = 0; i < n; i++)
+        db_pool_get_stats(pools[i], &st[i]);
+    evbuffer_add_printf(out, "# HELP groupbuyd_db_up 1 while the pool has a "
+                             "live connection.\n"
+                             "# TYPE groupbuyd_db_up gauge\n");
+    for (int i = 0; i < n; i++)
+        evbuffer_add_printf(out, "groupbuyd_db_up{pool=\"%s\"} %d\n", names[i],
+                            st[i].live > 0);
+    evbuffer_add_printf(out,
+                        "# HELP groupbuyd_db_connections_lost_total Live "
+                        "connections that broke (server gone, failover).\n"
+                        "# TYPE groupbuyd_db_connections_lost_total counter\n");
+    for (int i = 0; i < n; i++)
+        evbuffer_add_printf(
+            out, "groupbuyd_db_connections_lost_total{pool=\"%s\"} %llu\n",
+            names[i], (unsigned long long)st[i].lost);
+    evbuffer_add_printf(out, "# HELP groupbuyd_db_outages_total Times the "
+                             "pool lost its last live connection.\n"
+                             "# TYPE groupbuyd_db_outages_total counter\n");
+    for (int i = 0; i < n; i++)
+        evbuffer_add_printf(out,
+                            "groupbuyd_db_outages_total{pool=\"%s\"} %llu\n",
+                            names[i], (unsigned long long)st[i].outages);
+    evbuffer_add_printf(out,
+                        "# HELP groupbuyd_db_outage_seconds_total Time the "
+                        "pool spent without a live connection.\n"
+                        "# TYPE groupbuyd_db_outage_seconds_total counter\n");
+    for (int i = 0; i < n; i++)
+        evbuffer_add_printf(
+            out, "groupbuyd_db_outage_seconds_total{pool=\"%s\"} %.3f\n",
+            names[i], (double)(st[i].outage_ms + st[i].down_since_ms) / 1000.0);
 }
 
 static void api_metrics_render(struct req *r, PGresult *campaigns)
@@ -148,6 +196,7 @@ static void api_metrics_render(struct req *r, PGresult *campaigns)
         (unsigned long long)st.reconnects, srv->inflight,
         (unsigned long long)srv->joins_accepted,
         (unsigned long long)srv->join_units_accepted);
+    api_metrics_failover(srv, out);
     evbuffer_add_printf(out, "# HELP groupbuyd_db_statements_total "
                              "Executions of each prepared statement.\n"
                              "# TYPE groupbuyd_db_statements_total counter\n");

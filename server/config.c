@@ -37,6 +37,8 @@ static const struct config_key config_keys[] = {
     {"listen", "GROUPBUYD_LISTEN", CK_LISTEN, 0, 0, 0, false},
     {"database_url", "GROUPBUYD_DATABASE_URL", CK_STR, OFF(database_url), 0, 0,
      false},
+    {"read_database_url", "GROUPBUYD_READ_DATABASE_URL", CK_STR,
+     OFF(read_database_url), 0, 0, false},
     {"platform_token", "GROUPBUYD_PLATFORM_TOKEN", CK_STR, OFF(platform_token),
      0, 0, true},
     {"payment_webhook_secret", "GROUPBUYD_PAYMENT_WEBHOOK_SECRET", CK_STR,
@@ -56,6 +58,9 @@ static const struct config_key config_keys[] = {
     {"db_statement_timeout_ms", NULL, CK_INT, OFF(db_statement_timeout_ms), 0,
      3600000, false},
     {"db_reconnect_ms", NULL, CK_INT, OFF(db_reconnect_ms), 10, 60000, false},
+    {"db_reconnect_max_ms", NULL, CK_INT, OFF(db_reconnect_max_ms), 10, 600000,
+     false},
+    {"db_read_pool_size", NULL, CK_INT, OFF(db_read_pool_size), 1, 256, false},
     {"http_max_header_bytes", NULL, CK_INT, OFF(http_max_header_bytes), 1024,
      1048576, false},
     {"http_max_body_bytes", NULL, CK_INT, OFF(http_max_body_bytes), 1024,
@@ -129,7 +134,9 @@ void config_defaults(struct config *c)
     c->db_queue_max = 4096;
     c->db_queue_timeout_ms = 5000;
     c->db_statement_timeout_ms = 10000;
-    c->db_reconnect_ms = 250;
+    c->db_reconnect_ms = 50;
+    c->db_reconnect_max_ms = 2000;
+    c->db_read_pool_size = 4;
     c->http_max_header_bytes = 8192;
     c->http_max_body_bytes = 65536;
     c->http_timeout_s = 10;
@@ -372,6 +379,13 @@ bool config_load(struct config *c, const char *path, bool required, char *err,
                  path, CLIENTADDR_MAX_PROXIES);
         return false;
     }
+    if (c->db_reconnect_max_ms < c->db_reconnect_ms) {
+        snprintf(err, errlen,
+                 "%s: bad value for \"db_reconnect_max_ms\": expected at "
+                 "least db_reconnect_ms (%d)",
+                 path, c->db_reconnect_ms);
+        return false;
+    }
     const char *bad = NULL;
     if (!reliability_params_validate(&c->reliability, &bad)) {
         snprintf(err, errlen,
@@ -419,7 +433,8 @@ void config_format(const struct config *c, char *buf, size_t len)
             const char *s = base + k->offset;
             if (k->secret)
                 snprintf(val, sizeof val, "%s", *s ? "***" : "");
-            else if (k->offset == OFF(database_url))
+            else if (k->offset == OFF(database_url) ||
+                     k->offset == OFF(read_database_url))
                 config_mask_url(s, val, sizeof val);
             else
                 snprintf(val, sizeof val, "%s", s);

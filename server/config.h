@@ -22,6 +22,9 @@ struct config {
     char listen_host[256];
     int listen_port;
     char database_url[CONFIG_STR_MAX];
+    /* Lag-tolerant reads (public views, lists, stream snapshots, exports)
+     * go to this server, a hot standby; "" = everything on the primary. */
+    char read_database_url[CONFIG_STR_MAX];
     char platform_token[CONFIG_STR_MAX];         /* "" = platform API off */
     char payment_webhook_secret[CONFIG_STR_MAX]; /* "" = webhook 503 */
     /* Bearer token that GET /metrics requires; "" = open when the server
@@ -40,7 +43,9 @@ struct config {
     int db_queue_max;        /* requests waiting for a connection */
     int db_queue_timeout_ms; /* longest wait for a connection: then 503 */
     int db_statement_timeout_ms;
-    int db_reconnect_ms; /* pause between reconnection attempts */
+    int db_reconnect_ms;     /* first pause before reconnecting */
+    int db_reconnect_max_ms; /* the pause doubles up to this */
+    int db_read_pool_size;   /* connections of the read pool */
 
     int http_max_header_bytes;
     int http_max_body_bytes;

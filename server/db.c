@@ -18,6 +18,15 @@
  * no connection is live and none is connecting, new jobs are refused at once
  * and queued ones are failed, so requests get their 503 without waiting for a
  * timeout.
+ *
+ * Failover: a connection that breaks goes DOWN and its own timer starts
+ * the next attempt after its backoff (db_reconnect_ms doubling to
+ * db_reconnect_max_ms). The first connection that comes up after the pool
+ * had none logs where it landed and how long the pool was without, and
+ * starts every other DOWN connection at once, so the pool refills in one
+ * round trip rather than one backoff per connection. A result that says
+ * the server is going away or is read-only marks the connection `doomed`:
+ * it is dropped as soon as the statement's callback returned.
  */
 #include "db.h"
 
@@ -33,6 +42,11 @@
 
 #define DB_MAX_PARAMS 64
 #define DB_MAX_STMTS  512
+
+/* Statement ids are shared by every pool: a statement first used on one
+ * pool keeps its id on the other, so ids must not be allocated per pool. */
+static int db_next_stmt_id;
+static const struct db_stmt *db_stmts[DB_MAX_STMTS]; /* by id */
 
 enum dbc_state { DBC_DOWN, DBC_CONNECTING, DBC_IDLE, DBC_BUSY };
 enum dbq_stage { DBQ_NONE, DBQ_PREPARE, DBQ_EXEC, DBQ_ROLLBACK };
@@ -67,7 +81,13 @@ struct db_conn {
     struct event *wev;   /* write, one-shot while flushing/connecting */
     struct event *timer; /* reconnect and connect timeout */
     uint64_t connect_started_ms;
-    int failures; /* consecutive failed attempts, for quiet logs */
+    int failures;   /* consecutive failed attempts, for quiet logs */
+    int backoff_ms; /* pause before the next attempt after a failure */
+    bool doomed;    /* drop after the statement's callback (see above) */
+    /* Broken while borrowed: the slot stays DOWN until the borrower's
+     * db_release, so that a stale borrower can never reach the connection
+     * made in its place for somebody else. */
+    bool held;
     unsigned char prepared[DB_MAX_STMTS / 8];
 
     /* the statement in flight */
@@ -86,6 +106,9 @@ struct db_conn {
 struct db_pool {
     struct event_base *base;
     const struct config *cfg;
+    const char *url;
+    const char *name; /* "db" or "db-read", the log lines' prefix */
+    bool read_only;   /* a read pool: a hot standby will do */
     struct db_conn *conns;
     int size;
     struct db_jobq waitq;       /* the urgent first, then the others */
@@ -93,13 +116,18 @@ struct db_pool {
     int waiting;
     struct event *sweep;
     struct db_pool_stats stats;
-    int next_stmt_id;
-    const struct db_stmt *stmts[DB_MAX_STMTS]; /* by id */
-    uint64_t executions[DB_MAX_STMTS];         /* by id */
+    uint64_t executions[DB_MAX_STMTS]; /* by statement id */
     /* An outage is told once for the pool, not once per connection: eight
      * connections failing together are one fact for the operator. Cleared
      * by the next connection that comes up. */
     bool outage_told;
+    bool ever_up;        /* a connection was live once */
+    uint64_t lost_at_ms; /* when outage_told was set */
+    uint64_t down_at_ms; /* when the last live connection went; 0 if up */
+    bool fallback_told;  /* read pool: reads went to the primary */
+    db_up_cb *up_cb;
+    void *up_arg;
+    uint64_t rng; /* xorshift state for the backoff's jitter */
 };
 
 static struct db_stmt db_rollback_stmt = DB_STMT(NULL, "ROLLBACK", 0);
@@ -112,6 +140,29 @@ static uint64_t db_now_ms(void)
 }
 
 static void db_conn_connect(struct db_conn *c);
+
+void db_one_line(char *out, size_t len, const char *msg)
+{
+    size_t n = 0;
+    bool space = false;
+    for (const char *q = msg; *q; q++) {
+        if (*q == ' ' || *q == '\n' || *q == '\t' || *q == '\r') {
+            space = n > 0;
+            continue;
+        }
+        if (space) { /* a blank only with the character after it */
+            if (n + 2 >= len)
+                break;
+            out[n++] = ' ';
+            space = false;
+        }
+        if (n + 1 >= len)
+            break;
+        out[n++] = *q;
+    }
+    if (len > 0)
+        out[n] = '\0';
+}
 static void db_conn_broken(struct db_conn *c, const char *why);
 static void db_pool_dispatch(struct db_pool *p);
 static void db_conn_flush(struct db_conn *c);
@@ -240,10 +291,9 @@ static bool db_conn_send(struct db_conn *c)
 {
     struct db_stmt *s = c->qstmt;
     int ok;
-    if (s->name != NULL && s->id == 0 &&
-        c->pool->next_stmt_id < DB_MAX_STMTS - 1) {
-        s->id = ++c->pool->next_stmt_id;
-        c->pool->stmts[s->id] = s;
+    if (s->name != NULL && s->id == 0 && db_next_stmt_id < DB_MAX_STMTS - 1) {
+        s->id = ++db_next_stmt_id;
+        db_stmts[s->id] = s;
     }
     if (s->name != NULL && s->id > 0 && s->id < DB_MAX_STMTS) {
         if (!db_stmt_prepared(c, s)) {
@@ -302,11 +352,18 @@ static void db_conn_finish(struct db_conn *c, struct db_result *r)
     c->qparams = NULL;
     free(c->qcopy);
     c->qcopy = NULL;
+    /* the message lives in r->res, cleared before the connection drops */
+    char why[256] = "";
+    if (c->doomed)
+        snprintf(why, sizeof why, "%s", r->message ? r->message : "");
 
     if (stage == DBQ_ROLLBACK) {
         if (r->res)
             PQclear(r->res);
-        db_conn_make_idle(c);
+        if (c->doomed)
+            db_conn_broken(c, why);
+        else
+            db_conn_make_idle(c);
         return;
     }
     if (c->job != NULL) {
@@ -317,23 +374,31 @@ static void db_conn_finish(struct db_conn *c, struct db_result *r)
         db_job_free(j);
         if (r->res)
             PQclear(r->res);
-        if (c->state == DBC_BUSY)
+        if (c->state == DBC_BUSY && c->doomed)
+            db_conn_broken(c, why);
+        else if (c->state == DBC_BUSY)
             db_conn_make_idle(c);
         return;
     }
-    /* borrowed */
+    /* borrowed: the borrower's later db_release finds it DOWN (a no-op) */
     if (!c->release_pending && cb)
         cb(r, arg);
     if (r->res)
         PQclear(r->res);
-    if (c->release_pending && c->state == DBC_BUSY)
+    if (c->state == DBC_BUSY && c->doomed && c->stage == DBQ_NONE)
+        db_conn_broken(c, why);
+    else if (c->release_pending && c->state == DBC_BUSY)
         db_release(c);
 }
 
-static bool db_sqlstate_unavailable(const char *st)
+/* The server is going away, or is a standby: the statement did not run
+ * (or its outcome is unknown) and the connection must go. 25006 on a read
+ * pool is the caller's mistake (a write sent there), not a failover. */
+static bool db_sqlstate_unavailable(const struct db_pool *p, const char *st)
 {
     return strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 ||
-           strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0;
+           strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0 ||
+           (!p->read_only && strcmp(st, "25006") == 0);
 }
 
 static void db_conn_complete(struct db_conn *c)
@@ -365,10 +430,16 @@ static void db_conn_complete(struct db_conn *c)
             const char *ss = PQresultErrorField(r.res, PG_DIAG_SQLSTATE);
             r.sqlstate = ss ? ss : "";
             r.message = PQresultErrorMessage(r.res);
-            r.status = db_sqlstate_unavailable(r.sqlstate) ? DB_UNAVAILABLE
-                                                           : DB_SQL_ERROR;
-            if (r.status == DB_SQL_ERROR)
-                log_debug("db: %s: %s", r.sqlstate, r.message);
+            /* No SQLSTATE: libpq made the error itself, the connection
+             * broke ("server closed the connection unexpectedly"). */
+            if (ss == NULL || db_sqlstate_unavailable(c->pool, ss) ||
+                PQstatus(c->pg) == CONNECTION_BAD) {
+                r.status = DB_UNAVAILABLE;
+                c->doomed = true;
+            } else {
+                r.status = DB_SQL_ERROR;
+                log_debug("%s: %s: %s", c->pool->name, r.sqlstate, r.message);
+            }
         }
     }
     db_conn_finish(c, &r);
@@ -459,6 +530,14 @@ static void db_conn_events_clear(struct db_conn *c)
     }
 }
 
+/* in_hot_standby is reported by servers from PostgreSQL 14 on, at
+ * connect and whenever it changes (a promotion). */
+static bool db_conn_is_standby(const PGconn *pg)
+{
+    const char *v = PQparameterStatus(pg, "in_hot_standby");
+    return v != NULL && strcmp(v, "on") == 0;
+}
+
 static void db_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct db_conn *c = arg;
@@ -478,6 +557,35 @@ static void db_conn_schedule(struct db_conn *c, int ms)
     event_add(c->timer, &tv);
 }
 
+/* A connection came up: the first one at start or after an outage says
+ * where it landed and after how long; the first live one after none
+ * starts every connection still waiting for its backoff. */
+static void db_pool_came_up(struct db_pool *p, struct db_conn *c, bool first)
+{
+    const char *role = db_conn_is_standby(c->pg) ? "hot standby" : "read-write";
+    uint64_t now = db_now_ms();
+    if (p->down_at_ms != 0) {
+        p->stats.outage_ms += now - p->down_at_ms;
+        p->down_at_ms = 0;
+    }
+    if (!p->ever_up && !p->outage_told)
+        log_info("%s: connected to %s:%s (%s)", p->name, PQhost(c->pg),
+                 PQport(c->pg), role);
+    else if (p->outage_told)
+        log_info("%s: connected to %s:%s (%s) after %.1f s", p->name,
+                 PQhost(c->pg), PQport(c->pg), role,
+                 (double)(now - p->lost_at_ms) / 1000.0);
+    p->ever_up = true;
+    p->outage_told = false;
+    if (!first)
+        return;
+    for (int i = 0; i < p->size; i++)
+        if (p->conns[i].state == DBC_DOWN && !p->conns[i].held) {
+            p->conns[i].backoff_ms = p->cfg->db_reconnect_ms;
+            db_conn_schedule(&p->conns[i], 0);
+        }
+}
+
 /* Starts or continues a non-blocking connection attempt. */
 static void db_conn_connect(struct db_conn *c)
 {
@@ -491,10 +599,24 @@ static void db_conn_connect(struct db_conn *c)
         char opts[64];
         snprintf(opts, sizeof opts, "-c statement_timeout=%d",
                  p->cfg->db_statement_timeout_ms);
-        const char *keys[] = {"dbname", "options", "application_name",
-                              "client_encoding", NULL};
-        const char *vals[] = {p->cfg->database_url, opts, "groupbuyd", "UTF8",
+        /* Before dbname, the URL may override them: TCP keepalives so that
+         * a primary that vanished without closing its sockets (power, a
+         * network split) is noticed in seconds, not after the kernel's
+         * two hours. After it, what the pool relies on. */
+        const char *keys[] = {
+            "keepalives",       "keepalives_idle", "keepalives_interval",
+            "keepalives_count", "dbname",          "options",
+            "application_name", "client_encoding", NULL};
+        const char *vals[] = {"1",
+                              "10",
+                              "3",
+                              "3",
+                              p->url,
+                              opts,
+                              p->read_only ? "groupbuyd-read" : "groupbuyd",
+                              "UTF8",
                               NULL};
+        c->doomed = false;
         c->pg = PQconnectStartParams(keys, vals, 1);
         if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
             db_conn_broken(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
@@ -535,14 +657,25 @@ static void db_conn_connect(struct db_conn *c)
         db_conn_broken(c, "event_add failed");
         return;
     }
+    /* The primary pool needs a read-write server: without
+     * target_session_attrs=read-write in the URL libpq may land on a
+     * standby (or on a demoted old primary); refuse it here and retry. */
+    if (!p->read_only && db_conn_is_standby(c->pg)) {
+        db_conn_broken(c, "the server is a hot standby, not the primary");
+        return;
+    }
     event_del(c->timer);
     c->failures = 0;
-    if (p->outage_told) {
-        p->outage_told = false;
-        log_info("db: the database answers again");
-    }
-    log_debug("db: connection %d ready", c->index);
+    c->backoff_ms = p->cfg->db_reconnect_ms;
+    bool first = db_pool_live(p) == 0;
+    c->state = DBC_IDLE; /* counted live by db_pool_came_up's callback */
+    if (first || p->outage_told)
+        db_pool_came_up(p, c, first);
+    log_debug("%s: connection %d ready", p->name, c->index);
     db_conn_make_idle(c);
+    /* after: the callback may submit work, which now finds c idle */
+    if (first && p->up_cb)
+        p->up_cb(p->up_arg);
 }
 
 static void db_conn_broken(struct db_conn *c, const char *why)
@@ -550,19 +683,31 @@ static void db_conn_broken(struct db_conn *c, const char *why)
     struct db_pool *p = c->pool;
     bool was_live = c->state == DBC_IDLE || c->state == DBC_BUSY;
     char msg[256];
-    snprintf(msg, sizeof msg, "%s", why && *why ? why : "connection lost");
-    size_t n = strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-        msg[--n] = '\0';
-    if (!p->outage_told) {
+    db_one_line(msg, sizeof msg, why && *why ? why : "connection lost");
+    if (was_live) {
+        p->stats.lost++;
+        c->backoff_ms = p->cfg->db_reconnect_ms;
+    }
+    if (!p->outage_told && (was_live || !p->ever_up)) {
         p->outage_told = true;
-        log_warn("db: the database does not answer (%s); retrying every %d "
-                 "ms, /readyz answers 503 until it does",
-                 msg, p->cfg->db_reconnect_ms);
+        p->lost_at_ms = db_now_ms();
+        if (was_live)
+            log_warn("%s: %s lost (%s); reconnecting (backoff %d ms to %d "
+                     "ms)%s",
+                     p->name, p->read_only ? "replica" : "primary", msg,
+                     p->cfg->db_reconnect_ms, p->cfg->db_reconnect_max_ms,
+                     p->read_only ? "" : ", 503 until a primary answers");
+        else
+            log_warn("%s: the database does not answer (%s); retrying "
+                     "(backoff %d ms to %d ms)%s",
+                     p->name, msg, p->cfg->db_reconnect_ms,
+                     p->cfg->db_reconnect_max_ms,
+                     p->read_only ? "" : ", /readyz answers 503 until it does");
     } else {
-        log_debug("db: connection %d: %s", c->index, msg);
+        log_debug("%s: connection %d: %s", p->name, c->index, msg);
     }
     c->failures = was_live ? 0 : c->failures + 1;
+    c->doomed = false;
 
     db_conn_events_clear(c);
     if (c->qres) {
@@ -587,7 +732,29 @@ static void db_conn_broken(struct db_conn *c, const char *why)
     c->state = DBC_DOWN;
     c->borrowed = false;
     c->release_pending = false;
-    db_conn_schedule(c, p->cfg->db_reconnect_ms);
+    c->held = borrowed;
+    /* A live connection that broke retries at once (the server may have
+     * closed just this one); failed attempts back off, doubling. */
+    if (c->held) {
+        event_del(c->timer); /* db_release schedules it */
+    } else if (was_live) {
+        db_conn_schedule(c, 0);
+    } else {
+        /* half the backoff, plus up to as much again at random: the
+         * connections of every process do not knock all at once */
+        p->rng ^= p->rng << 13;
+        p->rng ^= p->rng >> 7;
+        p->rng ^= p->rng << 17;
+        int half = c->backoff_ms / 2;
+        db_conn_schedule(c, half + (int)(p->rng % (uint64_t)(half + 1)));
+        c->backoff_ms *= 2;
+        if (c->backoff_ms > p->cfg->db_reconnect_max_ms)
+            c->backoff_ms = p->cfg->db_reconnect_max_ms;
+    }
+    if (was_live && p->ever_up && p->down_at_ms == 0 && db_pool_live(p) == 0) {
+        p->down_at_ms = db_now_ms();
+        p->stats.outages++;
+    }
 
     struct db_result r = {
         .status = DB_UNAVAILABLE, .res = NULL, .sqlstate = "", .message = msg};
@@ -597,7 +764,7 @@ static void db_conn_broken(struct db_conn *c, const char *why)
         db_job_free(job);
     } else if (borrowed && stage != DBQ_NONE && stage != DBQ_ROLLBACK && cb) {
         /* The borrower learns of the break from its statement; it must
-         * still call db_release, which is a no-op for a down connection. */
+         * still call db_release, which then frees the slot. */
         cb(&r, arg);
     }
     if (!db_pool_hopeful(p) || db_pool_live(p) == 0) {
@@ -739,6 +906,10 @@ bool db_conn_query(struct db_conn *c, struct db_stmt *stmt,
 {
     if (c->state != DBC_BUSY || !c->borrowed || c->stage != DBQ_NONE)
         return false;
+    if (c->doomed) {
+        db_conn_broken(c, "connection dropped");
+        return false;
+    }
     char **copy = NULL;
     free(c->qcopy);
     c->qcopy = db_params_copy(0, stmt->nparams, params, &copy);
@@ -753,6 +924,11 @@ bool db_conn_query(struct db_conn *c, struct db_stmt *stmt,
 
 void db_release(struct db_conn *c)
 {
+    if (c->held) { /* broken while borrowed: reconnect the slot now */
+        c->held = false;
+        db_conn_schedule(c, 0);
+        return;
+    }
     if (c->state != DBC_BUSY || !c->borrowed)
         return; /* broken meanwhile: the reconnect timer owns it */
     if (c->stage != DBQ_NONE) {
@@ -813,14 +989,20 @@ bool db_check_conninfo(const char *url, char *err, size_t errlen)
     return false;
 }
 
-struct db_pool *db_pool_new(struct event_base *base, const struct config *cfg)
+static struct db_pool *db_pool_make(struct event_base *base,
+                                    const struct config *cfg, const char *url,
+                                    int size, const char *name, bool read_only)
 {
     struct db_pool *p = calloc(1, sizeof *p);
     if (p == NULL)
         return NULL;
     p->base = base;
     p->cfg = cfg;
-    p->size = cfg->db_pool_size;
+    p->url = url;
+    p->name = name;
+    p->read_only = read_only;
+    p->size = size;
+    p->rng = db_now_ms() ^ ((uint64_t)(uintptr_t)p << 16) ^ 0x9e3779b97f4a7c15u;
     TAILQ_INIT(&p->waitq);
     p->conns = calloc((size_t)p->size, sizeof *p->conns);
     p->sweep = event_new(base, -1, EV_PERSIST, db_sweep_cb, p);
@@ -833,6 +1015,7 @@ struct db_pool *db_pool_new(struct event_base *base, const struct config *cfg)
         c->pool = p;
         c->index = i;
         c->state = DBC_DOWN;
+        c->backoff_ms = cfg->db_reconnect_ms;
         c->timer = event_new(base, -1, 0, db_conn_timer_cb, c);
         if (c->timer == NULL)
             goto fail;
@@ -843,6 +1026,45 @@ struct db_pool *db_pool_new(struct event_base *base, const struct config *cfg)
 fail:
     db_pool_free(p);
     return NULL;
+}
+
+struct db_pool *db_pool_new(struct event_base *base, const struct config *cfg)
+{
+    return db_pool_make(base, cfg, cfg->database_url, cfg->db_pool_size, "db",
+                        false);
+}
+
+struct db_pool *db_pool_new_read(struct event_base *base,
+                                 const struct config *cfg)
+{
+    return db_pool_make(base, cfg, cfg->read_database_url,
+                        cfg->db_read_pool_size, "db-read", true);
+}
+
+void db_pool_on_up(struct db_pool *p, db_up_cb *cb, void *arg)
+{
+    p->up_cb = cb;
+    p->up_arg = arg;
+}
+
+struct db_pool *db_pool_for_read(struct db_pool *primary,
+                                 struct db_pool *replica)
+{
+    if (replica == NULL)
+        return primary;
+    bool up = db_pool_live(replica) > 0;
+    /* still connecting at start: not worth a warning */
+    bool failed = replica->ever_up || replica->outage_told;
+    if (!up && failed && !replica->fallback_told) {
+        replica->fallback_told = true;
+        log_warn("db-read: no replica connection; lag-tolerant reads go to "
+                 "the primary until one is up");
+    } else if (up && replica->fallback_told) {
+        replica->fallback_told = false;
+        log_info("db-read: replica connected; lag-tolerant reads go to it "
+                 "again");
+    }
+    return up ? replica : primary;
 }
 
 void db_pool_free(struct db_pool *p)
@@ -876,14 +1098,15 @@ void db_pool_free(struct db_pool *p)
 void db_pool_each_statement(const struct db_pool *p, db_statement_cb *cb,
                             void *arg)
 {
-    for (int id = 1; id <= p->next_stmt_id && id < DB_MAX_STMTS; id++)
-        if (p->stmts[id] != NULL)
-            cb(p->stmts[id]->name, p->executions[id], arg);
+    for (int id = 1; id <= db_next_stmt_id && id < DB_MAX_STMTS; id++)
+        if (db_stmts[id] != NULL)
+            cb(db_stmts[id]->name, p->executions[id], arg);
 }
 
 void db_pool_get_stats(const struct db_pool *p, struct db_pool_stats *out)
 {
     *out = p->stats;
+    out->down_since_ms = p->down_at_ms ? db_now_ms() - p->down_at_ms : 0;
     out->size = p->size;
     out->live = db_pool_live(p);
     out->waiting = p->waiting;

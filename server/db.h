@@ -9,8 +9,22 @@
  * Requests that find every connection busy wait in a bounded FIFO queue;
  * a full queue, a wait longer than db_queue_timeout_ms, or a pool with no
  * live connection answers "unavailable" (the caller's 503). Broken
- * connections are re-established by a timer, so the pool heals by itself
- * after a database restart.
+ * connections are re-established by a timer, with a backoff from
+ * db_reconnect_ms doubling to db_reconnect_max_ms (each pause drawn
+ * between half and all of it), so the pool heals by
+ * itself after a database restart or a failover: the connection string
+ * may name several hosts (libpq's multi-host form), and each new
+ * connection goes to whichever of them is read-write now.
+ *
+ * A connection is dropped, and its statement answers DB_UNAVAILABLE, when
+ * it broke (the socket, PQstatus, a fatal error without SQLSTATE), when the
+ * server says it is going away (class 08, 57P01-57P03) or when it turns out
+ * to be a standby (25006 read_only_sql_transaction; a standby's session is
+ * refused at connect time already). A statement whose connection broke has
+ * an unknown outcome: the caller answers 503, never a success.
+ *
+ * Two kinds of pool: the primary (db_pool_new) insists on a read-write
+ * server; a read pool (db_pool_new_read) takes a hot standby.
  *
  * Ownership: a job belongs to the pool from submission until its callback
  * returns; the PGresult handed to a callback is freed by the pool right
@@ -78,6 +92,19 @@ bool db_check_conninfo(const char *url, char *err, size_t errlen)
 
 struct db_pool *db_pool_new(struct event_base *base, const struct config *cfg)
     __attribute__((warn_unused_result));
+/* The read pool of cfg->read_database_url (db_read_pool_size connections),
+ * for reads that may lag the primary by the replication delay. */
+struct db_pool *db_pool_new_read(struct event_base *base,
+                                 const struct config *cfg)
+    __attribute__((warn_unused_result));
+/* The pool a lag-tolerant read goes to: replica while it has a live
+ * connection, else primary (logged once per change). replica may be NULL. */
+struct db_pool *db_pool_for_read(struct db_pool *primary,
+                                 struct db_pool *replica);
+/* cb runs each time the pool gets its first live connection after having
+ * none (the start included): background work resumes at once. */
+typedef void db_up_cb(void *arg);
+void db_pool_on_up(struct db_pool *pool, db_up_cb *cb, void *arg);
 /* Closes every connection; pending callbacks are not called. */
 void db_pool_free(struct db_pool *pool);
 
@@ -108,12 +135,17 @@ bool db_conn_query(struct db_conn *conn, struct db_stmt *stmt,
                    const char *const *params, db_result_cb *cb, void *arg)
     __attribute__((warn_unused_result));
 /* Gives a borrowed connection back. An open transaction is rolled back, a
- * statement in flight is abandoned (its callback is not called). */
+ * statement in flight is abandoned (its callback is not called). Required
+ * even after the connection broke: until then its slot is not reused. */
 void db_release(struct db_conn *conn);
 
 struct db_pool_stats {
     int size, live, busy, waiting;
     uint64_t queue_full, queue_timeouts, reconnects;
+    uint64_t lost;          /* live connections that broke */
+    uint64_t outages;       /* times the pool lost its last live connection */
+    uint64_t outage_ms;     /* time spent with no live connection, ended ones */
+    uint64_t down_since_ms; /* current outage's length so far; 0 when up */
 };
 void db_pool_get_stats(const struct db_pool *pool, struct db_pool_stats *out);
 
@@ -122,6 +154,10 @@ void db_pool_get_stats(const struct db_pool *pool, struct db_pool_stats *out);
 typedef void db_statement_cb(const char *name, uint64_t executions, void *arg);
 void db_pool_each_statement(const struct db_pool *pool, db_statement_cb *cb,
                             void *arg);
+
+/* Copies libpq's message msg into out as one line: its newlines and runs
+ * of blanks become single spaces, none at either end. */
+void db_one_line(char *out, size_t len, const char *msg);
 
 /* True when sqlstate is a unique violation, a serialization failure, ... */
 bool db_is_unique_violation(const struct db_result *r);

@@ -39,6 +39,9 @@ struct server {
     struct evhttp_bound_socket *sock;
     const struct config *cfg;
     struct db_pool *db;
+    /* The read pool (read_database_url), or NULL: reach it through
+     * db_pool_for_read(srv->db, srv->db_read), which falls back. */
+    struct db_pool *db_read;
     struct workpool *work;
     struct metrics *metrics;
     struct scheduler *sched;

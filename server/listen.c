@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "db.h"
 #include "log.h"
 
 #define LISTEN_CONNECT_TIMEOUT_MS 5000
@@ -58,10 +59,7 @@ static void listener_schedule(struct listener *l, int ms)
 static void listener_broken(struct listener *l, const char *why)
 {
     char msg[256];
-    snprintf(msg, sizeof msg, "%s", why && *why ? why : "connection lost");
-    size_t n = strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-        msg[--n] = '\0';
+    db_one_line(msg, sizeof msg, why && *why ? why : "connection lost");
     if (l->was_live)
         log_warn("listen: %s; reconnecting", msg);
     else
@@ -75,8 +73,8 @@ static void listener_broken(struct listener *l, const char *why)
     l->state = LS_WAIT;
     listener_schedule(l, l->backoff_ms);
     l->backoff_ms *= 2;
-    if (l->backoff_ms > LISTEN_BACKOFF_MAX_MS)
-        l->backoff_ms = LISTEN_BACKOFF_MAX_MS;
+    if (l->backoff_ms > l->cfg->db_reconnect_max_ms)
+        l->backoff_ms = l->cfg->db_reconnect_max_ms;
 }
 
 static bool listener_watch(struct listener *l, short what, event_callback_fn cb)
@@ -107,7 +105,8 @@ static void listener_read(struct listener *l)
             l->state = LS_LIVE;
             l->was_live = true;
             l->backoff_ms = l->cfg->db_reconnect_ms;
-            log_info("listen: %s", l->sql);
+            log_info("listen: %s on %s:%s", l->sql, PQhost(l->pg),
+                     PQport(l->pg));
             /* after the LISTEN: a change committed from now on is
              * notified, and one before it is in what resync reads */
             l->resync(l->arg);
@@ -158,10 +157,22 @@ static void listener_connect_cb(evutil_socket_t fd, short what, void *arg)
 static void listener_connect(struct listener *l)
 {
     if (l->state == LS_WAIT) {
-        const char *keys[] = {"dbname", "application_name", "client_encoding",
+        /* Keepalives before dbname (the URL may override them): this
+         * connection only ever waits, and without them a primary that
+         * vanished without closing the socket would never be noticed. A
+         * standby refuses LISTEN, so this lands on the primary or retries,
+         * whatever the URL's target_session_attrs. */
+        const char *keys[] = {"keepalives",
+                              "keepalives_idle",
+                              "keepalives_interval",
+                              "keepalives_count",
+                              "dbname",
+                              "application_name",
+                              "client_encoding",
                               NULL};
-        const char *vals[] = {l->cfg->database_url, "groupbuyd-listen", "UTF8",
-                              NULL};
+        const char *vals[] = {
+            "1",    "10", "3", "3", l->cfg->database_url, "groupbuyd-listen",
+            "UTF8", NULL};
         l->pg = PQconnectStartParams(keys, vals, 1);
         if (l->pg == NULL || PQstatus(l->pg) == CONNECTION_BAD) {
             listener_broken(l, l->pg ? PQerrorMessage(l->pg) : "out of memory");

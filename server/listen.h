@@ -4,8 +4,10 @@
  *
  * Non-blocking libpq on the event loop, like the pool (db.h), but outside
  * it: a LISTEN holds its connection for the life of the process. When the
- * connection breaks it is re-established with a backoff (db_reconnect_ms,
- * doubling up to LISTEN_BACKOFF_MAX_MS) and the channel listened to again;
+ * connection breaks it is re-established with the pool's backoff
+ * (db_reconnect_ms, doubling up to db_reconnect_max_ms; the connection
+ * string may name several hosts, and a standby refuses the LISTEN, so after
+ * a failover it lands on the new primary) and the channel listened to again;
  * notifications sent meanwhile are lost, so every (re)connection calls
  * resync once the LISTEN is in place: the caller then reads again whatever
  * it watches.
@@ -18,8 +20,6 @@
 struct event_base;
 struct config;
 struct listener;
-
-#define LISTEN_BACKOFF_MAX_MS 5000
 
 /* payload: the notification's text, valid during the call only. */
 typedef void listen_notify_fn(const char *payload, void *arg);

@@ -87,6 +87,12 @@ static void main_sandbox_secret(struct config *cfg)
              "(never in production)");
 }
 
+static void main_db_up_cb(void *arg)
+{
+    struct server *srv = arg;
+    scheduler_kick(srv->sched);
+}
+
 static int main_serve(const struct config *cfg)
 {
     struct server srv;
@@ -124,6 +130,11 @@ static int main_serve(const struct config *cfg)
         workpool_new(srv.base, cfg->worker_threads, cfg->worker_queue_max);
     if (srv.metrics == NULL || srv.db == NULL || srv.work == NULL)
         die("out of memory");
+    if (cfg->read_database_url[0] != '\0') {
+        srv.db_read = db_pool_new_read(srv.base, cfg);
+        if (srv.db_read == NULL)
+            die("out of memory");
+    }
     if (!http_start(&srv))
         die("cannot start the HTTP server");
     srv.sigterm = evsignal_new(srv.base, SIGTERM, main_signal_cb, &srv);
@@ -139,6 +150,9 @@ static int main_serve(const struct config *cfg)
     struct memtrim *trim = memtrim_new(srv.base);
     if (trim == NULL)
         die("out of memory");
+    /* After an outage (a failover) the deadlines that passed meanwhile are
+     * due at once, not after the scheduler's retry pause. */
+    db_pool_on_up(srv.db, main_db_up_cb, &srv);
     srv.joins = joinbatch_new(&srv, api_join_batch_reply);
     if (srv.live == NULL || srv.joins == NULL)
         die("out of memory");
@@ -163,6 +177,7 @@ static int main_serve(const struct config *cfg)
     memtrim_free(trim);
     livenotify_free(srv.live); /* before the pool: its statement in flight */
     srv.live = NULL;
+    db_pool_free(srv.db_read);
     db_pool_free(srv.db);
     joinbatch_free(srv.joins); /* after the pool: no callback left */
     auth_cache_free();
@@ -232,6 +247,14 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "groupbuyd: configuration: database_url "
                 "(GROUPBUYD_DATABASE_URL): %s\n",
+                err);
+        return 2;
+    }
+    if (cfg.read_database_url[0] != '\0' &&
+        !db_check_conninfo(cfg.read_database_url, err, sizeof err)) {
+        fprintf(stderr,
+                "groupbuyd: configuration: read_database_url "
+                "(GROUPBUYD_READ_DATABASE_URL): %s\n",
                 err);
         return 2;
     }

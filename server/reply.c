@@ -43,6 +43,20 @@ bool req_query_db(struct req *r, struct db_stmt *stmt,
     return true;
 }
 
+bool req_query_db_read(struct req *r, struct db_stmt *stmt,
+                       const char *const *params, db_result_cb *cb)
+{
+    r->db_cb = cb;
+    r->job = db_query(db_pool_for_read(r->srv->db, r->srv->db_read), stmt,
+                      params, req_db_trampoline, r);
+    if (r->job == NULL) {
+        struct db_result res = {.status = DB_UNAVAILABLE};
+        req_reply_db_error(r, &res);
+        return false;
+    }
+    return true;
+}
+
 /* Parses a decimal in [min, max]. */
 static bool reply_parse_int(const char *s, int64_t min, int64_t max,
                             int64_t *out)

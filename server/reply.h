@@ -57,4 +57,10 @@ bool req_query_db(struct req *r, struct db_stmt *stmt,
                   const char *const *params, db_result_cb *cb)
     __attribute__((warn_unused_result));
 
+/* As req_query_db, for a read that may lag the primary (a public view):
+ * on the read pool when one is configured and up, else on the primary. */
+bool req_query_db_read(struct req *r, struct db_stmt *stmt,
+                       const char *const *params, db_result_cb *cb)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -384,6 +384,13 @@ void scheduler_free(struct scheduler *s)
     free(s);
 }
 
+void scheduler_kick(struct scheduler *s)
+{
+    if (s == NULL || s->job != NULL || s->conn != NULL)
+        return;
+    sched_arm(s, 0);
+}
+
 void scheduler_get_stats(const struct scheduler *s, struct scheduler_stats *out)
 {
     *out = s->stats;

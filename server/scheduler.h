@@ -49,6 +49,9 @@ struct scheduler *scheduler_new(struct event_base *base, struct db_pool *db)
 /* Stops the timer and cancels the statement in flight (its callback will
  * not run). Call before freeing the pool. NULL is accepted. */
 void scheduler_free(struct scheduler *s);
+/* Starts the next pass now if the scheduler is waiting for its timer (the
+ * database came back); a pass in flight goes on. */
+void scheduler_kick(struct scheduler *s);
 
 void scheduler_get_stats(const struct scheduler *s,
                          struct scheduler_stats *out);

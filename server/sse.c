@@ -434,7 +434,13 @@ static void sse_topic_fetch(struct sse_topic *t)
     const char *params[] = {id};
     t->dirty = false;
     t->sent_ms = sse_now_ms();
-    t->job = db_query(sse.srv->db, &sse_state, params, sse_topic_fetch_cb, t);
+    /* A topic's first state may come from the replica (a stale one is
+     * replaced by the next change's read, and an older seq never wins);
+     * a change's read goes to the primary, which notified it. */
+    struct db_pool *pool =
+        t->known ? sse.srv->db
+                 : db_pool_for_read(sse.srv->db, sse.srv->db_read);
+    t->job = db_query(pool, &sse_state, params, sse_topic_fetch_cb, t);
     if (t->job != NULL) {
         t->fetching = true;
         return;

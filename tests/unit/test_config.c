@@ -47,6 +47,10 @@ static void config_check_defaults(void)
     CHECK_INT_EQ(c.http_max_body_bytes, 65536);
     CHECK_INT_EQ(c.http_timeout_s, 10);
     CHECK_INT_EQ(c.db_pool_size, 8);
+    CHECK_INT_EQ(c.db_reconnect_ms, 50);
+    CHECK_INT_EQ(c.db_reconnect_max_ms, 2000);
+    CHECK_INT_EQ(c.db_read_pool_size, 4);
+    CHECK_STR_EQ(c.read_database_url, "");
     CHECK_INT_EQ(c.session_cache_ttl_ms, 2000);
     CHECK_INT_EQ(c.campaign_view_cache_ms, 100);
     CHECK_INT_EQ(c.password_iterations, 600000);
@@ -77,6 +81,12 @@ static const struct good_case good[] = {
      "host=h password=*** dbname=d"},
     {"reliability_prior_beta = 2.5\n", "reliability_prior_beta", "2.5"},
     {"session_cache_ttl_ms = 0\n", "session_cache_ttl_ms", "0"},
+    /* the read database's password is masked like the primary's */
+    {"read_database_url = host=r password=pw dbname=d\n", "read_database_url",
+     "host=r password=*** dbname=d"},
+    {"db_reconnect_ms = 10\ndb_reconnect_max_ms = 10\n", "db_reconnect_max_ms",
+     "10"},
+    {"db_read_pool_size = 2\n", "db_read_pool_size", "2"},
 };
 
 /* The value check-config shows for key. */
@@ -124,6 +134,10 @@ static const struct bad_case bad[] = {
     {"log_level = loud\n", "one of debug, info, warn, error"},
     {"reliability_prior_beta = nan\n", "a finite decimal number"},
     {"reliability_prior_beta = 0\n", "\"reliability_prior_beta\""},
+    /* a ceiling below the first pause would make the backoff shrink */
+    {"db_reconnect_ms = 500\ndb_reconnect_max_ms = 100\n",
+     "\"db_reconnect_max_ms\": expected at least db_reconnect_ms (500)"},
+    {"db_read_pool_size = 0\n", "bad value for \"db_read_pool_size\""},
 };
 
 static void config_check_file(void)
