@@ -29,6 +29,9 @@
 #             (tests/bench/sse_streams.py), the server's RSS with them; then
 #             the hot load again on a campaign that BENCH_SSE_WATCHERS=1000
 #             streams watch, against the hot figure (sse.* in results.json).
+# BENCH_READ_REPLICA=1 adds a hot standby of the bench cluster (streaming,
+# asynchronous, on this machine) and gives it to the server as
+# GROUPBUYD_READ_DATABASE_URL: public views and exports read it.
 # For each: requests/s, joins/s (rows counted in the database), p50/p99,
 # statuses, the server's peak RSS (VmHWM, reset before each workload); then
 # the RSS with 1,000 open idle connections (before and after the load). One
@@ -76,6 +79,10 @@ cleanup() {
   for p in $BG $HELLO $PID; do kill "$p" 2>/dev/null || true; done
   for p in $BG $HELLO $PID; do wait "$p" 2>/dev/null || true; done
   rm -rf "$WORK"
+  if [ -n "${STANDBY:-}" ]; then
+    as_pg "$PGBIN/pg_ctl" -D "$STANDBY" -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$STANDBY_SOCK"
+  fi
   scripts/pg.sh stop "$PG" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -93,6 +100,24 @@ rm -rf "$(readlink -f "$PG" 2>/dev/null || echo "$PG")" "$PG"
 scripts/pg.sh start "$PG" >/dev/null
 URL=$(scripts/pg.sh url "$PG")
 SOCK=$(sed -E 's/^host=([^ ]+) .*/\1/' <<<"$URL")
+READ_URL=""
+if [ "${BENCH_READ_REPLICA:-0}" = 1 ]; then
+  # The standby lives in the cluster's own folder (the postgres user's),
+  # with a socket folder of its own; PostgreSQL 15's defaults already
+  # allow it (wal_level replica, local replication connections trusted).
+  as_pg() { if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
+  REAL=$(readlink -f "$PG")
+  STANDBY=$REAL/standby
+  STANDBY_SOCK=/tmp/gbd-bench-standby-$$
+  mkdir -p "$STANDBY_SOCK"
+  [ "$(id -u)" -ne 0 ] || chown postgres "$STANDBY_SOCK"
+  log "read replica: pg_basebackup of $PG into $STANDBY"
+  as_pg "$PGBIN/pg_basebackup" -D "$STANDBY" -R -X stream -c fast -d "host=$SOCK user=postgres"
+  printf "\nunix_socket_directories = '%s'\nhot_standby = on\n" "$STANDBY_SOCK" \
+    | as_pg tee -a "$STANDBY/postgresql.conf" >/dev/null
+  as_pg "$PGBIN/pg_ctl" -D "$STANDBY" -l "$REAL/standby.log" -w -t 60 start >/dev/null
+  READ_URL="host=$STANDBY_SOCK dbname=groupbuyd user=postgres"
+fi
 GROUPBUYD_DATABASE_URL=$URL "$BIN" migrate >/dev/null 2>&1
 sql() { psql "$URL" -X -qAt -v ON_ERROR_STOP=1 "$@"; }
 sql -v n="$NCUST" <<'SQL'
@@ -136,7 +161,8 @@ joins_of() { sql -c "SELECT count(*) FROM participations WHERE campaign_id = ANY
 checkpoint() { sql -c CHECKPOINT >/dev/null; }
 
 # --- server ---------------------------------------------------------------
-GROUPBUYD_DATABASE_URL=$URL GROUPBUYD_LISTEN=127.0.0.1:$PORT GROUPBUYD_LOG_LEVEL=warn \
+GROUPBUYD_DATABASE_URL=$URL GROUPBUYD_READ_DATABASE_URL=$READ_URL \
+  GROUPBUYD_LISTEN=127.0.0.1:$PORT GROUPBUYD_LOG_LEVEL=warn \
   "$BIN" serve 2>"$OUT/server.log" &
 PID=$!
 for _ in $(seq 100); do curl -sf "127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
@@ -313,10 +339,10 @@ idle_rss idle_after_load
 fig "server final_peak_rss_mib=$(mib VmHWM)"
 
 # --- report -----------------------------------------------------------------
-python3 - "$FIG" "$OUT/results.json" "$SECS" "$CONNS" "$THREADS" <<'PY'
+python3 - "$FIG" "$OUT/results.json" "$SECS" "$CONNS" "$THREADS" "${BENCH_READ_REPLICA:-0}" <<'PY'
 import json, sys, time
 
-fig_path, out_path, secs, conns, threads = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
+fig_path, out_path, secs, conns, threads, replica = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
 w = {}
 for line in open(fig_path):
     name, *kv = line.split()
@@ -372,6 +398,7 @@ dbo = w["db_only"]
 res = {
     "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     "seconds": secs, "connections": conns, "wrk_threads": threads,
+    "read_replica": bool(replica),
     "hot": hot, "spread": w["spread"], "sellout": sell, "view": view,
     "view_under_hot": vuh, "hot_under_view": w["hot_under_view"],
     "baseline_pgbench": base, "hello": hello, "db_only": dbo,
@@ -396,7 +423,8 @@ def join_line(name, d, extra=""):
           f" p50 {d['p50_ms']:.2f} ms, p99 {d['p99_ms']:.2f} ms, statuses {status_text(d)},"
           f" socket errors {d['socket_errors']}, peak RSS {d['peak_rss_mib']} MiB{extra}")
 
-print(f"== make bench: {conns} connections, {threads} wrk threads, {secs} s per workload ==")
+print(f"== make bench: {conns} connections, {threads} wrk threads, {secs} s per workload"
+      f"{', public reads on a local hot standby' if replica else ''} ==")
 join_line("hot", hot, f", {hot['ratio_vs_baseline']}x baseline, {hot['ratio_vs_hello']}x hello-world")
 join_line("spread", w["spread"], f", 100 campaigns, {w['spread']['ratio_vs_hello']}x hello-world")
 print(f"sellout: {sell['attempts']} attempts, accepted {sell['accepted']} (HTTP 201: {sell['accepted_http']},"
