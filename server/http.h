@@ -104,6 +104,8 @@ struct req {
     uint64_t stream_bytes;
     void (*stream_flushed)(struct req *r);
     struct event *stream_abort; /* defers req_reply_end(r, false) */
+    bool stream_chunked;        /* chunked transfer encoding (HTTP/1.1) */
+    int stream_timeout_s;       /* the write timeout (req_stream_...) */
 };
 
 /* Starts listening; false (with a logged reason) on failure. */
@@ -176,7 +178,10 @@ bool req_reply_start(struct req *r, int status, const char *content_type)
     __attribute__((warn_unused_result));
 /* Sends data[0..len) (len > 0) as the next chunk; flushed(r) is called
  * once it has been written out. For HEAD, which has no body, it ends the
- * reply instead and returns false. */
+ * reply instead and returns false. Without flushed, while nothing of the
+ * connection waits to go out, the chunk goes straight to the socket (one
+ * writev, no buffer, no event), the cheap path for a small event sent to
+ * many streams; what the socket does not take waits in the buffer. */
 bool req_reply_chunk(struct req *r, const char *data, size_t len,
                      void (*flushed)(struct req *r))
     __attribute__((warn_unused_result));
