@@ -87,6 +87,11 @@ static uint64_t http_now_ns(void)
 void *req_alloc(struct req *r, size_t n)
 {
     n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+    if (sizeof r->arena0 - r->arena0_used >= n) {
+        void *p = (char *)r->arena0 + r->arena0_used;
+        r->arena0_used += n;
+        return p;
+    }
     struct req_chunk *c = r->chunks;
     if (c == NULL || c->cap - c->used < n) {
         size_t cap = n > 4000 ? n : 4000;

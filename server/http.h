@@ -66,6 +66,7 @@ struct server {
 };
 
 #define REQ_MAX_PARAMS 4
+#define REQ_ARENA0     256
 
 struct req {
     struct server *srv;
@@ -106,6 +107,11 @@ struct req {
     struct event *stream_abort; /* defers req_reply_end(r, false) */
     bool stream_chunked;        /* chunked transfer encoding (HTTP/1.1) */
     int stream_timeout_s;       /* the write timeout (req_stream_...) */
+    /* The arena's first bytes, in the request itself: most requests need
+     * little beside their body, and a stream, which lives for hours, then
+     * holds no 4 KB chunk for its path and its state. */
+    size_t arena0_used;
+    max_align_t arena0[REQ_ARENA0 / sizeof(max_align_t)];
 };
 
 /* Starts listening; false (with a logged reason) on failure. */
