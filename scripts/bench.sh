@@ -131,9 +131,10 @@ SPREAD=$(mkcampaigns 100 1000000)
 SELL=$(mkcampaigns 1 "$SELL_MAX")
 HOT2=$(mkcampaigns 1 1000000)
 BASE=$(mkcampaigns 1 1000000)
-HOT3=$(mkcampaigns 1 1000000)
 SSE_STREAMS=${BENCH_SSE_STREAMS:-10000}
 SSE_WATCHERS=${BENCH_SSE_WATCHERS:-1000}
+# BENCH_ONLY=sse takes 3 rounds by default: it is the run for this figure
+SSE_ROUNDS=${BENCH_SSE_ROUNDS:-$([ "$ONLY" = sse ] && echo 3 || echo 1)}
 sql -c "VACUUM ANALYZE" >/dev/null
 
 joins_of() { sql -c "SELECT count(*) FROM participations WHERE campaign_id = ANY('{$1}'::bigint[])"; }
@@ -218,9 +219,46 @@ sse_hold() { # CAMPAIGN N SECONDS -> the holder's pid in BG, its output in sse.o
 sse_metric() { # NAME: the sum of a counter's samples in /metrics
   curl -sf "127.0.0.1:$PORT/metrics" | awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $2 } END { print s + 0 }'
 }
+sse_ref() { # NAME: the hot load on a fresh campaign, no streams
+  local cid c0 c1 m0 m1 r
+  cid=$(mkcampaigns 1 1000000)
+  log "$1: ${SECS}s on campaign $cid, no streams"
+  checkpoint; peak_reset
+  c0=$(cpu_s) m0=$(cpu_more)
+  r=$(wrk_join "$cid" "$SECS")
+  c1=$(cpu_s) m1=$(cpu_more)
+  alive
+  fig "$1 $r joins=$(joins_of "$cid") peak_rss_mib=$(mib VmHWM) server_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') $(cpu_delta "$m0" "$m1")"
+}
+sse_watched() { # NAME: the hot load on a fresh campaign SSE_WATCHERS streams watch
+  local cid c0 c1 m0 m1 e0 e1 q0 q1 r events bytes hcpu
+  cid=$(mkcampaigns 1 1000000)
+  log "$1: ${SECS}s on campaign $cid while $SSE_WATCHERS streams watch it"
+  checkpoint; peak_reset
+  sse_hold "$cid" "$SSE_WATCHERS" $((SECS + 2))
+  e0=$(sse_metric groupbuyd_sse_events_total)
+  q0=$(sse_metric 'groupbuyd_db_statements_total{statement="sse_state"}')
+  c0=$(cpu_s) m0=$(cpu_more)
+  r=$(wrk_join "$cid" "$SECS")
+  c1=$(cpu_s) m1=$(cpu_more)
+  e1=$(sse_metric groupbuyd_sse_events_total)
+  q1=$(sse_metric 'groupbuyd_db_statements_total{statement="sse_state"}')
+  wait "$BG" || true
+  BG=""
+  alive
+  read -r _ events _ bytes <<<"$(grep '^events' "$WORK/sse.out")"
+  hcpu=$(awk '/^cpu/ { print $3 + $5 }' "$WORK/sse.out")
+  fig "$1 $r joins=$(joins_of "$cid") peak_rss_mib=$(mib VmHWM) watchers=$SSE_WATCHERS events=$events event_bytes=$bytes server_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') server_events=$((e1 - e0)) state_reads=$((q1 - q0)) holder_cpu_s=$hcpu $(cpu_delta "$m0" "$m1")"
+}
+# The streams' cost: the server's RSS with SSE_STREAMS streams, then
+# SSE_ROUNDS rounds of the hot load without and with SSE_WATCHERS
+# watching, side by side (in turn first and second), each on a fresh
+# campaign: "hot" ran at the start, before other workloads grew the
+# tables, and the machine is shared, so the ratio that says what the
+# streams cost is the one against these neighbours (hot_ref).
 sse_workloads() {
   log "sse: $SSE_STREAMS open streams"
-  local before rss opened first refused r events bytes hcpu c0 c1 m0 m1 e0 e1 q0 q1
+  local before rss opened first refused hcpu i
   before=$(mib VmRSS)
   sse_hold "$HOT" "$SSE_STREAMS" 3
   sleep 1
@@ -231,23 +269,17 @@ sse_workloads() {
   alive
   hcpu=$(awk '/^cpu/ { print $3 + $5 }' "$WORK/sse.out")
   fig "sse_streams rss_mib=$rss rss_before_mib=$before streams=$opened first_events=$first refused=$refused holder_cpu_s=$hcpu"
-
-  log "hot under sse: ${SECS}s on campaign $HOT3 while $SSE_WATCHERS streams watch it"
-  checkpoint; peak_reset
-  sse_hold "$HOT3" "$SSE_WATCHERS" $((SECS + 2))
-  e0=$(sse_metric groupbuyd_sse_events_total)
-  q0=$(sse_metric 'groupbuyd_db_statements_total{statement="sse_state"}')
-  c0=$(cpu_s) m0=$(cpu_more)
-  r=$(wrk_join "$HOT3" "$SECS")
-  c1=$(cpu_s) m1=$(cpu_more)
-  e1=$(sse_metric groupbuyd_sse_events_total)
-  q1=$(sse_metric 'groupbuyd_db_statements_total{statement="sse_state"}')
-  wait "$BG" || true
-  BG=""
-  alive
-  read -r _ events _ bytes <<<"$(grep '^events' "$WORK/sse.out")"
-  hcpu=$(awk '/^cpu/ { print $3 + $5 }' "$WORK/sse.out")
-  fig "hot_under_sse $r joins=$(joins_of "$HOT3") peak_rss_mib=$(mib VmHWM) watchers=$SSE_WATCHERS events=$events event_bytes=$bytes server_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') server_events=$((e1 - e0)) state_reads=$((q1 - q0)) holder_cpu_s=$hcpu $(cpu_delta "$m0" "$m1")"
+  for i in $(seq "$SSE_ROUNDS"); do
+    local suffix=""
+    [ "$i" -eq 1 ] || suffix="_$i"
+    if [ $((i % 2)) -eq 1 ]; then
+      sse_ref "hot_ref$suffix"
+      sse_watched "hot_under_sse$suffix"
+    else
+      sse_watched "hot_under_sse$suffix"
+      sse_ref "hot_ref$suffix"
+    fi
+  done
 }
 
 # --- workloads --------------------------------------------------------------
@@ -263,16 +295,6 @@ fig "hot $r joins=$(joins_of "$HOT") peak_rss_mib=$(mib VmHWM) server_cpu_s=$(aw
 
 if [ "$ONLY" = sse ]; then
   sse_workloads
-  # the hot load once more, after: the machine is shared, so the ratio is
-  # also taken against the mean of the runs before and after
-  HOT4=$(mkcampaigns 1 1000000)
-  log "hot again: ${SECS}s on campaign $HOT4"
-  checkpoint; peak_reset
-  c0=$(cpu_s) m0=$(cpu_more)
-  r=$(wrk_join "$HOT4" "$SECS")
-  c1=$(cpu_s) m1=$(cpu_more)
-  alive
-  fig "hot_again $r joins=$(joins_of "$HOT4") peak_rss_mib=$(mib VmHWM) server_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') $(cpu_delta "$m0" "$m1")"
   python3 - "$FIG" "$OUT/results-sse.json" "$SECS" <<'PY'
 import json, os, sys
 
@@ -292,34 +314,43 @@ for line in open(sys.argv[1]):
                 d[k] = float(v)
             except ValueError:
                 d[k] = v
-for name in ("hot", "hot_under_sse", "hot_again"):
-    d = w[name]
-    d["joins_per_s"] = round(d["joins"] / d["duration_s"], 1)
-    d["server_cpu_ms_per_join"] = round(1000 * d["server_cpu_s"] / d["joins"], 3) if d["joins"] else None
-hot, hs, ss, ha = w["hot"], w["hot_under_sse"], w["sse_streams"], w["hot_again"]
-mean = (hot["joins_per_s"] + ha["joins_per_s"]) / 2
-res = {"seconds": int(sys.argv[3]), "hot": hot, "hot_under_sse": hs, "hot_again": ha, "streams": ss,
-       "rss_mib_10k_streams": ss["rss_mib"],
-       "hot_joins_ratio_under_sse": round(hs["joins_per_s"] / hot["joins_per_s"], 3) if hot["joins_per_s"] else None,
-       "hot_joins_ratio_under_sse_vs_mean": round(hs["joins_per_s"] / mean, 3) if mean else None}
+for name, d in w.items():
+    if "joins" in d and d.get("duration_s"):
+        d["joins_per_s"] = round(d["joins"] / d["duration_s"], 1)
+        d["server_cpu_ms_per_join"] = round(1000 * d["server_cpu_s"] / d["joins"], 3) if d["joins"] else None
+rounds = []
+while True:
+    sfx = "" if not rounds else "_%d" % (len(rounds) + 1)
+    if "hot_ref" + sfx not in w:
+        break
+    rounds.append((w["hot_ref" + sfx], w["hot_under_sse" + sfx]))
+hot, ss = w["hot"], w["sse_streams"]
+ref_rate = sum(r["joins_per_s"] for r, _ in rounds)
+sse_rate = sum(s["joins_per_s"] for _, s in rounds)
+res = {"seconds": int(sys.argv[3]), "hot": hot, "streams": ss, "rss_mib_10k_streams": ss["rss_mib"],
+       "rounds": [{"hot_ref": r, "hot_under_sse": s} for r, s in rounds],
+       "hot_joins_ratio_under_sse_vs_ref": round(sse_rate / ref_rate, 3) if ref_rate else None,
+       "hot_joins_ratio_under_sse": round(rounds[0][1]["joins_per_s"] / hot["joins_per_s"], 3) if hot["joins_per_s"] else None}
 with open(sys.argv[2], "w") as f:
     json.dump(res, f, indent=2, sort_keys=True)
     f.write("\n")
-secs = hs["duration_s"]
-print(f"hot: {hot['joins_per_s']:.0f} joins/s, p99 {hot['p99_ms']:.2f} ms, server CPU {hot['server_cpu_s']} s"
-      f" ({hot['server_cpu_ms_per_join']} ms/join)")
-print(f"hot under {hs['watchers']} streams: {hs['joins_per_s']:.0f} joins/s ({res['hot_joins_ratio_under_sse']}x hot),"
-      f" p99 {hs['p99_ms']:.2f} ms, server CPU {hs['server_cpu_s']} s ({hs['server_cpu_ms_per_join']} ms/join),"
-      f" {hs['server_events'] / secs:.0f} stream events/s sent, {hs['state_reads'] / secs:.1f} state reads/s,"
-      f" {hs['events']} events delivered ({hs['event_bytes']} B), holder CPU {hs['holder_cpu_s']} s")
-print(f"hot again: {ha['joins_per_s']:.0f} joins/s, p99 {ha['p99_ms']:.2f} ms, server CPU {ha['server_cpu_s']} s;"
-      f" hot under sse against the mean of hot and hot again: {res['hot_joins_ratio_under_sse_vs_mean']}x")
+
+def cpu(d):
+    return (f"server CPU {d['server_cpu_s']} s ({d['server_cpu_ms_per_join']} ms/join), postgres {d.get('pg_cpu_s')} s,"
+            f" machine {d.get('machine_cpu_s')} s of {os.cpu_count() * d['duration_s']:.0f}")
+
+print(f"hot (first): {hot['joins_per_s']:.0f} joins/s, p99 {hot['p99_ms']:.2f} ms, {cpu(hot)}")
+for n, (r, s) in enumerate(rounds, 1):
+    secs = s["duration_s"]
+    print(f"round {n}: no streams {r['joins_per_s']:.0f} joins/s (p99 {r['p99_ms']:.2f} ms; {cpu(r)})")
+    print(f"round {n}: {s['watchers']} streams {s['joins_per_s']:.0f} joins/s (p99 {s['p99_ms']:.2f} ms; {cpu(s)});"
+          f" {s['server_events'] / secs:.0f} stream events/s and {s['state_reads'] / secs:.1f} state reads/s sent,"
+          f" {s['events']} events ({s['event_bytes']} B) delivered, holder CPU {s['holder_cpu_s']} s (its whole run);"
+          f" ratio {s['joins_per_s'] / r['joins_per_s']:.3f}")
+print(f"hot under {rounds[0][1]['watchers']} streams against no streams, all rounds:"
+      f" {res['hot_joins_ratio_under_sse_vs_ref']}x (round 1 against the first hot: {res['hot_joins_ratio_under_sse']}x)")
 print(f"sse: RSS {ss['rss_mib']} MiB with {ss['streams']} open streams ({ss['first_events']} first events,"
       f" {ss['refused']} refused; {ss['rss_before_mib']} MiB before), holder CPU {ss['holder_cpu_s']} s")
-for name, d in (("hot", hot), ("hot under sse", hs), ("hot again", ha)):
-    print(f"cpu s over {name}: machine {d.get('machine_cpu_s')} (of {os.cpu_count() * d['duration_s']:.0f} on {os.cpu_count()} cores),"
-          f" postgres {d.get('pg_cpu_s')}, server {d['server_cpu_s']}"
-          + (f", holder {d['holder_cpu_s']} (whole run)" if 'holder_cpu_s' in d else ""))
 print(f"results: {sys.argv[2]}")
 PY
   exit 0
@@ -447,8 +478,15 @@ def finish(d, joins=True):
         d["joins_per_s"] = rate(d, "joins")
     d["status_5xx"] = sum(n for s, n in d.get("statuses", {}).items() if s.startswith("5"))
 
-for name in ("hot", "spread", "sellout", "hot_under_view", "hot_under_sse"):
+for name in ("hot", "spread", "sellout", "hot_under_view"):
     finish(w[name])
+sse_rounds = []
+while "hot_ref" + ("_%d" % (len(sse_rounds) + 1) if sse_rounds else "") in w:
+    sfx = "_%d" % (len(sse_rounds) + 1) if sse_rounds else ""
+    finish(w["hot_ref" + sfx])
+    finish(w["hot_under_sse" + sfx])
+    sse_rounds.append((w["hot_ref" + sfx], w["hot_under_sse" + sfx]))
+sse_ref_rate = sum(r["joins_per_s"] for r, _ in sse_rounds)
 for name in ("view", "view_under_hot", "hello"):
     finish(w[name], joins=False)
 base = w["baseline"]
@@ -480,8 +518,13 @@ res = {
         "streams": w["sse_streams"],
         "rss_mib_10k_streams": w["sse_streams"]["rss_mib"],
         "hot_under_sse": w["hot_under_sse"],
+        "hot_ref": w["hot_ref"],
+        "rounds": [{"hot_ref": r, "hot_under_sse": s} for r, s in sse_rounds],
         "hot_joins_ratio_under_sse": round(w["hot_under_sse"]["joins_per_s"] / hot["joins_per_s"], 3)
         if hot["joins_per_s"] else None,
+        # against the same load without streams, run next to it
+        "hot_joins_ratio_under_sse_vs_ref": round(sum(s["joins_per_s"] for _, s in sse_rounds) / sse_ref_rate, 3)
+        if sse_ref_rate else None,
     },
 }
 with open(out_path, "w") as f:
@@ -519,10 +562,12 @@ print(f"idle: RSS {i['rss_mib']} MiB with {i['connections_open']} open idle conn
 ss, hs = w["sse_streams"], w["hot_under_sse"]
 print(f"sse: RSS {ss['rss_mib']} MiB with {ss['streams']} open streams ({ss['first_events']} first events,"
       f" {ss['refused']} refused; {ss['rss_before_mib']} MiB before); hot under {hs['watchers']} streams:"
-      f" {hs['joins_per_s']:.0f} joins/s ({res['sse']['hot_joins_ratio_under_sse']}x hot), p99 {hs['p99_ms']:.2f} ms,"
+      f" {hs['joins_per_s']:.0f} joins/s ({res['sse']['hot_joins_ratio_under_sse_vs_ref']}x the same load without"
+      f" streams next to it, {w['hot_ref']['joins_per_s']:.0f} joins/s; {res['sse']['hot_joins_ratio_under_sse']}x hot),"
+      f" p99 {hs['p99_ms']:.2f} ms,"
       f" statuses {status_text(hs)}, {hs['events']} events delivered,"
       f" {hs['server_events'] / hs['duration_s']:.0f} stream events/s and {hs['state_reads'] / hs['duration_s']:.1f}"
-      f" state reads/s sent, server CPU {hs['server_cpu_s']} s (hot: {hot['server_cpu_s']} s),"
+      f" state reads/s sent, server CPU {hs['server_cpu_s']} s (without streams: {w['hot_ref']['server_cpu_s']} s),"
       f" holder CPU {hs['holder_cpu_s']} s")
 print(f"results: {out_path}")
 PY
