@@ -54,6 +54,7 @@ struct sse_stream {
     struct sse_topic *topic;
     struct req *r;
     int64_t last_seq;            /* the last event id the client has */
+    unsigned ka_slot;            /* its keep-alive second (see below) */
     char status[SSE_STATUS_MAX]; /* the status it was last sent ("") */
     bool started;                /* 200 and headers sent */
     bool ending;                 /* dropped: freed on the next turn */
@@ -87,6 +88,7 @@ static struct {
     struct server *srv;
     struct listener *listen;
     struct event *keepalive;
+    unsigned ka_tick, opened;
     struct sse_topic *buckets[SSE_BUCKETS];
     int nstreams;
     int ntopics;
@@ -532,14 +534,19 @@ static void sse_resync_cb(void *arg)
     }
 }
 
-/* A comment on every open stream: proxies and clients see a live
- * connection, and a client that has gone is noticed. */
+/* A comment on every open stream every sse_keepalive_s: proxies and
+ * clients see a live connection, and a client that has gone is noticed.
+ * The timer ticks every second and serves the streams of that second's
+ * slot (the streams are dealt round the sse_keepalive_s slots as they
+ * open): 10,000 streams cost a few milliseconds of writes a second, not
+ * a pause of a tenth of a second every sse_keepalive_s. */
 static void sse_keepalive_cb(evutil_socket_t fd, short what, void *arg)
 {
     static const char ka[] = ": keep-alive\n\n";
     (void)fd;
     (void)what;
     (void)arg;
+    unsigned slot = sse.ka_tick++ % (unsigned)sse.srv->cfg->sse_keepalive_s;
     for (size_t i = 0; i < SSE_BUCKETS; i++) {
         struct sse_topic *t = sse.buckets[i];
         while (t != NULL) {
@@ -549,7 +556,8 @@ static void sse_keepalive_cb(evutil_socket_t fd, short what, void *arg)
             while (s != NULL) {
                 struct sse_stream *next = s->next;
                 /* false: the client had gone, and s is freed */
-                if (s->started && !s->ending && !sse_stream_drop_slow(s) &&
+                if (s->ka_slot == slot && s->started && !s->ending &&
+                    !sse_stream_drop_slow(s) &&
                     !req_reply_chunk(s->r, ka, sizeof ka - 1, NULL))
                     log_debug("sse: campaign %" PRId64 ": a client left",
                               t->id);
@@ -587,6 +595,7 @@ void api_campaign_events(struct req *r)
     memset(s, 0, sizeof *s);
     s->topic = t;
     s->r = r;
+    s->ka_slot = sse.opened++ % (unsigned)cfg->sse_keepalive_s;
     /* A malformed Last-Event-ID is ignored, as EventSource ignores a
      * malformed id: the client gets the current state. */
     s->last_seq = -1;
@@ -622,7 +631,7 @@ bool sse_init(struct server *srv)
                               sse_resync_cb, NULL);
     sse.keepalive =
         event_new(srv->base, -1, EV_PERSIST, sse_keepalive_cb, NULL);
-    struct timeval tv = {srv->cfg->sse_keepalive_s, 0};
+    struct timeval tv = {1, 0};
     return sse.listen != NULL && sse.keepalive != NULL &&
            event_add(sse.keepalive, &tv) == 0;
 }
