@@ -25,12 +25,12 @@
 #   sse       BENCH_SSE_STREAMS=10000 live-progress streams open at once
 #             (build/bench/sse_hold, tests/bench/sse_hold.c, run at nice 19;
 #             its own CPU seconds are reported), the server's RSS with them;
-#             then the hot load again on a campaign that
-#             BENCH_SSE_WATCHERS=1000 streams watch, against the hot figure
-#             (sse.* in results.json), with the server's CPU seconds in both
-#             and its SSE counters (events, reads) from /metrics.
-#             BENCH_ONLY=sse runs only hot and these, right after each other,
-#             and writes build/bench/results-sse.json instead.
+#             then the hot load on a fresh campaign without streams
+#             (hot_ref) and on one that BENCH_SSE_WATCHERS=1000 streams
+#             watch, side by side (sse.* in results.json), with the server's
+#             CPU seconds and its SSE counters (events, reads) from /metrics.
+#             BENCH_ONLY=sse runs only hot and these (BENCH_SSE_ROUNDS=3
+#             rounds) and writes build/bench/results-sse.json instead.
 # For each: requests/s, joins/s (rows counted in the database), p50/p99,
 # statuses, the server's peak RSS (VmHWM, reset before each workload); then
 # the RSS with 1,000 open idle connections (before and after the load). One
