@@ -10,7 +10,8 @@
 #                   mid-storm, promotion, nothing lost (also in make test)
 #   make fuzz       libFuzzer over the body parser (FUZZ_SECONDS=600)
 #   make bench      load benchmarks on loopback, build/bench/results.json
-#                   (BENCH_SECONDS=10 per workload; not part of make test)
+#                   (BENCH_SECONDS=10 per workload; not part of make test;
+#                   BENCH_ONLY=sse: only the hot and the live-progress parts)
 #   make db-stop    stop the var/ PostgreSQL cluster
 
 CC      ?= cc
@@ -67,7 +68,11 @@ build/tests/test_%: tests/unit/test_%.c build/asan/libgroupbuyd.a | build/tests
 build/tools/%: tests/tools/%.c build/asan/libgroupbuyd.a | build/tools
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $< build/asan/libgroupbuyd.a $(PKG_LIBS)
 
-build/obj build/asan/obj build/tests build/tools:
+# The bench's stream holder (tests/bench/sse_hold.c): plain C and epoll.
+build/bench/sse_hold: tests/bench/sse_hold.c | build/bench
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $<
+
+build/obj build/asan/obj build/tests build/tools build/bench:
 	mkdir -p $@
 
 deps:
@@ -100,7 +105,7 @@ run: deps
 	@scripts/run.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all build/bench/sse_hold
 	@scripts/bench.sh
 
 format:

@@ -26,9 +26,14 @@
 #             one client, durable, batches of 100 new joins on one campaign;
 #             joins/s and PostgreSQL's CPU per join;
 #   sse       BENCH_SSE_STREAMS=10000 live-progress streams open at once
-#             (tests/bench/sse_streams.py), the server's RSS with them; then
-#             the hot load again on a campaign that BENCH_SSE_WATCHERS=1000
-#             streams watch, against the hot figure (sse.* in results.json).
+#             (build/bench/sse_hold, tests/bench/sse_hold.c, run at nice 19;
+#             its own CPU seconds are reported), the server's RSS with them;
+#             then the hot load on a fresh campaign without streams
+#             (hot_ref) and on one that BENCH_SSE_WATCHERS=1000 streams
+#             watch, side by side (sse.* in results.json), with the server's
+#             CPU seconds and its SSE counters (events, reads) from /metrics.
+#             BENCH_ONLY=sse runs only hot and these (BENCH_SSE_ROUNDS=3
+#             rounds) and writes build/bench/results-sse.json instead.
 # BENCH_READ_REPLICA=1 adds a hot standby of the bench cluster (streaming,
 # asynchronous, on this machine) and gives it to the server as
 # GROUPBUYD_READ_DATABASE_URL: public views and exports read it.
@@ -59,6 +64,8 @@ PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 OUT=build/bench
 BIN=build/groupbuyd
 
+ONLY=${BENCH_ONLY:-}
+case "$ONLY" in '' | sse) ;; *) echo "bench: BENCH_ONLY must be empty or sse" >&2; exit 2 ;; esac
 case "$SECS" in '' | *[!0-9]*) echo "bench: BENCH_SECONDS must be a whole number" >&2; exit 2 ;; esac
 [ "$SECS" -ge 3 ] || { echo "bench: BENCH_SECONDS must be at least 3" >&2; exit 2; }
 
@@ -66,7 +73,7 @@ if ! command -v wrk >/dev/null || ! [ -x "$PGBIN/pgbench" ]; then
   GROUPBUYD_DEPS_EXTRA="wrk postgresql-contrib" scripts/deps.sh
 fi
 PGBENCH=$PGBIN/pgbench
-make -s --no-print-directory all
+make -s --no-print-directory all build/bench/sse_hold
 mkdir -p "$OUT"
 # 1,000 idle connections and 2 x 64 load connections need descriptors.
 hard=$(ulimit -Hn)
@@ -152,9 +159,10 @@ SPREAD=$(mkcampaigns 100 1000000)
 SELL=$(mkcampaigns 1 "$SELL_MAX")
 HOT2=$(mkcampaigns 1 1000000)
 BASE=$(mkcampaigns 1 1000000)
-HOT3=$(mkcampaigns 1 1000000)
 SSE_STREAMS=${BENCH_SSE_STREAMS:-10000}
 SSE_WATCHERS=${BENCH_SSE_WATCHERS:-1000}
+# BENCH_ONLY=sse takes 3 rounds by default: it is the run for this figure
+SSE_ROUNDS=${BENCH_SSE_ROUNDS:-$([ "$ONLY" = sse ] && echo 3 || echo 1)}
 sql -c "VACUUM ANALYZE" >/dev/null
 
 joins_of() { sql -c "SELECT count(*) FROM participations WHERE campaign_id = ANY('{$1}'::bigint[])"; }
@@ -170,6 +178,24 @@ curl -sf "127.0.0.1:$PORT/readyz" >/dev/null || { log "server not ready"; tail "
 
 mib() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$PID/status"; }
 peak_reset() { echo 5 >"/proc/$PID/clear_refs" 2>/dev/null || true; }
+# the server's CPU seconds so far (utime + stime)
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$PID/stat"; }
+# "MACHINE PG": CPU seconds so far of the whole machine (busy, all cores)
+# and of this cluster's PostgreSQL processes (the postmaster's children)
+cpu_more() {
+  local pm m hz
+  pm=$(head -1 "$PG/data/postmaster.pid" 2>/dev/null || echo 0)
+  hz=$(getconf CLK_TCK)
+  m=$(awk -v hz="$hz" '$1 == "cpu" { printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz; exit }' /proc/stat)
+  # processes come and go while they are read: cat skips the gone
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
+    awk -v hz="$hz" -v pm="$pm" -v m="$m" '{ sub(/^.*\) /, ""); if ($2 == pm) p += ($12 + $13) / hz }
+      END { printf "%s %.2f", m, p }'
+}
+cpu_delta() { # BEFORE AFTER ("MACHINE PG") -> "machine_cpu_s=.. pg_cpu_s=.."
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
+    printf "machine_cpu_s=%.2f pg_cpu_s=%.2f", y[1] - x[1], y[2] - x[2] }'
+}
 alive() { kill -0 "$PID" 2>/dev/null || { log "the server died"; tail "$OUT/server.log" >&2; exit 1; }; }
 
 # wrk_join NAME CAMPAIGNS SECONDS [env...]: one RESULT line (join.lua)
@@ -209,14 +235,155 @@ PY
   fig "$1 rss_mib=$rss rss_before_mib=$before connections_open=$open"
 }
 
+# sse: SSE_STREAMS live-progress streams held open on one campaign, the
+# server's RSS with them; then the hot join load on a campaign that
+# SSE_WATCHERS streams watch (each join a change, coalesced per 100 ms).
+# The holder is C at nice 19: a Python one took a good part of the two
+# cores from the server it measured. Its own CPU time is reported.
+sse_hold() { # CAMPAIGN N SECONDS -> the holder's pid in BG, its output in sse.out
+  nice -n 19 build/bench/sse_hold "$PORT" "$1" "$2" "$3" >"$WORK/sse.out" 2>&1 &
+  BG=$!
+  for _ in $(seq 900); do grep -q '^open' "$WORK/sse.out" && break; sleep 0.1; done
+}
+sse_metric() { # NAME: the sum of a counter's samples in /metrics
+  curl -sf "127.0.0.1:$PORT/metrics" | awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $2 } END { print s + 0 }'
+}
+sse_ref() { # NAME: the hot load on a fresh campaign, no streams
+  local cid c0 c1 m0 m1 r
+  cid=$(mkcampaigns 1 1000000)
+  log "$1: ${SECS}s on campaign $cid, no streams"
+  checkpoint; peak_reset
+  c0=$(cpu_s) m0=$(cpu_more)
+  r=$(wrk_join "$cid" "$SECS")
+  c1=$(cpu_s) m1=$(cpu_more)
+  alive
+  fig "$1 $r joins=$(joins_of "$cid") peak_rss_mib=$(mib VmHWM) server_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') $(cpu_delta "$m0" "$m1")"
+}
+sse_watched() { # NAME: the hot load on a fresh campaign SSE_WATCHERS streams watch
+  local cid c0 c1 m0 m1 e0 e1 q0 q1 r events bytes hcpu
+  cid=$(mkcampaigns 1 1000000)
+  log "$1: ${SECS}s on campaign $cid while $SSE_WATCHERS streams watch it"
+  checkpoint; peak_reset
+  sse_hold "$cid" "$SSE_WATCHERS" $((SECS + 2))
+  e0=$(sse_metric groupbuyd_sse_events_total)
+  q0=$(sse_metric 'groupbuyd_db_statements_total{statement="sse_state"}')
+  c0=$(cpu_s) m0=$(cpu_more)
+  r=$(wrk_join "$cid" "$SECS")
+  c1=$(cpu_s) m1=$(cpu_more)
+  e1=$(sse_metric groupbuyd_sse_events_total)
+  q1=$(sse_metric 'groupbuyd_db_statements_total{statement="sse_state"}')
+  wait "$BG" || true
+  BG=""
+  alive
+  read -r _ events _ bytes <<<"$(grep '^events' "$WORK/sse.out")"
+  hcpu=$(awk '/^cpu/ { print $3 + $5 }' "$WORK/sse.out")
+  fig "$1 $r joins=$(joins_of "$cid") peak_rss_mib=$(mib VmHWM) watchers=$SSE_WATCHERS events=$events event_bytes=$bytes server_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') server_events=$((e1 - e0)) state_reads=$((q1 - q0)) holder_cpu_s=$hcpu $(cpu_delta "$m0" "$m1")"
+}
+# The streams' cost: the server's RSS with SSE_STREAMS streams, then
+# SSE_ROUNDS rounds of the hot load without and with SSE_WATCHERS
+# watching, side by side (in turn first and second), each on a fresh
+# campaign: "hot" ran at the start, before other workloads grew the
+# tables, and the machine is shared, so the ratio that says what the
+# streams cost is the one against these neighbours (hot_ref).
+sse_workloads() {
+  log "sse: $SSE_STREAMS open streams"
+  local before rss opened first refused hcpu i
+  before=$(mib VmRSS)
+  sse_hold "$HOT" "$SSE_STREAMS" 3
+  sleep 1
+  rss=$(mib VmRSS)
+  read -r _ opened _ first _ refused <<<"$(grep '^open' "$WORK/sse.out")"
+  wait "$BG" || true
+  BG=""
+  alive
+  hcpu=$(awk '/^cpu/ { print $3 + $5 }' "$WORK/sse.out")
+  fig "sse_streams rss_mib=$rss rss_before_mib=$before streams=$opened first_events=$first refused=$refused holder_cpu_s=$hcpu"
+  for i in $(seq "$SSE_ROUNDS"); do
+    local suffix=""
+    [ "$i" -eq 1 ] || suffix="_$i"
+    if [ $((i % 2)) -eq 1 ]; then
+      sse_ref "hot_ref$suffix"
+      sse_watched "hot_under_sse$suffix"
+    else
+      sse_watched "hot_under_sse$suffix"
+      sse_ref "hot_ref$suffix"
+    fi
+  done
+}
+
 # --- workloads --------------------------------------------------------------
-idle_rss idle_fresh
+[ "$ONLY" = sse ] || idle_rss idle_fresh
 
 log "hot: ${SECS}s on campaign $HOT"
 checkpoint; peak_reset
+c0=$(cpu_s) m0=$(cpu_more)
 r=$(wrk_join "$HOT" "$SECS")
+c1=$(cpu_s) m1=$(cpu_more)
 alive
-fig "hot $r joins=$(joins_of "$HOT") peak_rss_mib=$(mib VmHWM)"
+fig "hot $r joins=$(joins_of "$HOT") peak_rss_mib=$(mib VmHWM) server_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') $(cpu_delta "$m0" "$m1")"
+
+if [ "$ONLY" = sse ]; then
+  sse_workloads
+  python3 - "$FIG" "$OUT/results-sse.json" "$SECS" <<'PY'
+import json, os, sys
+
+w = {}
+for line in open(sys.argv[1]):
+    name, *kv = line.split()
+    d = w.setdefault(name, {})
+    for item in kv:
+        k, _, v = item.partition("=")
+        if k == "statuses":
+            d[k] = {s: int(n) for s, n in (p.split(":") for p in v.split(",") if p)}
+            continue
+        try:
+            d[k] = int(v)
+        except ValueError:
+            try:
+                d[k] = float(v)
+            except ValueError:
+                d[k] = v
+for name, d in w.items():
+    if "joins" in d and d.get("duration_s"):
+        d["joins_per_s"] = round(d["joins"] / d["duration_s"], 1)
+        d["server_cpu_ms_per_join"] = round(1000 * d["server_cpu_s"] / d["joins"], 3) if d["joins"] else None
+rounds = []
+while True:
+    sfx = "" if not rounds else "_%d" % (len(rounds) + 1)
+    if "hot_ref" + sfx not in w:
+        break
+    rounds.append((w["hot_ref" + sfx], w["hot_under_sse" + sfx]))
+hot, ss = w["hot"], w["sse_streams"]
+ref_rate = sum(r["joins_per_s"] for r, _ in rounds)
+sse_rate = sum(s["joins_per_s"] for _, s in rounds)
+res = {"seconds": int(sys.argv[3]), "hot": hot, "streams": ss, "rss_mib_10k_streams": ss["rss_mib"],
+       "rounds": [{"hot_ref": r, "hot_under_sse": s} for r, s in rounds],
+       "hot_joins_ratio_under_sse_vs_ref": round(sse_rate / ref_rate, 3) if ref_rate else None,
+       "hot_joins_ratio_under_sse": round(rounds[0][1]["joins_per_s"] / hot["joins_per_s"], 3) if hot["joins_per_s"] else None}
+with open(sys.argv[2], "w") as f:
+    json.dump(res, f, indent=2, sort_keys=True)
+    f.write("\n")
+
+def cpu(d):
+    return (f"server CPU {d['server_cpu_s']} s ({d['server_cpu_ms_per_join']} ms/join), postgres {d.get('pg_cpu_s')} s,"
+            f" machine {d.get('machine_cpu_s')} s of {os.cpu_count() * d['duration_s']:.0f}")
+
+print(f"hot (first): {hot['joins_per_s']:.0f} joins/s, p99 {hot['p99_ms']:.2f} ms, {cpu(hot)}")
+for n, (r, s) in enumerate(rounds, 1):
+    secs = s["duration_s"]
+    print(f"round {n}: no streams {r['joins_per_s']:.0f} joins/s (p99 {r['p99_ms']:.2f} ms; {cpu(r)})")
+    print(f"round {n}: {s['watchers']} streams {s['joins_per_s']:.0f} joins/s (p99 {s['p99_ms']:.2f} ms; {cpu(s)});"
+          f" {s['server_events'] / secs:.0f} stream events/s and {s['state_reads'] / secs:.1f} state reads/s sent,"
+          f" {s['events']} events ({s['event_bytes']} B) delivered, holder CPU {s['holder_cpu_s']} s (its whole run);"
+          f" ratio {s['joins_per_s'] / r['joins_per_s']:.3f}")
+print(f"hot under {rounds[0][1]['watchers']} streams against no streams, all rounds:"
+      f" {res['hot_joins_ratio_under_sse_vs_ref']}x (round 1 against the first hot: {res['hot_joins_ratio_under_sse']}x)")
+print(f"sse: RSS {ss['rss_mib']} MiB with {ss['streams']} open streams ({ss['first_events']} first events,"
+      f" {ss['refused']} refused; {ss['rss_before_mib']} MiB before), holder CPU {ss['holder_cpu_s']} s")
+print(f"results: {sys.argv[2]}")
+PY
+  exit 0
+fi
 
 log "spread: ${SECS}s on 100 campaigns"
 checkpoint; peak_reset
@@ -277,34 +444,7 @@ alive
 fig "view_under_hot $r peak_rss_mib=$(mib VmHWM)"
 fig "hot_under_view $(cat "$WORK/hot2.out") joins=$(joins_of "$HOT2")"
 
-# sse: SSE_STREAMS live-progress streams held open on one campaign, the
-# server's RSS with them; then the hot join load on a campaign that
-# SSE_WATCHERS streams watch (each join a change, coalesced per 100 ms).
-sse_hold() { # CAMPAIGN N SECONDS -> the holder's pid in BG, its output in sse.out
-  python3 tests/bench/sse_streams.py "$PORT" "$1" "$2" "$3" >"$WORK/sse.out" 2>&1 &
-  BG=$!
-  for _ in $(seq 900); do grep -q '^open' "$WORK/sse.out" && break; sleep 0.1; done
-}
-log "sse: $SSE_STREAMS open streams"
-before=$(mib VmRSS)
-sse_hold "$HOT" "$SSE_STREAMS" 3
-sleep 1
-rss=$(mib VmRSS)
-read -r _ opened _ first _ refused <<<"$(grep '^open' "$WORK/sse.out")"
-wait "$BG" || true
-BG=""
-alive
-fig "sse_streams rss_mib=$rss rss_before_mib=$before streams=$opened first_events=$first refused=$refused"
-
-log "hot under sse: ${SECS}s on campaign $HOT3 while $SSE_WATCHERS streams watch it"
-checkpoint; peak_reset
-sse_hold "$HOT3" "$SSE_WATCHERS" $((SECS + 2))
-r=$(wrk_join "$HOT3" "$SECS")
-wait "$BG" || true
-BG=""
-alive
-read -r _ events _ bytes <<<"$(grep '^events' "$WORK/sse.out")"
-fig "hot_under_sse $r joins=$(joins_of "$HOT3") peak_rss_mib=$(mib VmHWM) watchers=$SSE_WATCHERS events=$events event_bytes=$bytes"
+sse_workloads
 
 log "baseline: pgbench, per-request join transaction, $CONNS clients, ${SECS}s on campaign $BASE"
 cat >"$WORK/join.sql" <<'SQL'
@@ -373,8 +513,15 @@ def finish(d, joins=True):
         d["joins_per_s"] = rate(d, "joins")
     d["status_5xx"] = sum(n for s, n in d.get("statuses", {}).items() if s.startswith("5"))
 
-for name in ("hot", "spread", "sellout", "hot_under_view", "hot_under_sse"):
+for name in ("hot", "spread", "sellout", "hot_under_view"):
     finish(w[name])
+sse_rounds = []
+while "hot_ref" + ("_%d" % (len(sse_rounds) + 1) if sse_rounds else "") in w:
+    sfx = "_%d" % (len(sse_rounds) + 1) if sse_rounds else ""
+    finish(w["hot_ref" + sfx])
+    finish(w["hot_under_sse" + sfx])
+    sse_rounds.append((w["hot_ref" + sfx], w["hot_under_sse" + sfx]))
+sse_ref_rate = sum(r["joins_per_s"] for r, _ in sse_rounds)
 for name in ("view", "view_under_hot", "hello"):
     finish(w[name], joins=False)
 base = w["baseline"]
@@ -410,8 +557,13 @@ res = {
         "streams": w["sse_streams"],
         "rss_mib_10k_streams": w["sse_streams"]["rss_mib"],
         "hot_under_sse": w["hot_under_sse"],
+        "hot_ref": w["hot_ref"],
+        "rounds": [{"hot_ref": r, "hot_under_sse": s} for r, s in sse_rounds],
         "hot_joins_ratio_under_sse": round(w["hot_under_sse"]["joins_per_s"] / hot["joins_per_s"], 3)
         if hot["joins_per_s"] else None,
+        # against the same load without streams, run next to it
+        "hot_joins_ratio_under_sse_vs_ref": round(sum(s["joins_per_s"] for _, s in sse_rounds) / sse_ref_rate, 3)
+        if sse_ref_rate else None,
     },
 }
 with open(out_path, "w") as f:
@@ -452,7 +604,12 @@ print(f"idle: RSS {i['rss_mib']} MiB with {i['connections_open']} open idle conn
 ss, hs = w["sse_streams"], w["hot_under_sse"]
 print(f"sse: RSS {ss['rss_mib']} MiB with {ss['streams']} open streams ({ss['first_events']} first events,"
       f" {ss['refused']} refused; {ss['rss_before_mib']} MiB before); hot under {hs['watchers']} streams:"
-      f" {hs['joins_per_s']:.0f} joins/s ({res['sse']['hot_joins_ratio_under_sse']}x hot), p99 {hs['p99_ms']:.2f} ms,"
-      f" statuses {status_text(hs)}, {hs['events']} events delivered")
+      f" {hs['joins_per_s']:.0f} joins/s ({res['sse']['hot_joins_ratio_under_sse_vs_ref']}x the same load without"
+      f" streams next to it, {w['hot_ref']['joins_per_s']:.0f} joins/s; {res['sse']['hot_joins_ratio_under_sse']}x hot),"
+      f" p99 {hs['p99_ms']:.2f} ms,"
+      f" statuses {status_text(hs)}, {hs['events']} events delivered,"
+      f" {hs['server_events'] / hs['duration_s']:.0f} stream events/s and {hs['state_reads'] / hs['duration_s']:.1f}"
+      f" state reads/s sent, server CPU {hs['server_cpu_s']} s (without streams: {w['hot_ref']['server_cpu_s']} s),"
+      f" holder CPU {hs['holder_cpu_s']} s")
 print(f"results: {out_path}")
 PY

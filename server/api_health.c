@@ -26,6 +26,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "scheduler.h"
+#include "sse.h"
 #include "webhook_relay.h"
 
 /* GET /healthz -> 200 {"status":"ok"} */
@@ -242,6 +243,31 @@ static void api_metrics_render(struct req *r, PGresult *campaigns)
             (unsigned long long)ws.delivered,
             (unsigned long long)ws.failed_attempts, ws.inflight);
     }
+    struct sse_stats es;
+    sse_get_stats(&es);
+    evbuffer_add_printf(
+        out,
+        "# HELP groupbuyd_sse_streams Live progress streams open in this "
+        "process.\n"
+        "# TYPE groupbuyd_sse_streams gauge\n"
+        "groupbuyd_sse_streams %d\n"
+        "# HELP groupbuyd_sse_campaigns Campaigns those streams watch.\n"
+        "# TYPE groupbuyd_sse_campaigns gauge\n"
+        "groupbuyd_sse_campaigns %d\n"
+        "# HELP groupbuyd_sse_events_total Events written to streams (one "
+        "per stream).\n"
+        "# TYPE groupbuyd_sse_events_total counter\n"
+        "groupbuyd_sse_events_total %llu\n"
+        "# HELP groupbuyd_sse_dropped_total Streams cut because their client "
+        "stopped reading.\n"
+        "# TYPE groupbuyd_sse_dropped_total counter\n"
+        "groupbuyd_sse_dropped_total %llu\n"
+        "# HELP groupbuyd_sse_notifications_total Campaign change "
+        "notifications received.\n"
+        "# TYPE groupbuyd_sse_notifications_total counter\n"
+        "groupbuyd_sse_notifications_total %llu\n",
+        es.streams, es.topics, (unsigned long long)es.events,
+        (unsigned long long)es.dropped, (unsigned long long)es.notifications);
     if (campaigns) {
         evbuffer_add_printf(out, "# HELP groupbuyd_campaigns Campaigns by "
                                  "status (all processes).\n"

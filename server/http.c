@@ -39,6 +39,7 @@
 #include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,6 +87,11 @@ static uint64_t http_now_ns(void)
 void *req_alloc(struct req *r, size_t n)
 {
     n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+    if (sizeof r->arena0 - r->arena0_used >= n) {
+        void *p = (char *)r->arena0 + r->arena0_used;
+        r->arena0_used += n;
+        return p;
+    }
     struct req_chunk *c = r->chunks;
     if (c == NULL || c->cap - c->used < n) {
         size_t cap = n > 4000 ? n : 4000;
@@ -721,6 +727,8 @@ bool req_reply_start(struct req *r, int status, const char *content_type)
         evhttp_add_header(h, "Connection", "close");
     http_stream_watch(r, true);
     evhttp_send_reply_start(r->ev, status, http_reason(status));
+    /* evhttp chose chunking for an HTTP/1.1 client (and said so) */
+    r->stream_chunked = evhttp_find_header(h, "Transfer-Encoding") != NULL;
     req_stream_write_timeout(r, srv->cfg->http_timeout_s);
     return true;
 }
@@ -737,6 +745,7 @@ void req_stream_write_timeout(struct req *r, int secs)
     struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
     struct bufferevent *bev =
         evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    r->stream_timeout_s = secs;
     if (bev) {
         struct timeval wt = {secs, 0};
         bufferevent_set_timeouts(bev, NULL, &wt);
@@ -773,6 +782,52 @@ static void http_stream_flushed_cb(struct evhttp_connection *evcon, void *arg)
     flushed(r);
 }
 
+/* The straight path of req_reply_chunk, for a stream with nothing
+ * waiting to go out: true when the chunk was written (what the socket did
+ * not take is queued behind, and goes out as usual), false when nothing
+ * was (the caller then queues it all). Bypassing evhttp here is safe: it
+ * looks at the output only to learn when it has drained, which the bytes
+ * queued behind report as its own would. */
+static bool http_stream_write_now(struct req *r,
+                                  struct evhttp_connection *evcon,
+                                  const char *data, size_t len)
+{
+    struct conn_track *t = http_track_of(r->srv, evcon);
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    if (t == NULL || t->closed || bev == NULL ||
+        evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+        return false;
+    char head[24];
+    int hlen =
+        r->stream_chunked ? snprintf(head, sizeof head, "%zx\r\n", len) : 0;
+    /* iovec wants void *; sendmsg does not write through it */
+    struct iovec iov[3] = {
+        {head, (size_t)hlen},
+        {(void *)(uintptr_t)data, len},
+        {(void *)(uintptr_t) "\r\n", r->stream_chunked ? 2 : 0},
+    };
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 3};
+    ssize_t n = sendmsg(t->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n <= 0)
+        return false; /* full, or gone: the buffer and the events see to it */
+    /* written, as the filter would have: the write timeout starts again */
+    struct timeval wt = {r->stream_timeout_s, 0};
+    bufferevent_set_timeouts(bev, NULL, &wt);
+    struct evbuffer *out = bufferevent_get_output(bev);
+    size_t done = (size_t)n;
+    for (int i = 0; i < 3; i++) {
+        size_t skip = done < iov[i].iov_len ? done : iov[i].iov_len;
+        done -= skip;
+        if (iov[i].iov_len > skip &&
+            evbuffer_add(out, (const char *)iov[i].iov_base + skip,
+                         iov[i].iov_len - skip) != 0) {
+            log_error("out of memory");
+            abort();
+        }
+    }
+    return true;
+}
+
 bool req_reply_chunk(struct req *r, const char *data, size_t len,
                      void (*flushed)(struct req *r))
 {
@@ -784,6 +839,12 @@ bool req_reply_chunk(struct req *r, const char *data, size_t len,
         /* evhttp drops body data for HEAD and would never call back */
         req_reply_end(r, true);
         return false;
+    }
+    if (flushed == NULL &&
+        http_stream_write_now(r, evhttp_request_get_connection(r->ev), data,
+                              len)) {
+        r->stream_bytes += len;
+        return true;
     }
     struct evbuffer *b = evbuffer_new();
     if (b == NULL || evbuffer_add(b, data, len) != 0) {

@@ -70,6 +70,7 @@ struct server {
 };
 
 #define REQ_MAX_PARAMS 4
+#define REQ_ARENA0     256
 
 struct req {
     struct server *srv;
@@ -108,6 +109,13 @@ struct req {
     uint64_t stream_bytes;
     void (*stream_flushed)(struct req *r);
     struct event *stream_abort; /* defers req_reply_end(r, false) */
+    bool stream_chunked;        /* chunked transfer encoding (HTTP/1.1) */
+    int stream_timeout_s;       /* the write timeout (req_stream_...) */
+    /* The arena's first bytes, in the request itself: most requests need
+     * little beside their body, and a stream, which lives for hours, then
+     * holds no 4 KB chunk for its path and its state. */
+    size_t arena0_used;
+    max_align_t arena0[REQ_ARENA0 / sizeof(max_align_t)];
 };
 
 /* Starts listening; false (with a logged reason) on failure. */
@@ -180,7 +188,10 @@ bool req_reply_start(struct req *r, int status, const char *content_type)
     __attribute__((warn_unused_result));
 /* Sends data[0..len) (len > 0) as the next chunk; flushed(r) is called
  * once it has been written out. For HEAD, which has no body, it ends the
- * reply instead and returns false. */
+ * reply instead and returns false. Without flushed, while nothing of the
+ * connection waits to go out, the chunk goes straight to the socket (one
+ * writev, no buffer, no event), the cheap path for a small event sent to
+ * many streams; what the socket does not take waits in the buffer. */
 bool req_reply_chunk(struct req *r, const char *data, size_t len,
                      void (*flushed)(struct req *r))
     __attribute__((warn_unused_result));

@@ -43,12 +43,18 @@
 #define SSE_BUCKETS    4096
 #define SSE_CHANNEL    "gb_campaign_changed"
 #define SSE_STATUS_MAX 16
+/* Streams sent a new state per loop turn: a fan-out to thousands of
+ * streams goes in slices, so the replies and database results that arrive
+ * meanwhile (the joins that make the changes) wait for one slice, not for
+ * the whole fan-out. */
+#define SSE_SLICE 64
 
 struct sse_stream {
     struct sse_stream *prev, *next;
     struct sse_topic *topic;
     struct req *r;
     int64_t last_seq;            /* the last event id the client has */
+    unsigned ka_slot;            /* its keep-alive second (see below) */
     char status[SSE_STATUS_MAX]; /* the status it was last sent ("") */
     bool started;                /* 200 and headers sent */
     bool ending;                 /* dropped: freed on the next turn */
@@ -71,6 +77,10 @@ struct sse_topic {
     uint64_t sent_ms;    /* when the last read was sent */
     struct event *timer; /* the coalescing window's end */
     struct db_job *job;
+    /* the fan-out of the state read: streams from cursor on are yet to
+     * be sent it, a slice per loop turn (the fanout event) */
+    struct sse_stream *cursor;
+    struct event *fanout;
     int busy; /* walks over its streams in progress */
 };
 
@@ -78,8 +88,11 @@ static struct {
     struct server *srv;
     struct listener *listen;
     struct event *keepalive;
+    unsigned ka_tick, opened;
     struct sse_topic *buckets[SSE_BUCKETS];
     int nstreams;
+    int ntopics;
+    uint64_t events, dropped, notifications;
     bool stopping;
 } sse;
 
@@ -135,6 +148,7 @@ static struct sse_topic *sse_topic_find(int64_t id)
 }
 
 static void sse_topic_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void sse_topic_fanout_cb(evutil_socket_t fd, short what, void *arg);
 
 static struct sse_topic *sse_topic_get(int64_t id)
 {
@@ -145,11 +159,15 @@ static struct sse_topic *sse_topic_get(int64_t id)
     if (t == NULL)
         return NULL;
     t->timer = evtimer_new(sse.srv->base, sse_topic_timer_cb, t);
-    if (t->timer == NULL) {
+    t->fanout = evtimer_new(sse.srv->base, sse_topic_fanout_cb, t);
+    if (t->timer == NULL || t->fanout == NULL) {
+        if (t->timer)
+            event_free(t->timer);
         free(t);
         return NULL;
     }
     t->id = id;
+    sse.ntopics++;
     struct sse_topic **b = sse_bucket(id);
     t->chain = *b;
     *b = t;
@@ -165,15 +183,17 @@ static void sse_topic_destroy(struct sse_topic *t)
     if (t->job)
         db_job_cancel(t->job);
     event_free(t->timer);
+    event_free(t->fanout);
     free(t->ev_progress);
     free(t->ev_status);
     free(t);
+    sse.ntopics--;
 }
 
 /* Frees t once nothing refers to it. */
 static void sse_topic_release(struct sse_topic *t)
 {
-    if (t->nstreams == 0 && !t->fetching && t->busy == 0)
+    if (t->nstreams == 0 && !t->fetching && t->busy == 0 && t->cursor == NULL)
         sse_topic_destroy(t);
 }
 
@@ -184,6 +204,8 @@ static void sse_stream_cleanup(struct req *r)
 {
     struct sse_stream *s = r->state;
     struct sse_topic *t = s->topic;
+    if (t->cursor == s)
+        t->cursor = s->next;
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -206,6 +228,7 @@ static bool sse_stream_drop_slow(struct sse_stream *s)
              "reading (%zu bytes unsent)",
              s->topic->id, pending);
     s->ending = true;
+    sse.dropped++;
     req_reply_end(s->r, false);
     return true;
 }
@@ -225,6 +248,7 @@ static void sse_stream_send(struct sse_stream *s)
     if (!req_reply_chunk(r, status ? t->ev_status : t->ev_progress,
                          status ? t->len_status : t->len_progress, NULL))
         return; /* the client has gone: freed */
+    sse.events++;
     s->last_seq = t->seq;
     memcpy(s->status, t->status, sizeof s->status);
     if (sse_terminal(t->status)) {
@@ -391,6 +415,39 @@ static bool sse_topic_store(struct sse_topic *t, PGresult *res)
     return true;
 }
 
+/* Sends t's state to the next slice of its streams (opening those that
+ * wait for their first), and the rest on the next loop turns. */
+static void sse_topic_fanout(struct sse_topic *t)
+{
+    t->busy++;
+    for (int i = 0; i < SSE_SLICE && t->cursor != NULL; i++) {
+        struct sse_stream *s = t->cursor;
+        /* s may be freed by the send; the cleanup hook moves the cursor
+         * on should the next stream go too */
+        t->cursor = s->next;
+        if (s->started)
+            sse_stream_send(s);
+        else
+            sse_stream_open(s);
+    }
+    t->busy--;
+    if (t->cursor != NULL) {
+        /* a zero timer runs after the loop has polled the sockets once */
+        struct timeval now = {0, 0};
+        event_add(t->fanout, &now);
+    }
+}
+
+static void sse_topic_fanout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct sse_topic *t = arg;
+    (void)fd;
+    (void)what;
+    if (t->cursor != NULL)
+        sse_topic_fanout(t);
+    sse_topic_release(t);
+}
+
 static void sse_topic_fetch_cb(const struct db_result *res, void *arg)
 {
     struct sse_topic *t = arg;
@@ -409,15 +466,10 @@ static void sse_topic_fetch_cb(const struct db_result *res, void *arg)
         log_error("sse: campaign %" PRId64 ": inconsistent stored data", t->id);
         sse_topic_fail_waiting(t, 500, NULL);
     } else {
-        struct sse_stream *s = t->streams;
-        while (s != NULL) {
-            struct sse_stream *next = s->next;
-            if (s->started)
-                sse_stream_send(s);
-            else
-                sse_stream_open(s);
-            s = next;
-        }
+        /* from the first stream again, should a fan-out still be going:
+         * those it had reached are sent the newer state too */
+        t->cursor = t->streams;
+        sse_topic_fanout(t);
     }
     t->busy--;
     if (t->dirty && t->nstreams > 0)
@@ -461,6 +513,7 @@ static void sse_notify_cb(const char *payload, void *arg)
 {
     (void)arg;
     int64_t id;
+    sse.notifications++;
     if (!sse_parse_id(payload, &id))
         return;
     struct sse_topic *t = sse_topic_find(id);
@@ -487,14 +540,19 @@ static void sse_resync_cb(void *arg)
     }
 }
 
-/* A comment on every open stream: proxies and clients see a live
- * connection, and a client that has gone is noticed. */
+/* A comment on every open stream every sse_keepalive_s: proxies and
+ * clients see a live connection, and a client that has gone is noticed.
+ * The timer ticks every second and serves the streams of that second's
+ * slot (the streams are dealt round the sse_keepalive_s slots as they
+ * open): 10,000 streams cost a few milliseconds of writes a second, not
+ * a pause of a tenth of a second every sse_keepalive_s. */
 static void sse_keepalive_cb(evutil_socket_t fd, short what, void *arg)
 {
     static const char ka[] = ": keep-alive\n\n";
     (void)fd;
     (void)what;
     (void)arg;
+    unsigned slot = sse.ka_tick++ % (unsigned)sse.srv->cfg->sse_keepalive_s;
     for (size_t i = 0; i < SSE_BUCKETS; i++) {
         struct sse_topic *t = sse.buckets[i];
         while (t != NULL) {
@@ -504,7 +562,8 @@ static void sse_keepalive_cb(evutil_socket_t fd, short what, void *arg)
             while (s != NULL) {
                 struct sse_stream *next = s->next;
                 /* false: the client had gone, and s is freed */
-                if (s->started && !s->ending && !sse_stream_drop_slow(s) &&
+                if (s->ka_slot == slot && s->started && !s->ending &&
+                    !sse_stream_drop_slow(s) &&
                     !req_reply_chunk(s->r, ka, sizeof ka - 1, NULL))
                     log_debug("sse: campaign %" PRId64 ": a client left",
                               t->id);
@@ -542,6 +601,7 @@ void api_campaign_events(struct req *r)
     memset(s, 0, sizeof *s);
     s->topic = t;
     s->r = r;
+    s->ka_slot = sse.opened++ % (unsigned)cfg->sse_keepalive_s;
     /* A malformed Last-Event-ID is ignored, as EventSource ignores a
      * malformed id: the client gets the current state. */
     s->last_seq = -1;
@@ -577,9 +637,18 @@ bool sse_init(struct server *srv)
                               sse_resync_cb, NULL);
     sse.keepalive =
         event_new(srv->base, -1, EV_PERSIST, sse_keepalive_cb, NULL);
-    struct timeval tv = {srv->cfg->sse_keepalive_s, 0};
+    struct timeval tv = {1, 0};
     return sse.listen != NULL && sse.keepalive != NULL &&
            event_add(sse.keepalive, &tv) == 0;
+}
+
+void sse_get_stats(struct sse_stats *out)
+{
+    out->streams = sse.nstreams;
+    out->topics = sse.ntopics;
+    out->events = sse.events;
+    out->dropped = sse.dropped;
+    out->notifications = sse.notifications;
 }
 
 void sse_shutdown(void)

@@ -7,8 +7,20 @@
 
 #include <stdbool.h>
 
+#include <stdint.h>
+
 struct server;
 struct req;
+
+/* This process's figures for /metrics. */
+struct sse_stats {
+    int streams;            /* open (answered or waiting for their first) */
+    int topics;             /* campaigns watched */
+    uint64_t events;        /* events written to streams, one per stream */
+    uint64_t dropped;       /* streams cut for not reading */
+    uint64_t notifications; /* change notifications received */
+};
+void sse_get_stats(struct sse_stats *out);
 
 /* Starts the LISTEN connection and the keep-alive timer; false on
  * allocation failure. */

@@ -20,17 +20,18 @@ from join_helpers import *  # noqa: F401,F403
 
 class Stream:
     """A raw-socket SSE client: reads the head, then the chunked body as
-    events and comments."""
+    events and comments (an HTTP/1.0 client: the body as it comes, ended by
+    the close)."""
 
-    def __init__(self, srv, cid, last_event_id=None, rcvbuf=None):
+    def __init__(self, srv, cid, last_event_id=None, rcvbuf=None, http10=False):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(10)
         self.sock.connect(("127.0.0.1", srv.port))
         extra = "Last-Event-ID: %s\r\n" % last_event_id if last_event_id is not None else ""
-        self.sock.sendall(("GET /v1/campaigns/%d/events HTTP/1.1\r\nHost: t\r\n%s\r\n"
-                           % (cid, extra)).encode())
+        self.sock.sendall(("GET /v1/campaigns/%d/events HTTP/1.%d\r\nHost: t\r\n%s\r\n"
+                           % (cid, 0 if http10 else 1, extra)).encode())
         self.buf = b""
         self.body = b""  # de-chunked, not yet parsed
         self.ended = False  # the terminating chunk arrived
@@ -74,6 +75,12 @@ class Stream:
         return json.loads(self.buf[:n])
 
     def _dechunk(self, deadline):
+        if self.headers.get("transfer-encoding") != "chunked":
+            if not self.buf:
+                self._fill(deadline)
+            self.body += self.buf
+            self.buf = b""
+            return
         while True:
             if b"\r\n" in self.buf:
                 size_line, rest = self.buf.split(b"\r\n", 1)
@@ -133,6 +140,23 @@ def touch(db, cid):
     """A change of the campaign that is not a status change."""
     with db.cursor() as cur:
         cur.execute("UPDATE campaigns SET title = title WHERE id = %s", (cid,))
+
+
+def metric(srv, name):
+    """The value of an unlabelled sample in srv's /metrics."""
+    r = srv.get("/metrics")
+    assert r.status == 200, r
+    for line in r.body.decode().splitlines():
+        if line.startswith(name + " "):
+            return int(line.split()[1])
+    raise AssertionError("%s not in /metrics" % name)
+
+
+def wait_metric(srv, name, value, timeout=5):
+    deadline = time.time() + timeout
+    while metric(srv, name) != value:
+        assert time.time() < deadline, "%s never reached %d" % (name, value)
+        time.sleep(0.05)
 
 
 def server_with(make_server, dbname, extra):
@@ -311,6 +335,7 @@ def test_client_that_stops_reading_is_dropped(make_server, dbname, db):
             slow.next_block(timeout=10)
     assert not slow.ended
     slow.close()
+    assert metric(srv, "groupbuyd_sse_dropped_total") == 1
     # others are unaffected
     s = Stream(srv, cid)
     assert s.head() == 200
@@ -394,3 +419,36 @@ def test_join_commits_do_not_notify_but_are_announced(app, db, t, cluster, dbnam
     got = _notifications(listener, wait=1.0)
     assert [n.payload for n in got] == [str(cid)], got
     listener.close()
+
+
+def test_metrics_count_streams_and_events_of_a_wide_fan_out(make_server, dbname, db):
+    """/metrics shows the open streams, the campaigns they watch and the
+    events sent (one per stream); a change reaches every stream of a
+    fan-out wider than one slice (64 streams a loop turn), an HTTP/1.0 one
+    (no chunks) too, after a third of them left."""
+    srv = server_with(make_server, dbname, "sse_coalesce_ms = 0\n")
+    t = new_tenant(srv)
+    cid = make_campaign(srv, db, t)
+    streams = [Stream(srv, cid) for _ in range(150)] + [Stream(srv, cid, http10=True)]
+    for s in streams:
+        assert s.head() == 200
+        assert s.next_event(timeout=2)["id"] == change_seq(db, cid)
+    assert "transfer-encoding" not in streams[-1].headers
+    assert metric(srv, "groupbuyd_sse_streams") == 151
+    assert metric(srv, "groupbuyd_sse_campaigns") == 1
+    assert metric(srv, "groupbuyd_sse_events_total") == 151
+    for s in streams[:150:3]:
+        s.close()
+    left = [s for i, s in enumerate(streams) if i % 3 or i == 150]
+    wait_metric(srv, "groupbuyd_sse_streams", len(left))
+    touch(db, cid)
+    seq = change_seq(db, cid)
+    for s in left:
+        ev = s.next_event(timeout=2)
+        assert ev["id"] == seq and ev["event"] == "progress"
+    assert metric(srv, "groupbuyd_sse_events_total") == 151 + len(left)
+    assert metric(srv, "groupbuyd_sse_notifications_total") >= 1
+    for s in left:
+        s.close()
+    wait_metric(srv, "groupbuyd_sse_streams", 0)
+    wait_metric(srv, "groupbuyd_sse_campaigns", 0)
