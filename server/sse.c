@@ -38,10 +38,10 @@
 #include "api.h"
 #include "http.h"
 #include "listen.h"
+#include "livenotify.h"
 #include "log.h"
 
 #define SSE_BUCKETS    4096
-#define SSE_CHANNEL    "gb_campaign_changed"
 #define SSE_STATUS_MAX 16
 /* Streams sent a new state per loop turn: a fan-out to thousands of
  * streams goes in slices, so the replies and database results that arrive
@@ -633,7 +633,7 @@ void api_campaign_events(struct req *r)
 bool sse_init(struct server *srv)
 {
     sse.srv = srv;
-    sse.listen = listener_new(srv->base, srv->cfg, SSE_CHANNEL, sse_notify_cb,
+    sse.listen = listener_new(srv->base, srv->cfg, LIVE_CHANNEL, sse_notify_cb,
                               sse_resync_cb, NULL);
     sse.keepalive =
         event_new(srv->base, -1, EV_PERSIST, sse_keepalive_cb, NULL);
