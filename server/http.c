@@ -66,6 +66,7 @@ struct conn_track {
     bool writing;           /* http_writable_cb is flushing */
     int fd;
     bool closed;        /* evhttp has freed the connection */
+    int unflushed;      /* its replies sent, not yet written out */
     struct req *stream; /* a streaming reply to free if the client goes */
     /* request framing (httpframe.h) on the raw bytes */
     struct httpframe frame;
@@ -173,6 +174,10 @@ static void http_track_detach(struct conn_track *t)
         t->srv->tracks[t->fd] == t)
         t->srv->tracks[t->fd] = NULL;
     t->closed = true;
+    /* A reply cut off by the connection's end is never completed: it is
+     * no longer waiting to be written out (the shutdown waits for those). */
+    t->srv->unflushed -= t->unflushed;
+    t->unflushed = 0;
     if (t->deadline) {
         event_free(t->deadline);
         t->deadline = NULL;
@@ -543,11 +548,27 @@ void req_add_header(struct req *r, const char *key, const char *value)
 static void http_reply_complete_cb(struct evhttp_request *ev, void *arg)
 {
     struct server *srv = arg;
-    srv->unflushed--;
     struct conn_track *t =
         http_track_of(srv, evhttp_request_get_connection(ev));
+    if (t && t->unflushed > 0) {
+        t->unflushed--;
+        srv->unflushed--;
+    }
     if (t)
         http_track_arm(t);
+}
+
+/* A reply is handed to evhttp on ev's connection: the shutdown waits for
+ * it until it is written out or the connection ends. */
+static void http_reply_pending(struct server *srv, struct evhttp_request *ev)
+{
+    struct conn_track *t =
+        http_track_of(srv, evhttp_request_get_connection(ev));
+    if (t == NULL)
+        return;
+    t->unflushed++;
+    srv->unflushed++;
+    evhttp_request_set_on_complete_cb(ev, http_reply_complete_cb, srv);
 }
 
 void req_reply_raw(struct req *r, int status, const char *content_type,
@@ -582,10 +603,7 @@ void req_reply_raw(struct req *r, int status, const char *content_type,
              r->client_id[0] ? " client-id " : "", r->client_id);
 
     struct evhttp_request *ev = r->ev;
-    if (evhttp_request_get_connection(ev) != NULL) {
-        srv->unflushed++;
-        evhttp_request_set_on_complete_cb(ev, http_reply_complete_cb, srv);
-    }
+    http_reply_pending(srv, ev);
     req_free(r);
     evhttp_send_reply(ev, status, http_reason(status), buf);
     if (buf)
@@ -871,10 +889,7 @@ void req_reply_end(struct req *r, bool complete)
     http_stream_watch(r, false);
     http_stream_account(r, "complete");
     struct evhttp_request *ev = r->ev;
-    if (evhttp_request_get_connection(ev) != NULL) {
-        srv->unflushed++;
-        evhttp_request_set_on_complete_cb(ev, http_reply_complete_cb, srv);
-    }
+    http_reply_pending(srv, ev);
     req_free(r);
     evhttp_send_reply_end(ev);
 }

@@ -126,3 +126,78 @@ BEGIN
     RETURN v_outcome;
 END $$;
 
+
+
+-- A campaign's own fields, checked when they are written
+-- (schema/010_campaign_checks.sql says why these are not CHECK
+-- constraints). Each condition is the CHECK it replaces, under the same
+-- name, with the same meaning: a row passes when the condition is true or
+-- NULL, and a failure is SQLSTATE 23514 naming the check. The API refuses
+-- all of these before they reach the database (server/pricing.h bounds,
+-- api_campaigns.c); these hold whoever writes the row. The cap
+-- (campaigns_no_oversell) and live_participants >= 0 stay constraints.
+CREATE OR REPLACE FUNCTION gb_campaign_check() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_failed text;
+BEGIN
+    SELECT CASE
+        WHEN NOT (c.after_sales_days >= 0 AND c.after_sales_days <= 30)
+          THEN 'campaigns_after_sales_days_check'
+        WHEN NOT (c.per_customer_limit >= 1 AND c.per_customer_limit <= c.max_quantity)
+          THEN 'campaigns_check'
+        WHEN NOT (c.starts_at < c.ends_at) THEN 'campaigns_check1'
+        WHEN NOT (jsonb_typeof(c.deposit_policy) = 'array')
+          THEN 'campaigns_deposit_policy_check'
+        WHEN NOT (c.deposit_window_seconds > 0) THEN 'campaigns_deposit_window_seconds_check'
+        WHEN NOT (char_length(c.description) <= 4000) THEN 'campaigns_description_check'
+        WHEN NOT (c.final_unit_price_cents <= 100000000) THEN 'campaigns_final_price_bound'
+        WHEN NOT (c.final_unit_price_cents >= 1) THEN 'campaigns_final_unit_price_cents_check'
+        WHEN NOT (c.fulfilment = ANY (ARRAY['delivery', 'pickup']))
+          THEN 'campaigns_fulfilment_check'
+        WHEN NOT ((c.fulfilment = 'pickup') = (cardinality(c.pickup_point_ids) > 0)
+                  AND cardinality(c.pickup_point_ids) <= 50)
+          THEN 'campaigns_fulfilment_points'
+        WHEN NOT (c.max_quantity <= 1000000) THEN 'campaigns_max_quantity_bound'
+        WHEN NOT (c.max_quantity >= 1) THEN 'campaigns_max_quantity_check'
+        WHEN NOT (c.min_participants <= 1000000) THEN 'campaigns_min_participants_bound'
+        WHEN NOT (c.min_participants >= 1) THEN 'campaigns_min_participants_check'
+        WHEN NOT (c.min_score >= 0 AND c.min_score <= 100) THEN 'campaigns_min_score_check'
+        WHEN NOT (c.payment_window_seconds > 0) THEN 'campaigns_payment_window_seconds_check'
+        WHEN NOT (c.max_pending_share_bp >= 1 AND c.max_pending_share_bp <= 10000)
+          THEN 'campaigns_pending_share'
+        WHEN NOT (c.status = ANY (ARRAY['draft', 'scheduled', 'open', 'succeeded', 'failed',
+                                        'cancelled', 'settled']))
+          THEN 'campaigns_status_check'
+        WHEN NOT (c.tier_basis = ANY (ARRAY['participants', 'quantity']))
+          THEN 'campaigns_tier_basis_check'
+        -- every tier: whole-number-typed threshold 1..10^6, price 1..10^8
+        WHEN NOT (NOT jsonb_path_exists(c.tiers,
+                  '$[*] ? (!(@.threshold.type() == "number"
+                             && @.unit_price_cents.type() == "number"
+                             && @.threshold >= 1 && @.threshold <= 1000000
+                             && @.unit_price_cents >= 1
+                             && @.unit_price_cents <= 100000000))'))
+          THEN 'campaigns_tiers_bound'
+        WHEN NOT (jsonb_typeof(c.tiers) = 'array') THEN 'campaigns_tiers_check'
+        WHEN NOT (char_length(c.title) >= 1 AND char_length(c.title) <= 200)
+          THEN 'campaigns_title_check'
+        END
+      INTO v_failed
+      FROM (SELECT NEW.*) c;
+    IF v_failed IS NOT NULL THEN
+        RAISE EXCEPTION 'new row for relation "campaigns" violates check constraint "%"',
+              v_failed
+              USING ERRCODE = 'check_violation', CONSTRAINT = v_failed,
+                    TABLE = 'campaigns', SCHEMA = TG_TABLE_SCHEMA;
+    END IF;
+    RETURN NEW;
+END $$;
+
+-- Not on an update that writes only the counters (the joins').
+CREATE OR REPLACE TRIGGER campaigns_fields_check BEFORE INSERT OR UPDATE OF
+    after_sales_days, per_customer_limit, max_quantity, starts_at, ends_at,
+    deposit_policy, deposit_window_seconds, description, final_unit_price_cents,
+    fulfilment, pickup_point_ids, max_pending_share_bp, min_participants, min_score,
+    payment_window_seconds, status, tier_basis, tiers, title
+    ON campaigns FOR EACH ROW EXECUTE FUNCTION gb_campaign_check();

@@ -267,6 +267,42 @@ def test_schema_holds_the_bounds(shared, t, sql):
     tool, a later bug) cannot store an amount settlement would overflow on."""
     p = create_product(shared.srv, t.token)
     c = create_campaign(shared.srv, t.token, p["id"])
-    with pytest.raises(psycopg2.errors.CheckViolation):
+    with pytest.raises(psycopg2.errors.CheckViolation) as e:
         with shared.db.cursor() as cur:
             cur.execute(sql, {"p": p["id"], "c": c["id"], "d": t.id})
+    # a campaign's fields are checked by a trigger (schema/010), under the
+    # names the CHECK constraints had
+    table = sql.split()[1]
+    assert e.value.diag.table_name == table
+    assert e.value.diag.constraint_name.startswith(table + "_"), e.value.diag.constraint_name
+
+
+@pytest.mark.parametrize("sql, name", [
+    ("UPDATE campaigns SET title = '' WHERE id = %(c)s", "campaigns_title_check"),
+    ("UPDATE campaigns SET status = 'lost' WHERE id = %(c)s", "campaigns_status_check"),
+    ("UPDATE campaigns SET ends_at = starts_at WHERE id = %(c)s", "campaigns_check1"),
+    ("UPDATE campaigns SET per_customer_limit = max_quantity + 1 WHERE id = %(c)s",
+     "campaigns_check"),
+    ("UPDATE campaigns SET deposit_policy = '{}' WHERE id = %(c)s",
+     "campaigns_deposit_policy_check"),
+    ("UPDATE campaigns SET fulfilment = 'pickup' WHERE id = %(c)s",
+     "campaigns_fulfilment_points"),
+    ("UPDATE campaigns SET live_quantity = max_quantity + 1 WHERE id = %(c)s",
+     "campaigns_no_oversell"),
+])
+def test_campaign_checks_keep_their_names(shared, t, sql, name):
+    """The checks of a campaign's fields (a trigger since schema/010) and of
+    its counters (still constraints) refuse as before, naming the check;
+    the row is unchanged."""
+    p = create_product(shared.srv, t.token)
+    c = create_campaign(shared.srv, t.token, p["id"])
+    with shared.db.cursor() as cur:
+        cur.execute("SELECT to_jsonb(x) - 'updated_at' FROM campaigns x WHERE id = %s",
+                    (c["id"],))
+        before = cur.fetchone()[0]
+        with pytest.raises(psycopg2.errors.CheckViolation) as e:
+            cur.execute(sql, {"c": c["id"]})
+        assert e.value.diag.constraint_name == name
+        cur.execute("SELECT to_jsonb(x) - 'updated_at' FROM campaigns x WHERE id = %s",
+                    (c["id"],))
+        assert cur.fetchone()[0] == before

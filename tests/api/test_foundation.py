@@ -4,6 +4,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -521,3 +522,32 @@ def test_config_errors_name_key_and_line(tmp_path):
     assert r.returncode != 0 and "GROUPBUYD_LOG_LEVEL" in r.stderr
     r = check_config(["-c", str(tmp_path / "missing.conf")])
     assert r.returncode != 0
+
+
+def test_replies_to_departed_clients_do_not_hold_up_shutdown(make_server, cluster, dbname, db):
+    """Replies written to connections whose clients left are not waited
+    for at shutdown: the grace period is for replies still on their way,
+    and these never arrive (the server exits at once, not after the 10 s
+    shutdown_grace_s)."""
+    srv = make_server(dbname)
+    db.autocommit = False
+    cur = db.cursor()
+    cur.execute("LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE")
+    socks = []
+    for _ in range(5):
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        s.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+        socks.append(s)
+    wait_for_lock_waiters(cluster, dbname, 5)
+    for s in socks:  # reset, not a polite close: the replies cannot be written
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+    time.sleep(0.2)
+    db.rollback()
+    db.autocommit = True
+    time.sleep(0.5)
+    assert srv.get("/readyz").status == 200
+    t0 = time.time()
+    srv.proc.send_signal(signal.SIGTERM)
+    assert srv.proc.wait(timeout=15) == 0
+    assert time.time() - t0 < 5, time.time() - t0
