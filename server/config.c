@@ -96,6 +96,7 @@ static const struct config_key config_keys[] = {
     {"reliability_weight_defaulted", NULL, CK_DOUBLE,
      OFF(reliability.weight_defaulted), 0, 0, false},
     {"openapi_file", NULL, CK_STR, OFF(openapi_file), 0, 0, false},
+    {"join_rounds", NULL, CK_INT, OFF(join_rounds), 1, 64, false},
     {"sse_max_streams", NULL, CK_INT, OFF(sse_max_streams), 0, 1000000, false},
     {"sse_keepalive_s", NULL, CK_INT, OFF(sse_keepalive_s), 1, 15, false},
     {"sse_coalesce_ms", NULL, CK_INT, OFF(sse_coalesce_ms), 0, 1000, false},
@@ -149,6 +150,7 @@ void config_defaults(struct config *c)
     c->worker_queue_max = 0;
     c->client_auth_per_minute = 30;
     c->reliability = reliability_default_params;
+    c->join_rounds = 4;
     c->sse_max_streams = 10000;
     c->sse_keepalive_s = 15;
     c->sse_coalesce_ms = 100;

@@ -69,6 +69,9 @@ struct config {
      * the keep-alive comment interval, the coalescing window of one
      * campaign's changes, and the output a stream may hold unread before
      * its client is dropped. */
+    /* Join statements in flight per process, reads and writes each
+     * (joinbatch.h). */
+    int join_rounds;
     int sse_max_streams;
     int sse_keepalive_s;
     int sse_coalesce_ms;

@@ -11,10 +11,12 @@
 #include "joinbatch.h"
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "http.h"
 #include "joinengine.h"
@@ -63,6 +65,7 @@ struct jb_round {
     struct joinbatch *jb;
     struct jb_round *prev, *next; /* every round in flight */
     bool read;                    /* a read round, else a write round */
+    uint64_t started_ms;          /* monotonic */
     int nb;
     struct jb_batch *b[JOINBATCH_ROUND_BATCHES];
 };
@@ -76,7 +79,25 @@ struct joinbatch {
     struct jb_batch *ready, **ready_tail;   /* read, waiting to be written */
     struct jb_round *rounds;                /* statements in flight */
     int nreads, nrounds;                    /* of each kind */
+    int max_rounds;                         /* config join_rounds */
+    struct event *patience; /* a write round waits for the one in flight */
 };
+
+static uint64_t jb_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void jb_flush(struct joinbatch *jb);
+
+static void jb_patience_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    jb_flush(arg);
+}
 
 struct joinbatch *joinbatch_new(struct server *srv, joinbatch_reply_cb *cb)
 {
@@ -87,6 +108,12 @@ struct joinbatch *joinbatch_new(struct server *srv, joinbatch_reply_cb *cb)
     jb->cb = cb;
     jb->ready_tail = &jb->ready;
     jb->rready_tail = &jb->rready;
+    jb->max_rounds = srv->cfg->join_rounds > 0 ? srv->cfg->join_rounds : 1;
+    jb->patience = evtimer_new(srv->base, jb_patience_cb, jb);
+    if (jb->patience == NULL) {
+        free(jb);
+        return NULL;
+    }
     return jb;
 }
 
@@ -114,6 +141,7 @@ void joinbatch_free(struct joinbatch *jb)
         free(w);
         w = next;
     }
+    event_free(jb->patience);
     free(jb);
 }
 
@@ -365,6 +393,7 @@ static void jb_read_round_send(struct jb_round *w)
 static void jb_round_link(struct jb_round *w)
 {
     struct joinbatch *jb = w->jb;
+    w->started_ms = jb_now_ms();
     w->next = jb->rounds;
     if (w->next)
         w->next->prev = w;
@@ -375,11 +404,11 @@ static void jb_round_link(struct jb_round *w)
         jb->nrounds++;
 }
 
-/* Starts read rounds while fewer than JOINBATCH_ROUNDS are in flight, each
+/* Starts read rounds while fewer than join_rounds are in flight, each
  * with the batches waiting, in order, up to JOINBATCH_ROUND_BATCHES. */
 static void jb_flush_reads(struct joinbatch *jb)
 {
-    while (jb->nreads < JOINBATCH_ROUNDS && jb->rready != NULL) {
+    while (jb->nreads < jb->max_rounds && jb->rready != NULL) {
         struct jb_round *w = calloc(1, sizeof *w);
         if (w == NULL)
             abort();
@@ -588,14 +617,31 @@ static void jb_round_send(struct jb_round *w)
     }
 }
 
-/* Starts write rounds while fewer than JOINBATCH_ROUNDS are in flight:
+/* Starts write rounds while fewer than join_rounds are in flight:
  * each takes the ready batches in order, up to JOINBATCH_ROUND_BATCHES
  * batches and JOINBATCH_MAX_SIZE joins, one batch per campaign (a second
  * batch of a campaign waits for the next round), and a batch marked alone
  * only by itself. */
 static void jb_flush(struct joinbatch *jb)
 {
-    while (jb->nrounds < JOINBATCH_ROUNDS && jb->ready != NULL) {
+    while (jb->nrounds < jb->max_rounds && jb->ready != NULL) {
+        if (jb->nrounds > 0) {
+            /* The youngest write round in flight: a new round only if it
+             * has waited JOINBATCH_PATIENCE_MS (a campaign's lock held up
+             * every round in flight), else later, or with its answer. */
+            uint64_t now = jb_now_ms(), youngest = UINT64_MAX;
+            for (const struct jb_round *r = jb->rounds; r; r = r->next)
+                if (!r->read && now - r->started_ms < youngest)
+                    youngest = now - r->started_ms;
+            if (youngest < JOINBATCH_PATIENCE_MS) {
+                if (!evtimer_pending(jb->patience, NULL)) {
+                    long ms = (long)(JOINBATCH_PATIENCE_MS - youngest);
+                    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+                    evtimer_add(jb->patience, &tv);
+                }
+                return;
+            }
+        }
         struct jb_round *w = calloc(1, sizeof *w);
         if (w == NULL)
             abort();

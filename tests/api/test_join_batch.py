@@ -333,11 +333,14 @@ def test_campaign_edited_while_a_batch_waits_is_read_again(app, db, cluster, dbn
     assert campaign_row(db, cid)[:2] == (1, 1) == live_sum(db, cid)
 
 
-def test_batches_of_many_campaigns_share_one_statement(app, db, cluster, dbname, t):
+def test_batches_of_many_campaigns_share_one_statement(make_server, db, cluster, dbname):
     """Batches that are ready while the write statements in flight are at
-    their bound (4) go together in one statement (gb_join_batches, schema
-    013), each campaign decided by its own rules: here one campaign is
-    full, one join asks for more than its limit, the rest are written."""
+    their bound (join_rounds, here 4) go together in one statement
+    (gb_join_batches), each campaign decided by its own rules: here one
+    campaign is full, one join asks for more than its limit, the rest are
+    written."""
+    app = make_server(dbname, env=APP_ENV, config=FAST_CONFIG + "join_rounds = 4\n")
+    t = new_tenant(app)
     held_ids = [make_campaign(app, db, t, max_quantity=100) for _ in range(4)]
     spread = [make_campaign(app, db, t, max_quantity=100) for _ in range(8)]
     full = make_campaign(app, db, t, max_quantity=1, per_customer_limit=1)
@@ -347,9 +350,9 @@ def test_batches_of_many_campaigns_share_one_statement(app, db, cluster, dbname,
     holds = [Held(cluster, dbname, cid) for cid in held_ids]
     joins = Joins(app)
     people = db_customers(db, 4 + 8 + 2)
-    for i, cid in enumerate(held_ids):
+    for i, cid in enumerate(held_ids):  # a round each (see the test below)
         joins.start(("held", i), people[i].token, cid)
-    wait_for(lambda: waiting_batches(db) >= 4)
+        wait_for(lambda: waiting_batches(db) >= i + 1)
     before = statement_executions(app, "join_batches_write")
     for i, cid in enumerate(spread):
         joins.start(("spread", i), people[4 + i].token, cid)
@@ -370,19 +373,24 @@ def test_batches_of_many_campaigns_share_one_statement(app, db, cluster, dbname,
     assert live_sum(db, limited) == (0, 0)
 
 
-def test_connections_killed_under_join_load(app, db, cluster, dbname, t):
+def test_connections_killed_under_join_load(make_server, db, cluster, dbname):
     """The database drops every connection of the server while write
-    rounds of several campaigns wait in it (their campaigns held) and more
-    batches queue: every join is answered (written, or 503 with nothing
-    written), the counters equal the rows, and the server goes on taking
-    joins."""
+    rounds of several campaigns wait in it (their campaigns held; four
+    rounds in flight, join_rounds = 4) and more batches queue: every join is
+    answered (written, or 503 with nothing written), the counters equal the
+    rows, and the server goes on taking joins."""
+    app = make_server(dbname, env=APP_ENV, config=FAST_CONFIG + "join_rounds = 4\n")
+    t = new_tenant(app)
     cids = [make_campaign(app, db, t, max_quantity=1000) for _ in range(5)]
     holds = [Held(cluster, dbname, cid) for cid in cids]
     people = db_customers(db, 60)
     joins = Joins(app)
-    for k in range(5):
+    # one round each: a new write round starts once the one in flight has
+    # waited its patience (joinbatch.h), so they go one after the other
+    for k in range(4):
         joins.start(k, people[k].token, cids[k], pause=0.01)
-    wait_for(lambda: waiting_batches(db) >= 4)
+        wait_for(lambda: waiting_batches(db) >= k + 1)
+    joins.start(4, people[4].token, cids[4], pause=0.01)
     for k in range(5, 60):
         joins.start(k, people[k].token, cids[k % 5], pause=0.005)
     time.sleep(0.3)

@@ -50,6 +50,7 @@ static void config_check_defaults(void)
     CHECK_INT_EQ(c.db_reconnect_ms, 50);
     CHECK_INT_EQ(c.db_reconnect_max_ms, 2000);
     CHECK_INT_EQ(c.db_read_pool_size, 4);
+    CHECK_INT_EQ(c.join_rounds, 4);
     CHECK_STR_EQ(c.read_database_url, "");
     CHECK_INT_EQ(c.session_cache_ttl_ms, 2000);
     CHECK_INT_EQ(c.campaign_view_cache_ms, 100);
@@ -87,6 +88,7 @@ static const struct good_case good[] = {
     {"db_reconnect_ms = 10\ndb_reconnect_max_ms = 10\n", "db_reconnect_max_ms",
      "10"},
     {"db_read_pool_size = 2\n", "db_read_pool_size", "2"},
+    {"join_rounds = 4\n", "join_rounds", "4"},
 };
 
 /* The value check-config shows for key. */
@@ -124,6 +126,7 @@ static const struct bad_case bad[] = {
     {"zzzz_colour = 1\n", ":1: unknown key \"zzzz_colour\""},
     {"listen\n", ":1: expected \"key = value\""},
     {"db_pool_size = 0\n", ":1: bad value for \"db_pool_size\""},
+    {"join_rounds = 0\n", "an integer from 1 to 64"},
     {"db_pool_size = 257\n", "an integer from 1 to 256"},
     {"db_pool_size = 8x\n", "bad value for \"db_pool_size\""},
     {"db_pool_size =\n", "bad value for \"db_pool_size\""},
