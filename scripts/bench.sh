@@ -327,22 +327,10 @@ if [ "$ONLY" = sse ]; then
   python3 - "$FIG" "$OUT/results-sse.json" "$SECS" <<'PY'
 import json, os, sys
 
-w = {}
-for line in open(sys.argv[1]):
-    name, *kv = line.split()
-    d = w.setdefault(name, {})
-    for item in kv:
-        k, _, v = item.partition("=")
-        if k == "statuses":
-            d[k] = {s: int(n) for s, n in (p.split(":") for p in v.split(",") if p)}
-            continue
-        try:
-            d[k] = int(v)
-        except ValueError:
-            try:
-                d[k] = float(v)
-            except ValueError:
-                d[k] = v
+sys.path.insert(0, "tests/bench")
+from figures import read_figures
+
+w = read_figures(sys.argv[1])
 for name, d in w.items():
     if "joins" in d and d.get("duration_s"):
         d["joins_per_s"] = round(d["joins"] / d["duration_s"], 1)
@@ -482,23 +470,11 @@ fig "server final_peak_rss_mib=$(mib VmHWM)"
 python3 - "$FIG" "$OUT/results.json" "$SECS" "$CONNS" "$THREADS" "${BENCH_READ_REPLICA:-0}" <<'PY'
 import json, sys, time
 
+sys.path.insert(0, "tests/bench")
+from figures import read_figures
+
 fig_path, out_path, secs, conns, threads, replica = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
-w = {}
-for line in open(fig_path):
-    name, *kv = line.split()
-    d = w.setdefault(name, {})
-    for item in kv:
-        k, _, v = item.partition("=")
-        if k == "statuses":
-            d[k] = {s: int(n) for s, n in (p.split(":") for p in v.split(",") if p)}
-            continue
-        try:
-            d[k] = int(v)
-        except ValueError:
-            try:
-                d[k] = float(v)
-            except ValueError:
-                d[k] = v
+w = read_figures(fig_path)
 
 def rate(d, key):
     return round(d[key] / d["duration_s"], 1) if d.get("duration_s") else 0.0
