@@ -77,27 +77,41 @@ static int audience_build(struct req *r, PGresult *pg,
     return n;
 }
 
-static void audience_cb(const struct db_result *res, void *arg)
+/* The scored customers of the audience read (res), in r's arena, their
+ * number in *n; NULL once r is answered (a database error, no such
+ * campaign, a history that cannot be scored). */
+static struct audience_entry *
+audience_entries(struct req *r, const struct db_result *res, int *n)
 {
-    struct req *r = arg;
-    struct audience_state *st = r->state;
     if (res->status != DB_OK) {
         req_reply_db_error(r, res);
-        return;
+        return NULL;
     }
     PGresult *pg = res->res;
     if (PQntuples(pg) == 0) {
         req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
-        return;
+        return NULL;
     }
     struct audience_entry *entries =
         req_alloc(r, sizeof *entries * (size_t)PQntuples(pg));
-    int n = audience_build(r, pg, entries);
-    if (n < 0) {
+    *n = audience_build(r, pg, entries);
+    if (*n < 0) {
         req_reply_error(r, 500, "internal", NULL,
                         "A customer's history cannot be scored.");
-        return;
+        return NULL;
     }
+    return entries;
+}
+
+static void audience_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    struct audience_state *st = r->state;
+    int n;
+    struct audience_entry *entries = audience_entries(r, res, &n);
+    if (entries == NULL)
+        return;
+    PGresult *pg = res->res;
     qsort(entries, (size_t)n, sizeof *entries, audience_compare);
     cJSON *out = cJSON_CreateObject();
     cJSON *items = cJSON_AddArrayToObject(out, "items");
@@ -198,23 +212,10 @@ static void invite_checked_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct audience_state *st = r->state;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
+    int n;
+    struct audience_entry *entries = audience_entries(r, res, &n);
+    if (entries == NULL)
         return;
-    }
-    PGresult *pg = res->res;
-    if (PQntuples(pg) == 0) {
-        req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
-        return;
-    }
-    struct audience_entry *entries =
-        req_alloc(r, sizeof *entries * (size_t)PQntuples(pg));
-    int n = audience_build(r, pg, entries);
-    if (n < 0) {
-        req_reply_error(r, 500, "internal", NULL,
-                        "A customer's history cannot be scored.");
-        return;
-    }
     qsort(entries, (size_t)n, sizeof *entries, cmp_id);
     for (size_t i = 0; i < st->nids; i++) {
         struct audience_entry key = {.customer_id = st->ids[i]};
