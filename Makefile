@@ -26,7 +26,8 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Iserver -MMD -MP
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-SRCS      := $(wildcard server/*.c)
+# Sources live in the folders of their layer (server/README).
+SRCS      := $(sort $(shell find server -name '*.c'))
 LIB_SRCS  := $(filter-out server/main.c,$(SRCS))
 OBJS      := $(SRCS:server/%.c=build/obj/%.o)
 LIB_OBJS  := $(LIB_SRCS:server/%.c=build/obj/%.o)
@@ -48,7 +49,8 @@ all: build/groupbuyd
 build/groupbuyd: $(OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $(OBJS) $(PKG_LIBS)
 
-build/obj/%.o: server/%.c | build/obj
+build/obj/%.o: server/%.c
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 asan: build/asan/groupbuyd
@@ -56,7 +58,8 @@ asan: build/asan/groupbuyd
 build/asan/groupbuyd: $(ASAN_OBJS)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $(ASAN_OBJS) $(PKG_LIBS)
 
-build/asan/obj/%.o: server/%.c | build/asan/obj
+build/asan/obj/%.o: server/%.c
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
 
 build/asan/libgroupbuyd.a: $(ASAN_LIB_OBJS)
@@ -72,7 +75,7 @@ build/tools/%: tests/tools/%.c build/asan/libgroupbuyd.a | build/tools
 build/bench/sse_hold: tests/bench/sse_hold.c | build/bench
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $<
 
-build/obj build/asan/obj build/tests build/tools build/bench:
+build/tests build/tools build/bench:
 	mkdir -p $@
 
 deps:
@@ -109,7 +112,7 @@ bench: deps
 	@scripts/bench.sh
 
 format:
-	clang-format -i server/*.c server/*.h tests/unit/*.c tests/unit/*.h tests/tools/*.c tests/fuzz/*.c
+	clang-format -i $(shell find server -name '*.[ch]') tests/unit/*.c tests/unit/*.h tests/tools/*.c tests/fuzz/*.c
 
 format-check:
 	@scripts/format-check.sh

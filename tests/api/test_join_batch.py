@@ -21,10 +21,10 @@ from helpers import APP_ENV, FAST_CONFIG, statement_executions
 
 
 def _max_inflight():
-    """JOINBATCH_MAX_INFLIGHT of the server under test (server/joinbatch.h)."""
+    """JOINBATCH_MAX_INFLIGHT of the server under test (server/engine/joinbatch.h)."""
     import os
     import re
-    with open(os.path.join(os.path.dirname(__file__), "..", "..", "server",
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "server", "engine",
                            "joinbatch.h")) as f:
         return int(re.search(r"#define JOINBATCH_MAX_INFLIGHT\s+(\d+)", f.read()).group(1))
 

@@ -14,7 +14,7 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 -Iserver $(shell pkg-config --cflags libcjson)
 FUZZ_LIBS    := -lcjson
-FUZZ_SRCS    := tests/fuzz/fuzz_body.c server/json.c
+FUZZ_SRCS    := tests/fuzz/fuzz_body.c server/lib/json.c
 FUZZ_BIN     := build/fuzz/fuzz_body
 FUZZ_CORPUS  := build/fuzz/corpus
 FUZZ_SEEDS   := tests/fuzz/corpus
@@ -31,7 +31,7 @@ fuzz-run: $(FUZZ_BIN) | $(FUZZ_CORPUS)
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 		$(FUZZ_CORPUS) $(FUZZ_SEEDS)
 
-$(FUZZ_BIN): $(FUZZ_SRCS) server/json.h | build/fuzz
+$(FUZZ_BIN): $(FUZZ_SRCS) server/lib/json.h | build/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRCS) $(FUZZ_LIBS)
 
 build/fuzz $(FUZZ_CORPUS):

@@ -9,7 +9,7 @@
  * json_item_int equals the node's double exactly (|v| <= 2^53). A broken
  * oracle calls abort() so libFuzzer keeps the input.
  */
-#include "json.h"
+#include "lib/json.h"
 
 #include <stdint.h>
 #include <stdlib.h>

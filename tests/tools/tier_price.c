@@ -16,7 +16,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "pricing.h"
+#include "domain/pricing.h"
 
 int main(void)
 {

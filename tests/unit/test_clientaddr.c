@@ -2,7 +2,7 @@
  * table-driven. */
 #include <stdio.h>
 
-#include "clientaddr.h"
+#include "lib/clientaddr.h"
 #include "unit.h"
 
 struct list_case {

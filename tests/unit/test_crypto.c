@@ -7,7 +7,7 @@
  * with python3 hashlib/hmac. Password hashing runs at 1000 iterations so the
  * whole file stays well under a second.
  */
-#include "crypto.h"
+#include "lib/crypto.h"
 #include "unit.h"
 
 #include <pthread.h>

@@ -7,7 +7,7 @@
  * and CRLF placement; the BOM; streaming with clear; and a growth run that
  * crosses many reallocations.
  */
-#include "csv.h"
+#include "lib/csv.h"
 #include "unit.h"
 
 #include <stdint.h>

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "db.h"
+#include "db/db.h"
 #include "unit.h"
 
 struct line_case {

@@ -12,7 +12,7 @@
  * 4. Refusals (NaN, < 0, > 1) and expected_participants.
  * 5. Timings for n = 10,000 and 100,000 are printed, not asserted.
  */
-#include "forecast.h"
+#include "domain/forecast.h"
 #include "unit.h"
 
 #include <math.h>

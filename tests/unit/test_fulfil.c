@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "fulfil.h"
+#include "domain/fulfil.h"
 #include "unit.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

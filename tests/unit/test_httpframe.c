@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "httpframe.h"
+#include "http/httpframe.h"
 #include "unit.h"
 
 #define MAX_HEAD 8192

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "joinengine.h"
+#include "engine/joinengine.h"
 #include "unit.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

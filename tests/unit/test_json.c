@@ -8,7 +8,7 @@
  * allocation of a parse and of the output helpers to prove the error paths
  * free what they made.
  */
-#include "json.h"
+#include "lib/json.h"
 #include "unit.h"
 
 #include <math.h>

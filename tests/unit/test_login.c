@@ -1,7 +1,7 @@
 /* test_login.c - the normal forms of logins, table-driven. */
 #include <stdio.h>
 
-#include "login.h"
+#include "domain/login.h"
 #include "unit.h"
 
 struct login_case {

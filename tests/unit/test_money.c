@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "money.h"
+#include "lib/money.h"
 #include "unit.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

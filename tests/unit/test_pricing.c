@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pricing.h"
+#include "domain/pricing.h"
 #include "unit.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

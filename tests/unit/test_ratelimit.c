@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ratelimit.h"
+#include "lib/ratelimit.h"
 #include "unit.h"
 
 struct step {

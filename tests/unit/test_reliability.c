@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "reliability.h"
+#include "domain/reliability.h"
 #include "unit.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

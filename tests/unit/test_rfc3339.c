@@ -1,7 +1,7 @@
 /* test_rfc3339.c - RFC 3339 parsing and formatting, table-driven. */
 #include <stdio.h>
 
-#include "rfc3339.h"
+#include "lib/rfc3339.h"
 #include "unit.h"
 
 struct parse_case {

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "router.h"
+#include "http/router.h"
 #include "unit.h"
 
 struct route_case {

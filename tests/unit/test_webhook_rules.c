@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "domain/webhook_rules.h"
 #include "unit.h"
-#include "webhook_rules.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -7,8 +7,8 @@
  * is heap-allocated and freed in done(), so a lost or doubled done() shows up
  * as a leak or a double free under ASan, and a race under TSan.
  */
+#include "lib/workpool.h"
 #include "unit.h"
-#include "workpool.h"
 
 #include <event2/event.h>
 #include <pthread.h>

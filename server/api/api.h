@@ -1,0 +1,154 @@
+/*
+ * api.h - every HTTP handler, grouped by the file that holds it. The route
+ * table in router.c is the only place that maps paths to these.
+ */
+#ifndef GROUPBUYD_API_H
+#define GROUPBUYD_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/reply.h" /* every handler answers with these */
+
+struct req;
+struct jfields;
+struct cJSON;
+
+/* api_health.c */
+void api_healthz(struct req *r);
+void api_readyz(struct req *r);
+void api_metrics(struct req *r);
+
+/* api_openapi.c: the API's own description, read once at start */
+bool api_openapi_load(const char *path, char *err, size_t errlen);
+void api_openapi_free(void);
+void api_openapi(struct req *r);
+
+/* api_platform.c */
+void api_distributors_create(struct req *r);
+
+/* api_admin.c */
+void api_staff_create(struct req *r);
+void api_staff_list(struct req *r);
+void api_staff_get(struct req *r);
+void api_audit_list(struct req *r);
+
+/* api_sessions.c */
+void api_staff_sessions_create(struct req *r);
+void api_sessions_create(struct req *r);
+void api_sessions_delete_current(struct req *r);
+void api_me(struct req *r);
+
+/* api_products.c */
+void api_products_create(struct req *r);
+void api_products_list(struct req *r);
+void api_products_get(struct req *r);
+
+/* api_campaigns.c */
+void api_campaigns_create(struct req *r);
+void api_campaigns_list(struct req *r);
+void api_campaigns_get(struct req *r);
+void api_campaigns_update(struct req *r);
+void api_campaigns_publish(struct req *r);
+void api_campaigns_cancel(struct req *r);
+void api_public_campaigns_list(struct req *r);
+void api_public_campaigns_get(struct req *r);
+/* The public view's "progress" member ("\"progress\":{...}") of row `row`
+ * of a result whose columns from col + 1 are the tiers, tier_basis,
+ * participants, quantity, min_participants and max_quantity (col itself is
+ * not read), into buf (API_CAMPAIGN_PROGRESS_MAX bytes suffice); false when
+ * the stored data is inconsistent. The live stream (sse.c) shares it. */
+#define API_CAMPAIGN_PROGRESS_MAX 512
+bool api_campaign_progress(PGresult *res, int row, int col, char *buf,
+                           size_t cap) __attribute__((warn_unused_result));
+
+/* sse.c: GET /v1/campaigns/{id}/events */
+void api_campaign_events(struct req *r);
+
+/* api_join.c */
+void api_join_create(struct req *r);
+void api_participation_list_mine(struct req *r);
+void api_participation_get(struct req *r);
+void api_participation_withdraw(struct req *r);
+void api_campaign_participations(struct req *r);
+
+/* api_customers.c */
+void api_customers_create(struct req *r);
+void api_customer_get(struct req *r);
+void api_customer_vip_set(struct req *r);
+
+/* api_reports.c */
+void api_events_feed(struct req *r);
+
+/* api_audience.c */
+void api_campaign_audience(struct req *r);
+void api_campaign_invitations(struct req *r);
+void api_reports_invitations(struct req *r);
+
+/* api_webhooks.c */
+void api_webhooks_create(struct req *r);
+void api_webhooks_list(struct req *r);
+void api_webhooks_get(struct req *r);
+void api_webhooks_update(struct req *r);
+void api_webhooks_delete(struct req *r);
+void api_webhooks_deliveries(struct req *r);
+void api_webhooks_retry(struct req *r);
+void api_reports_reliability(struct req *r);
+
+/* api_payments.c */
+void api_payments_create(struct req *r);
+void api_payments_webhook(struct req *r);
+/* The webhook's whole path (signature check, then the outcome) for a raw
+ * body and its X-Signature value, which need not be the request's own: the
+ * sandbox (api_sandbox.c) delivers its signed message through here. body
+ * must live until the reply (arena). Replies like the webhook. */
+void api_payments_webhook_deliver(struct req *r, const char *signature,
+                                  const char *body, size_t len);
+
+/* api_sandbox.c */
+void api_sandbox_payment_outcome(struct req *r);
+
+/* api_settlements.c */
+void api_settlements_list(struct req *r);
+void api_settlements_get(struct req *r);
+/* Reads ?name= ("from" or "to") of a settlement period; the list and the
+ * CSV export both read their period through it, so they take exactly the
+ * same strings. Absent: true, *text NULL. An RFC 3339 time (rfc3339.h):
+ * true, *text its UTC form for a timestamptz parameter and *us (when not
+ * NULL) its microseconds since the epoch. Anything else: replies 400
+ * invalid_field naming it and returns false. */
+bool api_settlements_period_bound(struct req *r, const char *name,
+                                  const char **text, int64_t *us);
+/* api_exports.c */
+void api_settlements_export(struct req *r);
+
+/* api_orders.c */
+/* Reads a delivery address {name, phone, region, line} (all required,
+ * printable text) and answers it as canonical JSON text in r's arena, or
+ * NULL after failing jf naming "address". */
+const char *api_address_read(struct req *r, struct jfields *jf,
+                             const struct cJSON *obj);
+void api_orders_list_mine(struct req *r);
+void api_orders_get_mine(struct req *r);
+void api_orders_set_address(struct req *r);
+void api_orders_list(struct req *r);
+void api_orders_ship(struct req *r);
+void api_orders_deliver(struct req *r);
+void api_orders_ready(struct req *r);
+void api_orders_pickup(struct req *r);
+void api_orders_pickup_list(struct req *r);
+
+/* api_aftersales.c */
+void api_aftersales_create(struct req *r);
+void api_aftersales_list(struct req *r);
+void api_aftersales_approve(struct req *r);
+void api_aftersales_reject(struct req *r);
+
+/* api_pickup.c */
+void api_pickup_create(struct req *r);
+void api_pickup_list(struct req *r);
+void api_pickup_get(struct req *r);
+void api_pickup_update(struct req *r);
+
+#endif

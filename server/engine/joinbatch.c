@@ -1,0 +1,684 @@
+/*
+ * joinbatch.c - coalesced joins (see joinbatch.h for the design).
+ *
+ * State: one entry per campaign with joins queued or batches in flight, in
+ * a small chained hash by campaign id; an entry goes away when it has
+ * neither. A waiting join lives in its request's arena (a request without
+ * a streaming reply is only freed by its reply, and it is answered only
+ * from a batch). A batch is malloc'd with its items and freed when its
+ * last statement returned; it never touches a request after answering it.
+ */
+#include "engine/joinbatch.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/joinengine.h"
+#include "http/http.h"
+#include "live/livenotify.h"
+
+#define JB_BUCKETS 256
+
+struct jb_wait {
+    struct jb_wait *next;
+    struct req *r;
+    int64_t quantity;
+    int64_t pickup_point;
+    const char *address;
+};
+
+struct jb_campaign {
+    struct jb_campaign *next; /* hash chain */
+    int64_t id;
+    struct jb_wait *head, **tail;
+    int queued;
+    int inflight;
+    bool pumping; /* in jb_pump: it alone may free the entry */
+};
+
+struct jb_item {
+    struct req *r;
+    struct joinengine_join j; /* campaign, customer, quantity; then priced */
+    bool answered;
+    bool sent; /* in the batch statement */
+};
+
+struct jb_batch {
+    struct joinbatch *jb;
+    struct jb_campaign *camp;
+    struct jb_batch *prev, *next; /* every batch in flight */
+    struct jb_batch *ready_next;  /* waiting for a read or write round */
+    bool alone;                   /* to be written in a round of its own */
+    int attempts;
+    int n;
+    struct jb_item items[];
+};
+
+/* One read or write statement in flight: the batches it carries, in
+ * order. */
+struct jb_round {
+    struct joinbatch *jb;
+    struct jb_round *prev, *next; /* every round in flight */
+    bool read;                    /* a read round, else a write round */
+    uint64_t started_ms;          /* monotonic */
+    int nb;
+    struct jb_batch *b[JOINBATCH_ROUND_BATCHES];
+};
+
+struct joinbatch {
+    struct server *srv;
+    joinbatch_reply_cb *cb;
+    struct jb_campaign *buckets[JB_BUCKETS];
+    struct jb_batch *batches;
+    struct jb_batch *rready, **rready_tail; /* waiting to be read */
+    struct jb_batch *ready, **ready_tail;   /* read, waiting to be written */
+    struct jb_round *rounds;                /* statements in flight */
+    int nreads, nrounds;                    /* of each kind */
+    int max_rounds;                         /* config join_rounds */
+    struct event *patience; /* a write round waits for the one in flight */
+};
+
+static uint64_t jb_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void jb_flush(struct joinbatch *jb);
+
+static void jb_patience_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    jb_flush(arg);
+}
+
+struct joinbatch *joinbatch_new(struct server *srv, joinbatch_reply_cb *cb)
+{
+    struct joinbatch *jb = calloc(1, sizeof *jb);
+    if (jb == NULL)
+        return NULL;
+    jb->srv = srv;
+    jb->cb = cb;
+    jb->ready_tail = &jb->ready;
+    jb->rready_tail = &jb->rready;
+    jb->max_rounds = srv->cfg->join_rounds > 0 ? srv->cfg->join_rounds : 1;
+    jb->patience = evtimer_new(srv->base, jb_patience_cb, jb);
+    if (jb->patience == NULL) {
+        free(jb);
+        return NULL;
+    }
+    return jb;
+}
+
+void joinbatch_free(struct joinbatch *jb)
+{
+    if (jb == NULL)
+        return;
+    for (int i = 0; i < JB_BUCKETS; i++) {
+        struct jb_campaign *c = jb->buckets[i];
+        while (c) {
+            struct jb_campaign *next = c->next;
+            free(c);
+            c = next;
+        }
+    }
+    struct jb_batch *b = jb->batches;
+    while (b) {
+        struct jb_batch *next = b->next;
+        free(b);
+        b = next;
+    }
+    struct jb_round *w = jb->rounds;
+    while (w) {
+        struct jb_round *next = w->next;
+        free(w);
+        w = next;
+    }
+    event_free(jb->patience);
+    free(jb);
+}
+
+static struct jb_campaign **jb_slot(struct joinbatch *jb, int64_t id)
+{
+    uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ull;
+    struct jb_campaign **p = &jb->buckets[h >> 56];
+    while (*p && (*p)->id != id)
+        p = &(*p)->next;
+    return p;
+}
+
+static void jb_answer(struct jb_batch *b, struct jb_item *it,
+                      const struct joinengine_outcome *o)
+{
+    if (it->answered)
+        return;
+    it->answered = true;
+    b->jb->cb(it->r, o);
+}
+
+static void jb_answer_all(struct jb_batch *b, enum joinengine_status status,
+                          const char *reason, const struct db_result *db)
+{
+    for (int i = 0; i < b->n; i++) {
+        struct joinengine_outcome o = {.status = status,
+                                       .reason = reason,
+                                       .score = b->items[i].j.score.score,
+                                       .db = db};
+        jb_answer(b, &b->items[i], &o);
+    }
+}
+
+static void jb_pump(struct joinbatch *jb, struct jb_campaign *camp);
+static void jb_read(struct jb_batch *b);
+static void jb_write(struct jb_batch *b);
+
+static struct jb_batch *jb_batch_new(struct joinbatch *jb,
+                                     struct jb_campaign *camp, int n)
+{
+    struct jb_batch *b =
+        calloc(1, sizeof *b + (size_t)n * sizeof(struct jb_item));
+    if (b == NULL)
+        abort(); /* as req_alloc: no way to answer without memory */
+    b->jb = jb;
+    b->camp = camp;
+    b->n = n;
+    b->next = jb->batches;
+    if (jb->batches)
+        jb->batches->prev = b;
+    jb->batches = b;
+    camp->inflight++;
+    return b;
+}
+
+/* The batch is done: every join answered. Frees it and starts the next. */
+static void jb_finish(struct jb_batch *b)
+{
+    struct joinbatch *jb = b->jb;
+    struct jb_campaign *camp = b->camp;
+    for (int i = 0; i < b->n; i++) {
+        struct joinengine_outcome o = {.status = JOINENGINE_INTERNAL};
+        jb_answer(b, &b->items[i], &o); /* none left: defensive */
+    }
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        jb->batches = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+    free(b);
+    camp->inflight--;
+    jb_pump(jb, camp);
+}
+
+static void jb_pump(struct joinbatch *jb, struct jb_campaign *camp)
+{
+    if (camp->pumping)
+        return; /* a batch that failed at once: the loop goes on */
+    camp->pumping = true;
+    while (camp->inflight < JOINBATCH_MAX_INFLIGHT && camp->queued > 0) {
+        int n = camp->queued < JOINBATCH_MAX_SIZE ? camp->queued
+                                                  : JOINBATCH_MAX_SIZE;
+        struct jb_batch *b = jb_batch_new(jb, camp, n);
+        for (int i = 0; i < n; i++) {
+            struct jb_wait *w = camp->head;
+            camp->head = w->next;
+            b->items[i].r = w->r;
+            b->items[i].j.campaign = camp->id;
+            b->items[i].j.customer = w->r->who.id;
+            b->items[i].j.quantity = w->quantity;
+            b->items[i].j.pickup_point = w->pickup_point;
+            b->items[i].j.address = w->address;
+        }
+        camp->queued -= n;
+        if (camp->head == NULL)
+            camp->tail = &camp->head;
+        jb_read(b);
+    }
+    camp->pumping = false;
+    if (camp->inflight == 0 && camp->queued == 0) {
+        struct jb_campaign **p = jb_slot(jb, camp->id);
+        *p = camp->next;
+        free(camp);
+    }
+}
+
+void joinbatch_submit(struct joinbatch *jb, struct req *r, int64_t campaign_id,
+                      int64_t quantity, int64_t pickup_point,
+                      const char *address)
+{
+    struct jb_campaign **p = jb_slot(jb, campaign_id);
+    struct jb_campaign *camp = *p;
+    if (camp == NULL) {
+        camp = calloc(1, sizeof *camp);
+        if (camp == NULL)
+            abort();
+        camp->id = campaign_id;
+        camp->tail = &camp->head;
+        *p = camp;
+    }
+    struct jb_wait *w = req_alloc(r, sizeof *w);
+    w->next = NULL;
+    w->r = r;
+    w->quantity = quantity;
+    w->pickup_point = pickup_point;
+    w->address = address;
+    *camp->tail = w;
+    camp->tail = &w->next;
+    camp->queued++;
+    jb_pump(jb, camp);
+}
+
+/* ---------------------------------------------------------------- read */
+
+/* The read of b came back: rows[i] is the result row of its item i, or
+ * -1 (no joinable campaign). Each join is scored and priced; what the
+ * campaign allows is the decision's (the write). */
+static void jb_read_done(struct jb_batch *b, PGresult *pg, const int *rows)
+{
+    for (int i = 0; i < b->n; i++)
+        if (rows[i] < 0) {
+            jb_answer_all(b, JOINENGINE_NOT_FOUND, NULL, NULL);
+            jb_finish(b);
+            return;
+        }
+    struct joinengine_campaign c;
+    if (!joinengine_campaign_read(pg, rows[0], &c)) {
+        jb_answer_all(b, JOINENGINE_UNREADABLE, NULL, NULL);
+        jb_finish(b);
+        return;
+    }
+    int nsend = 0;
+    for (int i = 0; i < b->n; i++) {
+        struct jb_item *it = &b->items[i];
+        it->sent = false;
+        if (it->answered)
+            continue;
+        if (!joinengine_price(&b->jb->srv->cfg->reliability, &c, pg, rows[i],
+                              &it->j)) {
+            struct joinengine_outcome o = {.status = JOINENGINE_INTERNAL};
+            jb_answer(b, it, &o);
+            continue;
+        }
+        it->sent = true;
+        nsend++;
+    }
+    if (nsend == 0) {
+        jb_finish(b);
+        return;
+    }
+    jb_write(b);
+}
+
+static void jb_round_unlink(struct jb_round *w);
+static void jb_flush_reads(struct joinbatch *jb);
+
+static void jb_read_round_cb(const struct db_result *res, void *arg)
+{
+    struct jb_round *w = arg;
+    struct joinbatch *jb = w->jb;
+    jb_round_unlink(w);
+    int total = 0;
+    for (int i = 0; i < w->nb; i++)
+        total += w->b[i]->n;
+    int *rows = malloc((size_t)total * sizeof *rows);
+    if (rows == NULL)
+        abort();
+    for (int k = 0; k < total; k++)
+        rows[k] = -1;
+    if (res->status == DB_OK) {
+        /* ord (the last column) is the row's position among those sent */
+        PGresult *pg = res->res;
+        int last = PQnfields(pg) - 1;
+        for (int row = 0; row < PQntuples(pg); row++) {
+            long ord = strtol(PQgetvalue(pg, row, last), NULL, 10);
+            if (ord >= 1 && ord <= total)
+                rows[ord - 1] = row;
+        }
+    }
+    int start = 0;
+    for (int i = 0; i < w->nb; i++) {
+        struct jb_batch *b = w->b[i];
+        int n = b->n;
+        if (res->status != DB_OK) {
+            jb_answer_all(b, JOINENGINE_DB_ERROR, NULL, res);
+            jb_finish(b);
+        } else {
+            jb_read_done(b, res->res, rows + start);
+        }
+        start += n;
+    }
+    free(rows);
+    free(w);
+    jb_flush_reads(jb);
+}
+
+/* Sends read round w: every item of its batches, campaign and customer. */
+static void jb_read_round_send(struct jb_round *w)
+{
+    struct joinbatch *jb = w->jb;
+    struct evbuffer *e[2];
+    joinengine_arrays_open(e, 2);
+    const char *sep = "";
+    for (int i = 0; i < w->nb; i++)
+        for (int k = 0; k < w->b[i]->n; k++) {
+            evbuffer_add_printf(e[0], "%s%lld", sep,
+                                (long long)w->b[i]->camp->id);
+            evbuffer_add_printf(e[1], "%s%lld", sep,
+                                (long long)w->b[i]->items[k].j.customer);
+            sep = ",";
+        }
+    char *arrays[2];
+    joinengine_arrays_close(e, arrays, 2);
+    char half_life[32];
+    snprintf(half_life, sizeof half_life, "%.17g",
+             jb->srv->cfg->reliability.half_life_days);
+    const char *params[] = {arrays[0], arrays[1], half_life};
+    struct db_job *job = db_query(jb->srv->db, &joinengine_read_stmt, params,
+                                  jb_read_round_cb, w);
+    free(arrays[0]);
+    free(arrays[1]);
+    if (job == NULL) {
+        struct db_result res = {.status = DB_UNAVAILABLE};
+        jb_read_round_cb(&res, w); /* answers them, frees w */
+    }
+}
+
+static void jb_round_link(struct jb_round *w)
+{
+    struct joinbatch *jb = w->jb;
+    w->started_ms = jb_now_ms();
+    w->next = jb->rounds;
+    if (w->next)
+        w->next->prev = w;
+    jb->rounds = w;
+    if (w->read)
+        jb->nreads++;
+    else
+        jb->nrounds++;
+}
+
+/* Starts read rounds while fewer than join_rounds are in flight, each
+ * with the batches waiting, in order, up to JOINBATCH_ROUND_BATCHES. */
+static void jb_flush_reads(struct joinbatch *jb)
+{
+    while (jb->nreads < jb->max_rounds && jb->rready != NULL) {
+        struct jb_round *w = calloc(1, sizeof *w);
+        if (w == NULL)
+            abort();
+        w->jb = jb;
+        w->read = true;
+        while (jb->rready != NULL && w->nb < JOINBATCH_ROUND_BATCHES) {
+            struct jb_batch *b = jb->rready;
+            jb->rready = b->ready_next;
+            b->ready_next = NULL;
+            w->b[w->nb++] = b;
+        }
+        if (jb->rready == NULL)
+            jb->rready_tail = &jb->rready;
+        jb_round_link(w);
+        jb_read_round_send(w);
+    }
+}
+
+static void jb_read(struct jb_batch *b)
+{
+    struct joinbatch *jb = b->jb;
+    b->attempts++;
+    b->ready_next = NULL;
+    *jb->rready_tail = b;
+    jb->rready_tail = &b->ready_next;
+    jb_flush_reads(jb);
+}
+
+/* ---------------------------------------------------------------- write */
+
+/* After the batch statement failed as a whole: each join still to answer
+ * gets a batch of its own, written in a round of its own (scores known:
+ * straight to the write). */
+static void jb_split(struct jb_batch *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        struct jb_item *it = &b->items[i];
+        if (it->answered || !it->sent)
+            continue;
+        struct jb_batch *one = jb_batch_new(b->jb, b->camp, 1);
+        one->attempts = b->attempts;
+        one->alone = true;
+        one->items[0] = *it;
+        it->answered = true; /* now the single batch's */
+        jb_write(one);
+    }
+    jb_finish(b);
+}
+
+static int jb_nsent(const struct jb_batch *b)
+{
+    int n = 0;
+    for (int i = 0; i < b->n; i++)
+        n += b->items[i].sent && !b->items[i].answered;
+    return n;
+}
+
+/* The write of b came back: res, and when it is DB_OK, rows[k] is the
+ * result row of b's k-th join still to answer. */
+static void jb_write_done(struct jb_batch *b, const struct db_result *res,
+                          const int *rows)
+{
+    int nsent = jb_nsent(b);
+    if (res->status == DB_SQL_ERROR && nsent > 1) {
+        jb_split(b);
+        return;
+    }
+    if (res->status != DB_OK) {
+        const char *reason = joinengine_error_reason(res);
+        if (reason)
+            jb_answer_all(b, JOINENGINE_REFUSED, reason, NULL);
+        else
+            jb_answer_all(b, JOINENGINE_DB_ERROR, NULL, res);
+        jb_finish(b);
+        return;
+    }
+    PGresult *pg = res->res;
+    for (int k = 0; k < nsent; k++)
+        if (rows[k] < 0) {
+            jb_answer_all(b, JOINENGINE_INTERNAL, NULL, NULL);
+            jb_finish(b);
+            return;
+        }
+    struct joinengine_outcome o = {.status = JOINENGINE_INTERNAL};
+    if (nsent > 0)
+        joinengine_outcome_row(pg, rows[0], &o);
+    if (o.status == JOINENGINE_CHANGED) { /* the whole batch's */
+        if (b->attempts < 2) {
+            jb_read(b); /* staff edited it since the read: read again */
+            return;
+        }
+        jb_answer_all(b, JOINENGINE_CHANGED, NULL, NULL);
+        jb_finish(b);
+        return;
+    }
+    int k = 0;
+    bool joined = false;
+    for (int i = 0; i < b->n; i++) {
+        struct jb_item *it = &b->items[i];
+        if (!it->sent || it->answered)
+            continue;
+        joinengine_outcome_row(pg, rows[k++], &o);
+        o.score = it->j.score.score;
+        joined = joined || o.status == JOINENGINE_ACCEPTED;
+        jb_answer(b, it, &o);
+    }
+    /* Committed (the statement was its own transaction), not announced by
+     * it: livenotify.h. */
+    if (joined)
+        livenotify_changed(b->jb->srv->live, b->camp->id);
+    jb_finish(b);
+}
+
+static void jb_flush(struct joinbatch *jb);
+
+static void jb_round_unlink(struct jb_round *w)
+{
+    struct joinbatch *jb = w->jb;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        jb->rounds = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    if (w->read)
+        jb->nreads--;
+    else
+        jb->nrounds--;
+}
+
+static void jb_round_cb(const struct db_result *res, void *arg)
+{
+    struct jb_round *w = arg;
+    struct joinbatch *jb = w->jb;
+    jb_round_unlink(w);
+    if (res->status == DB_SQL_ERROR && w->nb > 1) {
+        /* One of them, maybe: each goes again in a round of its own. */
+        for (int i = 0; i < w->nb; i++) {
+            w->b[i]->alone = true;
+            jb_write(w->b[i]);
+        }
+        free(w);
+        jb_flush(jb);
+        return;
+    }
+    int total = 0;
+    for (int i = 0; i < w->nb; i++)
+        total += jb_nsent(w->b[i]);
+    int *rows = malloc((size_t)total * sizeof *rows);
+    if (rows == NULL)
+        abort();
+    for (int k = 0; k < total; k++)
+        rows[k] = -1;
+    if (res->status == DB_OK) {
+        /* o_ord (column 0) is the row's position among the rows sent. */
+        PGresult *pg = res->res;
+        for (int row = 0; row < PQntuples(pg); row++) {
+            long ord = strtol(PQgetvalue(pg, row, 0), NULL, 10);
+            if (ord >= 1 && ord <= total)
+                rows[ord - 1] = row;
+        }
+    }
+    int start = 0;
+    for (int i = 0; i < w->nb; i++) {
+        int n = jb_nsent(w->b[i]);
+        jb_write_done(w->b[i], res, rows + start);
+        start += n;
+    }
+    free(rows);
+    free(w);
+    jb_flush(jb);
+}
+
+/* Appends b's joins still to answer to the round's parameter arrays. */
+static void jb_round_add(struct evbuffer *const *e, const struct jb_batch *b,
+                         bool *first)
+{
+    for (int i = 0; i < b->n; i++) {
+        const struct jb_item *it = &b->items[i];
+        if (it->sent && !it->answered)
+            joinengine_decide_add(e, &it->j, first);
+    }
+}
+
+/* Sends write round w: the joins still to answer of its batches. */
+static void jb_round_send(struct jb_round *w)
+{
+    struct joinbatch *jb = w->jb;
+    struct evbuffer *e[JOINENGINE_DECIDE_ARRAYS];
+    joinengine_arrays_open(e, JOINENGINE_DECIDE_ARRAYS);
+    bool first = true;
+    for (int i = 0; i < w->nb; i++)
+        jb_round_add(e, w->b[i], &first);
+    char *arrays[JOINENGINE_DECIDE_ARRAYS];
+    joinengine_arrays_close(e, arrays, JOINENGINE_DECIDE_ARRAYS);
+    const char *params[JOINENGINE_DECIDE_ARRAYS];
+    for (int f = 0; f < JOINENGINE_DECIDE_ARRAYS; f++)
+        params[f] = arrays[f];
+    struct db_job *job =
+        db_query(jb->srv->db, &joinengine_decide_stmt, params, jb_round_cb, w);
+    for (int f = 0; f < JOINENGINE_DECIDE_ARRAYS; f++)
+        free(arrays[f]);
+    if (job == NULL) {
+        struct db_result res = {.status = DB_UNAVAILABLE};
+        jb_round_cb(&res, w); /* answers them, frees w */
+    }
+}
+
+/* Starts write rounds while fewer than join_rounds are in flight:
+ * each takes the ready batches in order, up to JOINBATCH_ROUND_BATCHES
+ * batches and JOINBATCH_MAX_SIZE joins, one batch per campaign (a second
+ * batch of a campaign waits for the next round), and a batch marked alone
+ * only by itself. */
+static void jb_flush(struct joinbatch *jb)
+{
+    while (jb->nrounds < jb->max_rounds && jb->ready != NULL) {
+        if (jb->nrounds > 0) {
+            /* The youngest write round in flight: a new round only if it
+             * has waited JOINBATCH_PATIENCE_MS (a campaign's lock held up
+             * every round in flight), else later, or with its answer. */
+            uint64_t now = jb_now_ms(), youngest = UINT64_MAX;
+            for (const struct jb_round *r = jb->rounds; r; r = r->next)
+                if (!r->read && now - r->started_ms < youngest)
+                    youngest = now - r->started_ms;
+            if (youngest < JOINBATCH_PATIENCE_MS) {
+                if (!evtimer_pending(jb->patience, NULL)) {
+                    long ms = (long)(JOINBATCH_PATIENCE_MS - youngest);
+                    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+                    evtimer_add(jb->patience, &tv);
+                }
+                return;
+            }
+        }
+        struct jb_round *w = calloc(1, sizeof *w);
+        if (w == NULL)
+            abort();
+        w->jb = jb;
+        int joins = 0;
+        struct jb_batch **p = &jb->ready;
+        while (*p != NULL && w->nb < JOINBATCH_ROUND_BATCHES) {
+            struct jb_batch *b = *p;
+            int n = jb_nsent(b);
+            bool fits = w->nb == 0 || (!b->alone && !w->b[0]->alone &&
+                                       joins + n <= JOINBATCH_MAX_SIZE);
+            for (int i = 0; fits && i < w->nb; i++)
+                fits = w->b[i]->camp != b->camp;
+            if (!fits) {
+                p = &b->ready_next;
+                continue;
+            }
+            *p = b->ready_next; /* out of the ready list */
+            if (jb->ready_tail == &b->ready_next)
+                jb->ready_tail = p;
+            b->ready_next = NULL;
+            w->b[w->nb++] = b;
+            joins += n;
+            if (b->alone)
+                break;
+        }
+        jb_round_link(w);
+        jb_round_send(w);
+    }
+}
+
+/* b is read and priced: it waits for a write round. */
+static void jb_write(struct jb_batch *b)
+{
+    struct joinbatch *jb = b->jb;
+    b->ready_next = NULL;
+    *jb->ready_tail = b;
+    jb->ready_tail = &b->ready_next;
+    jb_flush(jb);
+}
