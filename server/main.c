@@ -18,6 +18,8 @@
 
 #include "api/api.h"
 #include "api/api_join.h"
+#include "api/routes.h"
+#include "app.h"
 #include "config/config.h"
 #include "db/db.h"
 #include "db/migrate.h"
@@ -49,10 +51,10 @@ static void main_usage(void)
 
 static void main_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-    struct server *srv = arg;
+    struct app *app = arg;
     (void)what;
     log_info("received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    http_begin_shutdown(srv);
+    http_begin_shutdown(&app->srv);
     sse_shutdown(); /* streams end within the grace period, at once */
 }
 
@@ -89,28 +91,28 @@ static void main_sandbox_secret(struct config *cfg)
 
 static void main_db_up_cb(void *arg)
 {
-    struct server *srv = arg;
-    scheduler_kick(srv->sched);
+    struct app *app = arg;
+    scheduler_kick(app->sched);
 }
 
 static int main_serve(const struct config *cfg)
 {
-    struct server srv;
-    memset(&srv, 0, sizeof srv);
-    srv.cfg = cfg;
+    static struct app app;
+    struct server *srv = &app.srv;
+    srv->cfg = cfg;
 
     char err[512];
     struct migration *list = NULL;
     int n = 0;
     if (!migrate_scan(cfg->schema_dir, &list, &n, err, sizeof err))
         die("schema: %s", err);
-    srv.migrations_param = main_migrations_param(list, n);
+    app.migrations_param = main_migrations_param(list, n);
     free(list);
-    if (srv.migrations_param == NULL)
+    if (app.migrations_param == NULL)
         die("out of memory");
-    srv.functions_param =
+    app.functions_param =
         migrate_functions_param(cfg->schema_dir, err, sizeof err);
-    if (srv.functions_param == NULL)
+    if (app.functions_param == NULL)
         die("schema: %s", err);
     if (!api_openapi_load(cfg->openapi_file, err, sizeof err))
         die("openapi: %s", err);
@@ -119,77 +121,77 @@ static int main_serve(const struct config *cfg)
         die("web: %s", err);
 
     signal(SIGPIPE, SIG_IGN);
-    srv.base = event_base_new();
-    if (srv.base == NULL)
+    srv->base = event_base_new();
+    if (srv->base == NULL)
         die("libevent: cannot create the event base");
-    srv.metrics = metrics_new(router_count(), router_label);
-    srv.dispatch = auth_dispatch;
-    srv.after_reply = viewcache_note_write;
-    srv.db = db_pool_new(srv.base, cfg);
-    srv.work =
-        workpool_new(srv.base, cfg->worker_threads, cfg->worker_queue_max);
-    if (srv.metrics == NULL || srv.db == NULL || srv.work == NULL)
+    srv->metrics = metrics_new(router_count(), router_label);
+    srv->authorize = auth_authorize;
+    srv->after_reply = viewcache_note_write;
+    srv->db = db_pool_new(srv->base, cfg);
+    srv->work =
+        workpool_new(srv->base, cfg->worker_threads, cfg->worker_queue_max);
+    if (srv->metrics == NULL || srv->db == NULL || srv->work == NULL)
         die("out of memory");
     if (cfg->read_database_url[0] != '\0') {
-        srv.db_read = db_pool_new_read(srv.base, cfg);
-        if (srv.db_read == NULL)
+        srv->db_read = db_pool_new_read(srv->base, cfg);
+        if (srv->db_read == NULL)
             die("out of memory");
     }
-    if (!http_start(&srv))
+    if (!http_start(srv))
         die("cannot start the HTTP server");
-    srv.sigterm = evsignal_new(srv.base, SIGTERM, main_signal_cb, &srv);
-    srv.sigint = evsignal_new(srv.base, SIGINT, main_signal_cb, &srv);
-    if (srv.sigterm == NULL || srv.sigint == NULL ||
-        event_add(srv.sigterm, NULL) != 0 || event_add(srv.sigint, NULL) != 0)
+    app.sigterm = evsignal_new(srv->base, SIGTERM, main_signal_cb, &app);
+    app.sigint = evsignal_new(srv->base, SIGINT, main_signal_cb, &app);
+    if (app.sigterm == NULL || app.sigint == NULL ||
+        event_add(app.sigterm, NULL) != 0 || event_add(app.sigint, NULL) != 0)
         die("cannot install signal handlers");
 
-    srv.sched = scheduler_new(srv.base, srv.db);
-    if (srv.sched == NULL)
+    app.sched = scheduler_new(srv->base, srv->db);
+    if (app.sched == NULL)
         die("cannot start the scheduler");
-    srv.live = livenotify_new(srv.base, srv.db);
-    struct memtrim *trim = memtrim_new(srv.base);
+    app.live = livenotify_new(srv->base, srv->db);
+    struct memtrim *trim = memtrim_new(srv->base);
     if (trim == NULL)
         die("out of memory");
     /* After an outage (a failover) the deadlines that passed meanwhile are
      * due at once, not after the scheduler's retry pause. */
-    db_pool_on_up(srv.db, main_db_up_cb, &srv);
-    srv.joins = joinbatch_new(&srv, api_join_batch_reply);
-    if (srv.live == NULL || srv.joins == NULL)
+    db_pool_on_up(srv->db, main_db_up_cb, &app);
+    app.joins = joinbatch_new(srv, app.live, api_join_batch_reply);
+    if (app.live == NULL || app.joins == NULL)
         die("out of memory");
-    if (!sse_init(&srv))
+    if (!sse_init(srv))
         die("out of memory");
-    srv.webhooks = webhook_relay_new(srv.base, srv.db, cfg);
-    if (srv.webhooks == NULL)
+    app.webhooks = webhook_relay_new(srv->base, srv->db, cfg);
+    if (app.webhooks == NULL)
         die("cannot start the webhook relay");
 
-    event_base_dispatch(srv.base);
+    event_base_dispatch(srv->base);
 
-    scheduler_free(srv.sched); /* before the pool: no callback after free */
+    scheduler_free(app.sched); /* before the pool: no callback after free */
     /* before the pool too; its resolver fails the endpoint checks still
      * waiting, which answer while their requests exist */
-    webhook_relay_free(srv.webhooks);
+    webhook_relay_free(app.webhooks);
 
     /* Jobs still queued get their done callback (cancelled) and answer
      * 503 while the requests still exist. */
-    workpool_free(srv.work);
-    http_stop(&srv);
+    workpool_free(srv->work);
+    http_stop(srv);
     sse_free(); /* after the streams, before the pool: reads in flight */
     memtrim_free(trim);
-    livenotify_free(srv.live); /* before the pool: its statement in flight */
-    srv.live = NULL;
-    db_pool_free(srv.db_read);
-    db_pool_free(srv.db);
-    joinbatch_free(srv.joins); /* after the pool: no callback left */
+    livenotify_free(app.live); /* before the pool: its statement in flight */
+    app.live = NULL;
+    db_pool_free(srv->db_read);
+    db_pool_free(srv->db);
+    joinbatch_free(app.joins); /* after the pool: no callback left */
     auth_cache_free();
     account_free();
     viewcache_free();
     static_free();
-    metrics_free(srv.metrics);
-    event_free(srv.sigterm);
-    event_free(srv.sigint);
-    event_base_free(srv.base);
-    free(srv.migrations_param);
-    free(srv.functions_param);
+    metrics_free(srv->metrics);
+    event_free(app.sigterm);
+    event_free(app.sigint);
+    event_base_free(srv->base);
+    free(app.migrations_param);
+    free(app.functions_param);
     api_openapi_free();
     libevent_global_shutdown();
     log_info("stopped");
@@ -201,6 +203,7 @@ int main(int argc, char **argv)
     const char *config_path = DEFAULT_CONFIG;
     bool config_given = false;
     const char *command = "serve";
+    router_init(api_routes, api_routes_count);
     int i = 1;
     for (; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {

@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "app.h"
 #include "engine/scheduler.h"
 #include "http/http.h"
 #include "http/metrics.h"
@@ -82,7 +83,8 @@ static void api_readyz_cb(const struct db_result *res, void *arg)
 /* GET /readyz -> 200 {"status":"ready"} | 503 unavailable */
 void api_readyz(struct req *r)
 {
-    const char *params[] = {r->srv->migrations_param, r->srv->functions_param};
+    const char *params[] = {app_of(r)->migrations_param,
+                            app_of(r)->functions_param};
     if (!req_query_db(r, &readyz_stmt, params, api_readyz_cb))
         return;
 }
@@ -159,6 +161,7 @@ static void api_metrics_render(struct req *r, PGresult *campaigns)
         return;
     }
     const struct server *srv = r->srv;
+    const struct app *app = app_of(r);
     metrics_render(srv->metrics, out);
     struct db_pool_stats st;
     db_pool_get_stats(srv->db, &st);
@@ -195,16 +198,16 @@ static void api_metrics_render(struct req *r, PGresult *campaigns)
         (unsigned long long)st.queue_full,
         (unsigned long long)st.queue_timeouts,
         (unsigned long long)st.reconnects, srv->inflight,
-        (unsigned long long)srv->joins_accepted,
-        (unsigned long long)srv->join_units_accepted);
+        (unsigned long long)app->joins_accepted,
+        (unsigned long long)app->join_units_accepted);
     api_metrics_failover(srv, out);
     evbuffer_add_printf(out, "# HELP groupbuyd_db_statements_total "
                              "Executions of each prepared statement.\n"
                              "# TYPE groupbuyd_db_statements_total counter\n");
     db_pool_each_statement(srv->db, api_metrics_statement, out);
-    if (srv->sched) {
+    if (app->sched) {
         struct scheduler_stats ss;
-        scheduler_get_stats(srv->sched, &ss);
+        scheduler_get_stats(app->sched, &ss);
         evbuffer_add_printf(out,
                             "# HELP groupbuyd_transitions_total Due "
                             "transitions made by this process.\n"
@@ -226,9 +229,9 @@ static void api_metrics_render(struct req *r, PGresult *campaigns)
                 scheduler_kind_name((enum scheduler_kind)k),
                 (unsigned long long)ss.failed[k]);
     }
-    if (srv->webhooks) {
+    if (app->webhooks) {
         struct webhook_relay_stats ws;
-        webhook_relay_get_stats(srv->webhooks, &ws);
+        webhook_relay_get_stats(app->webhooks, &ws);
         evbuffer_add_printf(
             out,
             "# HELP groupbuyd_webhook_attempts_total Webhook requests sent "

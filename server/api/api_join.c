@@ -25,6 +25,7 @@
 
 #include "api/api.h"
 #include "api/api_join.h"
+#include "app.h"
 #include "domain/pricing.h"
 #include "domain/reliability.h"
 #include "engine/idem.h"
@@ -143,8 +144,8 @@ void api_join_batch_reply(struct req *r, const struct joinengine_outcome *o)
             join_reply_unreadable(r);
             return;
         }
-        r->srv->joins_accepted++;
-        r->srv->join_units_accepted += (uint64_t)st->j.quantity;
+        app_of(r)->joins_accepted++;
+        app_of(r)->join_units_accepted += (uint64_t)st->j.quantity;
         idem_reply_text(r, 201, text); /* stored with a key, then sent */
         return;
     }
@@ -275,8 +276,8 @@ void api_join_create(struct req *r)
         st->j.address = api_address_read(r, &jf, address);
     if (!req_fields_ok(r, &jf))
         return;
-    if (req_header(r, "Idempotency-Key") == NULL && r->srv->joins != NULL)
-        joinbatch_submit(r->srv->joins, r, st->j.campaign, st->j.quantity,
+    if (req_header(r, "Idempotency-Key") == NULL && app_of(r)->joins != NULL)
+        joinbatch_submit(app_of(r)->joins, r, st->j.campaign, st->j.quantity,
                          st->j.pickup_point, st->j.address);
     else
         idem_begin(r, join_keyed_read); /* stored answers: one at a time */

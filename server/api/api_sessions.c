@@ -21,6 +21,7 @@
 #include "api/api.h"
 #include "domain/login.h"
 #include "engine/account.h"
+#include "engine/auth.h"
 #include "engine/joinengine.h"
 #include "http/http.h"
 #include "lib/crypto.h"

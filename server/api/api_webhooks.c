@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "app.h"
 #include "domain/webhook_rules.h"
 #include "engine/idem.h"
 #include "http/http.h"
@@ -118,7 +119,7 @@ static void endpoint_check_then(struct req *r, struct endpoint_body *b,
     /* the callback may have run, answered and freed r already (a numeric
      * host, a refusal): r is touched again only for a pending lookup */
     struct webhook_lookup *l = webhook_target_check(
-        webhook_relay_dns(r->srv->webhooks), b->url,
+        webhook_relay_dns(app_of(r)->webhooks), b->url,
         r->srv->cfg->webhook_allow_hosts, endpoint_target_cb, r);
     if (l != NULL)
         b->lookup = l;
@@ -150,7 +151,7 @@ static void endpoint_inserted_cb(const struct db_result *res, void *arg)
         req_reply_db_error(r, res);
         return;
     }
-    webhook_relay_poke(r->srv->webhooks);
+    webhook_relay_poke(app_of(r)->webhooks);
     idem_reply_text(r, 201, PQgetvalue(res->res, 0, 0));
 }
 
@@ -250,7 +251,7 @@ static void endpoint_updated_cb(const struct db_result *res, void *arg)
         req_reply_error(r, 404, "not_found", NULL, "No such webhook endpoint.");
         return;
     }
-    webhook_relay_poke(r->srv->webhooks);
+    webhook_relay_poke(app_of(r)->webhooks);
     idem_reply_text(r, 200, PQgetvalue(res->res, 0, 0));
 }
 
@@ -392,7 +393,7 @@ static void retried_cb(const struct db_result *res, void *arg)
                         "This delivery was delivered already.");
         return;
     }
-    webhook_relay_poke(r->srv->webhooks);
+    webhook_relay_poke(app_of(r)->webhooks);
     req_reply_raw(r, 202, "application/json", v, strlen(v));
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/auth.h"
 #include "engine/idem.h"
 #include "http/http.h"
 #include "http/reply.h"

@@ -33,16 +33,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "http/http.h"
 #include "http/reply.h"
 #include "http/router.h"
-#include "http/static.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
-
-#include <time.h>
 
 /* The sessions of several tokens at once ($1: their SHA-256s in hex, as
  * a text array): one row per live session, with its token's 1-based
@@ -392,38 +390,8 @@ static void auth_lookup(struct req *r)
     auth_lookup_pump(r->srv);
 }
 
-_Static_assert(REQ_MAX_PARAMS == ROUTER_MAX_PARAMS,
-               "a request holds every {id} of a route");
-
-void auth_dispatch(struct req *r)
+void auth_authorize(struct req *r)
 {
-    char allow[128];
-    /* With the sandbox off its paths do not exist: 404 before any 401. */
-    if (!r->srv->cfg->payment_sandbox &&
-        strncmp(r->path, "/v1/sandbox/", 12) == 0) {
-        req_reply_error(r, 404, "not_found", NULL, "No such resource.");
-        return;
-    }
-    switch (router_match(r->method, r->path, &r->route, r->params, allow,
-                         sizeof allow)) {
-    case ROUTER_FOUND:
-        r->route_index = router_index(r->route);
-        break;
-    case ROUTER_BAD_METHOD:
-        req_add_header(r, "Allow", allow);
-        req_reply_error(r, 405, "method_not_allowed", NULL,
-                        "%s is not allowed here; allowed: %s.",
-                        http_method_name(r->method), allow);
-        return;
-    case ROUTER_NOT_FOUND:
-        static_serve(r); /* the web app's files, else 404 */
-        return;
-    }
-    snprintf(r->who.scope, sizeof r->who.scope, "anon");
-    if (r->route->access == ACCESS_PUBLIC) {
-        r->route->handler(r);
-        return;
-    }
     const char *h = req_header(r, "Authorization");
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
         auth_reply_401(r);

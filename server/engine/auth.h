@@ -1,15 +1,16 @@
 /*
  * auth.h - who is asking, and may they: one place for every route.
  *
- * Each route of the table in router.c names the principals it admits
- * (ACCESS_* bits). auth_dispatch runs before any handler: a public route
- * goes straight through; any other needs "Authorization: Bearer TOKEN",
+ * Each route of the table in api/routes.c names the principals it admits
+ * (ACCESS_* bits). The dispatcher (http/dispatch.h) runs a public route's
+ * handler at once and hands any other to auth_authorize, which needs
+ * "Authorization: Bearer TOKEN",
  * which is the platform token of the configuration or a session token
  * (only its SHA-256 is stored). No, bad or expired token: 401; a principal
  * the route does not admit: 403. Handlers then find the principal in
  * r->who, and admin handlers scope every statement by r->who.distributor_id
- * (req_tenant_param of reply.h), so another distributor's ids are simply not
- * found.
+ * (req_tenant_param of http/reply.h), so another distributor's ids are simply
+ * not found.
  *
  * Password hashing and verification run on the worker pool, never on the
  * loop; the request waits for the result and replies 503 when the pool's
@@ -21,31 +22,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "http/router.h" /* the ACCESS_* bits */
-
 struct req;
 
-enum principal_kind {
-    PRINCIPAL_NONE,
-    PRINCIPAL_PLATFORM,
-    PRINCIPAL_STAFF,
-    PRINCIPAL_CUSTOMER
-};
-
-struct principal {
-    enum principal_kind kind;
-    unsigned access;        /* the ACCESS_* bit this principal holds */
-    int64_t id;             /* staff or customer id */
-    int64_t distributor_id; /* staff only */
-    char role[16];          /* staff only */
-    char scope[48];         /* "staff:12", "customer:5", "platform", "anon" */
-    char token_hash[65];    /* hex SHA-256 of the session token */
-};
-
-/* The transport's dispatch hook (main.c registers it): finds r's route
- * (404, 405 with Allow), authenticates and authorises r for it, then runs
- * the handler, or replies 401/403/503. */
-void auth_dispatch(struct req *r);
+/* The server's authoriser (srv->authorize, registered by main.c) for a
+ * request whose route is found and not public: names the principal in
+ * r->who, then runs the route's handler, or replies 401/403/503. */
+void auth_authorize(struct req *r);
 
 /* Drops the cached session of token_hash (hex SHA-256) at once, and keeps
  * lookups in flight from caching what they read: call it once the session

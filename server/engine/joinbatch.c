@@ -72,6 +72,7 @@ struct jb_round {
 
 struct joinbatch {
     struct server *srv;
+    struct livenotify *live;
     joinbatch_reply_cb *cb;
     struct jb_campaign *buckets[JB_BUCKETS];
     struct jb_batch *batches;
@@ -99,12 +100,14 @@ static void jb_patience_cb(evutil_socket_t fd, short what, void *arg)
     jb_flush(arg);
 }
 
-struct joinbatch *joinbatch_new(struct server *srv, joinbatch_reply_cb *cb)
+struct joinbatch *joinbatch_new(struct server *srv, struct livenotify *live,
+                                joinbatch_reply_cb *cb)
 {
     struct joinbatch *jb = calloc(1, sizeof *jb);
     if (jb == NULL)
         return NULL;
     jb->srv = srv;
+    jb->live = live;
     jb->cb = cb;
     jb->ready_tail = &jb->ready;
     jb->rready_tail = &jb->rready;
@@ -518,7 +521,7 @@ static void jb_write_done(struct jb_batch *b, const struct db_result *res,
     /* Committed (the statement was its own transaction), not announced by
      * it: livenotify.h. */
     if (joined)
-        livenotify_changed(b->jb->srv->live, b->camp->id);
+        livenotify_changed(b->jb->live, b->camp->id);
     jb_finish(b);
 }
 

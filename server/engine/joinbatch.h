@@ -66,13 +66,16 @@
 
 struct req;
 struct server;
+struct livenotify;
 struct joinbatch;
 
 /* Answers one join (the reply is the callback's). */
 typedef void joinbatch_reply_cb(struct req *r,
                                 const struct joinengine_outcome *o);
 
-struct joinbatch *joinbatch_new(struct server *srv, joinbatch_reply_cb *cb)
+/* Joins of srv's requests, announced through live once committed. */
+struct joinbatch *joinbatch_new(struct server *srv, struct livenotify *live,
+                                joinbatch_reply_cb *cb)
     __attribute__((warn_unused_result));
 /* Frees the per-campaign state; batches still in flight are abandoned
  * (only at exit, after the pool stopped calling back). */

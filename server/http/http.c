@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/dispatch.h"
 #include "http/httpframe.h"
 #include "http/metrics.h"
 #include "lib/json.h"
@@ -1072,7 +1073,7 @@ static void http_request_cb(struct evhttp_request *ev, void *arg)
         r->body_len = len;
     }
 
-    srv->dispatch(r);
+    dispatch_request(r);
 }
 
 /* ---- start and stop ------------------------------------------------ */

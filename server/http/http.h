@@ -21,18 +21,18 @@
 
 #include "config/config.h"
 #include "db/db.h"
-#include "engine/auth.h"
+#include "http/principal.h"
 
 struct event;
+struct req;
 struct route;
 struct req_chunk;
 struct metrics;
 struct workpool;
-struct scheduler;
-struct idem;
-struct joinbatch;
-struct webhook_relay;
 
+/* The transport and what every request may reach: the settings, the
+ * database pools and the worker pool. The application's hub (app.h)
+ * embeds it and adds what the layers above the transport own. */
 struct server {
     struct event_base *base;
     struct evhttp *http;
@@ -44,18 +44,13 @@ struct server {
     struct db_pool *db_read;
     struct workpool *work;
     struct metrics *metrics;
-    struct scheduler *sched;
-    struct joinbatch *joins;        /* coalesced joins (joinbatch.h) */
-    struct livenotify *live;        /* joins announced (livenotify.h) */
-    struct webhook_relay *webhooks; /* outbound webhooks (webhook_relay.h) */
-    uint64_t joins_accepted;        /* joins answered 201 (not replays) */
-    uint64_t join_units_accepted;   /* their quantities */
-    struct event *sigterm, *sigint, *stop_timer;
+    struct event *stop_timer;
     /* Hooks, set by main.c before http_start, so that the transport
-     * depends on nothing above it: dispatch(r) routes and answers every
-     * request read; after_reply(r), if set, runs once r has answered,
-     * before the context is freed and before any later request. */
-    void (*dispatch)(struct req *r);
+     * depends on nothing above it: authorize(r) names the principal of a
+     * request for a route that is not public and runs its handler, or
+     * answers (http/dispatch.h); after_reply(r), if set, runs once r has
+     * answered, before the context is freed and before any later request. */
+    void (*authorize)(struct req *r);
     void (*after_reply)(struct req *r);
     struct conn_track **tracks; /* by fd: request-read deadlines */
     int ntracks;
@@ -63,10 +58,6 @@ struct server {
     int unflushed; /* replies not yet written out */
     bool stopping;
     uint64_t stop_started_ms;
-    int *migrations; /* versions found in schema_dir */
-    int nmigrations;
-    char *migrations_param; /* "{1,2,3}" for readyz */
-    char *functions_param;  /* {"name.sql:sha256",...} for readyz */
 };
 
 #define REQ_MAX_PARAMS 4
@@ -97,7 +88,7 @@ struct req {
     struct db_conn *conn;     /* borrowed connection, if any */
     struct req_chunk *chunks; /* arena */
     void *state;              /* the handler's own, from the arena */
-    struct principal who;     /* set by auth_dispatch */
+    struct principal who;     /* set by the authoriser (dispatch.h) */
     struct idem *idem;        /* set by idem_begin */
     /* Called once when the context is freed (any reply, or the client
      * leaving a stream): frees what the handler allocated outside the

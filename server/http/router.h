@@ -5,7 +5,8 @@
  * decimal integer from 1 to 2^53 and is handed to the handler in
  * req->params. A path that matches no pattern answers 404; one that matches
  * a pattern under another method answers 405 with an Allow header.
- * Every endpoint is one line of the table in router.c.
+ * Every endpoint is one line of the table in api/routes.c, which main.c
+ * hands to router_init before the first request.
  */
 #ifndef GROUPBUYD_ROUTER_H
 #define GROUPBUYD_ROUTER_H
@@ -36,8 +37,11 @@ struct route {
     enum evhttp_cmd_type method;
     const char *pattern;
     route_handler *handler;
-    unsigned access; /* ACCESS_* bits of auth.h; 0 = public */
+    unsigned access; /* ACCESS_* bits; 0 = public */
 };
+
+/* Sets the table (n routes) that the functions below search. */
+void router_init(const struct route *table, size_t n);
 
 enum router_match { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD };
 

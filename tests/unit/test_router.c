@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/routes.h"
 #include "http/router.h"
 #include "unit.h"
 
@@ -139,6 +140,7 @@ static void router_check_short_allow(void)
 
 int main(void)
 {
+    router_init(api_routes, api_routes_count);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         router_check(&cases[i]);
     router_check_table();
