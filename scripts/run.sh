@@ -93,7 +93,7 @@ Demo logins, password "$PW":
             (also operator@demo.example and finance@demo.example)
   shopper   curl -s -XPOST $GB/v1/sessions -d '{"login":"13800138000","password":"$PW"}'
             (shoppers 13800138000 to 13800138007)
-Next: the walkthrough in README.md, the domain rules in docs/.
+Next: the walkthrough in docs/walkthrough.md, the domain rules in docs/domain.md.
 
 MSG
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test` after the build: unit tests, API tests (asan build), the
 # failover test (tests/failover: a synchronous standby promoted mid-storm),
-# the newcomer's path (the README's walkthrough on `make run`'s demo, and
+# the newcomer's path (docs/walkthrough.md run on `make run`'s demo, and
 # the cluster from clones in folders the postgres user cannot enter), the
 # browser suite (tests/browser), format and compose checks. Every runner
 # prints its summary; the exit status is non-zero if any failed.

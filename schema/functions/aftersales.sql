@@ -1,9 +1,9 @@
--- After-sales (售后, issue 13): a customer's request for money back within
+-- After-sales (售后): a customer's request for money back within
 -- the campaign's after_sales_days of delivery or pickup, and the staff's
 -- approval (a refund, and for a settled campaign an adjustment line) or
--- rejection. server/api_aftersales.c answers with these.
+-- rejection. api_aftersales.c answers with these.
 --
--- Money (DESIGN.md "Fulfilment and after-sales"):
+-- Money (docs/domain.md, "Fulfilment and after-sales"):
 --   * an approved amount is at most what the participation paid (its
 --     deposit_received + balance_received) less what was already refunded
 --     (its refund_issued), read from the ledger under the locks below;

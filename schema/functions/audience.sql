@@ -1,5 +1,5 @@
--- The audience of a campaign and its invitations (API.md "Audience and
--- invitations"; server/api_audience.c ranks and scores in C).
+-- The audience of a campaign and its invitations (docs/api.md, "Customers
+-- and reports"; api_audience.c ranks, server/domain/audience.c scores).
 
 
 -- The candidates of campaign p_campaign_id of distributor p_distributor_id:

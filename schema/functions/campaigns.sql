@@ -133,7 +133,7 @@ END $$;
 -- constraints). Each condition is the CHECK it replaces, under the same
 -- name, with the same meaning: a row passes when the condition is true or
 -- NULL, and a failure is SQLSTATE 23514 naming the check. The API refuses
--- all of these before they reach the database (server/pricing.h bounds,
+-- all of these before they reach the database (server/domain/pricing.h bounds,
 -- api_campaigns.c); these hold whoever writes the row. The cap
 -- (campaigns_no_oversell) and live_participants >= 0 stay constraints.
 CREATE OR REPLACE FUNCTION gb_campaign_check() RETURNS trigger

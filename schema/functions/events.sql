@@ -3,12 +3,12 @@
 -- single writer owns (published, opened), written by a trigger so that
 -- every path that moves a campaign's status writes them.
 --
--- An event's data is the participation or campaign as API.md shows it,
+-- An event's data is the participation or campaign as docs/api.md shows it,
 -- read when the event is rendered, with the status the event set and the
 -- event's own facts (amounts, reasons, due times, counts) frozen at write
 -- time laid over it. The snapshot is not stored whole: the join hot path
 -- would pay for building a participation object per row twice, and the
--- event's own facts are what a receiver acts on (README).
+-- event's own facts are what a receiver acts on (docs/decisions.md).
 
 
 -- The status an event type sets, NULL where it sets none (created:
@@ -53,7 +53,7 @@ CREATE OR REPLACE FUNCTION gb_event_data(o outbox) RETURNS jsonb
         ELSE o.payload
     END $$;
 
--- The event object of API.md: id, type, created_at, distributor_id, data.
+-- The event object of docs/api.md: id, type, created_at, distributor_id, data.
 CREATE OR REPLACE FUNCTION gb_event_json(o outbox) RETURNS json
     LANGUAGE sql STABLE AS $$
     SELECT json_build_object('id', o.id, 'type', o.kind,

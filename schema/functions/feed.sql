@@ -1,4 +1,4 @@
--- The staff event feed over the outbox (server/api_reports.c).
+-- The staff event feed over the outbox (api_reports.c).
 --
 -- Feed order. Outbox ids come from a sequence, and sequence values are not
 -- committed in order: a transaction that took id 10 may commit after one
@@ -22,11 +22,11 @@
 -- refused rather than guessed at.
 
 
--- One feed item: the event object of API.md (id, type, created_at,
--- distributor_id, data; functions/events.sql), plus the outbox row's
--- fields the feed had before (kind = type, payload = the event's own
--- facts) and the customer's contact (login: phone number or e-mail, and
--- display name) for SMS and call-centre senders.
+-- One feed item: the event object of docs/api.md (id, type, created_at,
+-- distributor_id, data; functions/events.sql), plus the outbox row's fields
+-- kind (= type) and payload (the event's own facts) and the customer's
+-- contact (login: phone number or e-mail, and display name) for SMS and
+-- call-centre senders.
 CREATE OR REPLACE FUNCTION gb_outbox_json(o outbox) RETURNS json
     LANGUAGE sql STABLE AS $$
     SELECT json_build_object(

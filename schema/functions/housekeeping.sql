@@ -1,10 +1,10 @@
 -- Housekeeping: rows past their use are deleted by the scheduler, a small
--- batch per pass (server/scheduler.c, step "purge"), so that no pass holds
--- long locks or writes a burst of WAL:
+-- batch per pass (server/engine/scheduler.c, step "purge"), so that no pass
+-- holds long locks or writes a burst of WAL:
 --   login failures older than an hour (the throttle looks back one
 --     minute; the margin leaves room for a longer window without losing
 --     what it needs),
---   idempotency keys older than 24 h (API.md: a key answers again within
+--   idempotency keys older than 24 h (docs/api.md: a key answers again within
 --     24 h),
 --   webhook deliveries delivered more than 30 days ago, with their
 --     attempts (failed and pending ones stay: staff still act on them).

@@ -1,5 +1,5 @@
 -- Identity: the representations of distributors, staff and customers, and
--- the session lookup of every authenticated request (server/auth.c).
+-- the session lookup of every authenticated request (server/engine/auth.c).
 
 CREATE OR REPLACE FUNCTION gb_distributor_json(d distributors) RETURNS json
     LANGUAGE sql STABLE
@@ -24,14 +24,11 @@ CREATE OR REPLACE FUNCTION gb_customer_json(c customers) RETURNS json
                                    'display_name', c.display_name,
                                    'created_at', gb_ts(c.created_at)) $$;
 
--- The session lookup, planned once per connection. As a prepared statement
--- with an array parameter PostgreSQL planned it again at every execution (a
--- custom plan, which knows the array's length, always looks cheaper than
--- the generic one); under the join load that planning, with the join
--- reads' (functions/join.sql), was 7 % of all the machine's CPU. As a
--- function with one generic plan and no sequential scan (every access is by
--- key; join.sql says why a plan made once must not depend on the
--- statistics of the moment) it is planned once per connection.
+-- The session lookup, planned once per connection: one generic plan and no
+-- sequential scan (every access is by key; functions/join.sql says why a
+-- plan made once must not depend on the statistics of the moment). A
+-- prepared statement with an array parameter would be planned again at
+-- every execution, a custom plan always looking cheaper.
 --
 -- One row per live session among p_tokens (SHA-256 in hex), with the
 -- token's 1-based position.
@@ -53,19 +50,19 @@ BEGIN
       LEFT JOIN staff st ON st.id = s.staff_id;
 END $$;
 
--- The login throttle, taken before any hashing (issue 17, item 2;
--- server/api_sessions.c). gb_login_begin serialises the attempts of one
--- (realm, login) on an advisory lock, counts the rows of the last minute
--- and, under 10, inserts the attempt's own row (its slot) in the same
--- transaction; at 10 it answers retry (seconds) and no slot. A row of
--- login_failures is thus an attempt that failed or is still being checked:
--- a success deletes its own slot and nothing else, so failures made in the
--- same minute by other attempts keep counting; a failure leaves its slot as
--- the failure; a slot whose process died mid-check counts as a failure
--- until it ages out. The two-integer advisory lock lives in another key
--- space than the one-bigint locks of idem.c and migrate.c; 1819240308 is a
--- fixed class, the second key a hash of realm and login (a collision only
--- makes two logins wait for each other's few microseconds).
+-- The login throttle, taken before any hashing (api_sessions.c).
+-- gb_login_begin serialises the attempts of one (realm, login) on an
+-- advisory lock, counts the rows of the last minute and, under 10, inserts
+-- the attempt's own row (its slot) in the same transaction; at 10 it
+-- answers retry (seconds) and no slot. A row of login_failures is thus an
+-- attempt that failed or is still being checked: a success deletes its own
+-- slot and nothing else, so failures made in the same minute by other
+-- attempts keep counting; a failure leaves its slot as the failure; a slot
+-- whose process died mid-check counts as a failure until it ages out. The
+-- two-integer advisory lock lives in another key space than the one-bigint
+-- locks of engine/idem.c and db/migrate.c; 1819240308 is a fixed class, the
+-- second key a hash of realm and login (a collision only makes two logins
+-- wait for each other's few microseconds).
 CREATE OR REPLACE FUNCTION gb_login_begin(p_realm text, p_login text,
                                OUT slot bigint, OUT retry integer)
     LANGUAGE plpgsql AS $$
@@ -92,11 +89,11 @@ BEGIN
         RETURNING id INTO slot;
 END $$;
 
--- Creating staff and distributors (server/account.c): one place that
+-- Creating staff and distributors (server/engine/account.c): one place that
 -- inserts staff, with its audit entry. An owner asking for a login held by
 -- another distributor's staff gets the same answer as for a free one (a
--- row holding it in login_elsewhere: see migration 005 and README.md,
--- "Choices"); a login of its own distributor is 409 duplicate.
+-- row holding it in login_elsewhere: docs/decisions.md, "Staff logins held
+-- by another distributor"); a login of its own distributor is 409 duplicate.
 -- Creates a staff member and its audit entry; answers its JSON, or NULL
 -- when the distributor already has that login. A login held by another
 -- distributor's staff: with p_elsewhere a row that never logs in (an

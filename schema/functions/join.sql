@@ -1,75 +1,44 @@
--- Joining (server/joinengine.c drives it; joinbatch.c coalesces, api_join.c
--- answers): every join, with an Idempotency-Key or not, is read and decided
--- here, in batches (a keyed join is a batch of one in its key's
--- transaction), written in ONE transaction per round. This header is also
--- where the time of a join goes, and what has been done about it.
+-- Joining (server/engine/joinengine.c drives it, joinbatch.c coalesces,
+-- api_join.c answers): every join, with an Idempotency-Key or not, is read
+-- and decided here, in batches (a keyed join is a batch of one in its
+-- key's transaction), written in ONE transaction per round.
 --
--- Where the time went, and the answers:
---   * One lock-first batch per campaign (the first design) locked the
---     campaign row and then decided, inserted the participations and the
---     outbox rows, and built the replies, so the batches of one campaign
---     ran one after another for all that work: a hot campaign's throughput
---     was one batch per (work + commit), whatever the number of cores. And
---     with joins spread over many campaigns most batches held one join,
---     each with a statement, a transaction and a commit of its own (0.6 ms
---     of PostgreSQL time for a batch of one, against 70 us per further
---     join). Hence gb_join_batches below: batches hold campaign locks only
---     to count and commit, and the batches of several campaigns that are
---     ready together share one transaction.
---   * Planning. PostgreSQL re-planned every statement with array
---     parameters on every call (each custom plan, which knows the arrays'
---     lengths, looks cheaper than the generic one): most of the cost of a
---     batch of one join, and with the session lookup (functions/identity.sql)
---     7 % of all the machine's CPU under the join load. So every function
---     here plans its statements once per connection (plan_cache_mode =
---     force_generic_plan), and never with a sequential scan
---     (enable_seqscan = off): a plan made once must not depend on the
---     statistics of the moment (a participations table still empty when
---     the first batch comes would otherwise be scanned whole for every
---     probe until the next ANALYZE), and every access here is by key.
---   * The customers already in the campaign are looked up with one index
---     probe per customer. `campaign_id = $1 AND customer_id = ANY($3)`,
---     with statistics older than a flash sale (the table grows by
---     thousands of rows a second), made the planner take customer_id as a
---     filter over every participation of the campaign (12 ms for a batch
---     of 30 on a campaign of 12,000, measured with auto_explain). An
---     EXISTS fares no better (the planner hashed it: the same scan). A
---     LATERAL sub-query with LIMIT 1 cannot be flattened into a join or
---     hashed, so each customer is one probe of participations_one_live
---     whatever the statistics say.
+-- Why it is written as it is (the reasons at length: docs/decisions.md,
+-- "Joins" and "Database"):
+--   * A batch holds its campaigns' locks only to count and commit
+--     (gb_join_batches, steps 1-4 below), so the batches of one campaign
+--     insert side by side; the batches of several campaigns that are ready
+--     together share one statement and one transaction, since a statement
+--     pays a fixed cost in PostgreSQL whatever its size.
+--   * Every function here plans its statements once per connection, never
+--     with a sequential scan (plan_cache_mode = force_generic_plan,
+--     enable_seqscan = off): every access is by key, and a plan must not
+--     depend on the statistics of the moment (a table still empty at the
+--     first batch would otherwise be scanned whole until the next ANALYZE).
+--   * A customer's live participation is found by a LATERAL sub-query with
+--     LIMIT 1, one probe of participations_one_live per customer: a LATERAL
+--     cannot be flattened or hashed, whereas `customer_id = ANY(...)` or an
+--     EXISTS, with statistics older than a flash sale, let the planner scan
+--     every participation of the campaign.
 --   * The participation JSON of an accepted row is gb_participation_json
 --     (functions/participations.sql) written out for a participation just
 --     joined to an open campaign (status pending_deposit or active: amount
 --     due = the deposit due, no pay_by, no unit price yet), inline because
---     a function call per row cost more than the rest of the batch
---     together; keep the copies alike.
---   * gb_ts is STABLE so that it is inlined (functions/base.sql).
---   * Foreign keys (issue 14). Each inserted participation and outbox row
---     checked its campaign, customer and distributor and wrote a lock into
---     the parent row; those keys are gone, the parents refuse deletion
---     instead (functions/references.sql). With the outbox's NULL
---     idempotency keys no longer indexed, the database alone (pgbench, one
---     client, batches of 100: scripts/bench-db.sh) went from about 70 to
---     52 us of CPU a join. Of those 52, the two outbox rows of a join
---     without deposit (participation.created and .activated, each a heap
---     row and two index entries) are about 20; a join's rows without them
---     cost about 31.
---   * NOTIFY (issue 14). The counter's update notified the live streams
---     from the join's transaction, and a NOTIFY serialises the commits of
---     every notifying transaction: p_notify false, the server announces
---     after the commit (server/livenotify.h, functions/live.sql).
---   * Fixed cost per statement. A batch pays about 1.5 ms of PostgreSQL
---     CPU whatever its size (150 us a join in batches of 15, 65 in batches
---     of 100), so batches should be large: the server keeps one batch per
---     campaign in flight (server/joinbatch.h). Part of that cost was
---     PostgreSQL parsing and compiling every CHECK constraint of a table at
---     each execution of a statement that writes it (campaigns had 24: an
---     update of its counters alone cost 0.35 ms more than on a copy of the
---     table without them) and planning a non-inlined SQL function again at
---     each execution (gb_tier_reached, 0.15 ms): the campaign's field checks
---     are now a trigger on those fields (schema/010_campaign_checks.sql) and
---     gb_tier_reached is PL/pgSQL. participations still has 10 CHECKs, paid
---     once per batch by its INSERT.
+--     a function call per row costs more than the rest of the batch; keep
+--     the copies alike. gb_ts is STABLE so that it is inlined
+--     (functions/base.sql).
+--   * The rows a join inserts have no foreign keys: a key checks and locks
+--     the parent row for every inserted row. The parents refuse deletion
+--     instead (functions/references.sql).
+--   * A join's transaction does not NOTIFY when it commits by itself
+--     (p_notify false): a NOTIFY serialises the commits of every notifying
+--     transaction, so the server announces after the commit
+--     (server/live/livenotify.h, functions/live.sql).
+--   * Every batch updates its campaigns' counters, and PostgreSQL compiles
+--     every CHECK of a table at each statement that writes it: a campaign's
+--     field checks are therefore a trigger on those fields
+--     (schema/010_campaign_checks.sql), and gb_tier_reached is PL/pgSQL, as
+--     a SQL function that is not inlined is planned again at each call.
 --
 -- The decision of a row, whichever path takes it (each rule in one
 -- function below: gb_join_campaign_refusal, gb_join_row_refusal,
@@ -79,9 +48,9 @@
 -- customer (also within the batch: the second row of a customer is
 -- already_joined), and the units left, accumulated over the rows accepted
 -- before it, and for a row with a deposit the units pending a deposit
--- (the bound of gb_join_pending_bound: issue 17, fresh accounts holding a
--- flash sale full without paying; refused as pending_full, which the
--- server answers 409 campaign_full). A refused row never affects the
+-- (the bound of gb_join_pending_bound, which keeps fresh accounts from
+-- holding a flash sale full without paying; refused as pending_full, which
+-- the server answers 409 campaign_full). A refused row never affects the
 -- others. One row out per row
 -- in: o_ord (1-based), o_reason (NULL when accepted; else changed,
 -- not_found, campaign_not_open, per_customer_limit, reliability_too_low,
@@ -123,10 +92,9 @@
 -- minus the rows of that campaign accepted after it.
 --
 -- Deadlocks: every path takes campaign locks in ascending id order. The
--- inserts of step 2 take the foreign key's KEY SHARE locks in the order of
--- the rows, which is by campaign; the counter trigger
--- (functions/participations.sql) locks the campaigns of a statement in id
--- order before it counts; step 4 goes campaign by campaign in id order.
+-- counter trigger (functions/participations.sql) locks the campaigns of a
+-- statement in id order before it counts; step 4 goes campaign by campaign
+-- in id order.
 
 -- The reads of several batches at once: per row of the arrays (campaign,
 -- customer), the campaign's status, tiers, deposit policy, version and
@@ -182,12 +150,12 @@ CREATE OR REPLACE FUNCTION gb_join_row_refusal(p_quantity bigint, p_score intege
                 WHEN p_score < p_min_score THEN 'reliability_too_low' END
 $$;
 
--- The fulfilment choice (issue 13): a pickup campaign needs one of its
--- points and takes no address; a delivery campaign takes an optional
--- address and no point. Refusals are answered 400 invalid_field naming
--- the field (api_join.c): pickup_point_required, pickup_point_invalid,
+-- The fulfilment choice: a pickup campaign needs one of its points and
+-- takes no address; a delivery campaign takes an optional address and no
+-- point. Refusals are answered 400 invalid_field naming the field
+-- (api_join.c): pickup_point_required, pickup_point_invalid,
 -- pickup_point_not_taken, address_not_taken. A body of {quantity} alone
--- is a valid delivery join, as before fulfilment existed.
+-- is a valid delivery join.
 CREATE OR REPLACE FUNCTION gb_join_fulfilment_refusal(p_fulfilment text, p_points bigint[],
                                                       p_point bigint, p_address text)
     RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -238,7 +206,7 @@ END $$;
 -- p_notify: whether this transaction announces the campaigns' change to the
 -- live streams (a NOTIFY at commit, functions/live.sql); false when the
 -- statement commits by itself and the server announces it after the commit
--- (server/livenotify.h), true inside a longer transaction (a keyed join).
+-- (server/live/livenotify.h), true inside a longer transaction (a keyed join).
 DROP FUNCTION IF EXISTS gb_join_batches(bigint[], integer[], bigint[], bigint[], integer[],
                                         double precision[], integer[], bigint[]);
 DROP FUNCTION IF EXISTS gb_join_batches(bigint[], integer[], bigint[], bigint[], integer[],

@@ -1,8 +1,8 @@
 -- Live progress: every committed change of a published campaign is
 -- announced on the channel gb_campaign_changed with the campaign's id as
 -- the payload, so that each server process (one LISTEN connection each,
--- server/listen.c) can refresh the streams of that campaign (server/sse.c),
--- whichever process made the change.
+-- server/db/listen.c) can refresh the streams of that campaign
+-- (server/live/sse.c), whichever process made the change.
 --
 -- The NOTIFY is sent in the transaction of the change, so it is delivered
 -- at its commit and never for a rolled-back change (the joins excepted:
@@ -23,14 +23,14 @@ END $$;
 CREATE OR REPLACE TRIGGER campaigns_change_seq BEFORE UPDATE ON campaigns
     FOR EACH ROW EXECUTE FUNCTION gb_campaign_change_seq();
 
--- A NOTIFY makes the commit of its transaction take a cluster-wide lock
--- and hold it through the WAL flush, so notifying transactions commit one
--- at a time, without group commit: under the join load that halved the
--- joins per second. The joins' own transactions therefore do not notify
--- when their caller says it will announce them after the commit
--- (gb_join_batches with p_notify false sets groupbuyd.live_notify to off
--- for its transaction; server/livenotify.h sends the NOTIFY afterwards, in
--- a statement that writes nothing). Every other change notifies here.
+-- A NOTIFY makes the commit of its transaction take a cluster-wide lock and
+-- hold it through the WAL flush, so notifying transactions commit one at a
+-- time, without group commit, which halves the joins a second. The joins'
+-- own transactions therefore do not notify when their caller says it will
+-- announce them after the commit (gb_join_batches with p_notify false sets
+-- groupbuyd.live_notify to off for its transaction;
+-- server/live/livenotify.h sends the NOTIFY afterwards, in a statement that
+-- writes nothing). Every other change notifies here.
 --
 -- Drafts are not public: their edits wake nobody.
 CREATE OR REPLACE FUNCTION gb_campaign_notify() RETURNS trigger

@@ -1,7 +1,7 @@
--- Fulfilment (issue 13): the representations of pickup points and orders,
+-- Fulfilment: the representations of pickup points and orders,
 -- the trigger that creates an order when a participation becomes paid, and
--- the order transitions with their outbox events (server/api_pickup.c and
--- server/api_orders.c answer with these).
+-- the order transitions with their outbox events (api_pickup.c and
+-- api_orders.c answer with these).
 --
 -- An order is created in the transaction that makes its participation
 -- paid, whichever statement does it (a balance payment applied, or the
@@ -15,7 +15,7 @@
 -- order.ready_for_pickup, order.picked_up, each keyed <kind>:order:<id>.
 --
 -- The pickup code: six digits drawn in C from OpenSSL's CSPRNG
--- (server/pickupcode.c), written with the ready transition. orders keeps
+-- (server/domain/fulfil.c), written with the ready transition. orders keeps
 -- only a salted SHA-256 of it, which the pickup compares in C in constant
 -- time; the customer's copy lives in order_pickup_codes, read only by the
 -- customer-scoped statements of api_orders.c (a staff statement never
@@ -52,7 +52,7 @@ CREATE OR REPLACE FUNCTION gb_campaign_pickup_points_json(c campaigns) RETURNS j
            WHERE p.distributor_id = c.distributor_id
              AND p.id = ANY (c.pickup_point_ids) $$;
 
--- The order object of API.md. p_code is the pickup code, given only by
+-- The order object of docs/api.md. p_code is the pickup code, given only by
 -- customer-scoped statements (staff pass NULL, and the member is left out).
 CREATE OR REPLACE FUNCTION gb_order_json(o orders, p_code text) RETURNS json
     LANGUAGE sql STABLE

@@ -97,7 +97,7 @@ CREATE OR REPLACE TRIGGER participations_count_update AFTER UPDATE ON participat
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION gb_participations_count();
 
--- The participation object of API.md. unit_price_cents is the final unit
+-- The participation object of docs/api.md. unit_price_cents is the final unit
 -- price once known (set on the participation at close, else the campaign's
 -- final price); while the campaign is not closed it is null here and the
 -- server fills in the current price from the pricing module. It is the
@@ -128,7 +128,7 @@ CREATE OR REPLACE FUNCTION gb_participation_json(p participations) RETURNS json
 -- One customer's history aggregated per kind for the reliability module:
 -- count and sum of decayed weights 0.5 ^ (age_days / half_life_days), ages
 -- from the database clock (never below 0). This is the one home of the
--- decay (server/reliability.c takes these sums); tests/api/
+-- decay (server/domain/reliability.c takes these sums); tests/api/
 -- test_domain_twins.py holds it against the formula. An event more than
 -- 1000 half-lives old weighs 0: power() raises an underflow error instead
 -- of returning a subnormal, which with a short half-life (1 day and a

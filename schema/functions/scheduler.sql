@@ -1,7 +1,7 @@
--- The scheduler's containment of failures (server/scheduler.c): every due
--- function (functions/transitions.sql, functions/settle.sql) claims its
--- rows by due time, leaving out those in backoff, and hands them to
--- gb_due_run, which moves them and answers one row per row claimed:
+-- The scheduler's containment of failures (server/engine/scheduler.c):
+-- every due function (functions/transitions.sql, functions/settle.sql)
+-- claims its rows by due time, leaving out those in backoff, and hands them
+-- to gb_due_run, which moves them and answers one row per row claimed:
 --
 --   o_id        the campaign or participation
 --   o_done      it moved now (false: nothing to do, e.g. another process

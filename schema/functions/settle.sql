@@ -1,5 +1,5 @@
 -- Settlement (结算) of succeeded campaigns, the reconciliation function,
--- and the representations of the settlement views (server/api_settlements.c).
+-- and the representations of the settlement views (api_settlements.c).
 --
 -- gb_campaign_settle does the whole settlement of one campaign in one
 -- statement of one transaction: the settlement row, one line per paid or
@@ -14,9 +14,9 @@
 --   settle:<campaign_id>:commission | :manufacturer | :distributor_net
 -- and the outbox idempotency key settled:campaign:<campaign_id>.
 --
--- Arithmetic (DESIGN.md "Settlement"; this is its one implementation,
--- checked line by line against the table by tests/api/
--- test_settlement_rules.py):
+-- Arithmetic (docs/domain.md, "Settlement and reconciliation"; this is its
+-- one implementation, checked line by line against the table by
+-- tests/api/test_settlement_rules.py):
 --   paid      gross = unit price x quantity, forfeited 0,
 --             manufacturer = cost price x quantity; less, for after-sales
 --             refunds approved before settlement (functions/aftersales.sql),
@@ -29,7 +29,7 @@
 --   leader = (gross x the pickup point's commission_bp + 5000) div 10000
 --             for a paid line of a pickup campaign (the point the
 --             participation chose, its commission_bp at settlement,
---             recorded on the line as leader_bp); 0 otherwise (issue 13);
+--             recorded on the line as leader_bp); 0 otherwise;
 --   net = gross + forfeited - commission - manufacturer - leader (may be
 --             negative: a ledger distributor_net entry then has a
 --             negative amount).
@@ -48,7 +48,7 @@
 --   * the three ledger entries are written even when an amount is 0, so a
 --     settled campaign always has exactly three settle:* movements; a
 --     pickup campaign has a fourth, settle:<id>:leader_commission (also
---     when 0), so that a delivery campaign's ledger is as before.
+--     when 0), while a delivery campaign keeps exactly three.
 
 
 -- The scheduler asks every pass which succeeded campaigns still wait for a
@@ -244,7 +244,7 @@ BEGIN
 END $$;
 
 
--- The reconciliation invariant of DESIGN.md for one campaign of any
+-- The reconciliation invariant of docs/domain.md for one campaign of any
 -- status, from the live ledger and the settlement lines:
 --   received   = deposit_received + balance_received
 --   refunded   = refund_issued

@@ -1,6 +1,6 @@
 -- The time-driven and closing transitions of campaigns and participations,
--- as functions the scheduler (server/scheduler.c) and the cancel endpoint
--- call, one statement each, so that each runs in one transaction.
+-- as functions the scheduler (server/engine/scheduler.c) and the cancel
+-- endpoint call, one statement each, so that each runs in one transaction.
 --
 -- Exactly-once, with any number of groupbuyd processes on one database:
 --   * due campaigns and unpaid participations are claimed with FOR UPDATE
@@ -30,15 +30,14 @@
 -- "void" is the refund of a deposit paid in part by a participation that
 -- was still pending_deposit at a successful close (it does not count, so
 -- its money goes back).
--- Outbox kinds are API.md's event types (participation.paid, ...).
+-- Outbox kinds are docs/api.md's event types (participation.paid, ...).
 -- Outbox idempotency keys: the movement key for participation.refunded
 -- rows (the payment provider's refund key); otherwise '<kind>:campaign:<id>'
--- or '<kind>:participation:<pid>' with the kind's short name (the names
--- before the API's type names; kept so that keys stay unique across the
--- rename).
+-- or '<kind>:participation:<pid>' with the kind's short name ('voided',
+-- 'deposit_expired', ...), not the API's type: the keys already stored
+-- are spelled so, and a key must stay unique across all of them.
 
 
--- The price of the tier with the greatest threshold <= max(n, 1).
 -- The price of the tier with the greatest threshold <= max(n, 1).
 CREATE OR REPLACE FUNCTION gb_tier_price(p_tiers jsonb, p_count bigint) RETURNS bigint
     LANGUAGE sql IMMUTABLE AS $$

@@ -1,7 +1,7 @@
 -- Outbound webhooks: the fan-out of the outbox to endpoints, the claim of
 -- due deliveries by a relay process, and the record of an attempt
--- (server/webhook_relay.c); the endpoint representation (server/
--- api_webhooks.c).
+-- (server/out/webhook_relay.c); the endpoint representation
+-- (api_webhooks.c).
 --
 -- No statement here waits on the network: the relay claims (one short
 -- transaction), sends with no transaction open, and records (another).
@@ -39,7 +39,7 @@ CREATE OR REPLACE FUNCTION gb_webhook_delivery_json(d webhook_deliveries, p_type
 $$;
 
 -- Whether an event type matches an endpoint's patterns ("*", "family.*",
--- or the type); server/webhook_rules.c validates the patterns.
+-- or the type); server/domain/webhook_rules.c validates the patterns.
 CREATE OR REPLACE FUNCTION gb_webhook_matches(p_patterns text[], p_kind text)
     RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
     SELECT EXISTS (SELECT 1 FROM unnest(p_patterns) p

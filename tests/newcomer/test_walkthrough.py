@@ -1,13 +1,17 @@
 #!/usr/bin/python3
-"""Runs the README's walkthrough, exactly as written, against `make run`.
+"""Runs the walkthrough, docs/walkthrough.md, exactly as written, against `make run`.
 
-The commands are read from README.md's "Walkthrough" section, so that the
-README cannot drift from what works: every ```sh block there is split into
-steps at blank lines; a step's `#>` lines are what it must print, and the
-rest is run, in order, in one bash (variables carry from step to step),
-from the checkout's root as a reader would. The one change: the campaign
-closes 15 seconds after it is made instead of two minutes (the test would
-otherwise wait for nothing); the test fails if that text is not found.
+The commands are read from docs/walkthrough.md, so that the document cannot
+drift from what works: every ```sh block there is split into steps at blank
+lines; a step's `#>` lines are what it must print, and the rest is run, in
+order, in one bash (variables carry from step to step), from the checkout's
+root as a reader would. The one change: the campaign closes 15 seconds
+after it is made instead of two minutes (the test would otherwise wait for
+nothing); the test fails if that text is not found exactly once.
+
+README.md's "Walkthrough" section shows the first steps only; the test
+fails unless its ```sh steps are, verbatim, the first steps of
+docs/walkthrough.md, so the README holds no second copy that could drift.
 
 The server is scripts/run.sh itself (what `make run` runs after the build),
 with its development secrets and demo data, on a free port given through
@@ -26,26 +30,45 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PG = os.path.join(ROOT, "scripts", "pg.sh")
-CLOSE_IN_README = "'+2 minutes'"
+CLOSE_IN_DOC = "'+2 minutes'"
 CLOSE_IN_TEST = "'+15 seconds'"
 
 
-def walkthrough_steps(readme):
-    """[(commands, expected_lines)] of the Walkthrough section."""
-    m = re.search(r"^## Walkthrough\n(.*?)(?=^## )", readme, re.S | re.M)
-    if not m:
-        raise SystemExit("walkthrough: README.md has no '## Walkthrough' section")
+WALKTHROUGH = os.path.join("docs", "walkthrough.md")
+
+
+def sh_steps(text):
+    """[(commands, expected_lines)] of every ```sh block of text."""
     steps = []
-    for block in re.findall(r"^```sh\n(.*?)^```", m.group(1), re.S | re.M):
+    for block in re.findall(r"^```sh\n(.*?)^```", text, re.S | re.M):
         for chunk in re.split(r"\n\s*\n", block.strip("\n")):
             lines = chunk.split("\n")
             cmd = [l for l in lines if not l.startswith("#>")]
             out = [l[3:] if l.startswith("#> ") else l[2:] for l in lines if l.startswith("#>")]
             if cmd:
                 steps.append(("\n".join(cmd), out))
-    if len(steps) < 10:
-        raise SystemExit("walkthrough: only %d steps found in README.md" % len(steps))
     return steps
+
+
+def walkthrough_steps(doc):
+    """The steps of docs/walkthrough.md: every ```sh block in it."""
+    steps = sh_steps(doc)
+    if len(steps) < 10:
+        raise SystemExit("walkthrough: only %d steps found in %s" % (len(steps), WALKTHROUGH))
+    return steps
+
+
+def check_readme_prefix(readme, steps):
+    """README.md's Walkthrough section may show the first steps, verbatim."""
+    m = re.search(r"^## Walkthrough\n(.*?)(?=^## |\Z)", readme, re.S | re.M)
+    if not m:
+        raise SystemExit("walkthrough: README.md has no '## Walkthrough' section")
+    shown = sh_steps(m.group(1))
+    for i, step in enumerate(shown):
+        if i >= len(steps) or step != steps[i]:
+            raise SystemExit("walkthrough: README.md's step %d is not step %d of %s:\n%s"
+                             % (i + 1, i + 1, WALKTHROUGH, step[0]))
+    return len(shown)
 
 
 def free_port():
@@ -58,15 +81,17 @@ def main():
     # A SIGTERM (make test interrupted) still stops the server and removes
     # the cluster: the finally below runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    steps = walkthrough_steps(open(os.path.join(ROOT, "README.md"), encoding="utf-8").read())
+    steps = walkthrough_steps(open(os.path.join(ROOT, WALKTHROUGH), encoding="utf-8").read())
+    shown = check_readme_prefix(open(os.path.join(ROOT, "README.md"), encoding="utf-8").read(),
+                                steps)
     script_steps = []
     found = 0
     for cmd, out in steps:
-        found += cmd.count(CLOSE_IN_README)
-        script_steps.append((cmd.replace(CLOSE_IN_README, CLOSE_IN_TEST), out))
+        found += cmd.count(CLOSE_IN_DOC)
+        script_steps.append((cmd.replace(CLOSE_IN_DOC, CLOSE_IN_TEST), out))
     if found != 1:
         raise SystemExit("walkthrough: expected %s once in the walkthrough, found %d"
-                         % (CLOSE_IN_README, found))
+                         % (CLOSE_IN_DOC, found))
 
     cluster = os.path.join(ROOT, "var", "test-walk-%d" % os.getpid())
     work = tempfile.mkdtemp(prefix="gbd-walk-")
@@ -102,7 +127,7 @@ def main():
 
         # One bash for every step, each step's output to its own file; it
         # stops at the first step that fails, prints to stderr or prints
-        # other than the README says (a later `until` would wait forever).
+        # other than the walkthrough says (a later `until` would wait forever).
         lines = ["set -u", "cd %s" % ROOT]
         for i, (cmd, expected) in enumerate(script_steps):
             with open(os.path.join(work, "exp.%d" % i), "w", encoding="utf-8") as f:
@@ -146,7 +171,8 @@ def main():
     if failures:
         print("walkthrough: FAILED\n" + "\n\n".join(failures))
         return 1
-    print("walkthrough: %d steps of README.md passed" % len(script_steps))
+    print("walkthrough: %d steps of %s passed (the first %d shown in README.md)"
+          % (len(script_steps), WALKTHROUGH, shown))
     return 0
 
 
