@@ -8,7 +8,7 @@
 
 #include "api/api.h"
 #include "engine/account.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 /* A login held by another distributor's staff gets a row that never logs

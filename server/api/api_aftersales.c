@@ -20,7 +20,7 @@
 #include "api/api.h"
 #include "domain/pricing.h"
 #include "engine/idem.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 struct aftersales_in {

@@ -61,7 +61,7 @@
 #include "domain/forecast.h"
 #include "domain/pricing.h"
 #include "engine/idem.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/json.h"
 #include "lib/rfc3339.h"
 #include "live/viewcache.h"

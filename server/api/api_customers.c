@@ -16,7 +16,7 @@
 #include "api/api.h"
 #include "engine/account.h"
 #include "engine/joinengine.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 static struct db_stmt customer_insert =

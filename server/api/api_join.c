@@ -31,7 +31,7 @@
 #include "engine/idem.h"
 #include "engine/joinbatch.h"
 #include "engine/joinengine.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 /* The participation JSON text at (row, col) of res, followed by the

@@ -33,7 +33,7 @@
 #include "domain/fulfil.h"
 #include "engine/idem.h"
 #include "engine/joinengine.h" /* array literals for statement parameters */
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/crypto.h"
 #include "lib/csv.h"
 #include "lib/json.h"

@@ -23,7 +23,7 @@
 
 #include "api/api.h"
 #include "engine/idem.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
 #include "lib/log.h"

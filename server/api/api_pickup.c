@@ -13,7 +13,7 @@
 
 #include "api/api.h"
 #include "engine/idem.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 struct pickup_in {

@@ -10,7 +10,7 @@
 
 #include "api/api.h"
 #include "engine/account.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/json.h"
 #include "lib/money.h"
 

@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "http/http.h"
+#include "http/request.h"
 
 static struct db_stmt feed_page =
     DB_STMT("reports_feed_page",

@@ -20,7 +20,7 @@
 #include <time.h>
 
 #include "api/api.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
 

@@ -23,7 +23,7 @@
 #include "engine/account.h"
 #include "engine/auth.h"
 #include "engine/joinengine.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
 

@@ -18,7 +18,7 @@
  * SQL as timestamptz parameters in UTC.
  */
 #include "api/api.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/rfc3339.h"
 
 static struct db_stmt settlement_list = DB_STMT(

@@ -16,7 +16,7 @@
 #include "app.h"
 #include "domain/webhook_rules.h"
 #include "engine/idem.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
 #include "out/webhook_relay.h"
