@@ -327,7 +327,7 @@ bool pricing_deposit_cents(int64_t first_tier_price_cents, int64_t quantity,
     return money_mul_percent_ceil(gross, deposit_percent, out);
 }
 
-bool pricing_deposit_for_score(const struct pricing_tier *tiers, size_t n_tiers,
+bool pricing_deposit_for_score(int64_t first_tier_price_cents,
                                const struct pricing_deposit_band *bands,
                                size_t n_bands, int64_t score, int64_t quantity,
                                int64_t *deposit_cents, int64_t *percent)
@@ -335,12 +335,10 @@ bool pricing_deposit_for_score(const struct pricing_tier *tiers, size_t n_tiers,
     const struct pricing_deposit_band *band;
     int64_t deposit;
 
-    assert(n_tiers > 0);
-    (void)n_tiers;
     band = pricing_band_for_score(bands, n_bands, score);
     if (band == NULL)
         return false;
-    if (!pricing_deposit_cents(tiers[0].unit_price_cents, quantity,
+    if (!pricing_deposit_cents(first_tier_price_cents, quantity,
                                band->deposit_percent, &deposit))
         return false;
     *deposit_cents = deposit;

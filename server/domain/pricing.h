@@ -223,10 +223,11 @@ bool pricing_deposit_cents(int64_t first_tier_price_cents, int64_t quantity,
     __attribute__((warn_unused_result));
 
 /* The deposit a customer of this score owes on joining with quantity units:
- * the band for the score, applied to tiers[0]'s price. tiers must be a valid
- * ladder. False when no band covers the score or pricing_deposit_cents
- * refuses; on success *percent (when not NULL) is the band's percent. */
-bool pricing_deposit_for_score(const struct pricing_tier *tiers, size_t n_tiers,
+ * the band for the score, applied to the first tier's price (the stored
+ * ladder's first; functions/pricing.sql reads it). False when no band
+ * covers the score or pricing_deposit_cents refuses; on success *percent
+ * (when not NULL) is the band's percent. */
+bool pricing_deposit_for_score(int64_t first_tier_price_cents,
                                const struct pricing_deposit_band *bands,
                                size_t n_bands, int64_t score, int64_t quantity,
                                int64_t *deposit_cents, int64_t *percent)

@@ -5,6 +5,7 @@
  */
 #include "engine/joinengine.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +91,12 @@ bool joinengine_parse_bands(const char *text,
 bool joinengine_campaign_read(const PGresult *res, int row,
                               struct joinengine_campaign *c)
 {
-    if (!joinengine_parse_tiers(PQgetvalue(res, row, 1), c->tiers,
-                                &c->ntiers) ||
+    const char *price = PQgetvalue(res, row, 1);
+    char *end;
+    errno = 0;
+    c->first_price_cents = strtoll(price, &end, 10);
+    if (PQgetisnull(res, row, 1) || errno != 0 || end == price ||
+        *end != '\0' || c->first_price_cents < 1 ||
         !joinengine_parse_bands(PQgetvalue(res, row, 2), c->bands, &c->nbands))
         return false;
     c->version = atoi(PQgetvalue(res, row, 3));
@@ -135,7 +140,7 @@ bool joinengine_price(const struct reliability_params *params,
      * even be representable. */
     if (j->quantity > c->per_customer_limit)
         return true;
-    return pricing_deposit_for_score(c->tiers, c->ntiers, c->bands, c->nbands,
+    return pricing_deposit_for_score(c->first_price_cents, c->bands, c->nbands,
                                      j->score.score, j->quantity,
                                      &j->deposit_cents, &j->deposit_percent);
 }

@@ -923,7 +923,7 @@ static void test_deposit_for_score(void)
     for (size_t i = 0; i < N_ELEMS(cases); i++) {
         int64_t dep = 777, pct = 777;
         bool ok = pricing_deposit_for_score(
-            api_ladder, 3, pricing_default_deposit_policy,
+            api_ladder[0].unit_price_cents, pricing_default_deposit_policy,
             PRICING_DEFAULT_BANDS, cases[i].score, cases[i].quantity, &dep,
             &pct);
 
@@ -933,11 +933,11 @@ static void test_deposit_for_score(void)
     }
 
     int64_t dep = 777;
-    CHECK(!pricing_deposit_for_score(api_ladder, 3, no_zero, 2, 40, 1, &dep,
-                                     NULL));
+    CHECK(!pricing_deposit_for_score(api_ladder[0].unit_price_cents, no_zero, 2,
+                                     40, 1, &dep, NULL));
     CHECK_INT_EQ(dep, 777);
-    CHECK(pricing_deposit_for_score(api_ladder, 3, no_zero, 2, 60, 1, &dep,
-                                    NULL));
+    CHECK(pricing_deposit_for_score(api_ladder[0].unit_price_cents, no_zero, 2,
+                                    60, 1, &dep, NULL));
     CHECK_INT_EQ(dep, 990);
 }
 
