@@ -54,16 +54,7 @@ void api_campaigns_publish(struct req *r);
 void api_campaigns_cancel(struct req *r);
 void api_public_campaigns_list(struct req *r);
 void api_public_campaigns_get(struct req *r);
-/* The public view's "progress" member ("\"progress\":{...}") of row `row`
- * of a result whose columns from col + 1 are the tiers, tier_basis,
- * participants, quantity, min_participants and max_quantity (col itself is
- * not read), into buf (API_CAMPAIGN_PROGRESS_MAX bytes suffice); false when
- * the stored data is inconsistent. The live stream (sse.c) shares it. */
-#define API_CAMPAIGN_PROGRESS_MAX 512
-bool api_campaign_progress(PGresult *res, int row, int col, char *buf,
-                           size_t cap) __attribute__((warn_unused_result));
 
-/* sse.c: GET /v1/campaigns/{id}/events */
 void api_campaign_events(struct req *r);
 
 /* api_join.c */

@@ -64,6 +64,8 @@
 #include "http/http.h"
 #include "lib/json.h"
 #include "lib/rfc3339.h"
+#include "live/progress.h"
+#include "live/sse.h"
 #include "live/viewcache.h"
 
 #define CAMPAIGN_WINDOW_MAX     (30 * 86400)
@@ -460,52 +462,13 @@ static bool campaign_tiers_parse(const char *text, struct pricing_tier *tiers,
     return true;
 }
 
-/* The "progress" member text of row `row`, columns from `col` laid out as
- * CAMPAIGN_COLS, into buf; false when the stored data is inconsistent. */
-bool api_campaign_progress(PGresult *res, int row, int col, char *buf,
-                           size_t cap)
-{
-    struct pricing_tier tiers[PRICING_MAX_TIERS];
-    size_t n;
-    enum pricing_basis basis;
-    int64_t parts, qty, minp, maxq;
-    if (!campaign_tiers_parse(PQgetvalue(res, row, col + 1), tiers, &n) ||
-        !pricing_basis_from_name(PQgetvalue(res, row, col + 2), &basis) ||
-        !campaign_cell_int(res, row, col + 3, &parts) || parts < 0 ||
-        !campaign_cell_int(res, row, col + 4, &qty) || qty < 0 ||
-        !campaign_cell_int(res, row, col + 5, &minp) ||
-        !campaign_cell_int(res, row, col + 6, &maxq))
-        return false;
-    struct pricing_progress p;
-    pricing_progress_compute(tiers, n, basis, parts, qty, minp, maxq, &p);
-    char next[128] = "null";
-    if (p.has_next_tier)
-        snprintf(next, sizeof next,
-                 "{\"threshold\":%lld,\"unit_price_cents\":%lld,"
-                 "\"needed\":%lld}",
-                 (long long)p.next_tier.threshold,
-                 (long long)p.next_tier.unit_price_cents,
-                 (long long)p.next_tier_needed);
-    int len = snprintf(buf, cap,
-                       "\"progress\":{\"participants\":%lld,\"quantity\":%lld,"
-                       "\"remaining_quantity\":%lld,"
-                       "\"current_unit_price_cents\":%lld,\"next_tier\":%s,"
-                       "\"threshold_reached\":%s}",
-                       (long long)p.participants, (long long)p.quantity,
-                       (long long)p.remaining_quantity,
-                       (long long)p.current_unit_price_cents, next,
-                       p.threshold_reached ? "true" : "false");
-    return len > 0 && (size_t)len < cap;
-}
-
-/* As api_campaign_progress, in r's arena; NULL when inconsistent. */
+/* As progress_member, in r's arena; NULL when inconsistent. */
 static char *campaign_progress_text(struct req *r, PGresult *res, int row,
                                     int col)
 {
-    char *buf = req_alloc(r, API_CAMPAIGN_PROGRESS_MAX);
-    return api_campaign_progress(res, row, col, buf, API_CAMPAIGN_PROGRESS_MAX)
-               ? buf
-               : NULL;
+    char *buf = req_alloc(r, PROGRESS_MEMBER_MAX);
+    return progress_member(res, row, col, buf, PROGRESS_MEMBER_MAX) ? buf
+                                                                    : NULL;
 }
 
 /* obj (a JSON object's text) with members (",\"k\":v" text) appended. */
@@ -1506,4 +1469,12 @@ void api_public_campaigns_get(struct req *r)
                            campaign_public_get_cb))
         return; /* answered (and freed) */
     viewcache_sent(r);
+}
+
+/* GET /v1/campaigns/{id}/events (public) -> 200 text/event-stream of
+ * "progress" and "status" events | 204 (the client saw the end) | 404 |
+ * 503 (shutting down, too many streams) */
+void api_campaign_events(struct req *r)
+{
+    sse_open(r, r->params[0]);
 }
