@@ -90,12 +90,6 @@ void api_reports_reliability(struct req *r);
 /* api_payments.c */
 void api_payments_create(struct req *r);
 void api_payments_webhook(struct req *r);
-/* The webhook's whole path (signature check, then the outcome) for a raw
- * body and its X-Signature value, which need not be the request's own: the
- * sandbox (api_sandbox.c) delivers its signed message through here. body
- * must live until the reply (arena). Replies like the webhook. */
-void api_payments_webhook_deliver(struct req *r, const char *signature,
-                                  const char *body, size_t len);
 
 /* api_sandbox.c */
 void api_sandbox_payment_outcome(struct req *r);

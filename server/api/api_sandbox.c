@@ -6,7 +6,7 @@
  * choice here, and this module writes exactly the webhook a real provider
  * would send (the payment's id and amount, a provider_ref, signed with the
  * webhook secret over t + "." + body) and hands the signed raw body to the
- * webhook's own code (api_payments_webhook_deliver), which verifies the
+ * webhook's own path (engine/payment.c), which verifies the
  * signature like any other delivery. Nothing here touches a payment
  * itself, so the sandbox cannot do what a provider could not.
  *
@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "engine/payment.h"
 #include "http/http.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
@@ -67,7 +68,7 @@ static void sandbox_payment_cb(const struct db_result *res, void *arg)
     char hex[2 * CRYPTO_SHA256_LEN + 1];
     crypto_hex_encode(mac, sizeof mac, hex);
     const char *signature = req_printf(r, "t=%lld,v1=%s", t, hex);
-    api_payments_webhook_deliver(r, signature, body, strlen(body));
+    payment_webhook_deliver(r, signature, body, strlen(body));
 }
 
 /* POST /v1/sandbox/payments/{id} (the paying customer) {outcome:
