@@ -13,10 +13,8 @@
  * A withdrawal is gb_participation_withdraw: one transaction that locks
  * the campaign then the participation, as the close does.
  *
- * unit_price_cents of a participation is the final price once the campaign
- * closed (SQL); while it is open the current price, computed here from the
- * tiers and the live counters with the pricing module and written into the
- * JSON that SQL built (gb_participation_json puts that key last, null).
+ * Every participation is answered as engine/participation_view.h builds it
+ * (with its current price while the campaign is open).
  */
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -31,57 +29,9 @@
 #include "engine/idem.h"
 #include "engine/joinbatch.h"
 #include "engine/joinengine.h"
+#include "engine/participation_view.h"
 #include "http/http.h"
 #include "lib/json.h"
-
-/* The participation JSON text at (row, col) of res, followed by the
- * columns live_price (bool), tiers, tier_basis, live_participants,
- * live_quantity. While live_price, the current unit price at the live
- * counters plus (add_participants, add_quantity) replaces the trailing
- * null. extra (may be NULL) is appended as more keys, e.g. "\"score\":80".
- * NULL when the stored data cannot be read (the caller answers 500). */
-static char *join_participation_text(struct req *r, const PGresult *res,
-                                     int row, int col, int64_t add_participants,
-                                     int64_t add_quantity, const char *extra)
-{
-    const char *json = PQgetvalue(res, row, col);
-    size_t len = strlen(json);
-    char *out;
-    if (strcmp(PQgetvalue(res, row, col + 1), "t") == 0) {
-        static const char tail[] = "\"unit_price_cents\" : null}";
-        size_t tl = sizeof tail - 1;
-        struct pricing_tier tiers[PRICING_MAX_TIERS];
-        size_t n;
-        enum pricing_basis basis;
-        if (len < tl || strcmp(json + len - tl, tail) != 0 ||
-            !joinengine_parse_tiers(PQgetvalue(res, row, col + 2), tiers, &n) ||
-            !pricing_basis_from_name(PQgetvalue(res, row, col + 3), &basis))
-            return NULL;
-        int64_t participants =
-            strtoll(PQgetvalue(res, row, col + 4), NULL, 10) + add_participants;
-        int64_t quantity =
-            strtoll(PQgetvalue(res, row, col + 5), NULL, 10) + add_quantity;
-        if (participants < 0 || quantity < 0)
-            return NULL;
-        int64_t price = pricing_unit_price(
-            tiers, n, pricing_count(basis, participants, quantity));
-        out =
-            req_printf(r, "%.*s%lld}", (int)(len - 5), json, (long long)price);
-    } else {
-        out = req_strdup(r, json);
-    }
-    if (extra != NULL) {
-        len = strlen(out);
-        out = req_printf(r, "%.*s, %s}", (int)(len - 1), out, extra);
-    }
-    return out;
-}
-
-static void join_reply_unreadable(struct req *r)
-{
-    req_reply_error(r, 500, "internal", NULL,
-                    "The campaign's stored tiers cannot be read.");
-}
 
 /* ---------------------------------------------------------------- join */
 
@@ -138,10 +88,10 @@ void api_join_batch_reply(struct req *r, const struct joinengine_outcome *o)
     struct join_state *st = r->state;
     switch (o->status) {
     case JOINENGINE_ACCEPTED: {
-        char *text = join_participation_text(
+        char *text = participation_view_text(
             r, o->res, o->row, JOINENGINE_DECIDE_JSON, 0, 0, NULL);
         if (text == NULL) {
-            join_reply_unreadable(r);
+            participation_view_unreadable(r);
             return;
         }
         app_of(r)->joins_accepted++;
@@ -161,7 +111,7 @@ void api_join_batch_reply(struct req *r, const struct joinengine_outcome *o)
                         "The campaign changed while joining; retry.");
         return;
     case JOINENGINE_UNREADABLE:
-        join_reply_unreadable(r);
+        participation_view_unreadable(r);
         return;
     case JOINENGINE_INTERNAL:
         req_reply_error(r, 500, "internal", NULL,
@@ -212,7 +162,7 @@ static void join_keyed_read_cb(const struct db_result *res, void *arg)
     }
     struct joinengine_campaign c;
     if (!joinengine_campaign_read(pg, 0, &c)) {
-        join_reply_unreadable(r);
+        participation_view_unreadable(r);
         return;
     }
     if (!joinengine_price(&r->srv->cfg->reliability, &c, pg, 0, &st->j)) {
@@ -285,30 +235,26 @@ void api_join_create(struct req *r)
 
 /* ---------------------------------------------------------------- reads */
 
-#define JOIN_PRICE_COLS                                           \
-    " c.status IN ('scheduled', 'open') AND c.closed_at IS NULL," \
-    " c.tiers::text, c.tier_basis, c.live_participants, c.live_quantity"
+static struct db_stmt part_get = DB_STMT(
+    "participation_get",
+    "SELECT gb_participation_json(p)::text," PARTICIPATION_VIEW_PRICE_COLS
+    "  FROM participations p JOIN campaigns c ON c.id = p.campaign_id"
+    " WHERE p.id = $1 AND p.customer_id = $2",
+    2);
 
-static struct db_stmt part_get =
-    DB_STMT("participation_get",
-            "SELECT gb_participation_json(p)::text," JOIN_PRICE_COLS
-            "  FROM participations p JOIN campaigns c ON c.id = p.campaign_id"
-            " WHERE p.id = $1 AND p.customer_id = $2",
-            2);
-
-static struct db_stmt part_list_mine =
-    DB_STMT("participation_list_mine",
-            "SELECT p.id, gb_participation_json(p)::text," JOIN_PRICE_COLS
-            "  FROM participations p JOIN campaigns c ON c.id = p.campaign_id"
-            " WHERE p.customer_id = $1 AND p.id > $2 ORDER BY p.id LIMIT $3",
-            3);
+static struct db_stmt part_list_mine = DB_STMT(
+    "participation_list_mine",
+    "SELECT p.id, gb_participation_json(p)::text," PARTICIPATION_VIEW_PRICE_COLS
+    "  FROM participations p JOIN campaigns c ON c.id = p.campaign_id"
+    " WHERE p.customer_id = $1 AND p.id > $2 ORDER BY p.id LIMIT $3",
+    3);
 
 /* Columns: id, participation JSON, the price columns, then (staff) the VIP
  * level and the history; one row with a null id when the campaign has no
  * participation after $2. */
 static struct db_stmt part_list_campaign = DB_STMT(
     "participation_list_campaign",
-    "SELECT p.id, gb_participation_json(p)::text," JOIN_PRICE_COLS
+    "SELECT p.id, gb_participation_json(p)::text," PARTICIPATION_VIEW_PRICE_COLS
     ",      coalesce(v.vip_level, 0), h.*"
     "  FROM campaigns c"
     "  LEFT JOIN participations p ON p.campaign_id = c.id AND p.id > $2"
@@ -330,9 +276,9 @@ static void part_get_cb(const struct db_result *res, void *arg)
         req_reply_error(r, 404, "not_found", NULL, "No such participation.");
         return;
     }
-    char *text = join_participation_text(r, res->res, 0, 0, 0, 0, NULL);
+    char *text = participation_view_text(r, res->res, 0, 0, 0, 0, NULL);
     if (text == NULL) {
-        join_reply_unreadable(r);
+        participation_view_unreadable(r);
         return;
     }
     idem_reply_text(r, 200, text);
@@ -356,59 +302,7 @@ static void part_list_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct join_list *jl = r->state;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
-        return;
-    }
-    PGresult *pg = res->res;
-    int n = PQntuples(pg);
-    if (jl->staff && n == 0) {
-        req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
-        return;
-    }
-    if (n > 0 && PQgetisnull(pg, 0, 0))
-        n = 0; /* a campaign without (further) participations */
-    bool more = n > jl->limit;
-    if (more)
-        n = (int)jl->limit;
-    struct evbuffer *b = evbuffer_new();
-    if (b == NULL) {
-        req_reply_error(r, 500, "internal", NULL, "Out of memory.");
-        return;
-    }
-    evbuffer_add_printf(b, "{\"items\":[");
-    for (int i = 0; i < n; i++) {
-        const char *extra = NULL;
-        if (jl->staff) {
-            struct reliability_result score;
-            if (!joinengine_history_score(&r->srv->cfg->reliability, pg, i, 8,
-                                          atoi(PQgetvalue(pg, i, 7)), &score,
-                                          NULL)) {
-                evbuffer_free(b);
-                join_reply_unreadable(r);
-                return;
-            }
-            extra = req_printf(r, "\"score\" : %d", score.score);
-        }
-        char *text = join_participation_text(r, pg, i, 1, 0, 0, extra);
-        if (text == NULL) {
-            evbuffer_free(b);
-            join_reply_unreadable(r);
-            return;
-        }
-        evbuffer_add_printf(b, "%s%s", i ? "," : "", text);
-    }
-    if (more)
-        evbuffer_add_printf(b, "],\"next_after\":%s}",
-                            PQgetvalue(pg, n - 1, 0));
-    else
-        evbuffer_add_printf(b, "],\"next_after\":null}");
-    size_t len = evbuffer_get_length(b);
-    char *text = req_alloc(r, len + 1);
-    evbuffer_remove(b, text, len);
-    text[len] = '\0';
-    evbuffer_free(b);
-    req_reply_raw(r, 200, "application/json", text, len);
+    participation_view_reply_list(r, res, jl->limit, jl->staff);
 }
 
 /* GET /v1/me/participations (customer) -> {items, next_after} */

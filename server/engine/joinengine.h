@@ -50,7 +50,7 @@ extern struct db_stmt joinengine_read_stmt;
 /* The decision: ten arrays, one element per join (JOINENGINE_DECIDE_
  * ARRAYS, filled by joinengine_decide_add). One row out per join: o_ord
  * (its 1-based position), o_reason (NULL when accepted), then the
- * participation JSON and its price columns (see api_join.c).
+ * participation JSON and its price columns (participation_view.h).
  * joinengine_decide_stmt is for a statement that commits by itself
  * (joinbatch.c): its transaction does not notify the live streams, the
  * caller announces the campaigns after the commit (livenotify.h).
