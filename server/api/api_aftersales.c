@@ -6,8 +6,9 @@
  * Each step is one SQL function (functions/aftersales.sql) that takes the
  * locks, checks the state and the amounts, and writes the ledger, outbox
  * and adjustment rows in the same transaction; this file validates input
- * and maps the function's outcome to the contract. Creating a request and
- * approving one (money moves) go through the Idempotency-Key machinery.
+ * and engine/order.c maps the function's outcome to the contract. Creating a
+ * request and approving one (money moves) go through the Idempotency-Key
+ * machinery.
  *
  * Decisions where the documents are silent: the customer's request is
  * capped like the approval (amount at most paid less refunded, quantity at
@@ -20,23 +21,19 @@
 #include "api/api.h"
 #include "domain/pricing.h"
 #include "engine/idem.h"
+#include "engine/order.h"
 #include "http/http.h"
 #include "lib/json.h"
 
 struct aftersales_in {
-    const char *reason, *note;
+    const char *reason;
     int64_t quantity, amount;
-    int ok_status;              /* 201 for a new request, else 200 */
-    const char *quantity_field; /* the field a unit count came in */
 };
 
-static struct aftersales_in *aftersales_state(struct req *r, int ok_status,
-                                              const char *quantity_field)
+static struct aftersales_in *aftersales_state(struct req *r)
 {
     struct aftersales_in *in = req_alloc(r, sizeof *in);
     memset(in, 0, sizeof *in);
-    in->ok_status = ok_status;
-    in->quantity_field = quantity_field;
     r->state = in;
     return in;
 }
@@ -46,30 +43,21 @@ static const char *aftersales_int(struct req *r, int64_t v)
     return req_printf(r, "%lld", (long long)v);
 }
 
-static void aftersales_outcome_cb(const struct db_result *res, void *arg)
+/* The step's answer: the customer's request is 201 and names its units
+ * "quantity"; the staff's approval names them "returned_quantity". */
+static void aftersales_requested_cb(const struct db_result *res, void *arg)
 {
-    struct req *r = arg;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
-        return;
-    }
-    const struct aftersales_in *in = r->state;
-    const char *outcome = PQgetvalue(res->res, 0, 0);
-    if (strcmp(outcome, "ok") == 0)
-        idem_reply_text(r, in->ok_status, PQgetvalue(res->res, 0, 1));
-    else if (strcmp(outcome, "not_found") == 0)
-        req_reply_error(r, 404, "not_found", NULL, "No such resource.");
-    else if (strcmp(outcome, "amount") == 0)
-        req_reply_error(r, 400, "invalid_field", "amount_cents",
-                        "The amount is more than was paid less what was "
-                        "already refunded.");
-    else if (strcmp(outcome, "quantity") == 0)
-        req_reply_error(r, 400, "invalid_field", in->quantity_field,
-                        "More units than the order holds (less those "
-                        "already returned).");
-    else
-        req_reply_error(r, 409, "invalid_state", NULL,
-                        "The request does not apply in the current state.");
+    order_aftersales_reply(arg, res, 201, "quantity");
+}
+
+static void aftersales_approved_cb(const struct db_result *res, void *arg)
+{
+    order_aftersales_reply(arg, res, 200, "returned_quantity");
+}
+
+static void aftersales_rejected_cb(const struct db_result *res, void *arg)
+{
+    order_aftersales_reply(arg, res, 200, "quantity");
 }
 
 static struct db_stmt aftersales_request =
@@ -85,7 +73,7 @@ static void aftersales_request_run(struct req *r)
                             aftersales_int(r, r->params[0]), in->reason,
                             aftersales_int(r, in->quantity),
                             aftersales_int(r, in->amount)};
-    if (!req_exec(r, &aftersales_request, params, aftersales_outcome_cb))
+    if (!req_exec(r, &aftersales_request, params, aftersales_requested_cb))
         return;
 }
 
@@ -97,7 +85,7 @@ void api_aftersales_create(struct req *r)
     cJSON *body = req_json_object(r);
     if (body == NULL)
         return;
-    struct aftersales_in *in = aftersales_state(r, 201, "quantity");
+    struct aftersales_in *in = aftersales_state(r);
     static const char *const fields[] = {"reason", "quantity", "amount_cents",
                                          NULL};
     struct jfields jf;
@@ -173,7 +161,7 @@ static void aftersales_approve_run(struct req *r)
         req_tenant_param(r), aftersales_int(r, r->params[0]),
         aftersales_int(r, in->amount), aftersales_int(r, in->quantity),
         aftersales_int(r, r->who.id)};
-    if (!req_exec(r, &aftersales_approve, params, aftersales_outcome_cb))
+    if (!req_exec(r, &aftersales_approve, params, aftersales_approved_cb))
         return;
 }
 
@@ -186,7 +174,7 @@ void api_aftersales_approve(struct req *r)
     cJSON *body = req_json_object(r);
     if (body == NULL)
         return;
-    struct aftersales_in *in = aftersales_state(r, 200, "returned_quantity");
+    struct aftersales_in *in = aftersales_state(r);
     static const char *const fields[] = {"amount_cents", "returned_quantity",
                                          NULL};
     struct jfields jf;
@@ -213,7 +201,6 @@ void api_aftersales_reject(struct req *r)
     if (body == NULL)
         return;
     const char *note = NULL;
-    (void)aftersales_state(r, 200, "quantity");
     static const char *const fields[] = {"note", NULL};
     struct jfields jf;
     jfields_init(&jf, body);
@@ -226,6 +213,6 @@ void api_aftersales_reject(struct req *r)
     const char *params[] = {req_tenant_param(r),
                             aftersales_int(r, r->params[0]), note,
                             aftersales_int(r, r->who.id)};
-    if (!req_query_db(r, &aftersales_reject, params, aftersales_outcome_cb))
+    if (!req_query_db(r, &aftersales_reject, params, aftersales_rejected_cb))
         return;
 }

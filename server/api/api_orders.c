@@ -7,7 +7,7 @@
  * participation paid (functions/orders.sql); this file only moves it on.
  * Each transition is one SQL function that locks the order, checks its
  * state and writes the outbox event (order.shipped, ...), answering an
- * outcome this file maps to the contract's status codes.
+ * outcome that engine/order.c maps to the contract's status codes.
  *
  * Tenancy: customer statements take the customer id and staff statements
  * the distributor id, so another's order is 404 either way.
@@ -33,6 +33,7 @@
 #include "domain/fulfil.h"
 #include "engine/idem.h"
 #include "engine/joinengine.h" /* array literals for statement parameters */
+#include "engine/order.h"
 #include "http/http.h"
 #include "lib/crypto.h"
 #include "lib/csv.h"
@@ -86,34 +87,6 @@ const char *api_address_read(struct req *r, struct jfields *jf,
     const char *copy = req_strdup(r, text);
     cJSON_free(text);
     return copy;
-}
-
-/* Answers the (outcome, body) row of an order transition function. */
-static void order_outcome_cb(const struct db_result *res, void *arg)
-{
-    struct req *r = arg;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
-        return;
-    }
-    const char *outcome = PQgetvalue(res->res, 0, 0);
-    if (strcmp(outcome, "ok") == 0)
-        idem_reply_text(r, 200, PQgetvalue(res->res, 0, 1));
-    else if (strcmp(outcome, "not_found") == 0)
-        req_reply_error(r, 404, "not_found", NULL, "No such order.");
-    else if (strcmp(outcome, "no_address") == 0)
-        req_reply_error(r, 409, "invalid_state", "address",
-                        "The order has no delivery address yet.");
-    else if (strcmp(outcome, "locked") == 0)
-        req_reply_error(r, 429, "rate_limited", "pickup_code",
-                        "Too many wrong pickup codes: the order is locked "
-                        "for 15 minutes.");
-    else if (strcmp(outcome, "wrong_code") == 0)
-        req_reply_error(r, 409, "invalid_state", "pickup_code",
-                        "The pickup code is wrong.");
-    else
-        req_reply_error(r, 409, "invalid_state", NULL,
-                        "The order is not in a state that allows this.");
 }
 
 /* ------------------------------------------------------------ customer */
