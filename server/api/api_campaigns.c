@@ -10,12 +10,10 @@
  * (starts_at < ends_at, min_participants and per_customer_limit <=
  * max_quantity). The schema's CHECKs hold the same rules as a last line.
  *
- * Every campaign reply is the campaign's JSON built by SQL
- * (gb_campaign_json / gb_campaign_public_json, functions/campaigns.sql) with
- * "progress" spliced in, computed here by the pricing module from the tiers and
- * the counted participants and quantity (gb_campaign_counted); the staff view
- * also splices "stats" (built by SQL) and "forecast" (forecast module over
- * p_complete_at_join of the live participations).
+ * Every campaign reply is the campaign's JSON built by SQL with "progress"
+ * spliced in (engine/campaign_view.h); the staff view also splices "stats"
+ * (built by SQL) and "forecast" (forecast module over p_complete_at_join
+ * of the live participations).
  *
  * Edits use optimistic concurrency: PATCH reads the campaign with its
  * version, decides in C, and writes with "WHERE version = $v AND status =
@@ -60,11 +58,11 @@
 #include "api/api.h"
 #include "domain/forecast.h"
 #include "domain/pricing.h"
+#include "engine/campaign_view.h"
 #include "engine/idem.h"
 #include "http/http.h"
 #include "lib/json.h"
 #include "lib/rfc3339.h"
-#include "live/progress.h"
 #include "live/sse.h"
 #include "live/viewcache.h"
 
@@ -413,15 +411,7 @@ static const char *campaign_int_text(struct req *r, int64_t v)
     return req_printf(r, "%lld", (long long)v);
 }
 
-/* ------------------------------------------------------------ output */
-
-/* The columns every campaign reply is built from, for a campaigns value c
- * and its gb_campaign_counted k; JSON is the object function. */
-#define CAMPAIGN_COLS(JSON, C, K)                                       \
-    JSON "(" C ")::text, (" C ").tiers::text, (" C ").tier_basis, " K   \
-         ".participants, " K ".quantity, (" C ").min_participants, (" C \
-         ").max_quantity"
-#define CAMPAIGN_NCOLS 7
+/* ------------------------------------------------------------ stored */
 
 /* Strict decimal integer of a result cell. */
 static bool campaign_cell_int(PGresult *res, int row, int col, int64_t *out)
@@ -462,89 +452,6 @@ static bool campaign_tiers_parse(const char *text, struct pricing_tier *tiers,
     return true;
 }
 
-/* As progress_member, in r's arena; NULL when inconsistent. */
-static char *campaign_progress_text(struct req *r, PGresult *res, int row,
-                                    int col)
-{
-    char *buf = req_alloc(r, PROGRESS_MEMBER_MAX);
-    return progress_member(res, row, col, buf, PROGRESS_MEMBER_MAX) ? buf
-                                                                    : NULL;
-}
-
-/* obj (a JSON object's text) with members (",\"k\":v" text) appended. */
-static char *campaign_splice(struct req *r, const char *obj,
-                             const char *members)
-{
-    size_t len = strlen(obj);
-    while (len > 0 && obj[len - 1] != '}')
-        len--;
-    if (len == 0)
-        return NULL;
-    return req_printf(r, "%.*s,%s}", (int)(len - 1), obj, members);
-}
-
-/* The campaign object of one row (columns from col as CAMPAIGN_COLS) with
- * progress and the extra members (NULL: none). */
-static char *campaign_view_text(struct req *r, PGresult *res, int row, int col,
-                                const char *extra)
-{
-    char *progress = campaign_progress_text(r, res, row, col);
-    if (progress == NULL)
-        return NULL;
-    if (extra != NULL)
-        progress = req_printf(r, "%s,%s", progress, extra);
-    return campaign_splice(r, PQgetvalue(res, row, col), progress);
-}
-
-static void campaign_reply_bad_data(struct req *r)
-{
-    req_reply_error(r, 500, "internal", NULL,
-                    "The campaign's stored data is inconsistent.");
-}
-
-/* Replies one campaign (row 0, columns from col), through the idempotent
- * section when idem. */
-static void campaign_reply_one(struct req *r, int status, PGresult *res,
-                               int col, bool idem)
-{
-    char *text = campaign_view_text(r, res, 0, col, NULL);
-    if (text == NULL)
-        campaign_reply_bad_data(r);
-    else if (idem)
-        idem_reply_text(r, status, text);
-    else
-        req_reply_raw(r, status, "application/json", text, strlen(text));
-}
-
-/* Replies {"items", "next_after"} from rows (id, CAMPAIGN_COLS...) of a
- * statement that fetched limit + 1. */
-static void campaign_reply_list(struct req *r, PGresult *res, int64_t limit)
-{
-    int n = PQntuples(res);
-    bool more = n > limit;
-    if (more)
-        n = (int)limit;
-    size_t cap = 64, len = 0;
-    char **items = req_alloc(r, sizeof *items * (size_t)(n > 0 ? n : 1));
-    for (int i = 0; i < n; i++) {
-        items[i] = campaign_view_text(r, res, i, 1, NULL);
-        if (items[i] == NULL) {
-            campaign_reply_bad_data(r);
-            return;
-        }
-        cap += strlen(items[i]) + 1;
-    }
-    cap += more ? strlen(PQgetvalue(res, n - 1, 0)) : 4;
-    char *out = req_alloc(r, cap);
-    len += (size_t)snprintf(out, cap, "{\"items\":[");
-    for (int i = 0; i < n; i++)
-        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "",
-                                items[i]);
-    len += (size_t)snprintf(out + len, cap - len, "],\"next_after\":%s}",
-                            more ? PQgetvalue(res, n - 1, 0) : "null");
-    req_reply_raw(r, 200, "application/json", out, len);
-}
-
 /* ------------------------------------------------------------ create */
 
 struct campaign_create {
@@ -575,7 +482,7 @@ static struct db_stmt campaign_insert = DB_STMT(
     "       SELECT $1, $16::bigint, 'staff:' || $16::bigint, 'create',"
     "              'campaign', (n.t).id, gb_campaign_json(n.t)::jsonb, $17"
     "         FROM n)"
-    " SELECT " CAMPAIGN_COLS(
+    " SELECT " CAMPAIGN_VIEW_COLS(
         "gb_campaign_json", "n.t",
         "k") "   FROM n, LATERAL gb_campaign_counted(n.t) k",
     21);
@@ -592,7 +499,7 @@ static void campaign_inserted_cb(const struct db_result *res, void *arg)
         req_reply_db_error(r, res);
         return;
     }
-    campaign_reply_one(r, 201, res->res, 0, true);
+    campaign_view_reply_one(r, 201, res->res, 0, true);
 }
 
 /* The 15 field parameters $2..$16 of a complete campaign into params. */
@@ -742,7 +649,7 @@ static struct db_stmt campaign_patch_write = DB_STMT(
     "       SELECT $1, $19::bigint, 'staff:' || $19::bigint, 'update',"
     "              'campaign', $2::bigint, gb_campaign_json(o.c)::jsonb,"
     "              gb_campaign_json(u.t)::jsonb, $20 FROM o, u)"
-    " SELECT " CAMPAIGN_COLS(
+    " SELECT " CAMPAIGN_VIEW_COLS(
         "gb_campaign_json", "u.t",
         "k") "   FROM u, LATERAL gb_campaign_counted(u.t) k",
     24);
@@ -758,7 +665,7 @@ static void campaign_patch_written_cb(const struct db_result *res, void *arg)
         return;
     }
     if (PQntuples(res->res) == 1) {
-        campaign_reply_one(r, 200, res->res, 0, false);
+        campaign_view_reply_one(r, 200, res->res, 0, false);
         return;
     }
     if (++st->attempts < CAMPAIGN_PATCH_ATTEMPTS) {
@@ -945,7 +852,7 @@ static void campaign_patch_read_cb(const struct db_result *res, void *arg)
     c.description = req_strdup(r, PQgetvalue(pg, 0, 4));
     if (!campaign_from_row(pg, &c) ||
         !campaign_cell_int(pg, 0, 16, &list_price)) {
-        campaign_reply_bad_data(r);
+        campaign_view_bad_data(r);
         return;
     }
     if (!draft && !live) {
@@ -1074,7 +981,7 @@ static struct db_stmt campaign_publish = DB_STMT(
     "              'campaign', $2::bigint, jsonb_build_object('status', "
     "c.status),"
     "              gb_campaign_json(u.t)::jsonb, $4 FROM c, u)"
-    " SELECT c.status, c.future, c.stocked, " CAMPAIGN_COLS(
+    " SELECT c.status, c.future, c.stocked, " CAMPAIGN_VIEW_COLS(
         "gb_campaign_json", "u.t",
         "k") "   FROM c LEFT JOIN u ON true"
              "   LEFT JOIN LATERAL gb_campaign_counted(u.t) k ON true",
@@ -1093,7 +1000,7 @@ static void campaign_published_cb(const struct db_result *res, void *arg)
         return;
     }
     if (!PQgetisnull(pg, 0, 4)) { /* u's tiers: the update happened */
-        campaign_reply_one(r, 200, pg, 3, true);
+        campaign_view_reply_one(r, 200, pg, 3, true);
         return;
     }
     if (strcmp(PQgetvalue(pg, 0, 0), "draft") != 0)
@@ -1139,7 +1046,7 @@ static struct db_stmt campaign_cancel = DB_STMT(
 
 static struct db_stmt campaign_get_plain =
     DB_STMT("campaign_get_plain",
-            "SELECT " CAMPAIGN_COLS(
+            "SELECT " CAMPAIGN_VIEW_COLS(
                 "gb_campaign_json", "c",
                 "k") "  FROM campaigns c, LATERAL gb_campaign_counted(c) k"
                      " WHERE c.distributor_id = $1 AND c.id = $2",
@@ -1156,7 +1063,7 @@ static void campaign_cancel_read_cb(const struct db_result *res, void *arg)
         req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
         return;
     }
-    campaign_reply_one(r, 200, res->res, 0, true);
+    campaign_view_reply_one(r, 200, res->res, 0, true);
 }
 
 static void campaign_cancelled_cb(const struct db_result *res, void *arg)
@@ -1210,7 +1117,7 @@ static const char *const campaign_statuses[] = {
 
 static struct db_stmt campaign_list =
     DB_STMT("campaign_list",
-            "SELECT c.id, " CAMPAIGN_COLS(
+            "SELECT c.id, " CAMPAIGN_VIEW_COLS(
                 "gb_campaign_json", "c",
                 "k") "  FROM campaigns c, LATERAL gb_campaign_counted(c) k"
                      " WHERE c.distributor_id = $1 AND c.id > $2"
@@ -1226,7 +1133,7 @@ static void campaign_list_cb(const struct db_result *res, void *arg)
         req_reply_db_error(r, res);
         return;
     }
-    campaign_reply_list(r, res->res, st->limit);
+    campaign_view_reply_list(r, res->res, st->limit);
 }
 
 /* GET /v1/admin/campaigns?status= (staff) -> {items, next_after} */
@@ -1254,7 +1161,7 @@ void api_campaigns_list(struct req *r)
 
 static struct db_stmt campaign_get = DB_STMT(
     "campaign_get",
-    "SELECT " CAMPAIGN_COLS(
+    "SELECT " CAMPAIGN_VIEW_COLS(
         "gb_campaign_json", "c",
         "k") ","
              "       (SELECT json_build_object("
@@ -1290,7 +1197,7 @@ static struct db_stmt campaign_get = DB_STMT(
 static char *campaign_forecast_text(struct req *r, PGresult *res)
 {
     int64_t minp, counted;
-    const char *status = PQgetvalue(res, 0, CAMPAIGN_NCOLS + 2);
+    const char *status = PQgetvalue(res, 0, CAMPAIGN_VIEW_NCOLS + 2);
     if (!campaign_cell_int(res, 0, 5, &minp) ||
         !campaign_cell_int(res, 0, 3, &counted))
         return NULL;
@@ -1300,8 +1207,8 @@ static char *campaign_forecast_text(struct req *r, PGresult *res)
         prob = 1;
     } else if (strcmp(status, "failed") != 0 &&
                strcmp(status, "cancelled") != 0 &&
-               !PQgetisnull(res, 0, CAMPAIGN_NCOLS + 1)) {
-        const char *s = PQgetvalue(res, 0, CAMPAIGN_NCOLS + 1);
+               !PQgetisnull(res, 0, CAMPAIGN_VIEW_NCOLS + 1)) {
+        const char *s = PQgetvalue(res, 0, CAMPAIGN_VIEW_NCOLS + 1);
         size_t cap = 1;
         for (const char *q = s; *q; q++)
             cap += *q == ',';
@@ -1347,11 +1254,12 @@ static void campaign_get_cb(const struct db_result *res, void *arg)
                         "The forecast could not be computed.");
         return;
     }
-    char *extra = req_printf(r, "\"stats\":%s,%s",
-                             PQgetvalue(res->res, 0, CAMPAIGN_NCOLS), forecast);
+    char *extra =
+        req_printf(r, "\"stats\":%s,%s",
+                   PQgetvalue(res->res, 0, CAMPAIGN_VIEW_NCOLS), forecast);
     char *text = campaign_view_text(r, res->res, 0, 0, extra);
     if (text == NULL) {
-        campaign_reply_bad_data(r);
+        campaign_view_bad_data(r);
         return;
     }
     req_reply_raw(r, 200, "application/json", text, strlen(text));
@@ -1371,7 +1279,7 @@ void api_campaigns_get(struct req *r)
 
 static struct db_stmt campaign_public_list =
     DB_STMT("campaign_public_list",
-            "SELECT c.id, " CAMPAIGN_COLS(
+            "SELECT c.id, " CAMPAIGN_VIEW_COLS(
                 "gb_campaign_public_json", "c",
                 "k") "  FROM campaigns c, LATERAL gb_campaign_counted(c) k"
                      " WHERE c.status = ANY ($1::text[]) AND c.id > $2"
@@ -1380,7 +1288,7 @@ static struct db_stmt campaign_public_list =
 
 static struct db_stmt campaign_public_get = DB_STMT_URGENT(
     "campaign_public_get",
-    "SELECT " CAMPAIGN_COLS(
+    "SELECT " CAMPAIGN_VIEW_COLS(
         "gb_campaign_public_json", "c",
         "k") "  FROM campaigns c, LATERAL gb_campaign_counted(c) k"
              " WHERE c.id = $1"
@@ -1431,7 +1339,7 @@ static void campaign_public_answer(struct req *r, const struct db_result *res,
         return;
     }
     if (text == NULL) {
-        campaign_reply_bad_data(r);
+        campaign_view_bad_data(r);
         return;
     }
     req_reply_raw(r, 200, "application/json", text, strlen(text));
