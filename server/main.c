@@ -18,6 +18,7 @@
 
 #include "api/api.h"
 #include "api/api_join.h"
+#include "api/ops/ops.h"
 #include "api/routes.h"
 #include "app.h"
 #include "config/config.h"
@@ -114,7 +115,7 @@ static int main_serve(const struct config *cfg)
         migrate_functions_param(cfg->schema_dir, err, sizeof err);
     if (app.functions_param == NULL)
         die("schema: %s", err);
-    if (!api_openapi_load(cfg->openapi_file, err, sizeof err))
+    if (!openapi_load(cfg->openapi_file, err, sizeof err))
         die("openapi: %s", err);
 
     if (!static_load(cfg->web_root, err, sizeof err))
@@ -192,7 +193,7 @@ static int main_serve(const struct config *cfg)
     event_base_free(srv->base);
     free(app.migrations_param);
     free(app.functions_param);
-    api_openapi_free();
+    openapi_free();
     libevent_global_shutdown();
     log_info("stopped");
     return 0;

@@ -15,16 +15,6 @@ struct req;
 struct jfields;
 struct cJSON;
 
-/* api_health.c */
-void api_healthz(struct req *r);
-void api_readyz(struct req *r);
-void api_metrics(struct req *r);
-
-/* api_openapi.c: the API's own description, read once at start */
-bool api_openapi_load(const char *path, char *err, size_t errlen);
-void api_openapi_free(void);
-void api_openapi(struct req *r);
-
 /* api_platform.c */
 void api_distributors_create(struct req *r);
 

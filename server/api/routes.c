@@ -7,6 +7,7 @@
 #include "api/routes.h"
 
 #include "api/api.h"
+#include "api/ops/ops.h"
 
 #define PUB      ACCESS_PUBLIC
 #define PLATFORM ACCESS_PLATFORM
@@ -15,10 +16,10 @@
 #define STAFF    ACCESS_STAFF
 
 const struct route api_routes[] = {
-    {EVHTTP_REQ_GET, "/healthz", api_healthz, PUB},
-    {EVHTTP_REQ_GET, "/readyz", api_readyz, PUB},
-    {EVHTTP_REQ_GET, "/metrics", api_metrics, PUB},
-    {EVHTTP_REQ_GET, "/openapi.json", api_openapi, PUB},
+    {EVHTTP_REQ_GET, "/healthz", health_live, PUB},
+    {EVHTTP_REQ_GET, "/readyz", health_ready, PUB},
+    {EVHTTP_REQ_GET, "/metrics", health_metrics, PUB},
+    {EVHTTP_REQ_GET, "/openapi.json", openapi_get, PUB},
 
     {EVHTTP_REQ_POST, "/v1/platform/distributors", api_distributors_create,
      PLATFORM},

@@ -28,7 +28,7 @@ struct config {
     char platform_token[CONFIG_STR_MAX];         /* "" = platform API off */
     char payment_webhook_secret[CONFIG_STR_MAX]; /* "" = webhook 503 */
     /* Bearer token that GET /metrics requires; "" = open when the server
-     * listens on loopback only, else closed (api_health.c). */
+     * listens on loopback only, else closed (api/ops/health.c). */
     char metrics_token[CONFIG_STR_MAX];
     enum log_level log_level;
     char schema_dir[CONFIG_STR_MAX];

@@ -1,5 +1,5 @@
 /*
- * api_openapi.c - GET /openapi.json: the OpenAPI document of this API
+ * openapi.c - GET /openapi.json: the OpenAPI document of this API
  * (docs/openapi.json, config openapi_file), read once at start and served
  * byte for byte.
  *
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
+#include "api/ops/ops.h"
 #include "http/http.h"
 
 /* The document can grow with the API; this bounds a mistaken path (a
@@ -23,7 +23,7 @@
 static char *openapi_text;
 static size_t openapi_len;
 
-bool api_openapi_load(const char *path, char *err, size_t errlen)
+bool openapi_load(const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
@@ -62,7 +62,7 @@ bool api_openapi_load(const char *path, char *err, size_t errlen)
     return true;
 }
 
-void api_openapi_free(void)
+void openapi_free(void)
 {
     free(openapi_text);
     openapi_text = NULL;
@@ -70,7 +70,7 @@ void api_openapi_free(void)
 }
 
 /* GET /openapi.json -> 200 the document */
-void api_openapi(struct req *r)
+void openapi_get(struct req *r)
 {
     if (openapi_text == NULL) {
         req_reply_error(r, 404, "not_found", NULL, "No API document loaded.");

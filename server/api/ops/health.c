@@ -1,5 +1,5 @@
 /*
- * api_health.c - liveness, readiness and metrics.
+ * health.c - liveness, readiness and metrics.
  *
  * /healthz answers from memory while the process runs. /readyz asks the
  * database, through the pool, whether every migration found in schema_dir
@@ -21,17 +21,18 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/api.h"
+#include "api/ops/ops.h"
 #include "app.h"
 #include "engine/scheduler.h"
 #include "http/http.h"
 #include "http/metrics.h"
+#include "http/reply.h"
 #include "lib/crypto.h"
 #include "live/sse.h"
 #include "out/webhook_relay.h"
 
 /* GET /healthz -> 200 {"status":"ok"} */
-void api_healthz(struct req *r)
+void health_live(struct req *r)
 {
     static const char body[] = "{\"status\":\"ok\"}";
     req_reply_raw(r, 200, "application/json", body, sizeof body - 1);
@@ -50,7 +51,7 @@ static struct db_stmt readyz_stmt =
             " NOT pg_is_in_recovery()",
             2);
 
-static void api_readyz_cb(const struct db_result *res, void *arg)
+static void health_ready_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -81,11 +82,11 @@ static void api_readyz_cb(const struct db_result *res, void *arg)
 }
 
 /* GET /readyz -> 200 {"status":"ready"} | 503 unavailable */
-void api_readyz(struct req *r)
+void health_ready(struct req *r)
 {
     const char *params[] = {app_of(r)->migrations_param,
                             app_of(r)->functions_param};
-    if (!req_query_db(r, &readyz_stmt, params, api_readyz_cb))
+    if (!req_query_db(r, &readyz_stmt, params, health_ready_cb))
         return;
 }
 
@@ -102,8 +103,8 @@ static struct db_stmt campaigns_by_status_stmt = DB_STMT(
     " ORDER BY 1, 2",
     0);
 
-static void api_metrics_statement(const char *name, uint64_t executions,
-                                  void *arg)
+static void health_metrics_statement(const char *name, uint64_t executions,
+                                     void *arg)
 {
     evbuffer_add_printf(arg,
                         "groupbuyd_db_statements_total{statement=\"%s\"} "
@@ -114,7 +115,8 @@ static void api_metrics_statement(const char *name, uint64_t executions,
 /* What an operator watches across a failover, per pool: connections that
  * broke, times the pool had none left, the time spent without one (ended
  * outages, and the current one's length so far). */
-static void api_metrics_failover(const struct server *srv, struct evbuffer *out)
+static void health_metrics_failover(const struct server *srv,
+                                    struct evbuffer *out)
 {
     struct db_pool *pools[] = {srv->db, srv->db_read};
     const char *names[] = {"primary", "read"};
@@ -153,7 +155,7 @@ static void api_metrics_failover(const struct server *srv, struct evbuffer *out)
             names[i], (double)(st[i].outage_ms + st[i].down_since_ms) / 1000.0);
 }
 
-static void api_metrics_render(struct req *r, PGresult *campaigns)
+static void health_metrics_render(struct req *r, PGresult *campaigns)
 {
     struct evbuffer *out = evbuffer_new();
     if (out == NULL) {
@@ -200,11 +202,11 @@ static void api_metrics_render(struct req *r, PGresult *campaigns)
         (unsigned long long)st.reconnects, srv->inflight,
         (unsigned long long)app->joins_accepted,
         (unsigned long long)app->join_units_accepted);
-    api_metrics_failover(srv, out);
+    health_metrics_failover(srv, out);
     evbuffer_add_printf(out, "# HELP groupbuyd_db_statements_total "
                              "Executions of each prepared statement.\n"
                              "# TYPE groupbuyd_db_statements_total counter\n");
-    db_pool_each_statement(srv->db, api_metrics_statement, out);
+    db_pool_each_statement(srv->db, health_metrics_statement, out);
     if (app->sched) {
         struct scheduler_stats ss;
         scheduler_get_stats(app->sched, &ss);
@@ -298,25 +300,25 @@ static void api_metrics_render(struct req *r, PGresult *campaigns)
                   len);
 }
 
-static void api_metrics_cb(const struct db_result *res, void *arg)
+static void health_metrics_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     /* During an outage the process's own figures still matter most. */
-    api_metrics_render(r, res->status == DB_OK ? res->res : NULL);
+    health_metrics_render(r, res->status == DB_OK ? res->res : NULL);
 }
 
-static bool api_metrics_loopback(const char *host)
+static bool health_metrics_loopback(const char *host)
 {
     return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
            strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0;
 }
 
 /* True when r may read the metrics (see the top of the file). */
-static bool api_metrics_allowed(struct req *r)
+static bool health_metrics_allowed(struct req *r)
 {
     const struct config *cfg = r->srv->cfg;
     if (cfg->metrics_token[0] == '\0')
-        return api_metrics_loopback(cfg->listen_host);
+        return health_metrics_loopback(cfg->listen_host);
     const char *h = req_header(r, "Authorization");
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
         return false;
@@ -330,17 +332,17 @@ static bool api_metrics_allowed(struct req *r)
 /* GET /metrics -> 200 Prometheus text (campaign gauges when a database
  * connection is free at once: monitoring never queues behind requests)
  * | 401 unauthenticated */
-void api_metrics(struct req *r)
+void health_metrics(struct req *r)
 {
-    if (!api_metrics_allowed(r)) {
+    if (!health_metrics_allowed(r)) {
         req_add_header(r, "WWW-Authenticate", "Bearer");
         req_reply_error(r, 401, "unauthenticated", NULL,
                         "The metrics need the metrics token.");
         return;
     }
-    r->db_cb = api_metrics_cb;
+    r->db_cb = health_metrics_cb;
     r->job = db_query_nowait(r->srv->db, &campaigns_by_status_stmt, NULL,
                              req_db_trampoline, r);
     if (r->job == NULL)
-        api_metrics_render(r, NULL);
+        health_metrics_render(r, NULL);
 }
