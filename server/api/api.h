@@ -15,20 +15,11 @@ struct req;
 struct jfields;
 struct cJSON;
 
-/* api_platform.c */
-void api_distributors_create(struct req *r);
-
 /* api_admin.c */
 void api_staff_create(struct req *r);
 void api_staff_list(struct req *r);
 void api_staff_get(struct req *r);
 void api_audit_list(struct req *r);
-
-/* api_sessions.c */
-void api_staff_sessions_create(struct req *r);
-void api_sessions_create(struct req *r);
-void api_sessions_delete_current(struct req *r);
-void api_me(struct req *r);
 
 /* api_products.c */
 void api_products_create(struct req *r);

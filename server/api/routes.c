@@ -7,7 +7,9 @@
 #include "api/routes.h"
 
 #include "api/api.h"
+#include "api/identity/identity.h"
 #include "api/ops/ops.h"
+#include "api/platform/platform.h"
 
 #define PUB      ACCESS_PUBLIC
 #define PLATFORM ACCESS_PLATFORM
@@ -21,20 +23,20 @@ const struct route api_routes[] = {
     {EVHTTP_REQ_GET, "/metrics", health_metrics, PUB},
     {EVHTTP_REQ_GET, "/openapi.json", openapi_get, PUB},
 
-    {EVHTTP_REQ_POST, "/v1/platform/distributors", api_distributors_create,
+    {EVHTTP_REQ_POST, "/v1/platform/distributors", distributors_create,
      PLATFORM},
 
-    {EVHTTP_REQ_POST, "/v1/admin/sessions", api_staff_sessions_create, PUB},
+    {EVHTTP_REQ_POST, "/v1/admin/sessions", sessions_staff_login, PUB},
     {EVHTTP_REQ_POST, "/v1/admin/staff", api_staff_create, OWNER},
     {EVHTTP_REQ_GET, "/v1/admin/staff", api_staff_list, OWNER},
     {EVHTTP_REQ_GET, "/v1/admin/staff/{id}", api_staff_get, OWNER},
     {EVHTTP_REQ_GET, "/v1/admin/audit-log", api_audit_list, OWNER},
 
     {EVHTTP_REQ_POST, "/v1/customers", api_customers_create, PUB},
-    {EVHTTP_REQ_POST, "/v1/sessions", api_sessions_create, PUB},
-    {EVHTTP_REQ_DELETE, "/v1/sessions/current", api_sessions_delete_current,
+    {EVHTTP_REQ_POST, "/v1/sessions", sessions_customer_login, PUB},
+    {EVHTTP_REQ_DELETE, "/v1/sessions/current", sessions_logout,
      CUSTOMER | STAFF},
-    {EVHTTP_REQ_GET, "/v1/me", api_me, CUSTOMER | STAFF},
+    {EVHTTP_REQ_GET, "/v1/me", sessions_me, CUSTOMER | STAFF},
 
     {EVHTTP_REQ_POST, "/v1/admin/products", api_products_create,
      OWNER | ACCESS_OPERATOR},

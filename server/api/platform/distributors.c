@@ -1,5 +1,5 @@
 /*
- * api_platform.c - what the platform operator does: create distributors.
+ * distributors.c - what the platform operator does: create distributors.
  *
  * commission_bp is 0..10000 (pricing.h shows that a commission on any
  * amount within the bounds fits); currency is one of the ISO 4217 codes
@@ -8,9 +8,10 @@
  */
 #include <string.h>
 
-#include "api/api.h"
+#include "api/platform/platform.h"
 #include "engine/account.h"
 #include "http/http.h"
+#include "http/reply.h"
 #include "lib/json.h"
 #include "lib/money.h"
 
@@ -20,7 +21,7 @@ static struct db_stmt distributor_insert =
 
 /* POST /v1/platform/distributors {name, commission_bp, currency, owner:
  * {login, password}} -> 201 {distributor, owner} | 409 duplicate */
-void api_distributors_create(struct req *r)
+void distributors_create(struct req *r)
 {
     cJSON *body = req_json_object(r);
     if (body == NULL)

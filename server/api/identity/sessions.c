@@ -1,5 +1,6 @@
 /*
- * api_sessions.c - logging in and out, staff and customers alike.
+ * sessions.c - logging in and out, and who am I: staff and customers alike
+ * (one file, since both logins share the realm machinery below).
  *
  * A login first takes an attempt from its client's allowance (account.h),
  * then, in one statement, its slot in the login's count and the account:
@@ -18,12 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
+#include "api/identity/identity.h"
 #include "domain/login.h"
 #include "engine/account.h"
 #include "engine/auth.h"
 #include "engine/joinengine.h"
 #include "http/http.h"
+#include "http/reply.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
 
@@ -84,19 +86,19 @@ static const struct realm realm_staff = {"staff", &staff_lookup,
 static const struct realm realm_customer = {"customer", &customer_lookup,
                                             &customer_session};
 
-static void login_reply_401(struct req *r)
+static void sessions_reply_401(struct req *r)
 {
     req_reply_error(r, 401, "unauthenticated", NULL,
                     "Wrong login or password.");
 }
 
-static void login_session_cb(const struct db_result *res, void *arg)
+static void sessions_created_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct login_state *st = r->state;
     if (res->status != DB_OK || PQntuples(res->res) != 1) {
         if (res->status == DB_OK)
-            login_reply_401(r); /* the account vanished meanwhile */
+            sessions_reply_401(r); /* the account vanished meanwhile */
         else
             req_reply_db_error(r, res);
         return;
@@ -109,11 +111,11 @@ static void login_session_cb(const struct db_result *res, void *arg)
     req_reply_json(r, 201, out);
 }
 
-static void login_verified_cb(struct req *r, bool ok, const char *rehash)
+static void sessions_verified_cb(struct req *r, bool ok, const char *rehash)
 {
     struct login_state *st = r->state;
     if (!ok) {
-        login_reply_401(r); /* the slot stays, as the failure */
+        sessions_reply_401(r); /* the slot stays, as the failure */
         return;
     }
     unsigned char digest[CRYPTO_SHA256_LEN];
@@ -126,11 +128,11 @@ static void login_verified_cb(struct req *r, bool ok, const char *rehash)
     const char *params[] = {st->token_hash, st->account_id,
                             req_printf(r, "%d", r->srv->cfg->session_ttl_s),
                             rehash ? req_strdup(r, rehash) : NULL, st->slot};
-    if (!req_query_db(r, st->realm->create, params, login_session_cb))
+    if (!req_query_db(r, st->realm->create, params, sessions_created_cb))
         return;
 }
 
-static void login_lookup_cb(const struct db_result *res, void *arg)
+static void sessions_lookup_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct login_state *st = r->state;
@@ -152,11 +154,11 @@ static void login_lookup_cb(const struct db_result *res, void *arg)
         st->account_id = req_strdup(r, PQgetvalue(pg, 0, 2));
         hash = req_strdup(r, PQgetvalue(pg, 0, 3));
     }
-    if (!auth_verify_password(r, st->password, hash, login_verified_cb))
+    if (!auth_verify_password(r, st->password, hash, sessions_verified_cb))
         return;
 }
 
-static void login_start(struct req *r, const struct realm *realm)
+static void sessions_login(struct req *r, const struct realm *realm)
 {
     cJSON *body = req_json_object(r);
     if (body == NULL)
@@ -181,22 +183,22 @@ static void login_start(struct req *r, const struct realm *realm)
     if (!account_client_admit(r))
         return;
     const char *params[] = {st->login};
-    if (!req_query_db(r, realm->lookup, params, login_lookup_cb))
+    if (!req_query_db(r, realm->lookup, params, sessions_lookup_cb))
         return;
 }
 
 /* POST /v1/admin/sessions {login, password} -> 201 {token, expires_at,
  * staff} | 401 | 429 */
-void api_staff_sessions_create(struct req *r)
+void sessions_staff_login(struct req *r)
 {
-    login_start(r, &realm_staff);
+    sessions_login(r, &realm_staff);
 }
 
 /* POST /v1/sessions {login, password} -> 201 {token, expires_at, customer}
  * | 401 | 429 */
-void api_sessions_create(struct req *r)
+void sessions_customer_login(struct req *r)
 {
-    login_start(r, &realm_customer);
+    sessions_login(r, &realm_customer);
 }
 
 static struct db_stmt session_revoke =
@@ -205,7 +207,7 @@ static struct db_stmt session_revoke =
             " WHERE token_sha256 = decode($1, 'hex') AND revoked_at IS NULL",
             1);
 
-static void revoked_cb(const struct db_result *res, void *arg)
+static void sessions_revoked_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -218,12 +220,12 @@ static void revoked_cb(const struct db_result *res, void *arg)
 
 /* DELETE /v1/sessions/current [{}] (staff or customer) -> 204 | 400
  * invalid_json, invalid_field (a garbled body ends nothing) */
-void api_sessions_delete_current(struct req *r)
+void sessions_logout(struct req *r)
 {
     if (!req_json_none(r))
         return;
     const char *params[] = {r->who.token_hash};
-    if (!req_query_db(r, &session_revoke, params, revoked_cb))
+    if (!req_query_db(r, &session_revoke, params, sessions_revoked_cb))
         return;
 }
 
@@ -238,7 +240,7 @@ static struct db_stmt me_customer =
             " CROSS JOIN gb_customer_history(c.id, $2) h WHERE c.id = $1",
             2);
 
-static void me_cb(const struct db_result *res, void *arg)
+static void sessions_me_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -252,7 +254,7 @@ static void me_cb(const struct db_result *res, void *arg)
     req_reply_row_json(r, 200, res->res, 0);
 }
 
-static void me_customer_cb(const struct db_result *res, void *arg)
+static void sessions_me_customer_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -279,16 +281,16 @@ static void me_customer_cb(const struct db_result *res, void *arg)
 
 /* GET /v1/me (staff or customer) -> the account; a customer's with
  * "reliability": {"score"} */
-void api_me(struct req *r)
+void sessions_me(struct req *r)
 {
     const char *id = req_printf(r, "%lld", (long long)r->who.id);
     if (r->who.kind == PRINCIPAL_STAFF) {
         const char *params[] = {id};
-        if (!req_query_db(r, &me_staff, params, me_cb))
+        if (!req_query_db(r, &me_staff, params, sessions_me_cb))
             return;
         return;
     }
     const char *params[] = {id, joinengine_half_life_param(r)};
-    if (!req_query_db(r, &me_customer, params, me_customer_cb))
+    if (!req_query_db(r, &me_customer, params, sessions_me_customer_cb))
         return;
 }
