@@ -75,20 +75,6 @@ void api_payments_webhook(struct req *r);
 /* api_sandbox.c */
 void api_sandbox_payment_outcome(struct req *r);
 
-/* api_settlements.c */
-void api_settlements_list(struct req *r);
-void api_settlements_get(struct req *r);
-/* Reads ?name= ("from" or "to") of a settlement period; the list and the
- * CSV export both read their period through it, so they take exactly the
- * same strings. Absent: true, *text NULL. An RFC 3339 time (rfc3339.h):
- * true, *text its UTC form for a timestamptz parameter and *us (when not
- * NULL) its microseconds since the epoch. Anything else: replies 400
- * invalid_field naming it and returns false. */
-bool api_settlements_period_bound(struct req *r, const char *name,
-                                  const char **text, int64_t *us);
-/* api_exports.c */
-void api_settlements_export(struct req *r);
-
 /* api_orders.c */
 /* Reads a delivery address {name, phone, region, line} (all required,
  * printable text) and answers it as canonical JSON text in r's arena, or

@@ -7,6 +7,7 @@
 #include "api/routes.h"
 
 #include "api/api.h"
+#include "api/finance/finance.h"
 #include "api/identity/identity.h"
 #include "api/ops/ops.h"
 #include "api/platform/platform.h"
@@ -102,12 +103,12 @@ const struct route api_routes[] = {
     {EVHTTP_REQ_POST, "/v1/sandbox/payments/{id}", api_sandbox_payment_outcome,
      CUSTOMER},
 
-    {EVHTTP_REQ_GET, "/v1/admin/settlements", api_settlements_list,
+    {EVHTTP_REQ_GET, "/v1/admin/settlements", settlements_list,
      OWNER | ACCESS_FINANCE},
-    {EVHTTP_REQ_GET, "/v1/admin/settlements/{id}", api_settlements_get,
+    {EVHTTP_REQ_GET, "/v1/admin/settlements/{id}", settlements_get,
      OWNER | ACCESS_FINANCE},
-    {EVHTTP_REQ_GET, "/v1/admin/exports/settlements.csv",
-     api_settlements_export, OWNER | ACCESS_FINANCE},
+    {EVHTTP_REQ_GET, "/v1/admin/exports/settlements.csv", exports_settlements,
+     OWNER | ACCESS_FINANCE},
 
     {EVHTTP_REQ_POST, "/v1/admin/pickup-points", api_pickup_create,
      OWNER | ACCESS_OPERATOR},

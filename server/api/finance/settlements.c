@@ -1,5 +1,5 @@
 /*
- * api_settlements.c - finance reads settlements (owner, finance).
+ * settlements.c - finance reads settlements (owner, finance).
  *
  * Settlements are written by the scheduler (gb_settle_due in
  * schema/functions/settle.sql); there is no endpoint that triggers one. The
@@ -14,12 +14,13 @@
  * settlement. Pages follow the list convention (?limit=, ?after= on
  * campaign_id, ascending). A malformed bound is 400 invalid_field naming
  * it; from >= to is an empty list, not an error. The bounds are parsed
- * here, in C (rfc3339.h), for the list and the CSV export alike, and reach
- * SQL as timestamptz parameters in UTC.
+ * in C by period.c, for the list and the CSV export alike, and reach SQL
+ * as timestamptz parameters in UTC.
  */
-#include "api/api.h"
+#include "api/finance/finance.h"
+#include "api/finance/period.h"
 #include "http/http.h"
-#include "lib/rfc3339.h"
+#include "http/reply.h"
 
 static struct db_stmt settlement_list = DB_STMT(
     "settlement_list",
@@ -40,7 +41,7 @@ struct settlement_list_state {
     int64_t limit;
 };
 
-static void settlement_list_cb(const struct db_result *res, void *arg)
+static void settlements_list_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct settlement_list_state *st = r->state;
@@ -51,46 +52,23 @@ static void settlement_list_cb(const struct db_result *res, void *arg)
     req_reply_list(r, res->res, st->limit);
 }
 
-bool api_settlements_period_bound(struct req *r, const char *name,
-                                  const char **text, int64_t *us)
-{
-    const char *v = req_query(r, name);
-    int64_t t;
-    *text = NULL;
-    if (v == NULL)
-        return true;
-    if (!rfc3339_parse(v, &t)) {
-        req_reply_error(r, 400, "invalid_field", name,
-                        "%s must be an RFC 3339 time such as "
-                        "2026-12-01T00:00:00Z.",
-                        name);
-        return false;
-    }
-    char *utc = req_alloc(r, RFC3339_MAX);
-    rfc3339_format(t, utc);
-    *text = utc;
-    if (us)
-        *us = t;
-    return true;
-}
-
 /* GET /v1/admin/settlements?from=&to=&limit=&after= (owner, finance) ->
  * {items, next_after} | 400 invalid_field */
-void api_settlements_list(struct req *r)
+void settlements_list(struct req *r)
 {
     struct settlement_list_state *st = req_alloc(r, sizeof *st);
     const char *limit1, *after, *from, *to;
     r->state = st;
     if (!req_page(r, &limit1, &after, &st->limit) ||
-        !api_settlements_period_bound(r, "from", &from, NULL) ||
-        !api_settlements_period_bound(r, "to", &to, NULL))
+        !period_bound(r, "from", &from, NULL) ||
+        !period_bound(r, "to", &to, NULL))
         return;
     const char *params[] = {req_tenant_param(r), after, limit1, from, to};
-    if (!req_query_db(r, &settlement_list, params, settlement_list_cb))
+    if (!req_query_db(r, &settlement_list, params, settlements_list_cb))
         return;
 }
 
-static void settlement_got_cb(const struct db_result *res, void *arg)
+static void settlements_got_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -106,10 +84,10 @@ static void settlement_got_cb(const struct db_result *res, void *arg)
 
 /* GET /v1/admin/settlements/{campaign_id} (owner, finance) -> {campaign_id,
  * settled_at, unit_price_cents, lines, totals} | 404 */
-void api_settlements_get(struct req *r)
+void settlements_get(struct req *r)
 {
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0])};
-    if (!req_query_db(r, &settlement_get, params, settlement_got_cb))
+    if (!req_query_db(r, &settlement_get, params, settlements_got_cb))
         return;
 }

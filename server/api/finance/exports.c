@@ -1,5 +1,5 @@
 /*
- * api_exports.c - finance exports as streamed CSV (API.md, Settlements and
+ * exports.c - finance exports as streamed CSV (API.md, Settlements and
  * exports).
  *
  * One export holds one borrowed database connection for its whole life,
@@ -33,10 +33,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
+#include "api/finance/finance.h"
+#include "api/finance/period.h"
 #include "db/db.h"
 #include "engine/auth.h"
 #include "http/http.h"
+#include "http/reply.h"
 #include "lib/csv.h"
 #include "lib/log.h"
 #include "lib/rfc3339.h"
@@ -126,17 +128,17 @@ struct export_state {
 
 /* ---- the period ------------------------------------------------------ */
 
-/* Reads ?name= through api_settlements_period_bound (the list's reader):
+/* Reads ?name= through period_bound (as the list does):
  * *param is the statement parameter (UTC) and *stamp the file-name part
  * (20261201T000000Z), or fallback when absent. Replies 400 and returns
  * false when malformed. */
-static bool export_period_bound(struct req *r, const char *name,
-                                const char *fallback, const char **param,
-                                const char **stamp)
+static bool exports_period_bound(struct req *r, const char *name,
+                                 const char *fallback, const char **param,
+                                 const char **stamp)
 {
     int64_t us;
     *stamp = fallback;
-    if (!api_settlements_period_bound(r, name, param, &us))
+    if (!period_bound(r, name, param, &us))
         return false;
     if (*param == NULL)
         return true;
@@ -151,10 +153,10 @@ static bool export_period_bound(struct req *r, const char *name,
 
 /* ---- the stream -------------------------------------------------------- */
 
-static void export_fetched_cb(const struct db_result *res, void *arg);
-static void export_committed_cb(const struct db_result *res, void *arg);
+static void exports_fetched_cb(const struct db_result *res, void *arg);
+static void exports_committed_cb(const struct db_result *res, void *arg);
 
-static void export_cleanup(struct req *r)
+static void exports_cleanup(struct req *r)
 {
     struct export_state *st = r->state;
     csv_buf_cleanup(&st->buf);
@@ -162,8 +164,8 @@ static void export_cleanup(struct req *r)
 
 /* Fails the export: an error status while nothing was sent, else a
  * truncated body. */
-static void export_fail(struct req *r, const struct db_result *res,
-                        const char *what)
+static void exports_fail(struct req *r, const struct db_result *res,
+                         const char *what)
 {
     struct export_state *st = r->state;
     if (!st->started) {
@@ -181,63 +183,64 @@ static void export_fail(struct req *r, const struct db_result *res,
     req_reply_end(r, false);
 }
 
-static void export_fetch(struct req *r)
+static void exports_fetch(struct req *r)
 {
-    if (!db_conn_query(r->conn, &fetch_stmt, NULL, export_fetched_cb, r))
-        export_fail(r, NULL, "FETCH not sent");
+    if (!db_conn_query(r->conn, &fetch_stmt, NULL, exports_fetched_cb, r))
+        exports_fail(r, NULL, "FETCH not sent");
 }
 
-static void export_finish(struct req *r)
+static void exports_finish(struct req *r)
 {
-    if (!db_conn_query(r->conn, &commit_stmt, NULL, export_committed_cb, r))
-        export_fail(r, NULL, "COMMIT not sent");
+    if (!db_conn_query(r->conn, &commit_stmt, NULL, exports_committed_cb, r))
+        exports_fail(r, NULL, "COMMIT not sent");
 }
 
-static void export_flushed(struct req *r)
+static void exports_flushed(struct req *r)
 {
     struct export_state *st = r->state;
     if (st->last)
-        export_finish(r);
+        exports_finish(r);
     else
-        export_fetch(r);
+        exports_fetch(r);
 }
 
-static int64_t export_int(PGresult *res, int row, int col)
+static int64_t exports_int(PGresult *res, int row, int col)
 {
     return strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
 /* Appends one CSV row per result row; false on a refused cell or memory. */
-static bool export_rows(struct csv_buf *b, PGresult *res, int n)
+static bool exports_rows(struct csv_buf *b, PGresult *res, int n)
 {
     for (int i = 0; i < n; i++) {
-        bool ok = csv_append_str(b, PQgetvalue(res, i, COL_SETTLED_AT)) &&
-                  csv_append_int(b, export_int(res, i, COL_CAMPAIGN_ID)) &&
-                  csv_append_text(b, PQgetvalue(res, i, COL_TITLE),
-                                  (size_t)PQgetlength(res, i, COL_TITLE)) &&
-                  csv_append_int(b, export_int(res, i, COL_PARTICIPATION_ID)) &&
-                  csv_append_int(b, export_int(res, i, COL_CUSTOMER_ID)) &&
-                  csv_append_str(b, PQgetvalue(res, i, COL_STATUS)) &&
-                  csv_append_int(b, export_int(res, i, COL_QUANTITY));
+        bool ok =
+            csv_append_str(b, PQgetvalue(res, i, COL_SETTLED_AT)) &&
+            csv_append_int(b, exports_int(res, i, COL_CAMPAIGN_ID)) &&
+            csv_append_text(b, PQgetvalue(res, i, COL_TITLE),
+                            (size_t)PQgetlength(res, i, COL_TITLE)) &&
+            csv_append_int(b, exports_int(res, i, COL_PARTICIPATION_ID)) &&
+            csv_append_int(b, exports_int(res, i, COL_CUSTOMER_ID)) &&
+            csv_append_str(b, PQgetvalue(res, i, COL_STATUS)) &&
+            csv_append_int(b, exports_int(res, i, COL_QUANTITY));
         for (int c = COL_UNIT_PRICE; ok && c <= COL_LEADER_COMMISSION; c++)
-            ok = csv_append_money(b, export_int(res, i, c));
+            ok = csv_append_money(b, exports_int(res, i, c));
         if (!ok || !csv_end_row(b))
             return false;
     }
     return true;
 }
 
-static void export_fetched_cb(const struct db_result *res, void *arg)
+static void exports_fetched_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct export_state *st = r->state;
     if (res->status != DB_OK) {
-        export_fail(r, res, "FETCH");
+        exports_fail(r, res, "FETCH");
         return;
     }
     if (PQnfields(res->res) != COL_COUNT) {
         log_error("request %s: export: %d columns", r->id, PQnfields(res->res));
-        export_fail(r, NULL, "unexpected columns");
+        exports_fail(r, NULL, "unexpected columns");
         return;
     }
     int n = PQntuples(res->res);
@@ -252,26 +255,26 @@ static void export_fetched_cb(const struct db_result *res, void *arg)
         for (size_t i = 0; ok && i < COL_COUNT; i++)
             ok = csv_append_str(&st->buf, export_columns[i]);
         if (!ok || !csv_end_row(&st->buf)) {
-            export_fail(r, NULL, "out of memory");
+            exports_fail(r, NULL, "out of memory");
             return;
         }
     }
-    if (!export_rows(&st->buf, res->res, n)) {
-        export_fail(r, NULL, "a cell was refused or memory ran out");
+    if (!exports_rows(&st->buf, res->res, n)) {
+        exports_fail(r, NULL, "a cell was refused or memory ran out");
         return;
     }
     st->rows += (uint64_t)n;
     st->last = n < FETCH_ROWS;
     if (st->buf.len == 0) {
-        export_flushed(r); /* an empty last batch: nothing to send */
+        exports_flushed(r); /* an empty last batch: nothing to send */
         return;
     }
-    if (!req_reply_chunk(r, st->buf.data, st->buf.len, export_flushed))
+    if (!req_reply_chunk(r, st->buf.data, st->buf.len, exports_flushed))
         return;
     csv_buf_clear(&st->buf);
 }
 
-static void export_committed_cb(const struct db_result *res, void *arg)
+static void exports_committed_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK)
@@ -279,49 +282,49 @@ static void export_committed_cb(const struct db_result *res, void *arg)
     req_reply_end(r, true);
 }
 
-static void export_declared_cb(const struct db_result *res, void *arg)
+static void exports_declared_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
-        export_fail(r, res, "DECLARE");
+        exports_fail(r, res, "DECLARE");
         return;
     }
-    export_fetch(r);
+    exports_fetch(r);
 }
 
-static void export_begun_cb(const struct db_result *res, void *arg)
+static void exports_begun_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct export_state *st = r->state;
     if (res->status != DB_OK) {
-        export_fail(r, res, "BEGIN");
+        exports_fail(r, res, "BEGIN");
         return;
     }
-    if (!db_conn_query(r->conn, &declare_stmt, st->params, export_declared_cb,
+    if (!db_conn_query(r->conn, &declare_stmt, st->params, exports_declared_cb,
                        r))
-        export_fail(r, NULL, "DECLARE not sent");
+        exports_fail(r, NULL, "DECLARE not sent");
 }
 
-static void export_acquired_cb(struct db_conn *conn, void *arg)
+static void exports_acquired_cb(struct db_conn *conn, void *arg)
 {
     struct req *r = arg;
     r->job = NULL;
     if (conn == NULL) {
-        export_fail(r, NULL, "no connection");
+        exports_fail(r, NULL, "no connection");
         return;
     }
     r->conn = conn;
-    if (!db_conn_query(conn, &begin_stmt, NULL, export_begun_cb, r))
-        export_fail(r, NULL, "BEGIN not sent");
+    if (!db_conn_query(conn, &begin_stmt, NULL, exports_begun_cb, r))
+        exports_fail(r, NULL, "BEGIN not sent");
 }
 
 /* GET /v1/admin/exports/settlements.csv?from=&to=&bom=1 -> 200 text/csv
  * (streamed) | 400 invalid_field */
-void api_settlements_export(struct req *r)
+void exports_settlements(struct req *r)
 {
     const char *from, *to, *from_stamp, *to_stamp;
-    if (!export_period_bound(r, "from", "beginning", &from, &from_stamp) ||
-        !export_period_bound(r, "to", "now", &to, &to_stamp))
+    if (!exports_period_bound(r, "from", "beginning", &from, &from_stamp) ||
+        !exports_period_bound(r, "to", "now", &to, &to_stamp))
         return;
     const char *bom = req_query(r, "bom");
     if (bom && strcmp(bom, "0") != 0 && strcmp(bom, "1") != 0) {
@@ -337,11 +340,11 @@ void api_settlements_export(struct req *r)
     st->params[2] = to;
     st->filename = req_printf(r, "settlements-%s-%s.csv", from_stamp, to_stamp);
     r->state = st;
-    r->cleanup = export_cleanup;
+    r->cleanup = exports_cleanup;
     /* Lag-tolerant: settled lines, read on the replica when there is one
      * (API.md: exports may lag the primary by the replication delay). */
     r->job = db_acquire(db_pool_for_read(r->srv->db, r->srv->db_read),
-                        export_acquired_cb, r);
+                        exports_acquired_cb, r);
     if (r->job == NULL)
-        export_fail(r, NULL, "pool full");
+        exports_fail(r, NULL, "pool full");
 }
