@@ -18,8 +18,8 @@
 -- (server/domain/fulfil.c), written with the ready transition. orders keeps
 -- only a salted SHA-256 of it, which the pickup compares in C in constant
 -- time; the customer's copy lives in order_pickup_codes, read only by the
--- customer-scoped statements of api_orders.c (a staff statement never
--- selects from it).
+-- customer-scoped statements of api/shop/orders.c (a staff statement
+-- never selects from it).
 
 CREATE OR REPLACE FUNCTION gb_pickup_point_json(p pickup_points) RETURNS json
     LANGUAGE sql STABLE

@@ -33,20 +33,8 @@ void api_campaigns_get(struct req *r);
 void api_campaigns_update(struct req *r);
 void api_campaigns_publish(struct req *r);
 void api_campaigns_cancel(struct req *r);
-void api_public_campaigns_list(struct req *r);
-void api_public_campaigns_get(struct req *r);
-
-void api_campaign_events(struct req *r);
-
-/* api_join.c */
-void api_join_create(struct req *r);
-void api_participation_list_mine(struct req *r);
-void api_participation_get(struct req *r);
-void api_participation_withdraw(struct req *r);
-void api_campaign_participations(struct req *r);
 
 /* api_customers.c */
-void api_customers_create(struct req *r);
 void api_customer_get(struct req *r);
 void api_customer_vip_set(struct req *r);
 
@@ -68,22 +56,7 @@ void api_webhooks_deliveries(struct req *r);
 void api_webhooks_retry(struct req *r);
 void api_reports_reliability(struct req *r);
 
-/* api_payments.c */
-void api_payments_create(struct req *r);
-void api_payments_webhook(struct req *r);
-
-/* api_sandbox.c */
-void api_sandbox_payment_outcome(struct req *r);
-
 /* api_orders.c */
-/* Reads a delivery address {name, phone, region, line} (all required,
- * printable text) and answers it as canonical JSON text in r's arena, or
- * NULL after failing jf naming "address". */
-const char *api_address_read(struct req *r, struct jfields *jf,
-                             const struct cJSON *obj);
-void api_orders_list_mine(struct req *r);
-void api_orders_get_mine(struct req *r);
-void api_orders_set_address(struct req *r);
 void api_orders_list(struct req *r);
 void api_orders_ship(struct req *r);
 void api_orders_deliver(struct req *r);
@@ -92,7 +65,6 @@ void api_orders_pickup(struct req *r);
 void api_orders_pickup_list(struct req *r);
 
 /* api_aftersales.c */
-void api_aftersales_create(struct req *r);
 void api_aftersales_list(struct req *r);
 void api_aftersales_approve(struct req *r);
 void api_aftersales_reject(struct req *r);

@@ -43,13 +43,7 @@ static const char *aftersales_int(struct req *r, int64_t v)
     return req_printf(r, "%lld", (long long)v);
 }
 
-/* The step's answer: the customer's request is 201 and names its units
- * "quantity"; the staff's approval names them "returned_quantity". */
-static void aftersales_requested_cb(const struct db_result *res, void *arg)
-{
-    order_aftersales_reply(arg, res, 201, "quantity");
-}
-
+/* The step's answer: the approval names its units "returned_quantity". */
 static void aftersales_approved_cb(const struct db_result *res, void *arg)
 {
     order_aftersales_reply(arg, res, 200, "returned_quantity");
@@ -58,49 +52,6 @@ static void aftersales_approved_cb(const struct db_result *res, void *arg)
 static void aftersales_rejected_cb(const struct db_result *res, void *arg)
 {
     order_aftersales_reply(arg, res, 200, "quantity");
-}
-
-static struct db_stmt aftersales_request =
-    DB_STMT("aftersales_request",
-            "SELECT outcome, body::text FROM gb_after_sales_request($1, $2, "
-            "$3, $4, $5)",
-            5);
-
-static void aftersales_request_run(struct req *r)
-{
-    struct aftersales_in *in = r->state;
-    const char *params[] = {aftersales_int(r, r->who.id),
-                            aftersales_int(r, r->params[0]), in->reason,
-                            aftersales_int(r, in->quantity),
-                            aftersales_int(r, in->amount)};
-    if (!req_exec(r, &aftersales_request, params, aftersales_requested_cb))
-        return;
-}
-
-/* POST /v1/orders/{id}/after-sales {reason, quantity, amount_cents}
- * (customer) -> 201 request (pending) | 400 | 404 | 409 invalid_state (not
- * delivered or picked up, past after_sales_days, a request already open) */
-void api_aftersales_create(struct req *r)
-{
-    cJSON *body = req_json_object(r);
-    if (body == NULL)
-        return;
-    struct aftersales_in *in = aftersales_state(r);
-    static const char *const fields[] = {"reason", "quantity", "amount_cents",
-                                         NULL};
-    struct jfields jf;
-    jfields_init(&jf, body);
-    jfields_only(&jf, fields);
-    jfields_str(&jf, "reason", true, 1, 1000, &in->reason, NULL);
-    jfields_int(&jf, "quantity", true, 0, PRICING_QUANTITY_MAX, &in->quantity,
-                NULL);
-    jfields_int(&jf, "amount_cents", true, 1, JSON_MAX_SAFE_INT, &in->amount,
-                NULL);
-    if (jfields_ok(&jf) && !json_printable(in->reason, true))
-        jfields_fail(&jf, "reason", "reason must not hold control characters");
-    if (!req_fields_ok(r, &jf))
-        return;
-    idem_begin(r, aftersales_request_run);
 }
 
 static const char *const aftersales_statuses[] = {"pending", "approved",

@@ -1,6 +1,6 @@
 /*
- * api_customers.c - customers: a shopper registers; distributor staff look
- * up a customer's reliability and set their VIP level.
+ * api_customers.c - distributor staff look up a customer's reliability
+ * and set their VIP level.
  *
  * Customers are platform-wide accounts, but a distributor's staff see only
  * the customers who have taken part in one of its campaigns: any other id
@@ -18,47 +18,6 @@
 #include "engine/joinengine.h"
 #include "http/http.h"
 #include "lib/json.h"
-
-static struct db_stmt customer_insert =
-    DB_STMT("customer_insert",
-            "INSERT INTO customers AS c (login, password_hash, display_name)"
-            " VALUES ($1, $2, $3) RETURNING gb_customer_json(c)::text",
-            3);
-
-/* POST /v1/customers {login, password, display_name} -> 201 customer |
- * 409 duplicate | 429. A registration must say that a login is taken; the
- * client's allowance (account.h) keeps that from being a fast oracle. */
-void api_customers_create(struct req *r)
-{
-    cJSON *body = req_json_object(r);
-    if (body == NULL)
-        return;
-    struct account_new *a = req_alloc(r, sizeof *a);
-    memset(a, 0, sizeof *a);
-    static const char *const fields[] = {"login", "password", "display_name",
-                                         NULL};
-    const char *display_name = NULL;
-    struct jfields jf;
-    jfields_init(&jf, body);
-    jfields_only(&jf, fields);
-    jfields_str(&jf, "login", true, 1, LOGIN_MAX, &a->login, NULL);
-    jfields_str(&jf, "password", true, 1, 256, &a->password, NULL);
-    jfields_str(&jf, "display_name", true, 1, 64, &display_name, NULL);
-    if (!req_fields_ok(r, &jf))
-        return;
-    if (!json_printable(display_name, false)) {
-        req_reply_error(r, 400, "invalid_field", "display_name",
-                        "display_name must not hold control characters.");
-        return;
-    }
-    a->field = "";
-    a->anonymous = true;
-    a->insert = &customer_insert;
-    a->login_param = 0;
-    a->hash_param = 1;
-    a->params[2] = display_name;
-    account_create(r, a);
-}
 
 #define CUSTOMER_VISIBLE                      \
     " EXISTS (SELECT 1 FROM participations p" \

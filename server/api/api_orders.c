@@ -1,7 +1,7 @@
 /*
- * api_orders.c - orders (issue 13): the customer's own orders and delivery
- * address, and the staff's fulfilment steps (ship, deliver, ready for
- * pickup, pickup with the code) and the leader's pickup list.
+ * api_orders.c - orders (issue 13): the staff's fulfilment steps (ship,
+ * deliver, ready for pickup, pickup with the code) and the leader's pickup
+ * list.
  *
  * An order is created by the database in the transaction that makes its
  * participation paid (functions/orders.sql); this file only moves it on.
@@ -9,14 +9,14 @@
  * state and writes the outbox event (order.shipped, ...), answering an
  * outcome that engine/order.c maps to the contract's status codes.
  *
- * Tenancy: customer statements take the customer id and staff statements
- * the distributor id, so another's order is 404 either way.
+ * Tenancy: staff statements take the distributor id, so another's order
+ * is 404.
  *
  * The pickup code (DESIGN.md: 6 digits from a CSPRNG, compared in constant
  * time, shown only to the customer): drawn here with RAND_bytes and turned
  * into digits without modulo bias (fulfil.c); the order keeps SHA-256(salt
  * || code) with a 16-byte random salt, and the customer's copy is in
- * order_pickup_codes, which only the customer statements below read. At
+ * order_pickup_codes, which only the customer's statements read. At
  * pickup the handler reads salt and hash, hashes the code given and
  * compares with CRYPTO_memcmp; gb_order_pickup then counts a wrong code and
  * locks the order for 15 minutes at the fifth (429). A malformed code (not
@@ -47,118 +47,6 @@ static const char *order_int(struct req *r, int64_t v)
     return req_printf(r, "%lld", (long long)v);
 }
 
-const char *api_address_read(struct req *r, struct jfields *jf,
-                             const cJSON *obj)
-{
-    static const struct {
-        const char *key;
-        size_t max;
-    } parts[] = {{"name", 64}, {"phone", 32}, {"region", 200}, {"line", 400}};
-    cJSON *out = cJSON_CreateObject();
-    if (out == NULL)
-        abort();
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-        const cJSON *v = json_get(obj, parts[i].key);
-        if (!cJSON_IsString(v) || v->valuestring[0] == '\0' ||
-            json_utf8_length(v->valuestring) > parts[i].max ||
-            !json_printable(v->valuestring, false)) {
-            jfields_fail(jf, "address",
-                         "address.%s must be text of 1 to %zu characters",
-                         parts[i].key, parts[i].max);
-            cJSON_Delete(out);
-            return NULL;
-        }
-        if (cJSON_AddStringToObject(out, parts[i].key, v->valuestring) == NULL)
-            abort();
-    }
-    size_t members = 0;
-    for (const cJSON *m = obj->child; m != NULL; m = m->next)
-        members++;
-    if (members != sizeof parts / sizeof parts[0]) {
-        jfields_fail(jf, "address",
-                     "address takes exactly name, phone, region and line");
-        cJSON_Delete(out);
-        return NULL;
-    }
-    char *text = cJSON_PrintUnformatted(out);
-    cJSON_Delete(out);
-    if (text == NULL)
-        abort();
-    const char *copy = req_strdup(r, text);
-    cJSON_free(text);
-    return copy;
-}
-
-/* ------------------------------------------------------------ customer */
-
-static struct db_stmt order_list_mine =
-    DB_STMT("order_list_mine",
-            "SELECT o.id, gb_order_customer_json(o)::text FROM orders o"
-            " WHERE o.customer_id = $1 AND o.id > $2 ORDER BY o.id LIMIT $3",
-            3);
-
-static struct db_stmt order_get_mine =
-    DB_STMT("order_get_mine",
-            "SELECT gb_order_customer_json(o)::text FROM orders o"
-            " WHERE o.customer_id = $1 AND o.id = $2",
-            2);
-
-static void order_list_cb(const struct db_result *res, void *arg)
-{
-    struct req *r = arg;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
-        return;
-    }
-    req_reply_list(r, res->res, *(int64_t *)r->state);
-}
-
-/* GET /v1/me/orders (customer) -> {items, next_after} */
-void api_orders_list_mine(struct req *r)
-{
-    const char *limit1, *after;
-    int64_t *limit = req_alloc(r, sizeof *limit);
-    if (!req_page(r, &limit1, &after, limit))
-        return;
-    r->state = limit;
-    const char *params[] = {order_int(r, r->who.id), after, limit1};
-    if (!req_query_db(r, &order_list_mine, params, order_list_cb))
-        return;
-}
-
-/* GET /v1/orders/{id} (customer) -> own order, with pickup_code from
- * ready_for_pickup on | 404 */
-void api_orders_get_mine(struct req *r)
-{
-    const char *params[] = {order_int(r, r->who.id),
-                            order_int(r, r->params[0])};
-    req_one_row(r, &order_get_mine, params);
-}
-
-static struct db_stmt order_set_address =
-    DB_STMT("order_set_address",
-            "SELECT outcome, body::text"
-            "  FROM gb_order_set_address($1, $2, $3::jsonb)",
-            3);
-
-/* PUT /v1/orders/{id}/address {name, phone, region, line} (customer) ->
- * 200 order | 400 | 404 | 409 invalid_state (pickup, or shipped) */
-void api_orders_set_address(struct req *r)
-{
-    cJSON *body = req_json_object(r);
-    if (body == NULL)
-        return;
-    struct jfields jf;
-    jfields_init(&jf, body);
-    const char *address = api_address_read(r, &jf, body);
-    if (!req_fields_ok(r, &jf))
-        return;
-    const char *params[] = {order_int(r, r->who.id), order_int(r, r->params[0]),
-                            address};
-    if (!req_query_db(r, &order_set_address, params, order_outcome_cb))
-        return;
-}
-
 /* ------------------------------------------------------------ staff */
 
 static const char *const order_statuses[] = {
@@ -173,6 +61,16 @@ static struct db_stmt order_list_staff =
             "   AND ($6::bigint IS NULL OR o.pickup_point_id = $6)"
             " ORDER BY o.id LIMIT $3",
             6);
+
+static void order_list_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status != DB_OK) {
+        req_reply_db_error(r, res);
+        return;
+    }
+    req_reply_list(r, res->res, *(int64_t *)r->state);
+}
 
 /* Reads ?name= as an id (NULL when absent); false after replying 400. */
 static bool order_query_id(struct req *r, const char *name, const char **out)

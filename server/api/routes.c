@@ -6,11 +6,13 @@
  */
 #include "api/routes.h"
 
+#include "api/admin/admin.h"
 #include "api/api.h"
 #include "api/finance/finance.h"
 #include "api/identity/identity.h"
 #include "api/ops/ops.h"
 #include "api/platform/platform.h"
+#include "api/shop/shop.h"
 
 #define PUB      ACCESS_PUBLIC
 #define PLATFORM ACCESS_PLATFORM
@@ -33,7 +35,7 @@ const struct route api_routes[] = {
     {EVHTTP_REQ_GET, "/v1/admin/staff/{id}", api_staff_get, OWNER},
     {EVHTTP_REQ_GET, "/v1/admin/audit-log", api_audit_list, OWNER},
 
-    {EVHTTP_REQ_POST, "/v1/customers", api_customers_create, PUB},
+    {EVHTTP_REQ_POST, "/v1/customers", signup_create, PUB},
     {EVHTTP_REQ_POST, "/v1/sessions", sessions_customer_login, PUB},
     {EVHTTP_REQ_DELETE, "/v1/sessions/current", sessions_logout,
      CUSTOMER | STAFF},
@@ -55,22 +57,20 @@ const struct route api_routes[] = {
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_POST, "/v1/admin/campaigns/{id}/cancel", api_campaigns_cancel,
      OWNER | ACCESS_OPERATOR},
-    {EVHTTP_REQ_GET, "/v1/campaigns", api_public_campaigns_list, PUB},
-    {EVHTTP_REQ_GET, "/v1/campaigns/{id}", api_public_campaigns_get, PUB},
-    {EVHTTP_REQ_GET, "/v1/campaigns/{id}/events", api_campaign_events, PUB},
+    {EVHTTP_REQ_GET, "/v1/campaigns", catalog_list, PUB},
+    {EVHTTP_REQ_GET, "/v1/campaigns/{id}", catalog_get, PUB},
+    {EVHTTP_REQ_GET, "/v1/campaigns/{id}/events", catalog_events, PUB},
 
-    {EVHTTP_REQ_POST, "/v1/campaigns/{id}/participations", api_join_create,
+    {EVHTTP_REQ_POST, "/v1/campaigns/{id}/participations", joins_create,
      CUSTOMER},
-    {EVHTTP_REQ_GET, "/v1/me/participations", api_participation_list_mine,
+    {EVHTTP_REQ_GET, "/v1/me/participations", joins_list_mine, CUSTOMER},
+    {EVHTTP_REQ_GET, "/v1/participations/{id}", joins_get, CUSTOMER},
+    {EVHTTP_REQ_POST, "/v1/participations/{id}/withdraw", joins_withdraw,
      CUSTOMER},
-    {EVHTTP_REQ_GET, "/v1/participations/{id}", api_participation_get,
-     CUSTOMER},
-    {EVHTTP_REQ_POST, "/v1/participations/{id}/withdraw",
-     api_participation_withdraw, CUSTOMER},
     /* Scores are customer data for those who deal with customers, not
      * finance (whose lines carry the participation ids and amounts). */
     {EVHTTP_REQ_GET, "/v1/admin/campaigns/{id}/participations",
-     api_campaign_participations, OWNER | ACCESS_OPERATOR},
+     participations_list, OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_GET, "/v1/admin/customers/{id}", api_customer_get,
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_PUT, "/v1/admin/customers/{id}/vip", api_customer_vip_set,
@@ -97,10 +97,10 @@ const struct route api_routes[] = {
     {EVHTTP_REQ_POST, "/v1/admin/webhooks/{id}/deliveries/{id}/retry",
      api_webhooks_retry, OWNER},
 
-    {EVHTTP_REQ_POST, "/v1/participations/{id}/payments", api_payments_create,
+    {EVHTTP_REQ_POST, "/v1/participations/{id}/payments", payments_create,
      CUSTOMER},
-    {EVHTTP_REQ_POST, "/v1/payments/webhook", api_payments_webhook, PUB},
-    {EVHTTP_REQ_POST, "/v1/sandbox/payments/{id}", api_sandbox_payment_outcome,
+    {EVHTTP_REQ_POST, "/v1/payments/webhook", payments_webhook, PUB},
+    {EVHTTP_REQ_POST, "/v1/sandbox/payments/{id}", sandbox_payment_outcome,
      CUSTOMER},
 
     {EVHTTP_REQ_GET, "/v1/admin/settlements", settlements_list,
@@ -118,10 +118,9 @@ const struct route api_routes[] = {
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_PATCH, "/v1/admin/pickup-points/{id}", api_pickup_update,
      OWNER | ACCESS_OPERATOR},
-    {EVHTTP_REQ_GET, "/v1/me/orders", api_orders_list_mine, CUSTOMER},
-    {EVHTTP_REQ_GET, "/v1/orders/{id}", api_orders_get_mine, CUSTOMER},
-    {EVHTTP_REQ_PUT, "/v1/orders/{id}/address", api_orders_set_address,
-     CUSTOMER},
+    {EVHTTP_REQ_GET, "/v1/me/orders", orders_list_mine, CUSTOMER},
+    {EVHTTP_REQ_GET, "/v1/orders/{id}", orders_get_mine, CUSTOMER},
+    {EVHTTP_REQ_PUT, "/v1/orders/{id}/address", orders_set_address, CUSTOMER},
     {EVHTTP_REQ_GET, "/v1/admin/orders", api_orders_list,
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_POST, "/v1/admin/orders/{id}/ship", api_orders_ship,
@@ -134,7 +133,7 @@ const struct route api_routes[] = {
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_GET, "/v1/admin/exports/pickup-list.csv",
      api_orders_pickup_list, OWNER | ACCESS_OPERATOR},
-    {EVHTTP_REQ_POST, "/v1/orders/{id}/after-sales", api_aftersales_create,
+    {EVHTTP_REQ_POST, "/v1/orders/{id}/after-sales", orders_aftersales_create,
      CUSTOMER},
     {EVHTTP_REQ_GET, "/v1/admin/after-sales", api_aftersales_list, STAFF},
     {EVHTTP_REQ_POST, "/v1/admin/after-sales/{id}/approve",

@@ -1,5 +1,5 @@
 /*
- * api_payments.c - payment intents and the payment provider's webhook.
+ * payments.c - payment intents and the payment provider's webhook.
  *
  * A customer asks for an intent for what its participation owes now (the
  * deposit while pending_deposit, the balance while awaiting_payment); the
@@ -14,10 +14,11 @@
  */
 #include <string.h>
 
-#include "api/api.h"
+#include "api/shop/shop.h"
 #include "engine/idem.h"
 #include "engine/payment.h"
 #include "http/http.h"
+#include "http/reply.h"
 
 /* ---- intents ------------------------------------------------------- */
 
@@ -27,7 +28,7 @@ static struct db_stmt payment_intent =
             "  FROM gb_payment_intent($1::bigint, $2::bigint)",
             2);
 
-static void payment_intent_cb(const struct db_result *res, void *arg)
+static void payments_intent_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -56,24 +57,24 @@ static void payment_intent_cb(const struct db_result *res, void *arg)
                                PQgetvalue(res->res, 0, 1), checkout));
 }
 
-static void payment_intent_run(struct req *r)
+static void payments_intent_run(struct req *r)
 {
     const char *params[] = {
         req_printf(r, "%lld", (long long)r->who.id),
         req_printf(r, "%lld", (long long)r->params[0]),
     };
-    if (!req_exec(r, &payment_intent, params, payment_intent_cb))
+    if (!req_exec(r, &payment_intent, params, payments_intent_cb))
         return;
 }
 
 /* POST /v1/participations/{id}/payments (customer) {} -> 201 {payment} |
  * 404 not_found | 409 invalid_state. A still-pending intent of the same
  * kind and amount is answered again (201) rather than a second one made. */
-void api_payments_create(struct req *r)
+void payments_create(struct req *r)
 {
     if (!req_json_none(r))
         return;
-    idem_begin(r, payment_intent_run);
+    idem_begin(r, payments_intent_run);
 }
 
 /* ---- webhook ------------------------------------------------------- */
@@ -81,7 +82,7 @@ void api_payments_create(struct req *r)
 /* POST /v1/payments/webhook (signed by the provider) {payment_id, status,
  * amount_cents, provider_ref} -> 200 {outcome, payment} | 401 bad or stale
  * signature | 400 amount_cents | 404 payment_id | 503 no secret set */
-void api_payments_webhook(struct req *r)
+void payments_webhook(struct req *r)
 {
     payment_webhook_deliver(r, req_header(r, "X-Signature"), r->body,
                             r->body_len);

@@ -1,17 +1,17 @@
 /*
- * api_sandbox.c - the sandbox payment provider, for demos and tests.
+ * sandbox.c - the sandbox payment provider, for demos and tests.
  *
  * With payment.sandbox on (GROUPBUYD_PAYMENT_SANDBOX=1), the shopper's
  * checkout page of the web app plays the provider: it posts the shopper's
  * choice here, and this module writes exactly the webhook a real provider
  * would send (the payment's id and amount, a provider_ref, signed with the
  * webhook secret over t + "." + body) and hands the signed raw body to the
- * webhook's own path (engine/payment.c), which verifies the
- * signature like any other delivery. Nothing here touches a payment
+ * webhook's own path (engine/payment.c), which verifies the signature like
+ * any other delivery. Nothing here touches a payment
  * itself, so the sandbox cannot do what a provider could not.
  *
  * Off, every /v1/sandbox/ path is unknown (404, before authentication:
- * router.c). The provider_ref is "sandbox-<payment id>", so a second
+ * http/dispatch.c). The provider_ref is "sandbox-<payment id>", so a second
  * confirmation of the same payment is the same event again, which the
  * webhook treats as a replay.
  */
@@ -19,9 +19,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/api.h"
+#include "api/shop/shop.h"
 #include "engine/payment.h"
 #include "http/http.h"
+#include "http/reply.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
 
@@ -75,7 +76,7 @@ static void sandbox_payment_cb(const struct db_result *res, void *arg)
  * "succeeded"|"failed"} -> what POST /v1/payments/webhook answers for the
  * signed event | 404 not_found (not this customer's payment, or sandbox
  * off) */
-void api_sandbox_payment_outcome(struct req *r)
+void sandbox_payment_outcome(struct req *r)
 {
     cJSON *body = req_json_object(r);
     if (body == NULL)

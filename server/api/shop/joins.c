@@ -1,6 +1,6 @@
 /*
- * api_join.c - shoppers join and withdraw; participations for shoppers and
- * staff. A thin HTTP adapter over the join decision (joinengine.h).
+ * joins.c - shoppers join, read their participations and withdraw. A thin
+ * HTTP adapter over the join decision (joinengine.h).
  *
  * Every join goes the same read, the same C pricing and the same SQL
  * decision. A join without an Idempotency-Key is coalesced with the
@@ -8,7 +8,7 @@
  * batch of one through the same two statements inside the transaction
  * that claims its key (idem.c), so the stored answer commits with the
  * insert; a campaign edited between the read and the decision is read
- * again once, then answered 503. api_join_batch_reply answers both.
+ * again once, then answered 503. joins_batch_reply answers both.
  *
  * A withdrawal is gb_participation_withdraw: one transaction that locks
  * the campaign then the participation, as the close does.
@@ -21,16 +21,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
-#include "api/api_join.h"
+#include "api/shop/address.h"
+#include "api/shop/shop.h"
 #include "app.h"
-#include "domain/pricing.h"
-#include "domain/reliability.h"
 #include "engine/idem.h"
 #include "engine/joinbatch.h"
 #include "engine/joinengine.h"
 #include "engine/participation_view.h"
 #include "http/http.h"
+#include "http/reply.h"
 #include "lib/json.h"
 
 /* ---------------------------------------------------------------- join */
@@ -40,7 +39,7 @@ struct join_state {
     struct joinengine_join j;
 };
 
-static void join_reply_reason(struct req *r, const char *reason, int score)
+static void joins_reply_reason(struct req *r, const char *reason, int score)
 {
     if (strcmp(reason, "campaign_not_open") == 0)
         req_reply_error(r, 409, "campaign_not_open", NULL,
@@ -83,7 +82,7 @@ static void join_reply_reason(struct req *r, const char *reason, int score)
         req_reply_error(r, 500, "internal", NULL, "Unknown join outcome.");
 }
 
-void api_join_batch_reply(struct req *r, const struct joinengine_outcome *o)
+void joins_batch_reply(struct req *r, const struct joinengine_outcome *o)
 {
     struct join_state *st = r->state;
     switch (o->status) {
@@ -100,7 +99,7 @@ void api_join_batch_reply(struct req *r, const struct joinengine_outcome *o)
         return;
     }
     case JOINENGINE_REFUSED:
-        join_reply_reason(r, o->reason, o->score);
+        joins_reply_reason(r, o->reason, o->score);
         return;
     case JOINENGINE_NOT_FOUND:
         req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
@@ -125,9 +124,9 @@ void api_join_batch_reply(struct req *r, const struct joinengine_outcome *o)
 }
 
 /* The keyed join: a batch of one on the idempotency transaction. */
-static void join_keyed_read(struct req *r);
+static void joins_keyed_read(struct req *r);
 
-static void join_keyed_decided_cb(const struct db_result *res, void *arg)
+static void joins_keyed_decided_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct join_state *st = r->state;
@@ -141,13 +140,13 @@ static void join_keyed_decided_cb(const struct db_result *res, void *arg)
         joinengine_outcome_row(res->res, 0, &o);
     }
     if (o.status == JOINENGINE_CHANGED && st->attempts < 2) {
-        join_keyed_read(r); /* staff edited it since the read */
+        joins_keyed_read(r); /* staff edited it since the read */
         return;
     }
-    api_join_batch_reply(r, &o);
+    joins_batch_reply(r, &o);
 }
 
-static void join_keyed_read_cb(const struct db_result *res, void *arg)
+static void joins_keyed_read_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct join_state *st = r->state;
@@ -182,18 +181,18 @@ static void join_keyed_read_cb(const struct db_result *res, void *arg)
         free(arrays[f]);
     }
     if (!req_exec(r, &joinengine_decide_keyed_stmt, params,
-                  join_keyed_decided_cb))
+                  joins_keyed_decided_cb))
         return;
 }
 
-static void join_keyed_read(struct req *r)
+static void joins_keyed_read(struct req *r)
 {
     struct join_state *st = r->state;
     st->attempts++;
     const char *params[] = {req_printf(r, "{%lld}", (long long)st->j.campaign),
                             req_printf(r, "{%lld}", (long long)st->j.customer),
                             joinengine_half_life_param(r)};
-    if (!req_exec(r, &joinengine_read_stmt, params, join_keyed_read_cb))
+    if (!req_exec(r, &joinengine_read_stmt, params, joins_keyed_read_cb))
         return;
 }
 
@@ -202,7 +201,7 @@ static void join_keyed_read(struct req *r)
  * campaign's point missing or not its own, the other kind's field) | 404 |
  * 409 campaign_not_open, per_customer_limit, already_joined,
  * campaign_full | 403 reliability_too_low */
-void api_join_create(struct req *r)
+void joins_create(struct req *r)
 {
     cJSON *body = req_json_object(r);
     if (body == NULL)
@@ -223,14 +222,14 @@ void api_join_create(struct req *r)
                 &st->j.pickup_point, NULL);
     const cJSON *address = jfields_object(&jf, "address", false);
     if (address != NULL && jfields_ok(&jf))
-        st->j.address = api_address_read(r, &jf, address);
+        st->j.address = address_read(r, &jf, address);
     if (!req_fields_ok(r, &jf))
         return;
     if (req_header(r, "Idempotency-Key") == NULL && app_of(r)->joins != NULL)
         joinbatch_submit(app_of(r)->joins, r, st->j.campaign, st->j.quantity,
                          st->j.pickup_point, st->j.address);
     else
-        idem_begin(r, join_keyed_read); /* stored answers: one at a time */
+        idem_begin(r, joins_keyed_read); /* stored answers: one at a time */
 }
 
 /* ---------------------------------------------------------------- reads */
@@ -249,23 +248,7 @@ static struct db_stmt part_list_mine = DB_STMT(
     " WHERE p.customer_id = $1 AND p.id > $2 ORDER BY p.id LIMIT $3",
     3);
 
-/* Columns: id, participation JSON, the price columns, then (staff) the VIP
- * level and the history; one row with a null id when the campaign has no
- * participation after $2. */
-static struct db_stmt part_list_campaign = DB_STMT(
-    "participation_list_campaign",
-    "SELECT p.id, gb_participation_json(p)::text," PARTICIPATION_VIEW_PRICE_COLS
-    ",      coalesce(v.vip_level, 0), h.*"
-    "  FROM campaigns c"
-    "  LEFT JOIN participations p ON p.campaign_id = c.id AND p.id > $2"
-    "  LEFT JOIN customer_vip v ON v.distributor_id = c.distributor_id"
-    "        AND v.customer_id = p.customer_id"
-    "  LEFT JOIN LATERAL gb_customer_history(p.customer_id, $5) h ON true"
-    " WHERE c.distributor_id = $1 AND c.id = $4"
-    " ORDER BY p.id LIMIT $3",
-    5);
-
-static void part_get_cb(const struct db_result *res, void *arg)
+static void joins_get_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -285,56 +268,31 @@ static void part_get_cb(const struct db_result *res, void *arg)
 }
 
 /* GET /v1/participations/{id} (customer, own only) -> participation | 404 */
-void api_participation_get(struct req *r)
+void joins_get(struct req *r)
 {
     const char *params[] = {req_printf(r, "%lld", (long long)r->params[0]),
                             req_printf(r, "%lld", (long long)r->who.id)};
-    if (!req_query_db(r, &part_get, params, part_get_cb))
+    if (!req_query_db(r, &part_get, params, joins_get_cb))
         return;
 }
 
-struct join_list {
-    int64_t limit;
-    bool staff; /* rows carry the history: add "score" */
-};
-
-static void part_list_cb(const struct db_result *res, void *arg)
+static void joins_list_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
-    struct join_list *jl = r->state;
-    participation_view_reply_list(r, res, jl->limit, jl->staff);
+    participation_view_reply_list(r, res, *(int64_t *)r->state, false);
 }
 
 /* GET /v1/me/participations (customer) -> {items, next_after} */
-void api_participation_list_mine(struct req *r)
+void joins_list_mine(struct req *r)
 {
     const char *limit1, *after;
-    struct join_list *jl = req_alloc(r, sizeof *jl);
-    memset(jl, 0, sizeof *jl);
-    if (!req_page(r, &limit1, &after, &jl->limit))
+    int64_t *limit = req_alloc(r, sizeof *limit);
+    if (!req_page(r, &limit1, &after, limit))
         return;
-    r->state = jl;
+    r->state = limit;
     const char *params[] = {req_printf(r, "%lld", (long long)r->who.id), after,
                             limit1};
-    if (!req_query_db(r, &part_list_mine, params, part_list_cb))
-        return;
-}
-
-/* GET /v1/admin/campaigns/{id}/participations (owner, operator, finance)
- * -> {items: [participation + "score"], next_after} | 404 */
-void api_campaign_participations(struct req *r)
-{
-    const char *limit1, *after;
-    struct join_list *jl = req_alloc(r, sizeof *jl);
-    memset(jl, 0, sizeof *jl);
-    jl->staff = true;
-    if (!req_page(r, &limit1, &after, &jl->limit))
-        return;
-    r->state = jl;
-    const char *params[] = {req_tenant_param(r), after, limit1,
-                            req_printf(r, "%lld", (long long)r->params[0]),
-                            joinengine_half_life_param(r)};
-    if (!req_query_db(r, &part_list_campaign, params, part_list_cb))
+    if (!req_query_db(r, &part_list_mine, params, joins_list_cb))
         return;
 }
 
@@ -343,7 +301,7 @@ void api_campaign_participations(struct req *r)
 static struct db_stmt withdraw_stmt = DB_STMT(
     "participation_withdraw", "SELECT gb_participation_withdraw($1, $2)", 2);
 
-static void withdraw_cb(const struct db_result *res, void *arg)
+static void joins_withdraw_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -364,24 +322,24 @@ static void withdraw_cb(const struct db_result *res, void *arg)
     } else {
         const char *params[] = {req_printf(r, "%lld", (long long)r->params[0]),
                                 req_printf(r, "%lld", (long long)r->who.id)};
-        if (!req_exec(r, &part_get, params, part_get_cb))
+        if (!req_exec(r, &part_get, params, joins_get_cb))
             return;
     }
 }
 
-static void withdraw_run(struct req *r)
+static void joins_withdraw_run(struct req *r)
 {
     const char *params[] = {req_printf(r, "%lld", (long long)r->params[0]),
                             req_printf(r, "%lld", (long long)r->who.id)};
-    if (!req_exec(r, &withdraw_stmt, params, withdraw_cb))
+    if (!req_exec(r, &withdraw_stmt, params, joins_withdraw_cb))
         return;
 }
 
 /* POST /v1/participations/{id}/withdraw (customer, own only) -> 200
  * participation (withdrawn) | 404 | 409 campaign_not_open, invalid_state */
-void api_participation_withdraw(struct req *r)
+void joins_withdraw(struct req *r)
 {
     if (!req_json_none(r))
         return;
-    idem_begin(r, withdraw_run);
+    idem_begin(r, joins_withdraw_run);
 }
