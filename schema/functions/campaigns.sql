@@ -1,5 +1,5 @@
 -- Representations of products and campaigns (staff and public), and the
--- helpers of the handlers in api_products.c and api_campaigns.c.
+-- helpers of the handlers in api/admin/products.c and api_campaigns.c.
 --
 -- The JSON here is built by PostgreSQL so that ids, amounts and times reach
 -- the client exactly; what C must compute (progress by the pricing module,

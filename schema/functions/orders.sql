@@ -1,7 +1,8 @@
 -- Fulfilment: the representations of pickup points and orders,
 -- the trigger that creates an order when a participation becomes paid, and
--- the order transitions with their outbox events (api_pickup.c and
--- api_orders.c answer with these).
+-- the order transitions with their outbox events (api/admin/pickup_points.c,
+-- api/admin/fulfilment.c and api/shop/orders.c answer with these, through
+-- server/engine/order.c for the transitions).
 --
 -- An order is created in the transaction that makes its participation
 -- paid, whichever statement does it (a balance payment applied, or the

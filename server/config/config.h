@@ -35,7 +35,7 @@ struct config {
     /* The OpenAPI document served at GET /openapi.json, read at start. */
     char openapi_file[CONFIG_STR_MAX];
     char web_root[CONFIG_STR_MAX]; /* http.web_root: the web app's files */
-    /* payment.sandbox: the sandbox payment provider (api_sandbox.c) is on.
+    /* payment.sandbox: the sandbox payment provider (api/shop/sandbox.c) is on.
      * main() gives it an ephemeral webhook secret when none is set. */
     int payment_sandbox;
 

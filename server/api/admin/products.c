@@ -1,5 +1,5 @@
 /*
- * api_products.c - the distributor's catalogue (owner, operator).
+ * products.c - the distributor's catalogue (owner, operator).
  *
  * A product is what a campaign sells: its list price caps every tier price
  * and its stock must cover a campaign's max_quantity when it is published.
@@ -17,10 +17,11 @@
  */
 #include <string.h>
 
-#include "api/api.h"
+#include "api/admin/admin.h"
 #include "domain/pricing.h"
 #include "engine/idem.h"
 #include "http/http.h"
+#include "http/reply.h"
 #include "lib/json.h"
 
 struct product_new {
@@ -41,7 +42,7 @@ static struct db_stmt product_insert = DB_STMT(
     " SELECT gb_product_json(p)::text FROM p",
     9);
 
-static void product_inserted_cb(const struct db_result *res, void *arg)
+static void products_inserted_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (db_is_unique_violation(res)) {
@@ -55,7 +56,7 @@ static void product_inserted_cb(const struct db_result *res, void *arg)
     idem_reply_text(r, 201, PQgetvalue(res->res, 0, 0));
 }
 
-static void product_run(struct req *r)
+static void products_create_run(struct req *r)
 {
     struct product_new *p = r->state;
     const char *params[] = {req_tenant_param(r),
@@ -67,7 +68,7 @@ static void product_run(struct req *r)
                             req_printf(r, "%lld", (long long)p->stock),
                             req_printf(r, "%lld", (long long)r->who.id),
                             r->id};
-    if (!req_exec(r, &product_insert, params, product_inserted_cb))
+    if (!req_exec(r, &product_insert, params, products_inserted_cb))
         return;
 }
 
@@ -75,7 +76,7 @@ static void product_run(struct req *r)
  * cost_price_cents, stock} (owner, operator) -> 201 product | 400
  * invalid_field (prices 0..10^8 cents, list >= 1, stock 0..10^9) | 409
  * duplicate */
-void api_products_create(struct req *r)
+void products_create(struct req *r)
 {
     cJSON *body = req_json_object(r);
     if (body == NULL)
@@ -107,7 +108,7 @@ void api_products_create(struct req *r)
                      "description must not hold control characters");
     if (!req_fields_ok(r, &jf))
         return;
-    idem_begin(r, product_run);
+    idem_begin(r, products_create_run);
 }
 
 static struct db_stmt product_list =
@@ -123,13 +124,13 @@ static struct db_stmt product_get =
             2);
 
 /* GET /v1/admin/products (owner, operator) -> {items, next_after} */
-void api_products_list(struct req *r)
+void products_list(struct req *r)
 {
     req_tenant_list(r, &product_list);
 }
 
 /* GET /v1/admin/products/{id} (owner, operator) -> product | 404 */
-void api_products_get(struct req *r)
+void products_get(struct req *r)
 {
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0])};

@@ -1,5 +1,5 @@
 /*
- * api_webhooks.c - the owner's webhook endpoints and their delivery log
+ * webhooks.c - the owner's webhook endpoints and their delivery log
  * (API.md "Outbound webhooks").
  *
  * A URL is checked at create and at patch (webhook_target.h: https, or
@@ -12,11 +12,12 @@
  */
 #include <string.h>
 
-#include "api/api.h"
+#include "api/admin/admin.h"
 #include "app.h"
 #include "domain/webhook_rules.h"
 #include "engine/idem.h"
 #include "http/http.h"
+#include "http/reply.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
 #include "out/webhook_relay.h"
@@ -33,7 +34,7 @@ struct endpoint_body {
     idem_run *then;
 };
 
-static void endpoint_cleanup(struct req *r)
+static void webhooks_cleanup(struct req *r)
 {
     struct endpoint_body *b = r->state;
     if (b && b->lookup) {
@@ -44,7 +45,7 @@ static void endpoint_cleanup(struct req *r)
 
 /* Reads url / events / description / enabled; events are validated and
  * kept as JSON text for the statement. */
-static bool endpoint_fields(struct req *r, struct endpoint_body *b, bool create)
+static bool webhooks_fields(struct req *r, struct endpoint_body *b, bool create)
 {
     cJSON *body = req_json_object(r);
     if (body == NULL)
@@ -93,7 +94,7 @@ static bool endpoint_fields(struct req *r, struct endpoint_body *b, bool create)
     return req_fields_ok(r, &jf);
 }
 
-static void endpoint_target_cb(void *arg, const struct webhook_target *t,
+static void webhooks_target_cb(void *arg, const struct webhook_target *t,
                                const char *error)
 {
     struct req *r = arg;
@@ -107,7 +108,7 @@ static void endpoint_target_cb(void *arg, const struct webhook_target *t,
 }
 
 /* Checks the URL (when given) and then runs `then` idempotently. */
-static void endpoint_check_then(struct req *r, struct endpoint_body *b,
+static void webhooks_check_then(struct req *r, struct endpoint_body *b,
                                 idem_run *then)
 {
     b->then = then;
@@ -115,12 +116,12 @@ static void endpoint_check_then(struct req *r, struct endpoint_body *b,
         idem_begin(r, then);
         return;
     }
-    r->cleanup = endpoint_cleanup;
+    r->cleanup = webhooks_cleanup;
     /* the callback may have run, answered and freed r already (a numeric
      * host, a refusal): r is touched again only for a pending lookup */
     struct webhook_lookup *l = webhook_target_check(
         webhook_relay_dns(app_of(r)->webhooks), b->url,
-        r->srv->cfg->webhook_allow_hosts, endpoint_target_cb, r);
+        r->srv->cfg->webhook_allow_hosts, webhooks_target_cb, r);
     if (l != NULL)
         b->lookup = l;
 }
@@ -144,7 +145,7 @@ static struct db_stmt endpoint_insert = DB_STMT(
     "         || jsonb_build_object('secret', w.secret))::text FROM w",
     7);
 
-static void endpoint_inserted_cb(const struct db_result *res, void *arg)
+static void webhooks_inserted_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -155,7 +156,7 @@ static void endpoint_inserted_cb(const struct db_result *res, void *arg)
     idem_reply_text(r, 201, PQgetvalue(res->res, 0, 0));
 }
 
-static void endpoint_create_run(struct req *r)
+static void webhooks_create_run(struct req *r)
 {
     struct endpoint_body *b = r->state;
     /* "whsec_" and 32 random bytes: the receiver's HMAC key */
@@ -172,21 +173,21 @@ static void endpoint_create_run(struct req *r)
                             req_printf(r, "whsec_%s", hex),
                             req_printf(r, "%lld", (long long)r->who.id),
                             r->id};
-    if (!req_exec(r, &endpoint_insert, params, endpoint_inserted_cb))
+    if (!req_exec(r, &endpoint_insert, params, webhooks_inserted_cb))
         return;
 }
 
 /* POST /v1/admin/webhooks {url, events, description?} (owner) -> 201
  * endpoint with its secret | 400 invalid_field (url refused: scheme,
  * host, address) */
-void api_webhooks_create(struct req *r)
+void webhooks_create(struct req *r)
 {
     struct endpoint_body *b = req_alloc(r, sizeof *b);
     memset(b, 0, sizeof *b);
     r->state = b;
-    if (!endpoint_fields(r, b, true))
+    if (!webhooks_fields(r, b, true))
         return;
-    endpoint_check_then(r, b, endpoint_create_run);
+    webhooks_check_then(r, b, webhooks_create_run);
 }
 
 /* ------------------------------------------------------------ read */
@@ -204,13 +205,13 @@ static struct db_stmt endpoint_get =
             2);
 
 /* GET /v1/admin/webhooks (owner) -> {items, next_after} */
-void api_webhooks_list(struct req *r)
+void webhooks_list(struct req *r)
 {
     req_tenant_list(r, &endpoint_list);
 }
 
 /* GET /v1/admin/webhooks/{id} (owner) -> endpoint | 404 */
-void api_webhooks_get(struct req *r)
+void webhooks_get(struct req *r)
 {
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0])};
@@ -240,7 +241,7 @@ static struct db_stmt endpoint_update = DB_STMT(
     " SELECT gb_webhook_endpoint_json(w)::text FROM w",
     8);
 
-static void endpoint_updated_cb(const struct db_result *res, void *arg)
+static void webhooks_updated_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -255,7 +256,7 @@ static void endpoint_updated_cb(const struct db_result *res, void *arg)
     idem_reply_text(r, 200, PQgetvalue(res->res, 0, 0));
 }
 
-static void endpoint_update_run(struct req *r)
+static void webhooks_update_run(struct req *r)
 {
     struct endpoint_body *b = r->state;
     const char *params[] = {req_tenant_param(r),
@@ -267,20 +268,20 @@ static void endpoint_update_run(struct req *r)
                                            : NULL,
                             req_printf(r, "%lld", (long long)r->who.id),
                             r->id};
-    if (!req_exec(r, &endpoint_update, params, endpoint_updated_cb))
+    if (!req_exec(r, &endpoint_update, params, webhooks_updated_cb))
         return;
 }
 
 /* PATCH /v1/admin/webhooks/{id} {url?, events?, description?, enabled?}
  * (owner) -> 200 endpoint | 400 | 404 */
-void api_webhooks_update(struct req *r)
+void webhooks_update(struct req *r)
 {
     struct endpoint_body *b = req_alloc(r, sizeof *b);
     memset(b, 0, sizeof *b);
     r->state = b;
-    if (!endpoint_fields(r, b, false))
+    if (!webhooks_fields(r, b, false))
         return;
-    endpoint_check_then(r, b, endpoint_update_run);
+    webhooks_check_then(r, b, webhooks_update_run);
 }
 
 /* ------------------------------------------------------------ delete */
@@ -298,7 +299,7 @@ static struct db_stmt endpoint_delete = DB_STMT(
     " SELECT w.id FROM w",
     4);
 
-static void endpoint_deleted_cb(const struct db_result *res, void *arg)
+static void webhooks_deleted_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -314,14 +315,14 @@ static void endpoint_deleted_cb(const struct db_result *res, void *arg)
 
 /* DELETE /v1/admin/webhooks/{id} (owner) -> 204 | 404; its deliveries,
  * pending ones included, go with it */
-void api_webhooks_delete(struct req *r)
+void webhooks_delete(struct req *r)
 {
     if (!req_json_none(r))
         return;
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0]),
                             req_printf(r, "%lld", (long long)r->who.id), r->id};
-    if (!req_query_db(r, &endpoint_delete, params, endpoint_deleted_cb))
+    if (!req_query_db(r, &endpoint_delete, params, webhooks_deleted_cb))
         return;
 }
 
@@ -335,7 +336,7 @@ struct deliveries_state {
     int64_t limit;
 };
 
-static void deliveries_cb(const struct db_result *res, void *arg)
+static void webhooks_deliveries_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct deliveries_state *st = r->state;
@@ -352,7 +353,7 @@ static void deliveries_cb(const struct db_result *res, void *arg)
 
 /* GET /v1/admin/webhooks/{id}/deliveries?status=&after=&limit= (owner) ->
  * {items, next_after} | 400 (status) | 404 */
-void api_webhooks_deliveries(struct req *r)
+void webhooks_deliveries(struct req *r)
 {
     struct deliveries_state *st = req_alloc(r, sizeof *st);
     r->state = st;
@@ -369,14 +370,14 @@ void api_webhooks_deliveries(struct req *r)
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0]),
                             status, after, limit1};
-    if (!req_query_db(r, &deliveries_page, params, deliveries_cb))
+    if (!req_query_db(r, &deliveries_page, params, webhooks_deliveries_cb))
         return;
 }
 
 static struct db_stmt delivery_retry =
     DB_STMT("webhook_delivery_retry", "SELECT gb_webhook_retry($1, $2, $3)", 3);
 
-static void retried_cb(const struct db_result *res, void *arg)
+static void webhooks_retried_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -399,13 +400,13 @@ static void retried_cb(const struct db_result *res, void *arg)
 
 /* POST /v1/admin/webhooks/{id}/deliveries/{delivery_id}/retry (owner) ->
  * 202 delivery (due at once) | 404 | 409 invalid_state (delivered) */
-void api_webhooks_retry(struct req *r)
+void webhooks_retry(struct req *r)
 {
     if (!req_json_none(r))
         return;
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0]),
                             req_printf(r, "%lld", (long long)r->params[1])};
-    if (!req_query_db(r, &delivery_retry, params, retried_cb))
+    if (!req_query_db(r, &delivery_retry, params, webhooks_retried_cb))
         return;
 }

@@ -1,14 +1,15 @@
 /*
- * api_admin.c - distributor staff: staff accounts and the audit log.
+ * staff.c - distributor staff: staff accounts and the audit log (owner).
  *
  * Every statement here takes the caller's distributor id as $1 and filters
  * on it: another distributor's rows are not found (404), never forbidden.
  */
 #include <string.h>
 
-#include "api/api.h"
+#include "api/admin/admin.h"
 #include "engine/account.h"
 #include "http/http.h"
+#include "http/reply.h"
 #include "lib/json.h"
 
 /* A login held by another distributor's staff gets a row that never logs
@@ -21,7 +22,7 @@ static struct db_stmt staff_insert =
 
 /* POST /v1/admin/staff {login, password, role} (owner) -> 201 staff |
  * 409 duplicate (a login of this distributor) */
-void api_staff_create(struct req *r)
+void staff_create(struct req *r)
 {
     cJSON *body = req_json_object(r);
     if (body == NULL)
@@ -54,30 +55,30 @@ void api_staff_create(struct req *r)
     account_create(r, a);
 }
 
-static struct db_stmt staff_list =
-    DB_STMT("staff_list",
+static struct db_stmt staff_list_stmt =
+    DB_STMT("staff_list_stmt",
             "SELECT s.id, gb_staff_json(s)::text FROM staff s"
             " WHERE s.distributor_id = $1 AND s.id > $2 ORDER BY s.id LIMIT $3",
             3);
 
-static struct db_stmt staff_get =
-    DB_STMT("staff_get",
+static struct db_stmt staff_get_stmt =
+    DB_STMT("staff_get_stmt",
             "SELECT gb_staff_json(s)::text FROM staff s"
             " WHERE s.distributor_id = $1 AND s.id = $2",
             2);
 
 /* GET /v1/admin/staff (owner) -> {items, next_after} */
-void api_staff_list(struct req *r)
+void staff_list(struct req *r)
 {
-    req_tenant_list(r, &staff_list);
+    req_tenant_list(r, &staff_list_stmt);
 }
 
 /* GET /v1/admin/staff/{id} (owner) -> staff | 404 */
-void api_staff_get(struct req *r)
+void staff_get(struct req *r)
 {
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0])};
-    req_one_row(r, &staff_get, params);
+    req_one_row(r, &staff_get_stmt, params);
 }
 
 static struct db_stmt audit_list = DB_STMT(
@@ -91,7 +92,7 @@ static struct db_stmt audit_list = DB_STMT(
     3);
 
 /* GET /v1/admin/audit-log (owner) -> {items, next_after} */
-void api_audit_list(struct req *r)
+void staff_audit_list(struct req *r)
 {
     req_tenant_list(r, &audit_list);
 }

@@ -1,7 +1,7 @@
 /*
- * api_orders.c - orders (issue 13): the staff's fulfilment steps (ship,
- * deliver, ready for pickup, pickup with the code) and the leader's pickup
- * list.
+ * fulfilment.c - the staff's side of orders: the list, the fulfilment steps
+ * (ship, deliver, ready for pickup, pickup with the code) and the leader's
+ * pickup list.
  *
  * An order is created by the database in the transaction that makes its
  * participation paid (functions/orders.sql); this file only moves it on.
@@ -29,12 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
+#include "api/admin/admin.h"
 #include "domain/fulfil.h"
 #include "engine/idem.h"
 #include "engine/joinengine.h" /* array literals for statement parameters */
 #include "engine/order.h"
 #include "http/http.h"
+#include "http/reply.h"
 #include "lib/crypto.h"
 #include "lib/csv.h"
 #include "lib/json.h"
@@ -42,7 +43,7 @@
 #define ORDER_SALT_LEN 16
 #define ORDER_HASH_LEN 32
 
-static const char *order_int(struct req *r, int64_t v)
+static const char *fulfilment_int(struct req *r, int64_t v)
 {
     return req_printf(r, "%lld", (long long)v);
 }
@@ -62,7 +63,7 @@ static struct db_stmt order_list_staff =
             " ORDER BY o.id LIMIT $3",
             6);
 
-static void order_list_cb(const struct db_result *res, void *arg)
+static void fulfilment_list_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -73,7 +74,8 @@ static void order_list_cb(const struct db_result *res, void *arg)
 }
 
 /* Reads ?name= as an id (NULL when absent); false after replying 400. */
-static bool order_query_id(struct req *r, const char *name, const char **out)
+static bool fulfilment_query_id(struct req *r, const char *name,
+                                const char **out)
 {
     const char *v = req_query(r, name);
     *out = NULL;
@@ -86,18 +88,18 @@ static bool order_query_id(struct req *r, const char *name, const char **out)
                         "%s must be a positive integer id.", name);
         return false;
     }
-    *out = order_int(r, id);
+    *out = fulfilment_int(r, id);
     return true;
 }
 
 /* GET /v1/admin/orders?campaign_id=&status=&pickup_point_id= (owner,
  * operator) -> {items, next_after} */
-void api_orders_list(struct req *r)
+void fulfilment_list(struct req *r)
 {
     const char *campaign, *point, *limit1, *after;
     const char *status = req_query(r, "status");
-    if (!order_query_id(r, "campaign_id", &campaign) ||
-        !order_query_id(r, "pickup_point_id", &point))
+    if (!fulfilment_query_id(r, "campaign_id", &campaign) ||
+        !fulfilment_query_id(r, "pickup_point_id", &point))
         return;
     if (status != NULL) {
         bool known = false;
@@ -115,7 +117,7 @@ void api_orders_list(struct req *r)
     r->state = limit;
     const char *params[] = {
         req_tenant_param(r), after, limit1, campaign, status, point};
-    if (!req_query_db(r, &order_list_staff, params, order_list_cb))
+    if (!req_query_db(r, &order_list_staff, params, fulfilment_list_cb))
         return;
 }
 
@@ -126,7 +128,7 @@ static struct db_stmt order_ship =
 /* POST /v1/admin/orders/{id}/ship {carrier, tracking_no} (owner, operator)
  * -> 200 order (shipped) | 400 | 404 | 409 invalid_state (not a delivery
  * order to ship, or no address) */
-void api_orders_ship(struct req *r)
+void fulfilment_ship(struct req *r)
 {
     cJSON *body = req_json_object(r);
     if (body == NULL)
@@ -146,8 +148,8 @@ void api_orders_ship(struct req *r)
                      "tracking_no must not hold control characters");
     if (!req_fields_ok(r, &jf))
         return;
-    const char *params[] = {req_tenant_param(r), order_int(r, r->params[0]),
-                            carrier, tracking};
+    const char *params[] = {req_tenant_param(r),
+                            fulfilment_int(r, r->params[0]), carrier, tracking};
     if (!req_query_db(r, &order_ship, params, order_outcome_cb))
         return;
 }
@@ -158,11 +160,12 @@ static struct db_stmt order_deliver =
 
 /* POST /v1/admin/orders/{id}/deliver (owner, operator) -> 200 order
  * (delivered) | 404 | 409 invalid_state (not shipped) */
-void api_orders_deliver(struct req *r)
+void fulfilment_deliver(struct req *r)
 {
     if (!req_json_none(r))
         return;
-    const char *params[] = {req_tenant_param(r), order_int(r, r->params[0])};
+    const char *params[] = {req_tenant_param(r),
+                            fulfilment_int(r, r->params[0])};
     if (!req_query_db(r, &order_deliver, params, order_outcome_cb))
         return;
 }
@@ -170,8 +173,8 @@ void api_orders_deliver(struct req *r)
 /* --------------------------------------------------- ready and pickup */
 
 /* SHA-256(salt || code) into hash. */
-static bool order_code_hash(const unsigned char *salt, const char *code,
-                            unsigned char *hash)
+static bool fulfilment_code_hash(const unsigned char *salt, const char *code,
+                                 unsigned char *hash)
 {
     unsigned char in[ORDER_SALT_LEN + FULFIL_CODE_LEN];
     unsigned int len = 0;
@@ -183,7 +186,8 @@ static bool order_code_hash(const unsigned char *salt, const char *code,
 
 /* Draws a code and its salt and hashes them; false when the CSPRNG
  * fails. */
-static bool order_code_new(char *code, unsigned char *salt, unsigned char *hash)
+static bool fulfilment_code_new(char *code, unsigned char *salt,
+                                unsigned char *hash)
 {
     unsigned char bytes[FULFIL_CODE_BYTES];
     for (;;) {
@@ -193,7 +197,7 @@ static bool order_code_new(char *code, unsigned char *salt, unsigned char *hash)
             break;
     }
     return RAND_bytes(salt, ORDER_SALT_LEN) == 1 &&
-           order_code_hash(salt, code, hash);
+           fulfilment_code_hash(salt, code, hash);
 }
 
 static struct db_stmt order_ready_read =
@@ -216,7 +220,7 @@ struct order_ready {
     const char *point;
 };
 
-static void order_ready_written_cb(const struct db_result *res, void *arg)
+static void fulfilment_ready_written_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -226,7 +230,7 @@ static void order_ready_written_cb(const struct db_result *res, void *arg)
     idem_reply_text(r, 201, PQgetvalue(res->res, 0, 0));
 }
 
-static void order_ready_read_cb(const struct db_result *res, void *arg)
+static void fulfilment_ready_read_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct order_ready *st = r->state;
@@ -258,7 +262,7 @@ static void order_ready_read_cb(const struct db_result *res, void *arg)
         char code[FULFIL_CODE_LEN + 1];
         unsigned char salt[ORDER_SALT_LEN], hash[ORDER_HASH_LEN];
         char salt_hex[2 * ORDER_SALT_LEN + 1], hash_hex[2 * ORDER_HASH_LEN + 1];
-        ok = end != p && order_code_new(code, salt, hash);
+        ok = end != p && fulfilment_code_new(code, salt, hash);
         if (!ok)
             break;
         crypto_hex_encode(salt, sizeof salt, salt_hex);
@@ -270,8 +274,8 @@ static void order_ready_read_cb(const struct db_result *res, void *arg)
         p = *end == ',' ? end + 1 : end;
     }
     joinengine_arrays_close(e, arrays, 3);
-    const char *params[7] = {req_tenant_param(r), order_int(r, r->params[0]),
-                             st->point, ids};
+    const char *params[7] = {req_tenant_param(r),
+                             fulfilment_int(r, r->params[0]), st->point, ids};
     for (int f = 0; f < 3; f++) {
         params[4 + f] = req_strdup(r, arrays[f]);
         free(arrays[f]);
@@ -281,23 +285,23 @@ static void order_ready_read_cb(const struct db_result *res, void *arg)
                         "Pickup codes could not be drawn.");
         return;
     }
-    if (!req_exec(r, &order_ready_write, params, order_ready_written_cb))
+    if (!req_exec(r, &order_ready_write, params, fulfilment_ready_written_cb))
         return;
 }
 
-static void order_ready_run(struct req *r)
+static void fulfilment_ready_run(struct req *r)
 {
     struct order_ready *st = r->state;
-    const char *params[] = {req_tenant_param(r), order_int(r, r->params[0]),
-                            st->point};
-    if (!req_exec(r, &order_ready_read, params, order_ready_read_cb))
+    const char *params[] = {req_tenant_param(r),
+                            fulfilment_int(r, r->params[0]), st->point};
+    if (!req_exec(r, &order_ready_read, params, fulfilment_ready_read_cb))
         return;
 }
 
 /* POST /v1/admin/campaigns/{id}/orders/ready {pickup_point_id} (owner,
  * operator) -> 201 {"updated": N} | 400 (not a point of this pickup
  * campaign) | 404 */
-void api_orders_ready(struct req *r)
+void fulfilment_ready(struct req *r)
 {
     cJSON *body = req_json_object(r);
     if (body == NULL)
@@ -312,9 +316,9 @@ void api_orders_ready(struct req *r)
     if (!req_fields_ok(r, &jf))
         return;
     struct order_ready *st = req_alloc(r, sizeof *st);
-    st->point = order_int(r, point);
+    st->point = fulfilment_int(r, point);
     r->state = st;
-    idem_begin(r, order_ready_run);
+    idem_begin(r, fulfilment_ready_run);
 }
 
 static struct db_stmt order_pickup_read =
@@ -330,7 +334,7 @@ static struct db_stmt order_pickup_write =
             "  FROM gb_order_pickup($1, $2, decode($3, 'hex'), $4::boolean)",
             4);
 
-static void order_pickup_read_cb(const struct db_result *res, void *arg)
+static void fulfilment_pickup_read_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     const char *code = r->state;
@@ -351,10 +355,11 @@ static void order_pickup_read_cb(const struct db_result *res, void *arg)
     bool match =
         crypto_hex_decode(salt_hex, strlen(salt_hex), salt, sizeof salt) &&
         crypto_hex_decode(hash_hex, strlen(hash_hex), stored, sizeof stored) &&
-        order_code_hash(salt, code, seen) &&
+        fulfilment_code_hash(salt, code, seen) &&
         CRYPTO_memcmp(seen, stored, sizeof stored) == 0;
-    const char *params[] = {req_tenant_param(r), order_int(r, r->params[0]),
-                            hash_hex, match ? "true" : "false"};
+    const char *params[] = {req_tenant_param(r),
+                            fulfilment_int(r, r->params[0]), hash_hex,
+                            match ? "true" : "false"};
     if (!req_query_db(r, &order_pickup_write, params, order_outcome_cb))
         return;
 }
@@ -362,7 +367,7 @@ static void order_pickup_read_cb(const struct db_result *res, void *arg)
 /* POST /v1/admin/orders/{id}/pickup {pickup_code} (owner, operator) -> 200
  * order (picked_up) | 400 (not six digits) | 404 | 409 invalid_state (not
  * ready, or a wrong code) | 429 rate_limited (five wrong codes: 15 min) */
-void api_orders_pickup(struct req *r)
+void fulfilment_pickup(struct req *r)
 {
     cJSON *body = req_json_object(r);
     if (body == NULL)
@@ -379,8 +384,9 @@ void api_orders_pickup(struct req *r)
     if (!req_fields_ok(r, &jf))
         return;
     r->state = (void *)req_strdup(r, code);
-    const char *params[] = {req_tenant_param(r), order_int(r, r->params[0])};
-    if (!req_query_db(r, &order_pickup_read, params, order_pickup_read_cb))
+    const char *params[] = {req_tenant_param(r),
+                            fulfilment_int(r, r->params[0])};
+    if (!req_query_db(r, &order_pickup_read, params, fulfilment_pickup_read_cb))
         return;
 }
 
@@ -397,7 +403,7 @@ static struct db_stmt order_pickup_list =
             " ORDER BY o.id NULLS FIRST",
             3);
 
-static void order_pickup_list_cb(const struct db_result *res, void *arg)
+static void fulfilment_pickup_list_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -444,11 +450,11 @@ static void order_pickup_list_cb(const struct db_result *res, void *arg)
  * (owner, operator) -> text/csv: order_id, customer, phone (masked),
  * quantity, status | 400 (either missing) | 404 (not this distributor's
  * campaign) */
-void api_orders_pickup_list(struct req *r)
+void fulfilment_pickup_list(struct req *r)
 {
     const char *campaign, *point;
-    if (!order_query_id(r, "campaign_id", &campaign) ||
-        !order_query_id(r, "pickup_point_id", &point))
+    if (!fulfilment_query_id(r, "campaign_id", &campaign) ||
+        !fulfilment_query_id(r, "pickup_point_id", &point))
         return;
     if (campaign == NULL || point == NULL) {
         req_reply_error(r, 400, "invalid_field",
@@ -457,6 +463,6 @@ void api_orders_pickup_list(struct req *r)
         return;
     }
     const char *params[] = {req_tenant_param(r), campaign, point};
-    if (!req_query_db(r, &order_pickup_list, params, order_pickup_list_cb))
+    if (!req_query_db(r, &order_pickup_list, params, fulfilment_pickup_list_cb))
         return;
 }

@@ -1,5 +1,5 @@
 /*
- * api_audience.c - the audience of a campaign, invitations and the
+ * invitations.c - the audience of a campaign, invitations and the
  * invitation report (API.md "Audience and invitations", owner and
  * operator).
  *
@@ -15,11 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
+#include "api/admin/admin.h"
 #include "domain/audience.h"
 #include "engine/idem.h"
 #include "engine/joinengine.h"
 #include "http/http.h"
+#include "http/reply.h"
 #include "lib/json.h"
 
 #define AUDIENCE_LIMIT_DEFAULT 50
@@ -49,8 +50,8 @@ struct audience_state {
 
 /* Scores the rows; fills entries with the audience (min_score and above).
  * Returns the count, or -1 when a history cannot be scored. */
-static int audience_build(struct req *r, PGresult *pg,
-                          struct audience_entry *entries)
+static int invitations_audience_build(struct req *r, PGresult *pg,
+                                      struct audience_entry *entries)
 {
     int n = 0;
     int min_score = atoi(PQgetvalue(pg, 0, COL_MIN_SCORE));
@@ -81,7 +82,7 @@ static int audience_build(struct req *r, PGresult *pg,
  * number in *n; NULL once r is answered (a database error, no such
  * campaign, a history that cannot be scored). */
 static struct audience_entry *
-audience_entries(struct req *r, const struct db_result *res, int *n)
+invitations_audience_entries(struct req *r, const struct db_result *res, int *n)
 {
     if (res->status != DB_OK) {
         req_reply_db_error(r, res);
@@ -94,7 +95,7 @@ audience_entries(struct req *r, const struct db_result *res, int *n)
     }
     struct audience_entry *entries =
         req_alloc(r, sizeof *entries * (size_t)PQntuples(pg));
-    *n = audience_build(r, pg, entries);
+    *n = invitations_audience_build(r, pg, entries);
     if (*n < 0) {
         req_reply_error(r, 500, "internal", NULL,
                         "A customer's history cannot be scored.");
@@ -103,12 +104,12 @@ audience_entries(struct req *r, const struct db_result *res, int *n)
     return entries;
 }
 
-static void audience_cb(const struct db_result *res, void *arg)
+static void invitations_audience_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct audience_state *st = r->state;
     int n;
-    struct audience_entry *entries = audience_entries(r, res, &n);
+    struct audience_entry *entries = invitations_audience_entries(r, res, &n);
     if (entries == NULL)
         return;
     PGresult *pg = res->res;
@@ -137,7 +138,7 @@ static void audience_cb(const struct db_result *res, void *arg)
 /* GET /v1/admin/campaigns/{id}/audience?limit= (owner, operator) ->
  * {items: [{customer, score, p_complete, bought_product_before, completed,
  * reason}]} | 400 limit | 404 */
-void api_campaign_audience(struct req *r)
+void invitations_audience(struct req *r)
 {
     struct audience_state *st = req_alloc(r, sizeof *st);
     memset(st, 0, sizeof *st);
@@ -157,7 +158,7 @@ void api_campaign_audience(struct req *r)
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0]),
                             joinengine_half_life_param(r), NULL};
-    if (!req_query_db(r, &audience_read, params, audience_cb))
+    if (!req_query_db(r, &audience_read, params, invitations_audience_cb))
         return;
 }
 
@@ -166,7 +167,8 @@ void api_campaign_audience(struct req *r)
 static struct db_stmt invite = DB_STMT(
     "campaign_invite", "SELECT gb_campaign_invite($1, $2, $3::bigint[])", 3);
 
-static const char *ids_param(struct req *r, const int64_t *ids, size_t n)
+static const char *invitations_ids_param(struct req *r, const int64_t *ids,
+                                         size_t n)
 {
     size_t cap = 3 + n * 21;
     char *s = req_alloc(r, cap);
@@ -179,7 +181,7 @@ static const char *ids_param(struct req *r, const int64_t *ids, size_t n)
     return s;
 }
 
-static void invited_cb(const struct db_result *res, void *arg)
+static void invitations_invited_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -191,36 +193,36 @@ static void invited_cb(const struct db_result *res, void *arg)
     idem_reply_text(r, 201, body);
 }
 
-static void invite_run(struct req *r)
+static void invitations_run(struct req *r)
 {
     struct audience_state *st = r->state;
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0]),
-                            ids_param(r, st->ids, st->nids)};
-    if (!req_exec(r, &invite, params, invited_cb))
+                            invitations_ids_param(r, st->ids, st->nids)};
+    if (!req_exec(r, &invite, params, invitations_invited_cb))
         return;
 }
 
-static int cmp_id(const void *a, const void *b)
+static int invitations_cmp_id(const void *a, const void *b)
 {
     const struct audience_entry *x = a, *y = b;
     return (x->customer_id > y->customer_id) -
            (x->customer_id < y->customer_id);
 }
 
-static void invite_checked_cb(const struct db_result *res, void *arg)
+static void invitations_checked_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct audience_state *st = r->state;
     int n;
-    struct audience_entry *entries = audience_entries(r, res, &n);
+    struct audience_entry *entries = invitations_audience_entries(r, res, &n);
     if (entries == NULL)
         return;
-    qsort(entries, (size_t)n, sizeof *entries, cmp_id);
+    qsort(entries, (size_t)n, sizeof *entries, invitations_cmp_id);
     for (size_t i = 0; i < st->nids; i++) {
         struct audience_entry key = {.customer_id = st->ids[i]};
-        if (bsearch(&key, entries, (size_t)n, sizeof *entries, cmp_id) ==
-            NULL) {
+        if (bsearch(&key, entries, (size_t)n, sizeof *entries,
+                    invitations_cmp_id) == NULL) {
             req_reply_error(r, 400, "invalid_field", "customer_ids",
                             "Customer %lld is not in this campaign's "
                             "audience.",
@@ -228,26 +230,27 @@ static void invite_checked_cb(const struct db_result *res, void *arg)
             return;
         }
     }
-    invite_run(r);
+    invitations_run(r);
 }
 
 /* The check and the insert run in the idempotent section (the key's
  * transaction when there is one), so that a replay gets the first answer
  * even after the invited customers joined and left the audience. */
-static void invite_check_run(struct req *r)
+static void invitations_check_run(struct req *r)
 {
     struct audience_state *st = r->state;
-    const char *params[] = {
-        req_tenant_param(r), req_printf(r, "%lld", (long long)r->params[0]),
-        joinengine_half_life_param(r), ids_param(r, st->ids, st->nids)};
-    if (!req_exec(r, &audience_read, params, invite_checked_cb))
+    const char *params[] = {req_tenant_param(r),
+                            req_printf(r, "%lld", (long long)r->params[0]),
+                            joinengine_half_life_param(r),
+                            invitations_ids_param(r, st->ids, st->nids)};
+    if (!req_exec(r, &audience_read, params, invitations_checked_cb))
         return;
 }
 
 /* POST /v1/admin/campaigns/{id}/invitations {customer_ids: [..]} (owner,
  * operator) -> 201 {invited} | 400 (an id outside the audience, named) |
  * 404 */
-void api_campaign_invitations(struct req *r)
+void invitations_create(struct req *r)
 {
     cJSON *body = req_json_object(r);
     if (body == NULL)
@@ -276,7 +279,7 @@ void api_campaign_invitations(struct req *r)
     }
     if (!req_fields_ok(r, &jf))
         return;
-    idem_begin(r, invite_check_run);
+    idem_begin(r, invitations_check_run);
 }
 
 /* ------------------------------------------------------------ report */
@@ -288,7 +291,7 @@ static struct db_stmt invitation_report = DB_STMT(
 
 /* GET /v1/admin/reports/invitations?campaign_id= (owner, operator) ->
  * {invited, joined, completed, conversion} | 400 | 404 */
-void api_reports_invitations(struct req *r)
+void invitations_report(struct req *r)
 {
     const char *cid = req_query(r, "campaign_id");
     char *end = NULL;

@@ -1,28 +1,25 @@
 /*
- * api_aftersales.c - after-sales requests (售后, issue 13): the customer
- * asks for money back on a delivered or picked-up order; staff approve (a
- * refund, and an adjustment line when the campaign has settled) or reject.
+ * aftersales.c - the staff's after-sales queue (售后): the requests
+ * customers made (api/shop/orders.c), approved (a refund, and an
+ * adjustment line when the campaign has settled) or rejected.
  *
  * Each step is one SQL function (functions/aftersales.sql) that takes the
  * locks, checks the state and the amounts, and writes the ledger, outbox
  * and adjustment rows in the same transaction; this file validates input
- * and engine/order.c maps the function's outcome to the contract. Creating a
- * request and approving one (money moves) go through the Idempotency-Key
- * machinery.
+ * and engine/order.c maps the function's outcome to the contract. An
+ * approval (money moves) goes through the Idempotency-Key machinery.
  *
- * Decisions where the documents are silent: the customer's request is
- * capped like the approval (amount at most paid less refunded, quantity at
- * most the order's; else 400); a request's quantity may be 0 (money back
- * without a return, e.g. a damaged item kept); rejecting takes an optional
+ * Decisions where the documents are silent: rejecting takes an optional
  * note (up to 1000 characters).
  */
 #include <string.h>
 
-#include "api/api.h"
+#include "api/admin/admin.h"
 #include "domain/pricing.h"
 #include "engine/idem.h"
 #include "engine/order.h"
 #include "http/http.h"
+#include "http/reply.h"
 #include "lib/json.h"
 
 struct aftersales_in {
@@ -57,8 +54,8 @@ static void aftersales_rejected_cb(const struct db_result *res, void *arg)
 static const char *const aftersales_statuses[] = {"pending", "approved",
                                                   "rejected", NULL};
 
-static struct db_stmt aftersales_list =
-    DB_STMT("aftersales_list",
+static struct db_stmt aftersales_list_stmt =
+    DB_STMT("aftersales_list_stmt",
             "SELECT a.id, gb_after_sales_json(a)::text FROM after_sales a"
             " WHERE a.distributor_id = $1 AND a.id > $2"
             "   AND ($4::text IS NULL OR a.status = $4)"
@@ -77,7 +74,7 @@ static void aftersales_list_cb(const struct db_result *res, void *arg)
 
 /* GET /v1/admin/after-sales?status= (owner, operator, finance) ->
  * {items, next_after} */
-void api_aftersales_list(struct req *r)
+void aftersales_list(struct req *r)
 {
     const char *status = req_query(r, "status"), *limit1, *after;
     if (status != NULL) {
@@ -95,12 +92,12 @@ void api_aftersales_list(struct req *r)
         return;
     r->state = limit;
     const char *params[] = {req_tenant_param(r), after, limit1, status};
-    if (!req_query_db(r, &aftersales_list, params, aftersales_list_cb))
+    if (!req_query_db(r, &aftersales_list_stmt, params, aftersales_list_cb))
         return;
 }
 
-static struct db_stmt aftersales_approve =
-    DB_STMT("aftersales_approve",
+static struct db_stmt aftersales_approve_stmt =
+    DB_STMT("aftersales_approve_stmt",
             "SELECT outcome, body::text FROM gb_after_sales_approve($1, $2, "
             "$3, $4, $5)",
             5);
@@ -112,7 +109,7 @@ static void aftersales_approve_run(struct req *r)
         req_tenant_param(r), aftersales_int(r, r->params[0]),
         aftersales_int(r, in->amount), aftersales_int(r, in->quantity),
         aftersales_int(r, r->who.id)};
-    if (!req_exec(r, &aftersales_approve, params, aftersales_approved_cb))
+    if (!req_exec(r, &aftersales_approve_stmt, params, aftersales_approved_cb))
         return;
 }
 
@@ -120,7 +117,7 @@ static void aftersales_approve_run(struct req *r)
  * (owner, operator) -> 200 request (approved) | 400 (over paid less
  * refunded, or more units than the order's) | 404 | 409 invalid_state (not
  * pending) */
-void api_aftersales_approve(struct req *r)
+void aftersales_approve(struct req *r)
 {
     cJSON *body = req_json_object(r);
     if (body == NULL)
@@ -140,13 +137,13 @@ void api_aftersales_approve(struct req *r)
     idem_begin(r, aftersales_approve_run);
 }
 
-static struct db_stmt aftersales_reject = DB_STMT(
-    "aftersales_reject",
+static struct db_stmt aftersales_reject_stmt = DB_STMT(
+    "aftersales_reject_stmt",
     "SELECT outcome, body::text FROM gb_after_sales_reject($1, $2, $3, $4)", 4);
 
 /* POST /v1/admin/after-sales/{id}/reject {note?} (owner, operator) -> 200
  * request (rejected) | 404 | 409 invalid_state (not pending) */
-void api_aftersales_reject(struct req *r)
+void aftersales_reject(struct req *r)
 {
     cJSON *body = req_json_object(r);
     if (body == NULL)
@@ -164,6 +161,7 @@ void api_aftersales_reject(struct req *r)
     const char *params[] = {req_tenant_param(r),
                             aftersales_int(r, r->params[0]), note,
                             aftersales_int(r, r->who.id)};
-    if (!req_query_db(r, &aftersales_reject, params, aftersales_rejected_cb))
+    if (!req_query_db(r, &aftersales_reject_stmt, params,
+                      aftersales_rejected_cb))
         return;
 }

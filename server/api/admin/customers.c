@@ -1,6 +1,6 @@
 /*
- * api_customers.c - distributor staff look up a customer's reliability
- * and set their VIP level.
+ * customers.c - distributor staff look up a customer's reliability and
+ * set their VIP level.
  *
  * Customers are platform-wide accounts, but a distributor's staff see only
  * the customers who have taken part in one of its campaigns: any other id
@@ -13,10 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
+#include "api/admin/admin.h"
 #include "engine/account.h"
 #include "engine/joinengine.h"
 #include "http/http.h"
+#include "http/reply.h"
 #include "lib/json.h"
 
 #define CUSTOMER_VISIBLE                      \
@@ -56,7 +57,7 @@ static struct db_stmt customer_vip_set = DB_STMT(
     " SELECT count(*) FROM up",
     5);
 
-static void customer_got_cb(const struct db_result *res, void *arg)
+static void customers_got_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -92,23 +93,23 @@ static void customer_got_cb(const struct db_result *res, void *arg)
     req_reply_json(r, 200, out);
 }
 
-static void customer_lookup(struct req *r)
+static void customers_lookup(struct req *r)
 {
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0]),
                             joinengine_half_life_param(r)};
-    if (!req_query_db(r, &customer_get, params, customer_got_cb))
+    if (!req_query_db(r, &customer_get, params, customers_got_cb))
         return;
 }
 
 /* GET /v1/admin/customers/{id} (owner, operator) -> {customer, reliability:
  * {score, p_complete, vip_level, events}} | 404 */
-void api_customer_get(struct req *r)
+void customers_get(struct req *r)
 {
-    customer_lookup(r);
+    customers_lookup(r);
 }
 
-static void customer_vip_cb(const struct db_result *res, void *arg)
+static void customers_vip_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -119,12 +120,12 @@ static void customer_vip_cb(const struct db_result *res, void *arg)
         req_reply_error(r, 404, "not_found", NULL, "No such customer.");
         return;
     }
-    customer_lookup(r);
+    customers_lookup(r);
 }
 
 /* PUT /v1/admin/customers/{id}/vip {vip_level} (owner, operator) -> 200 as
  * GET | 404 */
-void api_customer_vip_set(struct req *r)
+void customers_vip_set(struct req *r)
 {
     cJSON *body = req_json_object(r);
     if (body == NULL)
@@ -141,6 +142,6 @@ void api_customer_vip_set(struct req *r)
                             req_printf(r, "%lld", (long long)r->params[0]),
                             req_printf(r, "%lld", (long long)level),
                             req_printf(r, "%lld", (long long)r->who.id), r->id};
-    if (!req_query_db(r, &customer_vip_set, params, customer_vip_cb))
+    if (!req_query_db(r, &customer_vip_set, params, customers_vip_cb))
         return;
 }

@@ -1,5 +1,6 @@
 /*
- * api_pickup.c - pickup points (自提点) of a distributor (owner, operator).
+ * pickup_points.c - pickup points (自提点) of a distributor (owner,
+ * operator).
  *
  * A pickup point is where a community leader (团长) hands out the orders of
  * pickup campaigns and earns commission_bp of their gross at settlement
@@ -11,9 +12,10 @@
  */
 #include <string.h>
 
-#include "api/api.h"
+#include "api/admin/admin.h"
 #include "engine/idem.h"
 #include "http/http.h"
+#include "http/reply.h"
 #include "lib/json.h"
 
 struct pickup_in {
@@ -26,7 +28,8 @@ struct pickup_in {
 
 /* Reads the fields of a creation (every text and commission_bp required)
  * or of a patch (all optional, plus "active"). */
-static void pickup_read(struct jfields *jf, struct pickup_in *in, bool create)
+static void pickup_points_read(struct jfields *jf, struct pickup_in *in,
+                               bool create)
 {
     static const char *const create_fields[] = {"name",          "address",
                                                 "leader_name",   "leader_phone",
@@ -61,7 +64,7 @@ static void pickup_read(struct jfields *jf, struct pickup_in *in, bool create)
     }
 }
 
-static const char *pickup_opt_int(struct req *r, bool has, int64_t v)
+static const char *pickup_points_opt_int(struct req *r, bool has, int64_t v)
 {
     return has ? req_printf(r, "%lld", (long long)v) : NULL;
 }
@@ -79,7 +82,7 @@ static struct db_stmt pickup_insert = DB_STMT(
     " SELECT gb_pickup_point_json(p)::text FROM p",
     8);
 
-static void pickup_inserted_cb(const struct db_result *res, void *arg)
+static void pickup_points_inserted_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -89,7 +92,7 @@ static void pickup_inserted_cb(const struct db_result *res, void *arg)
     idem_reply_text(r, 201, PQgetvalue(res->res, 0, 0));
 }
 
-static void pickup_create_run(struct req *r)
+static void pickup_points_create_run(struct req *r)
 {
     struct pickup_in *in = r->state;
     const char *params[] = {req_tenant_param(r),
@@ -97,16 +100,16 @@ static void pickup_create_run(struct req *r)
                             in->address,
                             in->leader_name,
                             in->leader_phone,
-                            pickup_opt_int(r, true, in->commission_bp),
-                            pickup_opt_int(r, true, r->who.id),
+                            pickup_points_opt_int(r, true, in->commission_bp),
+                            pickup_points_opt_int(r, true, r->who.id),
                             r->id};
-    if (!req_exec(r, &pickup_insert, params, pickup_inserted_cb))
+    if (!req_exec(r, &pickup_insert, params, pickup_points_inserted_cb))
         return;
 }
 
 /* POST /v1/admin/pickup-points {name, address, leader_name, leader_phone,
  * commission_bp 0..10000} (owner, operator) -> 201 pickup point | 400 */
-void api_pickup_create(struct req *r)
+void pickup_points_create(struct req *r)
 {
     cJSON *body = req_json_object(r);
     if (body == NULL)
@@ -116,10 +119,10 @@ void api_pickup_create(struct req *r)
     r->state = in;
     struct jfields jf;
     jfields_init(&jf, body);
-    pickup_read(&jf, in, true);
+    pickup_points_read(&jf, in, true);
     if (!req_fields_ok(r, &jf))
         return;
-    idem_begin(r, pickup_create_run);
+    idem_begin(r, pickup_points_create_run);
 }
 
 static struct db_stmt pickup_list =
@@ -135,13 +138,13 @@ static struct db_stmt pickup_get =
             2);
 
 /* GET /v1/admin/pickup-points (owner, operator) -> {items, next_after} */
-void api_pickup_list(struct req *r)
+void pickup_points_list(struct req *r)
 {
     req_tenant_list(r, &pickup_list);
 }
 
 /* GET /v1/admin/pickup-points/{id} (owner, operator) -> point | 404 */
-void api_pickup_get(struct req *r)
+void pickup_points_get(struct req *r)
 {
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0])};
@@ -174,7 +177,7 @@ static struct db_stmt pickup_update = DB_STMT(
 /* PATCH /v1/admin/pickup-points/{id} {name?, address?, leader_name?,
  * leader_phone?, commission_bp?, active?} (owner, operator) -> 200 point |
  * 400 | 404 */
-void api_pickup_update(struct req *r)
+void pickup_points_update(struct req *r)
 {
     cJSON *body = req_json_object(r);
     if (body == NULL)
@@ -183,7 +186,7 @@ void api_pickup_update(struct req *r)
     memset(&in, 0, sizeof in);
     struct jfields jf;
     jfields_init(&jf, body);
-    pickup_read(&jf, &in, false);
+    pickup_points_read(&jf, &in, false);
     if (!req_fields_ok(r, &jf))
         return;
     const char *params[] = {
@@ -193,9 +196,9 @@ void api_pickup_update(struct req *r)
         in.has_address ? in.address : NULL,
         in.has_leader_name ? in.leader_name : NULL,
         in.has_leader_phone ? in.leader_phone : NULL,
-        pickup_opt_int(r, in.has_commission_bp, in.commission_bp),
+        pickup_points_opt_int(r, in.has_commission_bp, in.commission_bp),
         in.has_active ? (in.active ? "true" : "false") : NULL,
-        pickup_opt_int(r, true, r->who.id),
+        pickup_points_opt_int(r, true, r->who.id),
         r->id};
     req_one_row(r, &pickup_update, params);
 }

@@ -1,5 +1,5 @@
 /*
- * api_reports.c - what staff read about the business rather than act on:
+ * reports.c - what staff read about the business rather than act on:
  * the event feed over the outbox and the reliability calibration report.
  *
  * Event feed. SMS, call-centre and webhook senders follow the outbox with
@@ -24,8 +24,9 @@
  */
 #include <string.h>
 
-#include "api/api.h"
+#include "api/admin/admin.h"
 #include "http/http.h"
+#include "http/reply.h"
 
 static struct db_stmt feed_page =
     DB_STMT("reports_feed_page",
@@ -39,7 +40,7 @@ struct feed_state {
     const char *after;
 };
 
-static void feed_page_cb(const struct db_result *res, void *arg)
+static void reports_events_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct feed_state *st = r->state;
@@ -71,7 +72,7 @@ static void feed_page_cb(const struct db_result *res, void *arg)
 
 /* GET /v1/admin/events?after=&limit= (owner, operator) -> {items,
  * next_after, more} | 400 invalid_field (after not a returned id) */
-void api_events_feed(struct req *r)
+void reports_events(struct req *r)
 {
     struct feed_state *st = req_alloc(r, sizeof *st);
     const char *limit1;
@@ -79,11 +80,11 @@ void api_events_feed(struct req *r)
         return;
     r->state = st;
     const char *params[] = {req_tenant_param(r), st->after, limit1};
-    if (!req_query_db(r, &feed_page, params, feed_page_cb))
+    if (!req_query_db(r, &feed_page, params, reports_events_cb))
         return;
 }
 
-static void reliability_report_cb(const struct db_result *res, void *arg)
+static void reports_reliability_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
@@ -96,9 +97,9 @@ static void reliability_report_cb(const struct db_result *res, void *arg)
 /* GET /v1/admin/reports/reliability (owner, operator) -> {buckets:
  * [{predicted_from, predicted_to, count, mean_predicted, observed_rate}],
  * brier_score, outcomes} */
-void api_reports_reliability(struct req *r)
+void reports_reliability(struct req *r)
 {
     const char *params[] = {req_tenant_param(r)};
-    if (!req_query_db(r, &reliability_report, params, reliability_report_cb))
+    if (!req_query_db(r, &reliability_report, params, reports_reliability_cb))
         return;
 }
