@@ -7,7 +7,6 @@
 #include "api/routes.h"
 
 #include "api/admin/admin.h"
-#include "api/api.h"
 #include "api/finance/finance.h"
 #include "api/identity/identity.h"
 #include "api/ops/ops.h"
@@ -47,15 +46,15 @@ const struct route api_routes[] = {
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_GET, "/v1/admin/products/{id}", products_get,
      OWNER | ACCESS_OPERATOR},
-    {EVHTTP_REQ_POST, "/v1/admin/campaigns", api_campaigns_create,
+    {EVHTTP_REQ_POST, "/v1/admin/campaigns", campaigns_create,
      OWNER | ACCESS_OPERATOR},
-    {EVHTTP_REQ_GET, "/v1/admin/campaigns", api_campaigns_list, STAFF},
-    {EVHTTP_REQ_GET, "/v1/admin/campaigns/{id}", api_campaigns_get, STAFF},
-    {EVHTTP_REQ_PATCH, "/v1/admin/campaigns/{id}", api_campaigns_update,
+    {EVHTTP_REQ_GET, "/v1/admin/campaigns", campaigns_list, STAFF},
+    {EVHTTP_REQ_GET, "/v1/admin/campaigns/{id}", campaigns_get, STAFF},
+    {EVHTTP_REQ_PATCH, "/v1/admin/campaigns/{id}", campaign_edit_patch,
      OWNER | ACCESS_OPERATOR},
-    {EVHTTP_REQ_POST, "/v1/admin/campaigns/{id}/publish", api_campaigns_publish,
+    {EVHTTP_REQ_POST, "/v1/admin/campaigns/{id}/publish", campaigns_publish,
      OWNER | ACCESS_OPERATOR},
-    {EVHTTP_REQ_POST, "/v1/admin/campaigns/{id}/cancel", api_campaigns_cancel,
+    {EVHTTP_REQ_POST, "/v1/admin/campaigns/{id}/cancel", campaigns_cancel,
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_GET, "/v1/campaigns", catalog_list, PUB},
     {EVHTTP_REQ_GET, "/v1/campaigns/{id}", catalog_get, PUB},

@@ -20,6 +20,16 @@ void products_create(struct req *r);
 void products_list(struct req *r);
 void products_get(struct req *r);
 
+/* campaigns.c */
+void campaigns_create(struct req *r);
+void campaigns_list(struct req *r);
+void campaigns_get(struct req *r);
+void campaigns_publish(struct req *r);
+void campaigns_cancel(struct req *r);
+
+/* campaign_edit.c */
+void campaign_edit_patch(struct req *r);
+
 /* customers.c */
 void customers_get(struct req *r);
 void customers_vip_set(struct req *r);
