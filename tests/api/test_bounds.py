@@ -1,6 +1,6 @@
 """Issue 17: bounds on what enters the system, and routes that take no body.
 
-* Money bounds (server/pricing.h): prices <= 10^8 cents, campaign
+* Money bounds (server/domain/pricing.h): prices <= 10^8 cents, campaign
   quantities and tier thresholds <= 10^6 units, stock <= 10^9, so that
   every amount a campaign can produce (line, deposit, totals, commission,
   manufacturer share, a negative distributor net) fits in int64 and in

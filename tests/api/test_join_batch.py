@@ -1,4 +1,4 @@
-"""Coalesced joins (server/joinbatch.c, gb_join_batches in functions/join.sql): the
+"""Coalesced joins (server/engine/joinbatch.c, gb_join_batches in functions/join.sql): the
 joins of one campaign that arrive while its batches are in flight are
 decided and written together, in one transaction, each answered with its
 own outcome.

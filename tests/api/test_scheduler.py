@@ -1,5 +1,5 @@
 """The scheduler and the closing transitions (schema/functions/transitions.sql,
-server/scheduler.c).
+server/engine/scheduler.c).
 
 The world is set up through the database (distributors, customers,
 products, campaigns, participations, payments as the join and payment

@@ -1,5 +1,5 @@
-"""Due work that cannot be starved (issue 17; schema/functions/scheduler.sql,
-server/scheduler.c).
+"""Due work that cannot be starved (schema/functions/scheduler.sql,
+server/engine/scheduler.c).
 
 Rows whose transition always fails are put straight into the database,
 past the API's validation (a product whose cost price times a quantity

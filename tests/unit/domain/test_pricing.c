@@ -73,7 +73,7 @@ static const struct tiers_case tiers_cases[] = {
      3,
      PRICING_TIERS_OK,
      0},
-    /* the bounds of issue 17: thresholds <= 10^6, prices <= 10^8 */
+    /* the bounds: thresholds <= 10^6, prices <= 10^8 */
     {"threshold at the bound",
      {{1, 100}, {PRICING_QUANTITY_MAX, 1}},
      2,
