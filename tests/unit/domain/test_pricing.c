@@ -946,7 +946,7 @@ static void test_deposit_for_score(void)
  * PRICING_AMOUNT_MAX (hence within 2^53), and the commission's product fits
  * bigint even computed naively. The settlement's side (lines and totals at
  * the bounds) runs in SQL and is tested there
- * (tests/api/test_settlement_rules.py, "bounds" cases). */
+ * (tests/api/finance/test_settlement_rules.py, "bounds" cases). */
 static void test_bounds_worst_case(void)
 {
     static const struct {

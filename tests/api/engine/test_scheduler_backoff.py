@@ -12,7 +12,7 @@ row's backoff once it moves.
 """
 from helpers import *  # noqa: F401,F403  (fixtures)
 from settle_helpers import seed_succeeded_campaign
-from test_scheduler import join, new_campaign, new_distributor, part, q, q1, wait_until
+from scheduler_helpers import join, new_campaign, new_distributor, part, q, q1, wait_until
 
 HUGE = 4 * 10 ** 18  # times a quantity of 3: beyond bigint
 

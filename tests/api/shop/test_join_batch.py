@@ -24,7 +24,7 @@ def _max_inflight():
     """JOINBATCH_MAX_INFLIGHT of the server under test (server/engine/joinbatch.h)."""
     import os
     import re
-    with open(os.path.join(os.path.dirname(__file__), "..", "..", "server", "engine",
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "server", "engine",
                            "joinbatch.h")) as f:
         return int(re.search(r"#define JOINBATCH_MAX_INFLIGHT\s+(\d+)", f.read()).group(1))
 

@@ -20,7 +20,7 @@ import pytest
 from helpers import *  # noqa: F401,F403
 from campaign_helpers import *  # noqa: F401,F403
 from join_helpers import join
-from test_payments import PAY_ENV, event, webhook
+from payment_helpers import PAY_ENV, event, webhook
 
 PRICE_MAX = 10 ** 8
 QTY_MAX = 10 ** 6
