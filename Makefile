@@ -33,7 +33,7 @@ OBJS      := $(SRCS:server/%.c=build/obj/%.o)
 LIB_OBJS  := $(LIB_SRCS:server/%.c=build/obj/%.o)
 ASAN_OBJS := $(SRCS:server/%.c=build/asan/obj/%.o)
 ASAN_LIB_OBJS := $(LIB_SRCS:server/%.c=build/asan/obj/%.o)
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_SRCS := $(sort $(shell find tests/unit -name 'test_*.c'))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
 # Filters that expose a C rule to an API test holding it against its SQL twin.
 TOOL_SRCS := $(wildcard tests/tools/*.c)
@@ -65,7 +65,8 @@ build/asan/obj/%.o: server/%.c
 build/asan/libgroupbuyd.a: $(ASAN_LIB_OBJS)
 	rm -f $@ && ar rcs $@ $(ASAN_LIB_OBJS)
 
-build/tests/test_%: tests/unit/test_%.c build/asan/libgroupbuyd.a | build/tests
+build/tests/%: tests/unit/%.c build/asan/libgroupbuyd.a
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/unit -o $@ $< build/asan/libgroupbuyd.a $(PKG_LIBS)
 
 build/tools/%: tests/tools/%.c build/asan/libgroupbuyd.a | build/tools
@@ -75,7 +76,7 @@ build/tools/%: tests/tools/%.c build/asan/libgroupbuyd.a | build/tools
 build/bench/sse_hold: tests/bench/sse_hold.c | build/bench
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $<
 
-build/tests build/tools build/bench:
+build/tools build/bench:
 	mkdir -p $@
 
 deps:
@@ -112,7 +113,7 @@ bench: deps
 	@scripts/bench.sh
 
 format:
-	clang-format -i $(shell find server -name '*.[ch]') tests/unit/*.c tests/unit/*.h tests/tools/*.c tests/fuzz/*.c
+	clang-format -i $(shell find server -name '*.[ch]') $(shell find tests/unit -name '*.[ch]') tests/tools/*.c tests/fuzz/*.c
 
 format-check:
 	@scripts/format-check.sh

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http/http.h"
+#include "http/request.h"
 
 struct event;
 struct scheduler;

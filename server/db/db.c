@@ -29,6 +29,7 @@
  * it is dropped as soon as the statement's callback returned.
  */
 #include "db/db.h"
+#include "lib/clock.h"
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -131,13 +132,6 @@ struct db_pool {
 };
 
 static struct db_stmt db_rollback_stmt = DB_STMT(NULL, "ROLLBACK", 0);
-
-static uint64_t db_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void db_conn_connect(struct db_conn *c);
 
@@ -563,7 +557,7 @@ static void db_conn_schedule(struct db_conn *c, int ms)
 static void db_pool_came_up(struct db_pool *p, struct db_conn *c, bool first)
 {
     const char *role = db_conn_is_standby(c->pg) ? "hot standby" : "read-write";
-    uint64_t now = db_now_ms();
+    uint64_t now = clock_now_ms();
     if (p->down_at_ms != 0) {
         p->stats.outage_ms += now - p->down_at_ms;
         p->down_at_ms = 0;
@@ -623,7 +617,7 @@ static void db_conn_connect(struct db_conn *c)
             return;
         }
         c->state = DBC_CONNECTING;
-        c->connect_started_ms = db_now_ms();
+        c->connect_started_ms = clock_now_ms();
         db_conn_schedule(c, 5000);
         memset(c->prepared, 0, sizeof c->prepared);
     }
@@ -690,7 +684,7 @@ static void db_conn_broken(struct db_conn *c, const char *why)
     }
     if (!p->outage_told && (was_live || !p->ever_up)) {
         p->outage_told = true;
-        p->lost_at_ms = db_now_ms();
+        p->lost_at_ms = clock_now_ms();
         if (was_live)
             log_warn("%s: %s lost (%s); reconnecting (backoff %d ms to %d "
                      "ms)%s",
@@ -752,7 +746,7 @@ static void db_conn_broken(struct db_conn *c, const char *why)
             c->backoff_ms = p->cfg->db_reconnect_max_ms;
     }
     if (was_live && p->ever_up && p->down_at_ms == 0 && db_pool_live(p) == 0) {
-        p->down_at_ms = db_now_ms();
+        p->down_at_ms = clock_now_ms();
         p->stats.outages++;
     }
 
@@ -843,7 +837,7 @@ static struct db_job *db_submit(struct db_pool *p, struct db_job *j)
         db_job_free(j);
         return NULL;
     }
-    j->enqueued_ms = db_now_ms();
+    j->enqueued_ms = clock_now_ms();
     j->queued = true;
     if (j->urgent) {
         if (p->last_urgent != NULL)
@@ -951,7 +945,7 @@ static void db_sweep_cb(evutil_socket_t fd, short what, void *arg)
     struct db_pool *p = arg;
     (void)fd;
     (void)what;
-    uint64_t now = db_now_ms();
+    uint64_t now = clock_now_ms();
     /* Each kind waits in order, the two not with each other: look at all
      * (the queue is bounded by db_queue_max), take the late ones out, then
      * fail them (their callbacks may queue new jobs). */
@@ -1002,7 +996,8 @@ static struct db_pool *db_pool_make(struct event_base *base,
     p->name = name;
     p->read_only = read_only;
     p->size = size;
-    p->rng = db_now_ms() ^ ((uint64_t)(uintptr_t)p << 16) ^ 0x9e3779b97f4a7c15u;
+    p->rng =
+        clock_now_ms() ^ ((uint64_t)(uintptr_t)p << 16) ^ 0x9e3779b97f4a7c15u;
     TAILQ_INIT(&p->waitq);
     p->conns = calloc((size_t)p->size, sizeof *p->conns);
     p->sweep = event_new(base, -1, EV_PERSIST, db_sweep_cb, p);
@@ -1106,7 +1101,7 @@ void db_pool_each_statement(const struct db_pool *p, db_statement_cb *cb,
 void db_pool_get_stats(const struct db_pool *p, struct db_pool_stats *out)
 {
     *out = p->stats;
-    out->down_since_ms = p->down_at_ms ? db_now_ms() - p->down_at_ms : 0;
+    out->down_since_ms = p->down_at_ms ? clock_now_ms() - p->down_at_ms : 0;
     out->size = p->size;
     out->live = db_pool_live(p);
     out->waiting = p->waiting;

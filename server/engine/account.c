@@ -2,6 +2,7 @@
  * account.c - see account.h.
  */
 #include "engine/account.h"
+#include "lib/clock.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -9,8 +10,8 @@
 
 #include "engine/auth.h"
 #include "engine/idem.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/clientaddr.h"
 #include "lib/log.h"
 #include "lib/ratelimit.h"
@@ -21,13 +22,6 @@
 static struct ratelimit *account_limits;
 static struct clientaddr_proxies account_proxies;
 static const char *account_proxies_of; /* the config string parsed */
-
-static uint64_t account_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* The client of r, from its socket peer and, behind a trusted proxy,
  * X-Forwarded-For; false when the peer is unknown. */
@@ -73,7 +67,7 @@ bool account_client_admit(struct req *r)
     }
     clientaddr_limit_key(addr, key);
     uint64_t wait =
-        ratelimit_take(account_limits, key, account_now_ms(), limit, 60000);
+        ratelimit_take(account_limits, key, clock_now_ms(), limit, 60000);
     if (wait == 0)
         return true;
     const char *secs =

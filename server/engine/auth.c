@@ -28,6 +28,7 @@
  * is not freed before the job's done callback replies.
  */
 #include "engine/auth.h"
+#include "lib/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +36,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "http/router.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
@@ -71,13 +72,6 @@ struct session_lookup {
     uint64_t sent_ms;
     uint64_t gen;
 };
-
-static uint64_t auth_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static struct session_entry *auth_cache_set(const unsigned char *digest)
 {
@@ -419,7 +413,7 @@ void auth_authorize(struct req *r)
     crypto_hex_encode(digest, sizeof digest, r->who.token_hash);
     struct session_lookup *lk = NULL;
     if (r->srv->cfg->session_cache_ttl_ms > 0) {
-        uint64_t now = auth_now_ms();
+        uint64_t now = clock_now_ms();
         const struct session_entry *e = auth_cache_find(digest, now);
         if (e != NULL) {
             struct principal *w = &r->who;

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "engine/idem.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "live/progress.h"
 
 /* As progress_member, in r's arena; NULL when inconsistent. */

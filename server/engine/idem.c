@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
 

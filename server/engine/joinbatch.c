@@ -9,6 +9,7 @@
  * last statement returned; it never touches a request after answering it.
  */
 #include "engine/joinbatch.h"
+#include "lib/clock.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -19,7 +20,7 @@
 #include <time.h>
 
 #include "engine/joinengine.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "live/livenotify.h"
 
 #define JB_BUCKETS 256
@@ -83,13 +84,6 @@ struct joinbatch {
     int max_rounds;                         /* config join_rounds */
     struct event *patience; /* a write round waits for the one in flight */
 };
-
-static uint64_t jb_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void jb_flush(struct joinbatch *jb);
 
@@ -396,7 +390,7 @@ static void jb_read_round_send(struct jb_round *w)
 static void jb_round_link(struct jb_round *w)
 {
     struct joinbatch *jb = w->jb;
-    w->started_ms = jb_now_ms();
+    w->started_ms = clock_now_ms();
     w->next = jb->rounds;
     if (w->next)
         w->next->prev = w;
@@ -632,7 +626,7 @@ static void jb_flush(struct joinbatch *jb)
             /* The youngest write round in flight: a new round only if it
              * has waited JOINBATCH_PATIENCE_MS (a campaign's lock held up
              * every round in flight), else later, or with its answer. */
-            uint64_t now = jb_now_ms(), youngest = UINT64_MAX;
+            uint64_t now = clock_now_ms(), youngest = UINT64_MAX;
             for (const struct jb_round *r = jb->rounds; r; r = r->next)
                 if (!r->read && now - r->started_ms < youngest)
                     youngest = now - r->started_ms;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 struct db_stmt joinengine_read_stmt = DB_STMT(

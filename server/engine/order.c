@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "engine/idem.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 
 void order_outcome_cb(const struct db_result *res, void *arg)
 {

@@ -17,8 +17,8 @@
 #include "domain/pricing.h"
 #include "domain/reliability.h"
 #include "engine/joinengine.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 
 char *participation_view_text(struct req *r, const PGresult *res, int row,
                               int col, int64_t add_participants,

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
 #include "lib/log.h"

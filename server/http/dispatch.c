@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "http/router.h"
 #include "http/static.h"
 
@@ -32,7 +32,7 @@ void dispatch_request(struct req *r)
         req_add_header(r, "Allow", allow);
         req_reply_error(r, 405, "method_not_allowed", NULL,
                         "%s is not allowed here; allowed: %s.",
-                        http_method_name(r->method), allow);
+                        req_method_name(r->method), allow);
         return;
     case ROUTER_NOT_FOUND:
         static_serve(r); /* the web app's files, else 404 */

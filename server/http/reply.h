@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "db/db.h"
-#include "http/http.h"
+#include "http/request.h"
 
 /* 503 unavailable for DB_UNAVAILABLE, 500 internal otherwise. */
 void req_reply_db_error(struct req *r, const struct db_result *res);

@@ -37,7 +37,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
 

@@ -28,6 +28,7 @@
  * no read in flight and nobody is walking its streams (busy).
  */
 #include "live/sse.h"
+#include "lib/clock.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -38,8 +39,9 @@
 #include <time.h>
 
 #include "db/listen.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
+#include "http/stream.h"
 #include "lib/log.h"
 #include "live/livenotify.h"
 #include "live/progress.h"
@@ -107,13 +109,6 @@ static struct db_stmt sse_state = DB_STMT_URGENT(
     "  FROM campaigns c, LATERAL gb_campaign_counted(c) k"
     " WHERE c.id = $1",
     1);
-
-static uint64_t sse_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static bool sse_terminal(const char *status)
 {
@@ -224,7 +219,7 @@ static void sse_stream_cleanup(struct req *r)
  * dropped rather than buffered for without bound; true when it was. */
 static bool sse_stream_drop_slow(struct sse_stream *s)
 {
-    size_t pending = req_stream_pending(s->r);
+    size_t pending = stream_pending(s->r);
     if (pending <= (size_t)sse.srv->cfg->sse_max_buffer_bytes)
         return false;
     log_warn("sse: campaign %" PRId64 ": dropping a client that stopped "
@@ -232,7 +227,7 @@ static bool sse_stream_drop_slow(struct sse_stream *s)
              s->topic->id, pending);
     s->ending = true;
     sse.dropped++;
-    req_reply_end(s->r, false);
+    stream_end(s->r, false);
     return true;
 }
 
@@ -248,15 +243,15 @@ static void sse_stream_send(struct sse_stream *s)
     bool status = s->status[0] == '\0' ? sse_terminal(t->status)
                                        : strcmp(s->status, t->status) != 0;
     struct req *r = s->r;
-    if (!req_reply_chunk(r, status ? t->ev_status : t->ev_progress,
-                         status ? t->len_status : t->len_progress, NULL))
+    if (!stream_chunk(r, status ? t->ev_status : t->ev_progress,
+                      status ? t->len_status : t->len_progress, NULL))
         return; /* the client has gone: freed */
     sse.events++;
     s->last_seq = t->seq;
     memcpy(s->status, t->status, sizeof s->status);
     if (sse_terminal(t->status)) {
         s->ending = true;
-        req_reply_end(r, true);
+        stream_end(r, true);
     }
 }
 
@@ -283,16 +278,16 @@ static void sse_stream_open(struct sse_stream *s)
         return;
     }
     req_add_header(r, "X-Accel-Buffering", "no");
-    if (!req_reply_start(r, 200, "text/event-stream"))
+    if (!stream_start(r, 200, "text/event-stream"))
         return;
     s->started = true;
     /* keep-alives write every sse_keepalive_s: a stream is cut only when
      * its client takes nothing for longer than that and the usual bound */
     const struct config *cfg = sse.srv->cfg;
-    req_stream_write_timeout(r, cfg->sse_keepalive_s + cfg->http_timeout_s);
-    req_stream_send_buffer(r, cfg->sse_max_buffer_bytes);
+    stream_write_timeout(r, cfg->sse_keepalive_s + cfg->http_timeout_s);
+    stream_send_buffer(r, cfg->sse_max_buffer_bytes);
     if (r->method == EVHTTP_REQ_HEAD) {
-        req_reply_end(r, true);
+        stream_end(r, true);
         return;
     }
     sse_stream_send(s);
@@ -309,7 +304,7 @@ static void sse_topic_schedule(struct sse_topic *t)
     t->dirty = true;
     if (t->fetching || evtimer_pending(t->timer, NULL))
         return;
-    uint64_t now = sse_now_ms();
+    uint64_t now = clock_now_ms();
     uint64_t window = (uint64_t)sse.srv->cfg->sse_coalesce_ms;
     if (t->sent_ms == 0 || now - t->sent_ms >= window) {
         sse_topic_fetch(t);
@@ -366,7 +361,7 @@ static void sse_topic_end_all(struct sse_topic *t)
         struct sse_stream *next = s->next;
         if (s->started && !s->ending) {
             s->ending = true;
-            req_reply_end(s->r, true);
+            stream_end(s->r, true);
         }
         s = next;
     }
@@ -488,7 +483,7 @@ static void sse_topic_fetch(struct sse_topic *t)
     snprintf(id, sizeof id, "%" PRId64, t->id);
     const char *params[] = {id};
     t->dirty = false;
-    t->sent_ms = sse_now_ms();
+    t->sent_ms = clock_now_ms();
     /* A topic's first state may come from the replica (a stale one is
      * replaced by the next change's read, and an older seq never wins);
      * a change's read goes to the primary, which notified it. */
@@ -567,7 +562,7 @@ static void sse_keepalive_cb(evutil_socket_t fd, short what, void *arg)
                 /* false: the client had gone, and s is freed */
                 if (s->ka_slot == slot && s->started && !s->ending &&
                     !sse_stream_drop_slow(s) &&
-                    !req_reply_chunk(s->r, ka, sizeof ka - 1, NULL))
+                    !stream_chunk(s->r, ka, sizeof ka - 1, NULL))
                     log_debug("sse: campaign %" PRId64 ": a client left",
                               t->id);
                 s = next;

@@ -23,13 +23,14 @@
  * campaign_view_cache_ms = 0 turns it off.
  */
 #include "live/viewcache.h"
+#include "lib/clock.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "http/http.h"
+#include "http/request.h"
 #include "http/router.h"
 
 #define VIEW_CACHE_SLOTS 4096
@@ -68,13 +69,6 @@ struct view_waiter {
 };
 
 static struct view_fetch *view_flight[VIEW_CACHE_SLOTS]; /* the newest */
-
-static uint64_t viewcache_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static size_t viewcache_slot(int64_t id)
 {
@@ -158,7 +152,7 @@ enum viewcache_result viewcache_lookup(struct req *r, int64_t id,
     int ttl_ms = r->srv->cfg->campaign_view_cache_ms;
     if (ttl_ms <= 0)
         return VIEWCACHE_MISS;
-    uint64_t now = viewcache_now_ms();
+    uint64_t now = clock_now_ms();
     size_t slot = viewcache_slot(id);
     struct view_entry *e = view_cache != NULL ? &view_cache[slot] : NULL;
     if (e != NULL && e->id == id && e->epoch == view_epoch &&

@@ -18,8 +18,8 @@
 #include "domain/pricing.h"
 #include "engine/idem.h"
 #include "engine/order.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 struct aftersales_in {

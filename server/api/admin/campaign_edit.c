@@ -28,8 +28,8 @@
 #include "api/admin/campaign_form.h"
 #include "domain/pricing.h"
 #include "engine/campaign_view.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 #define CAMPAIGN_EDIT_ATTEMPTS 3

@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/rfc3339.h"
 
 #define CAMPAIGN_FORM_WINDOW_MAX (30 * 86400)

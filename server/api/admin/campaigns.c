@@ -25,8 +25,8 @@
 #include "domain/forecast.h"
 #include "engine/campaign_view.h"
 #include "engine/idem.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 static const char *campaigns_int_text(struct req *r, int64_t v)

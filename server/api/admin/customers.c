@@ -16,8 +16,8 @@
 #include "api/admin/admin.h"
 #include "engine/account.h"
 #include "engine/joinengine.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 #define CUSTOMER_VISIBLE                      \

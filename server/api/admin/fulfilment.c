@@ -34,8 +34,8 @@
 #include "engine/idem.h"
 #include "engine/joinengine.h" /* array literals for statement parameters */
 #include "engine/order.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/crypto.h"
 #include "lib/csv.h"
 #include "lib/json.h"

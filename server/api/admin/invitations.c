@@ -19,8 +19,8 @@
 #include "domain/audience.h"
 #include "engine/idem.h"
 #include "engine/joinengine.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 #define AUDIENCE_LIMIT_DEFAULT 50

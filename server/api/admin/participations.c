@@ -9,8 +9,8 @@
 #include "api/admin/admin.h"
 #include "engine/joinengine.h"
 #include "engine/participation_view.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 
 /* Columns: id, participation JSON, the price columns, then the VIP
  * level and the history; one row with a null id when the campaign has no

@@ -14,8 +14,8 @@
 
 #include "api/admin/admin.h"
 #include "engine/idem.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 struct pickup_in {

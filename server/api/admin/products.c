@@ -20,8 +20,8 @@
 #include "api/admin/admin.h"
 #include "domain/pricing.h"
 #include "engine/idem.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 struct product_new {

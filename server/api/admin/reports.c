@@ -25,8 +25,8 @@
 #include <string.h>
 
 #include "api/admin/admin.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 
 static struct db_stmt feed_page =
     DB_STMT("reports_feed_page",

@@ -8,8 +8,8 @@
 
 #include "api/admin/admin.h"
 #include "engine/account.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 /* A login held by another distributor's staff gets a row that never logs

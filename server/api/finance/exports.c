@@ -12,12 +12,12 @@
  *     -> end
  *
  * The next FETCH is sent only when the previous chunk has been written to
- * the socket (req_reply_chunk's callback), so a slow reader slows the
+ * the socket (stream_chunk's callback), so a slow reader slows the
  * cursor down instead of filling memory: the server holds at most one
  * batch (its PGresult and its CSV text) per export, whatever the number of
  * rows. The headers go out with the first batch, so that errors before it
  * still get their status (500, 503); after it a failure can only cut the
- * body short (req_reply_end(r, false): the client sees an incomplete
+ * body short (stream_end(r, false): the client sees an incomplete
  * chunked body), and a client that leaves frees the context through
  * http.c, which rolls the transaction back and returns the connection.
  *
@@ -37,8 +37,9 @@
 #include "api/finance/period.h"
 #include "db/db.h"
 #include "engine/auth.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
+#include "http/stream.h"
 #include "lib/csv.h"
 #include "lib/log.h"
 #include "lib/rfc3339.h"
@@ -180,7 +181,7 @@ static void exports_fail(struct req *r, const struct db_result *res,
     log_error("request %s: export cut short after %llu rows: %s: %s", r->id,
               (unsigned long long)st->rows, what,
               res && res->message ? res->message : "");
-    req_reply_end(r, false);
+    stream_end(r, false);
 }
 
 static void exports_fetch(struct req *r)
@@ -248,7 +249,7 @@ static void exports_fetched_cb(const struct db_result *res, void *arg)
         req_add_header(
             r, "Content-Disposition",
             req_printf(r, "attachment; filename=\"%s\"", st->filename));
-        if (!req_reply_start(r, 200, "text/csv; charset=utf-8"))
+        if (!stream_start(r, 200, "text/csv; charset=utf-8"))
             return;
         st->started = true;
         bool ok = !st->bom || csv_append_bom(&st->buf);
@@ -269,7 +270,7 @@ static void exports_fetched_cb(const struct db_result *res, void *arg)
         exports_flushed(r); /* an empty last batch: nothing to send */
         return;
     }
-    if (!req_reply_chunk(r, st->buf.data, st->buf.len, exports_flushed))
+    if (!stream_chunk(r, st->buf.data, st->buf.len, exports_flushed))
         return;
     csv_buf_clear(&st->buf);
 }
@@ -279,7 +280,7 @@ static void exports_committed_cb(const struct db_result *res, void *arg)
     struct req *r = arg;
     if (res->status != DB_OK)
         log_warn("request %s: export: COMMIT failed: %s", r->id, res->message);
-    req_reply_end(r, true);
+    stream_end(r, true);
 }
 
 static void exports_declared_cb(const struct db_result *res, void *arg)

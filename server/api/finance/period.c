@@ -5,8 +5,8 @@
  */
 #include "api/finance/period.h"
 
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/rfc3339.h"
 
 bool period_bound(struct req *r, const char *name, const char **text,

@@ -19,8 +19,8 @@
  */
 #include "api/finance/finance.h"
 #include "api/finance/period.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 
 static struct db_stmt settlement_list = DB_STMT(
     "settlement_list",

@@ -24,8 +24,8 @@
 #include "engine/account.h"
 #include "engine/auth.h"
 #include "engine/joinengine.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "api/ops/ops.h"
-#include "http/http.h"
+#include "http/request.h"
 
 /* The document can grow with the API; this bounds a mistaken path (a
  * device, a huge file) rather than the document. */

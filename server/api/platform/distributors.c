@@ -10,8 +10,8 @@
 
 #include "api/platform/platform.h"
 #include "engine/account.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/json.h"
 #include "lib/money.h"
 

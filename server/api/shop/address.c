@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-#include "http/http.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 const char *address_read(struct req *r, struct jfields *jf, const cJSON *obj)

@@ -15,8 +15,8 @@
 
 #include "api/shop/shop.h"
 #include "engine/campaign_view.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "live/sse.h"
 #include "live/viewcache.h"
 

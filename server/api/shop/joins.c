@@ -28,8 +28,8 @@
 #include "engine/joinbatch.h"
 #include "engine/joinengine.h"
 #include "engine/participation_view.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 /* ---------------------------------------------------------------- join */

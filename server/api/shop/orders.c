@@ -25,8 +25,8 @@
 #include "domain/pricing.h"
 #include "engine/idem.h"
 #include "engine/order.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 static const char *orders_int(struct req *r, int64_t v)

@@ -17,8 +17,8 @@
 #include "api/shop/shop.h"
 #include "engine/idem.h"
 #include "engine/payment.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 
 /* ---- intents ------------------------------------------------------- */
 

@@ -21,8 +21,8 @@
 
 #include "api/shop/shop.h"
 #include "engine/payment.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
 

@@ -8,8 +8,8 @@
 
 #include "api/shop/shop.h"
 #include "engine/account.h"
-#include "http/http.h"
 #include "http/reply.h"
+#include "http/request.h"
 #include "lib/json.h"
 
 static struct db_stmt customer_insert =

@@ -1,0 +1,999 @@
+/*
+ * test_pricing.c - pricing.h: ladder validation, prices, next tier,
+ * progress, the "raises a price" check (table of edits, then a brute-force
+ * cross-check on random ladders), deposit bands and deposits, and the
+ * bounds on prices and quantities against the worst amounts they allow.
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "domain/pricing.h"
+#include "unit.h"
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+#define MAXT       (PRICING_MAX_TIERS + 2)
+
+/* The ladder of API.md's example. */
+static const struct pricing_tier api_ladder[] = {
+    {1, 9900}, {10, 8900}, {50, 7900}};
+
+static void test_basis(void)
+{
+    static const struct {
+        const char *name;
+        bool ok;
+        enum pricing_basis basis;
+    } cases[] = {
+        {"participants", true, PRICING_BASIS_PARTICIPANTS},
+        {"quantity", true, PRICING_BASIS_QUANTITY},
+        {"Quantity", false, 0},
+        {"participant", false, 0},
+        {"quantity ", false, 0},
+        {"", false, 0},
+    };
+
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        enum pricing_basis b = PRICING_BASIS_QUANTITY;
+        bool ok = pricing_basis_from_name(cases[i].name, &b);
+
+        CHECK_MSG(ok == cases[i].ok, "basis \"%s\"", cases[i].name);
+        if (ok) {
+            CHECK_INT_EQ(b, cases[i].basis);
+            CHECK_STR_EQ(pricing_basis_name(b), cases[i].name);
+        }
+    }
+    CHECK(pricing_basis_name((enum pricing_basis)7) == NULL);
+    CHECK_INT_EQ(pricing_count(PRICING_BASIS_PARTICIPANTS, 12, 15), 12);
+    CHECK_INT_EQ(pricing_count(PRICING_BASIS_QUANTITY, 12, 15), 15);
+}
+
+struct tiers_case {
+    const char *name;
+    struct pricing_tier tiers[MAXT];
+    size_t n;
+    int64_t list;
+    enum pricing_tiers_fault fault;
+    size_t index; /* meaningful when the fault names a tier */
+};
+
+static const struct tiers_case tiers_cases[] = {
+    {"api example",
+     {{1, 9900}, {10, 8900}, {50, 7900}},
+     3,
+     9900,
+     PRICING_TIERS_OK,
+     0},
+    {"single tier at list", {{1, 10000}}, 1, 10000, PRICING_TIERS_OK, 0},
+    {"price 1 list 1", {{1, 1}}, 1, 1, PRICING_TIERS_OK, 0},
+    {"adjacent thresholds",
+     {{1, 3}, {2, 2}, {3, 1}},
+     3,
+     3,
+     PRICING_TIERS_OK,
+     0},
+    /* the bounds: thresholds <= 10^6, prices <= 10^8 */
+    {"threshold at the bound",
+     {{1, 100}, {PRICING_QUANTITY_MAX, 1}},
+     2,
+     100,
+     PRICING_TIERS_OK,
+     0},
+    {"threshold past the bound",
+     {{1, 100}, {PRICING_QUANTITY_MAX + 1, 1}},
+     2,
+     100,
+     PRICING_TIERS_THRESHOLD_ABOVE_MAX,
+     1},
+    {"huge threshold",
+     {{1, 100}, {INT64_MAX, 1}},
+     2,
+     100,
+     PRICING_TIERS_THRESHOLD_ABOVE_MAX,
+     1},
+    {"price at the bound",
+     {{1, PRICING_PRICE_MAX_CENTS}},
+     1,
+     INT64_MAX,
+     PRICING_TIERS_OK,
+     0},
+    {"price past the bound, unknown list",
+     {{1, PRICING_PRICE_MAX_CENTS + 1}},
+     1,
+     INT64_MAX,
+     PRICING_TIERS_PRICE_ABOVE_MAX,
+     0},
+    {"2^53 price",
+     {{1, 100}, {2, INT64_C(9007199254740992)}},
+     2,
+     INT64_MAX,
+     PRICING_TIERS_PRICE_ABOVE_MAX,
+     1},
+    {"bound before list",
+     {{1, PRICING_PRICE_MAX_CENTS + 1}},
+     1,
+     100,
+     PRICING_TIERS_PRICE_ABOVE_MAX,
+     0},
+    {"threshold bound before price",
+     {{1, 100}, {PRICING_QUANTITY_MAX + 1, 0}},
+     2,
+     100,
+     PRICING_TIERS_THRESHOLD_ABOVE_MAX,
+     1},
+    {"empty", {{0, 0}}, 0, 100, PRICING_TIERS_EMPTY, 0},
+    {"first 0", {{0, 100}}, 1, 100, PRICING_TIERS_FIRST_NOT_ONE, 0},
+    {"first 2", {{2, 100}, {5, 90}}, 2, 100, PRICING_TIERS_FIRST_NOT_ONE, 0},
+    {"first negative", {{-1, 100}}, 1, 100, PRICING_TIERS_FIRST_NOT_ONE, 0},
+    {"repeat threshold 1",
+     {{1, 100}, {1, 90}},
+     2,
+     100,
+     PRICING_TIERS_THRESHOLD_ORDER,
+     1},
+    {"equal thresholds",
+     {{1, 100}, {10, 90}, {10, 80}},
+     3,
+     100,
+     PRICING_TIERS_THRESHOLD_ORDER,
+     2},
+    {"descending threshold",
+     {{1, 100}, {10, 90}, {5, 80}},
+     3,
+     100,
+     PRICING_TIERS_THRESHOLD_ORDER,
+     2},
+    {"price 0 first", {{1, 0}}, 1, 100, PRICING_TIERS_PRICE_BELOW_ONE, 0},
+    {"price 0 later",
+     {{1, 100}, {10, 0}},
+     2,
+     100,
+     PRICING_TIERS_PRICE_BELOW_ONE,
+     1},
+    {"price negative",
+     {{1, 100}, {10, -5}},
+     2,
+     100,
+     PRICING_TIERS_PRICE_BELOW_ONE,
+     1},
+    {"above list",
+     {{1, 10001}, {10, 9000}},
+     2,
+     10000,
+     PRICING_TIERS_PRICE_ABOVE_LIST,
+     0},
+    {"list 0", {{1, 1}}, 1, 0, PRICING_TIERS_PRICE_ABOVE_LIST, 0},
+    {"first above list",
+     {{1, 100}, {10, 90}},
+     2,
+     95,
+     PRICING_TIERS_PRICE_ABOVE_LIST,
+     0},
+    {"equal prices",
+     {{1, 100}, {10, 100}},
+     2,
+     100,
+     PRICING_TIERS_PRICE_ORDER,
+     1},
+    {"rising price",
+     {{1, 100}, {10, 90}, {20, 95}},
+     3,
+     100,
+     PRICING_TIERS_PRICE_ORDER,
+     2},
+    /* the first fault in tier order wins ... */
+    {"first fault wins",
+     {{1, 100}, {5, 200}, {3, 50}},
+     3,
+     1000,
+     PRICING_TIERS_PRICE_ORDER,
+     1},
+    /* ... and within a tier, the threshold is judged before the price */
+    {"threshold before price",
+     {{1, 100}, {1, 200}},
+     2,
+     100,
+     PRICING_TIERS_THRESHOLD_ORDER,
+     1},
+    {"below one before above list",
+     {{1, 0}},
+     1,
+     -1,
+     PRICING_TIERS_PRICE_BELOW_ONE,
+     0},
+    {"above list before order",
+     {{1, 100}, {10, 150}},
+     2,
+     120,
+     PRICING_TIERS_PRICE_ABOVE_LIST,
+     1},
+};
+
+static void test_tiers_validate(void)
+{
+    for (size_t i = 0; i < N_ELEMS(tiers_cases); i++) {
+        const struct tiers_case *c = &tiers_cases[i];
+        size_t idx = 999;
+        enum pricing_tiers_fault f =
+            pricing_tiers_validate(c->tiers, c->n, c->list, &idx);
+        bool names_tier = f != PRICING_TIERS_OK && f != PRICING_TIERS_EMPTY &&
+                          f != PRICING_TIERS_TOO_MANY;
+
+        CHECK_MSG(f == c->fault, "%s: fault %d, want %d", c->name, f, c->fault);
+        CHECK_MSG(idx == (names_tier ? c->index : 999), "%s: index %zu",
+                  c->name, idx);
+        /* A NULL bad_index is allowed. */
+        CHECK(pricing_tiers_validate(c->tiers, c->n, c->list, NULL) == f);
+    }
+
+    /* The count limit, both sides of it. */
+    struct pricing_tier many[PRICING_MAX_TIERS + 1];
+    size_t idx = 999;
+
+    for (size_t i = 0; i < N_ELEMS(many); i++) {
+        many[i].threshold = (int64_t)i * 10 + 1;
+        many[i].unit_price_cents = 1000 - (int64_t)i;
+    }
+    CHECK_INT_EQ(pricing_tiers_validate(many, PRICING_MAX_TIERS, 1000, &idx),
+                 PRICING_TIERS_OK);
+    CHECK_INT_EQ(
+        pricing_tiers_validate(many, PRICING_MAX_TIERS + 1, 1000, &idx),
+        PRICING_TIERS_TOO_MANY);
+    CHECK_INT_EQ(idx, 999);
+
+    /* Every fault has its own sentence. */
+    for (int a = PRICING_TIERS_OK; a <= PRICING_TIERS_PRICE_ORDER; a++) {
+        const char *ma = pricing_tiers_fault_message(a);
+
+        CHECK(ma != NULL && ma[0] != '\0');
+        for (int b = a + 1; b <= PRICING_TIERS_PRICE_ORDER; b++)
+            CHECK(strcmp(ma, pricing_tiers_fault_message(b)) != 0);
+    }
+    CHECK(pricing_tiers_fault_message((enum pricing_tiers_fault)99) != NULL);
+    CHECK(strstr(pricing_tiers_fault_message(PRICING_TIERS_TOO_MANY), "20"));
+    char bound[32];
+    snprintf(bound, sizeof bound, "%" PRId64, PRICING_QUANTITY_MAX);
+    CHECK(strstr(pricing_tiers_fault_message(PRICING_TIERS_THRESHOLD_ABOVE_MAX),
+                 bound));
+    snprintf(bound, sizeof bound, "%" PRId64, PRICING_PRICE_MAX_CENTS);
+    CHECK(strstr(pricing_tiers_fault_message(PRICING_TIERS_PRICE_ABOVE_MAX),
+                 bound));
+}
+
+static void test_unit_price_and_next(void)
+{
+    static const struct {
+        int64_t count, price;
+        bool has_next;
+        int64_t next_threshold, next_price, needed;
+    } cases[] = {
+        {0, 9900, true, 10, 8900, 10},
+        {1, 9900, true, 10, 8900, 9},
+        {2, 9900, true, 10, 8900, 8},
+        {9, 9900, true, 10, 8900, 1},
+        {10, 8900, true, 50, 7900, 40},
+        {12, 8900, true, 50, 7900, 38}, /* API.md's progress example */
+        {49, 8900, true, 50, 7900, 1},
+        {50, 7900, false, 0, 0, 0},
+        {51, 7900, false, 0, 0, 0},
+        {INT64_MAX, 7900, false, 0, 0, 0},
+    };
+
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        struct pricing_tier next = {-1, -1};
+        int64_t needed = -1;
+        bool has;
+
+        CHECK_INT_EQ(pricing_unit_price(api_ladder, 3, cases[i].count),
+                     cases[i].price);
+        has = pricing_next_tier(api_ladder, 3, cases[i].count, &next, &needed);
+        CHECK_MSG(has == cases[i].has_next, "count %" PRId64, cases[i].count);
+        if (cases[i].has_next) {
+            CHECK_INT_EQ(next.threshold, cases[i].next_threshold);
+            CHECK_INT_EQ(next.unit_price_cents, cases[i].next_price);
+            CHECK_INT_EQ(needed, cases[i].needed);
+        } else {
+            CHECK(next.threshold == -1 && needed == -1); /* untouched */
+        }
+    }
+
+    /* A one-tier ladder prices everything and has no next tier. */
+    static const struct pricing_tier one[] = {{1, 500}};
+    static const int64_t counts[] = {0, 1, 2, 1000, INT64_MAX};
+    for (size_t i = 0; i < N_ELEMS(counts); i++) {
+        struct pricing_tier next;
+        int64_t needed;
+
+        CHECK_INT_EQ(pricing_unit_price(one, 1, counts[i]), 500);
+        CHECK(!pricing_next_tier(one, 1, counts[i], &next, &needed));
+    }
+
+    /* Adjacent thresholds: tier 2 is reached by one more. */
+    static const struct pricing_tier adj[] = {{1, 3}, {2, 2}, {3, 1}};
+    struct pricing_tier next;
+    int64_t needed = 0;
+
+    CHECK_INT_EQ(pricing_unit_price(adj, 3, 0), 3);
+    CHECK_INT_EQ(pricing_unit_price(adj, 3, 2), 2);
+    CHECK_INT_EQ(pricing_unit_price(adj, 3, 3), 1);
+    CHECK(pricing_next_tier(adj, 3, 0, &next, &needed));
+    CHECK_INT_EQ(next.threshold, 2);
+    CHECK_INT_EQ(needed, 2);
+}
+
+static void test_threshold_reached(void)
+{
+    static const struct {
+        int64_t participants, min;
+        bool want;
+    } cases[] = {
+        {0, 1, false},  {1, 1, true},   {9, 10, false},
+        {10, 10, true}, {12, 10, true}, {0, 10, false},
+    };
+
+    for (size_t i = 0; i < N_ELEMS(cases); i++)
+        CHECK(pricing_threshold_reached(cases[i].participants, cases[i].min) ==
+              cases[i].want);
+}
+
+static void test_progress(void)
+{
+    static const struct {
+        const char *name;
+        enum pricing_basis basis;
+        int64_t participants, quantity, min_participants, max_quantity;
+        int64_t remaining, price;
+        bool has_next;
+        int64_t next_threshold, next_price, needed;
+        bool reached;
+    } cases[] = {
+        {"api example", PRICING_BASIS_PARTICIPANTS, 12, 15, 10, 500, 485, 8900,
+         true, 50, 7900, 38, true},
+        {"by quantity", PRICING_BASIS_QUANTITY, 12, 15, 10, 500, 485, 8900,
+         true, 50, 7900, 35, true},
+        {"empty campaign", PRICING_BASIS_PARTICIPANTS, 0, 0, 10, 500, 500, 9900,
+         true, 10, 8900, 10, false},
+        {"last tier, full", PRICING_BASIS_QUANTITY, 40, 500, 10, 500, 0, 7900,
+         false, 0, 0, 0, true},
+        {"over cap clamps", PRICING_BASIS_QUANTITY, 40, 510, 41, 500, 0, 7900,
+         false, 0, 0, 0, false},
+    };
+
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        struct pricing_progress p;
+
+        pricing_progress_compute(api_ladder, 3, cases[i].basis,
+                                 cases[i].participants, cases[i].quantity,
+                                 cases[i].min_participants,
+                                 cases[i].max_quantity, &p);
+        CHECK_MSG(p.participants == cases[i].participants &&
+                      p.quantity == cases[i].quantity &&
+                      p.remaining_quantity == cases[i].remaining &&
+                      p.current_unit_price_cents == cases[i].price &&
+                      p.has_next_tier == cases[i].has_next &&
+                      p.threshold_reached == cases[i].reached,
+                  "%s", cases[i].name);
+        if (cases[i].has_next)
+            CHECK_MSG(p.next_tier.threshold == cases[i].next_threshold &&
+                          p.next_tier.unit_price_cents == cases[i].next_price &&
+                          p.next_tier_needed == cases[i].needed,
+                      "%s: next", cases[i].name);
+    }
+}
+
+struct raise_case {
+    const char *name;
+    struct pricing_tier old_tiers[8];
+    size_t n_old;
+    struct pricing_tier new_tiers[8];
+    size_t n_new;
+    bool raises;
+    int64_t first_count;
+};
+
+#define API3 {{1, 9900}, {10, 8900}, {50, 7900}}, 3
+
+static const struct raise_case raise_cases[] = {
+    {"identical", API3, API3, false, 0},
+    {"add tier at end",
+     API3,
+     {{1, 9900}, {10, 8900}, {50, 7900}, {100, 6900}},
+     4,
+     false,
+     0},
+    {"add tier in middle",
+     API3,
+     {{1, 9900}, {10, 8900}, {30, 8500}, {50, 7900}},
+     4,
+     false,
+     0},
+    {"add tier near start",
+     API3,
+     {{1, 9900}, {5, 9500}, {10, 8900}, {50, 7900}},
+     4,
+     false,
+     0},
+    {"add tier at 2",
+     API3,
+     {{1, 9900}, {2, 9800}, {10, 8900}, {50, 7900}},
+     4,
+     false,
+     0},
+    {"lower first price",
+     API3,
+     {{1, 9800}, {10, 8900}, {50, 7900}},
+     3,
+     false,
+     0},
+    {"lower every price",
+     API3,
+     {{1, 9000}, {10, 8000}, {50, 7000}},
+     3,
+     false,
+     0},
+    {"lower last price",
+     API3,
+     {{1, 9900}, {10, 8900}, {50, 7000}},
+     3,
+     false,
+     0},
+    {"raise first price",
+     API3,
+     {{1, 9950}, {10, 8900}, {50, 7900}},
+     3,
+     true,
+     1},
+    {"raise middle price",
+     API3,
+     {{1, 9900}, {10, 8950}, {50, 7900}},
+     3,
+     true,
+     10},
+    {"raise last price",
+     API3,
+     {{1, 9900}, {10, 8900}, {50, 7950}},
+     3,
+     true,
+     50},
+    {"raise last by 1 cent",
+     API3,
+     {{1, 9900}, {10, 8900}, {50, 7901}},
+     3,
+     true,
+     50},
+    {"move threshold up",
+     API3,
+     {{1, 9900}, {12, 8900}, {50, 7900}},
+     3,
+     true,
+     10},
+    {"move threshold up by 1",
+     API3,
+     {{1, 9900}, {11, 8900}, {50, 7900}},
+     3,
+     true,
+     10},
+    {"move threshold down",
+     API3,
+     {{1, 9900}, {8, 8900}, {50, 7900}},
+     3,
+     false,
+     0},
+    {"move last threshold up",
+     API3,
+     {{1, 9900}, {10, 8900}, {60, 7900}},
+     3,
+     true,
+     50},
+    {"move last threshold down",
+     API3,
+     {{1, 9900}, {10, 8900}, {40, 7900}},
+     3,
+     false,
+     0},
+    {"remove last tier", API3, {{1, 9900}, {10, 8900}}, 2, true, 50},
+    {"remove middle tier", API3, {{1, 9900}, {50, 7900}}, 2, true, 10},
+    {"remove middle, lower first", API3, {{1, 8900}, {50, 7900}}, 2, false, 0},
+    {"collapse to one low tier", API3, {{1, 7900}}, 1, false, 0},
+    {"collapse to one tier", API3, {{1, 8000}}, 1, true, 50},
+    {"split middle tier badly",
+     API3,
+     {{1, 9900}, {5, 9000}, {20, 8800}, {50, 7900}},
+     4,
+     true,
+     10},
+    {"lower then higher",
+     {{1, 100}, {10, 50}},
+     2,
+     {{1, 90}, {20, 40}},
+     2,
+     true,
+     10},
+    {"first raise is the smallest",
+     {{1, 100}, {10, 80}, {20, 60}},
+     3,
+     {{1, 100}, {15, 80}, {20, 70}},
+     3,
+     true,
+     10},
+    {"one tier to two", {{1, 1000}}, 1, {{1, 1000}, {2, 900}}, 2, false, 0},
+    {"two tiers to one", {{1, 1000}, {2, 900}}, 2, {{1, 1000}}, 1, true, 2},
+    {"single, lower", {{1, 1000}}, 1, {{1, 999}}, 1, false, 0},
+    {"single, higher", {{1, 1000}}, 1, {{1, 1001}}, 1, true, 1},
+    {"new tier repeats a price earlier",
+     {{1, 100}, {10, 50}},
+     2,
+     {{1, 100}, {5, 50}, {10, 40}},
+     3,
+     false,
+     0},
+    {"far threshold removed",
+     {{1, 100}, {PRICING_QUANTITY_MAX, 1}},
+     2,
+     {{1, 100}},
+     1,
+     true,
+     PRICING_QUANTITY_MAX},
+    {"far threshold added",
+     {{1, 100}},
+     1,
+     {{1, 100}, {PRICING_QUANTITY_MAX, 1}},
+     2,
+     false,
+     0},
+    {"interleaved, all lower",
+     {{1, 100}, {10, 80}, {30, 60}},
+     3,
+     {{1, 95}, {5, 85}, {10, 75}, {20, 65}, {30, 55}, {40, 50}},
+     6,
+     false,
+     0},
+    {"interleaved, one higher",
+     {{1, 100}, {10, 80}, {30, 60}},
+     3,
+     {{1, 95}, {5, 85}, {10, 75}, {20, 65}, {31, 55}},
+     5,
+     true,
+     30},
+};
+
+static void test_raise_price_table(void)
+{
+    for (size_t i = 0; i < N_ELEMS(raise_cases); i++) {
+        const struct raise_case *c = &raise_cases[i];
+        int64_t first = -1;
+        bool got;
+
+        /* The table itself holds valid ladders only. */
+        CHECK_MSG(pricing_tiers_validate(c->old_tiers, c->n_old, 100000,
+                                         NULL) == PRICING_TIERS_OK &&
+                      pricing_tiers_validate(c->new_tiers, c->n_new, 100000,
+                                             NULL) == PRICING_TIERS_OK,
+                  "%s: invalid ladder in table", c->name);
+        got = pricing_tiers_raise_price(c->old_tiers, c->n_old, c->new_tiers,
+                                        c->n_new, &first);
+        CHECK_MSG(got == c->raises, "%s: got %d", c->name, got);
+        CHECK_MSG(first == (c->raises ? c->first_count : -1),
+                  "%s: first count %" PRId64, c->name, first);
+        CHECK(pricing_tiers_raise_price(c->old_tiers, c->n_old, c->new_tiers,
+                                        c->n_new, NULL) == c->raises);
+    }
+}
+
+/* xorshift64*: deterministic, so a failure reproduces. */
+static uint64_t rng_state = 88172645463325252u;
+
+static unsigned rng_below(unsigned n)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (unsigned)((rng_state * 2685821657736338717u) >> 33) % n;
+}
+
+#define BRUTE_MAX_THRESHOLD 30
+#define BRUTE_MAX_PRICE     60
+
+/* A random valid ladder with thresholds in 1..30 and prices in 1..60. */
+static size_t random_ladder(struct pricing_tier *t)
+{
+    size_t n = 1 + rng_below(6), k = 1;
+
+    t[0].threshold = 1;
+    while (k < n) { /* distinct ascending thresholds: insertion */
+        int64_t th = 2 + rng_below(BRUTE_MAX_THRESHOLD - 1);
+        size_t j = k;
+        bool dup = false;
+
+        for (size_t m = 0; m < k; m++)
+            dup = dup || t[m].threshold == th;
+        if (dup)
+            continue;
+        while (j > 0 && t[j - 1].threshold > th) {
+            t[j].threshold = t[j - 1].threshold;
+            j--;
+        }
+        t[j].threshold = th;
+        k++;
+    }
+    /* distinct descending prices: start high, step down by >= 1 */
+    int64_t price = BRUTE_MAX_PRICE - rng_below(10);
+    for (size_t i = 0; i < n; i++) {
+        t[i].unit_price_cents = price;
+        price -= 1 + rng_below(8);
+        if (price < 1)
+            price = 1; /* may break the order: the caller validates */
+    }
+    return n;
+}
+
+/* A small edit of old: what staff would plausibly type. */
+static size_t mutate_ladder(const struct pricing_tier *old, size_t n,
+                            struct pricing_tier *t)
+{
+    size_t i = rng_below((unsigned)n);
+
+    memcpy(t, old, n * sizeof *t);
+    switch (rng_below(5)) {
+    case 0: /* move a threshold */
+        t[i].threshold += (int64_t)rng_below(7) - 3;
+        break;
+    case 1: /* change a price */
+        t[i].unit_price_cents += (int64_t)rng_below(9) - 4;
+        break;
+    case 2: /* remove a tier */
+        if (n > 1) {
+            memmove(&t[i], &t[i + 1], (n - i - 1) * sizeof *t);
+            n--;
+        }
+        break;
+    case 3: /* add a tier at the end */
+        if (n < 8) {
+            t[n].threshold = t[n - 1].threshold + 1 + rng_below(5);
+            t[n].unit_price_cents =
+                t[n - 1].unit_price_cents - 1 - (int64_t)rng_below(3);
+            n++;
+        }
+        break;
+    default: /* lower every price a little */
+        for (size_t k = 0; k < n; k++)
+            t[k].unit_price_cents -= (int64_t)rng_below(2);
+        break;
+    }
+    return n;
+}
+
+/* The definition, by scanning all tiers, independent of the module. */
+static int64_t reference_price(const struct pricing_tier *t, size_t n,
+                               int64_t count)
+{
+    int64_t c = count < 1 ? 1 : count, best_th = 0, price = -1;
+
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].threshold <= c && t[i].threshold >= best_th) {
+            best_th = t[i].threshold;
+            price = t[i].unit_price_cents;
+        }
+    }
+    return price;
+}
+
+static void test_raise_price_brute_force(void)
+{
+    int pairs = 0, raised = 0, mismatches = 0, price_mismatches = 0;
+    int next_mismatches = 0;
+
+    while (pairs < 20000) {
+        struct pricing_tier a[8], b[8];
+        size_t na = random_ladder(a), nb;
+        int64_t first = -1, want_first = -1;
+        bool got;
+
+        nb = rng_below(2) ? random_ladder(b) : mutate_ladder(a, na, b);
+        if (pricing_tiers_validate(a, na, BRUTE_MAX_PRICE, NULL) !=
+                PRICING_TIERS_OK ||
+            pricing_tiers_validate(b, nb, BRUTE_MAX_PRICE, NULL) !=
+                PRICING_TIERS_OK)
+            continue;
+        pairs++;
+
+        /* Beyond the last threshold both prices are constant. */
+        for (int64_t c = 0; c <= BRUTE_MAX_THRESHOLD + 10; c++) {
+            int64_t pa = reference_price(a, na, c);
+            int64_t pb = reference_price(b, nb, c);
+
+            if (c >= 1 && want_first < 0 && pb > pa)
+                want_first = c;
+            price_mismatches += pricing_unit_price(a, na, c) != pa;
+
+            /* next tier: first threshold above max(c, 1), by definition */
+            struct pricing_tier next;
+            int64_t needed = 0, want_th = -1;
+            bool has = pricing_next_tier(a, na, c, &next, &needed);
+
+            for (size_t i = 0; i < na && want_th < 0; i++)
+                if (a[i].threshold > (c < 1 ? 1 : c))
+                    want_th = a[i].threshold;
+            next_mismatches +=
+                has != (want_th > 0) ||
+                (has &&
+                 (next.threshold != want_th || needed != want_th - c ||
+                  next.unit_price_cents != reference_price(a, na, want_th)));
+        }
+        got = pricing_tiers_raise_price(a, na, b, nb, &first);
+        raised += got;
+        mismatches += got != (want_first > 0) || (got && first != want_first);
+    }
+    CHECK_INT_EQ(mismatches, 0);
+    CHECK_INT_EQ(price_mismatches, 0);
+    CHECK_INT_EQ(next_mismatches, 0);
+    /* The generator exercised both answers plenty. */
+    CHECK_MSG(raised > 2000 && pairs - raised > 2000, "raised %d of %d", raised,
+              pairs);
+}
+
+struct bands_case {
+    const char *name;
+    struct pricing_deposit_band bands[8];
+    size_t n;
+    enum pricing_bands_fault fault;
+    size_t index;
+};
+
+static const struct bands_case bands_cases[] = {
+    {"default order", {{80, 0}, {50, 10}, {0, 30}}, 3, PRICING_BANDS_OK, 0},
+    {"ascending order", {{0, 30}, {50, 10}, {80, 0}}, 3, PRICING_BANDS_OK, 0},
+    {"shuffled", {{50, 10}, {0, 30}, {80, 0}}, 3, PRICING_BANDS_OK, 0},
+    {"single zero", {{0, 0}}, 1, PRICING_BANDS_OK, 0},
+    {"single full", {{0, 100}}, 1, PRICING_BANDS_OK, 0},
+    {"edges", {{0, 100}, {100, 0}}, 2, PRICING_BANDS_OK, 0},
+    {"equal percents", {{80, 10}, {0, 10}}, 2, PRICING_BANDS_OK, 0},
+    {"empty", {{0, 0}}, 0, PRICING_BANDS_EMPTY, 0},
+    {"score -1", {{0, 30}, {-1, 10}}, 2, PRICING_BANDS_SCORE_RANGE, 1},
+    {"score 101", {{101, 0}, {0, 30}}, 2, PRICING_BANDS_SCORE_RANGE, 0},
+    {"percent -1", {{0, -1}}, 1, PRICING_BANDS_PERCENT_RANGE, 0},
+    {"percent 101", {{80, 0}, {0, 101}}, 2, PRICING_BANDS_PERCENT_RANGE, 1},
+    {"ranges before duplicates",
+     {{0, 30}, {0, 200}},
+     2,
+     PRICING_BANDS_PERCENT_RANGE,
+     1},
+    {"duplicate score",
+     {{80, 0}, {80, 10}, {0, 30}},
+     3,
+     PRICING_BANDS_DUPLICATE_SCORE,
+     1},
+    {"duplicate zero",
+     {{0, 30}, {50, 10}, {0, 20}},
+     3,
+     PRICING_BANDS_DUPLICATE_SCORE,
+     2},
+    {"higher band dearer",
+     {{80, 20}, {50, 10}, {0, 30}},
+     3,
+     PRICING_BANDS_PERCENT_ORDER,
+     0},
+    {"ascending, dearer",
+     {{0, 10}, {50, 20}},
+     2,
+     PRICING_BANDS_PERCENT_ORDER,
+     1},
+    {"order before zero band",
+     {{50, 10}, {80, 20}},
+     2,
+     PRICING_BANDS_PERCENT_ORDER,
+     1},
+    {"no zero band", {{80, 0}, {50, 10}}, 2, PRICING_BANDS_NO_ZERO, 0},
+    {"only band at 100", {{100, 0}}, 1, PRICING_BANDS_NO_ZERO, 0},
+};
+
+static void test_bands_validate(void)
+{
+    for (size_t i = 0; i < N_ELEMS(bands_cases); i++) {
+        const struct bands_case *c = &bands_cases[i];
+        size_t idx = 999;
+        enum pricing_bands_fault f =
+            pricing_bands_validate(c->bands, c->n, &idx);
+        bool names_band = f != PRICING_BANDS_OK && f != PRICING_BANDS_EMPTY &&
+                          f != PRICING_BANDS_TOO_MANY &&
+                          f != PRICING_BANDS_NO_ZERO;
+
+        CHECK_MSG(f == c->fault, "%s: fault %d, want %d", c->name, f, c->fault);
+        CHECK_MSG(idx == (names_band ? c->index : 999), "%s: index %zu",
+                  c->name, idx);
+        CHECK(pricing_bands_validate(c->bands, c->n, NULL) == f);
+    }
+
+    CHECK_INT_EQ(pricing_bands_validate(pricing_default_deposit_policy,
+                                        PRICING_DEFAULT_BANDS, NULL),
+                 PRICING_BANDS_OK);
+
+    struct pricing_deposit_band many[PRICING_MAX_BANDS + 1];
+    size_t idx = 999;
+
+    for (size_t i = 0; i < N_ELEMS(many); i++) {
+        many[i].min_score = (int64_t)i * 4;
+        many[i].deposit_percent = 100 - (int64_t)i * 4;
+    }
+    CHECK_INT_EQ(pricing_bands_validate(many, PRICING_MAX_BANDS, &idx),
+                 PRICING_BANDS_OK);
+    CHECK_INT_EQ(pricing_bands_validate(many, PRICING_MAX_BANDS + 1, &idx),
+                 PRICING_BANDS_TOO_MANY);
+    CHECK_INT_EQ(idx, 999);
+
+    for (int a = PRICING_BANDS_OK; a <= PRICING_BANDS_NO_ZERO; a++) {
+        const char *ma = pricing_bands_fault_message(a);
+
+        CHECK(ma != NULL && ma[0] != '\0');
+        for (int b = a + 1; b <= PRICING_BANDS_NO_ZERO; b++)
+            CHECK(strcmp(ma, pricing_bands_fault_message(b)) != 0);
+    }
+    CHECK(pricing_bands_fault_message((enum pricing_bands_fault)99) != NULL);
+}
+
+static void test_band_for_score(void)
+{
+    static const struct pricing_deposit_band shuffled[] = {
+        {50, 10}, {0, 30}, {80, 0}};
+    static const struct pricing_deposit_band no_zero[] = {{80, 0}, {50, 10}};
+    static const struct {
+        int64_t score;
+        int64_t percent; /* -1: no band */
+        int64_t percent_no_zero;
+    } cases[] = {
+        {100, 0, 0},  {99, 0, 0},        {80, 0, 0},          {79, 10, 10},
+        {75, 10, 10}, {60, 10, 10},      {50, 10, 10},        {49, 30, -1},
+        {30, 30, -1}, {1, 30, -1},       {0, 30, -1},         {-1, -1, -1},
+        {101, 0, 0},  {INT64_MAX, 0, 0}, {INT64_MIN, -1, -1},
+    };
+
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        const struct pricing_deposit_band *d =
+            pricing_band_for_score(pricing_default_deposit_policy,
+                                   PRICING_DEFAULT_BANDS, cases[i].score);
+        const struct pricing_deposit_band *s =
+            pricing_band_for_score(shuffled, 3, cases[i].score);
+        const struct pricing_deposit_band *z =
+            pricing_band_for_score(no_zero, 2, cases[i].score);
+
+        CHECK_INT_EQ(d ? d->deposit_percent : -1, cases[i].percent);
+        CHECK_INT_EQ(s ? s->deposit_percent : -1, cases[i].percent);
+        CHECK_INT_EQ(z ? z->deposit_percent : -1, cases[i].percent_no_zero);
+    }
+    CHECK(pricing_band_for_score(shuffled, 0, 50) == NULL);
+}
+
+static void test_deposit(void)
+{
+    static const struct {
+        int64_t price, quantity, percent;
+        bool ok;
+        int64_t want;
+    } cases[] = {
+        {9900, 1, 0, true, 0},
+        {9900, 1, 10, true, 990},
+        {9900, 2, 30, true, 5940},
+        {999, 1, 30, true, 300}, /* 299.7 -> 300 */
+        {333, 1, 50, true, 167}, /* 166.5 -> 167 */
+        {1, 1, 1, true, 1},      /* 0.01 -> 1 */
+        {1, 1, 100, true, 1},
+        {1, 99, 1, true, 1}, /* 0.99 -> 1 */
+        {1, 100, 1, true, 1},
+        {1, 101, 1, true, 2}, /* 1.01 -> 2 */
+        {12345, 7, 100, true, 86415},
+        {9900, 0, 30, true, 0},
+        {0, 5, 30, true, 0},
+        {-1, 1, 10, false, 0},
+        {9900, -1, 10, false, 0},
+        {9900, 1, -1, false, 0},
+        {9900, 1, 101, false, 0},
+        {INT64_MAX, 1, 0, true, 0},
+        {INT64_MAX, 2, 0, false, 0}, /* price * quantity overflows */
+        {INT64_MAX / 100, 1, 100, true, INT64_MAX / 100},
+        {INT64_MAX / 100 + 1, 1, 100, false, 0},
+        {INT64_MAX / 30, 1, 30, true, INT64_MAX / 100},
+        {INT64_MAX / 30, 1, 29, true, 89159263022929500}, /* ...99.4 */
+    };
+
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        int64_t out = 777;
+        bool ok = pricing_deposit_cents(cases[i].price, cases[i].quantity,
+                                        cases[i].percent, &out);
+
+        CHECK_MSG(ok == cases[i].ok, "deposit case %zu", i);
+        CHECK_INT_EQ(out, cases[i].ok ? cases[i].want : 777);
+    }
+}
+
+static void test_deposit_for_score(void)
+{
+    static const struct pricing_deposit_band no_zero[] = {{80, 0}, {50, 10}};
+    static const struct {
+        int64_t score, quantity;
+        bool ok;
+        int64_t deposit, percent;
+    } cases[] = {
+        {90, 2, true, 0, 0},     {80, 1, true, 0, 0},
+        {75, 2, true, 1980, 10}, {50, 3, true, 2970, 10},
+        {49, 1, true, 2970, 30}, {0, 2, true, 5940, 30},
+        {-1, 1, false, 0, 0},    {75, -1, false, 0, 0},
+    };
+
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        int64_t dep = 777, pct = 777;
+        bool ok = pricing_deposit_for_score(
+            api_ladder, 3, pricing_default_deposit_policy,
+            PRICING_DEFAULT_BANDS, cases[i].score, cases[i].quantity, &dep,
+            &pct);
+
+        CHECK_MSG(ok == cases[i].ok, "for_score case %zu", i);
+        CHECK_INT_EQ(dep, cases[i].ok ? cases[i].deposit : 777);
+        CHECK_INT_EQ(pct, cases[i].ok ? cases[i].percent : 777);
+    }
+
+    int64_t dep = 777;
+    CHECK(!pricing_deposit_for_score(api_ladder, 3, no_zero, 2, 40, 1, &dep,
+                                     NULL));
+    CHECK_INT_EQ(dep, 777);
+    CHECK(pricing_deposit_for_score(api_ladder, 3, no_zero, 2, 60, 1, &dep,
+                                    NULL));
+    CHECK_INT_EQ(dep, 990);
+}
+
+/* The claim of pricing.h, on its C side: at the bounds, every deposit a
+ * campaign can ask is computed without overflow and stays within
+ * PRICING_AMOUNT_MAX (hence within 2^53), and the commission's product fits
+ * bigint even computed naively. The settlement's side (lines and totals at
+ * the bounds) runs in SQL and is tested there
+ * (tests/api/finance/test_settlement_rules.py, "bounds" cases). */
+static void test_bounds_worst_case(void)
+{
+    static const struct {
+        int64_t price, quantity, percent, bp;
+    } cases[] = {
+        {PRICING_PRICE_MAX_CENTS, PRICING_QUANTITY_MAX, 100, 10000},
+        {PRICING_PRICE_MAX_CENTS, PRICING_QUANTITY_MAX, 30, 9999},
+        {1, PRICING_QUANTITY_MAX, 100, 0},
+        {PRICING_PRICE_MAX_CENTS - 1, PRICING_QUANTITY_MAX - 1, 99, 5000},
+        {PRICING_PRICE_MAX_CENTS, 1, 100, 10000},
+    };
+
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        struct pricing_tier top[] = {{1, cases[i].price}};
+        int64_t deposit = -1, gross = -1;
+
+        CHECK_INT_EQ(
+            pricing_tiers_validate(top, 1, PRICING_PRICE_MAX_CENTS, NULL),
+            PRICING_TIERS_OK);
+        CHECK_MSG(pricing_deposit_cents(cases[i].price, cases[i].quantity,
+                                        cases[i].percent, &deposit),
+                  "bounds case %zu: deposit", i);
+        CHECK(
+            !__builtin_mul_overflow(cases[i].price, cases[i].quantity, &gross));
+        CHECK(deposit >= 0 && deposit <= gross && gross <= PRICING_AMOUNT_MAX);
+        /* Even the naive bigint form amount x bp + 5000 fits. */
+        int64_t naive;
+        CHECK(
+            !__builtin_mul_overflow(PRICING_AMOUNT_MAX, cases[i].bp, &naive) &&
+            !__builtin_add_overflow(naive, 5000, &naive));
+    }
+    CHECK(PRICING_AMOUNT_MAX <= INT64_C(9007199254740992));
+}
+
+int main(void)
+{
+    test_basis();
+    test_tiers_validate();
+    test_unit_price_and_next();
+    test_threshold_reached();
+    test_progress();
+    test_raise_price_table();
+    test_raise_price_brute_force();
+    test_bands_validate();
+    test_band_for_score();
+    test_deposit();
+    test_deposit_for_score();
+    test_bounds_worst_case();
+    return unit_summary("pricing");
+}
