@@ -113,7 +113,7 @@ enum export_col {
     COL_COMMISSION,
     COL_MANUFACTURER,
     COL_DISTRIBUTOR_NET,
-    COL_LEADER_COMMISSION, /* issue 13: last, so older readers keep theirs */
+    COL_LEADER_COMMISSION, /* last, so older readers keep theirs */
     COL_COUNT
 };
 
