@@ -307,7 +307,7 @@ void campaigns_cancel(struct req *r)
     idem_begin(r, campaigns_cancel_run);
 }
 
-/* ------------------------------------------------------------ staff reads */
+/* ------------------------------------------------------------ reads */
 
 static const char *const campaign_statuses[] = {
     "draft",  "scheduled", "open",    "succeeded",

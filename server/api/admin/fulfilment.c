@@ -48,7 +48,7 @@ static const char *fulfilment_int(struct req *r, int64_t v)
     return req_printf(r, "%lld", (long long)v);
 }
 
-/* ------------------------------------------------------------ staff */
+/* ---------------------------------------------------- list and steps */
 
 static const char *const order_statuses[] = {
     "to_ship", "shipped", "delivered", "ready_for_pickup", "picked_up", NULL};
