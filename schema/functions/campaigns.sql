@@ -1,5 +1,6 @@
 -- Representations of products and campaigns (staff and public), and the
--- helpers of the handlers in api_products.c and api_campaigns.c.
+-- helpers of the handlers in api/admin/products.c, api/admin/campaigns.c,
+-- api/admin/campaign_edit.c and api/shop/catalog.c.
 --
 -- The JSON here is built by PostgreSQL so that ids, amounts and times reach
 -- the client exactly, each object in one place: the campaign with its
@@ -168,7 +169,7 @@ END $$;
 -- name, with the same meaning: a row passes when the condition is true or
 -- NULL, and a failure is SQLSTATE 23514 naming the check. The API refuses
 -- all of these before they reach the database (server/domain/pricing.h bounds,
--- api_campaigns.c); these hold whoever writes the row. The cap
+-- api/admin/campaign_form.c); these hold whoever writes the row. The cap
 -- (campaigns_no_oversell) and live_participants >= 0 stay constraints.
 CREATE OR REPLACE FUNCTION gb_campaign_check() RETURNS trigger
     LANGUAGE plpgsql AS $$

@@ -1,7 +1,8 @@
 -- Fulfilment: the representations of pickup points and orders,
 -- the trigger that creates an order when a participation becomes paid, and
--- the order transitions with their outbox events (api_pickup.c and
--- api_orders.c answer with these).
+-- the order transitions with their outbox events (api/admin/pickup_points.c,
+-- api/admin/fulfilment.c and api/shop/orders.c answer with these, through
+-- server/engine/order.c for the transitions).
 --
 -- An order is created in the transaction that makes its participation
 -- paid, whichever statement does it (a balance payment applied, or the
@@ -18,8 +19,8 @@
 -- (server/domain/fulfil.c), written with the ready transition. orders keeps
 -- only a salted SHA-256 of it, which the pickup compares in C in constant
 -- time; the customer's copy lives in order_pickup_codes, read only by the
--- customer-scoped statements of api_orders.c (a staff statement never
--- selects from it).
+-- customer-scoped statements of api/shop/orders.c (a staff statement
+-- never selects from it).
 
 CREATE OR REPLACE FUNCTION gb_pickup_point_json(p pickup_points) RETURNS json
     LANGUAGE sql STABLE

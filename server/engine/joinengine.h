@@ -1,7 +1,7 @@
 /*
  * joinengine.h - the one join decision, as the server drives it: below the
- * handlers (api_join) and the batcher (joinbatch), above the pure pricing
- * and reliability modules.
+ * handlers (api/shop/joins.c) and the batcher (joinbatch), above the pure
+ * pricing and reliability modules.
  *
  * Every join, coalesced or with an Idempotency-Key, goes the same two
  * statements (schema/functions/join.sql):
@@ -20,7 +20,7 @@
  * score and the deposit. A coalesced join sends many joins
  * in each statement (joinbatch.c); a join with an Idempotency-Key sends a
  * batch of one inside the transaction that claims and stores its key
- * (api_join.c), so its stored answer commits with its insert.
+ * (api/shop/joins.c), so its stored answer commits with its insert.
  *
  * The score adapter (a row of gb_customer_history -> reliability) is here
  * too: the staff's customer view and /v1/me show the score a join would
@@ -75,7 +75,7 @@ struct joinengine_campaign {
 /* One join on its way to the decision. */
 struct joinengine_join {
     int64_t campaign, customer, quantity;
-    /* The fulfilment choice (issue 13): a pickup point id (0: none named)
+    /* The fulfilment choice: a pickup point id (0: none named)
      * and a delivery address as JSON object text (NULL: none), owned by
      * the request; the decision checks them against the campaign. */
     int64_t pickup_point;

@@ -1,5 +1,7 @@
 /*
- * sse.c - live campaign progress: GET /v1/campaigns/{id}/events.
+ * sse.c - live campaign progress: the streams of
+ * GET /v1/campaigns/{id}/events, whose handler hands its request over with
+ * sse_open.
  *
  * Every committed change of a published campaign is NOTIFYed by the
  * database (schema/functions/live.sql) on gb_campaign_changed, whichever
@@ -36,8 +38,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/api.h"
 #include "db/listen.h"
+#include "http/reply.h"
 #include "http/request.h"
 #include "http/stream.h"
 #include "lib/log.h"
@@ -566,9 +568,9 @@ static void sse_keepalive_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* ---- the route ------------------------------------------------------ */
+/* ---- opening a stream ---------------------------------------------- */
 
-void api_campaign_events(struct req *r)
+void sse_open(struct req *r, int64_t campaign_id)
 {
     const struct config *cfg = r->srv->cfg;
     if (sse.stopping || r->srv->stopping) {
@@ -582,7 +584,7 @@ void api_campaign_events(struct req *r)
                         "Too many open event streams; try again later.");
         return;
     }
-    struct sse_topic *t = sse_topic_get(r->params[0]);
+    struct sse_topic *t = sse_topic_get(campaign_id);
     if (t == NULL) {
         req_reply_error(r, 503, "unavailable", NULL, "Out of memory.");
         return;
