@@ -101,21 +101,22 @@ CREATE OR REPLACE FUNCTION gb_campaign_counted(c campaigns, OUT participants big
 
 -- The campaign objects as the API answers them: gb_campaign_json (staff)
 -- or gb_campaign_public_json (public) with "progress"; gb_campaign_json
--- alone is what the audit log and the events record.
+-- alone is what the audit log and the events record. Null for no campaign
+-- (a statement's outer join that found none).
 CREATE OR REPLACE FUNCTION gb_campaign_view(c campaigns) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE sql STABLE STRICT
     AS $$ SELECT gb_campaign_json(c)::jsonb
                  || jsonb_build_object('progress', gb_campaign_progress(c)) $$;
 
 CREATE OR REPLACE FUNCTION gb_campaign_public_view(c campaigns) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE sql STABLE STRICT
     AS $$ SELECT gb_campaign_public_json(c)::jsonb
                  || jsonb_build_object('progress', gb_campaign_progress(c)) $$;
 
 -- The staff view (GET /v1/admin/campaigns/{id}): the campaign with its
 -- progress and "stats", its participations counted by status.
 CREATE OR REPLACE FUNCTION gb_campaign_staff_view(c campaigns) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE sql STABLE STRICT
     AS $$ SELECT gb_campaign_view(c) || jsonb_build_object('stats', (
                    SELECT jsonb_build_object(
                             'pending_deposit', count(*) FILTER (WHERE p.status = 'pending_deposit'),

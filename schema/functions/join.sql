@@ -58,7 +58,7 @@
 -- already_joined, campaign_full, pending_full, or a fulfilment refusal of
 -- gb_join_fulfilment_refusal) and the participation JSON (NULL when
 -- refused), its unit_price_cents the current price just after this row's
--- join. The four columns after it are no longer used (false and NULLs).
+-- join.
 --
 -- gb_join_batches takes the batches that are ready together, as parallel
 -- arrays with the campaign and the version its batch read on every row
@@ -215,15 +215,16 @@ DROP FUNCTION IF EXISTS gb_join_batches(bigint[], integer[], bigint[], bigint[],
 DROP FUNCTION IF EXISTS gb_join_batches(bigint[], integer[], bigint[], bigint[], integer[],
                                         double precision[], integer[], bigint[], bigint[],
                                         text[]);
+DROP FUNCTION IF EXISTS gb_join_batches(bigint[], integer[], bigint[], bigint[], integer[],
+                                        double precision[], integer[], bigint[], bigint[],
+                                        text[], boolean);
 CREATE OR REPLACE FUNCTION gb_join_batches(p_campaign_ids bigint[], p_versions integer[],
                                 p_customers bigint[], p_quantities bigint[],
                                 p_scores integer[], p_p_complete double precision[],
                                 p_deposit_percents integer[], p_deposit_cents bigint[],
                                 p_pickup_points bigint[], p_addresses text[],
                                 p_notify boolean)
-    RETURNS TABLE (o_ord integer, o_reason text, o_participation text,
-                   o_live_price boolean, o_tiers text, o_tier_basis text,
-                   o_live_participants bigint, o_live_quantity bigint)
+    RETURNS TABLE (o_ord integer, o_reason text, o_participation text)
     LANGUAGE plpgsql
     SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
     AS $$
@@ -373,8 +374,7 @@ BEGIN
                        k.tier_basis,
                        k.live_participants - count(*) FILTER (WHERE r.quantity > 0) OVER w,
                        k.live_quantity - coalesce(sum(r.quantity) OVER w, 0)::bigint)))::text
-                   END,
-                   false, NULL::text, NULL::text, NULL::bigint, NULL::bigint
+                   END
               FROM r JOIN k ON k.id = r.campaign_id
             WINDOW w AS (PARTITION BY r.campaign_id ORDER BY r.ord DESC
                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
@@ -388,8 +388,7 @@ BEGIN
         SELECT array_agg(i ORDER BY i) INTO v_rows
           FROM generate_subscripts(p_campaign_ids, 1) i WHERE p_campaign_ids[i] = v_cid;
         RETURN QUERY
-        SELECT v_rows[b.o_ord], b.o_reason, b.o_participation, b.o_live_price, b.o_tiers,
-               b.o_tier_basis, b.o_live_participants, b.o_live_quantity
+        SELECT v_rows[b.o_ord], b.o_reason, b.o_participation
           FROM gb_join_batch_locked(
                  v_cid, p_versions[v_rows[1]],
                  (SELECT array_agg(p_customers[i] ORDER BY i) FROM unnest(v_rows) i),
@@ -409,14 +408,15 @@ END $$;
 -- reference.
 DROP FUNCTION IF EXISTS gb_join_batch_locked(bigint, integer, bigint[], bigint[], integer[],
                                              double precision[], integer[], bigint[]);
+DROP FUNCTION IF EXISTS gb_join_batch_locked(bigint, integer, bigint[], bigint[], integer[],
+                                             double precision[], integer[], bigint[],
+                                             bigint[], text[]);
 CREATE OR REPLACE FUNCTION gb_join_batch_locked(p_campaign_id bigint, p_version integer,
                               p_customers bigint[], p_quantities bigint[],
                               p_scores integer[], p_p_complete double precision[],
                               p_deposit_percents integer[], p_deposit_cents bigint[],
                               p_pickup_points bigint[], p_addresses text[])
-    RETURNS TABLE (o_ord integer, o_reason text, o_participation text,
-                   o_live_price boolean, o_tiers text, o_tier_basis text,
-                   o_live_participants bigint, o_live_quantity bigint)
+    RETURNS TABLE (o_ord integer, o_reason text, o_participation text)
     LANGUAGE plpgsql
     SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
     AS $$
@@ -444,9 +444,7 @@ BEGIN
                                           c.starts_at, c.ends_at);
     END IF;
     IF v_all IS NOT NULL THEN
-        RETURN QUERY SELECT g, v_all, NULL::text, false, NULL::text, NULL::text,
-                            NULL::bigint, NULL::bigint
-                       FROM generate_series(1, n) g;
+        RETURN QUERY SELECT g, v_all, NULL::text FROM generate_series(1, n) g;
         RETURN;
     END IF;
 
@@ -526,8 +524,7 @@ BEGIN
            CASE WHEN ins.id IS NOT NULL THEN gb_participation_object(
              ins::participations,
              gb_tier_price_at(v_thresholds, v_prices, gb_tier_count(
-               c.tier_basis, v_after_p[u.ord], v_after_q[u.ord])))::text END,
-           false, NULL::text, NULL::text, NULL::bigint, NULL::bigint
+               c.tier_basis, v_after_p[u.ord], v_after_q[u.ord])))::text END
       FROM u LEFT JOIN ins ON u.reason IS NULL AND ins.customer_id = u.customer_id
      ORDER BY u.ord;
 END $$;

@@ -140,8 +140,8 @@ CREATE OR REPLACE FUNCTION gb_participation_view(p participations, c campaigns) 
 -- One customer's history aggregated per kind for the reliability module:
 -- count and sum of decayed weights 0.5 ^ (age_days / half_life_days), ages
 -- from the database clock (never below 0). This is the one home of the
--- decay (server/domain/reliability.c takes these sums); tests/api/
--- test_domain_twins.py holds it against the formula. An event more than
+-- decay (server/domain/reliability.c takes these sums);
+-- tests/api/schema/test_history_weights.py holds it against the formula. An event more than
 -- 1000 half-lives old weighs 0: power() raises an underflow error instead
 -- of returning a subnormal, which with a short half-life (1 day and a
 -- 3-year-old event) failed every join of that customer.

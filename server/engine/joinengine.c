@@ -33,34 +33,6 @@ static const enum reliability_event_kind joinengine_history_kinds[] = {
     RELIABILITY_COMPLETED, RELIABILITY_WITHDRAWN, RELIABILITY_DEFAULTED,
     RELIABILITY_DEPOSIT_EXPIRED};
 
-bool joinengine_parse_tiers(const char *text, struct pricing_tier *tiers,
-                            size_t *n)
-{
-    struct json_parse_error err;
-    cJSON *arr = json_parse_strict(text, strlen(text), &err);
-    bool ok = arr != NULL && cJSON_IsArray(arr);
-    size_t i = 0;
-    const cJSON *it;
-    if (ok) {
-        cJSON_ArrayForEach(it, arr)
-        {
-            if (i >= PRICING_MAX_TIERS ||
-                !json_item_int(json_get(it, "threshold"), 1, JSON_MAX_SAFE_INT,
-                               &tiers[i].threshold) ||
-                !json_item_int(json_get(it, "unit_price_cents"), 1,
-                               JSON_MAX_SAFE_INT, &tiers[i].unit_price_cents)) {
-                ok = false;
-                break;
-            }
-            i++;
-        }
-    }
-    cJSON_Delete(arr);
-    *n = i;
-    return ok && pricing_tiers_validate(tiers, i, INT64_MAX, NULL) ==
-                     PRICING_TIERS_OK;
-}
-
 bool joinengine_parse_bands(const char *text,
                             struct pricing_deposit_band *bands, size_t *n)
 {

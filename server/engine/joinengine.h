@@ -52,7 +52,7 @@ extern struct db_stmt joinengine_read_stmt;
 /* The decision: ten arrays, one element per join (JOINENGINE_DECIDE_
  * ARRAYS, filled by joinengine_decide_add). One row out per join: o_ord
  * (its 1-based position), o_reason (NULL when accepted), then the
- * participation JSON, priced by SQL (unused columns follow).
+ * participation JSON, priced by SQL (functions/pricing.sql).
  * joinengine_decide_stmt is for a statement that commits by itself
  * (joinbatch.c): its transaction does not notify the live streams, the
  * caller announces the campaigns after the commit (livenotify.h).
@@ -104,11 +104,8 @@ struct joinengine_outcome {
     const struct db_result *db; /* DB_ERROR */
 };
 
-/* Reads a tiers array / a deposit policy (jsonb text of the campaign) into
- * tiers[] (PRICING_MAX_TIERS) / bands[] (PRICING_MAX_BANDS); false when it
- * is not a valid ladder / policy. */
-bool joinengine_parse_tiers(const char *text, struct pricing_tier *tiers,
-                            size_t *n) __attribute__((warn_unused_result));
+/* Reads a deposit policy (jsonb text of the campaign) into bands[]
+ * (PRICING_MAX_BANDS); false when it is not a valid policy. */
 bool joinengine_parse_bands(const char *text,
                             struct pricing_deposit_band *bands, size_t *n)
     __attribute__((warn_unused_result));

@@ -13,37 +13,6 @@
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
-static void test_parse_tiers(void)
-{
-    static const struct {
-        const char *text;
-        bool ok;
-        size_t n;
-    } cases[] = {
-        {"[{\"threshold\": 1, \"unit_price_cents\": 9900}]", true, 1},
-        {"[{\"threshold\": 1, \"unit_price_cents\": 9900},"
-         " {\"threshold\": 10, \"unit_price_cents\": 8900}]",
-         true, 2},
-        {"[]", false, 0},
-        {"{}", false, 0},
-        {"[{\"threshold\": 0, \"unit_price_cents\": 9900}]", false, 0},
-        {"[{\"threshold\": 1, \"unit_price_cents\": 1.5}]", false, 0},
-        {"[{\"threshold\": 1}]", false, 0},
-        {"[{\"threshold\": 1, \"unit_price_cents\": 9900},"
-         " {\"threshold\": 10, \"unit_price_cents\": 9901}]",
-         false, 0}, /* a price going up */
-        {"not json", false, 0},
-    };
-    for (size_t i = 0; i < N_ELEMS(cases); i++) {
-        struct pricing_tier tiers[PRICING_MAX_TIERS];
-        size_t n = 99;
-        bool ok = joinengine_parse_tiers(cases[i].text, tiers, &n);
-        CHECK_MSG(ok == cases[i].ok, "tiers %s", cases[i].text);
-        if (ok)
-            CHECK_INT_EQ(n, cases[i].n);
-    }
-}
-
 static void test_parse_bands(void)
 {
     static const struct {
@@ -238,7 +207,6 @@ static void test_outcome_row(void)
 
 int main(void)
 {
-    test_parse_tiers();
     test_parse_bands();
     test_price();
     test_decide_params();
