@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: the performance figures of issue 6, in one bounded run that
+# `make bench`: the performance figures, in one bounded run that
 # stops by itself and cleans up after itself.
 #
 # Set-up (not measured): its own durable cluster (BENCH_PG, default

@@ -1,5 +1,5 @@
 /*
- * fulfil.h - the pure rules of fulfilment (issue 13): turning random bytes
+ * fulfil.h - the pure rules of fulfilment: turning random bytes
  * into a pickup code without modulo bias, and masking a customer's contact
  * on the leader's pickup list. No I/O: the bytes come from the caller
  * (OpenSSL's RAND_bytes in api_orders.c).

@@ -42,7 +42,7 @@
 
 /*
  * Bounds on what enters the system, chosen so that no amount computed from
- * valid input can overflow (issue 17): a product's list and cost prices,
+ * valid input can overflow: a product's list and cost prices,
  * hence every tier price, are at most PRICING_PRICE_MAX_CENTS (10^8 cents,
  * 1,000,000.00 a unit); a campaign's max_quantity, hence per_customer_limit,
  * every join's quantity and every tier threshold, at most

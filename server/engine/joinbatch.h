@@ -53,13 +53,11 @@
 #include "engine/joinengine.h"
 
 #define JOINBATCH_MAX_SIZE 256
-/* One batch per campaign in flight (it was two). A batch's fixed cost in
- * PostgreSQL (about 1.5 ms of CPU: statement and trigger start-up, the
- * counter's update, the commit) is paid per batch, and two batches of one
- * campaign only split its queue in two and then wait for each other on
- * the campaign's row lock. One in flight, 64 connections on one campaign:
- * 111-141 us of PostgreSQL CPU per join instead of 158-184, and more joins
- * per second (the hot workload of make bench, 5 s runs side by side). */
+/* One batch per campaign in flight. A batch's fixed cost in PostgreSQL
+ * (about 1.5 ms of CPU: statement and trigger start-up, the counter's
+ * update, the commit) is paid per batch, and a second batch of the same
+ * campaign would only split its queue and then wait on the campaign's row
+ * lock (docs/decisions.md). */
 #define JOINBATCH_MAX_INFLIGHT  1
 #define JOINBATCH_ROUND_BATCHES 64 /* campaigns' batches per statement */
 #define JOINBATCH_PATIENCE_MS   20 /* before a second write round */

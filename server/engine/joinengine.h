@@ -74,7 +74,7 @@ struct joinengine_campaign {
 /* One join on its way to the decision. */
 struct joinengine_join {
     int64_t campaign, customer, quantity;
-    /* The fulfilment choice (issue 13): a pickup point id (0: none named)
+    /* The fulfilment choice: a pickup point id (0: none named)
      * and a delivery address as JSON object text (NULL: none), owned by
      * the request; the decision checks them against the campaign. */
     int64_t pickup_point;

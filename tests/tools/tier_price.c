@@ -1,6 +1,6 @@
 /*
  * tier_price.c - the C side of the tier price, for the test that holds it
- * against SQL's gb_tier_price (tests/api/test_domain_twins.py).
+ * against SQL's gb_tier_price (tests/api/schema/test_domain_twins.py).
  *
  * The price of a count lives twice: pricing_unit_price in C answers the
  * progress and the participation, gb_tier_price in SQL fixes the final

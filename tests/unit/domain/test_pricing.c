@@ -73,7 +73,7 @@ static const struct tiers_case tiers_cases[] = {
      3,
      PRICING_TIERS_OK,
      0},
-    /* the bounds of issue 17: thresholds <= 10^6, prices <= 10^8 */
+    /* the bounds: thresholds <= 10^6, prices <= 10^8 */
     {"threshold at the bound",
      {{1, 100}, {PRICING_QUANTITY_MAX, 1}},
      2,
@@ -946,7 +946,7 @@ static void test_deposit_for_score(void)
  * PRICING_AMOUNT_MAX (hence within 2^53), and the commission's product fits
  * bigint even computed naively. The settlement's side (lines and totals at
  * the bounds) runs in SQL and is tested there
- * (tests/api/test_settlement_rules.py, "bounds" cases). */
+ * (tests/api/finance/test_settlement_rules.py, "bounds" cases). */
 static void test_bounds_worst_case(void)
 {
     static const struct {

@@ -4,7 +4,7 @@
  * validation, names, and the formula written out against random tallies.
  * Histories come as gb_customer_history gives them (per kind: count and sum
  * of decayed weights); the decay itself is SQL's and is tested through SQL
- * (tests/api/test_domain_twins.py).
+ * (tests/api/schema/test_domain_twins.py).
  */
 #include <inttypes.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /*
  * test_json.c - the strict parser, integer reading, field readers and
- * output helpers of server/json.c.
+ * output helpers of server/lib/json.c.
  *
  * Every parse input is copied into a heap buffer of exactly its length, so
  * AddressSanitizer catches any read past the end (the parser must never

@@ -1,5 +1,5 @@
-"""Due work that cannot be starved (issue 17; schema/functions/scheduler.sql,
-server/scheduler.c).
+"""Due work that cannot be starved (schema/functions/scheduler.sql,
+server/engine/scheduler.c).
 
 Rows whose transition always fails are put straight into the database,
 past the API's validation (a product whose cost price times a quantity
@@ -12,7 +12,7 @@ row's backoff once it moves.
 """
 from helpers import *  # noqa: F401,F403  (fixtures)
 from settle_helpers import seed_succeeded_campaign
-from test_scheduler import join, new_campaign, new_distributor, part, q, q1, wait_until
+from scheduler_helpers import join, new_campaign, new_distributor, part, q, q1, wait_until
 
 HUGE = 4 * 10 ** 18  # times a quantity of 3: beyond bigint
 

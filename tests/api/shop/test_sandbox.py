@@ -10,7 +10,7 @@ import json
 import pytest
 
 from helpers import *
-from test_payments import SECRET, PAY_ENV, World, sign
+from payment_helpers import SECRET, PAY_ENV, World, sign
 
 SANDBOX_ENV = dict(PAY_ENV, GROUPBUYD_PAYMENT_SANDBOX="1")
 

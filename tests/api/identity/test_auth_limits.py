@@ -1,6 +1,6 @@
 """What an anonymous client can make the server spend on passwords, and
-what one distributor can learn about another's staff (issue 17, items 2, 3
-and 10), tested from outside over HTTP.
+what one distributor can learn about another's staff, tested from
+outside over HTTP.
 
 - the per-login throttle (10 failures a minute) holds for concurrent
   attempts, and a success does not wipe the failures of other attempts;

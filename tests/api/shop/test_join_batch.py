@@ -1,4 +1,4 @@
-"""Coalesced joins (server/joinbatch.c, gb_join_batches in functions/join.sql): the
+"""Coalesced joins (server/engine/joinbatch.c, gb_join_batches in functions/join.sql): the
 joins of one campaign that arrive while its batches are in flight are
 decided and written together, in one transaction, each answered with its
 own outcome.
@@ -24,7 +24,7 @@ def _max_inflight():
     """JOINBATCH_MAX_INFLIGHT of the server under test (server/engine/joinbatch.h)."""
     import os
     import re
-    with open(os.path.join(os.path.dirname(__file__), "..", "..", "server", "engine",
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "server", "engine",
                            "joinbatch.h")) as f:
         return int(re.search(r"#define JOINBATCH_MAX_INFLIGHT\s+(\d+)", f.read()).group(1))
 

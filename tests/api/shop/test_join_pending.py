@@ -1,4 +1,4 @@
-"""The bound on units held pending a deposit (issue 17 item 6): fresh
+"""The bound on units held pending a deposit: fresh
 accounts joining with the largest quantity into a deposit campaign and
 never paying must not hold a flash sale full. A campaign holds at most
 max_pending_share_bp (default 50 %) of max_quantity in pending_deposit

@@ -14,7 +14,7 @@ import pytest
 from helpers import *
 from campaign_helpers import create_product, open_campaign
 from join_helpers import add_event, join, withdraw
-from test_payments import PAY_ENV, event, webhook
+from payment_helpers import PAY_ENV, event, webhook
 
 BP = 750       # the distributor's commission, 7.5 %
 COST = 5100    # product cost price

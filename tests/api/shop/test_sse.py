@@ -394,7 +394,7 @@ def test_join_commits_do_not_notify_but_are_announced(app, db, t, cluster, dbnam
     """A NOTIFY inside the join's transaction would serialise every join
     commit (a cluster-wide lock held through the WAL flush). The batch
     statement (p_notify false) sends none; the server announces the campaign
-    after the commit (server/livenotify.c); a keyed join, inside the key's
+    after the commit (server/live/livenotify.c); a keyed join, inside the key's
     longer transaction (p_notify true), notifies at that commit."""
     cid = make_campaign(app, db, t)
     a, b, c = db_customers(db, 3)

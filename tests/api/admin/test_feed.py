@@ -412,7 +412,7 @@ def test_campaign_life_notifies_each_kind_once(srv, db):
     # G owed no deposit: active at once, void when its campaign failed
     assert kinds("G") == sorted([C_, A_, P_ + "voided"])
     assert kinds("H") == sorted([C_, A_, P_ + "refunded"])
-    # settlement (issue 5) may add one campaign.settled for the succeeded
+    # settlement may add one campaign.settled for the succeeded
     # campaign; tiers and the threshold depend on the campaign's shape
     life = ["campaign.published", "campaign.opened"]
     noted = ("campaign.settled", "campaign.tier_reached", "campaign.threshold_reached")

@@ -755,7 +755,7 @@ def test_expired_sessions_are_refused(app, db):
     expire_session(db, ctok)
     expire_session(db, stok)
     # Changed in the database behind the server's back: its session cache
-    # may serve ctok for session_cache_ttl_ms (2000 by default, issue 6).
+    # may serve ctok for session_cache_ttl_ms (2000 by default).
     time.sleep(2.1)
     assert_error(app.get(ME, token=ctok), 401, "unauthenticated")
     assert_error(app.get(ME, token=stok), 401, "unauthenticated")

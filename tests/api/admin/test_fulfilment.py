@@ -159,7 +159,7 @@ def test_public_view_shows_fulfilment(srv):
 import time
 
 from join_helpers import join
-from test_payments import PAY_ENV, event, webhook
+from payment_helpers import PAY_ENV, event, webhook
 
 NO_DEPOSIT = [{"min_score": 0, "deposit_percent": 0}]
 TIERS = [{"threshold": 1, "unit_price_cents": 9900},

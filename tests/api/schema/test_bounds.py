@@ -1,6 +1,6 @@
 """Issue 17: bounds on what enters the system, and routes that take no body.
 
-* Money bounds (server/pricing.h): prices <= 10^8 cents, campaign
+* Money bounds (server/domain/pricing.h): prices <= 10^8 cents, campaign
   quantities and tier thresholds <= 10^6 units, stock <= 10^9, so that
   every amount a campaign can produce (line, deposit, totals, commission,
   manufacturer share, a negative distributor net) fits in int64 and in
@@ -20,7 +20,7 @@ import pytest
 from helpers import *  # noqa: F401,F403
 from campaign_helpers import *  # noqa: F401,F403
 from join_helpers import join
-from test_payments import PAY_ENV, event, webhook
+from payment_helpers import PAY_ENV, event, webhook
 
 PRICE_MAX = 10 ** 8
 QTY_MAX = 10 ** 6

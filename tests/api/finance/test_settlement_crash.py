@@ -1,4 +1,4 @@
-"""Settlement survives kill -9 (issue 5, "exactly once ... across a crash at
+"""Settlement survives kill -9 ("exactly once ... across a crash at
 any point").
 
 A succeeded campaign of N paid and defaulted participations, consistent with

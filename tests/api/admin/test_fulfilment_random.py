@@ -1,4 +1,4 @@
-"""A randomized reconciliation of fulfilment and after-sales (issue 13):
+"""A randomized reconciliation of fulfilment and after-sales:
 a few hundred succeeded campaigns with random tiers' final prices, cost
 prices, distributor commissions, delivery or pickup with random leader
 commissions (0 to 100 %), random quantities, defaults (forfeited

@@ -1,4 +1,4 @@
-"""The in-memory caches (issue 6): sessions (auth.c) and public campaign
+"""The in-memory caches: sessions (auth.c) and public campaign
 views (api_campaigns.c).
 
 Sessions: served from memory for at most session_cache_ttl_ms and never

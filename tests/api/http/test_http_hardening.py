@@ -1,4 +1,4 @@
-"""HTTP/1.1 framing and HEAD on raw sockets (issue 17, items 4 and 5):
+"""HTTP/1.1 framing and HEAD on raw sockets:
 every request whose framing two parsers could read differently is 400 in
 the error envelope and the connection is closed; valid pipelined and
 chunked requests still work; HEAD sends the GET's headers and no body."""

@@ -51,7 +51,7 @@ def db_participation(db, campaign, status="active", quantity=1, p=0.75):
         pid = cur.fetchone()[0]
     # A write behind the server's back, like another process's: the public
     # view may show the state before it for campaign_view_cache_ms (100 ms
-    # by default, issue 6).
+    # by default).
     time.sleep(0.12)
     return pid
 
