@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
-#include "api/api_join.h"
+#include "api/ops/ops.h"
 #include "api/routes.h"
+#include "api/shop/shop.h"
 #include "app.h"
 #include "config/config.h"
 #include "db/db.h"
@@ -114,7 +114,7 @@ static int main_serve(const struct config *cfg)
         migrate_functions_param(cfg->schema_dir, err, sizeof err);
     if (app.functions_param == NULL)
         die("schema: %s", err);
-    if (!api_openapi_load(cfg->openapi_file, err, sizeof err))
+    if (!openapi_load(cfg->openapi_file, err, sizeof err))
         die("openapi: %s", err);
 
     if (!static_load(cfg->web_root, err, sizeof err))
@@ -155,7 +155,7 @@ static int main_serve(const struct config *cfg)
     /* After an outage (a failover) the deadlines that passed meanwhile are
      * due at once, not after the scheduler's retry pause. */
     db_pool_on_up(srv->db, main_db_up_cb, &app);
-    app.joins = joinbatch_new(srv, app.live, api_join_batch_reply);
+    app.joins = joinbatch_new(srv, app.live, joins_batch_reply);
     if (app.live == NULL || app.joins == NULL)
         die("out of memory");
     if (!sse_init(srv))
@@ -192,7 +192,7 @@ static int main_serve(const struct config *cfg)
     event_base_free(srv->base);
     free(app.migrations_param);
     free(app.functions_param);
-    api_openapi_free();
+    openapi_free();
     libevent_global_shutdown();
     log_info("stopped");
     return 0;

@@ -1,7 +1,8 @@
 -- After-sales (售后): a customer's request for money back within
 -- the campaign's after_sales_days of delivery or pickup, and the staff's
 -- approval (a refund, and for a settled campaign an adjustment line) or
--- rejection. api_aftersales.c answers with these.
+-- rejection. api/shop/orders.c (the request) and api/admin/aftersales.c
+-- answer with these, through server/engine/order.c.
 --
 -- Money (docs/domain.md, "Fulfilment and after-sales"):
 --   * an approved amount is at most what the participation paid (its

@@ -1,5 +1,6 @@
 -- The audience of a campaign and its invitations (docs/api.md, "Customers
--- and reports"; api_audience.c ranks, server/domain/audience.c scores).
+-- and reports"; api/admin/invitations.c ranks, server/domain/audience.c
+-- scores).
 
 
 -- The candidates of campaign p_campaign_id of distributor p_distributor_id:

@@ -1,7 +1,8 @@
 -- Representations of products and campaigns (staff and public), the
--- helpers of the products and campaigns handlers, and the staff's writes:
--- a product's creation, a campaign's creation, edit, publish and cancel,
--- each with its audit line in its transaction (functions/audit.sql).
+-- helpers of the handlers in api/admin/products.c, api/admin/campaigns.c,
+-- api/admin/campaign_edit.c and api/shop/catalog.c, and the staff's
+-- writes: a product's creation, a campaign's creation, edit, publish and
+-- cancel, each with its audit line in its transaction (functions/audit.sql).
 --
 -- The JSON here is built by PostgreSQL so that ids, amounts and times reach
 -- the client exactly; what C must compute (progress by the pricing module,
@@ -306,7 +307,7 @@ END $$;
 -- name, with the same meaning: a row passes when the condition is true or
 -- NULL, and a failure is SQLSTATE 23514 naming the check. The API refuses
 -- all of these before they reach the database (server/domain/pricing.h bounds,
--- api_campaigns.c); these hold whoever writes the row. The cap
+-- api/admin/campaign_form.c); these hold whoever writes the row. The cap
 -- (campaigns_no_oversell) and live_participants >= 0 stay constraints.
 CREATE OR REPLACE FUNCTION gb_campaign_check() RETURNS trigger
     LANGUAGE plpgsql AS $$

@@ -1,4 +1,4 @@
--- The staff event feed over the outbox (api_reports.c).
+-- The staff event feed over the outbox (api/admin/reports.c).
 --
 -- Feed order. Outbox ids come from a sequence, and sequence values are not
 -- committed in order: a transaction that took id 10 may commit after one

@@ -52,7 +52,7 @@ BEGIN
       LEFT JOIN staff st ON st.id = s.staff_id;
 END $$;
 
--- The login throttle, taken before any hashing (api_sessions.c).
+-- The login throttle, taken before any hashing (api/identity/sessions.c).
 -- gb_login_begin serialises the attempts of one (realm, login) on an
 -- advisory lock, counts the rows of the last minute and, under 10, inserts
 -- the attempt's own row (its slot) in the same transaction; at 10 it

@@ -1,5 +1,5 @@
 -- Joining (server/engine/joinengine.c drives it, joinbatch.c coalesces,
--- api_join.c answers): every join, with an Idempotency-Key or not, is read
+-- api/shop/joins.c answers): every join, with an Idempotency-Key or not, is read
 -- and decided here, in batches (a keyed join is a batch of one in its
 -- key's transaction), written in ONE transaction per round.
 --
@@ -153,7 +153,7 @@ $$;
 -- The fulfilment choice: a pickup campaign needs one of its points and
 -- takes no address; a delivery campaign takes an optional address and no
 -- point. Refusals are answered 400 invalid_field naming the field
--- (api_join.c): pickup_point_required, pickup_point_invalid,
+-- (api/shop/joins.c): pickup_point_required, pickup_point_invalid,
 -- pickup_point_not_taken, address_not_taken. A body of {quantity} alone
 -- is a valid delivery join.
 CREATE OR REPLACE FUNCTION gb_join_fulfilment_refusal(p_fulfilment text, p_points bigint[],

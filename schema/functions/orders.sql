@@ -1,8 +1,9 @@
 -- Fulfilment: the representations of pickup points and orders, the
 -- staff's writes of pickup points (with their audit lines), the trigger
 -- that creates an order when a participation becomes paid, and the order
--- transitions with their outbox events (the pickup-point and order
--- handlers answer with these).
+-- transitions with their outbox events (api/admin/pickup_points.c,
+-- api/admin/fulfilment.c and api/shop/orders.c answer with these, through
+-- server/engine/order.c for the transitions).
 --
 -- An order is created in the transaction that makes its participation
 -- paid, whichever statement does it (a balance payment applied, or the
@@ -19,8 +20,8 @@
 -- (server/domain/fulfil.c), written with the ready transition. orders keeps
 -- only a salted SHA-256 of it, which the pickup compares in C in constant
 -- time; the customer's copy lives in order_pickup_codes, read only by the
--- customer-scoped statements of api_orders.c (a staff statement never
--- selects from it).
+-- customer-scoped statements of api/shop/orders.c (a staff statement
+-- never selects from it).
 
 CREATE OR REPLACE FUNCTION gb_pickup_point_json(p pickup_points) RETURNS json
     LANGUAGE sql STABLE

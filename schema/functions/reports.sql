@@ -1,4 +1,4 @@
--- Reports for staff (api_reports.c): the reliability calibration.
+-- Reports for staff (api/admin/reports.c): the reliability calibration.
 
 
 -- The calibration report of one distributor: p_complete at join against

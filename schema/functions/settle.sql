@@ -1,5 +1,6 @@
 -- Settlement (结算) of succeeded campaigns, the reconciliation function,
--- and the representations of the settlement views (api_settlements.c).
+-- and the representations of the settlement views
+-- (api/finance/settlements.c).
 --
 -- gb_campaign_settle does the whole settlement of one campaign in one
 -- statement of one transaction: the settlement row, one line per paid or

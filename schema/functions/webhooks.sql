@@ -1,7 +1,8 @@
 -- Outbound webhooks: the fan-out of the outbox to endpoints, the claim of
 -- due deliveries by a relay process, and the record of an attempt
 -- (server/out/webhook_relay.c); the endpoint representation and the
--- owner's writes of endpoints, each with its audit line.
+-- owner's writes of endpoints, each with its audit line
+-- (api/admin/webhooks.c).
 --
 -- No statement here waits on the network: the relay claims (one short
 -- transaction), sends with no transaction open, and records (another).

@@ -28,14 +28,14 @@ struct config {
     char platform_token[CONFIG_STR_MAX];         /* "" = platform API off */
     char payment_webhook_secret[CONFIG_STR_MAX]; /* "" = webhook 503 */
     /* Bearer token that GET /metrics requires; "" = open when the server
-     * listens on loopback only, else closed (api_health.c). */
+     * listens on loopback only, else closed (api/ops/health.c). */
     char metrics_token[CONFIG_STR_MAX];
     enum log_level log_level;
     char schema_dir[CONFIG_STR_MAX];
     /* The OpenAPI document served at GET /openapi.json, read at start. */
     char openapi_file[CONFIG_STR_MAX];
     char web_root[CONFIG_STR_MAX]; /* http.web_root: the web app's files */
-    /* payment.sandbox: the sandbox payment provider (api_sandbox.c) is on.
+    /* payment.sandbox: the sandbox payment provider (api/shop/sandbox.c) is on.
      * main() gives it an ephemeral webhook secret when none is set. */
     int payment_sandbox;
 

@@ -2,7 +2,7 @@
  * fulfil.h - the pure rules of fulfilment: turning random bytes
  * into a pickup code without modulo bias, and masking a customer's contact
  * on the leader's pickup list. No I/O: the bytes come from the caller
- * (OpenSSL's RAND_bytes in api_orders.c).
+ * (OpenSSL's RAND_bytes in api/admin/fulfilment.c).
  */
 #ifndef GROUPBUYD_FULFIL_H
 #define GROUPBUYD_FULFIL_H

@@ -1,7 +1,7 @@
 /*
  * joinengine.h - the one join decision, as the server drives it: below the
- * handlers (api_join) and the batcher (joinbatch), above the pure pricing
- * and reliability modules.
+ * handlers (api/shop/joins.c) and the batcher (joinbatch), above the pure
+ * pricing and reliability modules.
  *
  * Every join, coalesced or with an Idempotency-Key, goes the same two
  * statements (schema/functions/join.sql):
@@ -18,7 +18,7 @@
  * nothing but the score and the deposit. A coalesced join sends many joins
  * in each statement (joinbatch.c); a join with an Idempotency-Key sends a
  * batch of one inside the transaction that claims and stores its key
- * (api_join.c), so its stored answer commits with its insert.
+ * (api/shop/joins.c), so its stored answer commits with its insert.
  *
  * The score adapter (a row of gb_customer_history -> reliability) is here
  * too: the staff's customer view and /v1/me show the score a join would
@@ -50,7 +50,7 @@ extern struct db_stmt joinengine_read_stmt;
 /* The decision: ten arrays, one element per join (JOINENGINE_DECIDE_
  * ARRAYS, filled by joinengine_decide_add). One row out per join: o_ord
  * (its 1-based position), o_reason (NULL when accepted), then the
- * participation JSON and its price columns (see api_join.c).
+ * participation JSON and its price columns (participation_view.h).
  * joinengine_decide_stmt is for a statement that commits by itself
  * (joinbatch.c): its transaction does not notify the live streams, the
  * caller announces the campaigns after the commit (livenotify.h).

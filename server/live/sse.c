@@ -1,5 +1,7 @@
 /*
- * sse.c - live campaign progress: GET /v1/campaigns/{id}/events.
+ * sse.c - live campaign progress: the streams of
+ * GET /v1/campaigns/{id}/events, whose handler hands its request over with
+ * sse_open.
  *
  * Every committed change of a published campaign is NOTIFYed by the
  * database (schema/functions/live.sql) on gb_campaign_changed, whichever
@@ -36,12 +38,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/api.h"
 #include "db/listen.h"
+#include "http/reply.h"
 #include "http/request.h"
 #include "http/stream.h"
 #include "lib/log.h"
 #include "live/livenotify.h"
+#include "live/progress.h"
 
 #define SSE_BUCKETS    4096
 #define SSE_STATUS_MAX 16
@@ -371,14 +374,14 @@ static bool sse_topic_store(struct sse_topic *t, PGresult *res)
 {
     int64_t seq;
     const char *status = PQgetvalue(res, 0, 0);
-    char progress[API_CAMPAIGN_PROGRESS_MAX];
+    char progress[PROGRESS_MEMBER_MAX];
     if (!sse_parse_id(PQgetvalue(res, 0, 7), &seq) ||
         strlen(status) >= SSE_STATUS_MAX ||
-        !api_campaign_progress(res, 0, 0, progress, sizeof progress))
+        !progress_member(res, 0, 0, progress, sizeof progress))
         return false;
     if (t->known && seq <= t->seq)
         return true; /* nothing new */
-    char data[API_CAMPAIGN_PROGRESS_MAX + 128];
+    char data[PROGRESS_MEMBER_MAX + 128];
     int n = snprintf(data, sizeof data,
                      "{\"campaign_id\":%" PRId64 ",\"status\":\"%s\",%s}",
                      t->id, status, progress);
@@ -571,9 +574,9 @@ static void sse_keepalive_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* ---- the route ------------------------------------------------------ */
+/* ---- opening a stream ---------------------------------------------- */
 
-void api_campaign_events(struct req *r)
+void sse_open(struct req *r, int64_t campaign_id)
 {
     const struct config *cfg = r->srv->cfg;
     if (sse.stopping || r->srv->stopping) {
@@ -587,7 +590,7 @@ void api_campaign_events(struct req *r)
                         "Too many open event streams; try again later.");
         return;
     }
-    struct sse_topic *t = sse_topic_get(r->params[0]);
+    struct sse_topic *t = sse_topic_get(campaign_id);
     if (t == NULL) {
         req_reply_error(r, 503, "unavailable", NULL, "Out of memory.");
         return;

@@ -22,6 +22,11 @@ struct sse_stats {
 };
 void sse_get_stats(struct sse_stats *out);
 
+/* Makes r a stream of campaign_id's progress: answers it (503 when
+ * shutting down or at sse_max_streams, 404 for a campaign that is not
+ * public, 204 when the client has seen its end) or keeps it open. */
+void sse_open(struct req *r, int64_t campaign_id);
+
 /* Starts the LISTEN connection and the keep-alive timer; false on
  * allocation failure. */
 bool sse_init(struct server *srv) __attribute__((warn_unused_result));

@@ -1,5 +1,5 @@
 """The in-memory caches: sessions (auth.c) and public campaign
-views (api_campaigns.c).
+views (api/shop/catalog.c).
 
 Sessions: served from memory for at most session_cache_ttl_ms and never
 past expires_at; a logout in the same process is honoured at once, one in

@@ -38,7 +38,7 @@ def table_routes():
 
 
 def normal(pattern):
-    """router.c names every parameter {id}; the document may name them."""
+    """server/api/routes.c names every parameter {id}; the document may name them."""
     return re.sub(r"\{[^}]*\}", "{id}", pattern)
 
 
@@ -53,7 +53,7 @@ def test_document_and_route_table_agree():
     problems = []
     for method, pattern in sorted(table - set(documented)):
         problems.append(
-            "%s %s is in server/router.c but not in docs/openapi.json: add "
+            "%s %s is in server/api/routes.c but not in docs/openapi.json: add "
             "paths[%r][%r] with tags, summary, x-access, security, parameters (a second {id} gets its own name, e.g. {delivery_id}), requestBody "
             "and every status it answers (its errors as "
             '{"$ref": "#/components/responses/BadRequest"} and so on), its objects '
@@ -61,8 +61,8 @@ def test_document_and_route_table_agree():
     for key in sorted(set(documented) - table):
         path, method = documented[key]
         problems.append(
-            "docs/openapi.json documents %s %s but server/router.c has no such route: "
-            "add its line to router_table or remove paths[%r][%r]"
+            "docs/openapi.json documents %s %s but server/api/routes.c has no such route: "
+            "add its line to api_routes or remove paths[%r][%r]"
             % (method.upper(), path, path, method))
     assert not problems, "\n".join(problems)
 

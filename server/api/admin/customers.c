@@ -1,0 +1,147 @@
+/*
+ * customers.c - distributor staff look up a customer's reliability and
+ * set their VIP level.
+ *
+ * Customers are platform-wide accounts, but a distributor's staff see only
+ * the customers who have taken part in one of its campaigns: any other id
+ * answers 404, like another tenant's rows (a distributor cannot probe the
+ * platform's customer base by id). The score and the event counts are those
+ * a join would use: the customer's history with every distributor, the VIP
+ * prior of the caller's distributor (joinengine.c). A VIP change is audited
+ * with the level before and after.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/admin/admin.h"
+#include "engine/account.h"
+#include "engine/joinengine.h"
+#include "http/reply.h"
+#include "http/request.h"
+#include "lib/json.h"
+
+#define CUSTOMER_VISIBLE                      \
+    " EXISTS (SELECT 1 FROM participations p" \
+    "          WHERE p.distributor_id = $1 AND p.customer_id = $2)"
+
+static struct db_stmt customer_get =
+    DB_STMT("staff_customer_get",
+            "SELECT gb_customer_json(cu)::text, coalesce(v.vip_level, 0), h.*"
+            "  FROM customers cu"
+            "  LEFT JOIN customer_vip v ON v.distributor_id = $1"
+            "        AND v.customer_id = cu.id"
+            " CROSS JOIN gb_customer_history(cu.id, $3) h"
+            " WHERE cu.id = $2 AND" CUSTOMER_VISIBLE,
+            3);
+
+static struct db_stmt customer_vip_set = DB_STMT(
+    "staff_customer_vip_set",
+    "WITH cu AS (SELECT cu.id FROM customers cu"
+    "             WHERE cu.id = $2 AND" CUSTOMER_VISIBLE "),"
+    " old AS (SELECT v.vip_level FROM customer_vip v"
+    "          WHERE v.distributor_id = $1 AND v.customer_id = $2),"
+    " up AS (INSERT INTO customer_vip (distributor_id, customer_id, vip_level)"
+    "        SELECT $1, cu.id, $3::int FROM cu"
+    "        ON CONFLICT (distributor_id, customer_id) DO UPDATE"
+    "          SET vip_level = EXCLUDED.vip_level, updated_at = now()"
+    "        RETURNING customer_id),"
+    " a AS (INSERT INTO audit_log (distributor_id, staff_id, actor, action,"
+    "                              entity, entity_id, before, after,"
+    "                              request_id)"
+    "       SELECT $1, $4::bigint, 'staff:' || $4::bigint, 'update',"
+    "              'customer_vip', up.customer_id,"
+    "              jsonb_build_object('vip_level',"
+    "                                 coalesce((SELECT vip_level FROM old), "
+    "0)),"
+    "              jsonb_build_object('vip_level', $3::int), $5 FROM up)"
+    " SELECT count(*) FROM up",
+    5);
+
+static void customers_got_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status != DB_OK) {
+        req_reply_db_error(r, res);
+        return;
+    }
+    PGresult *pg = res->res;
+    if (PQntuples(pg) != 1) {
+        req_reply_error(r, 404, "not_found", NULL, "No such customer.");
+        return;
+    }
+    int vip = atoi(PQgetvalue(pg, 0, 1));
+    struct reliability_result score;
+    int64_t counts[RELIABILITY_EVENT_KINDS];
+    if (!joinengine_history_score(&r->srv->cfg->reliability, pg, 0, 2, vip,
+                                  &score, counts)) {
+        req_reply_error(r, 500, "internal", NULL,
+                        "The customer's history cannot be scored.");
+        return;
+    }
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddItemToObject(out, "customer",
+                          cJSON_CreateRaw(PQgetvalue(pg, 0, 0)));
+    cJSON *rel = cJSON_AddObjectToObject(out, "reliability");
+    json_add_int(rel, "score", score.score);
+    cJSON_AddNumberToObject(rel, "p_complete", score.p_complete);
+    json_add_int(rel, "vip_level", vip);
+    cJSON *ev = cJSON_AddObjectToObject(rel, "events");
+    for (int k = 0; k < RELIABILITY_EVENT_KINDS; k++)
+        json_add_int(
+            ev, reliability_event_kind_name((enum reliability_event_kind)k),
+            counts[k]);
+    req_reply_json(r, 200, out);
+}
+
+static void customers_lookup(struct req *r)
+{
+    const char *params[] = {req_tenant_param(r),
+                            req_printf(r, "%lld", (long long)r->params[0]),
+                            joinengine_half_life_param(r)};
+    if (!req_query_db(r, &customer_get, params, customers_got_cb))
+        return;
+}
+
+/* GET /v1/admin/customers/{id} (owner, operator) -> {customer, reliability:
+ * {score, p_complete, vip_level, events}} | 404 */
+void customers_get(struct req *r)
+{
+    customers_lookup(r);
+}
+
+static void customers_vip_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status != DB_OK) {
+        req_reply_db_error(r, res);
+        return;
+    }
+    if (strcmp(PQgetvalue(res->res, 0, 0), "1") != 0) {
+        req_reply_error(r, 404, "not_found", NULL, "No such customer.");
+        return;
+    }
+    customers_lookup(r);
+}
+
+/* PUT /v1/admin/customers/{id}/vip {vip_level} (owner, operator) -> 200 as
+ * GET | 404 */
+void customers_vip_set(struct req *r)
+{
+    cJSON *body = req_json_object(r);
+    if (body == NULL)
+        return;
+    static const char *const fields[] = {"vip_level", NULL};
+    int64_t level = 0;
+    struct jfields jf;
+    jfields_init(&jf, body);
+    jfields_only(&jf, fields);
+    jfields_int(&jf, "vip_level", true, 0, RELIABILITY_VIP_MAX, &level, NULL);
+    if (!req_fields_ok(r, &jf))
+        return;
+    const char *params[] = {req_tenant_param(r),
+                            req_printf(r, "%lld", (long long)r->params[0]),
+                            req_printf(r, "%lld", (long long)level),
+                            req_printf(r, "%lld", (long long)r->who.id), r->id};
+    if (!req_query_db(r, &customer_vip_set, params, customers_vip_cb))
+        return;
+}

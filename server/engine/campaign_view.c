@@ -1,0 +1,93 @@
+/*
+ * campaign_view.c - a campaign as the API answers it (campaign_view.h):
+ * the JSON built by SQL (gb_campaign_json for staff, gb_campaign_public_json
+ * for the public, functions/campaigns.sql) with "progress" spliced in
+ * (live/progress.h). The staff's routes and the public catalogue answer
+ * campaigns alike, so this lives below both.
+ */
+#include "engine/campaign_view.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/idem.h"
+#include "http/reply.h"
+#include "http/request.h"
+#include "live/progress.h"
+
+/* As progress_member, in r's arena; NULL when inconsistent. */
+static char *campaign_view_progress(struct req *r, PGresult *res, int row,
+                                    int col)
+{
+    char *buf = req_alloc(r, PROGRESS_MEMBER_MAX);
+    return progress_member(res, row, col, buf, PROGRESS_MEMBER_MAX) ? buf
+                                                                    : NULL;
+}
+
+/* obj (a JSON object's text) with members (",\"k\":v" text) appended. */
+static char *campaign_view_splice(struct req *r, const char *obj,
+                                  const char *members)
+{
+    size_t len = strlen(obj);
+    while (len > 0 && obj[len - 1] != '}')
+        len--;
+    if (len == 0)
+        return NULL;
+    return req_printf(r, "%.*s,%s}", (int)(len - 1), obj, members);
+}
+
+char *campaign_view_text(struct req *r, PGresult *res, int row, int col,
+                         const char *extra)
+{
+    char *progress = campaign_view_progress(r, res, row, col);
+    if (progress == NULL)
+        return NULL;
+    if (extra != NULL)
+        progress = req_printf(r, "%s,%s", progress, extra);
+    return campaign_view_splice(r, PQgetvalue(res, row, col), progress);
+}
+
+void campaign_view_bad_data(struct req *r)
+{
+    req_reply_error(r, 500, "internal", NULL,
+                    "The campaign's stored data is inconsistent.");
+}
+
+void campaign_view_reply_one(struct req *r, int status, PGresult *res, int col,
+                             bool idem)
+{
+    char *text = campaign_view_text(r, res, 0, col, NULL);
+    if (text == NULL)
+        campaign_view_bad_data(r);
+    else if (idem)
+        idem_reply_text(r, status, text);
+    else
+        req_reply_raw(r, status, "application/json", text, strlen(text));
+}
+
+void campaign_view_reply_list(struct req *r, PGresult *res, int64_t limit)
+{
+    int n = PQntuples(res);
+    bool more = n > limit;
+    if (more)
+        n = (int)limit;
+    size_t cap = 64, len = 0;
+    char **items = req_alloc(r, sizeof *items * (size_t)(n > 0 ? n : 1));
+    for (int i = 0; i < n; i++) {
+        items[i] = campaign_view_text(r, res, i, 1, NULL);
+        if (items[i] == NULL) {
+            campaign_view_bad_data(r);
+            return;
+        }
+        cap += strlen(items[i]) + 1;
+    }
+    cap += more ? strlen(PQgetvalue(res, n - 1, 0)) : 4;
+    char *out = req_alloc(r, cap);
+    len += (size_t)snprintf(out, cap, "{\"items\":[");
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "",
+                                items[i]);
+    len += (size_t)snprintf(out + len, cap - len, "],\"next_after\":%s}",
+                            more ? PQgetvalue(res, n - 1, 0) : "null");
+    req_reply_raw(r, 200, "application/json", out, len);
+}
