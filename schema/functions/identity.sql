@@ -193,15 +193,17 @@ END $$;
 -- another distributor's staff gets the same answer as for a free one (a
 -- row holding it in login_elsewhere: docs/decisions.md, "Staff logins held
 -- by another distributor"); a login of its own distributor is 409 duplicate.
--- Creates a staff member and its audit entry; answers its JSON, or NULL
--- when the distributor already has that login. A login held by another
--- distributor's staff: with p_elsewhere a row that never logs in (an
--- owner adding staff), without it unique_violation (the platform creating
--- an owner, which may know).
+-- Creates a staff member and its audit entry (by p_actor_staff, or the
+-- platform when NULL); answers its JSON, or NULL when the distributor
+-- already has that login. A login held by another distributor's staff:
+-- with p_elsewhere a row that never logs in (an owner adding staff),
+-- without it unique_violation (the platform creating an owner, which may
+-- know).
+DROP FUNCTION IF EXISTS gb_staff_create(bigint, text, text, text, boolean, text, bigint,
+                                        text);
 CREATE OR REPLACE FUNCTION gb_staff_create(p_distributor bigint, p_login text,
                                 p_hash text, p_role text, p_elsewhere boolean,
-                                p_actor text, p_actor_staff bigint,
-                                p_request text) RETURNS json
+                                p_actor_staff bigint, p_request text) RETURNS json
     LANGUAGE plpgsql AS $$
 DECLARE
     s staff;
@@ -227,10 +229,8 @@ BEGIN
             RETURN NULL; -- the distributor took it meanwhile
         END IF;
     END IF;
-    INSERT INTO audit_log (distributor_id, staff_id, actor, action, entity,
-                           entity_id, after, request_id)
-    VALUES (p_distributor, p_actor_staff, p_actor, 'create', 'staff', s.id,
-            gb_staff_json(s)::jsonb, p_request);
+    PERFORM gb_audit(p_distributor, p_actor_staff, 'create', 'staff', s.id, NULL,
+                     gb_staff_json(s)::jsonb, p_request);
     RETURN gb_staff_json(s);
 END $$;
 
@@ -249,8 +249,8 @@ BEGIN
     VALUES (p_name, p_commission_bp, p_currency) RETURNING * INTO d;
     PERFORM gb_audit(d.id, NULL, 'create', 'distributor', d.id, NULL,
                      gb_distributor_json(d)::jsonb, p_request);
-    owner := gb_staff_create(d.id, p_login, p_hash, 'owner', false,
-                             'platform', NULL, p_request);
+    owner := gb_staff_create(d.id, p_login, p_hash, 'owner', false, NULL,
+                             p_request);
     RETURN json_build_object('distributor', gb_distributor_json(d),
                              'owner', owner);
 END $$;
