@@ -10,84 +10,20 @@
 // its database (GB_DATABASE_URL).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import puppeteer from 'puppeteer-core';
+import { join } from 'node:path';
+import {
+  ROOT, BASE, PASSWORD, PLATFORM, run, api, sql, until, axeCheck, noHorizontalScroll, setValue, text, launch,
+} from './support.js';
 
-const require = createRequire(import.meta.url);
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BASE = process.env.GB_BASE;
-const DB = process.env.GB_DATABASE_URL;
-const PLATFORM = process.env.GB_PLATFORM_TOKEN;
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const PASSWORD = 'correct horse battery staple';
-const run = Date.now().toString(36);
-
+let chrome;
 let browser;
-let userDir;
 const s = {}; // state shared by the steps, which run in order
 
-async function api(method, path, body, token) {
-  const headers = { 'Content-Type': 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (method === 'POST') headers['Idempotency-Key'] = `${run}-${Math.random()}`;
-  const res = await fetch(BASE + path, { method, headers, body: body && JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
-}
-
-function sql(statement) {
-  return execFileSync('psql', [DB, '-v', 'ON_ERROR_STOP=1', '-Atc', statement], { encoding: 'utf8' }).trim();
-}
-
-async function until(fn, ms, what) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function axeCheck(page, name) {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [],
-    `axe on ${name}`);
-}
-
-async function noHorizontalScroll(page, name) {
-  const w = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
-  assert.ok(w[0] <= w[1], `${name}: scrollWidth ${w[0]} > ${w[1]}`);
-}
-
-async function setValue(page, selector, value) {
-  await page.$eval(selector, (el, v) => {
-    el.value = v;
-    el.dispatchEvent(new Event('input', { bubbles: true }));
-    el.dispatchEvent(new Event('change', { bubbles: true }));
-  }, String(value));
-}
-
-const text = (page, selector) => page.$eval(selector, (el) => el.textContent.trim());
-
 before(async () => {
-  assert.ok(BASE && DB && PLATFORM, 'run through scripts/run-browser.sh');
-  userDir = mkdtempSync(join(tmpdir(), 'gb-chromium-'));
-  browser = await puppeteer.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    userDataDir: userDir,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-dev-shm-usage'],
-  });
+  chrome = await launch();
+  browser = chrome.browser;
   // a distributor with its owner (the platform's API), finance staff, a product
   s.owner = { login: `owner-${run}@example.com`, password: PASSWORD };
   const d = await api('POST', '/v1/platform/distributors',
@@ -105,8 +41,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (browser) await browser.close();
-  if (userDir) rmSync(userDir, { recursive: true, force: true });
+  if (chrome) await chrome.close();
 });
 
 test('staff create and publish a campaign', async () => {
