@@ -20,9 +20,9 @@ CREATE OR REPLACE FUNCTION gb_share_json(s shares) RETURNS json
 -- The customer's share of a campaign: made with p_code (fresh from the
 -- CSPRNG) the first time, the same one after. Outcome 'created' or
 -- 'existing' (body: the share), 'not_found' (no such campaign, or a draft
--- or cancelled one), 'invalid_state' (closed: nothing left to share). A
--- code that another share already has raises unique_violation (the caller
--- draws another).
+-- or cancelled one), 'invalid_state' (closed: nothing left to share), or
+-- 'code_taken' when another share has p_code (one in 2^60 per share: the
+-- caller draws another).
 CREATE OR REPLACE FUNCTION gb_share_create(p_customer_id bigint, p_campaign_id bigint,
                                            p_code text, OUT outcome text, OUT body json)
     LANGUAGE plpgsql AS $$
@@ -41,13 +41,17 @@ BEGIN
     END IF;
     INSERT INTO shares (distributor_id, campaign_id, customer_id, code)
     VALUES (c.distributor_id, c.id, p_customer_id, p_code)
-    ON CONFLICT (campaign_id, customer_id) DO NOTHING
+    ON CONFLICT DO NOTHING
     RETURNING * INTO s;
     IF FOUND THEN
         outcome := 'created';
     ELSE
         SELECT * INTO s FROM shares x
          WHERE x.campaign_id = c.id AND x.customer_id = p_customer_id;
+        IF NOT FOUND THEN
+            outcome := 'code_taken';
+            RETURN;
+        END IF;
         outcome := 'existing';
     END IF;
     body := gb_share_json(s);

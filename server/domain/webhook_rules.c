@@ -167,6 +167,7 @@ static const char *const event_types[] = {"campaign.published",
                                           "after_sales.approved",
                                           "after_sales.rejected",
                                           "refund.issued",
+                                          "share.joined",
                                           NULL};
 
 bool webhook_event_pattern_valid(const char *pattern)

@@ -69,6 +69,9 @@ void fulfilment_ready(struct req *r);
 void fulfilment_pickup(struct req *r);
 void fulfilment_pickup_list(struct req *r);
 
+/* referrals.c */
+void referrals_list(struct req *r);
+
 /* aftersales.c */
 void aftersales_list(struct req *r);
 void aftersales_approve(struct req *r);

@@ -2,7 +2,9 @@
  * participations.c - a campaign's participations as the distributor's
  * staff see them: each as the shopper sees it (engine/participation_view.h)
  * plus the customer's reliability score, the one a join would use (the
- * history with every distributor, this distributor's VIP prior).
+ * history with every distributor, this distributor's VIP prior), and the
+ * customer whose share link brought it (referred_by_customer_id, null for
+ * none).
  */
 #include <stdint.h>
 
@@ -16,7 +18,10 @@
  * with a null id when the campaign has no participation after $2. */
 static struct db_stmt part_list_campaign = DB_STMT(
     "participation_list_campaign",
-    "SELECT p.id," PARTICIPATION_VIEW_COL ",      coalesce(v.vip_level, 0), h.*"
+    "SELECT p.id, (gb_participation_view(p, c)::jsonb"
+    "        || jsonb_build_object('referred_by_customer_id',"
+    "                              p.referred_by_customer_id))::text,"
+    "       coalesce(v.vip_level, 0), h.*"
     "  FROM campaigns c"
     "  LEFT JOIN participations p ON p.campaign_id = c.id AND p.id > $2"
     "  LEFT JOIN customer_vip v ON v.distributor_id = c.distributor_id"

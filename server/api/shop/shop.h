@@ -1,7 +1,7 @@
 /*
  * shop.h - the routes of shoppers (customers): signing up, the public
  * catalogue, joining, paying (with the provider's webhook and the
- * sandbox that plays the provider) and their orders.
+ * sandbox that plays the provider), their orders and share links.
  */
 #ifndef GROUPBUYD_SHOP_H
 #define GROUPBUYD_SHOP_H
@@ -34,6 +34,11 @@ void payments_webhook(struct req *r);
 
 /* sandbox.c */
 void sandbox_payment_outcome(struct req *r);
+
+/* shares.c */
+void shares_create(struct req *r);
+void shares_page(struct req *r);
+void shares_list_mine(struct req *r);
 
 /* orders.c */
 void orders_list_mine(struct req *r);

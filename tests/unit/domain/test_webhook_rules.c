@@ -120,6 +120,8 @@ static const struct pattern_case pattern_cases[] = {
     {"campaign.succeeded", true},
     {"refund.issued", true},
     {"participation.voided", true},
+    {"share.joined", true},
+    {"share.*", true},
     {"participation", false},
     {"participation.", false},
     {"payment.*", false},
