@@ -67,12 +67,15 @@ const struct route api_routes[] = {
     {EVHTTP_REQ_POST, "/v1/participations/{id}/withdraw", joins_withdraw,
      CUSTOMER},
 
-    /* share links (growth) */
+    /* share links and the waitlist (growth) */
     {EVHTTP_REQ_POST, "/v1/campaigns/{id}/shares", shares_create, CUSTOMER},
     {EVHTTP_REQ_GET, "/s/{code}", shares_page, PUB},
     {EVHTTP_REQ_GET, "/v1/me/shares", shares_list_mine, CUSTOMER},
     {EVHTTP_REQ_GET, "/v1/admin/campaigns/{id}/referrals", referrals_list,
      OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_POST, "/v1/campaigns/{id}/waitlist", waitlist_create, CUSTOMER},
+    {EVHTTP_REQ_GET, "/v1/me/waitlist", waitlist_list_mine, CUSTOMER},
+    {EVHTTP_REQ_DELETE, "/v1/waitlist/{id}", waitlist_leave, CUSTOMER},
     /* Scores are customer data for those who deal with customers, not
      * finance (whose lines carry the participation ids and amounts). */
     {EVHTTP_REQ_GET, "/v1/admin/campaigns/{id}/participations",

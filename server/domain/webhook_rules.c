@@ -168,6 +168,8 @@ static const char *const event_types[] = {"campaign.published",
                                           "after_sales.rejected",
                                           "refund.issued",
                                           "share.joined",
+                                          "waitlist.promoted",
+                                          "waitlist.expired",
                                           NULL};
 
 bool webhook_event_pattern_valid(const char *pattern)

@@ -29,6 +29,7 @@
 #include "engine/joinbatch.h"
 #include "engine/joinengine.h"
 #include "engine/participation_view.h"
+#include "engine/promote.h"
 #include "http/reply.h"
 #include "http/request.h"
 #include "lib/json.h"
@@ -280,6 +281,8 @@ static void joins_withdraw_cb(const struct db_result *res, void *arg)
                         "Only a pending or active participation can be "
                         "withdrawn.");
     } else {
+        /* units freed: the waitlist's, if anyone waits (engine/promote.h) */
+        promote_kick(app_of(r)->promote);
         const char *params[] = {req_printf(r, "%lld", (long long)r->params[0]),
                                 req_printf(r, "%lld", (long long)r->who.id)};
         if (!req_exec(r, &part_get, params, joins_get_cb))

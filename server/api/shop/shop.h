@@ -1,7 +1,8 @@
 /*
  * shop.h - the routes of shoppers (customers): signing up, the public
  * catalogue, joining, paying (with the provider's webhook and the
- * sandbox that plays the provider), their orders and share links.
+ * sandbox that plays the provider), their orders, share links and the
+ * waitlist.
  */
 #ifndef GROUPBUYD_SHOP_H
 #define GROUPBUYD_SHOP_H
@@ -39,6 +40,11 @@ void sandbox_payment_outcome(struct req *r);
 void shares_create(struct req *r);
 void shares_page(struct req *r);
 void shares_list_mine(struct req *r);
+
+/* waitlist.c */
+void waitlist_create(struct req *r);
+void waitlist_list_mine(struct req *r);
+void waitlist_leave(struct req *r);
 
 /* orders.c */
 void orders_list_mine(struct req *r);
