@@ -67,7 +67,7 @@ const struct route api_routes[] = {
     {EVHTTP_REQ_POST, "/v1/participations/{id}/withdraw", joins_withdraw,
      CUSTOMER},
 
-    /* share links and the waitlist (growth) */
+    /* share links, the waitlist, questions and complaints (growth) */
     {EVHTTP_REQ_POST, "/v1/campaigns/{id}/shares", shares_create, CUSTOMER},
     {EVHTTP_REQ_GET, "/s/{code}", shares_page, PUB},
     {EVHTTP_REQ_GET, "/v1/me/shares", shares_list_mine, CUSTOMER},
@@ -76,6 +76,23 @@ const struct route api_routes[] = {
     {EVHTTP_REQ_POST, "/v1/campaigns/{id}/waitlist", waitlist_create, CUSTOMER},
     {EVHTTP_REQ_GET, "/v1/me/waitlist", waitlist_list_mine, CUSTOMER},
     {EVHTTP_REQ_DELETE, "/v1/waitlist/{id}", waitlist_leave, CUSTOMER},
+    {EVHTTP_REQ_POST, "/v1/campaigns/{id}/questions", questions_create,
+     CUSTOMER},
+    {EVHTTP_REQ_GET, "/v1/campaigns/{id}/questions", questions_list_public,
+     PUB},
+    {EVHTTP_REQ_GET, "/v1/me/questions", questions_list_mine, CUSTOMER},
+    {EVHTTP_REQ_GET, "/v1/admin/questions", question_queue_list,
+     OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_POST, "/v1/admin/questions/{id}/answer", question_queue_answer,
+     OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_POST, "/v1/me/complaints", complaints_create, CUSTOMER},
+    {EVHTTP_REQ_GET, "/v1/me/complaints", complaints_list_mine, CUSTOMER},
+    {EVHTTP_REQ_GET, "/v1/admin/complaints", complaint_queue_list,
+     OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_POST, "/v1/admin/complaints/{id}/reply", complaint_queue_reply,
+     OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_POST, "/v1/admin/complaints/{id}/resolve",
+     complaint_queue_resolve, OWNER | ACCESS_OPERATOR},
     /* Scores are customer data for those who deal with customers, not
      * finance (whose lines carry the participation ids and amounts). */
     {EVHTTP_REQ_GET, "/v1/admin/campaigns/{id}/participations",

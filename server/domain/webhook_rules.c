@@ -170,6 +170,11 @@ static const char *const event_types[] = {"campaign.published",
                                           "share.joined",
                                           "waitlist.promoted",
                                           "waitlist.expired",
+                                          "question.asked",
+                                          "question.answered",
+                                          "complaint.opened",
+                                          "complaint.replied",
+                                          "complaint.resolved",
                                           NULL};
 
 bool webhook_event_pattern_valid(const char *pattern)

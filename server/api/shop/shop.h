@@ -1,8 +1,8 @@
 /*
  * shop.h - the routes of shoppers (customers): signing up, the public
  * catalogue, joining, paying (with the provider's webhook and the
- * sandbox that plays the provider), their orders, share links and the
- * waitlist.
+ * sandbox that plays the provider), their orders, share links, the
+ * waitlist, questions and complaints.
  */
 #ifndef GROUPBUYD_SHOP_H
 #define GROUPBUYD_SHOP_H
@@ -45,6 +45,15 @@ void shares_list_mine(struct req *r);
 void waitlist_create(struct req *r);
 void waitlist_list_mine(struct req *r);
 void waitlist_leave(struct req *r);
+
+/* questions.c */
+void questions_create(struct req *r);
+void questions_list_public(struct req *r);
+void questions_list_mine(struct req *r);
+
+/* complaints.c */
+void complaints_create(struct req *r);
+void complaints_list_mine(struct req *r);
 
 /* orders.c */
 void orders_list_mine(struct req *r);
