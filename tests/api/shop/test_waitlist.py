@@ -170,6 +170,28 @@ def test_a_withdrawal_promotes_the_first_entry_that_fits_within_a_second(srv, db
     until("the hold released", lambda: live(db, cid)[2] == 0)
 
 
+def test_units_held_for_the_queue_are_not_offered_to_others(srv, db):
+    t = new_tenant(srv)
+    cid, held = full_campaign(srv, db, t, 2)
+    a = db_customers(db, 1)[0]
+    ea = wait(srv, a.token, cid, 1).json["id"]
+    # the promotion waits on the entry's lock: the freed unit stays held
+    blocker = psycopg2_connect_like(db)
+    try:
+        blocker.autocommit = False
+        with blocker.cursor() as cur:
+            cur.execute("SELECT 1 FROM waitlist_entries WHERE id = %s FOR UPDATE", (ea,))
+            assert withdraw(srv, held[0][0].token, held[0][1]).status == 200
+            until("the unit held", lambda: live(db, cid) == (1, 2, 1))
+            progress = srv.get("/v1/campaigns/%d" % cid).json["progress"]
+            assert (progress["quantity"], progress["remaining_quantity"]) == (1, 0)
+        blocker.rollback()
+    finally:
+        blocker.close()
+    until("a promoted", lambda: entry(db, ea)[0] == "promoted")
+    assert srv.get("/v1/campaigns/%d" % cid).json["progress"]["remaining_quantity"] == 0
+
+
 def test_entries_that_no_longer_qualify_are_skipped_with_the_reason(srv, db):
     t = new_tenant(srv)
     cid, held = full_campaign(srv, db, t, 3, min_score=50)
