@@ -135,6 +135,14 @@ export async function pageChecks(page, name) {
   await tapTargets(page, name);
 }
 
+// A click as a finger would do it: the control first scrolled to the middle
+// of the screen, where the cost bar fixed at the bottom of a phone does
+// not cover it.
+export async function tap(page, selector) {
+  await page.$eval(selector, (el) => el.scrollIntoView({ block: 'center' }));
+  await page.click(selector);
+}
+
 export async function focusedMatches(page, selector) {
   return page.evaluate((sel) => !!document.activeElement && document.activeElement.matches(sel), selector);
 }
@@ -206,7 +214,7 @@ export async function closeNow(id, status = 'succeeded') {
 
 // A shopper through the API: {login, token, id}.
 export async function newShopper(tag) {
-  const login = `${tag}-${run}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+  const login = `buyer-${run}-${Math.random().toString(36).slice(2, 8)}@example.com`;
   const r = await api('POST', '/v1/customers', { login, password: PASSWORD, display_name: tag });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const s = await api('POST', '/v1/sessions', { login, password: PASSWORD });
@@ -227,7 +235,8 @@ export async function newPage(browser, desktop = false) {
 export async function registerIn(page, tag, next = '/') {
   await page.goto(`${BASE}/#/register?next=${encodeURIComponent(next)}`);
   await page.waitForSelector('#f-login');
-  const login = `${tag}-${run}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+  // a login is an e-mail address or a phone number: ASCII, whatever the tag
+  const login = `shopper-${run}-${Math.random().toString(36).slice(2, 8)}@example.com`;
   await page.type('#f-login', login);
   await page.type('#f-display_name', tag);
   await page.type('#f-password', PASSWORD);
