@@ -13,7 +13,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BASE, api, until, launch, text, newShop, newCampaign, closeNow, newPage, registerIn, pageChecks,
-  focusedMatches, screenshot,
+  focusedMatches, tap, screenshot,
 } from './support.js';
 
 let chrome;
@@ -22,15 +22,25 @@ const s = {};
 before(async () => {
   chrome = await launch();
   s.shop = await newShop('journey');
-  s.c = await newCampaign(s.shop, { fulfilment: 'pickup', pickup_point_ids: [s.shop.point.id] });
+  // two points, so that the shopper has to choose (the only point of a
+  // campaign is chosen for them)
+  const second = await api('POST', '/v1/admin/pickup-points', {
+    name: '阳光花园自提点', address: '阳光路 8 号', leader_name: '李团长', leader_phone: '13900000002',
+    commission_bp: 300,
+  }, s.shop.token);
+  assert.equal(second.status, 201, JSON.stringify(second.body));
+  s.c = await newCampaign(s.shop, { fulfilment: 'pickup', pickup_point_ids: [s.shop.point.id, second.body.id] });
 });
 
 after(async () => {
   if (chrome) await chrome.close();
 });
 
+// The order centre's tab, read afresh (a page already there is reloaded).
 async function orders(page, tab) {
-  await page.evaluate((t) => { location.hash = `#/orders?tab=${t}`; }, tab);
+  const there = await page.evaluate((t) => location.hash === `#/orders?tab=${t}`, tab);
+  if (there) await page.reload();
+  else await page.evaluate((t) => { location.hash = `#/orders?tab=${t}`; }, tab);
   await page.waitForFunction((t) => document.querySelector(`.tabs a[data-tab=${t}][aria-current=page]`)
     && (document.querySelector('.mine') || document.querySelector('.empty')), {}, tab);
 }
@@ -38,6 +48,8 @@ async function orders(page, tab) {
 test('a pickup join: the cost first, the point, the deposit', async () => {
   const page = await newPage(chrome.browser);
   s.page = page;
+  page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
+  page.on('console', (m) => { if (m.type() === 'error') process.stderr.write(`console: ${m.text()}\n`); });
   await registerIn(page, '买家甲', `/c/${s.c.id}`);
   await page.waitForSelector('.join-form .costbar');
   await pageChecks(page, 'campaign page with the join form');
@@ -50,26 +62,26 @@ test('a pickup join: the cost first, the point, the deposit', async () => {
   const bar = await page.$eval('.costbar', (el) => [getComputedStyle(el).position, el.getBoundingClientRect().bottom]);
   assert.deepEqual(bar, ['fixed', 800]);
   // two units: the bar follows
-  await page.click('.stepper button[aria-label="增加"]');
+  await tap(page, '.stepper button[aria-label="增加"]');
   await page.waitForFunction(() => document.querySelector('.costbar .total').textContent === '¥99.00 × 2 = 合计 ¥198.00');
   assert.match(await text(page, '.costbar .deposit'), /¥39\.60/);
   // no point chosen: said next to the point list, in Chinese, focus there
-  await page.click('.join-form button[type=submit]');
+  await tap(page, '.join-form button[type=submit]');
   await page.waitForSelector('[data-field=pickup_point_id] .field-error');
   assert.equal(await text(page, '[data-field=pickup_point_id] .field-error'), '请先选择自提点');
   assert.ok(await focusedMatches(page, '[data-field=pickup_point_id] input, [data-field=pickup_point_id] .field-error'));
   assert.match(await text(page, '.point'), /幸福小区自提点.*幸福路 1 号 3 栋.*团长：王团长/s);
   await screenshot(page, 'shop-join');
-  await page.click('.point');
-  await page.click('.join-form button[type=submit]');
+  await tap(page, '.point');
+  await tap(page, '.join-form button[type=submit]');
   await page.waitForSelector('.joined .pay');
   assert.ok(await focusedMatches(page, '.joined h2'), 'the focus is on the result of the join');
   assert.match(await text(page, '.joined .reason'), /信用分 \d+：需付 20% 定金（¥39\.60）/);
   await pageChecks(page, 'joined');
-  await page.click('.joined .pay');
+  await tap(page, '.joined .pay');
   await page.waitForSelector('.checkout .confirm');
   await pageChecks(page, 'checkout');
-  await page.click('.checkout .confirm');
+  await tap(page, '.checkout .confirm');
   await page.waitForFunction(() => location.hash === '#/orders?tab=group');
   await page.waitForFunction(() => document.querySelector('.mine-item .status')?.textContent === '已参团');
   assert.ok(await focusedMatches(page, '.result'), 'the focus is on the payment outcome');
@@ -86,9 +98,9 @@ test('the campaign closes; the balance is paid; staff mark it ready', async () =
   await page.waitForSelector('.tabs a[data-tab=pay][aria-current=page]');
   await page.waitForSelector('.mine-item .pay');
   assert.match(await text(page, '.mine-item dl'), /应付尾款¥158\.40/);
-  await page.click('.mine-item .pay');
+  await tap(page, '.mine-item .pay');
   await page.waitForSelector('.checkout .confirm');
-  await page.click('.checkout .confirm');
+  await tap(page, '.checkout .confirm');
   await page.waitForFunction(() => location.hash === '#/orders?tab=receive');
   await page.waitForFunction(() => document.querySelector('.mine-item .order-status')?.textContent === '待到货');
   assert.equal(await text(page, '.mine-item .status'), '已付款');
@@ -100,7 +112,10 @@ test('the campaign closes; the balance is paid; staff mark it ready', async () =
 test('the pickup code is on the order, large and as a QR code, with the point', async () => {
   const { page } = s;
   await orders(page, 'receive');
-  await page.waitForSelector('.pickup-code .qr-box svg path');
+  await page.waitForSelector('.pickup-code .code', { timeout: 10000 })
+    .catch(async () => assert.fail(`no pickup code: ${await text(page, 'main')}`));
+  await page.waitForSelector('.pickup-code .qr-box svg path', { timeout: 10000 })
+    .catch(async () => assert.fail(`no QR code: ${await text(page, '.pickup-code')}`));
   s.code = await text(page, '.pickup-code .code');
   assert.match(s.code, /^\d{6}$/);
   const size = await page.$eval('.pickup-code .code', (el) => parseFloat(getComputedStyle(el).fontSize));
@@ -126,23 +141,23 @@ test('已完成, then an after-sales request and its status', async () => {
   await orders(page, 'done');
   await page.waitForSelector('.mine-item .ask-after-sales');
   assert.equal(await text(page, '.mine-item .order-status'), '已自提');
-  await page.click('.mine-item .ask-after-sales');
+  await tap(page, '.mine-item .ask-after-sales');
   await page.waitForSelector('.after-sales-form');
   assert.ok(await focusedMatches(page, '.after-sales-form textarea'));
   // no reason: said next to the reason, in Chinese
-  await page.click('.after-sales-form button[type=submit]');
+  await tap(page, '.after-sales-form button[type=submit]');
   await page.waitForSelector('[data-field=reason] .field-error');
   assert.equal(await text(page, '[data-field=reason] .field-error'), '请填写售后原因');
   // more than was paid: next to the amount
   await page.type('.after-sales-form textarea', '有两个苹果碰伤了');
   await page.$eval('.after-sales-form input[name=amount]', (el) => { el.value = '500.00'; });
-  await page.click('.after-sales-form button[type=submit]');
+  await tap(page, '.after-sales-form button[type=submit]');
   await page.waitForSelector('[data-field=amount_cents] .field-error');
   assert.match(await text(page, '[data-field=amount_cents] .field-error'), /¥198\.00/);
   await page.$eval('.after-sales-form input[name=amount]', (el) => { el.value = '12.50'; });
   await page.$eval('.after-sales-form input[name=quantity]', (el) => { el.value = '0'; });
   await pageChecks(page, 'after-sales form');
-  await page.click('.after-sales-form button[type=submit]');
+  await tap(page, '.after-sales-form button[type=submit]');
   await page.waitForFunction(() => document.querySelector('.mine-item .result')?.textContent === '售后申请已提交，等待处理。');
   assert.ok(await focusedMatches(page, '.mine-item .result'));
   assert.match(await text(page, '.after-sales'), /处理中 申请退款 ¥12\.50/);
