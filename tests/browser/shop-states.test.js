@@ -107,6 +107,10 @@ test('a session that expires mid-flow: login, then back with the form', async ()
   // the session ends on the server (expired) while the form is half filled
   sql(`UPDATE sessions SET expires_at = now() - interval '1 second'
         WHERE customer_id = (SELECT id FROM customers WHERE login = '${login.replace(/'/g, "''")}')`);
+  // the server may serve a session from memory for session_cache_ttl_ms
+  const token = await page.evaluate(() => sessionStorage.getItem('gb.shop.token'));
+  await until(async () => (await api('GET', '/v1/me', undefined, token)).status === 401, 10000,
+    'the server to see the session expired');
   await tap(page, '.join-form button[type=submit]');
   await page.waitForFunction(() => location.hash.startsWith('#/login?'));
   await page.waitForSelector('.notice');
