@@ -39,7 +39,8 @@ static struct db_stmt customer_get = DB_STMT(
     "staff_customer_get",
     "SELECT gb_customer_staff_json(cu)::text, coalesce(v.vip_level, 0), h.*,"
     "       e.completed, e.withdrawn, e.defaulted, e.deposit_expired,"
-    "       gb_customer_own_history($1, cu.id, " CUSTOMER_HISTORY_ITEMS ")::text"
+    "       gb_customer_own_history($1, cu.id, " CUSTOMER_HISTORY_ITEMS
+    ")::text"
     "  FROM customers cu"
     "  LEFT JOIN customer_vip v ON v.distributor_id = $1"
     "        AND v.customer_id = cu.id"
@@ -66,8 +67,8 @@ static void customers_got_cb(const struct db_result *res, void *arg)
     }
     int vip = atoi(PQgetvalue(pg, 0, COL_VIP));
     struct reliability_result score;
-    if (!joinengine_history_score(&r->srv->cfg->reliability, pg, 0,
-                                  COL_HISTORY, vip, &score, NULL)) {
+    if (!joinengine_history_score(&r->srv->cfg->reliability, pg, 0, COL_HISTORY,
+                                  vip, &score, NULL)) {
         req_reply_error(r, 500, "internal", NULL,
                         "The customer's history cannot be scored.");
         return;
@@ -146,10 +147,9 @@ void customers_vip_set(struct req *r)
 
 #define CUSTOMER_QUERY_MAX 100 /* characters of ?q= */
 
-static struct db_stmt customer_page =
-    DB_STMT("staff_customer_page",
-            "SELECT id, item FROM gb_customer_staff_page($1, $2, $3, $4, $5)",
-            5);
+static struct db_stmt customer_page = DB_STMT(
+    "staff_customer_page",
+    "SELECT id, item FROM gb_customer_staff_page($1, $2, $3, $4, $5)", 5);
 
 static void customers_listed_cb(const struct db_result *res, void *arg)
 {
@@ -176,10 +176,10 @@ void customers_list(struct req *r)
     const char *q = req_query(r, "q");
     if (q != NULL && *q == '\0')
         q = NULL;
-    if (q != NULL && (strlen(q) > CUSTOMER_QUERY_MAX * 4 ||
-                      !json_utf8_valid(q) ||
-                      json_utf8_length(q) > CUSTOMER_QUERY_MAX ||
-                      !json_printable(q, false))) {
+    if (q != NULL &&
+        (strlen(q) > CUSTOMER_QUERY_MAX * 4 || !json_utf8_valid(q) ||
+         json_utf8_length(q) > CUSTOMER_QUERY_MAX ||
+         !json_printable(q, false))) {
         req_reply_error(r, 400, "invalid_field", "q",
                         "q must be up to 100 printable characters.");
         return;

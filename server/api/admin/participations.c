@@ -20,7 +20,8 @@ static struct db_stmt part_list_campaign = DB_STMT(
     "participation_list_campaign",
     "SELECT p.id,"
     "       (gb_participation_view(p, c)::jsonb"
-    "        || jsonb_build_object('customer', gb_customer_staff_json(cu)))::text,"
+    "        || jsonb_build_object('customer', "
+    "gb_customer_staff_json(cu)))::text,"
     "       coalesce(v.vip_level, 0), h.*"
     "  FROM campaigns c"
     "  LEFT JOIN participations p ON p.campaign_id = c.id AND p.id > $2"

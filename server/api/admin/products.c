@@ -139,11 +139,11 @@ struct product_patch {
     bool has_name, has_description, has_list_price, has_cost_price;
 };
 
-static struct db_stmt product_update = DB_STMT(
-    "product_update",
-    "SELECT outcome, body::text"
-    "  FROM gb_product_update($1, $2, $3, $4, $5, $6, $7, $8)",
-    8);
+static struct db_stmt product_update =
+    DB_STMT("product_update",
+            "SELECT outcome, body::text"
+            "  FROM gb_product_update($1, $2, $3, $4, $5, $6, $7, $8)",
+            8);
 
 static void products_updated_cb(const struct db_result *res, void *arg)
 {
@@ -179,9 +179,8 @@ void products_update(struct req *r)
         return;
     struct product_patch in;
     memset(&in, 0, sizeof in);
-    static const char *const fields[] = {"name", "description",
-                                         "list_price_cents",
-                                         "cost_price_cents", NULL};
+    static const char *const fields[] = {
+        "name", "description", "list_price_cents", "cost_price_cents", NULL};
     struct jfields jf;
     jfields_init(&jf, body);
     jfields_only(&jf, fields);
