@@ -40,10 +40,12 @@ export async function shopper(displayName) {
 const iso = (ms) => new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 // A pickup campaign at price (cost cost, one tier) at a point whose 团长
-// earns leaderBp; one shopper per quantity joins and pays in full through
-// the sandbox; the campaign closes and settles. Returns {product, point,
-// campaign, people: [{...shopper, participation, order}], settlement}.
-export async function settledPickupSale(t, { price, cost, leaderBp, quantities }) {
+// earns leaderBp (or with delivery: true, a delivery campaign whose
+// shoppers give an address); one shopper per quantity joins and pays in
+// full through the sandbox; the campaign closes and settles. Returns
+// {product, point, campaign, people: [{...shopper, participation, order}],
+// settlement}.
+export async function settledPickupSale(t, { price, cost, leaderBp = 0, quantities, delivery = false, names = [] }) {
   const tok = t.owner.token;
   const p = await api('POST', '/v1/admin/products', {
     sku: uniq('sku'), name: '赣南脐橙 10 斤', description: '果园直发', list_price_cents: price + 1000,
@@ -61,7 +63,7 @@ export async function settledPickupSale(t, { price, cost, leaderBp, quantities }
     min_participants: 1, max_quantity: 100, per_customer_limit: 5,
     deposit_policy: [{ min_score: 0, deposit_percent: 0 }], min_score: 0,
     deposit_window_seconds: 900, payment_window_seconds: 86400,
-    fulfilment: 'pickup', pickup_point_ids: [pt.body.id],
+    ...(delivery ? { fulfilment: 'delivery' } : { fulfilment: 'pickup', pickup_point_ids: [pt.body.id] }),
   }, tok);
   assert.equal(c.status, 201, JSON.stringify(c.body));
   const cid = c.body.id;
@@ -69,9 +71,9 @@ export async function settledPickupSale(t, { price, cost, leaderBp, quantities }
   assert.equal(pub.body.status, 'open', JSON.stringify(pub.body));
   const people = [];
   for (const [i, q] of quantities.entries()) {
-    const who = await shopper(`顾客${i + 1}`);
+    const who = await shopper(names[i] || `顾客${i + 1}`);
     const j = await api('POST', `/v1/campaigns/${cid}/participations`,
-      { quantity: q, pickup_point_id: pt.body.id }, who.token);
+      delivery ? { quantity: q } : { quantity: q, pickup_point_id: pt.body.id }, who.token);
     assert.equal(j.status, 201, JSON.stringify(j.body));
     who.participation = j.body.id;
     people.push(who);
@@ -87,6 +89,11 @@ export async function settledPickupSale(t, { price, cost, leaderBp, quantities }
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     who.order = (await until(async () => (await api('GET', '/v1/me/orders', undefined, who.token)).body.items[0],
       10000, 'the order')).id;
+    if (delivery) {
+      const a = await api('PUT', `/v1/orders/${who.order}/address`,
+        { name: who.display_name, phone: '13800000002', region: '上海市 浦东新区', line: '世纪大道 100 号' }, who.token);
+      assert.equal(a.status, 200, JSON.stringify(a.body));
+    }
   }
   const settlement = await until(async () => {
     const r = await api('GET', `/v1/admin/settlements/${cid}`, undefined, tok);
