@@ -291,3 +291,24 @@ test('a settled campaign shows its outcome, never a forecast', async () => {
   assert.ok(!(await bodyText(page)).includes('概率'));
   await page.browserContext().close();
 });
+
+test('the editor: margin per tier against the cost, a row error named from 1 next to its row', async () => {
+  const page = await staffPage(chrome.browser, s.t.operator);
+  await open(page, '#/campaigns/new', '#f-title');
+  await axeCheck(page, 'editor');
+  await page.select('#f-product_id', String(s.pickup.product)); // list 69.00, cost 30.00
+  await page.type('#f-title', `错误示范-${run}`);
+  const row = (n) => `[data-field=tiers] tbody tr:nth-child(${n})`;
+  await setValue(page, `${row(1)} input[data-key=unit_price_cents]`, '59.00');
+  await setValue(page, `${row(2)} input[data-key=unit_price_cents]`, '25.00');
+  assert.match(await text(page, row(1)), /¥29\.00（49%）/);
+  assert.match(await text(page, row(2)), /亏 ¥5\.00（-20%）/);
+  // a price that rises: the server names tiers[1], the screen row 2
+  await setValue(page, `${row(2)} input[data-key=unit_price_cents]`, '65.00');
+  await page.click('form.editor button[type=submit]');
+  await page.waitForSelector('[data-field=tiers] .field-error');
+  assert.equal(await text(page, '[data-field=tiers] .field-error'), '第 2 行：单价必须逐档降低');
+  assert.equal(await page.$eval(`${row(2)} input[data-key=unit_price_cents]`, (i) => i.getAttribute('aria-invalid')), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.key), 'unit_price_cents');
+  await page.browserContext().close();
+});
