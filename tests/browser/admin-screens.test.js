@@ -5,7 +5,9 @@
 // number, the pickup list CSV), customers by display name and masked
 // login, a campaign's audience with its reasons, invitations and their
 // report, webhooks (the secret shown once, the delivery log, a retry), a
-// settled campaign's outcome (never a forecast). axe on each screen.
+// settled campaign's outcome (never a forecast), the editor (margin per
+// tier, a row error named from 1, a preview that covers no input). axe on
+// each screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -303,6 +305,21 @@ test('the editor: margin per tier against the cost, a row error named from 1 nex
   await setValue(page, `${row(2)} input[data-key=unit_price_cents]`, '25.00');
   assert.match(await text(page, row(1)), /¥29\.00（49%）/);
   assert.match(await text(page, row(2)), /亏 ¥5\.00（-20%）/);
+  // the preview covers no input of the form, at a desktop width and a narrow one
+  for (const width of [1280, 800]) {
+    await page.setViewport({ width, height: 900 });
+    const overlaps = await page.evaluate(() => {
+      const p = document.querySelector('.preview').getBoundingClientRect();
+      if (p.width === 0) return ['no preview'];
+      return [...document.querySelectorAll('form.editor input, form.editor select, form.editor textarea, form.editor button')]
+        .filter((el) => !el.closest('.preview'))
+        .filter((el) => {
+          const r = el.getBoundingClientRect();
+          return r.width > 0 && r.left < p.right && p.left < r.right && r.top < p.bottom && p.top < r.bottom;
+        }).map((el) => el.id || el.name || el.outerHTML.slice(0, 60));
+    });
+    assert.deepEqual(overlaps, [], `preview overlaps at ${width}px`);
+  }
   // a price that rises: the server names tiers[1], the screen row 2
   await setValue(page, `${row(2)} input[data-key=unit_price_cents]`, '65.00');
   await page.click('form.editor button[type=submit]');
