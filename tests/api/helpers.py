@@ -50,7 +50,7 @@ def app(make_server, dbname):
     return make_server(dbname, env=APP_ENV, config=FAST_CONFIG)
 
 
-def start_module_server(cluster, tmp_path_factory, config=FAST_CONFIG):
+def start_module_server(cluster, tmp_path_factory, config=FAST_CONFIG, env=APP_ENV):
     """Creates a database from the migrated template and starts a server on
     it; returns (server, db connection, database name). Meant for
     module-scoped fixtures shared by tests that only create uniquely named
@@ -61,7 +61,7 @@ def start_module_server(cluster, tmp_path_factory, config=FAST_CONFIG):
         cur.execute("CREATE DATABASE %s TEMPLATE gb_template" % name)
     admin.close()
     srv = Server(tmp_path_factory.mktemp("shared"), cluster.url(name),
-                 env=APP_ENV, config=config, name="shared")
+                 env=env, config=config, name="shared")
     srv.start()
     return srv, cluster.connect(name), name
 

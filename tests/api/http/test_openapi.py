@@ -31,7 +31,7 @@ def table_routes():
                          cwd=ROOT).stdout
     routes = set()
     for line in out.splitlines():
-        method, pattern = line.split(" ", 1)
+        method, pattern, _who = line.split(" ")
         routes.add((method, pattern))
     assert routes, "groupbuyd routes printed nothing"
     return routes
