@@ -84,8 +84,9 @@ def test_campaign_fulfilment_terms(srv):
     # refusals: each names its field and creates nothing
     foreign = new_point(srv, new_tenant(srv).token)
     inactive = new_point(srv, t.token)
-    srv.request("PATCH", "/v1/admin/pickup-points/%d" % inactive["id"], {"active": False},
-                token=t.token)
+    r = srv.request("PATCH", "/v1/admin/pickup-points/%d" % inactive["id"], {"active": False},
+                    token=t.token)
+    assert r.status == 200 and r.json["active"] is False, r
     for over, field in (({"fulfilment": "pickup"}, "pickup_point_ids"),
                         ({"fulfilment": "pickup", "pickup_point_ids": []}, "pickup_point_ids"),
                         ({"pickup_point_ids": [a["id"]]}, "pickup_point_ids"),
