@@ -93,18 +93,11 @@ void health_ready(struct req *r)
         return;
 }
 
-/* The gauges read from the database: campaigns by status, and the due
- * rows the scheduler holds back after a failure, by step. */
+/* The gauges read from the database (functions/reports.sql): campaigns
+ * by status, and the due rows the scheduler holds back after a failure,
+ * by step; never waiting for a lock. */
 static struct db_stmt campaigns_by_status_stmt = DB_STMT(
-    "metrics_campaigns",
-    "SELECT 'campaigns', s.status, count(c.id) FROM unnest(ARRAY['draft',"
-    " 'scheduled', 'open', 'succeeded', 'failed', 'cancelled', 'settled'])"
-    " s(status) LEFT JOIN campaigns c ON c.status = s.status GROUP BY s.status"
-    " UNION ALL SELECT 'backoff', k.kind, count(b.id) FROM unnest(ARRAY["
-    "'open', 'close', 'expire', 'default', 'settle']) k(kind)"
-    " LEFT JOIN scheduler_backoff b ON b.kind = k.kind GROUP BY k.kind"
-    " ORDER BY 1, 2",
-    0);
+    "metrics_campaigns", "SELECT what, name, n FROM gb_reports_metrics()", 0);
 
 static void health_metrics_statement(const char *name, uint64_t executions,
                                      void *arg)

@@ -185,6 +185,24 @@ def test_metrics(server):
     assert 'groupbuyd_campaigns{status="open"} 0' in text
 
 
+def test_metrics_never_wait_for_a_lock(server, db):
+    """A transaction holding the campaigns table (a migration, say) does not
+    hold up monitoring: /metrics answers at once, without the gauges it
+    reads from the database, and with them once the lock is gone."""
+    db.autocommit = False
+    db.cursor().execute("LOCK TABLE campaigns IN ACCESS EXCLUSIVE MODE")
+    try:
+        t0 = time.time()
+        r = server.get("/metrics", timeout=5)
+        assert r.status == 200 and time.time() - t0 < 3, r
+        assert "groupbuyd_http_requests_total" in r.body.decode()
+        assert "groupbuyd_campaigns{" not in r.body.decode()
+    finally:
+        db.rollback()
+        db.autocommit = True
+    assert 'groupbuyd_campaigns{status="open"} 0' in server.get("/metrics").body.decode()
+
+
 @pytest.mark.expect_5xx(503)
 def test_readyz_follows_database_outage(make_server, tmp_path):
     """/readyz is 503 while the database is down and 200 again within 5 s
