@@ -12,12 +12,14 @@
 --     refund:after_sales:<id>) and a refund.issued outbox row, the same
 --     way every refund goes out;
 --   * campaign already settled: an adjustment line in the same
---     transaction, dated now: gross = -amount, commission =
---     -(amount x the settlement's commission_bp, rounded as gb_apply_bp),
---     leader = -(amount x the line's leader_bp, rounded), manufacturer =
---     -(the product's cost price x returned units), net = the rest; and
---     ledger movements adjust:<id>:commission | manufacturer | leader_commission
---     (pickup lines only) | distributor_net of those (negative) amounts;
+--     transaction, dated now: the split of the refund negated, by the
+--     settlement's own rule (gb_settlement_split, functions/settle.sql):
+--     gross = -amount, commission = -(its commission at the settlement's
+--     commission_bp), leader = -(its leader commission at the line's
+--     leader_bp), manufacturer = -(the unit cost x returned units), net =
+--     -(the rest); and ledger movements adjust:<id>:commission |
+--     manufacturer | leader_commission (pickup lines only) |
+--     distributor_net of those (negative) amounts;
 --   * campaign not settled yet: the refund only; the settlement then settles
 --     what was kept (functions/settle.sql: gross less approved refunds,
 --     manufacturer on the units not returned).
@@ -120,14 +122,12 @@ DECLARE
     a after_sales;
     o orders;
     m record;
+    v_campaign campaigns;
     l settlement_lines;
     s settlements;
+    v_split record;
     v_returned bigint;
     v_key text;
-    v_com bigint;
-    v_lead bigint;
-    v_man bigint;
-    v_adj bigint;
 BEGIN
     PERFORM 1 FROM campaigns c
      WHERE c.distributor_id = p_distributor_id
@@ -179,12 +179,10 @@ BEGIN
     SELECT * INTO s FROM settlements WHERE campaign_id = a.campaign_id;
     IF FOUND THEN
         SELECT * INTO l FROM settlement_lines WHERE participation_id = a.participation_id;
-        v_com := gb_apply_bp(p_amount, s.commission_bp);
-        v_lead := gb_apply_bp(p_amount, l.leader_bp);
-        v_man := (SELECT p.cost_price_cents FROM campaigns c
-                    JOIN products p ON p.id = c.product_id
-                   WHERE c.id = a.campaign_id) * p_returned;
-        v_adj := -p_amount + v_com + v_lead + v_man;
+        SELECT * INTO v_campaign FROM campaigns WHERE id = a.campaign_id;
+        SELECT * INTO v_split
+          FROM gb_settlement_split(p_amount, 0, s.commission_bp, l.leader_bp,
+                                   gb_settlement_unit_cost(v_campaign), p_returned);
         INSERT INTO settlement_adjustments (after_sales_id, campaign_id, distributor_id,
                                             participation_id, customer_id,
                                             returned_quantity, unit_price_cents,
@@ -192,15 +190,16 @@ BEGIN
                                             manufacturer_cents, leader_commission_cents,
                                             distributor_net_cents)
         VALUES (a.id, a.campaign_id, a.distributor_id, a.participation_id, a.customer_id,
-                p_returned, l.unit_price_cents, -p_amount, -v_com, -v_man, -v_lead, v_adj);
+                p_returned, l.unit_price_cents, -p_amount, -v_split.commission,
+                -v_split.manufacturer, -v_split.leader, -v_split.net);
         INSERT INTO ledger_entries (distributor_id, campaign_id, participation_id, kind,
                                     amount_cents, movement_key)
         SELECT a.distributor_id, a.campaign_id, a.participation_id, k.kind, k.amount,
                'adjust:' || a.id || ':' || k.suffix
-          FROM (VALUES ('commission', -v_com, 'commission'),
-                       ('manufacturer_payable', -v_man, 'manufacturer'),
-                       ('leader_commission', -v_lead, 'leader_commission'),
-                       ('distributor_net', v_adj, 'distributor_net')) k (kind, amount, suffix)
+          FROM (VALUES ('commission', -v_split.commission, 'commission'),
+                       ('manufacturer_payable', -v_split.manufacturer, 'manufacturer'),
+                       ('leader_commission', -v_split.leader, 'leader_commission'),
+                       ('distributor_net', -v_split.net, 'distributor_net')) k (kind, amount, suffix)
          WHERE k.kind <> 'leader_commission' OR l.pickup_point_id IS NOT NULL;
     END IF;
     outcome := 'ok';

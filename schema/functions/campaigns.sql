@@ -1,6 +1,8 @@
--- Representations of products and campaigns (staff and public), and the
+-- Representations of products and campaigns (staff and public), the
 -- helpers of the handlers in api/admin/products.c, api/admin/campaigns.c,
--- api/admin/campaign_edit.c and api/shop/catalog.c.
+-- api/admin/campaign_edit.c and api/shop/catalog.c, and the staff's
+-- writes: a product's creation, a campaign's creation, edit, publish and
+-- cancel, each with its audit line in its transaction (functions/audit.sql).
 --
 -- The JSON here is built by PostgreSQL so that ids, amounts and times reach
 -- the client exactly; what C must compute (progress by the pricing module,
@@ -96,6 +98,179 @@ CREATE OR REPLACE FUNCTION gb_campaign_counted(c campaigns, OUT participants big
                      AND p.campaign_id = c.id
                      AND p.status IN ('awaiting_payment', 'paid', 'defaulted')) k $$;
 
+-- A product of the distributor's catalogue, with its audit line; answers
+-- its JSON. A SKU the distributor already has is unique_violation.
+CREATE OR REPLACE FUNCTION gb_product_create(p_distributor_id bigint, p_sku text,
+                                  p_name text, p_description text,
+                                  p_list_price_cents bigint,
+                                  p_cost_price_cents bigint, p_stock bigint,
+                                  p_staff_id bigint, p_request_id text)
+    RETURNS json
+    LANGUAGE plpgsql AS $$
+DECLARE
+    p products;
+BEGIN
+    INSERT INTO products (distributor_id, sku, name, description,
+                          list_price_cents, cost_price_cents, stock)
+    VALUES (p_distributor_id, p_sku, p_name, p_description, p_list_price_cents,
+            p_cost_price_cents, p_stock)
+    RETURNING * INTO p;
+    PERFORM gb_audit(p_distributor_id, p_staff_id, 'create', 'product', p.id,
+                     NULL, gb_product_json(p)::jsonb, p_request_id);
+    RETURN gb_product_json(p);
+END $$;
+
+-- A draft campaign, with its audit line; answers the row. The caller has
+-- checked every field (the campaign's CHECKs and gb_campaign_check hold
+-- them again); a product that is not the distributor's is
+-- foreign_key_violation.
+CREATE OR REPLACE FUNCTION gb_campaign_create(p_distributor_id bigint, p_product_id bigint,
+                                   p_title text, p_description text,
+                                   p_starts_at timestamptz, p_ends_at timestamptz,
+                                   p_tier_basis text, p_tiers jsonb,
+                                   p_min_participants integer,
+                                   p_max_quantity bigint,
+                                   p_per_customer_limit bigint,
+                                   p_deposit_policy jsonb, p_min_score integer,
+                                   p_deposit_window_seconds integer,
+                                   p_payment_window_seconds integer,
+                                   p_max_pending_share_bp integer,
+                                   p_fulfilment text, p_pickup_point_ids bigint[],
+                                   p_after_sales_days integer,
+                                   p_staff_id bigint, p_request_id text)
+    RETURNS campaigns
+    LANGUAGE plpgsql AS $$
+DECLARE
+    c campaigns;
+BEGIN
+    INSERT INTO campaigns (distributor_id, product_id, title, description,
+                           starts_at, ends_at, tier_basis, tiers,
+                           min_participants, max_quantity, per_customer_limit,
+                           deposit_policy, min_score, deposit_window_seconds,
+                           payment_window_seconds, max_pending_share_bp,
+                           fulfilment, pickup_point_ids, after_sales_days)
+    VALUES (p_distributor_id, p_product_id, p_title, p_description, p_starts_at,
+            p_ends_at, p_tier_basis, p_tiers, p_min_participants, p_max_quantity,
+            p_per_customer_limit, p_deposit_policy, p_min_score,
+            p_deposit_window_seconds, p_payment_window_seconds,
+            p_max_pending_share_bp, p_fulfilment, p_pickup_point_ids,
+            p_after_sales_days)
+    RETURNING * INTO c;
+    PERFORM gb_audit(p_distributor_id, p_staff_id, 'create', 'campaign', c.id,
+                     NULL, gb_campaign_json(c)::jsonb, p_request_id);
+    RETURN c;
+END $$;
+
+-- A staff edit: writes every editable field (the caller has merged the
+-- request into the campaign it read and checked the whole) when the
+-- campaign still has the version and status it read, and is a draft or has
+-- not reached its ends_at; with its audit line (before and after). Answers
+-- the row, or no row when the campaign changed meanwhile (or is not the
+-- distributor's): the caller reads it again and decides again.
+CREATE OR REPLACE FUNCTION gb_campaign_update(p_distributor_id bigint, p_campaign_id bigint,
+                                   p_version integer, p_status text,
+                                   p_product_id bigint,
+                                   p_title text, p_description text,
+                                   p_starts_at timestamptz, p_ends_at timestamptz,
+                                   p_tier_basis text, p_tiers jsonb,
+                                   p_min_participants integer,
+                                   p_max_quantity bigint,
+                                   p_per_customer_limit bigint,
+                                   p_deposit_policy jsonb, p_min_score integer,
+                                   p_deposit_window_seconds integer,
+                                   p_payment_window_seconds integer,
+                                   p_max_pending_share_bp integer,
+                                   p_fulfilment text, p_pickup_point_ids bigint[],
+                                   p_after_sales_days integer,
+                                   p_staff_id bigint, p_request_id text)
+    RETURNS SETOF campaigns
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_before campaigns;
+    c campaigns;
+BEGIN
+    SELECT * INTO v_before FROM campaigns t
+     WHERE t.distributor_id = p_distributor_id AND t.id = p_campaign_id
+       AND t.version = p_version AND t.status = p_status
+       AND (t.status = 'draft' OR t.ends_at > now())
+       FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    UPDATE campaigns t
+       SET product_id = p_product_id, title = p_title,
+           description = p_description, starts_at = p_starts_at,
+           ends_at = p_ends_at, tier_basis = p_tier_basis, tiers = p_tiers,
+           min_participants = p_min_participants,
+           max_quantity = p_max_quantity,
+           per_customer_limit = p_per_customer_limit,
+           deposit_policy = p_deposit_policy, min_score = p_min_score,
+           deposit_window_seconds = p_deposit_window_seconds,
+           payment_window_seconds = p_payment_window_seconds,
+           max_pending_share_bp = p_max_pending_share_bp,
+           fulfilment = p_fulfilment, pickup_point_ids = p_pickup_point_ids,
+           after_sales_days = p_after_sales_days,
+           version = t.version + 1, updated_at = now()
+     WHERE t.id = v_before.id
+    RETURNING * INTO c;
+    PERFORM gb_audit(p_distributor_id, p_staff_id, 'update', 'campaign', c.id,
+                     gb_campaign_json(v_before)::jsonb, gb_campaign_json(c)::jsonb,
+                     p_request_id);
+    RETURN NEXT c;
+END $$;
+
+-- Staff publish: a draft becomes scheduled, or open when its starts_at has
+-- come, with its audit line (before: the status). Outcome:
+--   'published'     campaign is the campaign published;
+--   'not_found'     not the distributor's campaign (campaign NULL);
+--   'not_draft'     campaign as found (its status says why);
+--   'ended'         its ends_at has passed;
+--   'understocked'  the product's stock is below max_quantity.
+-- The checks run in that order under the campaign's lock, so two publishes
+-- of one draft publish it once. This is the one place that decides whether
+-- a campaign's product can supply it: whatever stock a campaign must hold
+-- (today: the product's stock covers max_quantity; publishing reserves
+-- nothing) is decided and taken here.
+CREATE OR REPLACE FUNCTION gb_campaign_publish(p_distributor_id bigint,
+                                    p_campaign_id bigint, p_staff_id bigint,
+                                    p_request_id text, OUT outcome text,
+                                    OUT campaign campaigns)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_stock bigint;
+BEGIN
+    SELECT * INTO campaign FROM campaigns t
+     WHERE t.distributor_id = p_distributor_id AND t.id = p_campaign_id
+       FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    IF campaign.status <> 'draft' THEN
+        outcome := 'not_draft';
+        RETURN;
+    END IF;
+    IF campaign.ends_at <= now() THEN
+        outcome := 'ended';
+        RETURN;
+    END IF;
+    SELECT p.stock INTO v_stock FROM products p
+     WHERE p.distributor_id = campaign.distributor_id AND p.id = campaign.product_id;
+    IF v_stock < campaign.max_quantity THEN
+        outcome := 'understocked';
+        RETURN;
+    END IF;
+    UPDATE campaigns t
+       SET status = CASE WHEN t.starts_at <= now() THEN 'open' ELSE 'scheduled' END,
+           version = t.version + 1, updated_at = now()
+     WHERE t.id = campaign.id
+    RETURNING * INTO campaign;
+    PERFORM gb_audit(p_distributor_id, p_staff_id, 'publish', 'campaign', campaign.id,
+                     jsonb_build_object('status', 'draft'),
+                     gb_campaign_json(campaign)::jsonb, p_request_id);
+    outcome := 'published';
+END $$;
+
 -- Staff cancel with its audit line, in one transaction: the before and
 -- after objects around gb_campaign_cancel (functions/transitions.sql,
 -- resolved at call time). Returns its outcome: 'cancelled', 'not_found' or
@@ -117,12 +292,9 @@ BEGIN
     END IF;
     v_outcome := gb_campaign_cancel(p_distributor_id, p_campaign_id);
     IF v_outcome = 'cancelled' THEN
-        INSERT INTO audit_log (distributor_id, staff_id, actor, action, entity,
-                               entity_id, before, after, request_id)
-        SELECT p_distributor_id, p_staff_id, 'staff:' || p_staff_id, 'cancel',
-               'campaign', c.id, v_before, gb_campaign_json(c)::jsonb,
-               p_request_id
-          FROM campaigns c WHERE c.id = p_campaign_id;
+        PERFORM gb_audit(p_distributor_id, p_staff_id, 'cancel', 'campaign', c.id,
+                         v_before, gb_campaign_json(c)::jsonb, p_request_id)
+           FROM campaigns c WHERE c.id = p_campaign_id;
     END IF;
     RETURN v_outcome;
 END $$;

@@ -1,5 +1,7 @@
--- Identity: the representations of distributors, staff and customers, and
--- the session lookup of every authenticated request (server/engine/auth.c).
+-- Identity: the representations of distributors, staff and customers, the
+-- session lookup of every authenticated request (server/engine/auth.c),
+-- and the writes of accounts, logins and sessions, and of a customer's VIP
+-- level.
 
 CREATE OR REPLACE FUNCTION gb_distributor_json(d distributors) RETURNS json
     LANGUAGE sql STABLE
@@ -89,20 +91,119 @@ BEGIN
         RETURNING id INTO slot;
 END $$;
 
+-- A login's success (the password verified, after gb_login_begin gave the
+-- attempt its slot p_slot): the session of token SHA-256 p_token_sha256
+-- (hex) for p_ttl_s seconds, the stored hash replaced by p_rehash when
+-- given (it used fewer iterations than configured), and the attempt's own
+-- slot deleted (the failures of other attempts keep counting). One row:
+-- the session's expiry and the account as the login answers it.
+CREATE OR REPLACE FUNCTION gb_login_succeed(p_realm text, p_slot bigint,
+                                 p_account_id bigint, p_token_sha256 text,
+                                 p_ttl_s integer, p_rehash text)
+    RETURNS TABLE (expires_at text, account json)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_expires timestamptz := now() + make_interval(secs => p_ttl_s);
+BEGIN
+    DELETE FROM login_failures f WHERE f.id = p_slot;
+    IF p_realm = 'staff' THEN
+        INSERT INTO sessions (token_sha256, staff_id, expires_at)
+        VALUES (decode(p_token_sha256, 'hex'), p_account_id, v_expires);
+        IF p_rehash IS NOT NULL THEN
+            UPDATE staff s SET password_hash = p_rehash WHERE s.id = p_account_id;
+        END IF;
+        RETURN QUERY
+        SELECT gb_ts(v_expires),
+               json_build_object('id', s.id, 'login', s.login, 'role', s.role,
+                                 'distributor_id', s.distributor_id)
+          FROM staff s WHERE s.id = p_account_id;
+    ELSE
+        INSERT INTO sessions (token_sha256, customer_id, expires_at)
+        VALUES (decode(p_token_sha256, 'hex'), p_account_id, v_expires);
+        IF p_rehash IS NOT NULL THEN
+            UPDATE customers c SET password_hash = p_rehash
+             WHERE c.id = p_account_id;
+        END IF;
+        RETURN QUERY
+        SELECT gb_ts(v_expires), gb_customer_json(c)
+          FROM customers c WHERE c.id = p_account_id;
+    END IF;
+END $$;
+
+-- Logging out: the session of token SHA-256 p_token_sha256 (hex) ends now.
+CREATE OR REPLACE FUNCTION gb_session_revoke(p_token_sha256 text) RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE sessions s SET revoked_at = now()
+     WHERE s.token_sha256 = decode(p_token_sha256, 'hex') AND s.revoked_at IS NULL;
+END $$;
+
+-- A shopper's registration; answers the customer's JSON. A login taken is
+-- unique_violation.
+CREATE OR REPLACE FUNCTION gb_customer_create(p_login text, p_hash text,
+                                   p_display_name text) RETURNS json
+    LANGUAGE plpgsql AS $$
+DECLARE
+    c customers;
+BEGIN
+    INSERT INTO customers (login, password_hash, display_name)
+    VALUES (p_login, p_hash, p_display_name) RETURNING * INTO c;
+    RETURN gb_customer_json(c);
+END $$;
+
+-- Whether a distributor's staff see a customer: only one who has taken
+-- part in one of its campaigns (any other id is not found to them, so a
+-- distributor cannot probe the platform's customers by id).
+CREATE OR REPLACE FUNCTION gb_customer_visible(p_distributor_id bigint,
+                                    p_customer_id bigint) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$ SELECT EXISTS (SELECT 1 FROM participations p
+                          WHERE p.distributor_id = p_distributor_id
+                            AND p.customer_id = p_customer_id) $$;
+
+-- A distributor sets a customer's VIP level (its prior for the customer's
+-- score in its joins), with its audit line (the level before, 0 when none
+-- was set, and after). False when the customer is not visible to it.
+CREATE OR REPLACE FUNCTION gb_customer_vip_set(p_distributor_id bigint,
+                                    p_customer_id bigint, p_level integer,
+                                    p_staff_id bigint, p_request_id text)
+    RETURNS boolean
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_old integer;
+BEGIN
+    IF NOT gb_customer_visible(p_distributor_id, p_customer_id) THEN
+        RETURN false;
+    END IF;
+    SELECT v.vip_level INTO v_old FROM customer_vip v
+     WHERE v.distributor_id = p_distributor_id AND v.customer_id = p_customer_id;
+    INSERT INTO customer_vip (distributor_id, customer_id, vip_level)
+    VALUES (p_distributor_id, p_customer_id, p_level)
+    ON CONFLICT (distributor_id, customer_id) DO UPDATE
+       SET vip_level = EXCLUDED.vip_level, updated_at = now();
+    PERFORM gb_audit(p_distributor_id, p_staff_id, 'update', 'customer_vip',
+                     p_customer_id,
+                     jsonb_build_object('vip_level', coalesce(v_old, 0)),
+                     jsonb_build_object('vip_level', p_level), p_request_id);
+    RETURN true;
+END $$;
+
 -- Creating staff and distributors (server/engine/account.c): one place that
 -- inserts staff, with its audit entry. An owner asking for a login held by
 -- another distributor's staff gets the same answer as for a free one (a
 -- row holding it in login_elsewhere: docs/decisions.md, "Staff logins held
 -- by another distributor"); a login of its own distributor is 409 duplicate.
--- Creates a staff member and its audit entry; answers its JSON, or NULL
--- when the distributor already has that login. A login held by another
--- distributor's staff: with p_elsewhere a row that never logs in (an
--- owner adding staff), without it unique_violation (the platform creating
--- an owner, which may know).
+-- Creates a staff member and its audit entry (by p_actor_staff, or the
+-- platform when NULL); answers its JSON, or NULL when the distributor
+-- already has that login. A login held by another distributor's staff:
+-- with p_elsewhere a row that never logs in (an owner adding staff),
+-- without it unique_violation (the platform creating an owner, which may
+-- know).
+DROP FUNCTION IF EXISTS gb_staff_create(bigint, text, text, text, boolean, text, bigint,
+                                        text);
 CREATE OR REPLACE FUNCTION gb_staff_create(p_distributor bigint, p_login text,
                                 p_hash text, p_role text, p_elsewhere boolean,
-                                p_actor text, p_actor_staff bigint,
-                                p_request text) RETURNS json
+                                p_actor_staff bigint, p_request text) RETURNS json
     LANGUAGE plpgsql AS $$
 DECLARE
     s staff;
@@ -128,10 +229,8 @@ BEGIN
             RETURN NULL; -- the distributor took it meanwhile
         END IF;
     END IF;
-    INSERT INTO audit_log (distributor_id, staff_id, actor, action, entity,
-                           entity_id, after, request_id)
-    VALUES (p_distributor, p_actor_staff, p_actor, 'create', 'staff', s.id,
-            gb_staff_json(s)::jsonb, p_request);
+    PERFORM gb_audit(p_distributor, p_actor_staff, 'create', 'staff', s.id, NULL,
+                     gb_staff_json(s)::jsonb, p_request);
     RETURN gb_staff_json(s);
 END $$;
 
@@ -148,12 +247,10 @@ DECLARE
 BEGIN
     INSERT INTO distributors (name, commission_bp, currency)
     VALUES (p_name, p_commission_bp, p_currency) RETURNING * INTO d;
-    INSERT INTO audit_log (distributor_id, actor, action, entity, entity_id,
-                           after, request_id)
-    VALUES (d.id, 'platform', 'create', 'distributor', d.id,
-            gb_distributor_json(d)::jsonb, p_request);
-    owner := gb_staff_create(d.id, p_login, p_hash, 'owner', false,
-                             'platform', NULL, p_request);
+    PERFORM gb_audit(d.id, NULL, 'create', 'distributor', d.id, NULL,
+                     gb_distributor_json(d)::jsonb, p_request);
+    owner := gb_staff_create(d.id, p_login, p_hash, 'owner', false, NULL,
+                             p_request);
     RETURN json_build_object('distributor', gb_distributor_json(d),
                              'owner', owner);
 END $$;

@@ -1,6 +1,7 @@
--- Fulfilment: the representations of pickup points and orders,
--- the trigger that creates an order when a participation becomes paid, and
--- the order transitions with their outbox events (api/admin/pickup_points.c,
+-- Fulfilment: the representations of pickup points and orders, the
+-- staff's writes of pickup points (with their audit lines), the trigger
+-- that creates an order when a participation becomes paid, and the order
+-- transitions with their outbox events (api/admin/pickup_points.c,
 -- api/admin/fulfilment.c and api/shop/orders.c answer with these, through
 -- server/engine/order.c for the transitions).
 --
@@ -31,6 +32,64 @@ CREATE OR REPLACE FUNCTION gb_pickup_point_json(p pickup_points) RETURNS json
               'commission_bp', p.commission_bp, 'active', p.active,
               'created_at', gb_ts(p.created_at),
               'updated_at', gb_ts(p.updated_at)) $$;
+
+-- A pickup point of the distributor, with its audit line; answers its
+-- JSON.
+CREATE OR REPLACE FUNCTION gb_pickup_point_create(p_distributor_id bigint, p_name text,
+                                       p_address text, p_leader_name text,
+                                       p_leader_phone text, p_commission_bp integer,
+                                       p_staff_id bigint, p_request_id text)
+    RETURNS json
+    LANGUAGE plpgsql AS $$
+DECLARE
+    p pickup_points;
+BEGIN
+    INSERT INTO pickup_points (distributor_id, name, address, leader_name,
+                               leader_phone, commission_bp)
+    VALUES (p_distributor_id, p_name, p_address, p_leader_name, p_leader_phone,
+            p_commission_bp)
+    RETURNING * INTO p;
+    PERFORM gb_audit(p_distributor_id, p_staff_id, 'create', 'pickup_point', p.id,
+                     NULL, gb_pickup_point_json(p)::jsonb, p_request_id);
+    RETURN gb_pickup_point_json(p);
+END $$;
+
+-- A staff edit of a pickup point: each argument that is not NULL replaces
+-- its field (a commission changed applies to campaigns settled afterwards:
+-- the leader's commission is fixed at settlement); with its audit line
+-- (before and after). Answers the point's JSON, or no row when the
+-- distributor has no such point.
+CREATE OR REPLACE FUNCTION gb_pickup_point_update(p_distributor_id bigint, p_id bigint,
+                                       p_name text, p_address text,
+                                       p_leader_name text, p_leader_phone text,
+                                       p_commission_bp integer, p_active boolean,
+                                       p_staff_id bigint, p_request_id text)
+    RETURNS SETOF json
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_before pickup_points;
+    p pickup_points;
+BEGIN
+    SELECT * INTO v_before FROM pickup_points x
+     WHERE x.distributor_id = p_distributor_id AND x.id = p_id
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    UPDATE pickup_points x
+       SET name = coalesce(p_name, x.name),
+           address = coalesce(p_address, x.address),
+           leader_name = coalesce(p_leader_name, x.leader_name),
+           leader_phone = coalesce(p_leader_phone, x.leader_phone),
+           commission_bp = coalesce(p_commission_bp, x.commission_bp),
+           active = coalesce(p_active, x.active), updated_at = now()
+     WHERE x.id = v_before.id
+    RETURNING * INTO p;
+    PERFORM gb_audit(p_distributor_id, p_staff_id, 'update', 'pickup_point', p.id,
+                     gb_pickup_point_json(v_before)::jsonb,
+                     gb_pickup_point_json(p)::jsonb, p_request_id);
+    RETURN NEXT gb_pickup_point_json(p);
+END $$;
 
 -- True when every id of p_ids is an active pickup point of the
 -- distributor (an empty array is usable: delivery names none).

@@ -24,6 +24,8 @@
 --             their amounts from gross and their returned units from the
 --             manufacturer's quantity: the line settles what was kept
 --   defaulted gross 0, forfeited = deposit paid, manufacturer 0
+--   the split of gross + forfeited (gb_settlement_split, also the split
+--   of an after-sales refund approved after settlement: one rule):
 --   commission = (amount x bp + 5000) div 10000 on gross + forfeited,
 --             computed as q x bp + (r x bp + 5000) div 10000 with
 --             amount = 10000 q + r (equal, and no overflow);
@@ -31,6 +33,7 @@
 --             for a paid line of a pickup campaign (the point the
 --             participation chose, its commission_bp at settlement,
 --             recorded on the line as leader_bp); 0 otherwise;
+--   manufacturer = the unit cost (gb_settlement_unit_cost) x the units;
 --   net = gross + forfeited - commission - manufacturer - leader (may be
 --             negative: a ledger distributor_net entry then has a
 --             negative amount).
@@ -51,9 +54,6 @@
 --     pickup campaign has a fourth, settle:<id>:leader_commission (also
 --     when 0), while a delivery campaign keeps exactly three.
 
-
--- The scheduler asks every pass which succeeded campaigns still wait for a
-
 -- (amount x bp + 5000) div 10000 for amount >= 0, 0 <= bp <= 10000: the one
 -- basis-point rounding (C applies none). Written as q x bp + (r x bp + 5000)
 -- div 10000 with amount = 10000 q + r, so no step overflows bigint.
@@ -61,6 +61,35 @@ CREATE OR REPLACE FUNCTION gb_apply_bp(p_amount bigint, p_bp integer) RETURNS bi
     LANGUAGE sql IMMUTABLE STRICT
     AS $$ SELECT (p_amount / 10000) * p_bp
                  + ((p_amount % 10000) * p_bp + 5000) / 10000 $$;
+
+-- The split of an amount received for a campaign: what goes to the
+-- platform (commission), to the pickup point's leader, to the manufacturer
+-- (the unit cost of the units sold), and what is left to the distributor
+-- (net, may be negative). p_gross is what was sold, p_forfeited the
+-- deposits kept from defaults. Settlement splits each line with it, and an
+-- after-sales refund approved after settlement is split with it too (its
+-- adjustment is the negated split of the refund: functions/aftersales.sql),
+-- so a change to the split is made here once. A set-returning SQL function
+-- so that the settlement's statement inlines it: no call per line.
+CREATE OR REPLACE FUNCTION gb_settlement_split(p_gross bigint, p_forfeited bigint,
+                                    p_commission_bp integer, p_leader_bp integer,
+                                    p_unit_cost bigint, p_units bigint)
+    RETURNS TABLE (commission bigint, leader bigint, manufacturer bigint,
+                   net bigint)
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT x.commission, x.leader, x.manufacturer,
+                 p_gross + p_forfeited - x.commission - x.leader - x.manufacturer
+            FROM (SELECT gb_apply_bp(p_gross + p_forfeited, p_commission_bp)
+                             AS commission,
+                         gb_apply_bp(p_gross, p_leader_bp) AS leader,
+                         p_unit_cost * p_units AS manufacturer) x $$;
+
+-- What the manufacturer is owed for one unit of a campaign's product: the
+-- product's cost price now (products have no update path, so it is the
+-- cost at settlement and at any later adjustment alike).
+CREATE OR REPLACE FUNCTION gb_settlement_unit_cost(c campaigns) RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$ SELECT p.cost_price_cents FROM products p WHERE p.id = c.product_id $$;
 
 -- Settles one campaign: true if it settled now; false when it is not
 -- found, not succeeded (already settled, or never succeeded), or still
@@ -83,8 +112,7 @@ BEGIN
     END IF;
     SELECT commission_bp INTO v_bp FROM distributors
      WHERE id = c.distributor_id;
-    SELECT cost_price_cents INTO v_cost FROM products
-     WHERE id = c.product_id;
+    v_cost := gb_settlement_unit_cost(c);
 
     -- One statement, hence one snapshot: the lines, the totals and the
     -- ledger sums agree with each other.
@@ -103,8 +131,7 @@ BEGIN
                CASE p.status WHEN 'defaulted'
                     THEN p.deposit_paid_cents ELSE 0 END AS forfeited,
                CASE p.status WHEN 'paid'
-                    THEN v_cost * (p.quantity - r.returned) ELSE 0 END
-                   AS manufacturer
+                    THEN p.quantity - r.returned ELSE 0 END AS units
           FROM participations p
           LEFT JOIN pickup_points pp ON pp.id = p.pickup_point_id
          CROSS JOIN LATERAL (
@@ -114,9 +141,10 @@ BEGIN
                 WHERE x.participation_id = p.id AND x.status = 'approved') r
          WHERE p.campaign_id = c.id AND p.status IN ('paid', 'defaulted')
     ), lines AS (
-        SELECT s.*, gb_apply_bp(s.gross + s.forfeited, v_bp) AS commission,
-               gb_apply_bp(s.gross, s.leader_bp) AS leader
+        SELECT s.*, x.commission, x.leader, x.manufacturer, x.net
           FROM src s
+         CROSS JOIN LATERAL gb_settlement_split(s.gross, s.forfeited, v_bp,
+                                                s.leader_bp, v_cost, s.units) x
     ), money AS (
         SELECT coalesce(sum(amount_cents) FILTER (
                    WHERE kind IN ('deposit_received', 'balance_received')),
@@ -131,8 +159,7 @@ BEGIN
                coalesce(sum(commission), 0)::bigint AS commission,
                coalesce(sum(manufacturer), 0)::bigint AS manufacturer,
                coalesce(sum(leader), 0)::bigint AS leader,
-               coalesce(sum(gross + forfeited - commission - manufacturer
-                            - leader), 0)::bigint AS net
+               coalesce(sum(net), 0)::bigint AS net
           FROM lines
     ), settle AS (
         INSERT INTO settlements (campaign_id, distributor_id, settled_at,
@@ -193,9 +220,7 @@ BEGIN
                                   leader_commission_cents)
     SELECT l.id, s.campaign_id, c.distributor_id, l.customer_id, l.status,
            l.quantity, l.price, l.gross, l.forfeited, l.commission,
-           l.manufacturer,
-           l.gross + l.forfeited - l.commission - l.manufacturer - l.leader,
-           l.pickup_point_id, l.leader_bp, l.leader
+           l.manufacturer, l.net, l.pickup_point_id, l.leader_bp, l.leader
       FROM lines l, settle s;
 
     UPDATE campaigns

@@ -1,6 +1,7 @@
 -- Outbound webhooks: the fan-out of the outbox to endpoints, the claim of
 -- due deliveries by a relay process, and the record of an attempt
--- (server/out/webhook_relay.c); the endpoint representation
+-- (server/out/webhook_relay.c); the endpoint representation and the
+-- owner's writes of endpoints, each with its audit line
 -- (api/admin/webhooks.c).
 --
 -- No statement here waits on the network: the relay claims (one short
@@ -24,6 +25,83 @@ CREATE OR REPLACE FUNCTION gb_webhook_endpoint_json(w webhook_endpoints) RETURNS
                              'created_at', gb_ts(w.created_at),
                              'updated_at', gb_ts(w.updated_at))
 $$;
+
+-- A new endpoint of the distributor, with its audit line (without the
+-- secret); answers its JSON with the secret, which no other answer shows.
+-- p_events is a JSON array of event patterns (checked by the caller).
+CREATE OR REPLACE FUNCTION gb_webhook_endpoint_create(p_distributor_id bigint, p_url text,
+                                           p_events jsonb, p_description text,
+                                           p_secret text, p_staff_id bigint,
+                                           p_request_id text) RETURNS json
+    LANGUAGE plpgsql AS $$
+DECLARE
+    w webhook_endpoints;
+BEGIN
+    INSERT INTO webhook_endpoints (distributor_id, url, events, description, secret)
+    VALUES (p_distributor_id, p_url,
+            ARRAY(SELECT jsonb_array_elements_text(p_events)),
+            coalesce(p_description, ''), p_secret)
+    RETURNING * INTO w;
+    PERFORM gb_audit(p_distributor_id, p_staff_id, 'create', 'webhook_endpoint', w.id,
+                     NULL, gb_webhook_endpoint_json(w)::jsonb, p_request_id);
+    RETURN (gb_webhook_endpoint_json(w)::jsonb
+            || jsonb_build_object('secret', w.secret))::json;
+END $$;
+
+-- An owner's edit of an endpoint: each argument that is not NULL replaces
+-- its field; with its audit line (before and after). Answers the
+-- endpoint's JSON, or no row when the distributor has no such endpoint.
+CREATE OR REPLACE FUNCTION gb_webhook_endpoint_update(p_distributor_id bigint,
+                                           p_endpoint_id bigint, p_url text,
+                                           p_events jsonb, p_description text,
+                                           p_enabled boolean, p_staff_id bigint,
+                                           p_request_id text) RETURNS SETOF json
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_before webhook_endpoints;
+    w webhook_endpoints;
+BEGIN
+    SELECT * INTO v_before FROM webhook_endpoints x
+     WHERE x.distributor_id = p_distributor_id AND x.id = p_endpoint_id
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    UPDATE webhook_endpoints x
+       SET url = coalesce(p_url, x.url),
+           events = CASE WHEN p_events IS NULL THEN x.events
+                         ELSE ARRAY(SELECT jsonb_array_elements_text(p_events)) END,
+           description = coalesce(p_description, x.description),
+           enabled = coalesce(p_enabled, x.enabled),
+           updated_at = now()
+     WHERE x.id = v_before.id
+    RETURNING * INTO w;
+    PERFORM gb_audit(p_distributor_id, p_staff_id, 'update', 'webhook_endpoint', w.id,
+                     gb_webhook_endpoint_json(v_before)::jsonb,
+                     gb_webhook_endpoint_json(w)::jsonb, p_request_id);
+    RETURN NEXT gb_webhook_endpoint_json(w);
+END $$;
+
+-- An owner deletes an endpoint (its deliveries, pending ones included, go
+-- with it), with its audit line (before: the endpoint). False when the
+-- distributor has no such endpoint.
+CREATE OR REPLACE FUNCTION gb_webhook_endpoint_delete(p_distributor_id bigint,
+                                           p_endpoint_id bigint, p_staff_id bigint,
+                                           p_request_id text) RETURNS boolean
+    LANGUAGE plpgsql AS $$
+DECLARE
+    w webhook_endpoints;
+BEGIN
+    DELETE FROM webhook_endpoints x
+     WHERE x.distributor_id = p_distributor_id AND x.id = p_endpoint_id
+    RETURNING * INTO w;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM gb_audit(p_distributor_id, p_staff_id, 'delete', 'webhook_endpoint', w.id,
+                     gb_webhook_endpoint_json(w)::jsonb, NULL, p_request_id);
+    RETURN true;
+END $$;
 
 -- A delivery as the deliveries list shows it.
 CREATE OR REPLACE FUNCTION gb_webhook_delivery_json(d webhook_deliveries, p_type text)

@@ -7,8 +7,9 @@
  * its normal form (login.h), the password checked for length and hashed on
  * the worker pool, then the handler's statement runs under its
  * Idempotency-Key (idem.h), and a login that is taken answers 409
- * duplicate. The statement writes its own audit entry (schema: the
- * gb_*_create functions).
+ * duplicate. The statement calls the schema's function that writes the
+ * account (gb_customer_create, gb_staff_create, gb_distributor_create),
+ * with its audit entry for staff and distributors.
  *
  * Hashing is what an anonymous client can make the server spend: logins
  * and registrations first take an attempt from the client's per-minute

@@ -4,7 +4,7 @@
  *   SELECT pg_try_advisory_xact_lock(k)        false -> 409 (running)
  *   SELECT the stored answer                   -> replay or 409
  *   ... the work's statements ...
- *   INSERT the answer (ON CONFLICT: replaces one older than 24 h)
+ *   store the answer (gb_idem_store: replaces one older than 24 h)
  *   COMMIT                                     -> reply
  * Any reply before COMMIT frees the request, which releases the connection
  * with a ROLLBACK: the work's writes and the claim vanish together.
@@ -42,17 +42,8 @@ static struct db_stmt find_stmt =
             " WHERE principal = $1 AND route = $2 AND key = $3"
             "   AND created_at > now() - interval '24 hours'",
             4);
-static struct db_stmt store_stmt = DB_STMT(
-    "idem_store",
-    "INSERT INTO idempotency_keys (principal, route, key, request_sha256,"
-    "                              response_status, response_body)"
-    " VALUES ($1, $2, $3, decode($4, 'hex'), $5, $6)"
-    " ON CONFLICT (principal, route, key) DO UPDATE"
-    "   SET request_sha256 = EXCLUDED.request_sha256,"
-    "       response_status = EXCLUDED.response_status,"
-    "       response_body = EXCLUDED.response_body, created_at = now()"
-    " WHERE idempotency_keys.created_at <= now() - interval '24 hours'",
-    6);
+static struct db_stmt store_stmt =
+    DB_STMT("idem_store", "SELECT gb_idem_store($1, $2, $3, $4, $5, $6)", 6);
 
 static bool idem_key_valid(const char *k)
 {

@@ -7,7 +7,8 @@
  * PATCH reads the campaign with its version, decides in C, and writes with
  * "WHERE version = $v AND status = $s"; a lost race re-reads and decides
  * again (CAMPAIGN_EDIT_ATTEMPTS), then answers 409 invalid_state. The
- * write records its audit line (before and after) in the same statement.
+ * write (gb_campaign_update) records its audit line (before and after) in
+ * its transaction.
  *
  * Decisions where the documents are silent (also in functions/campaigns.sql):
  *  - PATCH of a scheduled or open campaign: any field other than ends_at,
@@ -65,28 +66,13 @@ static struct db_stmt campaign_patch_read = DB_STMT(
 
 static struct db_stmt campaign_patch_write = DB_STMT(
     "campaign_patch_write",
-    "WITH o AS (SELECT c FROM campaigns c"
-    "            WHERE c.distributor_id = $1 AND c.id = $2),"
-    " u AS (UPDATE campaigns t SET product_id = $5, title = $6,"
-    "         description = $7, starts_at = $8, ends_at = $9,"
-    "         tier_basis = $10, tiers = $11::jsonb, min_participants = $12,"
-    "         max_quantity = $13, per_customer_limit = $14,"
-    "         deposit_policy = $15::jsonb, min_score = $16,"
-    "         deposit_window_seconds = $17, payment_window_seconds = $18,"
-    "         max_pending_share_bp = $21, fulfilment = $22,"
-    "         pickup_point_ids = $23::bigint[], after_sales_days = $24,"
-    "         version = t.version + 1, updated_at = now()"
-    "       WHERE t.distributor_id = $1 AND t.id = $2 AND t.version = $3"
-    "         AND t.status = $4 AND (t.status = 'draft' OR t.ends_at > now())"
-    "       RETURNING t),"
-    " a AS (INSERT INTO audit_log (distributor_id, staff_id, actor, action,"
-    "         entity, entity_id, before, after, request_id)"
-    "       SELECT $1, $19::bigint, 'staff:' || $19::bigint, 'update',"
-    "              'campaign', $2::bigint, gb_campaign_json(o.c)::jsonb,"
-    "              gb_campaign_json(u.t)::jsonb, $20 FROM o, u)"
-    " SELECT " CAMPAIGN_VIEW_COLS(
-        "gb_campaign_json", "u.t",
-        "k") "   FROM u, LATERAL gb_campaign_counted(u.t) k",
+    "SELECT " CAMPAIGN_VIEW_COLS(
+        "gb_campaign_json", "u",
+        "k") "  FROM gb_campaign_update($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+             "                          $10, $11, $12, $13, $14, $15, $16,"
+             "                          $17, $18, $19, $20, $21, $22, $23,"
+             "                          $24) u,"
+             "       LATERAL gb_campaign_counted(u) k",
     24);
 
 static void campaign_edit_start(struct req *r);
@@ -355,9 +341,9 @@ static void campaign_edit_read_cb(const struct db_result *res, void *arg)
     params[2] = version;
     params[3] = status;
     campaign_form_params(r, &c, params + 4);
-    params[18] = campaign_edit_int_text(r, r->who.id);
-    params[19] = r->id;
-    campaign_form_params_fulfil(r, &c, params + 20);
+    campaign_form_params_fulfil(r, &c, params + 18);
+    params[22] = campaign_edit_int_text(r, r->who.id);
+    params[23] = r->id;
     if (!req_query_db(r, &campaign_patch_write, params,
                       campaign_edit_written_cb))
         return;

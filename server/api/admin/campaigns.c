@@ -7,8 +7,9 @@
  * Every campaign reply is the campaign's JSON built by SQL with "progress"
  * spliced in (engine/campaign_view.h); the staff view also splices "stats"
  * (built by SQL) and "forecast" (forecast module over p_complete_at_join
- * of the live participations). Every write records its audit line (before
- * and after) in the same statement or transaction.
+ * of the live participations). Every write is a function of
+ * functions/campaigns.sql (gb_campaign_create, _publish, _cancel_audited),
+ * which records its audit line in the write's transaction.
  *
  * Decisions where the documents are silent (also in functions/campaigns.sql):
  *  - an unknown or foreign product_id is 400 invalid_field "product_id";
@@ -51,22 +52,12 @@ static struct db_stmt campaign_product =
 
 static struct db_stmt campaign_insert = DB_STMT(
     "campaign_insert",
-    "WITH n AS (INSERT INTO campaigns AS t (distributor_id, product_id, title,"
-    "    description, starts_at, ends_at, tier_basis, tiers, min_participants,"
-    "    max_quantity, per_customer_limit, deposit_policy, min_score,"
-    "    deposit_window_seconds, payment_window_seconds,"
-    "    max_pending_share_bp, fulfilment, pickup_point_ids, after_sales_days)"
-    "  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11,"
-    "          $12::jsonb, $13, $14, $15, $18, $19, $20::bigint[], $21)"
-    "  RETURNING t),"
-    " a AS (INSERT INTO audit_log (distributor_id, staff_id, actor, action,"
-    "                              entity, entity_id, after, request_id)"
-    "       SELECT $1, $16::bigint, 'staff:' || $16::bigint, 'create',"
-    "              'campaign', (n.t).id, gb_campaign_json(n.t)::jsonb, $17"
-    "         FROM n)"
-    " SELECT " CAMPAIGN_VIEW_COLS(
-        "gb_campaign_json", "n.t",
-        "k") "   FROM n, LATERAL gb_campaign_counted(n.t) k",
+    "SELECT " CAMPAIGN_VIEW_COLS(
+        "gb_campaign_json", "n",
+        "k") "  FROM gb_campaign_create($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+             "                          $10, $11, $12, $13, $14, $15, $16,"
+             "                          $17, $18, $19, $20, $21) n,"
+             "       LATERAL gb_campaign_counted(n) k",
     21);
 
 static void campaigns_inserted_cb(const struct db_result *res, void *arg)
@@ -90,9 +81,9 @@ static void campaigns_create_run(struct req *r)
     const char *params[21];
     params[0] = req_tenant_param(r);
     campaign_form_params(r, &st->in, params + 1);
-    params[15] = campaigns_int_text(r, r->who.id);
-    params[16] = r->id;
-    campaign_form_params_fulfil(r, &st->in, params + 17);
+    campaign_form_params_fulfil(r, &st->in, params + 15);
+    params[19] = campaigns_int_text(r, r->who.id);
+    params[20] = r->id;
     if (!req_exec(r, &campaign_insert, params, campaigns_inserted_cb))
         return;
 }
@@ -155,34 +146,13 @@ void campaigns_create(struct req *r)
 
 /* ------------------------------------------------------------ publish */
 
+/* The outcome, the status of the campaign found, and the campaign. */
 static struct db_stmt campaign_publish = DB_STMT(
     "campaign_publish",
-    "WITH c AS (SELECT c.status, c.ends_at > now() AS future,"
-    "                  p.stock >= c.max_quantity AS stocked"
-    "             FROM campaigns c"
-    "             JOIN products p ON p.distributor_id = c.distributor_id"
-    "                            AND p.id = c.product_id"
-    "            WHERE c.distributor_id = $1 AND c.id = $2),"
-    " u AS (UPDATE campaigns t"
-    "          SET status = CASE WHEN t.starts_at <= now() THEN 'open'"
-    "                            ELSE 'scheduled' END,"
-    "              version = t.version + 1, updated_at = now()"
-    "         FROM products p"
-    "        WHERE t.distributor_id = $1 AND t.id = $2"
-    "          AND t.status = 'draft' AND t.ends_at > now()"
-    "          AND p.distributor_id = t.distributor_id AND p.id = t.product_id"
-    "          AND p.stock >= t.max_quantity"
-    "        RETURNING t),"
-    " a AS (INSERT INTO audit_log (distributor_id, staff_id, actor, action,"
-    "         entity, entity_id, before, after, request_id)"
-    "       SELECT $1, $3::bigint, 'staff:' || $3::bigint, 'publish',"
-    "              'campaign', $2::bigint, jsonb_build_object('status', "
-    "c.status),"
-    "              gb_campaign_json(u.t)::jsonb, $4 FROM c, u)"
-    " SELECT c.status, c.future, c.stocked, " CAMPAIGN_VIEW_COLS(
-        "gb_campaign_json", "u.t",
-        "k") "   FROM c LEFT JOIN u ON true"
-             "   LEFT JOIN LATERAL gb_campaign_counted(u.t) k ON true",
+    "SELECT p.outcome, (p.campaign).status, " CAMPAIGN_VIEW_COLS(
+        "gb_campaign_json", "p.campaign",
+        "k") "  FROM gb_campaign_publish($1, $2, $3, $4) p"
+             "  LEFT JOIN LATERAL gb_campaign_counted(p.campaign) k ON true",
     4);
 
 static void campaigns_published_cb(const struct db_result *res, void *arg)
@@ -193,27 +163,21 @@ static void campaigns_published_cb(const struct db_result *res, void *arg)
         return;
     }
     PGresult *pg = res->res;
-    if (PQntuples(pg) != 1) {
+    const char *outcome = PQgetvalue(pg, 0, 0);
+    if (strcmp(outcome, "published") == 0)
+        campaign_view_reply_one(r, 200, pg, 2, true);
+    else if (strcmp(outcome, "not_found") == 0)
         req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
-        return;
-    }
-    if (!PQgetisnull(pg, 0, 4)) { /* u's tiers: the update happened */
-        campaign_view_reply_one(r, 200, pg, 3, true);
-        return;
-    }
-    if (strcmp(PQgetvalue(pg, 0, 0), "draft") != 0)
+    else if (strcmp(outcome, "not_draft") == 0)
         req_reply_error(r, 409, "invalid_state", NULL,
                         "Only a draft can be published; this campaign is %s.",
-                        PQgetvalue(pg, 0, 0));
-    else if (strcmp(PQgetvalue(pg, 0, 1), "t") != 0)
+                        PQgetvalue(pg, 0, 1));
+    else if (strcmp(outcome, "ended") == 0)
         req_reply_error(r, 409, "invalid_state", "ends_at",
                         "ends_at has passed; set a later one first.");
-    else if (strcmp(PQgetvalue(pg, 0, 2), "t") != 0)
+    else /* understocked */
         req_reply_error(r, 409, "invalid_state", NULL,
                         "The product's stock is below max_quantity.");
-    else
-        req_reply_error(r, 409, "invalid_state", NULL,
-                        "The campaign changed meanwhile; read it and retry.");
 }
 
 static void campaigns_publish_run(struct req *r)

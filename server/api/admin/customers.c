@@ -3,12 +3,13 @@
  * set their VIP level.
  *
  * Customers are platform-wide accounts, but a distributor's staff see only
- * the customers who have taken part in one of its campaigns: any other id
+ * the customers who have taken part in one of its campaigns
+ * (gb_customer_visible, for the lookup and the VIP change): any other id
  * answers 404, like another tenant's rows (a distributor cannot probe the
  * platform's customer base by id). The score and the event counts are those
  * a join would use: the customer's history with every distributor, the VIP
  * prior of the caller's distributor (joinengine.c). A VIP change is audited
- * with the level before and after.
+ * with the level before and after (gb_customer_vip_set).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +21,6 @@
 #include "http/request.h"
 #include "lib/json.h"
 
-#define CUSTOMER_VISIBLE                      \
-    " EXISTS (SELECT 1 FROM participations p" \
-    "          WHERE p.distributor_id = $1 AND p.customer_id = $2)"
-
 static struct db_stmt customer_get =
     DB_STMT("staff_customer_get",
             "SELECT gb_customer_json(cu)::text, coalesce(v.vip_level, 0), h.*"
@@ -31,31 +28,12 @@ static struct db_stmt customer_get =
             "  LEFT JOIN customer_vip v ON v.distributor_id = $1"
             "        AND v.customer_id = cu.id"
             " CROSS JOIN gb_customer_history(cu.id, $3) h"
-            " WHERE cu.id = $2 AND" CUSTOMER_VISIBLE,
+            " WHERE cu.id = $2 AND gb_customer_visible($1, cu.id)",
             3);
 
-static struct db_stmt customer_vip_set = DB_STMT(
-    "staff_customer_vip_set",
-    "WITH cu AS (SELECT cu.id FROM customers cu"
-    "             WHERE cu.id = $2 AND" CUSTOMER_VISIBLE "),"
-    " old AS (SELECT v.vip_level FROM customer_vip v"
-    "          WHERE v.distributor_id = $1 AND v.customer_id = $2),"
-    " up AS (INSERT INTO customer_vip (distributor_id, customer_id, vip_level)"
-    "        SELECT $1, cu.id, $3::int FROM cu"
-    "        ON CONFLICT (distributor_id, customer_id) DO UPDATE"
-    "          SET vip_level = EXCLUDED.vip_level, updated_at = now()"
-    "        RETURNING customer_id),"
-    " a AS (INSERT INTO audit_log (distributor_id, staff_id, actor, action,"
-    "                              entity, entity_id, before, after,"
-    "                              request_id)"
-    "       SELECT $1, $4::bigint, 'staff:' || $4::bigint, 'update',"
-    "              'customer_vip', up.customer_id,"
-    "              jsonb_build_object('vip_level',"
-    "                                 coalesce((SELECT vip_level FROM old), "
-    "0)),"
-    "              jsonb_build_object('vip_level', $3::int), $5 FROM up)"
-    " SELECT count(*) FROM up",
-    5);
+static struct db_stmt customer_vip_set =
+    DB_STMT("staff_customer_vip_set",
+            "SELECT gb_customer_vip_set($1, $2, $3, $4, $5)", 5);
 
 static void customers_got_cb(const struct db_result *res, void *arg)
 {
@@ -116,7 +94,7 @@ static void customers_vip_cb(const struct db_result *res, void *arg)
         req_reply_db_error(r, res);
         return;
     }
-    if (strcmp(PQgetvalue(res->res, 0, 0), "1") != 0) {
+    if (strcmp(PQgetvalue(res->res, 0, 0), "t") != 0) { /* not visible */
         req_reply_error(r, 404, "not_found", NULL, "No such customer.");
         return;
     }

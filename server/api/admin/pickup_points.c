@@ -8,7 +8,7 @@
  * may name them for years; `active: false` keeps a point out of new
  * campaigns. Every statement takes the caller's distributor id as $1, so
  * another distributor's points are not found (404). Writes carry their
- * audit line in the same statement.
+ * audit line in their transaction (gb_pickup_point_create, _update).
  */
 #include <string.h>
 
@@ -71,16 +71,7 @@ static const char *pickup_points_opt_int(struct req *r, bool has, int64_t v)
 
 static struct db_stmt pickup_insert = DB_STMT(
     "pickup_insert",
-    "WITH p AS (INSERT INTO pickup_points (distributor_id, name, address,"
-    "             leader_name, leader_phone, commission_bp)"
-    "           VALUES ($1, $2, $3, $4, $5, $6) RETURNING *),"
-    " a AS (INSERT INTO audit_log (distributor_id, staff_id, actor, action,"
-    "                              entity, entity_id, after, request_id)"
-    "       SELECT $1, $7::bigint, 'staff:' || $7::bigint, 'create',"
-    "              'pickup_point', p.id, gb_pickup_point_json(p)::jsonb, $8"
-    "         FROM p)"
-    " SELECT gb_pickup_point_json(p)::text FROM p",
-    8);
+    "SELECT gb_pickup_point_create($1, $2, $3, $4, $5, $6, $7, $8)::text", 8);
 
 static void pickup_points_inserted_cb(const struct db_result *res, void *arg)
 {
@@ -151,28 +142,14 @@ void pickup_points_get(struct req *r)
     req_one_row(r, &pickup_get, params);
 }
 
-/* Absent fields are NULL parameters and keep their value. A commission
- * changed here applies to campaigns settled afterwards (the leader's
- * commission is fixed at settlement, DESIGN.md). */
-static struct db_stmt pickup_update = DB_STMT(
-    "pickup_update",
-    "WITH o AS (SELECT p FROM pickup_points p"
-    "            WHERE p.distributor_id = $1 AND p.id = $2 FOR UPDATE),"
-    " u AS (UPDATE pickup_points t SET name = coalesce($3, t.name),"
-    "         address = coalesce($4, t.address),"
-    "         leader_name = coalesce($5, t.leader_name),"
-    "         leader_phone = coalesce($6, t.leader_phone),"
-    "         commission_bp = coalesce($7::integer, t.commission_bp),"
-    "         active = coalesce($8::boolean, t.active), updated_at = now()"
-    "       FROM o WHERE t.distributor_id = $1 AND t.id = $2 RETURNING t),"
-    " a AS (INSERT INTO audit_log (distributor_id, staff_id, actor, action,"
-    "         entity, entity_id, before, after, request_id)"
-    "       SELECT $1, $9::bigint, 'staff:' || $9::bigint, 'update',"
-    "              'pickup_point', $2::bigint,"
-    "              gb_pickup_point_json(o.p)::jsonb,"
-    "              gb_pickup_point_json(u.t)::jsonb, $10 FROM o, u)"
-    " SELECT gb_pickup_point_json(u.t)::text FROM u",
-    10);
+/* Absent fields are NULL parameters and keep their value
+ * (gb_pickup_point_update: no row for another distributor's point). */
+static struct db_stmt pickup_update =
+    DB_STMT("pickup_update",
+            "SELECT p::text"
+            "  FROM gb_pickup_point_update($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+            "                              $10) p",
+            10);
 
 /* PATCH /v1/admin/pickup-points/{id} {name?, address?, leader_name?,
  * leader_phone?, commission_bp?, active?} (owner, operator) -> 200 point |

@@ -5,8 +5,8 @@
  * and its stock must cover a campaign's max_quantity when it is published.
  * Every statement takes the caller's distributor id as $1 and filters on it,
  * so another distributor's products are not found (404). A creation writes
- * its audit line in the same statement. SKUs are unique per distributor
- * (409 duplicate, field "sku").
+ * its audit line in its transaction (gb_product_create). SKUs are unique per
+ * distributor (409 duplicate, field "sku").
  *
  * Prices are bounded by PRICING_PRICE_MAX_CENTS and stock by
  * PRICING_STOCK_MAX (pricing.h explains why every amount a campaign on the
@@ -31,16 +31,7 @@ struct product_new {
 
 static struct db_stmt product_insert = DB_STMT(
     "product_insert",
-    "WITH p AS (INSERT INTO products (distributor_id, sku, name, description,"
-    "                                 list_price_cents, cost_price_cents, "
-    "stock)"
-    "           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *),"
-    " a AS (INSERT INTO audit_log (distributor_id, staff_id, actor, action,"
-    "                              entity, entity_id, after, request_id)"
-    "       SELECT $1, $8::bigint, 'staff:' || $8::bigint, 'create', 'product',"
-    "              p.id, gb_product_json(p)::jsonb, $9 FROM p)"
-    " SELECT gb_product_json(p)::text FROM p",
-    9);
+    "SELECT gb_product_create($1, $2, $3, $4, $5, $6, $7, $8, $9)::text", 9);
 
 static void products_inserted_cb(const struct db_result *res, void *arg)
 {

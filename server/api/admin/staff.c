@@ -13,12 +13,11 @@
 #include "lib/json.h"
 
 /* A login held by another distributor's staff gets a row that never logs
- * in, answered like a free one (schema/016, README "Choices"). */
+ * in, answered like a free one (gb_staff_create, docs/decisions.md "Staff
+ * logins held by another distributor"). */
 static struct db_stmt staff_insert =
     DB_STMT("staff_insert",
-            "SELECT gb_staff_create($1, $2, $3, $4, true,"
-            "                       'staff:' || $5::bigint, $5, $6)::text",
-            6);
+            "SELECT gb_staff_create($1, $2, $3, $4, true, $5, $6)::text", 6);
 
 /* POST /v1/admin/staff {login, password, role} (owner) -> 201 staff |
  * 409 duplicate (a login of this distributor) */

@@ -130,20 +130,7 @@ static void webhooks_check_then(struct req *r, struct endpoint_body *b,
 
 static struct db_stmt endpoint_insert = DB_STMT(
     "webhook_endpoint_insert",
-    "WITH w AS (INSERT INTO webhook_endpoints (distributor_id, url, events,"
-    "                                          description, secret)"
-    "           VALUES ($1, $2, ARRAY(SELECT "
-    "jsonb_array_elements_text($3::jsonb)),"
-    "                   coalesce($4, ''), $5) RETURNING *),"
-    " a AS (INSERT INTO audit_log (distributor_id, staff_id, actor, action,"
-    "                              entity, entity_id, after, request_id)"
-    "       SELECT $1, $6::bigint, 'staff:' || $6::bigint, 'create',"
-    "              'webhook_endpoint', w.id, "
-    "gb_webhook_endpoint_json(w)::jsonb,"
-    "              $7 FROM w)"
-    " SELECT (gb_webhook_endpoint_json(w)::jsonb"
-    "         || jsonb_build_object('secret', w.secret))::text FROM w",
-    7);
+    "SELECT gb_webhook_endpoint_create($1, $2, $3, $4, $5, $6, $7)::text", 7);
 
 static void webhooks_inserted_cb(const struct db_result *res, void *arg)
 {
@@ -222,23 +209,8 @@ void webhooks_get(struct req *r)
 
 static struct db_stmt endpoint_update = DB_STMT(
     "webhook_endpoint_update",
-    "WITH o AS (SELECT * FROM webhook_endpoints"
-    "            WHERE distributor_id = $1 AND id = $2 FOR UPDATE),"
-    " w AS (UPDATE webhook_endpoints t"
-    "          SET url = coalesce($3, t.url),"
-    "              events = CASE WHEN $4::jsonb IS NULL THEN t.events ELSE"
-    "                  ARRAY(SELECT jsonb_array_elements_text($4::jsonb)) END,"
-    "              description = coalesce($5, t.description),"
-    "              enabled = coalesce($6::boolean, t.enabled),"
-    "              updated_at = now()"
-    "         FROM o WHERE t.id = o.id RETURNING t.*),"
-    " a AS (INSERT INTO audit_log (distributor_id, staff_id, actor, action,"
-    "         entity, entity_id, before, after, request_id)"
-    "       SELECT $1, $7::bigint, 'staff:' || $7::bigint, 'update',"
-    "              'webhook_endpoint', w.id, "
-    "gb_webhook_endpoint_json(o)::jsonb,"
-    "              gb_webhook_endpoint_json(w)::jsonb, $8 FROM w, o)"
-    " SELECT gb_webhook_endpoint_json(w)::text FROM w",
+    "SELECT w::text"
+    "  FROM gb_webhook_endpoint_update($1, $2, $3, $4, $5, $6, $7, $8) w",
     8);
 
 static void webhooks_updated_cb(const struct db_result *res, void *arg)
@@ -286,18 +258,9 @@ void webhooks_update(struct req *r)
 
 /* ------------------------------------------------------------ delete */
 
-static struct db_stmt endpoint_delete = DB_STMT(
-    "webhook_endpoint_delete",
-    "WITH w AS (DELETE FROM webhook_endpoints"
-    "            WHERE distributor_id = $1 AND id = $2 RETURNING *),"
-    " a AS (INSERT INTO audit_log (distributor_id, staff_id, actor, action,"
-    "         entity, entity_id, before, request_id)"
-    "       SELECT $1, $3::bigint, 'staff:' || $3::bigint, 'delete',"
-    "              'webhook_endpoint', w.id, "
-    "gb_webhook_endpoint_json(w)::jsonb,"
-    "              $4 FROM w)"
-    " SELECT w.id FROM w",
-    4);
+static struct db_stmt endpoint_delete =
+    DB_STMT("webhook_endpoint_delete",
+            "SELECT gb_webhook_endpoint_delete($1, $2, $3, $4)", 4);
 
 static void webhooks_deleted_cb(const struct db_result *res, void *arg)
 {
@@ -306,7 +269,7 @@ static void webhooks_deleted_cb(const struct db_result *res, void *arg)
         req_reply_db_error(r, res);
         return;
     }
-    if (PQntuples(res->res) != 1) {
+    if (strcmp(PQgetvalue(res->res, 0, 0), "t") != 0) {
         req_reply_error(r, 404, "not_found", NULL, "No such webhook endpoint.");
         return;
     }

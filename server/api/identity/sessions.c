@@ -4,16 +4,16 @@
  *
  * A login first takes an attempt from its client's allowance (account.h),
  * then, in one statement, its slot in the login's count and the account:
- * gb_login_begin (schema/015) counts the attempts of the last minute under
- * a lock and, under ten, records this one before any hashing, so that
- * concurrent attempts cannot all pass the count; at ten it answers 429. The
- * password is then verified on the worker pool, against a dummy hash when
+ * gb_login_begin (functions/identity.sql) counts the attempts of the last
+ * minute under a lock and, under ten, records this one before any hashing, so
+ * that concurrent attempts cannot all pass the count; at ten it answers 429.
+ * The password is then verified on the worker pool, against a dummy hash when
  * the login does not exist, so that an unknown login and a wrong password
  * get the same answer after about the same time. A failure leaves its slot
  * as the failure; a success creates the session (only the token's SHA-256
  * is stored), deletes its own slot only (the failures of other attempts
  * keep counting), and upgrades the stored hash when it used fewer
- * iterations than configured, all in one statement.
+ * iterations than configured, all in one call (gb_login_succeed).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +32,6 @@
 struct realm {
     const char *name; /* "staff" or "customer" */
     struct db_stmt *lookup;
-    struct db_stmt *create;
 };
 
 struct login_state {
@@ -55,36 +54,14 @@ static struct db_stmt staff_lookup =
 static struct db_stmt customer_lookup =
     DB_STMT("login_customer", LOGIN_LOOKUP("customers", "customer"), 1);
 
-static struct db_stmt staff_session = DB_STMT(
-    "session_staff",
-    "WITH s AS (INSERT INTO sessions (token_sha256, staff_id, expires_at)"
-    "           VALUES (decode($1, 'hex'), $2,"
-    "                   now() + make_interval(secs => $3)) RETURNING *),"
-    " u AS (UPDATE staff SET password_hash = $4"
-    "        WHERE id = $2 AND $4::text IS NOT NULL),"
-    " f AS (DELETE FROM login_failures WHERE id = $5)"
-    " SELECT gb_ts(s.expires_at),"
-    "        json_build_object('id', a.id, 'login', a.login, 'role', a.role,"
-    "                          'distributor_id', a.distributor_id)::text"
-    "   FROM s JOIN staff a ON a.id = s.staff_id",
-    5);
+static struct db_stmt session_create =
+    DB_STMT("session_create",
+            "SELECT s.expires_at, s.account::text"
+            "  FROM gb_login_succeed($1, $2, $3, $4, $5, $6) s",
+            6);
 
-static struct db_stmt customer_session = DB_STMT(
-    "session_customer",
-    "WITH s AS (INSERT INTO sessions (token_sha256, customer_id, expires_at)"
-    "           VALUES (decode($1, 'hex'), $2,"
-    "                   now() + make_interval(secs => $3)) RETURNING *),"
-    " u AS (UPDATE customers SET password_hash = $4"
-    "        WHERE id = $2 AND $4::text IS NOT NULL),"
-    " f AS (DELETE FROM login_failures WHERE id = $5)"
-    " SELECT gb_ts(s.expires_at), gb_customer_json(a)::text"
-    "   FROM s JOIN customers a ON a.id = s.customer_id",
-    5);
-
-static const struct realm realm_staff = {"staff", &staff_lookup,
-                                         &staff_session};
-static const struct realm realm_customer = {"customer", &customer_lookup,
-                                            &customer_session};
+static const struct realm realm_staff = {"staff", &staff_lookup};
+static const struct realm realm_customer = {"customer", &customer_lookup};
 
 static void sessions_reply_401(struct req *r)
 {
@@ -125,10 +102,13 @@ static void sessions_verified_cb(struct req *r, bool ok, const char *rehash)
         return;
     }
     crypto_hex_encode(digest, sizeof digest, st->token_hash);
-    const char *params[] = {st->token_hash, st->account_id,
+    const char *params[] = {st->realm->name,
+                            st->slot,
+                            st->account_id,
+                            st->token_hash,
                             req_printf(r, "%d", r->srv->cfg->session_ttl_s),
-                            rehash ? req_strdup(r, rehash) : NULL, st->slot};
-    if (!req_query_db(r, st->realm->create, params, sessions_created_cb))
+                            rehash ? req_strdup(r, rehash) : NULL};
+    if (!req_query_db(r, &session_create, params, sessions_created_cb))
         return;
 }
 
@@ -202,10 +182,7 @@ void sessions_customer_login(struct req *r)
 }
 
 static struct db_stmt session_revoke =
-    DB_STMT("session_revoke",
-            "UPDATE sessions SET revoked_at = now()"
-            " WHERE token_sha256 = decode($1, 'hex') AND revoked_at IS NULL",
-            1);
+    DB_STMT("session_revoke", "SELECT gb_session_revoke($1)", 1);
 
 static void sessions_revoked_cb(const struct db_result *res, void *arg)
 {

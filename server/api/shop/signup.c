@@ -12,11 +12,8 @@
 #include "http/request.h"
 #include "lib/json.h"
 
-static struct db_stmt customer_insert =
-    DB_STMT("customer_insert",
-            "INSERT INTO customers AS c (login, password_hash, display_name)"
-            " VALUES ($1, $2, $3) RETURNING gb_customer_json(c)::text",
-            3);
+static struct db_stmt customer_insert = DB_STMT(
+    "customer_insert", "SELECT gb_customer_create($1, $2, $3)::text", 3);
 
 /* POST /v1/customers {login, password, display_name} -> 201 customer |
  * 409 duplicate | 429. A registration must say that a login is taken; the

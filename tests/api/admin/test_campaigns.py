@@ -7,14 +7,17 @@ tenant; participations are inserted straight into the database to set up
 counts (the schema's trigger keeps the live counters).
 """
 import itertools
+import threading
 import time
 import types
 
+import psycopg2
 import pytest
 
 from helpers import *  # noqa: F401,F403
 from helpers import start_module_server, _stop_module_server
 from campaign_helpers import *  # noqa: F401,F403
+from sql_helpers import sql_audit, sql_campaign, sql_one, sql_product, sql_tenant
 
 _n = itertools.count(1)
 
@@ -449,6 +452,125 @@ def test_publish(shared, t):
     assert_error(post_publish(srv, t.token, 2 ** 50), 404, "not_found")
     assert count_rows(db, "audit_log", "entity = 'campaign' AND action = 'publish'"
                       " AND distributor_id = %s", (t.id,)) == 2
+
+
+def test_product_and_campaign_writes_in_sql(db):
+    """gb_product_create, gb_campaign_create and gb_campaign_update: each
+    answers what it wrote and writes one audit line in its transaction; a
+    taken SKU and another distributor's product are refused by the schema;
+    an edit applies only to the version and status it was decided on (and
+    not to a live campaign past its ends_at), else writes nothing."""
+    with db.cursor() as cur:
+        did, staff = sql_tenant(cur)
+        other, _ = sql_tenant(cur)
+        actor = "staff:%d" % staff
+        prod = sql_one(cur, "SELECT gb_product_create(%s, 'SKU-1', 'Tea', '', 9900, 5100, 50,"
+                            " %s, 'r1')", (did, staff))[0]
+        row = sql_one(cur, "SELECT gb_product_json(p) FROM products p WHERE id = %s",
+                      (prod["id"],))[0]
+        assert prod == row and prod["stock"] == 50
+        with pytest.raises(psycopg2.errors.UniqueViolation):
+            cur.execute("SELECT gb_product_create(%s, 'SKU-1', 'Tea', '', 9900, 5100, 50,"
+                        " %s, 'r1')", (did, staff))
+        assert sql_audit(cur, "product") == [("create", prod["id"], staff, actor, None, row,
+                                              "r1")]
+        fields = ("Deal", "", "2030-01-01T00:00:00Z", "2030-01-02T00:00:00Z", "participants",
+                  '[{"threshold": 1, "unit_price_cents": 8900}]', 1, 10, 10,
+                  '[{"min_score": 0, "deposit_percent": 10}]', 0, 900, 86400, 5000,
+                  "delivery", "{}", 7)
+        create = "SELECT (gb_campaign_create(%s, %s" + ", %s" * (len(fields) + 2) + ")).id"
+        with pytest.raises(psycopg2.errors.ForeignKeyViolation):
+            cur.execute(create, (other, prod["id"]) + fields + (staff, "r2"))
+        cid = sql_one(cur, create, (did, prod["id"]) + fields + (staff, "r2"))[0]
+        created = sql_one(cur, "SELECT gb_campaign_json(c) FROM campaigns c WHERE id = %s",
+                          (cid,))[0]
+        assert (created["status"], created["title"], created["max_quantity"]) == \
+            ("draft", "Deal", 10)
+        update = ("SELECT u.id, u.version, u.title FROM gb_campaign_update(%s, %s, %s, %s, %s"
+                  + ", %s" * (len(fields) + 2) + ") u")
+        edited = ("Better deal",) + fields[1:]
+        for bad in ((did, cid, 2, "draft"), (did, cid, 1, "open"), (other, cid, 1, "draft")):
+            cur.execute(update, bad + (prod["id"],) + edited + (staff, "r3"))
+            assert cur.fetchall() == []
+        cur.execute(update, (did, cid, 1, "draft", prod["id"]) + edited + (staff, "r3"))
+        assert cur.fetchall() == [(cid, 2, "Better deal")]
+        after = sql_one(cur, "SELECT gb_campaign_json(c) FROM campaigns c WHERE id = %s",
+                        (cid,))[0]
+        cur.execute("UPDATE campaigns SET status = 'open', version = 3,"
+                    " starts_at = now() - interval '2 days', ends_at = now() - interval '1 day'"
+                    " WHERE id = %s", (cid,))
+        cur.execute(update, (did, cid, 3, "open", prod["id"]) + edited + (staff, "r4"))
+        assert cur.fetchall() == []
+        assert sql_audit(cur, "campaign") == [
+            ("create", cid, staff, actor, None, created, "r2"),
+            ("update", cid, staff, actor, created, after, "r3")]
+
+
+def publish_sql(cur, did, cid, staff):
+    """gb_campaign_publish: (outcome, status of the campaign it answers)."""
+    return sql_one(cur, "SELECT p.outcome, (p.campaign).status"
+                        " FROM gb_campaign_publish(%s, %s, %s, 'req-1') p", (did, cid, staff))
+
+
+def test_publish_rules_in_sql(db):
+    """gb_campaign_publish, the one place that publishes: the product's stock
+    must cover max_quantity (equal is enough); the checks come in the order
+    not a draft, ends_at passed, stock; a refusal changes nothing; a publish
+    bumps the version and writes its audit line in the same transaction."""
+    with db.cursor() as cur:
+        did, staff = sql_tenant(cur)
+        other, _ = sql_tenant(cur)
+        prod = sql_product(cur, did, stock=10)
+        short = sql_campaign(cur, did, prod, max_quantity=11)
+        assert publish_sql(cur, did, short, staff) == ("understocked", "draft")
+        both = sql_campaign(cur, did, prod, max_quantity=11, starts_in="-2 hours",
+                            ends_in="-1 hour")
+        assert publish_sql(cur, did, both, staff) == ("ended", "draft")
+        exact = sql_campaign(cur, did, prod, max_quantity=10)
+        assert publish_sql(cur, other, exact, staff) == ("not_found", None)
+        assert publish_sql(cur, did, exact, staff) == ("published", "open")
+        later = sql_campaign(cur, did, prod, max_quantity=1, starts_in="1 hour")
+        assert publish_sql(cur, did, later, staff) == ("published", "scheduled")
+        assert publish_sql(cur, did, later, staff) == ("not_draft", "scheduled")
+        cur.execute("UPDATE campaigns SET ends_at = now() - interval '1 second',"
+                    " starts_at = now() - interval '1 day' WHERE id = %s", (exact,))
+        assert publish_sql(cur, did, exact, staff) == ("not_draft", "open")
+        cur.execute("SELECT id, status, version FROM campaigns WHERE id IN %s ORDER BY id",
+                    ((short, both, exact, later),))
+        assert cur.fetchall() == [(short, "draft", 1), (both, "draft", 1),
+                                  (exact, "open", 2), (later, "scheduled", 2)]
+        cur.execute("SELECT entity_id, staff_id, actor, before, after->>'status', request_id"
+                    " FROM audit_log WHERE action = 'publish' ORDER BY id")
+        assert cur.fetchall() == [
+            (exact, staff, "staff:%d" % staff, {"status": "draft"}, "open", "req-1"),
+            (later, staff, "staff:%d" % staff, {"status": "draft"}, "scheduled", "req-1")]
+
+
+def test_publish_twice_at_once_publishes_once(cluster, dbname, db):
+    """Two publishes of one draft, the second sent while the first's
+    transaction is open: the second waits for the campaign's lock and then
+    finds it no longer a draft."""
+    with db.cursor() as cur:
+        did, staff = sql_tenant(cur)
+        cid = sql_campaign(cur, did, sql_product(cur, did))
+    first, second = cluster.connect(dbname), cluster.connect(dbname)
+    try:
+        first.autocommit = False
+        c1 = first.cursor()
+        assert publish_sql(c1, did, cid, staff) == ("published", "open")
+        result = []
+        th = threading.Thread(target=lambda: result.append(
+            publish_sql(second.cursor(), did, cid, staff)))
+        th.start()
+        time.sleep(0.5)
+        assert result == []  # waiting for the first's lock
+        first.commit()
+        th.join(10)
+        assert result == [("not_draft", "open")]
+    finally:
+        first.close()
+        second.close()
+    assert count_rows(db, "audit_log", "action = 'publish' AND entity_id = %s", (cid,)) == 1
 
 
 # ---------------------------------------------------------------- cancel

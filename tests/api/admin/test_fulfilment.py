@@ -8,6 +8,7 @@ import pytest
 
 from helpers import *
 from campaign_helpers import OMIT, create_product, create_campaign, open_campaign, post_campaign
+from sql_helpers import sql_audit, sql_one, sql_tenant
 
 POINT = {"name": "幸福小区自提点", "address": "幸福路 1 号", "leader_name": "王团长",
          "leader_phone": "13900000001", "commission_bp": 300}
@@ -39,6 +40,39 @@ def test_pickup_points_create_list_get_patch(srv):
                     {"commission_bp": 500, "active": False}, token=t.token)
     assert r.status == 200, r
     assert (r.json["commission_bp"], r.json["active"], r.json["name"]) == (500, False, POINT["name"])
+
+
+def test_pickup_point_writes_in_sql(db):
+    """gb_pickup_point_create / _update: what each answers, the fields an
+    update leaves alone (NULL arguments), one audit line each in its
+    transaction; another distributor's point is not found."""
+    with db.cursor() as cur:
+        did, staff = sql_tenant(cur)
+        other, _ = sql_tenant(cur)
+        actor = "staff:%d" % staff
+        made = sql_one(cur, "SELECT gb_pickup_point_create(%s, 'P', 'Road 1', 'Wang',"
+                            " '13900000001', 300, %s, 'r1')", (did, staff))[0]
+        pid = made["id"]
+
+        def now():
+            return sql_one(cur, "SELECT gb_pickup_point_json(p) FROM pickup_points p"
+                                " WHERE id = %s", (pid,))[0]
+        first = now()
+        assert made == first and (first["commission_bp"], first["active"]) == (300, True)
+        update = "SELECT gb_pickup_point_update(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        cur.execute(update, (other, pid, "Q", None, None, None, None, None, staff, "r2"))
+        assert cur.fetchall() == []
+        cur.execute(update, (did, pid, None, "Road 2", None, None, 0, False, staff, "r2"))
+        answered = cur.fetchall()
+        second = now()
+        assert answered == [(second,)]
+        assert {k: second[k] for k in ("name", "address", "leader_name", "leader_phone",
+                                       "commission_bp", "active")} == \
+            {"name": "P", "address": "Road 2", "leader_name": "Wang",
+             "leader_phone": "13900000001", "commission_bp": 0, "active": False}
+        assert sql_audit(cur, "pickup_point") == [
+            ("create", pid, staff, actor, None, first, "r1"),
+            ("update", pid, staff, actor, first, second, "r2")]
 
 
 def test_pickup_point_refusals(srv):

@@ -14,6 +14,7 @@ import pytest
 from helpers import *
 from campaign_helpers import open_campaign, scheduled_campaign
 from join_helpers import http_customer, join, withdraw
+from sql_helpers import sql_audit, sql_one, sql_tenant
 
 FEED = "/v1/admin/events"
 
@@ -306,6 +307,50 @@ def test_endpoint_lifecycle(hsrv, db, receiver):
     r = hsrv.request("DELETE", "%s/%d" % (HOOKS, hook["id"]), token=t.token)
     assert r.status == 204, r
     assert_error(hsrv.get("%s/%d" % (HOOKS, hook["id"]), token=t.token), 404, "not_found")
+
+
+def test_endpoint_writes_in_sql(db):
+    """gb_webhook_endpoint_create / _update / _delete: what each answers, the
+    fields an update leaves alone (NULL arguments), and one audit line each
+    in its transaction (the secret in none of them); another distributor's
+    endpoint is not found."""
+    with db.cursor() as cur:
+        did, staff = sql_tenant(cur)
+        other, _ = sql_tenant(cur)
+        actor = "staff:%d" % staff
+        made = sql_one(cur, "SELECT gb_webhook_endpoint_create(%s, 'https://a.example/h',"
+                            " '[\"campaign.*\"]', NULL, 'whsec_1', %s, 'r1')", (did, staff))[0]
+        eid = made["id"]
+
+        def now():
+            return sql_one(cur, "SELECT gb_webhook_endpoint_json(w) FROM webhook_endpoints w"
+                                " WHERE id = %s", (eid,))[0]
+        first = now()
+        assert made == dict(first, secret="whsec_1")
+        assert (first["events"], first["description"], first["enabled"]) == \
+            (["campaign.*"], "", True)
+        update = "SELECT gb_webhook_endpoint_update(%s, %s, %s, %s, %s, %s, %s, %s)"
+        cur.execute(update, (other, eid, "https://b.example/h", None, None, None, staff, "r2"))
+        assert cur.fetchall() == []
+        cur.execute(update, (did, eid, None, '["*"]', "all of it", False, staff, "r2"))
+        answered = cur.fetchall()
+        second = now()
+        assert answered == [(second,)]
+        assert (second["url"], second["events"], second["description"], second["enabled"]) == \
+            ("https://a.example/h", ["*"], "all of it", False)
+        cur.execute(update, (did, eid, "https://b.example/h", None, None, None, staff, "r3"))
+        third = now()
+        assert (third["url"], third["events"], third["enabled"]) == \
+            ("https://b.example/h", ["*"], False)
+        delete = "SELECT gb_webhook_endpoint_delete(%s, %s, %s, 'r4')"
+        assert sql_one(cur, delete, (other, eid, staff))[0] is False
+        assert sql_one(cur, delete, (did, eid, staff))[0] is True
+        assert sql_one(cur, delete, (did, eid, staff))[0] is False
+        assert sql_audit(cur, "webhook_endpoint") == [
+            ("create", eid, staff, actor, None, first, "r1"),
+            ("update", eid, staff, actor, first, second, "r2"),
+            ("update", eid, staff, actor, second, third, "r3"),
+            ("delete", eid, staff, actor, third, None, "r4")]
 
 
 def test_ssrf_guard(make_server, dbname, receiver):

@@ -8,11 +8,14 @@ largest amounts the bounds of pricing.h and schema/002_bounds.sql allow)
 and a ledger that matches them. gb_settle_due then settles, and every
 settlement line, total and settle:* ledger entry is compared with the table
 computed here in Python integers, independently of the SQL. gb_apply_bp is
-checked on its own over the whole bigint range.
+checked on its own over the whole bigint range, gb_settlement_split (the
+split of an amount, which settlement lines and after-sales adjustments
+share) against the table, and that the two really share it.
 """
 import random
 
 from settle_helpers import rnd
+from sql_helpers import sql_campaign, sql_customer, sql_one, sql_product, sql_tenant
 
 INT64_MAX = 2 ** 63 - 1
 PRICE_MAX = 10 ** 8        # PRICING_PRICE_MAX_CENTS
@@ -245,3 +248,165 @@ def test_gb_apply_bp_is_the_design_rule(db, seed):
         got = [r[0] for r in cur.fetchall()]
     bad = [(a, bp, g, rnd(a, bp)) for (a, bp), g in zip(pairs, got) if g != rnd(a, bp)]
     assert bad == [], bad[:5]
+
+
+def split(gross, forfeited, bp, leader_bp, unit_cost, units):
+    """DESIGN.md's split of an amount: (commission, leader, manufacturer, net)."""
+    commission, leader = rnd(gross + forfeited, bp), rnd(gross, leader_bp)
+    manufacturer = unit_cost * units
+    return commission, leader, manufacturer, gross + forfeited - commission - leader - manufacturer
+
+
+def test_gb_settlement_split_is_the_design_rule(db):
+    """gb_settlement_split, the one split of settlement lines and after-sales
+    adjustments, against the table: commission on gross + forfeited rounded
+    once (x.5 up, not to even), the leader's on gross only, the manufacturer
+    paid per unit, net the rest (negative too), up to the bounds."""
+    big = AMOUNT_MAX
+    cases = [
+        (17800, 0, 500, 0, 6000, 2),
+        (1790, 0, 500, 0, 0, 0),        # 89.5 -> 90
+        (99, 0, 50, 0, 0, 0),           # 0.495 -> 0
+        (1, 0, 5000, 0, 0, 0),          # 0.5 -> 1
+        (5, 0, 5000, 0, 0, 0),          # 2.5 -> 3
+        (15, 15, 5000, 0, 0, 0),        # rounded once on 30: 15, not 8 + 8
+        (0, 1780, 500, 300, 6000, 0),   # a default: no leader, no manufacturer
+        (5, 0, 0, 5000, 0, 0),          # the leader's 2.5 -> 3
+        (3, 0, 5000, 0, 1, 3),          # net -2
+        (0, 0, 10000, 10000, PRICE_MAX, 0),
+        (big, 0, 10000, 10000, PRICE_MAX, QUANTITY_MAX),
+        (big, big, 9999, 10000, PRICE_MAX, QUANTITY_MAX),
+    ]
+    rng = random.Random(12052026)
+    for _ in range(3000):
+        cases.append((rng.choice([0, rng.randint(0, 10 ** 6), rng.randint(0, big)]),
+                      rng.choice([0, 0, rng.randint(0, 10 ** 6)]),
+                      rng.choice([rng.randint(0, 10000), 5000, 2500, 1, 9999]),
+                      rng.choice([0, rng.randint(0, 10000), 5000]),
+                      rng.randint(0, PRICE_MAX), rng.randint(0, QUANTITY_MAX)))
+    cols = list(zip(*cases))
+    with db.cursor() as cur:
+        cur.execute("SELECT x.* FROM unnest(%s::bigint[], %s::bigint[], %s::int[], %s::int[],"
+                    "                       %s::bigint[], %s::bigint[])"
+                    "      WITH ORDINALITY AS u (g, f, bp, lbp, cost, n, i)"
+                    " CROSS JOIN LATERAL gb_settlement_split(u.g, u.f, u.bp, u.lbp, u.cost, u.n) x"
+                    " ORDER BY u.i", [list(c) for c in cols])
+        got = cur.fetchall()
+    bad = [(c, g, split(*c)) for c, g in zip(cases, got) if tuple(g) != split(*c)]
+    assert len(got) == len(cases) and bad == [], bad[:5]
+
+
+def settled_pickup_sale(cur, bp=750, leader_bp=300, cost=5100, price=8900, quantity=3,
+                        forfeited=990):
+    """A pickup campaign at price, settled by gb_campaign_settle: one paid
+    participation of quantity at a point of leader_bp, picked up, and one
+    defaulted that forfeited its deposit. Returns a dict of the ids."""
+    did, staff = sql_tenant(cur, bp)
+    prod = sql_product(cur, did, cost=cost, list_price=price)
+    cur.execute("INSERT INTO pickup_points (distributor_id, name, address, leader_name,"
+                " leader_phone, commission_bp) VALUES (%s, 'Point', 'Road 1', 'Leader',"
+                " '13900000001', %s) RETURNING id", (did, leader_bp))
+    point = cur.fetchone()[0]
+    cid = sql_campaign(cur, did, prod, status="succeeded", max_quantity=100,
+                       starts_in="-2 days", ends_in="-1 day", tiers=((1, price),),
+                       final_price=price, fulfilment="pickup", points=[point])
+    ids = dict(did=did, staff=staff, cid=cid, point=point)
+    for st, q, dep in (("paid", quantity, 0), ("defaulted", 1, forfeited)):
+        customer = sql_customer(cur)
+        cur.execute(
+            "INSERT INTO participations (distributor_id, campaign_id, customer_id, quantity,"
+            " status, score_at_join, p_complete_at_join, deposit_percent, deposit_cents,"
+            " deposit_paid_cents, unit_price_cents, pickup_point_id)"
+            " VALUES (%s, %s, %s, %s, %s, 75, 0.75, 10, %s, %s, %s, %s) RETURNING id",
+            (did, cid, customer, q, st, dep, dep, price, point))
+        pid = cur.fetchone()[0]
+        kind, amount = ("balance_received", price * q) if st == "paid" else \
+            ("deposit_received", dep)
+        cur.execute("INSERT INTO ledger_entries (distributor_id, campaign_id, participation_id,"
+                    " kind, amount_cents, movement_key) VALUES (%s, %s, %s, %s, %s, %s)",
+                    (did, cid, pid, kind, amount, "%s:sale:%d" % (kind, pid)))
+        ids[st] = (pid, customer)
+    assert sql_one(cur, "SELECT gb_campaign_settle(%s)", (cid,))[0] is True
+    pid, customer = ids["paid"]
+    cur.execute("INSERT INTO orders (distributor_id, participation_id, campaign_id, customer_id,"
+                " quantity, fulfilment, status, pickup_point_id, pickup_code_salt,"
+                " pickup_code_sha256, ready_at, completed_at)"
+                " VALUES (%s, %s, %s, %s, %s, 'pickup', 'picked_up', %s, %s, %s, now(), now())"
+                " RETURNING id", (did, pid, cid, customer, quantity, point,
+                                  bytes(16), bytes(32)))
+    ids["order"] = cur.fetchone()[0]
+    return ids
+
+
+def approve_after_settlement(cur, ids, amount, returned):
+    """The paid shopper asks for amount back, returning units; the owner
+    approves. Returns the adjustment (gross, commission, manufacturer,
+    leader, net) and its adjust:* ledger movements by suffix."""
+    outcome, body = sql_one(cur, "SELECT * FROM gb_after_sales_request(%s, %s, 'broken', %s, %s)",
+                            (ids["paid"][1], ids["order"], returned, amount))
+    assert outcome == "ok", outcome
+    aid = body["id"]
+    outcome, _ = sql_one(cur, "SELECT * FROM gb_after_sales_approve(%s, %s, %s, %s, %s)",
+                         (ids["did"], aid, amount, returned, ids["staff"]))
+    assert outcome == "ok", outcome
+    adj = sql_one(cur, "SELECT gross_cents, commission_cents, manufacturer_cents,"
+                       " leader_commission_cents, distributor_net_cents"
+                       " FROM settlement_adjustments WHERE after_sales_id = %s", (aid,))
+    cur.execute("SELECT split_part(movement_key, ':', 3), amount_cents FROM ledger_entries"
+                " WHERE movement_key LIKE %s", ("adjust:%d:%%" % aid,))
+    return adj, dict(cur.fetchall())
+
+
+def lines_of(cur, cid):
+    cur.execute("SELECT status, commission_cents, leader_commission_cents, manufacturer_cents,"
+                " distributor_net_cents FROM settlement_lines WHERE campaign_id = %s"
+                " ORDER BY participation_id", (cid,))
+    return cur.fetchall()
+
+
+def test_settlement_and_after_sales_share_one_split(db):
+    """An after-sales refund approved after settlement is adjusted by the
+    split the settlement uses: the adjustment is gb_settlement_split of the
+    refund, negated. And there is one split: with gb_settlement_split
+    replaced (commission on sales only and a cent more, the leader a cent
+    more, the manufacturer a cent more per unit), the settlement's lines and
+    the after-sales adjustment both follow the replacement."""
+    bp, leader_bp, cost, price = 750, 300, 5100, 8900
+    with db.cursor() as cur:
+        ids = settled_pickup_sale(cur, bp, leader_bp, cost, price)
+        assert lines_of(cur, ids["cid"]) == [
+            ("paid", *split(price * 3, 0, bp, leader_bp, cost, 3)),
+            ("defaulted", *split(0, 990, bp, 0, cost, 0))]
+        adj, ledger = approve_after_settlement(cur, ids, 8901, 1)
+        com, lead, man, net = sql_one(cur, "SELECT * FROM gb_settlement_split(8901, 0, %s, %s,"
+                                           " %s, 1)", (bp, leader_bp, cost))
+        assert adj == (-8901, -com, -man, -lead, -net)
+        assert (com, lead, man, net) == split(8901, 0, bp, leader_bp, cost, 1)
+        assert ledger == {"commission": -com, "manufacturer": -man,
+                          "leader_commission": -lead, "distributor_net": -net}
+        assert sql_one(cur, "SELECT difference_cents FROM gb_campaign_reconcile(%s)",
+                       (ids["cid"],))[0] == 0
+
+        cur.execute("""
+            CREATE OR REPLACE FUNCTION gb_settlement_split(p_gross bigint, p_forfeited bigint,
+                    p_commission_bp integer, p_leader_bp integer, p_unit_cost bigint,
+                    p_units bigint)
+                RETURNS TABLE (commission bigint, leader bigint, manufacturer bigint,
+                               net bigint)
+                LANGUAGE sql IMMUTABLE
+                AS $$ SELECT x.c, x.l, x.m, p_gross + p_forfeited - x.c - x.l - x.m
+                        FROM (SELECT gb_apply_bp(p_gross, p_commission_bp) + 1 AS c,
+                                     gb_apply_bp(p_gross, p_leader_bp) + 1 AS l,
+                                     (p_unit_cost + 1) * p_units AS m) x $$""")
+
+        def other(gross, forfeited, bp_, leader_bp_, unit_cost, units):
+            c, l, m = rnd(gross, bp_) + 1, rnd(gross, leader_bp_) + 1, (unit_cost + 1) * units
+            return c, l, m, gross + forfeited - c - l - m
+
+        ids = settled_pickup_sale(cur, bp, leader_bp, cost, price)
+        assert lines_of(cur, ids["cid"]) == [
+            ("paid", *other(price * 3, 0, bp, leader_bp, cost, 3)),
+            ("defaulted", *other(0, 990, bp, 0, cost, 0))]
+        adj, _ = approve_after_settlement(cur, ids, 8901, 1)
+        com, lead, man, net = other(8901, 0, bp, leader_bp, cost, 1)
+        assert adj == (-8901, -com, -man, -lead, -net)

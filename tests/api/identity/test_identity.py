@@ -12,9 +12,11 @@ import statistics
 import threading
 import time
 
+import psycopg2
 import pytest
 
 from helpers import *  # noqa: F401,F403  (fixtures app, shared and the helpers)
+from sql_helpers import sql_campaign, sql_customer, sql_one, sql_product, sql_tenant
 
 CUSTOMERS = "/v1/customers"
 SESSIONS = "/v1/sessions"
@@ -1054,3 +1056,128 @@ def test_concurrent_requests_with_one_key_create_once(app, db):
         else:
             other = [r for r in out if r.status != 201][0]
             assert_error(other, 409, "idempotency_conflict")
+
+
+# ======================================================================
+# The identity writes, through SQL (schema/functions/identity.sql, idem.sql)
+# ======================================================================
+
+def test_login_succeed_makes_the_session_and_frees_only_its_slot(db):
+    """gb_login_succeed: the session (its token's SHA-256, the TTL), the
+    stored hash replaced only when a rehash is given, and of the login's
+    failure slots only the attempt's own deleted; the account as the login
+    answers it, for both realms."""
+    with db.cursor() as cur:
+        did, staff = sql_tenant(cur)
+        customer = sql_customer(cur)
+        for realm, account in (("staff", staff), ("customer", customer)):
+            table = "staff" if realm == "staff" else "customers"
+            login = sql_one(cur, "SELECT login FROM %s WHERE id = %%s" % table, (account,))[0]
+            cur.execute("INSERT INTO login_failures (realm, login) VALUES (%s, %s) RETURNING id",
+                        (realm, login))
+            earlier = cur.fetchone()[0]
+            slot = sql_one(cur, "SELECT slot FROM gb_login_begin(%s, %s)", (realm, login))[0]
+            for token, rehash in ((random_token(), None), (random_token(), "pbkdf2$new")):
+                h = token_hash(token).hex()
+                expires, obj = sql_one(cur, "SELECT * FROM gb_login_succeed(%s, %s, %s, %s,"
+                                            " 3600, %s)", (realm, slot, account, h, rehash))
+                assert_time_near(expires, time.time() + 3600, slack=60)
+                row = sql_one(cur, "SELECT staff_id, customer_id, gb_ts(expires_at),"
+                                   " revoked_at FROM sessions WHERE token_sha256 ="
+                                   " decode(%s, 'hex')", (h,))
+                assert row == ((account, None) if realm == "staff" else (None, account)) \
+                    + (expires, None)
+                stored = sql_one(cur, "SELECT password_hash FROM %s WHERE id = %%s" % table,
+                                 (account,))[0]
+                assert stored == ("x" if rehash is None else rehash)
+            cur.execute("SELECT id FROM login_failures WHERE realm = %s AND login = %s",
+                        (realm, login))
+            assert cur.fetchall() == [(earlier,)]
+            if realm == "staff":
+                assert obj == {"id": staff, "login": login, "role": "owner",
+                               "distributor_id": did}
+            else:
+                assert obj == sql_one(cur, "SELECT gb_customer_json(c) FROM customers c"
+                                           " WHERE id = %s", (customer,))[0]
+
+
+def test_session_revoke_ends_one_session_once(db):
+    with db.cursor() as cur:
+        customer = sql_customer(cur)
+        tokens = [token_hash(random_token()).hex() for _ in range(2)]
+        for h in tokens:
+            cur.execute("SELECT gb_login_succeed('customer', NULL, %s, %s, 3600, NULL)",
+                        (customer, h))
+        cur.execute("SELECT gb_session_revoke(%s)", (tokens[0],))
+        first = sql_one(cur, "SELECT revoked_at FROM sessions WHERE token_sha256 ="
+                             " decode(%s, 'hex')", (tokens[0],))[0]
+        assert first is not None
+        cur.execute("SELECT gb_session_revoke(%s)", (tokens[0],))
+        cur.execute("SELECT encode(token_sha256, 'hex'), revoked_at FROM sessions"
+                    " ORDER BY revoked_at NULLS LAST")
+        assert cur.fetchall() == [(tokens[0], first), (tokens[1], None)]
+
+
+def test_customer_create_answers_the_customer_or_unique_violation(db):
+    with db.cursor() as cur:
+        obj = sql_one(cur, "SELECT gb_customer_create('a@example.com', 'h', 'A')")[0]
+        assert obj == sql_one(cur, "SELECT gb_customer_json(c) FROM customers c"
+                                   " WHERE login = 'a@example.com'")[0]
+        with pytest.raises(psycopg2.errors.UniqueViolation):
+            cur.execute("SELECT gb_customer_create('a@example.com', 'h', 'B')")
+
+
+def test_vip_level_is_set_only_for_a_visible_customer(db):
+    """gb_customer_vip_set: a customer who never took part in one of the
+    distributor's campaigns is not visible to it (false, nothing written);
+    a visible one gets the level and an audit line with the level before (0
+    when none was set) and after."""
+    with db.cursor() as cur:
+        did, staff = sql_tenant(cur)
+        other, _ = sql_tenant(cur)
+        customer = sql_customer(cur)
+        cid = sql_campaign(cur, did, sql_product(cur, did))
+        assert sql_one(cur, "SELECT gb_customer_vip_set(%s, %s, 2, %s, 'r1')",
+                       (did, customer, staff))[0] is False
+        cur.execute("INSERT INTO participations (distributor_id, campaign_id, customer_id,"
+                    " quantity, status, score_at_join, p_complete_at_join, deposit_percent,"
+                    " deposit_cents) VALUES (%s, %s, %s, 1, 'active', 75, 0.75, 0, 0)",
+                    (did, cid, customer))
+        assert sql_one(cur, "SELECT gb_customer_vip_set(%s, %s, 2, %s, 'r1')",
+                       (other, customer, staff))[0] is False
+        for level, req in ((2, "r2"), (3, "r3")):
+            assert sql_one(cur, "SELECT gb_customer_vip_set(%s, %s, %s, %s, %s)",
+                           (did, customer, level, staff, req))[0] is True
+        cur.execute("SELECT distributor_id, vip_level FROM customer_vip WHERE customer_id = %s",
+                    (customer,))
+        assert cur.fetchall() == [(did, 3)]
+        cur.execute("SELECT distributor_id, staff_id, actor, action, entity, entity_id,"
+                    " before, after, request_id FROM audit_log WHERE entity = 'customer_vip'"
+                    " ORDER BY id")
+        actor = "staff:%d" % staff
+        assert cur.fetchall() == [
+            (did, staff, actor, "update", "customer_vip", customer, {"vip_level": 0},
+             {"vip_level": 2}, "r2"),
+            (did, staff, actor, "update", "customer_vip", customer, {"vip_level": 2},
+             {"vip_level": 3}, "r3")]
+
+
+def test_idem_store_keeps_a_live_answer_and_replaces_an_expired_one(db):
+    """gb_idem_store: a key's answer younger than 24 hours stays the answer
+    (a replay must get it); one older is replaced by the new answer."""
+    sha = hashlib.sha256(b"{}").hexdigest()
+    other = hashlib.sha256(b"{ }").hexdigest()
+    with db.cursor() as cur:
+        cur.execute("SELECT gb_idem_store('staff:1', 'POST /v1/x', 'k', %s, 201, '{\"a\":1}')",
+                    (sha,))
+        cur.execute("SELECT gb_idem_store('staff:1', 'POST /v1/x', 'k', %s, 200, '{\"a\":2}')",
+                    (other,))
+        row = "SELECT encode(request_sha256, 'hex'), response_status, response_body," \
+              " created_at > now() - interval '1 minute' FROM idempotency_keys"
+        cur.execute(row)
+        assert cur.fetchall() == [(sha, 201, '{"a":1}', True)]
+        cur.execute("UPDATE idempotency_keys SET created_at = now() - interval '24 hours'")
+        cur.execute("SELECT gb_idem_store('staff:1', 'POST /v1/x', 'k', %s, 200, '{\"a\":2}')",
+                    (other,))
+        cur.execute(row)
+        assert cur.fetchall() == [(other, 200, '{"a":2}', True)]
