@@ -562,8 +562,13 @@ def test_publish_twice_at_once_publishes_once(cluster, dbname, db):
         th = threading.Thread(target=lambda: result.append(
             publish_sql(second.cursor(), did, cid, staff)))
         th.start()
-        time.sleep(0.5)
-        assert result == []  # waiting for the first's lock
+        pid = second.get_backend_pid()
+        deadline = time.time() + 10
+        while count_rows(db, "pg_stat_activity", "pid = %s AND wait_event_type = 'Lock'",
+                         (pid,)) == 0:  # the second waits for the first's lock
+            assert time.time() < deadline and not result, result
+            time.sleep(0.02)
+        assert result == []
         first.commit()
         th.join(10)
         assert result == [("not_draft", "open")]
