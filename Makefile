@@ -9,6 +9,11 @@
 #   make failover-test  a synchronous standby, kill -9 of the primary
 #                   mid-storm, promotion, nothing lost (also in make test)
 #   make fuzz       libFuzzer over the body parser (FUZZ_SECONDS=600)
+#   make mutants    one-line mutations of the rules that matter, each of
+#                   which the tests must catch (scripts/mutants.py; slow, not
+#                   part of make test; MUTANTS=a,b runs only those)
+#   make slow       the API suite's measurements (@pytest.mark.slow: the
+#                   10,000-webhook delivery), left out of make test
 #   make bench      load benchmarks on loopback, build/bench/results.json
 #                   (BENCH_SECONDS=10 per workload; not part of make test;
 #                   BENCH_ONLY=sse: only the hot and the live-progress parts)
@@ -42,7 +47,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tools/%)
 PYTHON  ?= /usr/bin/python3
 
 .PHONY: all asan unit api test run deps db-start db-stop migrate demo fuzz \
-        format format-check clean check-compose bench failover-test
+        format format-check clean check-compose bench failover-test mutants slow
 
 all: build/groupbuyd
 
@@ -91,6 +96,13 @@ api: build/asan/groupbuyd $(TOOL_BINS)
 test: deps
 	@$(MAKE) --no-print-directory all asan $(UNIT_BINS) $(TOOL_BINS)
 	@scripts/test.sh $(UNIT_BINS)
+
+mutants: deps
+	@$(MAKE) --no-print-directory asan $(UNIT_BINS)
+	@scripts/mutants.py
+
+slow: build/asan/groupbuyd $(TOOL_BINS)
+	@scripts/run-api.sh -m slow -s
 
 failover-test: build/asan/groupbuyd
 	@tests/failover/run.sh
