@@ -108,7 +108,9 @@ MUTANTS = [
     Mutant("after-sales-cap",
            "staff may refund one cent more than was paid less refunded",
            "schema/functions/aftersales.sql",
+           "    SELECT * INTO m FROM gb_participation_money(a.participation_id);\n"
            "    IF p_amount > m.paid_cents - m.refunded_cents THEN",
+           "    SELECT * INTO m FROM gb_participation_money(a.participation_id);\n"
            "    IF p_amount > m.paid_cents - m.refunded_cents + 1 THEN",
            [api("tests/api/admin/test_fulfilment.py", "-k", "after_sales")]),
     Mutant("webhook-tolerance",

@@ -114,7 +114,7 @@ def expected(case):
     return lines, totals
 
 
-def seed(cur, customer, case):
+def seed_case(cur, customer, case):
     """Writes one succeeded campaign for case; returns (campaign id,
     participation ids in row order)."""
     name, bp, cost, final, rows = case
@@ -178,7 +178,7 @@ def test_every_line_and_total_matches_the_table(db, seed):
         cur.execute("INSERT INTO customers (login, password_hash, display_name)"
                     " VALUES ('rules@example.com', 'x', 'Rules') RETURNING id")
         customer = cur.fetchone()[0]
-        seeded = [(case, *seed(cur, customer, case)) for case in cases]
+        seeded = [(case, *seed_case(cur, customer, case)) for case in cases]
         settled, errors = 0, []
         while True:
             cur.execute("SELECT o_id, o_done, o_error FROM gb_settle_due(64)")
