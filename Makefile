@@ -40,9 +40,6 @@ ASAN_OBJS := $(SRCS:server/%.c=build/asan/obj/%.o)
 ASAN_LIB_OBJS := $(LIB_SRCS:server/%.c=build/asan/obj/%.o)
 UNIT_SRCS := $(sort $(shell find tests/unit -name 'test_*.c'))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
-# Filters that expose a C rule to an API test holding it against its SQL twin.
-TOOL_SRCS := $(wildcard tests/tools/*.c)
-TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tools/%)
 
 PYTHON  ?= /usr/bin/python3
 
@@ -74,14 +71,11 @@ build/tests/%: tests/unit/%.c build/asan/libgroupbuyd.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/unit -o $@ $< build/asan/libgroupbuyd.a $(PKG_LIBS)
 
-build/tools/%: tests/tools/%.c build/asan/libgroupbuyd.a | build/tools
-	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $< build/asan/libgroupbuyd.a $(PKG_LIBS)
-
 # The bench's stream holder (tests/bench/sse_hold.c): plain C and epoll.
 build/bench/sse_hold: tests/bench/sse_hold.c | build/bench
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $<
 
-build/tools build/bench:
+build/bench:
 	mkdir -p $@
 
 deps:
@@ -90,11 +84,11 @@ deps:
 unit: $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
 
-api: build/asan/groupbuyd $(TOOL_BINS)
+api: build/asan/groupbuyd
 	@scripts/run-api.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all asan $(UNIT_BINS) $(TOOL_BINS)
+	@$(MAKE) --no-print-directory all asan $(UNIT_BINS)
 	@scripts/test.sh $(UNIT_BINS)
 
 mutants: deps
@@ -125,7 +119,7 @@ bench: deps
 	@scripts/bench.sh
 
 format:
-	clang-format -i $(shell find server -name '*.[ch]') $(shell find tests/unit -name '*.[ch]') tests/tools/*.c tests/fuzz/*.c
+	clang-format -i $(shell find server -name '*.[ch]') $(shell find tests/unit -name '*.[ch]') tests/fuzz/*.c
 
 format-check:
 	@scripts/format-check.sh

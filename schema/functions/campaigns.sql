@@ -5,8 +5,11 @@
 -- cancel, each with its audit line in its transaction (functions/audit.sql).
 --
 -- The JSON here is built by PostgreSQL so that ids, amounts and times reach
--- the client exactly; what C must compute (progress by the pricing module,
--- forecast) it computes from plain columns and splices into these objects.
+-- the client exactly, each object in one place: the campaign with its
+-- progress (functions/pricing.sql) and, for staff, its stats. The staff
+-- view's forecast is computed in C (server/domain/forecast.c), which adds
+-- that member to the parsed object; clients must not depend on the order
+-- of keys.
 --
 -- Decisions where the documents are silent:
 --   * the public side shows `settled` campaigns as `succeeded` (settlement
@@ -97,6 +100,38 @@ CREATE OR REPLACE FUNCTION gb_campaign_counted(c campaigns, OUT participants big
                    WHERE c.status IN ('succeeded', 'settled')
                      AND p.campaign_id = c.id
                      AND p.status IN ('awaiting_payment', 'paid', 'defaulted')) k $$;
+
+-- The campaign objects as the API answers them: gb_campaign_json (staff)
+-- or gb_campaign_public_json (public) with "progress"; gb_campaign_json
+-- alone is what the audit log and the events record. Null for no campaign
+-- (a statement's outer join that found none).
+CREATE OR REPLACE FUNCTION gb_campaign_view(c campaigns) RETURNS jsonb
+    LANGUAGE sql STABLE STRICT
+    AS $$ SELECT gb_campaign_json(c)::jsonb
+                 || jsonb_build_object('progress', gb_campaign_progress(c)) $$;
+
+CREATE OR REPLACE FUNCTION gb_campaign_public_view(c campaigns) RETURNS jsonb
+    LANGUAGE sql STABLE STRICT
+    AS $$ SELECT gb_campaign_public_json(c)::jsonb
+                 || jsonb_build_object('progress', gb_campaign_progress(c)) $$;
+
+-- The staff view (GET /v1/admin/campaigns/{id}): the campaign with its
+-- progress and "stats", its participations counted by status.
+CREATE OR REPLACE FUNCTION gb_campaign_staff_view(c campaigns) RETURNS jsonb
+    LANGUAGE sql STABLE STRICT
+    AS $$ SELECT gb_campaign_view(c) || jsonb_build_object('stats', (
+                   SELECT jsonb_build_object(
+                            'pending_deposit', count(*) FILTER (WHERE p.status = 'pending_deposit'),
+                            'active', count(*) FILTER (WHERE p.status = 'active'),
+                            'withdrawn', count(*) FILTER (WHERE p.status = 'withdrawn'),
+                            'expired', count(*) FILTER (WHERE p.status = 'expired'),
+                            'awaiting_payment',
+                              count(*) FILTER (WHERE p.status = 'awaiting_payment'),
+                            'paid', count(*) FILTER (WHERE p.status = 'paid'),
+                            'defaulted', count(*) FILTER (WHERE p.status = 'defaulted'),
+                            'refunded', count(*) FILTER (WHERE p.status = 'refunded'),
+                            'void', count(*) FILTER (WHERE p.status = 'void'))
+                     FROM participations p WHERE p.campaign_id = c.id)) $$;
 
 -- A product of the distributor's catalogue, with its audit line; answers
 -- its JSON. A SKU the distributor already has is unique_violation.
@@ -353,6 +388,8 @@ BEGIN
                              && @.unit_price_cents <= 100000000))'))
           THEN 'campaigns_tiers_bound'
         WHEN NOT (jsonb_typeof(c.tiers) = 'array') THEN 'campaigns_tiers_check'
+        -- the ladder's shape (functions/pricing.sql)
+        WHEN NOT gb_tiers_valid(c.tiers) THEN 'campaigns_tiers_ladder'
         WHEN NOT (char_length(c.title) >= 1 AND char_length(c.title) <= 200)
           THEN 'campaigns_title_check'
         END

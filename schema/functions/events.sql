@@ -90,20 +90,3 @@ CREATE OR REPLACE TRIGGER campaigns_status_events AFTER UPDATE OF status ON camp
     WHEN (OLD.status IS DISTINCT FROM NEW.status
           AND NEW.status IN ('scheduled', 'open'))
     EXECUTE FUNCTION gb_campaign_status_events();
-
--- The highest tier threshold a count has reached, leaving out the lowest
--- tier (its price applies from the first participant: nothing to
--- announce); 0 when none.
--- PL/pgSQL, not SQL: a SQL function that PostgreSQL cannot inline (this
--- one has a FROM) is parsed and planned again at every execution of the
--- statement calling it (about 0.15 ms, in every join batch's counter
--- update), where PL/pgSQL plans its statement once per connection.
-CREATE OR REPLACE FUNCTION gb_tier_reached(p_tiers jsonb, p_count bigint) RETURNS bigint
-    LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-    RETURN (SELECT coalesce(max(th), 0) FROM (
-                SELECT (t ->> 'threshold')::bigint AS th,
-                       min((t ->> 'threshold')::bigint) OVER () AS lowest
-                  FROM jsonb_array_elements(p_tiers) t) x
-             WHERE th <= p_count AND th > lowest);
-END $$;

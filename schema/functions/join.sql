@@ -20,13 +20,14 @@
 --     cannot be flattened or hashed, whereas `customer_id = ANY(...)` or an
 --     EXISTS, with statistics older than a flash sale, let the planner scan
 --     every participation of the campaign.
---   * The participation JSON of an accepted row is gb_participation_json
---     (functions/participations.sql) written out for a participation just
---     joined to an open campaign (status pending_deposit or active: amount
---     due = the deposit due, no pay_by, no unit price yet), inline because
---     a function call per row costs more than the rest of the batch; keep
---     the copies alike. gb_ts is STABLE so that it is inlined
---     (functions/base.sql).
+--   * The participation JSON of an accepted row is gb_participation_object
+--     (functions/participations.sql) with the current unit price at the
+--     counters just after that row's join: a function call per row costs
+--     more than the rest of the batch, so both are single expressions that
+--     PostgreSQL inlines (gb_ts is STABLE for the same reason,
+--     functions/base.sql), and each campaign's tier ladder is read out of
+--     its jsonb once per statement (gb_tier_ladder, functions/pricing.sql),
+--     the price of a row being an array subscript.
 --   * The rows a join inserts have no foreign keys: a key checks and locks
 --     the parent row for every inserted row. The parents refuse deletion
 --     instead (functions/references.sql).
@@ -55,9 +56,9 @@
 -- in: o_ord (1-based), o_reason (NULL when accepted; else changed,
 -- not_found, campaign_not_open, per_customer_limit, reliability_too_low,
 -- already_joined, campaign_full, pending_full, or a fulfilment refusal of
--- gb_join_fulfilment_refusal), the participation JSON, and for the
--- current price: true, the tiers, the basis and the live counters just
--- after this row's join.
+-- gb_join_fulfilment_refusal) and the participation JSON (NULL when
+-- refused), its unit_price_cents the current price just after this row's
+-- join.
 --
 -- gb_join_batches takes the batches that are ready together, as parallel
 -- arrays with the campaign and the version its batch read on every row
@@ -87,7 +88,7 @@
 --      reference: step 2 only ever takes a batch that it would accept
 --      whole, and refuses only what it refuses too.
 --
--- The counters returned per row (live participants and quantity just
+-- The counters a row is priced at (live participants and quantity just
 -- after that row's join) are the campaign's counters after the statement
 -- minus the rows of that campaign accepted after it.
 --
@@ -97,14 +98,16 @@
 -- in id order.
 
 -- The reads of several batches at once: per row of the arrays (campaign,
--- customer), the campaign's status, tiers, deposit policy, version and
--- per-customer limit, the customer's VIP level with the campaign's
--- distributor and history (gb_customer_history), and last the row's
--- 1-based position. No row for a campaign that cannot be joined (none,
--- draft or cancelled). Planned once, by index only (see the header).
+-- customer), the campaign's status, first tier's price (the deposit's
+-- base), deposit policy, version and per-customer limit, the customer's
+-- VIP level with the campaign's distributor and history
+-- (gb_customer_history), and last the row's 1-based position. No row for
+-- a campaign that cannot be joined (none, draft or cancelled). Planned
+-- once, by index only (see the header).
+DROP FUNCTION IF EXISTS gb_join_batch_reads(bigint[], bigint[], double precision);
 CREATE OR REPLACE FUNCTION gb_join_batch_reads(p_campaign_ids bigint[], p_customers bigint[],
                                     p_half_life_days double precision)
-    RETURNS TABLE (status text, tiers text, deposit_policy text, version integer,
+    RETURNS TABLE (status text, first_price_cents bigint, deposit_policy text, version integer,
                    per_customer_limit bigint, vip_level integer,
                    completed bigint, completed_w double precision,
                    withdrawn bigint, withdrawn_w double precision,
@@ -116,7 +119,7 @@ CREATE OR REPLACE FUNCTION gb_join_batch_reads(p_campaign_ids bigint[], p_custom
     AS $$
 BEGIN
     RETURN QUERY
-    SELECT c.status, c.tiers::text, c.deposit_policy::text, c.version,
+    SELECT c.status, gb_tier_first_price(c.tiers), c.deposit_policy::text, c.version,
            c.per_customer_limit, coalesce(v.vip_level, 0), h.*, u.ord
       FROM unnest(p_campaign_ids, p_customers) WITH ORDINALITY
            u (campaign_id, customer_id, ord)
@@ -212,15 +215,16 @@ DROP FUNCTION IF EXISTS gb_join_batches(bigint[], integer[], bigint[], bigint[],
 DROP FUNCTION IF EXISTS gb_join_batches(bigint[], integer[], bigint[], bigint[], integer[],
                                         double precision[], integer[], bigint[], bigint[],
                                         text[]);
+DROP FUNCTION IF EXISTS gb_join_batches(bigint[], integer[], bigint[], bigint[], integer[],
+                                        double precision[], integer[], bigint[], bigint[],
+                                        text[], boolean);
 CREATE OR REPLACE FUNCTION gb_join_batches(p_campaign_ids bigint[], p_versions integer[],
                                 p_customers bigint[], p_quantities bigint[],
                                 p_scores integer[], p_p_complete double precision[],
                                 p_deposit_percents integer[], p_deposit_cents bigint[],
                                 p_pickup_points bigint[], p_addresses text[],
                                 p_notify boolean)
-    RETURNS TABLE (o_ord integer, o_reason text, o_participation text,
-                   o_live_price boolean, o_tiers text, o_tier_basis text,
-                   o_live_participants bigint, o_live_quantity bigint)
+    RETURNS TABLE (o_ord integer, o_reason text, o_participation text)
     LANGUAGE plpgsql
     SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
     AS $$
@@ -228,7 +232,7 @@ CREATE OR REPLACE FUNCTION gb_join_batches(p_campaign_ids bigint[], p_versions i
 DECLARE
     v_ord integer[];
     v_reason text[];
-    v_json text[];
+    v_part participations[];
     v_quantity bigint[];
     v_campaign bigint[];
     v_ok boolean;
@@ -317,19 +321,11 @@ BEGIN
                  ORDER BY ins.id, k.kind DESC)
             SELECT array_agg(d.ord::integer ORDER BY d.ord),
                    array_agg(d.reason ORDER BY d.ord),
-                   array_agg(CASE WHEN ins.id IS NOT NULL THEN json_build_object(
-                     'id', ins.id, 'campaign_id', ins.campaign_id,
-                     'customer_id', ins.customer_id, 'quantity', ins.quantity,
-                     'status', ins.status, 'deposit_cents', ins.deposit_cents,
-                     'deposit_paid_cents', ins.deposit_paid_cents,
-                     'deposit_due_by', gb_ts(ins.deposit_due_by),
-                     'amount_due_cents', ins.deposit_cents - ins.deposit_paid_cents,
-                     'pay_by', NULL::text, 'created_at', gb_ts(ins.created_at),
-                     'unit_price_cents', NULL::bigint)::text END ORDER BY d.ord),
+                   array_agg(ins::participations ORDER BY d.ord),
                    array_agg(CASE WHEN ins.id IS NOT NULL THEN ins.quantity ELSE 0 END
                              ORDER BY d.ord),
                    array_agg(d.campaign_id ORDER BY d.ord)
-              INTO v_ord, v_reason, v_json, v_quantity, v_campaign
+              INTO v_ord, v_reason, v_part, v_quantity, v_campaign
               FROM d LEFT JOIN ins ON d.reason IS NULL AND ins.campaign_id = d.campaign_id
                                   AND ins.customer_id = d.customer_id;
 
@@ -360,19 +356,28 @@ BEGIN
                 v_ord := NULL;
         END;
         IF v_ord IS NOT NULL THEN
+            -- each accepted row priced at the counters just after its join
+            -- (functions/pricing.sql), each campaign's ladder read once
             RETURN QUERY
-            SELECT r.ord, r.reason, r.json, true, c.tiers::text, c.tier_basis,
-                   c.live_participants::bigint
-                     - count(*) FILTER (WHERE r.quantity > 0)
-                         OVER (PARTITION BY r.campaign_id ORDER BY r.ord DESC
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
-                   c.live_quantity
-                     - coalesce(sum(r.quantity)
-                         OVER (PARTITION BY r.campaign_id ORDER BY r.ord DESC
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint
-              FROM unnest(v_ord, v_reason, v_json, v_quantity, v_campaign)
-                   r (ord, reason, json, quantity, campaign_id)
-              JOIN campaigns c ON c.id = r.campaign_id
+            WITH k AS MATERIALIZED (
+                SELECT c.id, c.tier_basis, c.live_participants, c.live_quantity,
+                       l.thresholds, l.prices
+                  FROM campaigns c, gb_tier_ladder(c.tiers) l
+                 WHERE c.id = ANY (v_campaign)),
+            r AS (
+                SELECT unnest(v_ord) AS ord, unnest(v_reason) AS reason,
+                       unnest(v_part) AS p, unnest(v_quantity) AS quantity,
+                       unnest(v_campaign) AS campaign_id)
+            SELECT r.ord, r.reason,
+                   CASE WHEN r.reason IS NULL THEN gb_participation_object(
+                     r.p, gb_tier_price_at(k.thresholds, k.prices, gb_tier_count(
+                       k.tier_basis,
+                       k.live_participants - count(*) FILTER (WHERE r.quantity > 0) OVER w,
+                       k.live_quantity - coalesce(sum(r.quantity) OVER w, 0)::bigint)))::text
+                   END
+              FROM r JOIN k ON k.id = r.campaign_id
+            WINDOW w AS (PARTITION BY r.campaign_id ORDER BY r.ord DESC
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
              ORDER BY r.ord;
             RETURN;
         END IF;
@@ -383,8 +388,7 @@ BEGIN
         SELECT array_agg(i ORDER BY i) INTO v_rows
           FROM generate_subscripts(p_campaign_ids, 1) i WHERE p_campaign_ids[i] = v_cid;
         RETURN QUERY
-        SELECT v_rows[b.o_ord], b.o_reason, b.o_participation, b.o_live_price, b.o_tiers,
-               b.o_tier_basis, b.o_live_participants, b.o_live_quantity
+        SELECT v_rows[b.o_ord], b.o_reason, b.o_participation
           FROM gb_join_batch_locked(
                  v_cid, p_versions[v_rows[1]],
                  (SELECT array_agg(p_customers[i] ORDER BY i) FROM unnest(v_rows) i),
@@ -404,14 +408,15 @@ END $$;
 -- reference.
 DROP FUNCTION IF EXISTS gb_join_batch_locked(bigint, integer, bigint[], bigint[], integer[],
                                              double precision[], integer[], bigint[]);
+DROP FUNCTION IF EXISTS gb_join_batch_locked(bigint, integer, bigint[], bigint[], integer[],
+                                             double precision[], integer[], bigint[],
+                                             bigint[], text[]);
 CREATE OR REPLACE FUNCTION gb_join_batch_locked(p_campaign_id bigint, p_version integer,
                               p_customers bigint[], p_quantities bigint[],
                               p_scores integer[], p_p_complete double precision[],
                               p_deposit_percents integer[], p_deposit_cents bigint[],
                               p_pickup_points bigint[], p_addresses text[])
-    RETURNS TABLE (o_ord integer, o_reason text, o_participation text,
-                   o_live_price boolean, o_tiers text, o_tier_basis text,
-                   o_live_participants bigint, o_live_quantity bigint)
+    RETURNS TABLE (o_ord integer, o_reason text, o_participation text)
     LANGUAGE plpgsql
     SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
     AS $$
@@ -428,6 +433,8 @@ DECLARE
     v_pending bigint;
     v_bound bigint;
     v_all text;
+    v_thresholds bigint[];
+    v_prices bigint[];
 BEGIN
     SELECT * INTO c FROM campaigns WHERE id = p_campaign_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -437,9 +444,7 @@ BEGIN
                                           c.starts_at, c.ends_at);
     END IF;
     IF v_all IS NOT NULL THEN
-        RETURN QUERY SELECT g, v_all, NULL::text, false, NULL::text, NULL::text,
-                            NULL::bigint, NULL::bigint
-                       FROM generate_series(1, n) g;
+        RETURN QUERY SELECT g, v_all, NULL::text FROM generate_series(1, n) g;
         RETURN;
     END IF;
 
@@ -455,6 +460,7 @@ BEGIN
     v_pending := gb_join_pending_units(c.id);
     v_bound := gb_join_pending_bound(c.max_quantity, c.max_pending_share_bp,
                                      c.per_customer_limit);
+    SELECT l.thresholds, l.prices INTO v_thresholds, v_prices FROM gb_tier_ladder(c.tiers) l;
     v_reason := array_fill(NULL::text, ARRAY[n]);
     v_after_p := array_fill(NULL::bigint, ARRAY[n]);
     v_after_q := array_fill(NULL::bigint, ARRAY[n]);
@@ -515,16 +521,10 @@ BEGIN
          WHERE k.kind = 'participation.created' OR ins.status = 'active'
          ORDER BY ins.id, k.kind DESC)
     SELECT u.ord::integer, u.reason,
-           CASE WHEN ins.id IS NOT NULL THEN json_build_object(
-             'id', ins.id, 'campaign_id', ins.campaign_id,
-             'customer_id', ins.customer_id, 'quantity', ins.quantity,
-             'status', ins.status, 'deposit_cents', ins.deposit_cents,
-             'deposit_paid_cents', ins.deposit_paid_cents,
-             'deposit_due_by', gb_ts(ins.deposit_due_by),
-             'amount_due_cents', ins.deposit_cents - ins.deposit_paid_cents,
-             'pay_by', NULL::text, 'created_at', gb_ts(ins.created_at),
-             'unit_price_cents', NULL::bigint)::text END,
-           true, c.tiers::text, c.tier_basis, v_after_p[u.ord], v_after_q[u.ord]
+           CASE WHEN ins.id IS NOT NULL THEN gb_participation_object(
+             ins::participations,
+             gb_tier_price_at(v_thresholds, v_prices, gb_tier_count(
+               c.tier_basis, v_after_p[u.ord], v_after_q[u.ord])))::text END
       FROM u LEFT JOIN ins ON u.reason IS NULL AND ins.customer_id = u.customer_id
      ORDER BY u.ord;
 END $$;

@@ -47,3 +47,12 @@ END $$;
 CREATE OR REPLACE TRIGGER campaigns_notify AFTER UPDATE ON campaigns
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION gb_campaign_notify();
+
+-- The data of a live stream's events (server/live/sse.c): the campaign's
+-- id, its public status and its progress (functions/pricing.sql), the
+-- same progress the campaign views show.
+CREATE OR REPLACE FUNCTION gb_campaign_live_json(c campaigns) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT json_build_object('campaign_id', c.id,
+                                   'status', gb_campaign_public_status(c.status),
+                                   'progress', gb_campaign_progress(c)) $$;

@@ -26,17 +26,16 @@ BEGIN
          ORDER BY id FOR NO KEY UPDATE;
         -- o: the row before this update (its lock is held, so it is the
         -- current one); a tier or the threshold is announced when the
-        -- new count first reaches it (functions/events.sql).
+        -- new count first reaches it (functions/pricing.sql).
         WITH upd AS (
             UPDATE campaigns c
                SET live_participants = c.live_participants + d.n,
                    live_quantity = c.live_quantity + d.q,
                    announced_tier = greatest(c.announced_tier, gb_tier_reached(
-                       c.tiers, (CASE c.tier_basis WHEN 'quantity'
-                                   THEN c.live_quantity + d.q
-                                   ELSE c.live_participants + d.n END)::bigint)),
+                       c.tiers, gb_tier_count(c.tier_basis, c.live_participants + d.n,
+                                              (c.live_quantity + d.q)::bigint))),
                    announced_threshold = c.announced_threshold
-                       OR c.live_participants + d.n >= c.min_participants
+                       OR gb_threshold_reached(c.live_participants + d.n, c.min_participants)
               FROM (SELECT campaign_id, count(*)::int AS n, sum(quantity) AS q
                       FROM new_rows WHERE status IN ('pending_deposit', 'active')
                      GROUP BY campaign_id) d,
@@ -50,20 +49,15 @@ BEGIN
             INSERT INTO outbox (distributor_id, kind, campaign_id, payload,
                                 idempotency_key)
             SELECT u.distributor_id, 'campaign.tier_reached', u.id,
-                   jsonb_build_object('threshold', (t ->> 'threshold')::bigint,
-                                      'unit_price_cents',
-                                      (t ->> 'unit_price_cents')::bigint,
+                   jsonb_build_object('threshold', t.threshold,
+                                      'unit_price_cents', t.unit_price_cents,
                                       'participants', u.live_participants,
                                       'quantity', u.live_quantity),
-                   'tier_reached:campaign:' || u.id || ':' || (t ->> 'threshold')
-              FROM upd u CROSS JOIN LATERAL jsonb_array_elements(u.tiers) t
+                   'tier_reached:campaign:' || u.id || ':' || t.threshold
+              FROM upd u
+             CROSS JOIN LATERAL gb_tiers_reached(u.tiers, u.was_tier, u.announced_tier) t
              WHERE u.announced_tier > u.was_tier
-               AND (t ->> 'threshold')::bigint > u.was_tier
-               AND (t ->> 'threshold')::bigint > (
-                   SELECT min((l ->> 'threshold')::bigint)
-                     FROM jsonb_array_elements(u.tiers) l)
-               AND (t ->> 'threshold')::bigint <= u.announced_tier
-             ORDER BY u.id, (t ->> 'threshold')::bigint
+             ORDER BY u.id, t.threshold
         )
         INSERT INTO outbox (distributor_id, kind, campaign_id, payload,
                             idempotency_key)
@@ -97,13 +91,12 @@ CREATE OR REPLACE TRIGGER participations_count_update AFTER UPDATE ON participat
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION gb_participations_count();
 
--- The participation object of docs/api.md. unit_price_cents is the final unit
--- price once known (set on the participation at close, else the campaign's
--- final price); while the campaign is not closed it is null here and the
--- server fills in the current price from the pricing module. It is the
--- last key so that the server can do so without reparsing numbers.
-CREATE OR REPLACE FUNCTION gb_participation_json(p participations) RETURNS json
-    LANGUAGE sql STABLE
+-- The participation object of docs/api.md, with p_unit_price as its
+-- unit_price_cents: the one place its members are written. A single
+-- expression, so PostgreSQL inlines it where it is called (the join's
+-- answer builds one per accepted row: functions/join.sql).
+CREATE OR REPLACE FUNCTION gb_participation_object(p participations, p_unit_price bigint)
+    RETURNS json LANGUAGE sql STABLE
     AS $$ SELECT json_build_object(
             'id', p.id, 'campaign_id', p.campaign_id,
             'customer_id', p.customer_id, 'quantity', p.quantity,
@@ -120,16 +113,35 @@ CREATE OR REPLACE FUNCTION gb_participation_json(p participations) RETURNS json
                 ELSE 0 END,
             'pay_by', gb_ts(p.pay_by),
             'created_at', gb_ts(p.created_at),
-            'unit_price_cents',
-              coalesce(p.unit_price_cents,
-                       (SELECT c.final_unit_price_cents FROM campaigns c
-                         WHERE c.id = p.campaign_id))) $$;
+            'unit_price_cents', p_unit_price) $$;
+
+-- The participation as an event shows it (functions/events.sql): the final
+-- unit price once known (set on the participation at close, else the
+-- campaign's final price), null while the campaign has not closed.
+CREATE OR REPLACE FUNCTION gb_participation_json(p participations) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT gb_participation_object(p, coalesce(
+                   p.unit_price_cents,
+                   (SELECT c.final_unit_price_cents FROM campaigns c
+                     WHERE c.id = p.campaign_id))) $$;
+
+-- The participation p of campaign c as the API answers it: while c is
+-- scheduled or open and not closed, unit_price_cents is the current price
+-- at c's live counters (functions/pricing.sql); after, the final one.
+CREATE OR REPLACE FUNCTION gb_participation_view(p participations, c campaigns) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT gb_participation_object(p,
+                   CASE WHEN c.status IN ('scheduled', 'open') AND c.closed_at IS NULL
+                        THEN gb_tier_price(c.tiers, gb_tier_count(c.tier_basis,
+                                                                  c.live_participants,
+                                                                  c.live_quantity))
+                        ELSE coalesce(p.unit_price_cents, c.final_unit_price_cents) END) $$;
 
 -- One customer's history aggregated per kind for the reliability module:
 -- count and sum of decayed weights 0.5 ^ (age_days / half_life_days), ages
 -- from the database clock (never below 0). This is the one home of the
--- decay (server/domain/reliability.c takes these sums); tests/api/
--- test_domain_twins.py holds it against the formula. An event more than
+-- decay (server/domain/reliability.c takes these sums);
+-- tests/api/schema/test_history_weights.py holds it against the formula. An event more than
 -- 1000 half-lives old weighs 0: power() raises an underflow error instead
 -- of returning a subnormal, which with a short half-life (1 day and a
 -- 3-year-old event) failed every join of that customer.

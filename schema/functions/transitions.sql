@@ -38,16 +38,6 @@
 -- are spelled so, and a key must stay unique across all of them.
 
 
--- The price of the tier with the greatest threshold <= max(n, 1).
-CREATE OR REPLACE FUNCTION gb_tier_price(p_tiers jsonb, p_count bigint) RETURNS bigint
-    LANGUAGE sql IMMUTABLE AS $$
-    SELECT (t ->> 'unit_price_cents')::bigint
-      FROM jsonb_array_elements(p_tiers) t
-     WHERE (t ->> 'threshold')::bigint <= greatest(p_count, 1)
-     ORDER BY (t ->> 'threshold')::bigint DESC
-     LIMIT 1
-$$;
-
 -- The succeeded deposit payment of a participation (for refund and
 -- forfeit ledger rows and the provider's refund), or NULL.
 CREATE OR REPLACE FUNCTION gb_deposit_payment_id(p_participation_id bigint) RETURNS bigint
@@ -169,7 +159,7 @@ BEGIN
       FROM participations
      WHERE campaign_id = c.id AND status = 'active';
 
-    IF n_active < c.min_participants THEN
+    IF NOT gb_threshold_reached(n_active, c.min_participants) THEN
         PERFORM gb_participations_release(
             c.id, ARRAY['pending_deposit', 'active'], 'failed');
         UPDATE campaigns
@@ -186,9 +176,8 @@ BEGIN
         RETURN 'failed';
     END IF;
 
-    v_final := gb_tier_price(c.tiers, CASE c.tier_basis
-                                          WHEN 'quantity' THEN q_active
-                                          ELSE n_active END);
+    -- the final price (functions/pricing.sql)
+    v_final := gb_tier_price(c.tiers, gb_tier_count(c.tier_basis, n_active, q_active));
     IF v_final IS NULL THEN
         RAISE EXCEPTION 'campaign %: no tier applies', c.id;
     END IF;

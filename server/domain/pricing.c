@@ -1,15 +1,11 @@
 /*
- * pricing.c - tier ladders, progress and deposit bands (see pricing.h).
+ * pricing.c - tier ladders as input, and deposit bands (see pricing.h).
  *
  * Ladders and policies are tiny (at most 20 entries), so lookups are linear
- * scans and the raise check walks the merged breakpoints of both ladders.
- * Functions that take a "valid ladder" assert it in debug builds; the
- * handlers guarantee it by validating on the way in, and the schema keeps
- * what is stored valid.
+ * scans.
  */
 #include "domain/pricing.h"
 
-#include <assert.h>
 #include <string.h>
 
 #include "lib/money.h"
@@ -56,12 +52,6 @@ bool pricing_basis_from_name(const char *name, enum pricing_basis *out)
         }
     }
     return false;
-}
-
-int64_t pricing_count(enum pricing_basis basis, int64_t participants,
-                      int64_t quantity)
-{
-    return basis == PRICING_BASIS_QUANTITY ? quantity : participants;
 }
 
 enum pricing_tiers_fault
@@ -125,106 +115,6 @@ const char *pricing_tiers_fault_message(enum pricing_tiers_fault fault)
         return "unit prices must be strictly descending";
     }
     return "invalid tiers";
-}
-
-/* Index of the tier that prices count: greatest threshold <= max(count, 1).
- * A valid ladder starts at 1, so tier 0 always qualifies. */
-static size_t pricing_tier_index(const struct pricing_tier *tiers, size_t n,
-                                 int64_t count)
-{
-    size_t i = 0;
-
-    assert(n > 0 && tiers[0].threshold == 1);
-    if (count < 1)
-        count = 1;
-    while (i + 1 < n && tiers[i + 1].threshold <= count)
-        i++;
-    return i;
-}
-
-int64_t pricing_unit_price(const struct pricing_tier *tiers, size_t n,
-                           int64_t count)
-{
-    assert(count >= 0);
-    return tiers[pricing_tier_index(tiers, n, count)].unit_price_cents;
-}
-
-bool pricing_next_tier(const struct pricing_tier *tiers, size_t n,
-                       int64_t count, struct pricing_tier *next,
-                       int64_t *needed)
-{
-    size_t i;
-
-    assert(count >= 0);
-    i = pricing_tier_index(tiers, n, count);
-    if (i + 1 >= n)
-        return false;
-    *next = tiers[i + 1];
-    *needed = next->threshold - count;
-    return true;
-}
-
-bool pricing_threshold_reached(int64_t participants, int64_t min_participants)
-{
-    return participants >= min_participants;
-}
-
-void pricing_progress_compute(const struct pricing_tier *tiers, size_t n,
-                              enum pricing_basis basis, int64_t participants,
-                              int64_t quantity, int64_t min_participants,
-                              int64_t max_quantity,
-                              struct pricing_progress *out)
-{
-    int64_t count = pricing_count(basis, participants, quantity);
-
-    assert(participants >= 0 && quantity >= 0);
-    memset(out, 0, sizeof *out);
-    out->participants = participants;
-    out->quantity = quantity;
-    out->remaining_quantity =
-        quantity < max_quantity ? max_quantity - quantity : 0;
-    out->current_unit_price_cents = pricing_unit_price(tiers, n, count);
-    out->has_next_tier = pricing_next_tier(tiers, n, count, &out->next_tier,
-                                           &out->next_tier_needed);
-    out->threshold_reached =
-        pricing_threshold_reached(participants, min_participants);
-}
-
-bool pricing_tiers_raise_price(const struct pricing_tier *old_tiers,
-                               size_t n_old,
-                               const struct pricing_tier *new_tiers,
-                               size_t n_new, int64_t *first_count)
-{
-    size_t i = 0, j = 0;
-
-    assert(n_old > 0 && old_tiers[0].threshold == 1);
-    assert(n_new > 0 && new_tiers[0].threshold == 1);
-    /* Walk the union of both threshold sets in ascending order. Both price
-     * functions are constant from one breakpoint to the next, so the first
-     * breakpoint where the new price is higher is the first count raised.
-     * (Since valid prices only fall, a raised stretch always starts at an
-     * old threshold; visiting the new ones too keeps the check exact without
-     * leaning on that.) */
-    while (i < n_old || j < n_new) {
-        int64_t b;
-
-        if (j >= n_new ||
-            (i < n_old && old_tiers[i].threshold <= new_tiers[j].threshold))
-            b = old_tiers[i].threshold;
-        else
-            b = new_tiers[j].threshold;
-        if (pricing_unit_price(new_tiers, n_new, b) >
-            pricing_unit_price(old_tiers, n_old, b)) {
-            if (first_count)
-                *first_count = b;
-            return true;
-        }
-        while (i < n_old && old_tiers[i].threshold <= b)
-            i++;
-        while (j < n_new && new_tiers[j].threshold <= b)
-            j++;
-    }
-    return false;
 }
 
 enum pricing_bands_fault
@@ -327,7 +217,7 @@ bool pricing_deposit_cents(int64_t first_tier_price_cents, int64_t quantity,
     return money_mul_percent_ceil(gross, deposit_percent, out);
 }
 
-bool pricing_deposit_for_score(const struct pricing_tier *tiers, size_t n_tiers,
+bool pricing_deposit_for_score(int64_t first_tier_price_cents,
                                const struct pricing_deposit_band *bands,
                                size_t n_bands, int64_t score, int64_t quantity,
                                int64_t *deposit_cents, int64_t *percent)
@@ -335,12 +225,10 @@ bool pricing_deposit_for_score(const struct pricing_tier *tiers, size_t n_tiers,
     const struct pricing_deposit_band *band;
     int64_t deposit;
 
-    assert(n_tiers > 0);
-    (void)n_tiers;
     band = pricing_band_for_score(bands, n_bands, score);
     if (band == NULL)
         return false;
-    if (!pricing_deposit_cents(tiers[0].unit_price_cents, quantity,
+    if (!pricing_deposit_cents(first_tier_price_cents, quantity,
                                band->deposit_percent, &deposit))
         return false;
     *deposit_cents = deposit;

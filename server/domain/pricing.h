@@ -1,20 +1,18 @@
 /*
- * pricing.h - tier ladders, campaign progress and deposit bands.
+ * pricing.h - tier ladders as input, and deposit bands.
  *
- * A campaign's price is a step function of its `count` (live participations
- * for tier_basis "participants", the sum of their quantities for
- * "quantity"), given as a ladder of tiers {threshold, unit_price_cents}.
+ * A campaign's price is a step function of its count, given as a ladder of
+ * tiers {threshold, unit_price_cents}. The price itself (the current and
+ * the final one, the progress, the tiers announced, the rule that an edit
+ * raises no count's price) is computed in one place, the database
+ * (schema/functions/pricing.sql). This module checks a ladder given as
+ * input, with a message per fault, before it is written.
  *
  * Invariants of a valid ladder (pricing_tiers_validate, DESIGN.md "Campaign
  * rules"): 1..PRICING_MAX_TIERS tiers; the first threshold is 1; thresholds
  * strictly ascending and at most PRICING_QUANTITY_MAX; prices strictly
  * descending; every price in [1, min(list price, PRICING_PRICE_MAX_CENTS)].
- * Every other function on tiers takes a ladder that passed
- * pricing_tiers_validate (checked by assert) and then cannot fail:
- *  - the unit price for a count is the price of the tier with the greatest
- *    threshold <= max(count, 1), so a ladder prices every count >= 0;
- *  - the next tier is the first tier whose threshold > max(count, 1); the
- *    units still needed to reach it are threshold - count.
+ * The schema holds the same shape for a stored ladder.
  *
  * A deposit policy is a set of bands {min_score, deposit_percent}
  * (pricing_bands_validate): 1..PRICING_MAX_BANDS bands in any order;
@@ -86,10 +84,6 @@ const char *pricing_basis_name(enum pricing_basis basis);
 bool pricing_basis_from_name(const char *name, enum pricing_basis *out)
     __attribute__((warn_unused_result));
 
-/* The count that tiers are priced by. participants and quantity >= 0. */
-int64_t pricing_count(enum pricing_basis basis, int64_t participants,
-                      int64_t quantity);
-
 /* Why a ladder is refused. For every value but OK, EMPTY and TOO_MANY the
  * validator also names the index of the first faulty tier. */
 enum pricing_tiers_fault {
@@ -118,58 +112,6 @@ pricing_tiers_validate(const struct pricing_tier *tiers, size_t n,
 /* A human sentence for a fault, without the index, e.g. "thresholds must be
  * strictly ascending". Never NULL. */
 const char *pricing_tiers_fault_message(enum pricing_tiers_fault fault);
-
-/* The unit price at count (>= 0): the price of the tier with the greatest
- * threshold <= max(count, 1). The caller must pass a valid ladder. */
-int64_t pricing_unit_price(const struct pricing_tier *tiers, size_t n,
-                           int64_t count);
-
-/* The tier after the one that prices count (>= 0): true with *next and
- * *needed = next->threshold - count (> 0) when there is one; false (and
- * outputs untouched) when count is already at the last tier. The caller must
- * pass a valid ladder. */
-bool pricing_next_tier(const struct pricing_tier *tiers, size_t n,
-                       int64_t count, struct pricing_tier *next,
-                       int64_t *needed);
-
-/* progress.threshold_reached of API.md: participants >= min_participants.
- * min_participants counts participations whatever the tier_basis. The
- * progress view passes the same `participants` it shows (live ones); the
- * close decision passes the `active` participations only (DESIGN.md). */
-bool pricing_threshold_reached(int64_t participants, int64_t min_participants);
-
-/* The "progress" object of a campaign view, ready to serialise. */
-struct pricing_progress {
-    int64_t participants;             /* live participations */
-    int64_t quantity;                 /* sum of their quantities */
-    int64_t remaining_quantity;       /* max_quantity - quantity, >= 0 */
-    int64_t current_unit_price_cents; /* price at the basis count */
-    bool has_next_tier;               /* false: next_tier is null */
-    struct pricing_tier next_tier;    /* valid when has_next_tier */
-    int64_t next_tier_needed;         /* units of the basis still needed */
-    bool threshold_reached;
-};
-
-/* Fills *out from a valid ladder and the live figures (all >= 0). */
-void pricing_progress_compute(const struct pricing_tier *tiers, size_t n,
-                              enum pricing_basis basis, int64_t participants,
-                              int64_t quantity, int64_t min_participants,
-                              int64_t max_quantity,
-                              struct pricing_progress *out);
-
-/* PATCH rule "never raise the price that any count would pay": true when
- * some count >= 1 pays more under new_tiers than under old_tiers. Both step
- * functions are compared exactly, at every threshold of either ladder
- * (between two consecutive such breakpoints both prices are constant), so
- * adding or lowering tiers passes, and raising a price, moving a threshold
- * up or removing a tier is caught. When true and first_count is not NULL,
- * *first_count is the smallest count whose price rises. Both ladders must be
- * valid (the new one checked first with pricing_tiers_validate). */
-bool pricing_tiers_raise_price(const struct pricing_tier *old_tiers,
-                               size_t n_old,
-                               const struct pricing_tier *new_tiers,
-                               size_t n_new, int64_t *first_count)
-    __attribute__((warn_unused_result));
 
 struct pricing_deposit_band {
     int64_t min_score;
@@ -223,10 +165,11 @@ bool pricing_deposit_cents(int64_t first_tier_price_cents, int64_t quantity,
     __attribute__((warn_unused_result));
 
 /* The deposit a customer of this score owes on joining with quantity units:
- * the band for the score, applied to tiers[0]'s price. tiers must be a valid
- * ladder. False when no band covers the score or pricing_deposit_cents
- * refuses; on success *percent (when not NULL) is the band's percent. */
-bool pricing_deposit_for_score(const struct pricing_tier *tiers, size_t n_tiers,
+ * the band for the score, applied to the first tier's price (the stored
+ * ladder's first; functions/pricing.sql reads it). False when no band
+ * covers the score or pricing_deposit_cents refuses; on success *percent
+ * (when not NULL) is the band's percent. */
+bool pricing_deposit_for_score(int64_t first_tier_price_cents,
                                const struct pricing_deposit_band *bands,
                                size_t n_bands, int64_t score, int64_t quantity,
                                int64_t *deposit_cents, int64_t *percent)

@@ -1,9 +1,8 @@
 /*
  * campaign_view.c - a campaign as the API answers it (campaign_view.h):
- * the JSON built by SQL (gb_campaign_json for staff, gb_campaign_public_json
- * for the public, functions/campaigns.sql) with "progress" spliced in
- * (live/progress.h). The staff's routes and the public catalogue answer
- * campaigns alike, so this lives below both.
+ * the JSON SQL built, answered as it is, alone or as the items of a page.
+ * The staff's routes and the public catalogue answer campaigns alike, so
+ * this lives below both.
  */
 #include "engine/campaign_view.h"
 
@@ -13,38 +12,12 @@
 #include "engine/idem.h"
 #include "http/reply.h"
 #include "http/request.h"
-#include "live/progress.h"
 
-/* As progress_member, in r's arena; NULL when inconsistent. */
-static char *campaign_view_progress(struct req *r, PGresult *res, int row,
-                                    int col)
+char *campaign_view_text(struct req *r, PGresult *res, int row, int col)
 {
-    char *buf = req_alloc(r, PROGRESS_MEMBER_MAX);
-    return progress_member(res, row, col, buf, PROGRESS_MEMBER_MAX) ? buf
-                                                                    : NULL;
-}
-
-/* obj (a JSON object's text) with members (",\"k\":v" text) appended. */
-static char *campaign_view_splice(struct req *r, const char *obj,
-                                  const char *members)
-{
-    size_t len = strlen(obj);
-    while (len > 0 && obj[len - 1] != '}')
-        len--;
-    if (len == 0)
+    if (PQgetisnull(res, row, col))
         return NULL;
-    return req_printf(r, "%.*s,%s}", (int)(len - 1), obj, members);
-}
-
-char *campaign_view_text(struct req *r, PGresult *res, int row, int col,
-                         const char *extra)
-{
-    char *progress = campaign_view_progress(r, res, row, col);
-    if (progress == NULL)
-        return NULL;
-    if (extra != NULL)
-        progress = req_printf(r, "%s,%s", progress, extra);
-    return campaign_view_splice(r, PQgetvalue(res, row, col), progress);
+    return req_strdup(r, PQgetvalue(res, row, col));
 }
 
 void campaign_view_bad_data(struct req *r)
@@ -56,7 +29,7 @@ void campaign_view_bad_data(struct req *r)
 void campaign_view_reply_one(struct req *r, int status, PGresult *res, int col,
                              bool idem)
 {
-    char *text = campaign_view_text(r, res, 0, col, NULL);
+    char *text = campaign_view_text(r, res, 0, col);
     if (text == NULL)
         campaign_view_bad_data(r);
     else if (idem)
@@ -74,7 +47,7 @@ void campaign_view_reply_list(struct req *r, PGresult *res, int64_t limit)
     size_t cap = 64, len = 0;
     char **items = req_alloc(r, sizeof *items * (size_t)(n > 0 ? n : 1));
     for (int i = 0; i < n; i++) {
-        items[i] = campaign_view_text(r, res, i, 1, NULL);
+        items[i] = campaign_view_text(r, res, i, 1);
         if (items[i] == NULL) {
             campaign_view_bad_data(r);
             return;

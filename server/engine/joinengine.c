@@ -5,6 +5,7 @@
  */
 #include "engine/joinengine.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,34 +32,6 @@ struct db_stmt joinengine_decide_keyed_stmt =
 static const enum reliability_event_kind joinengine_history_kinds[] = {
     RELIABILITY_COMPLETED, RELIABILITY_WITHDRAWN, RELIABILITY_DEFAULTED,
     RELIABILITY_DEPOSIT_EXPIRED};
-
-bool joinengine_parse_tiers(const char *text, struct pricing_tier *tiers,
-                            size_t *n)
-{
-    struct json_parse_error err;
-    cJSON *arr = json_parse_strict(text, strlen(text), &err);
-    bool ok = arr != NULL && cJSON_IsArray(arr);
-    size_t i = 0;
-    const cJSON *it;
-    if (ok) {
-        cJSON_ArrayForEach(it, arr)
-        {
-            if (i >= PRICING_MAX_TIERS ||
-                !json_item_int(json_get(it, "threshold"), 1, JSON_MAX_SAFE_INT,
-                               &tiers[i].threshold) ||
-                !json_item_int(json_get(it, "unit_price_cents"), 1,
-                               JSON_MAX_SAFE_INT, &tiers[i].unit_price_cents)) {
-                ok = false;
-                break;
-            }
-            i++;
-        }
-    }
-    cJSON_Delete(arr);
-    *n = i;
-    return ok && pricing_tiers_validate(tiers, i, INT64_MAX, NULL) ==
-                     PRICING_TIERS_OK;
-}
 
 bool joinengine_parse_bands(const char *text,
                             struct pricing_deposit_band *bands, size_t *n)
@@ -90,8 +63,12 @@ bool joinengine_parse_bands(const char *text,
 bool joinengine_campaign_read(const PGresult *res, int row,
                               struct joinengine_campaign *c)
 {
-    if (!joinengine_parse_tiers(PQgetvalue(res, row, 1), c->tiers,
-                                &c->ntiers) ||
+    const char *price = PQgetvalue(res, row, 1);
+    char *end;
+    errno = 0;
+    c->first_price_cents = strtoll(price, &end, 10);
+    if (PQgetisnull(res, row, 1) || errno != 0 || end == price ||
+        *end != '\0' || c->first_price_cents < 1 ||
         !joinengine_parse_bands(PQgetvalue(res, row, 2), c->bands, &c->nbands))
         return false;
     c->version = atoi(PQgetvalue(res, row, 3));
@@ -135,7 +112,7 @@ bool joinengine_price(const struct reliability_params *params,
      * even be representable. */
     if (j->quantity > c->per_customer_limit)
         return true;
-    return pricing_deposit_for_score(c->tiers, c->ntiers, c->bands, c->nbands,
+    return pricing_deposit_for_score(c->first_price_cents, c->bands, c->nbands,
                                      j->score.score, j->quantity,
                                      &j->deposit_cents, &j->deposit_percent);
 }

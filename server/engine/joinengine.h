@@ -5,17 +5,19 @@
  *
  * Every join, coalesced or with an Idempotency-Key, goes the same two
  * statements (schema/functions/join.sql):
- *   1. the read (gb_join_batch_reads): per join, the campaign's tiers,
- *      deposit policy, version and per-customer limit, the customer's VIP
- *      level with the campaign's distributor and their history;
+ *   1. the read (gb_join_batch_reads): per join, the campaign's first
+ *      tier's price, deposit policy, version and per-customer limit, the
+ *      customer's VIP level with the campaign's distributor and their
+ *      history;
  *   2. C scores each customer and prices the deposit (score -> deposit
  *      band -> amounts: joinengine_price);
  *   3. the decision (gb_join_batches): open by the database clock, at the
  *      version read, per-customer limit, minimum score, one live
  *      participation, the cap, the bound on units pending a deposit; the
  *      accepted rows are inserted with their outbox rows.
- * The SQL is the one place where a join is accepted or refused; C decides
- * nothing but the score and the deposit. A coalesced join sends many joins
+ * The SQL is the one place where a join is accepted or refused, and where
+ * its answer is priced (functions/pricing.sql); C decides nothing but the
+ * score and the deposit. A coalesced join sends many joins
  * in each statement (joinbatch.c); a join with an Idempotency-Key sends a
  * batch of one inside the transaction that claims and stores its key
  * (api/shop/joins.c), so its stored answer commits with its insert.
@@ -50,7 +52,7 @@ extern struct db_stmt joinengine_read_stmt;
 /* The decision: ten arrays, one element per join (JOINENGINE_DECIDE_
  * ARRAYS, filled by joinengine_decide_add). One row out per join: o_ord
  * (its 1-based position), o_reason (NULL when accepted), then the
- * participation JSON and its price columns (participation_view.h).
+ * participation JSON, priced by SQL (functions/pricing.sql).
  * joinengine_decide_stmt is for a statement that commits by itself
  * (joinbatch.c): its transaction does not notify the live streams, the
  * caller announces the campaigns after the commit (livenotify.h).
@@ -63,8 +65,7 @@ extern struct db_stmt joinengine_decide_keyed_stmt;
 
 /* The campaign as a join reads it (columns 1-4 of the read). */
 struct joinengine_campaign {
-    struct pricing_tier tiers[PRICING_MAX_TIERS];
-    size_t ntiers;
+    int64_t first_price_cents; /* the first tier's: the deposit's base */
     struct pricing_deposit_band bands[PRICING_MAX_BANDS];
     size_t nbands;
     int version;
@@ -89,7 +90,7 @@ enum joinengine_status {
     JOINENGINE_REFUSED,    /* reason: an error code of the join */
     JOINENGINE_NOT_FOUND,  /* no such (joinable) campaign */
     JOINENGINE_CHANGED,    /* the campaign changed since the read */
-    JOINENGINE_UNREADABLE, /* stored tiers or policy cannot be read */
+    JOINENGINE_UNREADABLE, /* stored price or policy cannot be read */
     JOINENGINE_INTERNAL,   /* score or deposit could not be computed */
     JOINENGINE_DB_ERROR,   /* db holds the failure */
 };
@@ -103,17 +104,14 @@ struct joinengine_outcome {
     const struct db_result *db; /* DB_ERROR */
 };
 
-/* Reads a tiers array / a deposit policy (jsonb text of the campaign) into
- * tiers[] (PRICING_MAX_TIERS) / bands[] (PRICING_MAX_BANDS); false when it
- * is not a valid ladder / policy. */
-bool joinengine_parse_tiers(const char *text, struct pricing_tier *tiers,
-                            size_t *n) __attribute__((warn_unused_result));
+/* Reads a deposit policy (jsonb text of the campaign) into bands[]
+ * (PRICING_MAX_BANDS); false when it is not a valid policy. */
 bool joinengine_parse_bands(const char *text,
                             struct pricing_deposit_band *bands, size_t *n)
     __attribute__((warn_unused_result));
 
-/* Reads the campaign of row of the read; false when its stored tiers or
- * policy cannot be read. */
+/* Reads the campaign of row of the read; false when its first price or
+ * its policy cannot be read. */
 bool joinengine_campaign_read(const PGresult *res, int row,
                               struct joinengine_campaign *c)
     __attribute__((warn_unused_result));

@@ -2,10 +2,8 @@
  * participation_view.c - a participation as the API answers it
  * (participation_view.h), shared by the shopper's routes and the staff's.
  *
- * unit_price_cents of a participation is the final price once the campaign
- * closed (SQL); while it is open the current price, computed here from the
- * tiers and the live counters with the pricing module and written into the
- * JSON that SQL built (gb_participation_json puts that key last, null).
+ * The object and its unit_price_cents are SQL's; the staff's "score" is
+ * the reliability module's (joinengine_history_score), added with cJSON.
  */
 #include "engine/participation_view.h"
 
@@ -14,46 +12,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/pricing.h"
 #include "domain/reliability.h"
 #include "engine/joinengine.h"
 #include "http/reply.h"
 #include "http/request.h"
+#include "lib/json.h"
 
 char *participation_view_text(struct req *r, const PGresult *res, int row,
-                              int col, int64_t add_participants,
-                              int64_t add_quantity, const char *extra)
+                              int col)
 {
-    const char *json = PQgetvalue(res, row, col);
-    size_t len = strlen(json);
-    char *out;
-    if (strcmp(PQgetvalue(res, row, col + 1), "t") == 0) {
-        static const char tail[] = "\"unit_price_cents\" : null}";
-        size_t tl = sizeof tail - 1;
-        struct pricing_tier tiers[PRICING_MAX_TIERS];
-        size_t n;
-        enum pricing_basis basis;
-        if (len < tl || strcmp(json + len - tl, tail) != 0 ||
-            !joinengine_parse_tiers(PQgetvalue(res, row, col + 2), tiers, &n) ||
-            !pricing_basis_from_name(PQgetvalue(res, row, col + 3), &basis))
-            return NULL;
-        int64_t participants =
-            strtoll(PQgetvalue(res, row, col + 4), NULL, 10) + add_participants;
-        int64_t quantity =
-            strtoll(PQgetvalue(res, row, col + 5), NULL, 10) + add_quantity;
-        if (participants < 0 || quantity < 0)
-            return NULL;
-        int64_t price = pricing_unit_price(
-            tiers, n, pricing_count(basis, participants, quantity));
-        out =
-            req_printf(r, "%.*s%lld}", (int)(len - 5), json, (long long)price);
-    } else {
-        out = req_strdup(r, json);
+    if (PQgetisnull(res, row, col))
+        return NULL;
+    return req_strdup(r, PQgetvalue(res, row, col));
+}
+
+/* The participation JSON of row i with the customer's "score" added: SQL's
+ * object parsed, the member added with cJSON, printed with its numbers as
+ * SQL wrote them. NULL when unreadable or out of memory. */
+static char *participation_view_with_score(struct req *r, const PGresult *res,
+                                           int row, int col, int score)
+{
+    const char *text = PQgetvalue(res, row, col);
+    struct json_parse_error err;
+    cJSON *obj = PQgetisnull(res, row, col)
+                     ? NULL
+                     : json_parse_strict(text, strlen(text), &err);
+    char *out = NULL;
+    if (cJSON_IsObject(obj) && json_add_int(obj, "score", score)) {
+        char *printed = json_print_exact(obj);
+        if (printed != NULL)
+            out = req_strdup(r, printed);
+        cJSON_free(printed);
     }
-    if (extra != NULL) {
-        len = strlen(out);
-        out = req_printf(r, "%.*s, %s}", (int)(len - 1), out, extra);
-    }
+    cJSON_Delete(obj);
     return out;
 }
 
@@ -88,19 +79,20 @@ void participation_view_reply_list(struct req *r, const struct db_result *res,
     }
     evbuffer_add_printf(b, "{\"items\":[");
     for (int i = 0; i < n; i++) {
-        const char *extra = NULL;
+        char *text;
         if (staff) {
             struct reliability_result score;
-            if (!joinengine_history_score(&r->srv->cfg->reliability, pg, i, 8,
-                                          atoi(PQgetvalue(pg, i, 7)), &score,
+            if (!joinengine_history_score(&r->srv->cfg->reliability, pg, i, 3,
+                                          atoi(PQgetvalue(pg, i, 2)), &score,
                                           NULL)) {
                 evbuffer_free(b);
                 participation_view_unreadable(r);
                 return;
             }
-            extra = req_printf(r, "\"score\" : %d", score.score);
+            text = participation_view_with_score(r, pg, i, 1, score.score);
+        } else {
+            text = participation_view_text(r, pg, i, 1);
         }
-        char *text = participation_view_text(r, pg, i, 1, 0, 0, extra);
         if (text == NULL) {
             evbuffer_free(b);
             participation_view_unreadable(r);

@@ -1037,6 +1037,25 @@ bool json_add_str(cJSON *obj, const char *key, const char *s)
                        s != NULL ? cJSON_CreateString(s) : cJSON_CreateNull());
 }
 
+/* Number nodes with their literal become raw nodes, the whole tree down
+ * (nesting is bounded by JSON_MAX_DEPTH for a parsed tree). */
+static void json_numbers_raw(cJSON *node)
+{
+    for (; node != NULL; node = node->next) {
+        if (cJSON_IsNumber(node) && node->valuestring != NULL)
+            node->type = cJSON_Raw | (node->type & ~0xFF);
+        json_numbers_raw(node->child);
+    }
+}
+
+char *json_print_exact(cJSON *tree)
+{
+    if (tree == NULL)
+        return NULL;
+    json_numbers_raw(tree);
+    return cJSON_PrintUnformatted(tree);
+}
+
 bool json_printable(const char *s, bool multiline)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {

@@ -108,4 +108,12 @@ bool json_add_str(cJSON *obj, const char *key,
                   const char *s); /* NULL -> null */
 cJSON *json_int(int64_t v);
 
+/* Prints tree compactly, each number that json_parse_strict read written
+ * as its literal (cJSON alone would print it from a double). This is how a
+ * member computed in C is added to an object PostgreSQL built: parse, add,
+ * print. The number nodes of tree become raw nodes: the caller prints it
+ * once, then deletes it. Returns text to free with cJSON_free, or NULL
+ * when out of memory. */
+char *json_print_exact(cJSON *tree) __attribute__((warn_unused_result));
+
 #endif

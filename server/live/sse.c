@@ -44,7 +44,6 @@
 #include "http/stream.h"
 #include "lib/log.h"
 #include "live/livenotify.h"
-#include "live/progress.h"
 
 #define SSE_BUCKETS    4096
 #define SSE_STATUS_MAX 16
@@ -101,14 +100,14 @@ static struct {
     bool stopping;
 } sse;
 
-static struct db_stmt sse_state = DB_STMT_URGENT(
-    "sse_state",
-    "SELECT gb_campaign_public_status(c.status), c.tiers::text, c.tier_basis,"
-    "       k.participants, k.quantity, c.min_participants, c.max_quantity,"
-    "       c.change_seq"
-    "  FROM campaigns c, LATERAL gb_campaign_counted(c) k"
-    " WHERE c.id = $1",
-    1);
+/* The campaign's public status, the events' data (JSON built by
+ * gb_campaign_live_json, functions/live.sql) and its change counter. */
+static struct db_stmt sse_state =
+    DB_STMT_URGENT("sse_state",
+                   "SELECT gb_campaign_public_status(c.status),"
+                   "       gb_campaign_live_json(c)::text, c.change_seq"
+                   "  FROM campaigns c WHERE c.id = $1",
+                   1);
 
 static bool sse_terminal(const char *status)
 {
@@ -374,24 +373,19 @@ static bool sse_topic_store(struct sse_topic *t, PGresult *res)
 {
     int64_t seq;
     const char *status = PQgetvalue(res, 0, 0);
-    char progress[PROGRESS_MEMBER_MAX];
-    if (!sse_parse_id(PQgetvalue(res, 0, 7), &seq) ||
-        strlen(status) >= SSE_STATUS_MAX ||
-        !progress_member(res, 0, 0, progress, sizeof progress))
+    /* one line: the JSON that json_build_object prints holds no newline */
+    const char *data = PQgetvalue(res, 0, 1);
+    if (!sse_parse_id(PQgetvalue(res, 0, 2), &seq) ||
+        strlen(status) >= SSE_STATUS_MAX || PQgetisnull(res, 0, 1))
         return false;
     if (t->known && seq <= t->seq)
         return true; /* nothing new */
-    char data[PROGRESS_MEMBER_MAX + 128];
-    int n = snprintf(data, sizeof data,
-                     "{\"campaign_id\":%" PRId64 ",\"status\":\"%s\",%s}",
-                     t->id, status, progress);
-    if (n < 0 || (size_t)n >= sizeof data)
-        return false;
+    size_t n = strlen(data);
     char *ev[2] = {NULL, NULL};
     size_t len[2];
     static const char *const kinds[2] = {"progress", "status"};
     for (int i = 0; i < 2; i++) {
-        size_t cap = (size_t)n + 64;
+        size_t cap = n + 64;
         ev[i] = malloc(cap);
         if (ev[i] == NULL) {
             free(ev[0]);

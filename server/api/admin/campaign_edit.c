@@ -4,7 +4,9 @@
  * creation (campaign_form.h), then merged over the stored campaign, which
  * is checked whole.
  *
- * PATCH reads the campaign with its version, decides in C, and writes with
+ * PATCH reads the campaign with its version (and, when tiers are named,
+ * the first count they would raise the price of: the rule is SQL's,
+ * gb_tiers_first_raised), decides in C, and writes with
  * "WHERE version = $v AND status = $s"; a lost race re-reads and decides
  * again (CAMPAIGN_EDIT_ATTEMPTS), then answers 409 invalid_state. The
  * write (gb_campaign_update) records its audit line (before and after) in
@@ -56,23 +58,23 @@ static struct db_stmt campaign_patch_read = DB_STMT(
     "       p.list_price_cents, np.list_price_cents, c.ends_at <= now(),"
     "       c.max_pending_share_bp, c.fulfilment, c.after_sales_days,"
     "       c.pickup_point_ids::text,"
-    "       $4::bigint[] IS NULL OR gb_pickup_points_usable($1, $4::bigint[])"
+    "       $4::bigint[] IS NULL OR gb_pickup_points_usable($1, $4::bigint[]),"
+    "       gb_tiers_first_raised(c.tiers, $5::jsonb)"
     "  FROM campaigns c"
     "  JOIN products p ON p.distributor_id = c.distributor_id"
     "                 AND p.id = c.product_id"
     "  LEFT JOIN products np ON np.distributor_id = $1 AND np.id = $3::bigint"
     " WHERE c.distributor_id = $1 AND c.id = $2",
-    4);
+    5);
 
 static struct db_stmt campaign_patch_write = DB_STMT(
     "campaign_patch_write",
-    "SELECT " CAMPAIGN_VIEW_COLS(
-        "gb_campaign_json", "u",
-        "k") "  FROM gb_campaign_update($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+    "SELECT " CAMPAIGN_VIEW_COL(
+        "gb_campaign_view",
+        "u") "  FROM gb_campaign_update($1, $2, $3, $4, $5, $6, $7, $8, $9,"
              "                          $10, $11, $12, $13, $14, $15, $16,"
              "                          $17, $18, $19, $20, $21, $22, $23,"
-             "                          $24) u,"
-             "       LATERAL gb_campaign_counted(u) k",
+             "                          $24) u",
     24);
 
 static void campaign_edit_start(struct req *r);
@@ -313,7 +315,6 @@ static void campaign_edit_read_cb(const struct db_result *res, void *arg)
             return;
         }
     }
-    struct campaign_form old = c;
     campaign_edit_merge(&c, in);
     struct jfields jf;
     jfields_init(&jf, r->json);
@@ -325,10 +326,10 @@ static void campaign_edit_read_cb(const struct db_result *res, void *arg)
                      "this distributor");
     if (!req_fields_ok(r, &jf))
         return;
+    /* the PATCH rule, decided by the read (functions/pricing.sql): the
+     * smallest count the new tiers would charge more, or null */
     int64_t first = 0;
-    if (live && in->has_tiers &&
-        pricing_tiers_raise_price(old.tiers, old.ntiers, c.tiers, c.ntiers,
-                                  &first)) {
+    if (live && in->has_tiers && campaign_form_cell_int(pg, 0, 24, &first)) {
         req_reply_error(r, 409, "invalid_state", "tiers",
                         "These tiers would raise the price at count %lld; "
                         "a %s campaign may only add or lower tiers.",
@@ -357,7 +358,8 @@ static void campaign_edit_start(struct req *r)
         st->in.has_product_id ? campaign_edit_int_text(r, st->in.product_id)
                               : NULL,
         st->in.has_pickup_points ? campaign_form_points_param(r, &st->in)
-                                 : NULL};
+                                 : NULL,
+        st->in.has_tiers ? campaign_form_tiers_json(r, &st->in) : NULL};
     if (!req_query_db(r, &campaign_patch_read, params, campaign_edit_read_cb))
         return;
 }

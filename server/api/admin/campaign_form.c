@@ -326,8 +326,7 @@ void campaign_form_check_price(struct jfields *jf,
                      pricing_tiers_fault_message(f), (long long)list_price);
 }
 
-static char *campaign_form_tiers_json(struct req *r,
-                                      const struct campaign_form *c)
+char *campaign_form_tiers_json(struct req *r, const struct campaign_form *c)
 {
     char *s = "[";
     for (size_t i = 0; i < c->ntiers; i++)
@@ -367,23 +366,22 @@ bool campaign_form_cell_int(PGresult *res, int row, int col, int64_t *out)
 bool campaign_form_tiers_parse(const char *text, struct pricing_tier *tiers,
                                size_t *n)
 {
+    int64_t pairs[PRICING_MAX_TIERS][2];
+    size_t count = 0, bad;
     struct json_parse_error err;
     cJSON *arr = json_parse_strict(text, strlen(text), &err);
-    size_t i = 0;
-    bool ok = cJSON_IsArray(arr);
-    for (const cJSON *e = ok ? arr->child : NULL; ok && e != NULL;
-         e = e->next, i++) {
-        ok = i < PRICING_MAX_TIERS &&
-             json_item_int(json_get(e, "threshold"), 1, JSON_MAX_SAFE_INT,
-                           &tiers[i].threshold) &&
-             json_item_int(json_get(e, "unit_price_cents"), 1,
-                           JSON_MAX_SAFE_INT, &tiers[i].unit_price_cents);
-    }
+    bool ok = cJSON_IsArray(arr) &&
+              campaign_form_pairs(arr, "threshold", "unit_price_cents", pairs,
+                                  PRICING_MAX_TIERS, &count, &bad);
     cJSON_Delete(arr);
-    if (!ok ||
-        pricing_tiers_validate(tiers, i, INT64_MAX, NULL) != PRICING_TIERS_OK)
+    for (size_t i = 0; ok && i < count; i++) {
+        tiers[i].threshold = pairs[i][0];
+        tiers[i].unit_price_cents = pairs[i][1];
+    }
+    if (!ok || pricing_tiers_validate(tiers, count, INT64_MAX, NULL) !=
+                   PRICING_TIERS_OK)
         return false;
-    *n = i;
+    *n = count;
     return true;
 }
 

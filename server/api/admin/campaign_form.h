@@ -84,7 +84,13 @@ bool campaign_form_pairs(const cJSON *arr, const char *a, const char *b,
                          int64_t (*pairs)[2], size_t max, size_t *n,
                          size_t *bad);
 
-/* Reads a stored tier ladder (JSON text); false when it is not valid. */
+/* A ladder as the JSON text of a statement parameter. */
+char *campaign_form_tiers_json(struct req *r, const struct campaign_form *c);
+
+/* Reads the stored ladder of a campaign being edited (JSON text), with the
+ * pairs reader a request's tiers go through; false when it is not a valid
+ * ladder. The one place C reads a stored ladder: to merge an edit and
+ * check it whole against the list price (the price itself is SQL's). */
 bool campaign_form_tiers_parse(const char *text, struct pricing_tier *tiers,
                                size_t *n);
 

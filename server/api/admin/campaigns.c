@@ -4,12 +4,13 @@
  * campaign_edit.c; the body creation takes is read and checked by
  * campaign_form.c.
  *
- * Every campaign reply is the campaign's JSON built by SQL with "progress"
- * spliced in (engine/campaign_view.h); the staff view also splices "stats"
- * (built by SQL) and "forecast" (forecast module over p_complete_at_join
- * of the live participations). Every write is a function of
- * functions/campaigns.sql (gb_campaign_create, _publish, _cancel_audited),
- * which records its audit line in the write's transaction.
+ * Every campaign reply is the campaign's JSON built whole by SQL, with its
+ * "progress" (engine/campaign_view.h); the staff view's "stats" too. Its
+ * "forecast" (forecast module over p_complete_at_join of the live
+ * participations) is added to the parsed object with cJSON. Every write is
+ * a function of functions/campaigns.sql (gb_campaign_create, _publish,
+ * _cancel_audited), which records its audit line in the write's
+ * transaction.
  *
  * Decisions where the documents are silent (also in functions/campaigns.sql):
  *  - an unknown or foreign product_id is 400 invalid_field "product_id";
@@ -18,6 +19,7 @@
  *    reserve stock.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,12 +54,11 @@ static struct db_stmt campaign_product =
 
 static struct db_stmt campaign_insert = DB_STMT(
     "campaign_insert",
-    "SELECT " CAMPAIGN_VIEW_COLS(
-        "gb_campaign_json", "n",
-        "k") "  FROM gb_campaign_create($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+    "SELECT " CAMPAIGN_VIEW_COL(
+        "gb_campaign_view",
+        "n") "  FROM gb_campaign_create($1, $2, $3, $4, $5, $6, $7, $8, $9,"
              "                          $10, $11, $12, $13, $14, $15, $16,"
-             "                          $17, $18, $19, $20, $21) n,"
-             "       LATERAL gb_campaign_counted(n) k",
+             "                          $17, $18, $19, $20, $21) n",
     21);
 
 static void campaigns_inserted_cb(const struct db_result *res, void *arg)
@@ -147,13 +148,12 @@ void campaigns_create(struct req *r)
 /* ------------------------------------------------------------ publish */
 
 /* The outcome, the status of the campaign found, and the campaign. */
-static struct db_stmt campaign_publish = DB_STMT(
-    "campaign_publish",
-    "SELECT p.outcome, (p.campaign).status, " CAMPAIGN_VIEW_COLS(
-        "gb_campaign_json", "p.campaign",
-        "k") "  FROM gb_campaign_publish($1, $2, $3, $4) p"
-             "  LEFT JOIN LATERAL gb_campaign_counted(p.campaign) k ON true",
-    4);
+static struct db_stmt campaign_publish =
+    DB_STMT("campaign_publish",
+            "SELECT p.outcome, (p.campaign).status, " CAMPAIGN_VIEW_COL(
+                "gb_campaign_view",
+                "p.campaign") "  FROM gb_campaign_publish($1, $2, $3, $4) p",
+            4);
 
 static void campaigns_published_cb(const struct db_result *res, void *arg)
 {
@@ -208,10 +208,10 @@ static struct db_stmt campaign_cancel = DB_STMT(
 
 static struct db_stmt campaign_get_plain =
     DB_STMT("campaign_get_plain",
-            "SELECT " CAMPAIGN_VIEW_COLS(
-                "gb_campaign_json", "c",
-                "k") "  FROM campaigns c, LATERAL gb_campaign_counted(c) k"
-                     " WHERE c.distributor_id = $1 AND c.id = $2",
+            "SELECT " CAMPAIGN_VIEW_COL("gb_campaign_view",
+                                        "c") "  FROM campaigns c"
+                                             " WHERE c.distributor_id = $1"
+                                             "   AND c.id = $2",
             2);
 
 static void campaigns_cancel_read_cb(const struct db_result *res, void *arg)
@@ -277,15 +277,15 @@ static const char *const campaign_statuses[] = {
     "draft",  "scheduled", "open",    "succeeded",
     "failed", "cancelled", "settled", NULL};
 
-static struct db_stmt campaign_list =
-    DB_STMT("campaign_list",
-            "SELECT c.id, " CAMPAIGN_VIEW_COLS(
-                "gb_campaign_json", "c",
-                "k") "  FROM campaigns c, LATERAL gb_campaign_counted(c) k"
-                     " WHERE c.distributor_id = $1 AND c.id > $2"
-                     "   AND ($4::text IS NULL OR c.status = $4)"
-                     " ORDER BY c.id LIMIT $3",
-            4);
+static struct db_stmt campaign_list = DB_STMT(
+    "campaign_list",
+    "SELECT c.id, " CAMPAIGN_VIEW_COL(
+        "gb_campaign_view", "c") "  FROM campaigns c"
+                                 " WHERE c.distributor_id = $1"
+                                 "   AND c.id > $2"
+                                 "   AND ($4::text IS NULL OR c.status = $4)"
+                                 " ORDER BY c.id LIMIT $3",
+    4);
 
 static void campaigns_list_cb(const struct db_result *res, void *arg)
 {
@@ -321,62 +321,46 @@ void campaigns_list(struct req *r)
         return;
 }
 
-static struct db_stmt campaign_get = DB_STMT(
-    "campaign_get",
-    "SELECT " CAMPAIGN_VIEW_COLS(
-        "gb_campaign_json", "c",
-        "k") ","
-             "       (SELECT json_build_object("
-             "          'pending_deposit', count(*) FILTER (WHERE p.status = "
-             "'pending_deposit'),"
-             "          'active', count(*) FILTER (WHERE p.status = 'active'),"
-             "          'withdrawn', count(*) FILTER (WHERE p.status = "
-             "'withdrawn'),"
-             "          'expired', count(*) FILTER (WHERE p.status = "
-             "'expired'),"
-             "          'awaiting_payment', count(*) FILTER (WHERE p.status = "
-             "'awaiting_payment'),"
-             "          'paid', count(*) FILTER (WHERE p.status = 'paid'),"
-             "          'defaulted', count(*) FILTER (WHERE p.status = "
-             "'defaulted'),"
-             "          'refunded', count(*) FILTER (WHERE p.status = "
-             "'refunded'),"
-             "          'void', count(*) FILTER (WHERE p.status = 'void'))"
-             "          FROM participations p WHERE p.campaign_id = "
-             "c.id)::text,"
-             "       (SELECT array_agg(p.p_complete_at_join ORDER BY p.id)"
-             "          FROM participations p WHERE p.campaign_id = c.id"
-             "           AND p.status IN ('pending_deposit', 'active'))::text,"
-             "       c.status"
-             "  FROM campaigns c, LATERAL gb_campaign_counted(c) k"
-             " WHERE c.distributor_id = $1 AND c.id = $2",
-    2);
+/* Columns: the staff view (functions/campaigns.sql), the participants
+ * counted, min_participants, the live participations' p_complete_at_join
+ * (array text or NULL) and the status. */
+static struct db_stmt campaign_get =
+    DB_STMT("campaign_get",
+            "SELECT gb_campaign_staff_view(c)::text, k.participants,"
+            "       c.min_participants,"
+            "       (SELECT array_agg(p.p_complete_at_join ORDER BY p.id)"
+            "          FROM participations p WHERE p.campaign_id = c.id"
+            "           AND p.status IN ('pending_deposit', 'active'))::text,"
+            "       c.status"
+            "  FROM campaigns c, LATERAL gb_campaign_counted(c) k"
+            " WHERE c.distributor_id = $1 AND c.id = $2",
+            2);
 
-/* The "forecast" member: over the live participations' p_complete_at_join
- * (array text "{0.75,0.6}" or NULL) while the campaign can still change;
- * a closed campaign's outcome is known (1 or 0, the participants counted).
- * NULL on bad data or no memory. */
-static char *campaigns_forecast_text(struct req *r, PGresult *res)
+/* The forecast's two figures: over the live participations'
+ * p_complete_at_join (array text "{0.75,0.6}" or NULL) while the campaign
+ * can still change; a closed campaign's outcome is known (1 or 0, the
+ * participants counted). False on bad data or no memory. */
+static bool campaigns_forecast(PGresult *res, double *expected, double *prob)
 {
     int64_t minp, counted;
-    const char *status = PQgetvalue(res, 0, CAMPAIGN_VIEW_NCOLS + 2);
-    if (!campaign_form_cell_int(res, 0, 5, &minp) ||
-        !campaign_form_cell_int(res, 0, 3, &counted))
-        return NULL;
-    double expected = 0, prob = 0;
+    const char *status = PQgetvalue(res, 0, 4);
+    if (!campaign_form_cell_int(res, 0, 2, &minp) ||
+        !campaign_form_cell_int(res, 0, 1, &counted))
+        return false;
+    *expected = 0;
+    *prob = 0;
     if (strcmp(status, "succeeded") == 0 || strcmp(status, "settled") == 0) {
-        expected = (double)counted;
-        prob = 1;
+        *expected = (double)counted;
+        *prob = 1;
     } else if (strcmp(status, "failed") != 0 &&
-               strcmp(status, "cancelled") != 0 &&
-               !PQgetisnull(res, 0, CAMPAIGN_VIEW_NCOLS + 1)) {
-        const char *s = PQgetvalue(res, 0, CAMPAIGN_VIEW_NCOLS + 1);
+               strcmp(status, "cancelled") != 0 && !PQgetisnull(res, 0, 3)) {
+        const char *s = PQgetvalue(res, 0, 3);
         size_t cap = 1;
         for (const char *q = s; *q; q++)
             cap += *q == ',';
         double *p = malloc(cap * sizeof *p);
         if (p == NULL)
-            return NULL;
+            return false;
         size_t n = 0;
         bool ok = *s == '{';
         for (const char *q = s + 1; ok && *q != '}'; n++) {
@@ -387,16 +371,51 @@ static char *campaigns_forecast_text(struct req *r, PGresult *res)
             if (ok)
                 q = *end == ',' ? end + 1 : end;
         }
-        ok = ok && forecast_expected_participants(p, n, &expected) &&
-             forecast_success_probability(p, n, minp, &prob);
+        ok = ok && forecast_expected_participants(p, n, expected) &&
+             forecast_success_probability(p, n, minp, prob);
         free(p);
-        if (!ok)
-            return NULL;
+        return ok;
     }
-    return req_printf(r,
-                      "\"forecast\":{\"expected_participants\":%.15g,"
-                      "\"success_probability\":%.15g}",
-                      expected, prob);
+    return true;
+}
+
+/* A number as the forecast has always been printed (%.15g). */
+static cJSON *campaigns_figure(double v)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%.15g", v);
+    return cJSON_CreateRaw(text);
+}
+
+/* The staff view SQL built with the "forecast" member added: parsed,
+ * added with cJSON, printed (json_print_exact keeps SQL's numbers as they
+ * were written). NULL when the view is missing or unreadable, or no
+ * memory. */
+static char *campaigns_view_with_forecast(struct req *r, PGresult *res,
+                                          double expected, double prob)
+{
+    const char *view = PQgetvalue(res, 0, 0);
+    struct json_parse_error err;
+    cJSON *obj = PQgetisnull(res, 0, 0)
+                     ? NULL
+                     : json_parse_strict(view, strlen(view), &err);
+    cJSON *forecast = cJSON_CreateObject();
+    char *out = NULL;
+    if (cJSON_IsObject(obj) && forecast != NULL &&
+        cJSON_AddItemToObject(forecast, "expected_participants",
+                              campaigns_figure(expected)) &&
+        cJSON_AddItemToObject(forecast, "success_probability",
+                              campaigns_figure(prob)) &&
+        cJSON_AddItemToObject(obj, "forecast", forecast)) {
+        forecast = NULL; /* obj's */
+        char *text = json_print_exact(obj);
+        if (text != NULL)
+            out = req_strdup(r, text);
+        cJSON_free(text);
+    }
+    cJSON_Delete(forecast);
+    cJSON_Delete(obj);
+    return out;
 }
 
 static void campaigns_get_cb(const struct db_result *res, void *arg)
@@ -410,16 +429,13 @@ static void campaigns_get_cb(const struct db_result *res, void *arg)
         req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
         return;
     }
-    char *forecast = campaigns_forecast_text(r, res->res);
-    if (forecast == NULL) {
+    double expected, prob;
+    if (!campaigns_forecast(res->res, &expected, &prob)) {
         req_reply_error(r, 500, "internal", NULL,
                         "The forecast could not be computed.");
         return;
     }
-    char *extra =
-        req_printf(r, "\"stats\":%s,%s",
-                   PQgetvalue(res->res, 0, CAMPAIGN_VIEW_NCOLS), forecast);
-    char *text = campaign_view_text(r, res->res, 0, 0, extra);
+    char *text = campaigns_view_with_forecast(r, res->res, expected, prob);
     if (text == NULL) {
         campaign_view_bad_data(r);
         return;

@@ -12,13 +12,11 @@
 #include "http/reply.h"
 #include "http/request.h"
 
-/* Columns: id, participation JSON, the price columns, then the VIP
- * level and the history; one row with a null id when the campaign has no
- * participation after $2. */
+/* Columns: id, participation JSON, then the VIP level and the history; one row
+ * with a null id when the campaign has no participation after $2. */
 static struct db_stmt part_list_campaign = DB_STMT(
     "participation_list_campaign",
-    "SELECT p.id, gb_participation_json(p)::text," PARTICIPATION_VIEW_PRICE_COLS
-    ",      coalesce(v.vip_level, 0), h.*"
+    "SELECT p.id," PARTICIPATION_VIEW_COL ",      coalesce(v.vip_level, 0), h.*"
     "  FROM campaigns c"
     "  LEFT JOIN participations p ON p.campaign_id = c.id AND p.id > $2"
     "  LEFT JOIN customer_vip v ON v.distributor_id = c.distributor_id"

@@ -249,11 +249,27 @@ static void sessions_me_customer_cb(const struct db_result *res, void *arg)
                         "The history cannot be scored.");
         return;
     }
+    /* SQL's object with "reliability" added: parsed, added with cJSON,
+     * printed with its numbers as SQL wrote them */
     const char *json = PQgetvalue(res->res, 0, 0);
-    size_t len = strlen(json); /* an object: ends with '}' */
-    const char *out = req_printf(r, "%.*s, \"reliability\" : {\"score\" : %d}}",
-                                 (int)(len - 1), json, score.score);
+    struct json_parse_error err;
+    cJSON *obj = json_parse_strict(json, strlen(json), &err);
+    cJSON *rel = cJSON_CreateObject();
+    char *out = NULL;
+    if (cJSON_IsObject(obj) && rel != NULL &&
+        json_add_int(rel, "score", score.score) &&
+        cJSON_AddItemToObject(obj, "reliability", rel)) {
+        rel = NULL; /* obj's */
+        out = json_print_exact(obj);
+    }
+    cJSON_Delete(rel);
+    cJSON_Delete(obj);
+    if (out == NULL) {
+        req_reply_error(r, 500, "internal", NULL, "Out of memory.");
+        return;
+    }
     req_reply_raw(r, 200, "application/json", out, strlen(out));
+    cJSON_free(out);
 }
 
 /* GET /v1/me (staff or customer) -> the account; a customer's with

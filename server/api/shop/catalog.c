@@ -4,11 +4,11 @@
  * and cancelled campaigns are not public (404); settled ones show as
  * succeeded.
  *
- * Campaigns are answered as engine/campaign_view.h builds them, from the
- * public JSON (gb_campaign_public_json). The one-campaign view is served
- * through the view cache (live/viewcache.h): the hot view of a busy
- * campaign costs one query per window, not one per shopper. The stream is
- * live/sse.c's; the handler only hands the request over.
+ * Campaigns are answered as engine/campaign_view.h answers them, the
+ * public JSON with its progress built by SQL (gb_campaign_public_view). The
+ * one-campaign view is served through the view cache (live/viewcache.h): the
+ * hot view of a busy campaign costs one query per window, not one per shopper.
+ * The stream is live/sse.c's; the handler only hands the request over.
  */
 #include <stdint.h>
 #include <string.h>
@@ -27,18 +27,18 @@ static const char *catalog_int_text(struct req *r, int64_t v)
 
 static struct db_stmt campaign_public_list =
     DB_STMT("campaign_public_list",
-            "SELECT c.id, " CAMPAIGN_VIEW_COLS(
-                "gb_campaign_public_json", "c",
-                "k") "  FROM campaigns c, LATERAL gb_campaign_counted(c) k"
+            "SELECT c.id, " CAMPAIGN_VIEW_COL(
+                "gb_campaign_public_view",
+                "c") "  FROM campaigns c"
                      " WHERE c.status = ANY ($1::text[]) AND c.id > $2"
                      " ORDER BY c.id LIMIT $3",
             3);
 
 static struct db_stmt campaign_public_get = DB_STMT_URGENT(
     "campaign_public_get",
-    "SELECT " CAMPAIGN_VIEW_COLS(
-        "gb_campaign_public_json", "c",
-        "k") "  FROM campaigns c, LATERAL gb_campaign_counted(c) k"
+    "SELECT " CAMPAIGN_VIEW_COL(
+        "gb_campaign_public_view",
+        "c") "  FROM campaigns c"
              " WHERE c.id = $1"
              "   AND c.status IN ('scheduled', 'open', 'succeeded', 'failed',"
              "                    'settled')",
@@ -108,7 +108,7 @@ static void catalog_get_cb(const struct db_result *res, void *arg)
     struct req *r = arg;
     char *text = NULL;
     if (res->status == DB_OK && PQntuples(res->res) == 1)
-        text = campaign_view_text(r, res->res, 0, 0, NULL);
+        text = campaign_view_text(r, res->res, 0, 0);
     /* the requests that waited for this query first: r's reply frees
      * what they wait on */
     viewcache_done(r, res, text, catalog_answer);

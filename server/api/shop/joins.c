@@ -2,8 +2,8 @@
  * joins.c - shoppers join, read their participations and withdraw. A thin
  * HTTP adapter over the join decision (joinengine.h).
  *
- * Every join goes the same read, the same C pricing and the same SQL
- * decision. A join without an Idempotency-Key is coalesced with the
+ * Every join goes the same read, the same C pricing of the deposit and the
+ * same SQL decision. A join without an Idempotency-Key is coalesced with the
  * concurrent joins of its campaign (joinbatch.c). A join with one sends a
  * batch of one through the same two statements inside the transaction
  * that claims its key (idem.c), so the stored answer commits with the
@@ -87,8 +87,8 @@ void joins_batch_reply(struct req *r, const struct joinengine_outcome *o)
     struct join_state *st = r->state;
     switch (o->status) {
     case JOINENGINE_ACCEPTED: {
-        char *text = participation_view_text(
-            r, o->res, o->row, JOINENGINE_DECIDE_JSON, 0, 0, NULL);
+        char *text =
+            participation_view_text(r, o->res, o->row, JOINENGINE_DECIDE_JSON);
         if (text == NULL) {
             participation_view_unreadable(r);
             return;
@@ -234,19 +234,19 @@ void joins_create(struct req *r)
 
 /* ---------------------------------------------------------------- reads */
 
-static struct db_stmt part_get = DB_STMT(
-    "participation_get",
-    "SELECT gb_participation_json(p)::text," PARTICIPATION_VIEW_PRICE_COLS
-    "  FROM participations p JOIN campaigns c ON c.id = p.campaign_id"
-    " WHERE p.id = $1 AND p.customer_id = $2",
-    2);
+static struct db_stmt part_get =
+    DB_STMT("participation_get",
+            "SELECT" PARTICIPATION_VIEW_COL
+            "  FROM participations p JOIN campaigns c ON c.id = p.campaign_id"
+            " WHERE p.id = $1 AND p.customer_id = $2",
+            2);
 
-static struct db_stmt part_list_mine = DB_STMT(
-    "participation_list_mine",
-    "SELECT p.id, gb_participation_json(p)::text," PARTICIPATION_VIEW_PRICE_COLS
-    "  FROM participations p JOIN campaigns c ON c.id = p.campaign_id"
-    " WHERE p.customer_id = $1 AND p.id > $2 ORDER BY p.id LIMIT $3",
-    3);
+static struct db_stmt part_list_mine =
+    DB_STMT("participation_list_mine",
+            "SELECT p.id," PARTICIPATION_VIEW_COL
+            "  FROM participations p JOIN campaigns c ON c.id = p.campaign_id"
+            " WHERE p.customer_id = $1 AND p.id > $2 ORDER BY p.id LIMIT $3",
+            3);
 
 static void joins_get_cb(const struct db_result *res, void *arg)
 {
@@ -259,7 +259,7 @@ static void joins_get_cb(const struct db_result *res, void *arg)
         req_reply_error(r, 404, "not_found", NULL, "No such participation.");
         return;
     }
-    char *text = participation_view_text(r, res->res, 0, 0, 0, 0, NULL);
+    char *text = participation_view_text(r, res->res, 0, 0);
     if (text == NULL) {
         participation_view_unreadable(r);
         return;

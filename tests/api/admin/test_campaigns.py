@@ -790,3 +790,22 @@ def test_roles(shared, t):
     assert_error(srv.get("/v1/admin/campaigns", token=ctok), 403, "forbidden")
     assert_error(srv.get("/v1/admin/campaigns"), 401, "unauthenticated")
     assert srv.get("/v1/campaigns").status == 200
+
+
+@pytest.mark.parametrize("tiers, count", [
+    ([(1, 9900), (10, 8950), (50, 7900)], 10),   # a middle price raised
+    ([(1, 9900), (10, 8900)], 50),               # the last tier removed
+    ([(1, 9900), (11, 8900), (50, 7900)], 10),   # a threshold moved up
+    ([(1, 9901), (10, 8800), (50, 7800)], 1),    # the first price raised
+])
+def test_patch_names_the_first_count_raised(shared, t, tiers, count):
+    """The PATCH rule is decided by SQL (gb_tiers_first_raised in the
+    PATCH's read); the refusal names the smallest count whose price the new
+    tiers would raise, and nothing changes."""
+    srv = shared.srv
+    c = open_campaign(srv, t.token, ends_at=ts(86400))
+    body = {"tiers": [{"threshold": th, "unit_price_cents": p} for th, p in tiers]}
+    r = patch(srv, t.token, c["id"], body)
+    assert_error(r, 409, "invalid_state", "tiers")
+    assert "at count %d;" % count in r.json["error"]["message"], r
+    assert get_campaign(srv, t.token, c["id"])["tiers"] == c["tiers"]

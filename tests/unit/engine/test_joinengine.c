@@ -1,6 +1,6 @@
 /*
- * test_joinengine.c - joinengine.h: the campaign's stored tiers and policy
- * read back, the C side of the join decision (score -> band -> deposit,
+ * test_joinengine.c - joinengine.h: the campaign's first price and stored
+ * policy read back, the C side of the join decision (score -> band -> deposit,
  * a quantity over the limit left unpriced) on rows shaped like the read's,
  * the decision's parameter arrays and the outcome of its rows.
  */
@@ -12,37 +12,6 @@
 #include "unit.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
-
-static void test_parse_tiers(void)
-{
-    static const struct {
-        const char *text;
-        bool ok;
-        size_t n;
-    } cases[] = {
-        {"[{\"threshold\": 1, \"unit_price_cents\": 9900}]", true, 1},
-        {"[{\"threshold\": 1, \"unit_price_cents\": 9900},"
-         " {\"threshold\": 10, \"unit_price_cents\": 8900}]",
-         true, 2},
-        {"[]", false, 0},
-        {"{}", false, 0},
-        {"[{\"threshold\": 0, \"unit_price_cents\": 9900}]", false, 0},
-        {"[{\"threshold\": 1, \"unit_price_cents\": 1.5}]", false, 0},
-        {"[{\"threshold\": 1}]", false, 0},
-        {"[{\"threshold\": 1, \"unit_price_cents\": 9900},"
-         " {\"threshold\": 10, \"unit_price_cents\": 9901}]",
-         false, 0}, /* a price going up */
-        {"not json", false, 0},
-    };
-    for (size_t i = 0; i < N_ELEMS(cases); i++) {
-        struct pricing_tier tiers[PRICING_MAX_TIERS];
-        size_t n = 99;
-        bool ok = joinengine_parse_tiers(cases[i].text, tiers, &n);
-        CHECK_MSG(ok == cases[i].ok, "tiers %s", cases[i].text);
-        if (ok)
-            CHECK_INT_EQ(n, cases[i].n);
-    }
-}
 
 static void test_parse_bands(void)
 {
@@ -69,17 +38,17 @@ static void test_parse_bands(void)
 }
 
 /* A result shaped like one row of gb_join_batch_reads. */
-static PGresult *read_row(const char *tiers, const char *policy,
+static PGresult *read_row(const char *price, const char *policy,
                           const char *limit, const char *vip,
                           const char *completed, const char *defaulted)
 {
     static const char *const names[] = {
-        "status",      "tiers",       "deposit_policy",
+        "status",      "price",       "deposit_policy",
         "version",     "limit",       "vip_level",
         "completed",   "completed_w", "withdrawn",
         "withdrawn_w", "defaulted",   "defaulted_w",
         "expired",     "expired_w",   "ord"};
-    const char *values[] = {"open",    tiers,     policy,    "3", limit,
+    const char *values[] = {"open",    price,     policy,    "3", limit,
                             vip,       completed, completed, "0", "0",
                             defaulted, defaulted, "0",       "0", "1"};
     PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
@@ -101,8 +70,7 @@ static PGresult *read_row(const char *tiers, const char *policy,
 
 static void test_price(void)
 {
-    static const char tiers[] =
-        "[{\"threshold\": 1, \"unit_price_cents\": 10000}]";
+    static const char price[] = "10000"; /* the first tier's */
     static const char policy[] =
         "[{\"min_score\": 80, \"deposit_percent\": 0},"
         " {\"min_score\": 50, \"deposit_percent\": 10},"
@@ -122,7 +90,7 @@ static void test_price(void)
         {"over the limit", "0", "0", "0", 6, 0, 0},
     };
     for (size_t i = 0; i < N_ELEMS(cases); i++) {
-        PGresult *res = read_row(tiers, policy, "5", cases[i].vip,
+        PGresult *res = read_row(price, policy, "5", cases[i].vip,
                                  cases[i].completed, cases[i].defaulted);
         struct joinengine_campaign c;
         CHECK(joinengine_campaign_read(res, 0, &c));
@@ -139,7 +107,16 @@ static void test_price(void)
                   (long long)j.deposit_percent, (long long)j.deposit_cents);
         PQclear(res);
     }
-    PGresult *res = read_row("[]", policy, "5", "0", "0", "0");
+    static const char *const unreadable[] = {"", "0", "-1", "12x",
+                                             "99999999999999999999"};
+    for (size_t i = 0; i < N_ELEMS(unreadable); i++) {
+        PGresult *res = read_row(unreadable[i], policy, "5", "0", "0", "0");
+        struct joinengine_campaign c;
+        CHECK_MSG(!joinengine_campaign_read(res, 0, &c), "price %s",
+                  unreadable[i]);
+        PQclear(res);
+    }
+    PGresult *res = read_row(price, "[]", "5", "0", "0", "0");
     struct joinengine_campaign c;
     CHECK(!joinengine_campaign_read(res, 0, &c));
     PQclear(res);
@@ -230,7 +207,6 @@ static void test_outcome_row(void)
 
 int main(void)
 {
-    test_parse_tiers();
     test_parse_bands();
     test_price();
     test_decide_params();

@@ -793,6 +793,30 @@ static void test_json_get(void)
     cJSON_Delete(root);
 }
 
+/* An object PostgreSQL printed, parsed, a member added, printed again:
+ * its numbers come out as written (cJSON alone prints them from doubles:
+ * 1e+15, 0.30000000000000004), nested ones too, and the added member as
+ * cJSON prints it. */
+static void test_print_exact(void)
+{
+    static const char text[] =
+        "{\"id\": 9007199254740993, \"big\": 1000000000000000,"
+        " \"p\": {\"q\": [0.3, -0, 1E2, 12345678901234567890]},"
+        " \"s\": \"1.50\", \"n\": null, \"t\": true}";
+    cJSON *tree = json_parse_strict(text, strlen(text), NULL);
+    CHECK(tree != NULL);
+    CHECK(cJSON_AddItemToObject(tree, "score", cJSON_CreateNumber(75)));
+    CHECK(cJSON_AddItemToObject(tree, "f", cJSON_CreateRaw("0.1")));
+    char *out = json_print_exact(tree);
+    CHECK_STR_EQ(out, "{\"id\":9007199254740993,\"big\":1000000000000000,"
+                      "\"p\":{\"q\":[0.3,-0,1E2,12345678901234567890]},"
+                      "\"s\":\"1.50\",\"n\":null,\"t\":true,"
+                      "\"score\":75,\"f\":0.1}");
+    cJSON_free(out);
+    cJSON_Delete(tree);
+    CHECK(json_print_exact(NULL) == NULL);
+}
+
 static void test_output(void)
 {
     cJSON *obj = cJSON_CreateObject();
@@ -944,6 +968,7 @@ int main(void)
     test_jfields_sticky();
     test_json_get();
     test_output();
+    test_print_exact();
     test_round_trip();
     test_alloc_failures();
     /* json_printable: control characters refused, tab/CR/LF only with

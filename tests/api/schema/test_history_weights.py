@@ -1,0 +1,69 @@
+"""A rule that runs only in SQL, tested through SQL: the decay weight of the
+reliability score (gb_customer_history, on the database clock). Its per-kind
+counts and weight sums are checked against 0.5 ^ (max(age_days, 0) /
+half_life_days) computed here for random histories and half-lives, ancient
+events and short half-lives included (weights below 0.5 ^ 1000 count as 0).
+(The tier price, SQL's alone too, is tests/api/schema/test_pricing.py.)
+"""
+import random
+
+KINDS = ("completed", "withdrawn", "defaulted", "deposit_expired")
+
+
+def test_history_weights_decay_by_half_life(db):
+    rng = random.Random(180)
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO distributors (name, commission_bp) VALUES ('Hist', 0)"
+                    " RETURNING id")
+        did = cur.fetchone()[0]
+        cur.execute("INSERT INTO products (distributor_id, sku, name, list_price_cents,"
+                    " cost_price_cents, stock) VALUES (%s, 'H-1', 'H', 100, 0, 0)"
+                    " RETURNING id", (did,))
+        prod = cur.fetchone()[0]
+        cur.execute(
+            "INSERT INTO campaigns (distributor_id, product_id, title, status, starts_at,"
+            " ends_at, tier_basis, tiers, min_participants, max_quantity,"
+            " per_customer_limit, deposit_policy)"
+            " VALUES (%s, %s, 'H', 'failed', now() - interval '2 days', now(),"
+            " 'participants', '[{\"threshold\": 1, \"unit_price_cents\": 100}]', 1, 1000000,"
+            " 1, '[{\"min_score\": 0, \"deposit_percent\": 0}]') RETURNING id", (did, prod))
+        cid = cur.fetchone()[0]
+        customers = []
+        for k in range(40):
+            cur.execute("INSERT INTO customers (login, password_hash, display_name)"
+                        " VALUES (%s, 'x', 'H') RETURNING id", ("hist%d@example.com" % k,))
+            customers.append(cur.fetchone()[0])
+
+        cur.execute("BEGIN")  # one now() for the events and the sums
+        histories = {}
+        for cust in customers:
+            events = []
+            for _ in range(rng.randint(0, 25)):
+                # age in microseconds: fresh, old, ancient, or from the future
+                age_us = rng.choice([0, rng.randint(0, 3 * 10 ** 13),
+                                     rng.randint(0, 10 ** 15), -rng.randint(1, 10 ** 11)])
+                kind = rng.choice(KINDS)
+                cur.execute(
+                    "WITH p AS (INSERT INTO participations (distributor_id, campaign_id,"
+                    " customer_id, quantity, status, score_at_join, p_complete_at_join,"
+                    " deposit_percent, deposit_cents) VALUES (%s, %s, %s, 1, 'void', 75,"
+                    " 0.75, 0, 0) RETURNING id)"
+                    " INSERT INTO customer_events (customer_id, distributor_id,"
+                    " participation_id, kind, occurred_at)"
+                    " SELECT %s, %s, p.id, %s, now() - (%s || ' microseconds')::interval"
+                    " FROM p", (did, cid, cust, cust, did, kind, age_us))
+                events.append((kind, age_us))
+            histories[cust] = events
+        bad = []
+        for hl in (180.0, 30.0, 1.5, 1000.0, 0.001):
+            for cust, events in histories.items():
+                cur.execute("SELECT * FROM gb_customer_history(%s, %s)", (cust, hl))
+                row = cur.fetchone()
+                for i, kind in enumerate(KINDS):
+                    ages = [a for k, a in events if k == kind]
+                    want_w = sum(0.5 ** (max(a, 0) / 1e6 / 86400 / hl) for a in ages)
+                    n, w = row[2 * i], row[2 * i + 1]
+                    if n != len(ages) or abs(w - want_w) > 1e-12 * max(1.0, want_w):
+                        bad.append((hl, kind, events, n, w, want_w))
+        cur.execute("ROLLBACK")
+    assert bad == [], bad[:3]
