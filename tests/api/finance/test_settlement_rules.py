@@ -410,3 +410,24 @@ def test_settlement_and_after_sales_share_one_split(db):
         adj, _ = approve_after_settlement(cur, ids, 8901, 1)
         com, lead, man, net = other(8901, 0, bp, leader_bp, cost, 1)
         assert adj == (-8901, -com, -man, -lead, -net)
+
+
+def test_a_settlement_row_alone_refuses_a_second_settlement(db):
+    """Exactly once has three guards: the campaign leaves 'succeeded', the
+    function looks for a settlement row, and settlements' key. The second
+    is reached here alone: a settled campaign put back to 'succeeded' is
+    still not settled again (false, nothing added), not a key violation."""
+    from settle_helpers import seed_succeeded_campaign
+
+    _, cid = seed_succeeded_campaign(db, 3)
+    with db.cursor() as cur:
+        assert sql_one(cur, "SELECT gb_campaign_settle(%s)", (cid,))[0] is True
+        cur.execute("UPDATE campaigns SET status = 'succeeded' WHERE id = %s", (cid,))
+        assert cur.rowcount == 1
+        ledger = sql_one(cur, "SELECT count(*) FROM ledger_entries WHERE campaign_id = %s",
+                         (cid,))[0]
+        assert sql_one(cur, "SELECT gb_campaign_settle(%s)", (cid,))[0] is False
+        assert sql_one(cur, "SELECT count(*) FROM settlements WHERE campaign_id = %s",
+                       (cid,))[0] == 1
+        assert sql_one(cur, "SELECT count(*) FROM ledger_entries WHERE campaign_id = %s",
+                       (cid,))[0] == ledger
