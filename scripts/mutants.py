@@ -15,6 +15,7 @@ longer in its file is stale: the code moved, so the mutant moves with it.
 
     make mutants                      every mutant (20-40 minutes)
     MUTANTS=pickup-lock,ssrf make mutants   only those
+    MUTANTS_DIR=build/mutants2 ...    a second copy and log (two runs at once)
     BASELINE=0 make mutants           skip the unmutated run (on a busy
                                       machine, when the suite is known green):
                                       each kill's first failure is then in
@@ -32,7 +33,9 @@ import time
 from collections import namedtuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TREE = os.path.join(ROOT, "build", "mutants", "tree")
+# MUTANTS_DIR: another copy and log, so that two runs can go at once
+WORK = os.environ.get("MUTANTS_DIR") or os.path.join(ROOT, "build", "mutants")
+TREE = os.path.join(WORK, "tree")
 Mutant = namedtuple("Mutant", "name why path old new tests")
 
 
@@ -337,7 +340,7 @@ def main():
     if "--list" in sys.argv:
         print(table([(m, "-", 0) for m in chosen]))
         return 0
-    log = os.path.join(ROOT, "build", "mutants", "log.txt")
+    log = os.path.join(WORK, "log.txt")
     copy_tree()
     open(log, "w").close()
     units = sorted({unit_target(t[1]) for m in chosen for t in m.tests if t[0] == "unit"})
