@@ -203,7 +203,10 @@ MUTANTS = [
            "     WHERE id = p_order_id FOR UPDATE;\n"
            "    IF NOT FOUND THEN\n        outcome := 'not_found';\n        RETURN;\n"
            "    END IF;\n    IF o.status <> 'ready_for_pickup' THEN",
-           [api("tests/api/identity/test_authz.py", "-k", "pickup")]),
+           # (the handler reads the order scoped first: the API answers 404
+           # either way, so the function's scoping has its own test)
+           [api("tests/api/schema/test_order_tenancy.py"),
+            api("tests/api/identity/test_authz.py", "-k", "pickup")]),
     # ------------------------------------------------------------ webhooks
     Mutant("webhook-order",
            "a participation's later event may be delivered before its earlier one",
