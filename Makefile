@@ -14,6 +14,8 @@
 #                   part of make test; MUTANTS=a,b runs only those)
 #   make slow       the API suite's measurements (@pytest.mark.slow: the
 #                   10,000-webhook delivery), left out of make test
+#   make screenshots  the browser suite, writing its screenshots of the
+#                   web apps into docs/ (no other run writes them)
 #   make bench      load benchmarks on loopback, build/bench/results.json
 #                   (BENCH_SECONDS=10 per workload; not part of make test;
 #                   BENCH_ONLY=sse: only the hot and the live-progress parts)
@@ -44,7 +46,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
 PYTHON  ?= /usr/bin/python3
 
 .PHONY: all asan unit api test run deps db-start db-stop migrate demo fuzz \
-        format format-check clean check-compose bench failover-test mutants slow
+        format format-check clean check-compose bench failover-test mutants slow \
+        screenshots
 
 all: build/groupbuyd
 
@@ -97,6 +100,9 @@ mutants: deps
 
 slow: build/asan/groupbuyd $(TOOL_BINS)
 	@scripts/run-api.sh -m slow -s
+
+screenshots: build/asan/groupbuyd
+	@GB_SCREENSHOTS=1 scripts/run-browser.sh
 
 failover-test: build/asan/groupbuyd
 	@tests/failover/run.sh

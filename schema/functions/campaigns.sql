@@ -63,7 +63,9 @@ CREATE OR REPLACE FUNCTION gb_campaign_public_status(s text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT
     AS $$ SELECT CASE WHEN s = 'settled' THEN 'succeeded' ELSE s END $$;
 
--- The public campaign object, without progress.
+-- The public campaign object, without progress. The deposit policy and
+-- min_score are public so that a shopper sees the deposit and whether they
+-- may join before committing (the join applies the same bands).
 CREATE OR REPLACE FUNCTION gb_campaign_public_json(c campaigns) RETURNS json
     LANGUAGE sql STABLE
     AS $$ SELECT json_build_object(
@@ -74,6 +76,7 @@ CREATE OR REPLACE FUNCTION gb_campaign_public_json(c campaigns) RETURNS json
               'min_participants', c.min_participants,
               'max_quantity', c.max_quantity,
               'per_customer_limit', c.per_customer_limit,
+              'deposit_policy', c.deposit_policy, 'min_score', c.min_score,
               'product', (SELECT json_build_object('id', p.id, 'name', p.name,
                                                    'list_price_cents',
                                                    p.list_price_cents)

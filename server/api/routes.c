@@ -57,6 +57,7 @@ const struct route api_routes[] = {
     {EVHTTP_REQ_POST, "/v1/admin/campaigns/{id}/cancel", campaigns_cancel,
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_GET, "/v1/campaigns", catalog_list, PUB},
+    {EVHTTP_REQ_GET, "/v1/campaigns/events", catalog_events_many, PUB},
     {EVHTTP_REQ_GET, "/v1/campaigns/{id}", catalog_get, PUB},
     {EVHTTP_REQ_GET, "/v1/campaigns/{id}/events", catalog_events, PUB},
 

@@ -148,7 +148,8 @@ def test_public_view_shows_fulfilment(srv):
     o = open_campaign(srv, t.token, fulfilment="pickup", pickup_point_ids=[a["id"]])
     v = srv.get("/v1/campaigns/%d" % o["id"]).json
     assert v["fulfilment"] == "pickup"
-    assert v["pickup_points"] == [{"id": a["id"], "name": a["name"], "address": a["address"]}]
+    assert v["pickup_points"] == [{"id": a["id"], "name": a["name"], "address": a["address"],
+                                   "leader_name": a["leader_name"]}]
     assert "leader_phone" not in str(v)
     d = open_campaign(srv, t.token)
     v = srv.get("/v1/campaigns/%d" % d["id"]).json
@@ -546,6 +547,7 @@ def test_after_sales_refusals_and_reject(psrv, db):
     srv = psrv
     s = Sale(srv, db, [2])
     oid = s.pay(0)
+    assert my_orders(srv, s.people[0][0])[0]["after_sales"] == []
     assert_error(s.ask(0, oid, 100), 409, "invalid_state")  # not delivered yet
     delivered(srv, s.t, oid)
     # one shopper: the first tier, 2 x 99.00 paid
@@ -567,6 +569,11 @@ def test_after_sales_refusals_and_reject(psrv, db):
     r = srv.post("/v1/admin/after-sales/%d/reject" % aid, {"note": "no damage seen"},
                  token=s.t.token)
     assert r.status == 200 and r.json["status"] == "rejected", r
+    # the shopper's order shows what became of the request
+    (o,) = my_orders(srv, s.people[0][0])
+    assert [(a["id"], a["status"], a["note"]) for a in o["after_sales"]] == \
+        [(aid, "rejected", "no damage seen")]
+    assert srv.get("/v1/orders/%d" % oid, token=s.people[0][0]).json["after_sales"] == o["after_sales"]
     assert_error(s.approve(aid, 500, 0), 409, "invalid_state")
     # the window: after_sales_days after delivery
     with db.cursor() as cur:
