@@ -53,7 +53,8 @@ mkdir -p "$CTL"
 
 start_server() {
   GROUPBUYD_DATABASE_URL=$URL GROUPBUYD_LISTEN=127.0.0.1:$PORT GROUPBUYD_PLATFORM_TOKEN=$PLATFORM \
-    GROUPBUYD_PAYMENT_SANDBOX=1 ASAN_OPTIONS=detect_leaks=1:exitcode=99 \
+    GROUPBUYD_PAYMENT_SANDBOX=1 GROUPBUYD_WEBHOOK_ALLOW_HOSTS=127.0.0.1 \
+    ASAN_OPTIONS=detect_leaks=1:exitcode=99 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$BIN" -c "$CONF" serve >>"$LOG" 2>&1 &
   server=$!

@@ -64,7 +64,9 @@ test('staff create and publish a campaign', async () => {
   await page.click('[data-field=tiers] > button');
   await setValue(page, '[data-field=tiers] tbody tr:nth-child(3) input[data-key=threshold]', 3);
   await setValue(page, '[data-field=tiers] tbody tr:nth-child(3) input[data-key=unit_price_cents]', '79.00');
-  assert.equal(await text(page, '.preview li:nth-child(3)'), '3 人 → ¥79.00');
+  // the preview: what 3 people pay (a row of count, price, margin)
+  assert.deepEqual(await page.$$eval('.preview tbody tr:nth-child(3) td',
+    (tds) => tds.slice(0, 2).map((td) => td.textContent)), ['3 人', '¥79.00']);
   // every new shopper pays a deposit
   await setValue(page, '[data-field=deposit_policy] tbody tr:nth-child(1) input[data-key=deposit_percent]', 20);
   await setValue(page, '[data-field=deposit_policy] tbody tr:nth-child(2) input[data-key=deposit_percent]', 20);
@@ -193,7 +195,8 @@ test('finance downloads the CSV and its totals match the settlement', async () =
   await page.waitForSelector('button.download');
   await page.waitForFunction(() => document.querySelector('tfoot .totals .ok'));
   await axeCheck(page, 'finance');
-  await page.click('#bom');
+  // the Excel option is ticked by default
+  assert.equal(await page.$eval('#bom', (el) => el.checked), true);
   await page.click('button.download');
   const file = await until(() => readdirSync(dir).find((f) => f.endsWith('.csv')), 10000, 'the CSV download');
   const raw = readFileSync(join(dir, file), 'utf8');

@@ -398,6 +398,14 @@ def test_delivery_orders_address_ship_deliver(psrv, db):
     r = srv.post("/v1/admin/orders/%d/deliver" % o["id"], token=t.token)
     assert r.status == 200 and r.json["status"] == "delivered", r
     assert my_orders(srv, tok)[0]["status"] == "delivered"
+    # the staff's list: the customer with the login masked (DESIGN.md,
+    # "Privacy between distributors"); the delivery address of the
+    # distributor's own order keeps the phone it needs to deliver
+    r = srv.get("/v1/admin/orders?campaign_id=%d" % cid, token=t.token)
+    (staff_o,) = r.json["items"]
+    assert staff_o["customer"]["id"] == cust.id and staff_o["address"] == addr, staff_o
+    assert staff_o["customer"]["login"] != cust.login
+    assert cust.login not in r.body.decode()
     kinds = [k for (k,) in db_all(db, "SELECT kind FROM outbox WHERE campaign_id = %s"
                                       " AND kind LIKE 'order.%%' ORDER BY id", (cid,))]
     assert kinds == ["order.shipped", "order.delivered"]
@@ -565,6 +573,11 @@ def test_after_sales_refusals_and_reject(psrv, db):
                  404, "not_found")
     r = srv.get("/v1/admin/after-sales?status=pending", token=s.t.token)
     assert [a["id"] for a in r.json["items"]] == [aid], r
+    # with the customer (login masked) and the campaign's title
+    a = r.json["items"][0]
+    assert a["customer"]["id"] == a["customer_id"], a
+    assert a["customer"]["login"].endswith("***@example.com"), a
+    assert a["campaign_title"], a
     assert srv.get("/v1/admin/after-sales", token=other.token).json["items"] == []
     r = srv.post("/v1/admin/after-sales/%d/reject" % aid, {"note": "no damage seen"},
                  token=s.t.token)
