@@ -55,6 +55,7 @@ GET    /v1/me                                            401  200  200   200  20
 POST   /v1/admin/products                                401  403  201   201  403  201   403
 GET    /v1/admin/products                                401  403  200   200  403  200   403
 GET    /v1/admin/products/{id}                           401  403  200   200  403  404   403
+PATCH  /v1/admin/products/{id}                           401  403  200   200  403  404   403
 POST   /v1/admin/campaigns                               401  403  201   201  403  400   403
 GET    /v1/admin/campaigns                               401  403  200   200  200  200   403
 GET    /v1/admin/campaigns/{id}                          401  403  200   200  200  404   403
@@ -66,6 +67,7 @@ GET    /v1/me/participations                             401  200  403   403  40
 GET    /v1/participations/{id}                           401  200  403   403  403  403   403
 POST   /v1/participations/{id}/withdraw                  401  200  403   403  403  403   403
 GET    /v1/admin/campaigns/{id}/participations           401  403  200   200  403  404   403
+GET    /v1/admin/customers                               401  403  200   200  403  200   403
 GET    /v1/admin/customers/{id}                          401  403  200   200  403  404   403
 PUT    /v1/admin/customers/{id}/vip                      401  403  200   200  403  404   403
 GET    /v1/admin/reports/reliability                     401  403  200   200  403  200   403
@@ -85,6 +87,7 @@ POST   /v1/sandbox/payments/{id}                         401  200  403   403  40
 GET    /v1/admin/settlements                             401  403  200   403  200  200   403
 GET    /v1/admin/settlements/{id}                        401  403  200   403  200  404   403
 GET    /v1/admin/exports/settlements.csv                 401  403  200   403  200  200   403
+GET    /v1/admin/settlement-adjustments                  401  403  200   403  200  200   403
 POST   /v1/admin/pickup-points                           401  403  201   201  403  201   403
 GET    /v1/admin/pickup-points                           401  403  200   200  403  200   403
 GET    /v1/admin/pickup-points/{id}                      401  403  200   200  403  404   403
@@ -452,6 +455,8 @@ REQUESTS = {
                                "stock": 10}),
     "GET /v1/admin/products/{id}": lambda w, c, e: Call(
         "/v1/admin/products/%d" % w.product["id"]),
+    "PATCH /v1/admin/products/{id}": lambda w, c, e: Call(
+        "/v1/admin/products/%d" % w.product["id"], {"description": "authz"}),
     "POST /v1/admin/campaigns": lambda w, c, e: Call(
         "/v1/admin/campaigns",
         {"product_id": w.product["id"], "title": "AuthZ", "starts_at": ts(3600),
