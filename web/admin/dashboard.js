@@ -8,6 +8,7 @@ import { h, fill, mount, ladder, progressBar, money, dateTime, watchCampaign } f
 import { api, main, can, toast, errorText, badge, word, fetchAll, dataTable, empty, customerLabel } from './shell.js';
 import { fromLocalInput } from './editor.js';
 import { pad } from './shell.js';
+import { growthPanel } from './referrals.js';
 
 const CLOSED = ['succeeded', 'failed', 'cancelled', 'settled'];
 
@@ -124,7 +125,7 @@ async function dashboardPage({ id, ctx }) {
   }
   mount(main, heading,
     h('p', { class: 'muted' }, `${dateTime(c.starts_at)} → ${dateTime(c.ends_at)} · ${t(`fulfil.${c.fulfilment || 'delivery'}`)}`),
-    actions, liveBox, statsBox, peopleBox);
+    actions, liveBox, statsBox, growthPanel(c), peopleBox);
   drawHeading(); drawLive(); drawStats(); drawActions(); drawPeople();
   if (c.status === 'draft' || CLOSED.includes(c.status)) return undefined;
   let pending = null;
