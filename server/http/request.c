@@ -184,6 +184,10 @@ void req_reply_raw(struct req *r, int status, const char *content_type,
                       r->client_id[0] ? r->client_id : r->id);
     if (evhttp_find_header(h, "Cache-Control") == NULL)
         evhttp_add_header(h, "Cache-Control", "no-store");
+    /* no answer is ever read as another type than it says (static files
+     * set it too, with their other headers) */
+    if (evhttp_find_header(h, "X-Content-Type-Options") == NULL)
+        evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     if (srv->stopping)
         evhttp_add_header(h, "Connection", "close");
     struct evbuffer *buf = evbuffer_new();

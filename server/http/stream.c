@@ -122,6 +122,7 @@ bool stream_start(struct req *r, int status, const char *content_type)
     evhttp_add_header(h, "X-Request-Id",
                       r->client_id[0] ? r->client_id : r->id);
     evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     if (srv->stopping)
         evhttp_add_header(h, "Connection", "close");
     stream_watch(r, true);
