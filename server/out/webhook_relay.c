@@ -161,11 +161,12 @@ static void item_record(struct relay_item *it, long status, const char *error,
     }
 }
 
-static void sent_cb(void *arg, long status, const char *error, long ms)
+static void sent_cb(void *arg, long status, enum outhttp_error error, long ms)
 {
     struct relay_item *it = arg;
     it->xfer = NULL;
-    item_record(it, status, error, ms);
+    item_record(it, status,
+                error == OUTHTTP_OK ? NULL : outhttp_error_text(error), ms);
 }
 
 /* The host is checked: sign and send to the checked address. */
@@ -205,9 +206,10 @@ static void target_cb(void *arg, const struct webhook_target *t,
     snprintf(eid, sizeof eid, "X-Groupbuyd-Event-Id: %s", it->event_id);
     const char *headers[] = {"Content-Type: application/json", sig, eid, NULL};
     struct outhttp_request rq = {
-        .url = it->url,
+        .url = t->url,
         .host = t->host,
         .port = t->port,
+        .literal = t->literal,
         .addr = t->addr,
         .headers = headers,
         .body = it->body,
