@@ -113,6 +113,16 @@ static const struct config_key config_keys[] = {
     {"webhooks.poll_ms", NULL, CK_INT, OFF(webhook_poll_ms), 10, 60000, false},
     {"webhooks.concurrency", NULL, CK_INT, OFF(webhook_concurrency), 0, 1024,
      false},
+    {"webhooks.max_endpoints", NULL, CK_INT, OFF(webhook_max_endpoints), 1,
+     10000, false},
+    {"webhooks.distributor_slots", NULL, CK_INT, OFF(webhook_distributor_slots),
+     1, 1024, false},
+    {"webhooks.endpoint_slots", NULL, CK_INT, OFF(webhook_endpoint_slots), 1,
+     1024, false},
+    {"webhooks.host_rate", NULL, CK_INT, OFF(webhook_host_rate), 1, 100000,
+     false},
+    {"webhooks.host_burst", NULL, CK_INT, OFF(webhook_host_burst), 1, 100000,
+     false},
 };
 
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -160,6 +170,11 @@ void config_defaults(struct config *c)
     c->webhook_retry_window_s = 86400;
     c->webhook_poll_ms = 1000;
     c->webhook_concurrency = 64;
+    c->webhook_max_endpoints = 20;
+    c->webhook_distributor_slots = 16;
+    c->webhook_endpoint_slots = 4;
+    c->webhook_host_rate = 5;
+    c->webhook_host_burst = 10;
 }
 
 static bool config_parse_listen(struct config *c, const char *v)

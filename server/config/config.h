@@ -80,13 +80,21 @@ struct config {
      * on internal addresses (comma-separated), the timeout of one
      * delivery, the first retry delay (doubling, with jitter), how long a
      * delivery is retried, the relay's poll interval, and the requests in
-     * flight at most (0: the relay does not run in this process). */
+     * flight at most (0: the relay does not run in this process); the
+     * endpoints a distributor may have, the deliveries in flight at most
+     * per distributor and per endpoint (over all processes), and the
+     * requests a second (and at once) to one target host. */
     char webhook_allow_hosts[CONFIG_STR_MAX];
     int webhook_timeout_ms;
     int webhook_retry_base_ms;
     int webhook_retry_window_s;
     int webhook_poll_ms;
     int webhook_concurrency;
+    int webhook_max_endpoints;
+    int webhook_distributor_slots;
+    int webhook_endpoint_slots;
+    int webhook_host_rate;
+    int webhook_host_burst;
 };
 
 /* Fills *c with the defaults. */

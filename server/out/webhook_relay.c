@@ -67,8 +67,8 @@ static struct db_stmt relay_fanout =
 static struct db_stmt relay_claim =
     DB_STMT("webhook_claim",
             "SELECT delivery_id, url, secret, event_id, body, attempts"
-            "  FROM gb_webhook_claim($1, $2)",
-            2);
+            "  FROM gb_webhook_claim($1, $2, $3, $4, $5, $6)",
+            6);
 static struct db_stmt relay_record =
     DB_STMT("webhook_record",
             "SELECT gb_webhook_record($1, $2, $3, $4, $5, $6, $7, $8)", 8);
@@ -282,11 +282,16 @@ static void fanned_cb(const struct db_result *res, void *arg)
         relay_schedule(w, w->cfg->webhook_poll_ms);
         return;
     }
-    char limit[16], lease[16];
+    const struct config *cfg = w->cfg;
+    char limit[16], lease[16], eslots[16], dslots[16], rate[16], burst[16];
     snprintf(limit, sizeof limit, "%d", free_slots);
     snprintf(lease, sizeof lease, "%d",
-             w->cfg->webhook_timeout_ms + RELAY_LEASE_SLACK);
-    const char *params[] = {limit, lease};
+             cfg->webhook_timeout_ms + RELAY_LEASE_SLACK);
+    snprintf(eslots, sizeof eslots, "%d", cfg->webhook_endpoint_slots);
+    snprintf(dslots, sizeof dslots, "%d", cfg->webhook_distributor_slots);
+    snprintf(rate, sizeof rate, "%d", cfg->webhook_host_rate);
+    snprintf(burst, sizeof burst, "%d", cfg->webhook_host_burst);
+    const char *params[] = {limit, lease, eslots, dslots, rate, burst};
     w->job = db_query(w->db, &relay_claim, params, claimed_cb, w);
     if (w->job == NULL) {
         w->ticking = false;

@@ -137,10 +137,14 @@ from conftest import Server
 
 HOOKS = "/v1/admin/webhooks"
 # fast retries, a short timeout, a quick poll: the schedule's shape with
-# test-sized numbers (the production defaults are 10 s, 10 s, 1 s)
+# test-sized numbers (the production defaults are 10 s, 10 s, 1 s); every
+# receiver here is one host (127.0.0.1), whose rate test_webhooks_fair.py
+# tests: here it does not hold the tests up
 HOOK_CONFIG = FAST_CONFIG + ("webhooks.retry_base_ms = 200\n"
                              "webhooks.timeout_ms = 1500\n"
-                             "webhooks.poll_ms = 50\n")
+                             "webhooks.poll_ms = 50\n"
+                             "webhooks.host_rate = 100000\n"
+                             "webhooks.host_burst = 100000\n")
 HOOK_ENV = dict(APP_ENV, GROUPBUYD_WEBHOOK_ALLOW_HOSTS="127.0.0.1")
 
 
@@ -324,7 +328,8 @@ def test_endpoint_writes_in_sql(db):
         other, _ = sql_tenant(cur)
         actor = "staff:%d" % staff
         made = sql_one(cur, "SELECT gb_webhook_endpoint_create(%s, 'https://a.example/h',"
-                            " '[\"campaign.*\"]', NULL, 'whsec_1', %s, 'r1')", (did, staff))[0]
+                            " 'a.example', '[\"campaign.*\"]', NULL, 'whsec_1', %s, 'r1', 20)",
+                       (did, staff))[0]
         eid = made["id"]
 
         def now():
@@ -334,19 +339,25 @@ def test_endpoint_writes_in_sql(db):
         assert made == dict(first, secret="whsec_1")
         assert (first["events"], first["description"], first["enabled"]) == \
             (["campaign.*"], "", True)
-        update = "SELECT gb_webhook_endpoint_update(%s, %s, %s, %s, %s, %s, %s, %s)"
-        cur.execute(update, (other, eid, "https://b.example/h", None, None, None, staff, "r2"))
+        update = "SELECT gb_webhook_endpoint_update(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        cur.execute(update, (other, eid, "https://b.example/h", "b.example", None, None, None,
+                             staff, "r2"))
         assert cur.fetchall() == []
-        cur.execute(update, (did, eid, None, '["*"]', "all of it", False, staff, "r2"))
+        cur.execute(update, (did, eid, None, None, '["*"]', "all of it", False, staff, "r2"))
         answered = cur.fetchall()
         second = now()
         assert answered == [(second,)]
         assert (second["url"], second["events"], second["description"], second["enabled"]) == \
             ("https://a.example/h", ["*"], "all of it", False)
-        cur.execute(update, (did, eid, "https://b.example/h", None, None, None, staff, "r3"))
+        assert sql_one(cur, "SELECT host FROM webhook_endpoints WHERE id = %s",
+                       (eid,))[0] == "a.example"
+        cur.execute(update, (did, eid, "https://b.example/h", "b.example", None, None, None,
+                             staff, "r3"))
         third = now()
         assert (third["url"], third["events"], third["enabled"]) == \
             ("https://b.example/h", ["*"], False)
+        assert sql_one(cur, "SELECT host FROM webhook_endpoints WHERE id = %s",
+                       (eid,))[0] == "b.example"
         delete = "SELECT gb_webhook_endpoint_delete(%s, %s, %s, 'r4')"
         assert sql_one(cur, delete, (other, eid, staff))[0] is False
         assert sql_one(cur, delete, (did, eid, staff))[0] is True
@@ -591,7 +602,11 @@ def test_deleted_endpoint_stops_at_once(hsrv, db, receiver):
     assert count_rows(db, "webhook_deliveries") == 0
 
 
-def test_ten_thousand_events_to_one_endpoint(hsrv, db, receiver):
+def test_ten_thousand_events_to_one_endpoint(make_server, dbname, db, receiver):
+    # the cost of a claim with many pending: one endpoint alone may use
+    # the whole relay here (its shares as wide as webhooks.concurrency)
+    hsrv = make_server(dbname, env=HOOK_ENV, config=HOOK_CONFIG + (
+        "webhooks.endpoint_slots = 64\nwebhooks.distributor_slots = 64\n"))
     rec = receiver()
     t = new_tenant(hsrv)
     create_hook(hsrv, t.token, rec.url)
@@ -722,8 +737,9 @@ def test_scheduler_purges_old_rows_in_batches(make_server, dbname, db):
           " FROM generate_series(1, 700) g")
     q(db, "INSERT INTO idempotency_keys (principal, route, key, request_sha256, created_at)"
           " VALUES ('p', 'POST /x', 'fresh', '\\x00', now() - interval '23 hours')")
-    hid = q(db, "INSERT INTO webhook_endpoints (distributor_id, url, events, secret)"
-                " VALUES (%s, 'https://example.com/', '{*}', 's') RETURNING id", (t.id,))[0][0]
+    hid = q(db, "INSERT INTO webhook_endpoints (distributor_id, url, host, events, secret)"
+                " VALUES (%s, 'https://example.com/', 'example.com', '{*}', 's') RETURNING id",
+            (t.id,))[0][0]
     ev = insert_events(db, t.id, 4)
     rows = [("delivered", "31 days"), ("delivered", "29 days"), ("failed", "40 days"),
             ("pending", "40 days")]
