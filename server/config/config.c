@@ -102,6 +102,9 @@ static const struct config_key config_keys[] = {
     {"sse_coalesce_ms", NULL, CK_INT, OFF(sse_coalesce_ms), 0, 1000, false},
     {"sse_max_buffer_bytes", NULL, CK_INT, OFF(sse_max_buffer_bytes), 1024,
      16777216, false},
+    {"sse_max_streams_per_client", "GROUPBUYD_SSE_MAX_STREAMS_PER_CLIENT",
+     CK_INT, OFF(sse_max_streams_per_client), 1, 1000000, false},
+    {"sse_stall_s", NULL, CK_INT, OFF(sse_stall_s), 1, 3600, false},
     {"webhooks.allow_hosts", "GROUPBUYD_WEBHOOK_ALLOW_HOSTS", CK_STR,
      OFF(webhook_allow_hosts), 0, 0, false},
     {"webhooks.timeout_ms", NULL, CK_INT, OFF(webhook_timeout_ms), 100, 60000,
@@ -165,6 +168,8 @@ void config_defaults(struct config *c)
     c->sse_keepalive_s = 15;
     c->sse_coalesce_ms = 100;
     c->sse_max_buffer_bytes = 65536;
+    c->sse_max_streams_per_client = 20;
+    c->sse_stall_s = 60;
     c->webhook_timeout_ms = 10000;
     c->webhook_retry_base_ms = 10000;
     c->webhook_retry_window_s = 86400;

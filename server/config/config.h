@@ -67,8 +67,10 @@ struct config {
 
     /* Live progress streams (sse.c): the most open at once (503 beyond),
      * the keep-alive comment interval, the coalescing window of one
-     * campaign's changes, and the output a stream may hold unread before
-     * its client is dropped. */
+     * campaign's changes, the output a stream may hold unread before its
+     * client is dropped, the streams one client address may hold open
+     * (429 beyond), and the seconds a stream's client may take nothing
+     * while its socket's queue is full before it is cut. */
     /* Join statements in flight per process, reads and writes each
      * (joinbatch.h). */
     int join_rounds;
@@ -76,6 +78,8 @@ struct config {
     int sse_keepalive_s;
     int sse_coalesce_ms;
     int sse_max_buffer_bytes;
+    int sse_max_streams_per_client;
+    int sse_stall_s;
     /* Outbound webhooks (webhook_relay.c): hosts reachable over http:// or
      * on internal addresses (comma-separated), the timeout of one
      * delivery, the first retry delay (doubling, with jitter), how long a
