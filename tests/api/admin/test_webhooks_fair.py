@@ -51,7 +51,7 @@ def test_dead_receivers_of_one_distributor_do_not_delay_another(make_server, dbn
     assert create_hook(srv, a.token, live.url, ["campaign.*"]).status == 201
     open_campaign(srv, b.token)
     wait_for("B's receiver to hold its share", lambda: len(dead.got) >= 16, timeout=20)
-    time.sleep(0.5)
+    time.sleep(0.5)  # more than its share would arrive meanwhile: an absence takes a time
     held = len(dead.got)
     assert held == 16, held  # webhooks.distributor_slots, all hanging
     start = time.time()
@@ -125,7 +125,7 @@ def test_claim_shares_turns_and_host_rate_in_sql(db):
     q(db, "UPDATE webhook_deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL")
     rows, per = claim(eslots=10, dslots=10, rate=2, burst=3)
     assert per.get(e3, 0) + per.get(e4, 0) == 0, per  # no room yet
-    time.sleep(1.1)
+    time.sleep(1.1)  # the rate is per second: a second refills it
     q(db, "UPDATE webhook_deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL")
     rows, per = claim(eslots=10, dslots=10, rate=2, burst=3)
     assert per.get(e3, 0) + per.get(e4, 0) == 2, per  # 2 a second
