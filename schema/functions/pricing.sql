@@ -124,7 +124,8 @@ CREATE OR REPLACE FUNCTION gb_campaign_progress(c campaigns) RETURNS json
     LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
              'participants', k.participants, 'quantity', k.quantity,
-             'remaining_quantity', greatest(c.max_quantity - k.quantity - c.waitlist_held, 0),
+             'remaining_quantity', greatest(c.max_quantity - k.quantity
+                                                 - coalesce(c.waitlist_held, 0), 0),
              'current_unit_price_cents', l.prices[x.i],
              'next_tier', CASE WHEN x.i < cardinality(l.thresholds) THEN json_build_object(
                                  'threshold', l.thresholds[x.i + 1],
