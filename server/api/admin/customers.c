@@ -8,7 +8,8 @@
  * answers 404, like another tenant's rows (a distributor cannot probe the
  * platform's customer base by id). The score and the event counts are those
  * a join would use: the customer's history with every distributor, the VIP
- * prior of the caller's distributor (joinengine.c). A VIP change is audited
+ * prior and the model parameters of the caller's distributor (its own when
+ * it adopted some, joinengine_params_cell). A VIP change is audited
  * with the level before and after (gb_customer_vip_set).
  */
 #include <stdlib.h>
@@ -23,11 +24,13 @@
 
 static struct db_stmt customer_get =
     DB_STMT("staff_customer_get",
-            "SELECT gb_customer_json(cu)::text, coalesce(v.vip_level, 0), h.*"
+            "SELECT gb_customer_json(cu)::text, coalesce(v.vip_level, 0), h.*,"
+            "       gb_reliability_params($1)"
             "  FROM customers cu"
             "  LEFT JOIN customer_vip v ON v.distributor_id = $1"
             "        AND v.customer_id = cu.id"
-            " CROSS JOIN gb_customer_history(cu.id, $3) h"
+            " CROSS JOIN gb_customer_history(cu.id,"
+            "                                gb_reliability_half_life($1, $3)) h"
             " WHERE cu.id = $2 AND gb_customer_visible($1, cu.id)",
             3);
 
@@ -49,9 +52,11 @@ static void customers_got_cb(const struct db_result *res, void *arg)
     }
     int vip = atoi(PQgetvalue(pg, 0, 1));
     struct reliability_result score;
+    struct reliability_params params;
     int64_t counts[RELIABILITY_EVENT_KINDS];
-    if (!joinengine_history_score(&r->srv->cfg->reliability, pg, 0, 2, vip,
-                                  &score, counts)) {
+    if (!joinengine_params_cell(&r->srv->cfg->reliability, pg, 0, 10,
+                                &params) ||
+        !joinengine_history_score(&params, pg, 0, 2, vip, &score, counts)) {
         req_reply_error(r, 500, "internal", NULL,
                         "The customer's history cannot be scored.");
         return;

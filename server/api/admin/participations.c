@@ -2,7 +2,8 @@
  * participations.c - a campaign's participations as the distributor's
  * staff see them: each as the shopper sees it (engine/participation_view.h)
  * plus the customer's reliability score, the one a join would use (the
- * history with every distributor, this distributor's VIP prior).
+ * history with every distributor, this distributor's VIP prior and model
+ * parameters).
  */
 #include <stdint.h>
 
@@ -12,16 +13,20 @@
 #include "http/reply.h"
 #include "http/request.h"
 
-/* Columns: id, participation JSON, then the VIP level and the history; one row
- * with a null id when the campaign has no participation after $2. */
+/* Columns: id, participation JSON, then the VIP level, the history and the
+ * distributor's model parameters; one row with a null id when the campaign
+ * has no participation after $2. */
 static struct db_stmt part_list_campaign = DB_STMT(
     "participation_list_campaign",
-    "SELECT p.id," PARTICIPATION_VIEW_COL ",      coalesce(v.vip_level, 0), h.*"
+    "SELECT p.id," PARTICIPATION_VIEW_COL ",      coalesce(v.vip_level, 0), h.*,"
+    "       gb_reliability_params(c.distributor_id)"
     "  FROM campaigns c"
     "  LEFT JOIN participations p ON p.campaign_id = c.id AND p.id > $2"
     "  LEFT JOIN customer_vip v ON v.distributor_id = c.distributor_id"
     "        AND v.customer_id = p.customer_id"
-    "  LEFT JOIN LATERAL gb_customer_history(p.customer_id, $5) h ON true"
+    "  LEFT JOIN LATERAL gb_customer_history("
+    "       p.customer_id, gb_reliability_half_life(c.distributor_id, $5)) h"
+    "    ON true"
     " WHERE c.distributor_id = $1 AND c.id = $4"
     " ORDER BY p.id LIMIT $3",
     5);
