@@ -140,9 +140,9 @@ bool joinengine_params_cell(const struct reliability_params *defaults,
 /* The C side of the decision for j (campaign, customer, quantity set):
  * scores the customer from row of the read, with the distributor's own
  * parameters when it adopted some (column JOINENGINE_READ_PARAMS) and
- * else params, and prices the deposit of the band the score falls in. A quantity over the per-customer limit is not
- * priced (deposit 0): the decision refuses it first. False when the score
- * or the deposit cannot be computed. */
+ * else params, and prices the deposit of the band the score falls in. A
+ * quantity over the per-customer limit is not priced (deposit 0): the decision
+ * refuses it first. False when the score or the deposit cannot be computed. */
 bool joinengine_price(const struct reliability_params *params,
                       const struct joinengine_campaign *c, const PGresult *res,
                       int row, struct joinengine_join *j)

@@ -22,17 +22,17 @@
 #include "http/request.h"
 #include "lib/json.h"
 
-static struct db_stmt customer_get =
-    DB_STMT("staff_customer_get",
-            "SELECT gb_customer_json(cu)::text, coalesce(v.vip_level, 0), h.*,"
-            "       gb_reliability_params($1)"
-            "  FROM customers cu"
-            "  LEFT JOIN customer_vip v ON v.distributor_id = $1"
-            "        AND v.customer_id = cu.id"
-            " CROSS JOIN gb_customer_history(cu.id,"
-            "                                gb_reliability_half_life($1, $3)) h"
-            " WHERE cu.id = $2 AND gb_customer_visible($1, cu.id)",
-            3);
+static struct db_stmt customer_get = DB_STMT(
+    "staff_customer_get",
+    "SELECT gb_customer_json(cu)::text, coalesce(v.vip_level, 0), h.*,"
+    "       gb_reliability_params($1)"
+    "  FROM customers cu"
+    "  LEFT JOIN customer_vip v ON v.distributor_id = $1"
+    "        AND v.customer_id = cu.id"
+    " CROSS JOIN gb_customer_history(cu.id,"
+    "                                gb_reliability_half_life($1, $3)) h"
+    " WHERE cu.id = $2 AND gb_customer_visible($1, cu.id)",
+    3);
 
 static struct db_stmt customer_vip_set =
     DB_STMT("staff_customer_vip_set",

@@ -69,9 +69,9 @@ static int invitations_audience_build(struct req *r, PGresult *pg,
             continue;
         struct reliability_result score;
         int64_t counts[RELIABILITY_EVENT_KINDS];
-        if (!joinengine_history_score(
-                &params, pg, i, COL_HISTORY,
-                atoi(PQgetvalue(pg, i, COL_VIP)), &score, counts))
+        if (!joinengine_history_score(&params, pg, i, COL_HISTORY,
+                                      atoi(PQgetvalue(pg, i, COL_VIP)), &score,
+                                      counts))
             return -1;
         if (score.score < min_score)
             continue;

@@ -18,7 +18,8 @@
  * has no participation after $2. */
 static struct db_stmt part_list_campaign = DB_STMT(
     "participation_list_campaign",
-    "SELECT p.id," PARTICIPATION_VIEW_COL ",      coalesce(v.vip_level, 0), h.*,"
+    "SELECT p.id," PARTICIPATION_VIEW_COL
+    ",      coalesce(v.vip_level, 0), h.*,"
     "       gb_reliability_params(c.distributor_id)"
     "  FROM campaigns c"
     "  LEFT JOIN participations p ON p.campaign_id = c.id AND p.id > $2"

@@ -45,16 +45,13 @@ static PGresult *read_row_params(const char *price, const char *policy,
                                  const char *params)
 {
     static const char *const names[] = {
-        "status",      "price",       "deposit_policy",
-        "version",     "limit",       "vip_level",
-        "completed",   "completed_w", "withdrawn",
-        "withdrawn_w", "defaulted",   "defaulted_w",
-        "expired",     "expired_w",   "params",
-        "ord"};
-    const char *values[] = {"open",    price,     policy,    "3", limit,
-                            vip,       completed, completed, "0", "0",
-                            defaulted, defaulted, "0",       "0", params,
-                            "1"};
+        "status",    "price",       "deposit_policy", "version",
+        "limit",     "vip_level",   "completed",      "completed_w",
+        "withdrawn", "withdrawn_w", "defaulted",      "defaulted_w",
+        "expired",   "expired_w",   "params",         "ord"};
+    const char *values[] = {
+        "open", price, policy,    "3",       limit, vip, completed, completed,
+        "0",    "0",   defaulted, defaulted, "0",   "0", params,    "1"};
     PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
     PGresAttDesc attrs[N_ELEMS(names)];
     memset(attrs, 0, sizeof attrs);
@@ -110,7 +107,8 @@ static void test_params_cell(void)
                                         cases[i].params);
         struct joinengine_campaign c;
         CHECK(joinengine_campaign_read(res, 0, &c));
-        struct joinengine_join j = {.campaign = 7, .customer = 9, .quantity = 1};
+        struct joinengine_join j = {
+            .campaign = 7, .customer = 9, .quantity = 1};
         bool ok = joinengine_price(&reliability_default_params, &c, res, 0, &j);
         CHECK_MSG(ok == cases[i].ok, "%s", cases[i].params);
         if (ok)
@@ -118,7 +116,8 @@ static void test_params_cell(void)
                       cases[i].params, j.score.score);
         struct reliability_params out;
         CHECK(joinengine_params_cell(&reliability_default_params, res, 0,
-                                     JOINENGINE_READ_PARAMS, &out) == cases[i].ok);
+                                     JOINENGINE_READ_PARAMS,
+                                     &out) == cases[i].ok);
         PQclear(res);
     }
 }
