@@ -31,10 +31,11 @@ CREATE OR REPLACE FUNCTION gb_reliability_half_life(p_distributor_id bigint,
                       WHERE r.distributor_id = p_distributor_id), p_default)
 $$;
 
--- A parameter array as the API's object (NULL for NULL).
+-- A parameter array as the API's object (NULL for NULL, and for the row's
+-- seven nulls: the defaults).
 CREATE OR REPLACE FUNCTION gb_reliability_params_object(p double precision[]) RETURNS jsonb
     LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN p IS NOT NULL THEN jsonb_build_object(
+    SELECT CASE WHEN p[1] IS NOT NULL THEN jsonb_build_object(
                'half_life_days', p[1], 'prior_alpha_base', p[2],
                'prior_alpha_per_vip', p[3], 'prior_beta', p[4],
                'weight_withdrawn', p[5], 'weight_deposit_expired', p[6],

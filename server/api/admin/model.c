@@ -100,13 +100,12 @@ void model_refit(struct req *r)
 
 static struct db_stmt params_get_stmt =
     DB_STMT("model_params_get",
-            "SELECT gb_reliability_params_view($1)::text,"
-            "       gb_reliability_params($1)",
+            "SELECT gb_reliability_params_view($1)::text",
             1);
 
 static struct db_stmt params_set_stmt =
     DB_STMT("model_params_set",
-            "SELECT v::text, gb_reliability_params($1)"
+            "SELECT v::text"
             "  FROM gb_reliability_params_set($1, $2::float8[], $3, $4) v",
             4);
 
@@ -123,11 +122,13 @@ static void model_params_cb(const struct db_result *res, void *arg)
     const char *view = PQgetvalue(pg, 0, 0);
     struct json_parse_error err;
     cJSON *obj = json_parse_strict(view, strlen(view), &err);
-    bool adopted = !PQgetisnull(pg, 0, 1);
+    /* the view's own "adopted": a column beside it, read in the same
+     * statement as a PUT's write, would not see that write */
+    const cJSON *a = cJSON_IsObject(obj) ? json_get(obj, "adopted") : NULL;
+    bool adopted = cJSON_IsObject(a);
     cJSON *defaults = refit_params_json(&r->srv->cfg->reliability);
     cJSON *in_force = NULL;
     if (cJSON_IsObject(obj)) {
-        const cJSON *a = json_get(obj, "adopted");
         in_force = adopted ? cJSON_Duplicate(a, true)
                            : refit_params_json(&r->srv->cfg->reliability);
     }
