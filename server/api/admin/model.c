@@ -98,10 +98,8 @@ void model_refit(struct req *r)
 
 /* ------------------------------------------------------------ parameters */
 
-static struct db_stmt params_get_stmt =
-    DB_STMT("model_params_get",
-            "SELECT gb_reliability_params_view($1)::text",
-            1);
+static struct db_stmt params_get_stmt = DB_STMT(
+    "model_params_get", "SELECT gb_reliability_params_view($1)::text", 1);
 
 static struct db_stmt params_set_stmt =
     DB_STMT("model_params_set",
