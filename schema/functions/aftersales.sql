@@ -16,7 +16,9 @@
 --     settlement's own rule (gb_settlement_split, functions/settle.sql):
 --     gross = -amount, commission = -(its commission at the settlement's
 --     commission_bp), leader = -(its leader commission at the line's
---     leader_bp), manufacturer = -(the unit cost x returned units), net =
+--     leader_bp), manufacturer = -(the unit cost the campaign settled at,
+--     settlements.unit_cost_cents, x returned units: a cost price edited
+--     since does not reach back), net =
 --     -(the rest); and ledger movements adjust:<id>:commission |
 --     manufacturer | leader_commission (pickup lines only) |
 --     distributor_net of those (negative) amounts;
@@ -122,7 +124,6 @@ DECLARE
     a after_sales;
     o orders;
     m record;
-    v_campaign campaigns;
     l settlement_lines;
     s settlements;
     v_split record;
@@ -179,10 +180,12 @@ BEGIN
     SELECT * INTO s FROM settlements WHERE campaign_id = a.campaign_id;
     IF FOUND THEN
         SELECT * INTO l FROM settlement_lines WHERE participation_id = a.participation_id;
-        SELECT * INTO v_campaign FROM campaigns WHERE id = a.campaign_id;
+        -- the unit cost the campaign settled at (recorded on the
+        -- settlement), not the product's cost now: staff may have edited
+        -- it since
         SELECT * INTO v_split
           FROM gb_settlement_split(p_amount, 0, s.commission_bp, l.leader_bp,
-                                   gb_settlement_unit_cost(v_campaign), p_returned);
+                                   s.unit_cost_cents, p_returned);
         INSERT INTO settlement_adjustments (after_sales_id, campaign_id, distributor_id,
                                             participation_id, customer_id,
                                             returned_quantity, unit_price_cents,

@@ -88,20 +88,27 @@ def test_staff_view_of_a_customer(app, db, t):
     add_event(db, t.id, c.id, "completed")
     add_event(db, t.id, c.id, "completed")
     other = new_tenant(app)
-    add_event(db, other.id, c.id, "deposit_expired")  # history with every distributor
+    add_event(db, other.id, c.id, "deposit_expired")  # history with another distributor
     r = staff_view(app, t.token, c.id)
     assert r.status == 200, r
     assert_customer_object(r.json["customer"], login=None)
     assert r.json["customer"]["id"] == c.id
     rel = r.json["reliability"]
+    # the counts staff see are their own distributor's (DESIGN.md, "Privacy
+    # between distributors")...
     assert rel["events"] == {"completed": 2, "withdrawn": 0, "defaulted": 1,
-                             "deposit_expired": 1}
+                             "deposit_expired": 0}
+    # ... while the score uses the whole history:
     # (3 + 2) / (4 + 2 + 1 + 0.5) = 0.6667
     assert rel["score"] == 67 and abs(rel["p_complete"] - 5 / 7.5) < 1e-6
     assert rel["vip_level"] == 0
-    # the other distributor sees the same history (its own VIP prior)
+    # the other distributor sees the same score (its own VIP prior) and
+    # only its own event
     r = staff_view(app, other.token, c.id)
-    assert r.status == 200 and r.json["reliability"]["events"] == rel["events"], r
+    assert r.status == 200, r
+    assert r.json["reliability"]["events"] == {"completed": 0, "withdrawn": 0,
+                                               "defaulted": 0, "deposit_expired": 1}
+    assert r.json["reliability"]["score"] == 67
     # a withdrawal shows up at once
     assert withdraw(app, c.token, p["id"]).status == 200
     r = staff_view(app, t.token, c.id)
@@ -120,7 +127,7 @@ def test_vip_levels(app, db, t):
     c = http_customer(app)
     cid = make_campaign(app, db, t)
     assert_error(put_vip(app, t.token, c.id, 2), 404, "not_found")
-    join(app, c.token, cid, 1)
+    assert join(app, c.token, cid, 1).status == 201
     expected = {0: 75, 1: 83, 2: 88, 3: 90}  # (3 + 2v) / (4 + 2v)
     for level in (3, 2, 1, 0):
         r = put_vip(app, t.token, c.id, level)
@@ -138,8 +145,10 @@ def test_vip_levels(app, db, t):
     # per distributor: another one's level is its own
     other = new_tenant(app)
     ocid = make_campaign(app, db, other)
-    join(app, c.token, ocid, 1)
-    put_vip(app, t.token, c.id, 3)
+    assert join(app, c.token, ocid, 1).status == 201
+    r = put_vip(app, t.token, c.id, 3)
+    assert r.status == 200 and r.json["reliability"]["vip_level"] == 3, r
+    assert staff_view(app, t.token, c.id).json["reliability"]["vip_level"] == 3
     assert staff_view(app, other.token, c.id).json["reliability"]["vip_level"] == 0
     for bad in (-1, 4, 1.5, "2", None):
         assert_error(put_vip(app, t.token, c.id, bad), 400, "invalid_field", "vip_level")
