@@ -172,8 +172,10 @@ joins_of() { sql -c "SELECT count(*) FROM participations WHERE campaign_id = ANY
 checkpoint() { sql -c CHECKPOINT >/dev/null; }
 
 # --- server ---------------------------------------------------------------
+# the stream holder is one client address holding thousands of streams
 GROUPBUYD_DATABASE_URL=$URL GROUPBUYD_READ_DATABASE_URL=$READ_URL \
   GROUPBUYD_LISTEN=127.0.0.1:$PORT GROUPBUYD_LOG_LEVEL=warn \
+  GROUPBUYD_SSE_MAX_STREAMS_PER_CLIENT=1000000 \
   "$BIN" serve 2>"$OUT/server.log" &
 PID=$!
 for _ in $(seq 100); do curl -sf "127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
