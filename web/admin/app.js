@@ -23,10 +23,11 @@ import customers from './customers.js';
 import finance from './finance.js';
 import webhooks from './webhooks.js';
 import staffScreen from './staff.js';
+import model from './model.js';
 import service from './service.js';
 
 const SCREENS = [login, campaigns, editor, dashboard, audience, products, pickupPoints,
-  fulfilment, afterSales, customers, finance, webhooks, staffScreen, service];
+  fulfilment, afterSales, customers, finance, webhooks, staffScreen, model, service];
 
 const nav = document.getElementById('nav');
 
