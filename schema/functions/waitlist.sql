@@ -196,6 +196,7 @@ $$;
 -- version and limit, the customer's VIP level and history, ord) and then
 -- the entry's id, customer and quantity. No row when none waits or the
 -- campaign cannot be joined.
+DROP FUNCTION IF EXISTS gb_waitlist_reads(bigint, bigint, integer, double precision);
 CREATE OR REPLACE FUNCTION gb_waitlist_reads(p_campaign_id bigint, p_after bigint,
                                              p_limit integer,
                                              p_half_life_days double precision)
@@ -205,6 +206,7 @@ CREATE OR REPLACE FUNCTION gb_waitlist_reads(p_campaign_id bigint, p_after bigin
                    withdrawn bigint, withdrawn_w double precision,
                    defaulted bigint, defaulted_w double precision,
                    deposit_expired bigint, deposit_expired_w double precision,
+                   params double precision[],
                    ord bigint, entry_id bigint, customer_id bigint, quantity bigint)
     LANGUAGE sql STABLE AS $$
     WITH e AS (

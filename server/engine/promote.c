@@ -23,9 +23,9 @@
 #include "lib/log.h"
 
 /* Columns of gb_waitlist_reads after the join's read. */
-#define READ_ENTRY    15
-#define READ_CUSTOMER 16
-#define READ_QUANTITY 17
+#define READ_ENTRY    16
+#define READ_CUSTOMER 17
+#define READ_QUANTITY 18
 
 struct promote {
     struct server *srv;
