@@ -8,7 +8,7 @@
 import { t, getLang, setLang, translateStatic } from '../lib/i18n.js';
 import { makeRouter } from '../lib/router.js';
 import { h, fill, mount, langSwitch } from '../lib/ui.js';
-import { api, main, currentStaff, setStaff, errorText } from './shell.js';
+import { api, main, show, currentStaff, setStaff, errorText } from './shell.js';
 
 import login from './login.js';
 import campaigns from './campaigns.js';
@@ -75,7 +75,7 @@ function guard(page, allowed) {
     }
     return Promise.resolve(page(params)).catch((err) => {
       if (err.status === 401) { setStaff(null); drawNav(); router.go('/login'); return; }
-      mount(main, h('h1', {}, t('err.load')), h('p', { role: 'alert' }, errorText(err)),
+      show(params.ctx, h('h1', {}, t('err.load')), h('p', { role: 'alert' }, errorText(err)),
         h('button', { class: 'secondary', onclick: () => router.run() }, t('ad.retry')));
     });
   };
@@ -91,7 +91,8 @@ for (const s of SCREENS) {
 
 const ctx = { go: (p) => router.go(p), run: () => router.run(), signedIn: () => drawNav() };
 const router = makeRouter(Object.fromEntries(Object.entries(table).map(([p, f]) =>
-  [p, (params) => f({ ...params, ctx })])), () => mount(main, h('h1', {}, t('err.notFound'))));
+  [p, (params, route) => f({ ...params, ctx: { ...ctx, alive: route.alive } })])),
+() => mount(main, h('h1', {}, t('err.notFound'))));
 
 addEventListener('hashchange', drawNav);
 translateStatic();

@@ -11,6 +11,7 @@ import { api, main, can, toast, errorText, badge, word, fetchAll, dataTable, emp
 import { fromLocalInput } from './editor.js';
 import { pad } from './shell.js';
 import { forecastView, shadeLadder } from './forecast.js';
+import { show } from './shell.js';
 
 const CLOSED = ['succeeded', 'failed', 'cancelled', 'settled'];
 
@@ -120,7 +121,7 @@ async function dashboardPage({ id, ctx }) {
       } }, t('a.cancel')) : null,
       links);
   }
-  mount(main, heading,
+  show(ctx, heading,
     h('p', { class: 'muted' }, `${dateTime(c.starts_at)} → ${dateTime(c.ends_at)} · ${t(`fulfil.${c.fulfilment || 'delivery'}`)}`),
     actions, liveBox, statsBox, peopleBox);
   drawHeading(); drawLive(); drawStats(); drawActions(); drawPeople();

@@ -13,6 +13,7 @@ import { t } from '../lib/i18n.js';
 import { h, fill, mount, money } from '../lib/ui.js';
 import { api, main, can, toast, field, cents, yuan, fetchAll, pad } from './shell.js';
 import { plannerPanel } from './forecast.js';
+import { show } from './shell.js';
 
 // The price a count pays: the lowest tier whose threshold it reached
 // (DESIGN.md: tiers ascend in threshold and descend in price).
@@ -169,7 +170,7 @@ async function editorPage({ id, ctx }) {
     min_score: 0, fulfilment: 'delivery', pickup_point_ids: [], after_sales_days: 7,
   };
   if (!id && products.length === 0) {
-    mount(main, h('h1', {}, t('a.newCampaign')),
+    show(ctx, h('h1', {}, t('a.newCampaign')),
       h('div', { class: 'empty', role: 'status' }, h('p', {}, t('ed.noProducts')),
         h('a', { class: 'button primary', href: '#/products' }, t('a.addProduct'))));
     return;
@@ -327,7 +328,7 @@ async function editorPage({ id, ctx }) {
   }
   formEl.addEventListener('input', planner.update);
   formEl.addEventListener('change', planner.update);
-  mount(main, h('h1', {}, c.id ? t('a.editCampaign') : t('a.newCampaign')), formEl);
+  show(ctx, h('h1', {}, c.id ? t('a.editCampaign') : t('a.newCampaign')), formEl);
   drawAll();
   policy.refresh();
 }
