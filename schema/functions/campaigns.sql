@@ -63,6 +63,13 @@ CREATE OR REPLACE FUNCTION gb_campaign_public_status(s text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT
     AS $$ SELECT CASE WHEN s = 'settled' THEN 'succeeded' ELSE s END $$;
 
+-- A ladder as the public sees it: each tier's threshold and price, never
+-- the manufacturer's cost (cost_price_cents) that staff may store with it.
+CREATE OR REPLACE FUNCTION gb_tiers_public(p_tiers jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT coalesce(jsonb_agg(t - 'cost_price_cents' ORDER BY i), '[]'::jsonb)
+            FROM jsonb_array_elements(p_tiers) WITH ORDINALITY a (t, i) $$;
+
 -- The public campaign object, without progress.
 CREATE OR REPLACE FUNCTION gb_campaign_public_json(c campaigns) RETURNS json
     LANGUAGE sql STABLE
@@ -70,7 +77,7 @@ CREATE OR REPLACE FUNCTION gb_campaign_public_json(c campaigns) RETURNS json
               'id', c.id, 'title', c.title, 'description', c.description,
               'status', gb_campaign_public_status(c.status),
               'starts_at', gb_ts(c.starts_at), 'ends_at', gb_ts(c.ends_at),
-              'tier_basis', c.tier_basis, 'tiers', c.tiers,
+              'tier_basis', c.tier_basis, 'tiers', gb_tiers_public(c.tiers),
               'min_participants', c.min_participants,
               'max_quantity', c.max_quantity,
               'per_customer_limit', c.per_customer_limit,
@@ -379,13 +386,19 @@ BEGIN
           THEN 'campaigns_status_check'
         WHEN NOT (c.tier_basis = ANY (ARRAY['participants', 'quantity']))
           THEN 'campaigns_tier_basis_check'
-        -- every tier: whole-number-typed threshold 1..10^6, price 1..10^8
+        -- every tier: whole-number-typed threshold 1..10^6, price 1..10^8,
+        -- and a cost, when it has one, 0..10^8 (the product's cost bound)
         WHEN NOT (NOT jsonb_path_exists(c.tiers,
                   '$[*] ? (!(@.threshold.type() == "number"
                              && @.unit_price_cents.type() == "number"
                              && @.threshold >= 1 && @.threshold <= 1000000
                              && @.unit_price_cents >= 1
-                             && @.unit_price_cents <= 100000000))'))
+                             && @.unit_price_cents <= 100000000
+                             && (!exists(@.cost_price_cents)
+                                 || (@.cost_price_cents.type() == "number"
+                                     && @.cost_price_cents.floor() == @.cost_price_cents
+                                     && @.cost_price_cents >= 0
+                                     && @.cost_price_cents <= 100000000))))'))
           THEN 'campaigns_tiers_bound'
         WHEN NOT (jsonb_typeof(c.tiers) = 'array') THEN 'campaigns_tiers_check'
         -- the ladder's shape (functions/pricing.sql)
