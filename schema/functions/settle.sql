@@ -19,7 +19,10 @@
 -- one implementation, checked line by line against the table by
 -- tests/api/test_settlement_rules.py):
 --   paid      gross = unit price x quantity, forfeited 0,
---             manufacturer = cost price x quantity; less, for after-sales
+--             manufacturer = unit cost x quantity (the final tier's
+--             cost_price_cents, else the product's cost price:
+--             gb_settlement_unit_cost, recorded as the settlement's
+--             unit_cost_cents); less, for after-sales
 --             refunds approved before settlement (functions/aftersales.sql),
 --             their amounts from gross and their returned units from the
 --             manufacturer's quantity: the line settles what was kept
@@ -40,8 +43,9 @@
 --
 -- Decisions where the documents are silent:
 --   * commission_bp is the distributor's at settlement time, recorded in
---     the settlement row; the cost price is the product's at settlement
---     time (products have no update path today);
+--     the settlement row; the unit cost is read at settlement time and
+--     recorded too (unit_cost_cents), so that an after-sales return
+--     approved later reverses what the manufacturer was paid per unit;
 --   * a line's unit price is the participation's final unit price (set at
 --     close); the settlement's is the campaign's final_unit_price_cents;
 --   * received_cents / refunded_cents of a settlement are the ledger's
@@ -84,12 +88,20 @@ CREATE OR REPLACE FUNCTION gb_settlement_split(p_gross bigint, p_forfeited bigin
                          gb_apply_bp(p_gross, p_leader_bp) AS leader,
                          p_unit_cost * p_units AS manufacturer) x $$;
 
--- What the manufacturer is owed for one unit of a campaign's product: the
--- product's cost price now (products have no update path, so it is the
--- cost at settlement and at any later adjustment alike).
+-- What the manufacturer is owed for one unit of a closed campaign: the
+-- cost of its final tier, the tier that priced the count at the close
+-- (gb_tier_cost over gb_campaign_counted: the participations that counted
+-- then), else the product's cost price now. Read once, at settlement, and
+-- recorded in the settlement (unit_cost_cents): a later adjustment
+-- reverses that figure.
 CREATE OR REPLACE FUNCTION gb_settlement_unit_cost(c campaigns) RETURNS bigint
     LANGUAGE sql STABLE
-    AS $$ SELECT p.cost_price_cents FROM products p WHERE p.id = c.product_id $$;
+    AS $$ SELECT coalesce(gb_tier_cost(c.tiers, gb_tier_count(c.tier_basis,
+                                                                k.participants,
+                                                                k.quantity)),
+                          p.cost_price_cents)
+            FROM gb_campaign_counted(c) k, products p
+           WHERE p.id = c.product_id $$;
 
 -- Settles one campaign: true if it settled now; false when it is not
 -- found, not succeeded (already settled, or never succeeded), or still
@@ -168,10 +180,10 @@ BEGIN
                                  commission_cents, manufacturer_cents,
                                  leader_commission_cents,
                                  distributor_net_cents, received_cents,
-                                 refunded_cents)
+                                 refunded_cents, unit_cost_cents)
         SELECT c.id, c.distributor_id, now(), c.final_unit_price_cents, v_bp,
                t.n, t.q, t.gross, t.forfeited, t.commission, t.manufacturer,
-               t.leader, t.net, m.received, m.refunded
+               t.leader, t.net, m.received, m.refunded, v_cost
           FROM tot t, money m
         RETURNING campaign_id, commission_cents, manufacturer_cents,
                   leader_commission_cents,

@@ -64,3 +64,13 @@ def sql_audit(cur, entity):
     cur.execute("SELECT action, entity_id, staff_id, actor, before, after, request_id"
                 " FROM audit_log WHERE entity = %s ORDER BY id", (entity,))
     return cur.fetchall()
+
+
+def sql_stock_sync(cur, product):
+    """Set-up only: the product's stock buckets made to say what the rows
+    written straight into the database say (gb_stock_expected), as the
+    functions that move units would have left them; stock raised to cover
+    what is held when it does not."""
+    cur.execute("UPDATE products p SET reserved = e.reserved, committed = e.committed,"
+                " sold = e.sold, stock = greatest(p.stock, e.reserved + e.committed)"
+                " FROM gb_stock_expected(%s) e WHERE p.id = %s", (product, product))
