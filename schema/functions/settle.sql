@@ -29,9 +29,11 @@
 --   defaulted gross 0, forfeited = deposit paid, manufacturer 0
 --   the split of gross + forfeited (gb_settlement_split, also the split
 --   of an after-sales refund approved after settlement: one rule):
---   commission = (amount x bp + 5000) div 10000 on gross + forfeited,
---             computed as q x bp + (r x bp + 5000) div 10000 with
---             amount = 10000 q + r (equal, and no overflow);
+--   commission = (gross x bp + 5000) div 10000, on sales only: a
+--             forfeited deposit is not a sale and pays none (v1.2; the
+--             settlements written before keep their figures), computed
+--             as q x bp + (r x bp + 5000) div 10000 with gross = 10000 q
+--             + r (equal, and no overflow);
 --   leader = (gross x the pickup point's commission_bp + 5000) div 10000
 --             for a paid line of a pickup campaign (the point the
 --             participation chose, its commission_bp at settlement,
@@ -67,10 +69,11 @@ CREATE OR REPLACE FUNCTION gb_apply_bp(p_amount bigint, p_bp integer) RETURNS bi
                  + ((p_amount % 10000) * p_bp + 5000) / 10000 $$;
 
 -- The split of an amount received for a campaign: what goes to the
--- platform (commission), to the pickup point's leader, to the manufacturer
--- (the unit cost of the units sold), and what is left to the distributor
--- (net, may be negative). p_gross is what was sold, p_forfeited the
--- deposits kept from defaults. Settlement splits each line with it, and an
+-- platform (commission, on what was sold), to the pickup point's leader
+-- (on what was sold), to the manufacturer (the unit cost of the units
+-- sold), and what is left to the distributor (net, may be negative; all of
+-- a forfeited deposit). p_gross is what was sold, p_forfeited the deposits
+-- kept from defaults. Settlement splits each line with it, and an
 -- after-sales refund approved after settlement is split with it too (its
 -- adjustment is the negated split of the refund: functions/aftersales.sql),
 -- so a change to the split is made here once. A set-returning SQL function
@@ -83,8 +86,7 @@ CREATE OR REPLACE FUNCTION gb_settlement_split(p_gross bigint, p_forfeited bigin
     LANGUAGE sql IMMUTABLE
     AS $$ SELECT x.commission, x.leader, x.manufacturer,
                  p_gross + p_forfeited - x.commission - x.leader - x.manufacturer
-            FROM (SELECT gb_apply_bp(p_gross + p_forfeited, p_commission_bp)
-                             AS commission,
+            FROM (SELECT gb_apply_bp(p_gross, p_commission_bp) AS commission,
                          gb_apply_bp(p_gross, p_leader_bp) AS leader,
                          p_unit_cost * p_units AS manufacturer) x $$;
 
