@@ -44,8 +44,9 @@ INSERT INTO campaigns (distributor_id, product_id, title, status, starts_at, end
           1, 1000000, 1000000, '[]', 1999, now()) RETURNING id AS camp \gset
 INSERT INTO settlements (campaign_id, distributor_id, unit_price_cents, commission_bp, lines,
                          quantity, gross_cents, forfeited_cents, commission_cents,
-                         manufacturer_cents, distributor_net_cents, received_cents, refunded_cents)
-  VALUES (:camp, :d, 1999, 500, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+                         manufacturer_cents, distributor_net_cents, received_cents, refunded_cents,
+                         unit_cost_cents)
+  VALUES (:camp, :d, 1999, 500, 0, 0, 0, 0, 0, 0, 0, 0, 0, 999);
 WITH p AS (
   INSERT INTO participations (distributor_id, campaign_id, customer_id, quantity, status,
                               score_at_join, p_complete_at_join, deposit_percent, deposit_cents,

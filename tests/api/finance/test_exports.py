@@ -89,9 +89,9 @@ def seed_settlement(db, distributor_id, title, lines, settled_at=None, unit_pric
         cur.execute("INSERT INTO settlements (campaign_id, distributor_id, settled_at, "
                     "unit_price_cents, commission_bp, lines, quantity, gross_cents, "
                     "forfeited_cents, commission_cents, manufacturer_cents, "
-                    "distributor_net_cents, received_cents, refunded_cents) "
+                    "distributor_net_cents, received_cents, refunded_cents, unit_cost_cents) "
                     "VALUES (%s, %s, coalesce(%s::timestamptz, now()), %s, 500, 0, 0, 0, 0, "
-                    "0, 0, 0, 0, 0)", (cid, distributor_id, settled_at, unit_price))
+                    "0, 0, 0, 0, 0, 0)", (cid, distributor_id, settled_at, unit_price))
         for cust, ln in zip(customers, lines):
             cur.execute("INSERT INTO participations (distributor_id, campaign_id, customer_id, "
                         "quantity, status, score_at_join, p_complete_at_join, deposit_percent, "
@@ -119,8 +119,9 @@ def seed_bulk_settlement(db, distributor_id, rows, title="Bulk campaign", unit_p
         cur.execute("INSERT INTO settlements (campaign_id, distributor_id, unit_price_cents, "
                     "commission_bp, lines, quantity, gross_cents, forfeited_cents, "
                     "commission_cents, manufacturer_cents, distributor_net_cents, "
-                    "received_cents, refunded_cents) VALUES (%s, %s, %s, 500, 0, 0, 0, 0, 0, "
-                    "0, 0, 0, 0)", (cid, distributor_id, unit_price))
+                    "received_cents, refunded_cents, unit_cost_cents) VALUES (%s, %s, %s, 500,"
+                    " 0, 0, 0, 0, 0, 0, 0, 0, 0, %s)", (cid, distributor_id, unit_price,
+                                                       unit_price // 2))
         cur.execute("WITH p AS (INSERT INTO participations (distributor_id, campaign_id, "
                     "customer_id, quantity, status, score_at_join, p_complete_at_join, "
                     "deposit_percent, deposit_cents, unit_price_cents) "
