@@ -9,6 +9,8 @@
 #   make failover-test  a synchronous standby, kill -9 of the primary
 #                   mid-storm, promotion, nothing lost (also in make test)
 #   make fuzz       libFuzzer over the body parser (FUZZ_SECONDS=600)
+#   make screenshots  the browser suite, writing its screenshots of the
+#                   web apps into docs/ (no other run writes them)
 #   make bench      load benchmarks on loopback, build/bench/results.json
 #                   (BENCH_SECONDS=10 per workload; not part of make test;
 #                   BENCH_ONLY=sse: only the hot and the live-progress parts)
@@ -39,7 +41,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
 PYTHON  ?= /usr/bin/python3
 
 .PHONY: all asan unit api test run deps db-start db-stop migrate demo fuzz \
-        format format-check clean check-compose bench failover-test
+        format format-check clean check-compose bench failover-test screenshots
 
 all: build/groupbuyd
 
@@ -85,6 +87,9 @@ api: build/asan/groupbuyd
 test: deps
 	@$(MAKE) --no-print-directory all asan $(UNIT_BINS)
 	@scripts/test.sh $(UNIT_BINS)
+
+screenshots: build/asan/groupbuyd
+	@GB_SCREENSHOTS=1 scripts/run-browser.sh
 
 failover-test: build/asan/groupbuyd
 	@tests/failover/run.sh

@@ -1,5 +1,4 @@
--- 015_stock.sql - a product's stock in four buckets, and the unit cost a
--- settlement paid the manufacturer (issue 28).
+-- 015_stock.sql - a product's stock in four buckets (issue 28).
 --
 -- Until now a product's stock was set once and nothing moved it: two
 -- campaigns of one product could each sell all of it. From here on
@@ -28,14 +27,6 @@
 -- gets an audit line (actor 'migration:015'), so that staff can see and
 -- correct it.
 --
--- A settlement records the unit cost it paid the manufacturer
--- (unit_cost_cents: the final tier's cost_price_cents, else the product's
--- cost price at settlement): an after-sales return approved later reverses
--- that cost, whatever the product's cost price has become. For existing
--- settlements it is manufacturer_cents / the units it paid for (exact: the
--- manufacturer's amount is that unit cost times those units), or the
--- product's cost price where no unit was paid for.
-
 ALTER TABLE products
     ADD COLUMN reserved bigint NOT NULL DEFAULT 0,
     ADD COLUMN committed bigint NOT NULL DEFAULT 0,
@@ -89,20 +80,3 @@ ALTER TABLE products
     ADD CONSTRAINT products_stock_held CHECK (
         reserved >= 0 AND committed >= 0 AND sold >= 0
         AND reserved + committed <= stock);
-
-ALTER TABLE settlements ADD COLUMN unit_cost_cents bigint;
-UPDATE settlements s
-   SET unit_cost_cents = coalesce(
-           s.manufacturer_cents / nullif(
-               (SELECT coalesce(sum(l.quantity), 0) FROM settlement_lines l
-                 WHERE l.campaign_id = s.campaign_id AND l.status = 'paid')
-               - (SELECT coalesce(sum(a.returned_quantity), 0) FROM after_sales a
-                   WHERE a.campaign_id = s.campaign_id AND a.status = 'approved'
-                     AND a.decided_at <= s.settled_at), 0),
-           (SELECT p.cost_price_cents FROM campaigns c
-              JOIN products p ON p.id = c.product_id
-             WHERE c.id = s.campaign_id));
-ALTER TABLE settlements
-    ALTER COLUMN unit_cost_cents SET NOT NULL,
-    ADD CONSTRAINT settlements_unit_cost_bound
-        CHECK (unit_cost_cents >= 0 AND unit_cost_cents <= 100000000);

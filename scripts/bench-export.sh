@@ -42,11 +42,11 @@ INSERT INTO campaigns (distributor_id, product_id, title, status, starts_at, end
   VALUES (:d, :prod, '团购 "Bench", export', 'settled', now() - interval '3 days',
           now() - interval '1 day', 'participants', '[{"threshold":1,"unit_price_cents":1999}]',
           1, 1000000, 1000000, '[]', 1999, now()) RETURNING id AS camp \gset
-INSERT INTO settlements (campaign_id, distributor_id, unit_price_cents, commission_bp, lines,
-                         quantity, gross_cents, forfeited_cents, commission_cents,
-                         manufacturer_cents, distributor_net_cents, received_cents, refunded_cents,
-                         unit_cost_cents)
-  VALUES (:camp, :d, 1999, 500, 0, 0, 0, 0, 0, 0, 0, 0, 0, 999);
+INSERT INTO settlements (campaign_id, distributor_id, unit_price_cents, unit_cost_cents,
+                         commission_bp, lines, quantity, gross_cents, forfeited_cents,
+                         commission_cents, manufacturer_cents, distributor_net_cents,
+                         received_cents, refunded_cents)
+  VALUES (:camp, :d, 1999, 0, 500, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 WITH p AS (
   INSERT INTO participations (distributor_id, campaign_id, customer_id, quantity, status,
                               score_at_join, p_complete_at_join, deposit_percent, deposit_cents,

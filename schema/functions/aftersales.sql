@@ -16,11 +16,12 @@
 --     settlement's own rule (gb_settlement_split, functions/settle.sql):
 --     gross = -amount, commission = -(its commission at the settlement's
 --     commission_bp), leader = -(its leader commission at the line's
---     leader_bp), manufacturer = -(the settlement's unit cost x returned
---     units: a returned unit reverses what the manufacturer was paid for
---     it, the final tier's cost or the product's cost at settlement,
---     whatever the product's cost price has become since), net = -(the
---     rest); and ledger movements adjust:<id>:commission |
+--     leader_bp), manufacturer = -(the unit cost the campaign settled at,
+--     settlements.unit_cost_cents, x returned units: a returned unit
+--     reverses what the manufacturer was paid for it, the final tier's
+--     cost or the product's cost at settlement, whatever the product's
+--     cost price has become since), net = -(the rest); and ledger
+--     movements adjust:<id>:commission |
 --     manufacturer | leader_commission (pickup lines only) |
 --     distributor_net of those (negative) amounts;
 --   * campaign not settled yet: the refund only; the settlement then settles
@@ -190,6 +191,9 @@ BEGIN
     SELECT * INTO s FROM settlements WHERE campaign_id = a.campaign_id;
     IF FOUND THEN
         SELECT * INTO l FROM settlement_lines WHERE participation_id = a.participation_id;
+        -- the unit cost the campaign settled at (recorded on the
+        -- settlement), not the product's cost now: staff may have edited
+        -- it since
         SELECT * INTO v_split
           FROM gb_settlement_split(p_amount, 0, s.commission_bp, l.leader_bp,
                                    s.unit_cost_cents, p_returned);

@@ -7,14 +7,20 @@
 -- its customers (any participation in its campaigns) without a
 -- participation in this campaign, restricted to p_ids when not NULL, with
 -- what the ranking needs and the history the score is computed from.
+-- What staff see of them is the distributor's own (functions/customers.sql):
+-- the customer with its login masked, whether it bought the product here,
+-- its own completed participations (own_completed, the count the reason
+-- gives); the whole history (h_*) only feeds the score.
 -- One row with NULL customer_id when the campaign exists but nobody is a
 -- candidate; no row when the campaign is not the distributor's.
+DROP FUNCTION IF EXISTS gb_audience_candidates(bigint, bigint, double precision, bigint[]);
 CREATE OR REPLACE FUNCTION gb_audience_candidates(p_distributor_id bigint,
                                                   p_campaign_id bigint,
                                                   p_half_life_days double precision,
                                                   p_ids bigint[])
     RETURNS TABLE (min_score integer, customer_id bigint, customer text,
                    bought boolean, last_active double precision, vip_level integer,
+                   own_completed bigint,
                    h_completed bigint, h_completed_w double precision,
                    h_withdrawn bigint, h_withdrawn_w double precision,
                    h_defaulted bigint, h_defaulted_w double precision,
@@ -34,12 +40,13 @@ CREATE OR REPLACE FUNCTION gb_audience_candidates(p_distributor_id bigint,
     )
     SELECT c.min_score, x.*
       FROM c LEFT JOIN LATERAL (
-           SELECT cand.customer_id, gb_customer_json(cu)::text, cand.bought,
+           SELECT cand.customer_id, gb_customer_staff_json(cu)::text, cand.bought,
                   extract(epoch FROM cand.last_at)::double precision,
-                  coalesce(v.vip_level, 0), h.*
+                  coalesce(v.vip_level, 0), e.completed, h.*
              FROM cand JOIN customers cu ON cu.id = cand.customer_id
              LEFT JOIN customer_vip v ON v.distributor_id = p_distributor_id
                    AND v.customer_id = cu.id
+            CROSS JOIN gb_customer_own_events(p_distributor_id, cu.id) e
             CROSS JOIN gb_customer_history(cu.id, p_half_life_days) h) x ON true
 $$;
 

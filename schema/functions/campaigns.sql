@@ -75,7 +75,9 @@ CREATE OR REPLACE FUNCTION gb_tiers_public(p_tiers jsonb) RETURNS jsonb
     AS $$ SELECT coalesce(jsonb_agg(t - 'cost_price_cents' ORDER BY i), '[]'::jsonb)
             FROM jsonb_array_elements(p_tiers) WITH ORDINALITY a (t, i) $$;
 
--- The public campaign object, without progress.
+-- The public campaign object, without progress. The deposit policy and
+-- min_score are public so that a shopper sees the deposit and whether they
+-- may join before committing (the join applies the same bands).
 CREATE OR REPLACE FUNCTION gb_campaign_public_json(c campaigns) RETURNS json
     LANGUAGE sql STABLE
     AS $$ SELECT json_build_object(
@@ -86,6 +88,7 @@ CREATE OR REPLACE FUNCTION gb_campaign_public_json(c campaigns) RETURNS json
               'min_participants', c.min_participants,
               'max_quantity', c.max_quantity,
               'per_customer_limit', c.per_customer_limit,
+              'deposit_policy', c.deposit_policy, 'min_score', c.min_score,
               'product', (SELECT json_build_object('id', p.id, 'name', p.name,
                                                    'list_price_cents',
                                                    p.list_price_cents)
@@ -165,6 +168,56 @@ BEGIN
     PERFORM gb_audit(p_distributor_id, p_staff_id, 'create', 'product', p.id,
                      NULL, gb_product_json(p)::jsonb, p_request_id);
     RETURN gb_product_json(p);
+END $$;
+
+-- Edits a product (PATCH /v1/admin/products/{id}): each of name,
+-- description, list price and cost price when not NULL, with its audit
+-- line (the product before and after). Outcome 'ok' (body: the product),
+-- 'not_found' (not the distributor's), or 'list_price' when the new list
+-- price is below a tier price of one of the product's campaigns that can
+-- still sell (draft, scheduled, open): every tier price stays at most the
+-- list price (docs/domain.md). The product row is locked, so two edits
+-- run one after the other. A new cost price applies to the settlements
+-- made from then on (gb_settlement_unit_cost); an after-sales adjustment
+-- of a campaign already settled keeps the unit cost its settlement line
+-- used (functions/aftersales.sql). Stock is not edited here.
+CREATE OR REPLACE FUNCTION gb_product_update(p_distributor_id bigint, p_id bigint,
+                                  p_name text, p_description text,
+                                  p_list_price_cents bigint,
+                                  p_cost_price_cents bigint,
+                                  p_staff_id bigint, p_request_id text,
+                                  OUT outcome text, OUT body json)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    old products;
+    p products;
+BEGIN
+    SELECT * INTO old FROM products
+     WHERE distributor_id = p_distributor_id AND id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    IF p_list_price_cents IS NOT NULL AND EXISTS (
+           SELECT 1 FROM campaigns c, jsonb_array_elements(c.tiers) t
+            WHERE c.distributor_id = p_distributor_id AND c.product_id = p_id
+              AND c.status IN ('draft', 'scheduled', 'open')
+              AND (t ->> 'unit_price_cents')::bigint > p_list_price_cents) THEN
+        outcome := 'list_price';
+        RETURN;
+    END IF;
+    UPDATE products
+       SET name = coalesce(p_name, name),
+           description = coalesce(p_description, description),
+           list_price_cents = coalesce(p_list_price_cents, list_price_cents),
+           cost_price_cents = coalesce(p_cost_price_cents, cost_price_cents)
+     WHERE id = p_id
+    RETURNING * INTO p;
+    PERFORM gb_audit(p_distributor_id, p_staff_id, 'update', 'product', p.id,
+                     gb_product_json(old)::jsonb, gb_product_json(p)::jsonb,
+                     p_request_id);
+    outcome := 'ok';
+    body := gb_product_json(p);
 END $$;
 
 -- A draft campaign, with its audit line; answers the row. The caller has

@@ -108,7 +108,8 @@ CREATE OR REPLACE FUNCTION gb_pickup_points_usable(p_distributor_id bigint,
 CREATE OR REPLACE FUNCTION gb_campaign_pickup_points_json(c campaigns) RETURNS json
     LANGUAGE sql STABLE
     AS $$ SELECT coalesce(json_agg(json_build_object('id', p.id, 'name', p.name,
-                                                     'address', p.address)
+                                                     'address', p.address,
+                                                     'leader_name', p.leader_name)
                                    ORDER BY array_position(c.pickup_point_ids, p.id)),
                           '[]'::json)
             FROM pickup_points p
@@ -136,14 +137,22 @@ CREATE OR REPLACE FUNCTION gb_order_json(o orders, p_code text) RETURNS json
               || CASE WHEN p_code IS NULL THEN '{}'::jsonb
                       ELSE jsonb_build_object('pickup_code', p_code) END)::json $$;
 
--- The order of a customer, with the pickup code from ready_for_pickup on.
+-- The order of a customer, with the pickup code from ready_for_pickup on
+-- and its after-sales requests, newest first (functions/aftersales.sql),
+-- so that the shopper sees what became of a request.
 CREATE OR REPLACE FUNCTION gb_order_customer_json(o orders) RETURNS json
     LANGUAGE sql STABLE
-    AS $$ SELECT gb_order_json(o, (SELECT k.code FROM order_pickup_codes k
-                                     WHERE k.order_id = o.id
-                                       AND k.customer_id = o.customer_id
-                                       AND o.status IN ('ready_for_pickup',
-                                                        'picked_up'))) $$;
+    AS $$ SELECT (gb_order_json(o, (SELECT k.code FROM order_pickup_codes k
+                                      WHERE k.order_id = o.id
+                                        AND k.customer_id = o.customer_id
+                                        AND o.status IN ('ready_for_pickup',
+                                                         'picked_up')))::jsonb
+                  || jsonb_build_object('after_sales', (
+                       SELECT coalesce(json_agg(gb_after_sales_json(a)
+                                                ORDER BY a.id DESC), '[]'::json)
+                         FROM after_sales a
+                        WHERE a.order_id = o.id
+                          AND a.customer_id = o.customer_id)))::json $$;
 
 -- Creates the orders of the participations a statement made paid.
 CREATE OR REPLACE FUNCTION gb_orders_create() RETURNS trigger

@@ -45,9 +45,11 @@
 --
 -- Decisions where the documents are silent:
 --   * commission_bp is the distributor's at settlement time, recorded in
---     the settlement row; the unit cost is read at settlement time and
---     recorded too (unit_cost_cents), so that an after-sales return
---     approved later reverses what the manufacturer was paid per unit;
+--     the settlement row; so is the unit cost (unit_cost_cents: the final
+--     tier's cost_price_cents, else the product's cost price, at
+--     settlement time), which the adjustments of later after-sales
+--     refunds take (a product's cost price may be edited after the
+--     settlement);
 --   * a line's unit price is the participation's final unit price (set at
 --     close); the settlement's is the campaign's final_unit_price_cents;
 --   * received_cents / refunded_cents of a settlement are the ledger's
@@ -177,15 +179,17 @@ BEGIN
           FROM lines
     ), settle AS (
         INSERT INTO settlements (campaign_id, distributor_id, settled_at,
-                                 unit_price_cents, commission_bp, lines,
+                                 unit_price_cents, unit_cost_cents,
+                                 commission_bp, lines,
                                  quantity, gross_cents, forfeited_cents,
                                  commission_cents, manufacturer_cents,
                                  leader_commission_cents,
                                  distributor_net_cents, received_cents,
-                                 refunded_cents, unit_cost_cents)
-        SELECT c.id, c.distributor_id, now(), c.final_unit_price_cents, v_bp,
+                                 refunded_cents)
+        SELECT c.id, c.distributor_id, now(), c.final_unit_price_cents, v_cost,
+               v_bp,
                t.n, t.q, t.gross, t.forfeited, t.commission, t.manufacturer,
-               t.leader, t.net, m.received, m.refunded, v_cost
+               t.leader, t.net, m.received, m.refunded
           FROM tot t, money m
         RETURNING campaign_id, commission_cents, manufacturer_cents,
                   leader_commission_cents,
@@ -326,21 +330,76 @@ CREATE OR REPLACE FUNCTION gb_campaign_reconcile(p_campaign_id bigint,
      WHERE c.id = p_campaign_id
 $$;
 
--- The "totals" object of a settlement.
+-- The totals objects of a settlement (API.md "Settlement totals after
+-- adjustments"): the same keys twice.
+--   "settled_totals": the figures at settled_at, as the settlement row
+--     holds them (no adjustment yet: adjustments 0, returned_quantity 0).
+--   "totals": the figures now: the settlement row plus every adjustment
+--     line made since (gross, commission, manufacturer, leader commission
+--     and distributor net move with an approved after-sales refund; the
+--     units it took back are returned_quantity, quantity stays the units
+--     settled), and received_cents / refunded_cents from the live ledger,
+--     as gb_campaign_reconcile reads them. So received - refunded =
+--     commission + manufacturer + leader + net holds on "totals" at every
+--     moment, after any number of refunds.
+-- Nothing is stored twice: the now-figures are sums of the rows that
+-- moved them, read in the statement's one snapshot.
+CREATE OR REPLACE FUNCTION gb_settlement_totals_object(
+        p_lines bigint, p_quantity bigint, p_gross bigint, p_forfeited bigint,
+        p_commission bigint, p_manufacturer bigint, p_leader bigint,
+        p_net bigint, p_received bigint, p_refunded bigint,
+        p_adjustments bigint, p_returned bigint) RETURNS json
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT json_build_object(
+              'lines', p_lines, 'quantity', p_quantity,
+              'gross_cents', p_gross, 'forfeited_cents', p_forfeited,
+              'commission_cents', p_commission,
+              'manufacturer_cents', p_manufacturer,
+              'leader_commission_cents', p_leader,
+              'distributor_net_cents', p_net,
+              'received_cents', p_received, 'refunded_cents', p_refunded,
+              'adjustments', p_adjustments,
+              'returned_quantity', p_returned) $$;
+
+-- The "settled_totals" object of a settlement: the figures at settled_at.
 CREATE OR REPLACE FUNCTION gb_settlement_totals_json(s settlements) RETURNS json
     LANGUAGE sql STABLE
-    AS $$ SELECT json_build_object(
-              'lines', s.lines, 'quantity', s.quantity,
-              'gross_cents', s.gross_cents,
-              'forfeited_cents', s.forfeited_cents,
-              'commission_cents', s.commission_cents,
-              'manufacturer_cents', s.manufacturer_cents,
-              'leader_commission_cents', s.leader_commission_cents,
-              'distributor_net_cents', s.distributor_net_cents,
-              'received_cents', s.received_cents,
-              'refunded_cents', s.refunded_cents) $$;
+    AS $$ SELECT gb_settlement_totals_object(
+              s.lines, s.quantity, s.gross_cents, s.forfeited_cents,
+              s.commission_cents, s.manufacturer_cents,
+              s.leader_commission_cents, s.distributor_net_cents,
+              s.received_cents, s.refunded_cents, 0, 0) $$;
 
--- A settlement without its lines (the list item).
+-- The "totals" object of a settlement: the figures now.
+CREATE OR REPLACE FUNCTION gb_settlement_totals_now_json(s settlements) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT gb_settlement_totals_object(
+              s.lines, s.quantity, s.gross_cents + a.gross,
+              s.forfeited_cents, s.commission_cents + a.commission,
+              s.manufacturer_cents + a.manufacturer,
+              s.leader_commission_cents + a.leader,
+              s.distributor_net_cents + a.net, m.received, m.refunded,
+              a.n, a.returned)
+            FROM (SELECT count(*) AS n,
+                         coalesce(sum(x.returned_quantity), 0)::bigint AS returned,
+                         coalesce(sum(x.gross_cents), 0)::bigint AS gross,
+                         coalesce(sum(x.commission_cents), 0)::bigint AS commission,
+                         coalesce(sum(x.manufacturer_cents), 0)::bigint AS manufacturer,
+                         coalesce(sum(x.leader_commission_cents), 0)::bigint AS leader,
+                         coalesce(sum(x.distributor_net_cents), 0)::bigint AS net
+                    FROM settlement_adjustments x
+                   WHERE x.campaign_id = s.campaign_id) a,
+                 (SELECT coalesce(sum(l.amount_cents) FILTER (
+                             WHERE l.kind IN ('deposit_received',
+                                              'balance_received')), 0)::bigint
+                             AS received,
+                         coalesce(sum(l.amount_cents) FILTER (
+                             WHERE l.kind = 'refund_issued'), 0)::bigint
+                             AS refunded
+                    FROM ledger_entries l
+                   WHERE l.campaign_id = s.campaign_id) m $$;
+
+-- A settlement without its lines (the list item): both totals.
 CREATE OR REPLACE FUNCTION gb_settlement_json(s settlements) RETURNS json
     LANGUAGE sql STABLE
     AS $$ SELECT json_build_object(
@@ -350,7 +409,8 @@ CREATE OR REPLACE FUNCTION gb_settlement_json(s settlements) RETURNS json
               'settled_at', gb_ts(s.settled_at),
               'unit_price_cents', s.unit_price_cents,
               'commission_bp', s.commission_bp,
-              'totals', gb_settlement_totals_json(s)) $$;
+              'totals', gb_settlement_totals_now_json(s),
+              'settled_totals', gb_settlement_totals_json(s)) $$;
 
 CREATE OR REPLACE FUNCTION gb_settlement_line_json(l settlement_lines) RETURNS json
     LANGUAGE sql STABLE
@@ -386,7 +446,8 @@ CREATE OR REPLACE FUNCTION gb_settlement_full_json(s settlements) RETURNS json
                                          FROM settlement_adjustments a
                                         WHERE a.campaign_id = s.campaign_id),
                                       '[]'::json),
-              'totals', gb_settlement_totals_json(s)) $$;
+              'totals', gb_settlement_totals_now_json(s),
+              'settled_totals', gb_settlement_totals_json(s)) $$;
 
 -- An adjustment line (an after-sales refund approved after settlement).
 CREATE OR REPLACE FUNCTION gb_settlement_adjustment_json(a settlement_adjustments) RETURNS json
@@ -402,5 +463,19 @@ CREATE OR REPLACE FUNCTION gb_settlement_adjustment_json(a settlement_adjustment
               'commission_cents', a.commission_cents,
               'manufacturer_cents', a.manufacturer_cents,
               'leader_commission_cents', a.leader_commission_cents,
-              'distributor_net_cents', a.distributor_net_cents) $$;
+              'distributor_net_cents', a.distributor_net_cents,
+              'refunded_cents', -a.gross_cents) $$;
+
+-- An adjustment line as the period's list of adjustments shows it (the
+-- finance screen puts it under its campaign): with the campaign's title
+-- and the settlement's own date.
+CREATE OR REPLACE FUNCTION gb_settlement_adjustment_item_json(a settlement_adjustments) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$ SELECT (gb_settlement_adjustment_json(a)::jsonb
+                  || jsonb_build_object(
+                         'campaign_id', a.campaign_id,
+                         'campaign_title', c.title,
+                         'settled_at', gb_ts(s.settled_at)))::json
+            FROM campaigns c, settlements s
+           WHERE c.id = a.campaign_id AND s.campaign_id = a.campaign_id $$;
 

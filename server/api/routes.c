@@ -46,6 +46,8 @@ const struct route api_routes[] = {
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_GET, "/v1/admin/products/{id}", products_get,
      OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_PATCH, "/v1/admin/products/{id}", products_update,
+     OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_PUT, "/v1/admin/products/{id}/stock", stock_put,
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_POST, "/v1/admin/campaigns", campaigns_create,
@@ -59,6 +61,7 @@ const struct route api_routes[] = {
     {EVHTTP_REQ_POST, "/v1/admin/campaigns/{id}/cancel", campaigns_cancel,
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_GET, "/v1/campaigns", catalog_list, PUB},
+    {EVHTTP_REQ_GET, "/v1/campaigns/events", catalog_events_many, PUB},
     {EVHTTP_REQ_GET, "/v1/campaigns/{id}", catalog_get, PUB},
     {EVHTTP_REQ_GET, "/v1/campaigns/{id}/events", catalog_events, PUB},
 
@@ -72,6 +75,8 @@ const struct route api_routes[] = {
      * finance (whose lines carry the participation ids and amounts). */
     {EVHTTP_REQ_GET, "/v1/admin/campaigns/{id}/participations",
      participations_list, OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_GET, "/v1/admin/customers", customers_list,
+     OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_GET, "/v1/admin/customers/{id}", customers_get,
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_PUT, "/v1/admin/customers/{id}/vip", customers_vip_set,
@@ -108,6 +113,8 @@ const struct route api_routes[] = {
      OWNER | ACCESS_FINANCE},
     {EVHTTP_REQ_GET, "/v1/admin/settlements/{id}", settlements_get,
      OWNER | ACCESS_FINANCE},
+    {EVHTTP_REQ_GET, "/v1/admin/settlement-adjustments",
+     settlements_adjustments, OWNER | ACCESS_FINANCE},
     {EVHTTP_REQ_GET, "/v1/admin/exports/settlements.csv", exports_settlements,
      OWNER | ACCESS_FINANCE},
 

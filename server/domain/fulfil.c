@@ -1,5 +1,5 @@
 /*
- * fulfil.c - pickup codes from random bytes and masked contacts (see
+ * fulfil.c - pickup codes from random bytes (see
  * fulfil.h). Rejection sampling, not `sample % 10^6`: 2^32 is not a
  * multiple of 10^6, so the modulo would make the codes below 967296
  * slightly likelier than the others.
@@ -27,21 +27,4 @@ bool fulfil_code_from_bytes(const unsigned char *bytes, size_t n,
         return true;
     }
     return false;
-}
-
-void fulfil_mask_contact(const char *contact, char *out, size_t outlen)
-{
-    /* A mainland mobile in E.164 (+86 and 11 digits, the login's normal
-     * form) reads as the 11 digits leaders know: 139****0001. */
-    if (strncmp(contact, "+86", 3) == 0 && strlen(contact + 3) == 11 &&
-        strspn(contact + 3, "0123456789") == 11)
-        contact += 3;
-    size_t len = strlen(contact);
-    const char *at = strchr(contact, '@');
-    if (at != NULL && at != contact)
-        snprintf(out, outlen, "%c***%s", contact[0], at);
-    else if (at != NULL || len < 8)
-        snprintf(out, outlen, "****");
-    else
-        snprintf(out, outlen, "%.3s****%s", contact, contact + len - 4);
 }

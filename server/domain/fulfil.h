@@ -1,8 +1,9 @@
 /*
  * fulfil.h - the pure rules of fulfilment: turning random bytes
- * into a pickup code without modulo bias, and masking a customer's contact
- * on the leader's pickup list. No I/O: the bytes come from the caller
- * (OpenSSL's RAND_bytes in api/admin/fulfilment.c).
+ * into a pickup code without modulo bias. No I/O: the bytes come from the
+ * caller (OpenSSL's RAND_bytes in api/admin/fulfilment.c). A customer's
+ * contact on the leader's pickup list is masked by the rule every staff
+ * view shares (gb_customer_masked, schema/functions/customers.sql).
  */
 #ifndef GROUPBUYD_FULFIL_H
 #define GROUPBUYD_FULFIL_H
@@ -22,13 +23,5 @@
  * equally likely. False when no sample qualifies (draw again). */
 bool fulfil_code_from_bytes(const unsigned char *bytes, size_t n,
                             char out[FULFIL_CODE_LEN + 1]);
-
-/* The contact of a customer as a leader may see it: a phone number keeps
- * its first 3 and last 4 characters ("139****0001"; a mainland number in
- * E.164, "+8613900000001", first loses its "+86"), an e-mail its first
- * character and domain ("z***@example.com"); anything shorter than 8
- * characters is "****". out must hold outlen >= 8 bytes; the result is
- * truncated to fit. */
-void fulfil_mask_contact(const char *contact, char *out, size_t outlen);
 
 #endif

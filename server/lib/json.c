@@ -786,6 +786,12 @@ bool json_item_int(const cJSON *item, int64_t min, int64_t max, int64_t *out)
     return true;
 }
 
+bool json_utf8_valid(const char *s)
+{
+    size_t len = strlen(s);
+    return utf8_invalid_at((const unsigned char *)s, len) == len;
+}
+
 /* Code points of the valid UTF-8 string `s`: bytes that start a
  * character. */
 size_t json_utf8_length(const char *s)

@@ -63,6 +63,10 @@ bool json_item_int(const cJSON *item, int64_t min, int64_t max, int64_t *out)
  * to people and printed on lists and exports. */
 bool json_printable(const char *s, bool multiline);
 
+/* True when s (NUL-terminated) is valid UTF-8, as the parser requires of
+ * a body: for text that arrives outside one (a query parameter). */
+bool json_utf8_valid(const char *s);
+
 /* Number of Unicode code points of a valid UTF-8 string. */
 size_t json_utf8_length(const char *s);
 

@@ -3,22 +3,29 @@
 // under a key per app so a staff tab and a shopper tab do not mix.
 // Errors come back as ApiError carrying the contract's code, message and
 // the field the server named, so forms can show it next to that field.
+//
+// Hooks (all optional, the second argument of makeApi): onUnauthorized(err)
+// when a call made with a token is answered 401 (the token has expired or
+// was revoked: it is dropped first); onNetwork(err) when the server could
+// not be reached; onReachable() after any answer from the server, so an
+// app can take down what it showed while it was unreachable.
 
 export class ApiError extends Error {
   constructor(status, body) {
     const e = (body && body.error) || {};
     super(e.message || `HTTP ${status}`);
     this.status = status;
-    this.code = e.code || 'network';
+    this.code = e.code || (status === 0 ? 'network' : 'unknown');
     this.field = e.field || null;
   }
 }
 
-export function makeApi(storageKey) {
+export function makeApi(storageKey, hooks = {}) {
   let token = sessionStorage.getItem(storageKey);
 
   async function call(method, path, body, opts = {}) {
     const headers = { Accept: 'application/json' };
+    const sent = token;
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     // Every POST that creates or moves money gets a fresh key: a retry of
@@ -30,16 +37,23 @@ export function makeApi(storageKey) {
         method, headers, body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch {
-      throw new ApiError(0, { error: { code: 'network', message: '' } });
+      const err = new ApiError(0, { error: { code: 'network', message: '' } });
+      if (hooks.onNetwork) hooks.onNetwork(err);
+      throw err;
     }
+    if (hooks.onReachable) hooks.onReachable();
     if (opts.raw) {
       if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
       return res;
     }
     const data = res.status === 204 ? null : await res.json().catch(() => null);
     if (!res.ok) {
-      if (res.status === 401 && token && !opts.login) setToken(null);
-      throw new ApiError(res.status, data);
+      const err = new ApiError(res.status, data);
+      if (res.status === 401 && sent && !opts.login) {
+        if (token === sent) setToken(null);
+        if (hooks.onUnauthorized) hooks.onUnauthorized(err);
+      }
+      throw err;
     }
     return data;
   }

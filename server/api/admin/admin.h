@@ -19,6 +19,7 @@ void staff_audit_list(struct req *r);
 void products_create(struct req *r);
 void products_list(struct req *r);
 void products_get(struct req *r);
+void products_update(struct req *r);
 
 /* stock.c */
 void stock_put(struct req *r);
@@ -34,6 +35,7 @@ void campaigns_cancel(struct req *r);
 void campaign_edit_patch(struct req *r);
 
 /* customers.c */
+void customers_list(struct req *r);
 void customers_get(struct req *r);
 void customers_vip_set(struct req *r);
 

@@ -56,7 +56,11 @@ static const char *const aftersales_statuses[] = {"pending", "approved",
 
 static struct db_stmt aftersales_list_stmt =
     DB_STMT("aftersales_list_stmt",
-            "SELECT a.id, gb_after_sales_json(a)::text FROM after_sales a"
+            "SELECT a.id, (gb_after_sales_json(a)::jsonb || jsonb_build_object("
+            "         'customer', gb_customer_staff_json(k),"
+            "         'campaign_title', c.title))::text"
+            "  FROM after_sales a JOIN customers k ON k.id = a.customer_id"
+            "  JOIN campaigns c ON c.id = a.campaign_id"
             " WHERE a.distributor_id = $1 AND a.id > $2"
             "   AND ($4::text IS NULL OR a.status = $4)"
             " ORDER BY a.id LIMIT $3",

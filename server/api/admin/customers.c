@@ -1,35 +1,53 @@
 /*
- * customers.c - distributor staff look up a customer's reliability and
- * set their VIP level.
+ * customers.c - distributor staff list and search their customers, look up
+ * one (its reliability and its history with the distributor) and set
+ * their VIP level.
  *
  * Customers are platform-wide accounts, but a distributor's staff see only
  * the customers who have taken part in one of its campaigns
  * (gb_customer_visible, for the lookup and the VIP change): any other id
  * answers 404, like another tenant's rows (a distributor cannot probe the
- * platform's customer base by id). The score and the event counts are those
- * a join would use: the customer's history with every distributor, the VIP
- * prior of the caller's distributor (joinengine.c). A VIP change is audited
- * with the level before and after (gb_customer_vip_set).
+ * platform's customer base by id). What they see is the distributor's own
+ * (functions/customers.sql, "Privacy between distributors"): the login
+ * masked, the event counts and the history from its own campaigns. The
+ * score is the one a join would use: the customer's history with every
+ * distributor, the VIP prior of the caller's distributor (joinengine.c);
+ * only the figure shows. A VIP change is audited with the level before
+ * and after (gb_customer_vip_set).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/admin/admin.h"
+#include "domain/login.h"
 #include "engine/account.h"
 #include "engine/joinengine.h"
 #include "http/reply.h"
 #include "http/request.h"
 #include "lib/json.h"
 
-static struct db_stmt customer_get =
-    DB_STMT("staff_customer_get",
-            "SELECT gb_customer_json(cu)::text, coalesce(v.vip_level, 0), h.*"
-            "  FROM customers cu"
-            "  LEFT JOIN customer_vip v ON v.distributor_id = $1"
-            "        AND v.customer_id = cu.id"
-            " CROSS JOIN gb_customer_history(cu.id, $3) h"
-            " WHERE cu.id = $2 AND gb_customer_visible($1, cu.id)",
-            3);
+#define CUSTOMER_HISTORY_ITEMS "20" /* the latest participations shown */
+
+/* Columns: the customer, the VIP level, the whole history for the score
+ * (COL_HISTORY, 8 columns), the distributor's own event counts (one per
+ * kind, in reliability_event_kind order) and its own latest
+ * participations. */
+enum { COL_CUSTOMER, COL_VIP, COL_HISTORY, COL_OWN_EVENTS = COL_HISTORY + 8 };
+#define COL_OWN_HISTORY (COL_OWN_EVENTS + RELIABILITY_EVENT_KINDS)
+
+static struct db_stmt customer_get = DB_STMT(
+    "staff_customer_get",
+    "SELECT gb_customer_staff_json(cu)::text, coalesce(v.vip_level, 0), h.*,"
+    "       e.completed, e.withdrawn, e.defaulted, e.deposit_expired,"
+    "       gb_customer_own_history($1, cu.id, " CUSTOMER_HISTORY_ITEMS
+    ")::text"
+    "  FROM customers cu"
+    "  LEFT JOIN customer_vip v ON v.distributor_id = $1"
+    "        AND v.customer_id = cu.id"
+    " CROSS JOIN gb_customer_history(cu.id, $3) h"
+    " CROSS JOIN gb_customer_own_events($1, cu.id) e"
+    " WHERE cu.id = $2 AND gb_customer_visible($1, cu.id)",
+    3);
 
 static struct db_stmt customer_vip_set =
     DB_STMT("staff_customer_vip_set",
@@ -47,18 +65,17 @@ static void customers_got_cb(const struct db_result *res, void *arg)
         req_reply_error(r, 404, "not_found", NULL, "No such customer.");
         return;
     }
-    int vip = atoi(PQgetvalue(pg, 0, 1));
+    int vip = atoi(PQgetvalue(pg, 0, COL_VIP));
     struct reliability_result score;
-    int64_t counts[RELIABILITY_EVENT_KINDS];
-    if (!joinengine_history_score(&r->srv->cfg->reliability, pg, 0, 2, vip,
-                                  &score, counts)) {
+    if (!joinengine_history_score(&r->srv->cfg->reliability, pg, 0, COL_HISTORY,
+                                  vip, &score, NULL)) {
         req_reply_error(r, 500, "internal", NULL,
                         "The customer's history cannot be scored.");
         return;
     }
     cJSON *out = cJSON_CreateObject();
     cJSON_AddItemToObject(out, "customer",
-                          cJSON_CreateRaw(PQgetvalue(pg, 0, 0)));
+                          cJSON_CreateRaw(PQgetvalue(pg, 0, COL_CUSTOMER)));
     cJSON *rel = cJSON_AddObjectToObject(out, "reliability");
     json_add_int(rel, "score", score.score);
     cJSON_AddNumberToObject(rel, "p_complete", score.p_complete);
@@ -67,7 +84,9 @@ static void customers_got_cb(const struct db_result *res, void *arg)
     for (int k = 0; k < RELIABILITY_EVENT_KINDS; k++)
         json_add_int(
             ev, reliability_event_kind_name((enum reliability_event_kind)k),
-            counts[k]);
+            strtoll(PQgetvalue(pg, 0, COL_OWN_EVENTS + k), NULL, 10));
+    cJSON_AddItemToObject(out, "history",
+                          cJSON_CreateRaw(PQgetvalue(pg, 0, COL_OWN_HISTORY)));
     req_reply_json(r, 200, out);
 }
 
@@ -81,7 +100,7 @@ static void customers_lookup(struct req *r)
 }
 
 /* GET /v1/admin/customers/{id} (owner, operator) -> {customer, reliability:
- * {score, p_complete, vip_level, events}} | 404 */
+ * {score, p_complete, vip_level, events}, history} | 404 */
 void customers_get(struct req *r)
 {
     customers_lookup(r);
@@ -121,5 +140,58 @@ void customers_vip_set(struct req *r)
                             req_printf(r, "%lld", (long long)level),
                             req_printf(r, "%lld", (long long)r->who.id), r->id};
     if (!req_query_db(r, &customer_vip_set, params, customers_vip_cb))
+        return;
+}
+
+/* ------------------------------------------------------------- list */
+
+#define CUSTOMER_QUERY_MAX 100 /* characters of ?q= */
+
+static struct db_stmt customer_page = DB_STMT(
+    "staff_customer_page",
+    "SELECT id, item FROM gb_customer_staff_page($1, $2, $3, $4, $5)", 5);
+
+static void customers_listed_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status != DB_OK) {
+        req_reply_db_error(r, res);
+        return;
+    }
+    req_reply_list(r, res->res, *(int64_t *)r->state);
+}
+
+/* GET /v1/admin/customers?q=&limit=&after= (owner, operator) -> {items:
+ * [{customer, vip_level, participations, completed, last_joined_at}],
+ * next_after} | 400 invalid_field: the distributor's customers by id, those
+ * matching q (a part of the display name, the login, or the id) when
+ * given */
+void customers_list(struct req *r)
+{
+    const char *limit1, *after;
+    int64_t *limit = req_alloc(r, sizeof *limit);
+    if (!req_page(r, &limit1, &after, limit))
+        return;
+    r->state = limit;
+    const char *q = req_query(r, "q");
+    if (q != NULL && *q == '\0')
+        q = NULL;
+    if (q != NULL &&
+        (strlen(q) > CUSTOMER_QUERY_MAX * 4 || !json_utf8_valid(q) ||
+         json_utf8_length(q) > CUSTOMER_QUERY_MAX ||
+         !json_printable(q, false))) {
+        req_reply_error(r, 400, "invalid_field", "q",
+                        "q must be up to 100 printable characters.");
+        return;
+    }
+    /* a login is searched in its one spelling (domain/login.h) */
+    char *login = NULL;
+    if (q != NULL) {
+        login = req_alloc(r, LOGIN_MAX + 1);
+        if (login_normalize(q, login) == LOGIN_INVALID)
+            login = NULL;
+    }
+    const char *params[] = {req_tenant_param(r), after, limit1, q, login};
+    if (!req_query_db(r, &customer_page, params, customers_listed_cb))
         return;
 }

@@ -55,7 +55,9 @@ static const char *const order_statuses[] = {
 
 static struct db_stmt order_list_staff =
     DB_STMT("order_list_staff",
-            "SELECT o.id, gb_order_json(o, NULL)::text FROM orders o"
+            "SELECT o.id, (gb_order_json(o, NULL)::jsonb || jsonb_build_object("
+            "         'customer', gb_customer_staff_json(k)))::text"
+            "  FROM orders o JOIN customers k ON k.id = o.customer_id"
             " WHERE o.distributor_id = $1 AND o.id > $2"
             "   AND ($4::bigint IS NULL OR o.campaign_id = $4)"
             "   AND ($5::text IS NULL OR o.status = $5)"
@@ -394,7 +396,8 @@ void fulfilment_pickup(struct req *r)
 
 static struct db_stmt order_pickup_list =
     DB_STMT("order_pickup_list",
-            "SELECT o.id, k.display_name, k.login, o.quantity, o.status"
+            "SELECT o.id, k.display_name, gb_customer_masked(k.login),"
+            "       o.quantity, o.status"
             "  FROM campaigns c"
             "  LEFT JOIN orders o ON o.distributor_id = c.distributor_id"
             "        AND o.campaign_id = c.id AND o.pickup_point_id = $3"
@@ -426,11 +429,9 @@ static void fulfilment_pickup_list_cb(const struct db_result *res, void *arg)
     for (int i = 0; ok && i < PQntuples(pg); i++) {
         if (PQgetisnull(pg, i, 0))
             continue; /* the campaign has no order at this point */
-        char masked[64];
-        fulfil_mask_contact(PQgetvalue(pg, i, 2), masked, sizeof masked);
         ok = csv_append_int(&b, strtoll(PQgetvalue(pg, i, 0), NULL, 10)) &&
              csv_append_str(&b, PQgetvalue(pg, i, 1)) &&
-             csv_append_str(&b, masked) &&
+             csv_append_str(&b, PQgetvalue(pg, i, 2)) &&
              csv_append_int(&b, strtoll(PQgetvalue(pg, i, 3), NULL, 10)) &&
              csv_append_str(&b, PQgetvalue(pg, i, 4)) && csv_end_row(&b);
     }

@@ -6,7 +6,10 @@
  * The candidates are read with their histories in one statement
  * (gb_audience_candidates); each is scored here by the reliability model
  * (the same code as the join's), those below the campaign's min_score are
- * left out, and the rest ranked by audience.h. An invitation list is
+ * left out, and the rest ranked by audience.h. What an item shows is the
+ * distributor's own (the customer's login masked, its completed count and
+ * the reason from this distributor's campaigns); the score alone uses the
+ * whole history. An invitation list is
  * checked against the same rule before anything is written: an id outside
  * the audience is a 400 naming it.
  */
@@ -35,7 +38,8 @@ enum {
     COL_BOUGHT,
     COL_LAST_ACTIVE,
     COL_VIP,
-    COL_HISTORY
+    COL_OWN_COMPLETED, /* completed in this distributor's campaigns */
+    COL_HISTORY        /* the whole history, for the score only */
 };
 
 static struct db_stmt audience_read = DB_STMT(
@@ -59,10 +63,9 @@ static int invitations_audience_build(struct req *r, PGresult *pg,
         if (PQgetisnull(pg, i, COL_CUSTOMER_ID))
             continue;
         struct reliability_result score;
-        int64_t counts[RELIABILITY_EVENT_KINDS];
         if (!joinengine_history_score(
                 &r->srv->cfg->reliability, pg, i, COL_HISTORY,
-                atoi(PQgetvalue(pg, i, COL_VIP)), &score, counts))
+                atoi(PQgetvalue(pg, i, COL_VIP)), &score, NULL))
             return -1;
         if (score.score < min_score)
             continue;
@@ -71,7 +74,7 @@ static int invitations_audience_build(struct req *r, PGresult *pg,
         e->bought_product_before = PQgetvalue(pg, i, COL_BOUGHT)[0] == 't';
         e->p_complete = score.p_complete;
         e->last_active = strtod(PQgetvalue(pg, i, COL_LAST_ACTIVE), NULL);
-        e->completed = counts[RELIABILITY_COMPLETED];
+        e->completed = strtoll(PQgetvalue(pg, i, COL_OWN_COMPLETED), NULL, 10);
         e->score = score.score;
         e->row = i;
     }

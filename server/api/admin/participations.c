@@ -1,8 +1,10 @@
 /*
  * participations.c - a campaign's participations as the distributor's
  * staff see them: each as the shopper sees it (engine/participation_view.h)
- * plus the customer's reliability score, the one a join would use (the
- * history with every distributor, this distributor's VIP prior).
+ * plus the customer (its display name, its login masked:
+ * functions/customers.sql) and the customer's reliability score, the one a
+ * join would use (the history with every distributor, this distributor's
+ * VIP prior).
  */
 #include <stdint.h>
 
@@ -16,9 +18,14 @@
  * with a null id when the campaign has no participation after $2. */
 static struct db_stmt part_list_campaign = DB_STMT(
     "participation_list_campaign",
-    "SELECT p.id," PARTICIPATION_VIEW_COL ",      coalesce(v.vip_level, 0), h.*"
+    "SELECT p.id,"
+    "       (gb_participation_view(p, c)::jsonb"
+    "        || jsonb_build_object('customer', "
+    "gb_customer_staff_json(cu)))::text,"
+    "       coalesce(v.vip_level, 0), h.*"
     "  FROM campaigns c"
     "  LEFT JOIN participations p ON p.campaign_id = c.id AND p.id > $2"
+    "  LEFT JOIN customers cu ON cu.id = p.customer_id"
     "  LEFT JOIN customer_vip v ON v.distributor_id = c.distributor_id"
     "        AND v.customer_id = p.customer_id"
     "  LEFT JOIN LATERAL gb_customer_history(p.customer_id, $5) h ON true"

@@ -11,9 +11,12 @@
  * Prices are bounded by PRICING_PRICE_MAX_CENTS and stock by
  * PRICING_STOCK_MAX (pricing.h explains why every amount a campaign on the
  * product can reach then fits); a cost price above the list price is
- * accepted (a loss leader), within the same bound. Products are not edited
- * after creation, so these checks at the door (and the schema's CHECKs)
- * hold for the product's life.
+ * accepted (a loss leader), within the same bound. PATCH edits the name,
+ * the description and the two prices within the same bounds
+ * (gb_product_update, with its audit line); a list price below a tier
+ * price of one of the product's campaigns that can still sell is 409
+ * invalid_state naming list_price_cents. The SKU is the product's key for
+ * people and exports, and is not edited.
  */
 #include <string.h>
 
@@ -126,4 +129,92 @@ void products_get(struct req *r)
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0])};
     req_one_row(r, &product_get, params);
+}
+
+/* ------------------------------------------------------------- PATCH */
+
+struct product_patch {
+    const char *name, *description;
+    int64_t list_price, cost_price;
+    bool has_name, has_description, has_list_price, has_cost_price;
+};
+
+static struct db_stmt product_update =
+    DB_STMT("product_update",
+            "SELECT outcome, body::text"
+            "  FROM gb_product_update($1, $2, $3, $4, $5, $6, $7, $8)",
+            8);
+
+static void products_updated_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    if (res->status != DB_OK) {
+        req_reply_db_error(r, res);
+        return;
+    }
+    const char *outcome = PQgetvalue(res->res, 0, 0);
+    if (strcmp(outcome, "ok") == 0)
+        req_reply_row_json(r, 200, res->res, 1);
+    else if (strcmp(outcome, "list_price") == 0)
+        req_reply_error(r, 409, "invalid_state", "list_price_cents",
+                        "A campaign of this product that can still sell has "
+                        "a tier price above this list price.");
+    else
+        req_reply_error(r, 404, "not_found", NULL, "No such product.");
+}
+
+static const char *products_opt_int(struct req *r, bool has, int64_t v)
+{
+    return has ? req_printf(r, "%lld", (long long)v) : NULL;
+}
+
+/* PATCH /v1/admin/products/{id} {name?, description?, list_price_cents?,
+ * cost_price_cents?} (owner, operator) -> 200 product | 400 invalid_field
+ * (the bounds of creation) | 404 | 409 invalid_state (list price under a
+ * live campaign's tier price) */
+void products_update(struct req *r)
+{
+    cJSON *body = req_json_object(r);
+    if (body == NULL)
+        return;
+    struct product_patch in;
+    memset(&in, 0, sizeof in);
+    static const char *const fields[] = {
+        "name", "description", "list_price_cents", "cost_price_cents", NULL};
+    struct jfields jf;
+    jfields_init(&jf, body);
+    jfields_only(&jf, fields);
+    jfields_str(&jf, "name", false, 1, 200, &in.name, &in.has_name);
+    jfields_str(&jf, "description", false, 0, 4000, &in.description,
+                &in.has_description);
+    jfields_int(&jf, "list_price_cents", false, 1, PRICING_PRICE_MAX_CENTS,
+                &in.list_price, &in.has_list_price);
+    jfields_int(&jf, "cost_price_cents", false, 0, PRICING_PRICE_MAX_CENTS,
+                &in.cost_price, &in.has_cost_price);
+    if (jfields_ok(&jf) && in.has_name && !json_printable(in.name, false))
+        jfields_fail(&jf, "name", "name must not hold control characters");
+    if (jfields_ok(&jf) && in.has_description &&
+        !json_printable(in.description, true))
+        jfields_fail(&jf, "description",
+                     "description must not hold control characters");
+    if (!req_fields_ok(r, &jf))
+        return;
+    if (!in.has_name && !in.has_description && !in.has_list_price &&
+        !in.has_cost_price) {
+        req_reply_error(r, 400, "invalid_field", NULL,
+                        "Give name, description, list_price_cents or "
+                        "cost_price_cents to change.");
+        return;
+    }
+    const char *params[] = {
+        req_tenant_param(r),
+        req_printf(r, "%lld", (long long)r->params[0]),
+        in.has_name ? in.name : NULL,
+        in.has_description ? in.description : NULL,
+        products_opt_int(r, in.has_list_price, in.list_price),
+        products_opt_int(r, in.has_cost_price, in.cost_price),
+        req_printf(r, "%lld", (long long)r->who.id),
+        r->id};
+    if (!req_query_db(r, &product_update, params, products_updated_cb))
+        return;
 }

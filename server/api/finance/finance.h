@@ -10,6 +10,7 @@ struct req;
 /* settlements.c */
 void settlements_list(struct req *r);
 void settlements_get(struct req *r);
+void settlements_adjustments(struct req *r);
 
 /* exports.c */
 void exports_settlements(struct req *r);

@@ -16,6 +16,13 @@
  * it; from >= to is an empty list, not an error. The bounds are parsed
  * in C by period.c, for the list and the CSV export alike, and reach SQL
  * as timestamptz parameters in UTC.
+ *
+ * A settlement answers two totals (gb_settlement_json): "totals", the
+ * figures now (after-sales adjustments and the live ledger included), and
+ * "settled_totals", the figures at settled_at. The adjustments of a period
+ * (GET /v1/admin/settlement-adjustments) are dated at their approval, as
+ * the CSV export dates them, so that a period's settlements at settlement
+ * plus its adjustments are exactly the rows of that period's CSV.
  */
 #include "api/finance/finance.h"
 #include "api/finance/period.h"
@@ -89,5 +96,33 @@ void settlements_get(struct req *r)
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0])};
     if (!req_query_db(r, &settlement_get, params, settlements_got_cb))
+        return;
+}
+
+static struct db_stmt adjustment_list = DB_STMT(
+    "settlement_adjustment_list",
+    "SELECT a.id, gb_settlement_adjustment_item_json(a)::text"
+    "  FROM settlement_adjustments a"
+    " WHERE a.distributor_id = $1 AND a.id > $2"
+    "   AND ($4::timestamptz IS NULL OR a.adjusted_at >= $4::timestamptz)"
+    "   AND ($5::timestamptz IS NULL OR a.adjusted_at < $5::timestamptz)"
+    " ORDER BY a.id LIMIT $3",
+    5);
+
+/* GET /v1/admin/settlement-adjustments?from=&to=&limit=&after= (owner,
+ * finance) -> {items, next_after} | 400 invalid_field: the adjustment
+ * lines approved in the period, each with its campaign's title and
+ * settlement date */
+void settlements_adjustments(struct req *r)
+{
+    struct settlement_list_state *st = req_alloc(r, sizeof *st);
+    const char *limit1, *after, *from, *to;
+    r->state = st;
+    if (!req_page(r, &limit1, &after, &st->limit) ||
+        !period_bound(r, "from", &from, NULL) ||
+        !period_bound(r, "to", &to, NULL))
+        return;
+    const char *params[] = {req_tenant_param(r), after, limit1, from, to};
+    if (!req_query_db(r, &adjustment_list, params, settlements_list_cb))
         return;
 }

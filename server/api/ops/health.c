@@ -256,11 +256,19 @@ static void health_metrics_render(struct req *r, PGresult *campaigns)
         "process.\n"
         "# TYPE groupbuyd_sse_streams gauge\n"
         "groupbuyd_sse_streams %d\n"
+        "# HELP groupbuyd_sse_streams_many Of those, streams of several "
+        "campaigns (GET /v1/campaigns/events).\n"
+        "# TYPE groupbuyd_sse_streams_many gauge\n"
+        "groupbuyd_sse_streams_many %d\n"
+        "# HELP groupbuyd_sse_follows Campaigns followed, summed over the "
+        "streams.\n"
+        "# TYPE groupbuyd_sse_follows gauge\n"
+        "groupbuyd_sse_follows %d\n"
         "# HELP groupbuyd_sse_campaigns Campaigns those streams watch.\n"
         "# TYPE groupbuyd_sse_campaigns gauge\n"
         "groupbuyd_sse_campaigns %d\n"
         "# HELP groupbuyd_sse_events_total Events written to streams (one "
-        "per stream).\n"
+        "per stream and campaign).\n"
         "# TYPE groupbuyd_sse_events_total counter\n"
         "groupbuyd_sse_events_total %llu\n"
         "# HELP groupbuyd_sse_dropped_total Streams cut because their client "
@@ -271,8 +279,9 @@ static void health_metrics_render(struct req *r, PGresult *campaigns)
         "notifications received.\n"
         "# TYPE groupbuyd_sse_notifications_total counter\n"
         "groupbuyd_sse_notifications_total %llu\n",
-        es.streams, es.topics, (unsigned long long)es.events,
-        (unsigned long long)es.dropped, (unsigned long long)es.notifications);
+        es.streams, es.streams_many, es.follows, es.topics,
+        (unsigned long long)es.events, (unsigned long long)es.dropped,
+        (unsigned long long)es.notifications);
     if (campaigns) {
         evbuffer_add_printf(out, "# HELP groupbuyd_campaigns Campaigns by "
                                  "status (all processes).\n"

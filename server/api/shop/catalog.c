@@ -8,7 +8,8 @@
  * public JSON with its progress built by SQL (gb_campaign_public_view). The
  * one-campaign view is served through the view cache (live/viewcache.h): the
  * hot view of a busy campaign costs one query per window, not one per shopper.
- * The stream is live/sse.c's; the handler only hands the request over.
+ * The streams are live/sse.c's; the handlers only hand the request over,
+ * the many-campaign one with its list read (live/progress.h).
  */
 #include <stdint.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "engine/campaign_view.h"
 #include "http/reply.h"
 #include "http/request.h"
+#include "live/progress.h"
 #include "live/sse.h"
 #include "live/viewcache.h"
 
@@ -142,4 +144,29 @@ void catalog_get(struct req *r)
 void catalog_events(struct req *r)
 {
     sse_open(r, r->params[0]);
+}
+
+/* GET /v1/campaigns/events?ids=7,9,12 (public; 1 to 50 campaigns) ->
+ * 200 text/event-stream: the state of each, then one event per change of
+ * any, the id a cursor of the whole stream | 204 (the client saw every
+ * end) | 400 invalid_field ids | 404 naming a campaign that is not public |
+ * 503 (shutting down, too many streams) */
+void catalog_events_many(struct req *r)
+{
+    int64_t ids[PROGRESS_MAX_IDS];
+    int n;
+    switch (
+        progress_ids_parse(req_query(r, "ids"), ids, PROGRESS_MAX_IDS, &n)) {
+    case PROGRESS_IDS_OK:
+        sse_open_many(r, ids, n);
+        return;
+    case PROGRESS_IDS_TOO_MANY:
+        req_reply_error(r, 400, "invalid_field", "ids",
+                        "ids lists at most %d campaigns.", PROGRESS_MAX_IDS);
+        return;
+    case PROGRESS_IDS_MALFORMED:
+        break;
+    }
+    req_reply_error(r, 400, "invalid_field", "ids",
+                    "ids must be campaign ids separated by commas.");
 }

@@ -16,6 +16,7 @@ void signup_create(struct req *r);
 void catalog_list(struct req *r);
 void catalog_get(struct req *r);
 void catalog_events(struct req *r);
+void catalog_events_many(struct req *r);
 
 /* joins.c */
 void joins_create(struct req *r);

@@ -667,7 +667,10 @@ def test_public_list_and_view(shared, t):
               "tiers", "min_participants", "max_quantity", "per_customer_limit",
               "final_unit_price_cents"):
         assert v[k] == o[k], k
-    for k in ("deposit_policy", "distributor_id", "min_score"):
+    # the deposit bands and min_score are public (a shopper sees the deposit
+    # and whether they may join before committing); staff fields are not
+    assert v["deposit_policy"] == o["deposit_policy"] and v["min_score"] == o["min_score"]
+    for k in ("distributor_id", "deposit_window_seconds", "max_pending_share_bp", "pickup_point_ids"):
         assert k not in v
     db_participation(db, o, "active", 1)
     assert get_public_campaign(srv, o["id"])["progress"]["threshold_reached"] is True

@@ -147,7 +147,8 @@ def test_public_view_shows_fulfilment(srv):
     o = open_campaign(srv, t.token, fulfilment="pickup", pickup_point_ids=[a["id"]])
     v = srv.get("/v1/campaigns/%d" % o["id"]).json
     assert v["fulfilment"] == "pickup"
-    assert v["pickup_points"] == [{"id": a["id"], "name": a["name"], "address": a["address"]}]
+    assert v["pickup_points"] == [{"id": a["id"], "name": a["name"], "address": a["address"],
+                                   "leader_name": a["leader_name"]}]
     assert "leader_phone" not in str(v)
     d = open_campaign(srv, t.token)
     v = srv.get("/v1/campaigns/%d" % d["id"]).json
@@ -388,6 +389,14 @@ def test_delivery_orders_address_ship_deliver(psrv, db):
     r = srv.post("/v1/admin/orders/%d/deliver" % o["id"], token=t.token)
     assert r.status == 200 and r.json["status"] == "delivered", r
     assert my_orders(srv, tok)[0]["status"] == "delivered"
+    # the staff's list: the customer with the login masked (DESIGN.md,
+    # "Privacy between distributors"); the delivery address of the
+    # distributor's own order keeps the phone it needs to deliver
+    r = srv.get("/v1/admin/orders?campaign_id=%d" % cid, token=t.token)
+    (staff_o,) = r.json["items"]
+    assert staff_o["customer"]["id"] == cust.id and staff_o["address"] == addr, staff_o
+    assert staff_o["customer"]["login"] != cust.login
+    assert cust.login not in r.body.decode()
     kinds = [k for (k,) in db_all(db, "SELECT kind FROM outbox WHERE campaign_id = %s"
                                       " AND kind LIKE 'order.%%' ORDER BY id", (cid,))]
     assert kinds == ["order.shipped", "order.delivered"]
@@ -537,6 +546,7 @@ def test_after_sales_refusals_and_reject(psrv, db):
     srv = psrv
     s = Sale(srv, db, [2])
     oid = s.pay(0)
+    assert my_orders(srv, s.people[0][0])[0]["after_sales"] == []
     assert_error(s.ask(0, oid, 100), 409, "invalid_state")  # not delivered yet
     delivered(srv, s.t, oid)
     # one shopper: the first tier, 2 x 99.00 paid
@@ -554,10 +564,20 @@ def test_after_sales_refusals_and_reject(psrv, db):
                  404, "not_found")
     r = srv.get("/v1/admin/after-sales?status=pending", token=s.t.token)
     assert [a["id"] for a in r.json["items"]] == [aid], r
+    # with the customer (login masked) and the campaign's title
+    a = r.json["items"][0]
+    assert a["customer"]["id"] == a["customer_id"], a
+    assert a["customer"]["login"].endswith("***@example.com"), a
+    assert a["campaign_title"], a
     assert srv.get("/v1/admin/after-sales", token=other.token).json["items"] == []
     r = srv.post("/v1/admin/after-sales/%d/reject" % aid, {"note": "no damage seen"},
                  token=s.t.token)
     assert r.status == 200 and r.json["status"] == "rejected", r
+    # the shopper's order shows what became of the request
+    (o,) = my_orders(srv, s.people[0][0])
+    assert [(a["id"], a["status"], a["note"]) for a in o["after_sales"]] == \
+        [(aid, "rejected", "no damage seen")]
+    assert srv.get("/v1/orders/%d" % oid, token=s.people[0][0]).json["after_sales"] == o["after_sales"]
     assert_error(s.approve(aid, 500, 0), 409, "invalid_state")
     # the window: after_sales_days after delivery
     with db.cursor() as cur:

@@ -14,7 +14,11 @@ delivered, and gb_after_sales_request / _approve / _reject and
 gb_campaign_settle do the work under test. Every settlement line, total
 and adjustment is compared with a hand computation of DESIGN.md's table
 written here, and gb_campaign_reconcile must show a difference of 0 for
-every campaign after every step. The seed is printed on failure.
+every campaign after every step. After settlement, any number of rounds
+of refunds: after each, the settlement's "totals" (the figures now) hold
+received - refunded = the split and equal its "settled_totals" plus the
+adjustments, which stay as they were at settlement. The seed is printed
+on failure.
 """
 import json
 import random
@@ -209,6 +213,17 @@ class World:
                 assert difference(cur, c["id"]) == 0
 
 
+SPLIT = ("commission_cents", "manufacturer_cents", "leader_commission_cents",
+         "distributor_net_cents")
+
+
+def totals(cur, cid):
+    """The settlement's "totals" (now) and "settled_totals", as the API
+    answers them (gb_settlement_json)."""
+    return q1(cur, "SELECT gb_settlement_json(s) FROM settlements s WHERE campaign_id = %s",
+              (cid,))[0]
+
+
 def expected_lines(c, ps, bp, points):
     lines = []
     for p in sorted(ps, key=lambda x: x["id"]):
@@ -273,7 +288,24 @@ def test_random_campaigns_reconcile_to_the_cent(shared):
                                 ("gross_cents", "commission_cents", "manufacturer_cents",
                                  "leader_commission_cents", "distributor_net_cents")), (seed, n)
             adjustments = []
-            w.after_sales(c, ps, True, adjustments)   # after settlement
+            settled = totals(cur, c["id"])
+            assert settled["totals"] == settled["settled_totals"], (seed, n)
+            # after settlement: any number of rounds of refunds, the
+            # settlement's totals checked after each (API.md "Settlement
+            # totals after adjustments")
+            for _ in range(rng.choice([0, 1, 1, 2, 4])):
+                w.after_sales(c, ps, True, adjustments)
+                now = totals(cur, c["id"])
+                assert now["settled_totals"] == settled["settled_totals"], (seed, n)
+                t = now["totals"]
+                assert t["received_cents"] - t["refunded_cents"] == sum(
+                    t[k] for k in SPLIT), (seed, n, t)
+                for k in ("gross_cents",) + SPLIT:
+                    assert t[k] == settled["settled_totals"][k] + sum(
+                        a[k] for a in adjustments), (seed, n, k)
+                assert t["refunded_cents"] - settled["settled_totals"]["refunded_cents"] \
+                    == -sum(a["gross_cents"] for a in adjustments), (seed, n)
+                assert t["adjustments"] == len(adjustments), (seed, n)
             cur.execute("SELECT after_sales_id, gross_cents, commission_cents,"
                         " leader_commission_cents, manufacturer_cents, distributor_net_cents"
                         " FROM settlement_adjustments WHERE campaign_id = %s ORDER BY id",

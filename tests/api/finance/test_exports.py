@@ -87,10 +87,10 @@ def seed_settlement(db, distributor_id, title, lines, settled_at=None, unit_pric
     customers = seed_customers(db, len(lines))
     with db.cursor() as cur:
         cur.execute("INSERT INTO settlements (campaign_id, distributor_id, settled_at, "
-                    "unit_price_cents, commission_bp, lines, quantity, gross_cents, "
-                    "forfeited_cents, commission_cents, manufacturer_cents, "
-                    "distributor_net_cents, received_cents, refunded_cents, unit_cost_cents) "
-                    "VALUES (%s, %s, coalesce(%s::timestamptz, now()), %s, 500, 0, 0, 0, 0, "
+                    "unit_price_cents, unit_cost_cents, commission_bp, lines, quantity, "
+                    "gross_cents, forfeited_cents, commission_cents, manufacturer_cents, "
+                    "distributor_net_cents, received_cents, refunded_cents) "
+                    "VALUES (%s, %s, coalesce(%s::timestamptz, now()), %s, 0, 500, 0, 0, 0, "
                     "0, 0, 0, 0, 0, 0)", (cid, distributor_id, settled_at, unit_price))
         for cust, ln in zip(customers, lines):
             cur.execute("INSERT INTO participations (distributor_id, campaign_id, customer_id, "
@@ -117,11 +117,10 @@ def seed_bulk_settlement(db, distributor_id, rows, title="Bulk campaign", unit_p
     cust = seed_customers(db, 1)[0]
     with db.cursor() as cur:
         cur.execute("INSERT INTO settlements (campaign_id, distributor_id, unit_price_cents, "
-                    "commission_bp, lines, quantity, gross_cents, forfeited_cents, "
-                    "commission_cents, manufacturer_cents, distributor_net_cents, "
-                    "received_cents, refunded_cents, unit_cost_cents) VALUES (%s, %s, %s, 500,"
-                    " 0, 0, 0, 0, 0, 0, 0, 0, 0, %s)", (cid, distributor_id, unit_price,
-                                                       unit_price // 2))
+                    "unit_cost_cents, commission_bp, lines, quantity, gross_cents, "
+                    "forfeited_cents, commission_cents, manufacturer_cents, "
+                    "distributor_net_cents, received_cents, refunded_cents) VALUES (%s, %s, "
+                    "%s, 0, 500, 0, 0, 0, 0, 0, 0, 0, 0, 0)", (cid, distributor_id, unit_price))
         cur.execute("WITH p AS (INSERT INTO participations (distributor_id, campaign_id, "
                     "customer_id, quantity, status, score_at_join, p_complete_at_join, "
                     "deposit_percent, deposit_cents, unit_price_cents) "

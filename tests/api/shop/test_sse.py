@@ -23,15 +23,16 @@ class Stream:
     events and comments (an HTTP/1.0 client: the body as it comes, ended by
     the close)."""
 
-    def __init__(self, srv, cid, last_event_id=None, rcvbuf=None, http10=False):
+    def __init__(self, srv, cid, last_event_id=None, rcvbuf=None, http10=False, path=None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(10)
         self.sock.connect(("127.0.0.1", srv.port))
         extra = "Last-Event-ID: %s\r\n" % last_event_id if last_event_id is not None else ""
-        self.sock.sendall(("GET /v1/campaigns/%d/events HTTP/1.%d\r\nHost: t\r\n%s\r\n"
-                           % (cid, 0 if http10 else 1, extra)).encode())
+        path = path or "/v1/campaigns/%d/events" % cid
+        self.sock.sendall(("GET %s HTTP/1.%d\r\nHost: t\r\n%s\r\n"
+                           % (path, 0 if http10 else 1, extra)).encode())
         self.buf = b""
         self.body = b""  # de-chunked, not yet parsed
         self.ended = False  # the terminating chunk arrived
@@ -110,7 +111,8 @@ class Stream:
             k, v = line.split(": ", 1)
             ev[k] = v
         ev["data"] = json.loads(ev["data"])
-        ev["id"] = int(ev["id"])
+        # a one-campaign stream's id is a number, a many-campaign one's a cursor
+        ev["id"] = int(ev["id"]) if ev["id"].isdigit() else ev["id"]
         return ev
 
     def next_event(self, timeout=5):

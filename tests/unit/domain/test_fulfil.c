@@ -2,7 +2,7 @@
  * test_fulfil.c - fulfil.h: pickup codes by rejection sampling (tables of
  * byte strings at and around the rejection limit, then a check that every
  * accepted sample maps to a code uniformly: each of the 10^6 codes has
- * exactly 4294 samples), and the masking of contacts.
+ * exactly 4294 samples).
  */
 #include <stdint.h>
 #include <string.h>
@@ -59,41 +59,9 @@ static void test_uniform(void)
     CHECK(fulfil_code_from_bytes(b, 4, out) && strcmp(out, "999999") == 0);
 }
 
-struct mask_case {
-    const char *in, *want;
-};
-
-static const struct mask_case mask_cases[] = {
-    {"13900000001", "139****0001"},
-    {"+8613900000001", "139****0001"},
-    {"+861390000000", "+86****0000"}, /* not 11 digits after +86 */
-    {"+442079460000", "+44****0000"},
-    {"8613800138000", "861****8000"},
-    {"zhang@example.com", "z***@example.com"},
-    {"1234567", "****"},
-    {"", "****"},
-    {"@example.com", "****"},
-    {"12345678", "123****5678"},
-};
-
-static void test_mask(void)
-{
-    for (size_t i = 0; i < N_ELEMS(mask_cases); i++) {
-        char out[64];
-        fulfil_mask_contact(mask_cases[i].in, out, sizeof out);
-        CHECK_MSG(strcmp(out, mask_cases[i].want) == 0, "%s -> %s",
-                  mask_cases[i].in, out);
-    }
-    char small[8];
-    fulfil_mask_contact("zhang@averyveryverylongdomain.example", small,
-                        sizeof small);
-    CHECK(strlen(small) == 7);
-}
-
 int main(void)
 {
     test_codes();
     test_uniform();
-    test_mask();
     return unit_summary("fulfil");
 }
