@@ -9,6 +9,11 @@
 #   make failover-test  a synchronous standby, kill -9 of the primary
 #                   mid-storm, promotion, nothing lost (also in make test)
 #   make fuzz       libFuzzer over the body parser (FUZZ_SECONDS=600)
+#   make mutants    one-line mutations of the rules that matter, each of
+#                   which the tests must catch (scripts/mutants.py; slow, not
+#                   part of make test; MUTANTS=a,b runs only those)
+#   make slow       the API suite's measurements (@pytest.mark.slow: the
+#                   10,000-webhook delivery), left out of make test
 #   make screenshots  the browser suite, writing its screenshots of the
 #                   web apps into docs/ (no other run writes them)
 #   make bench      load benchmarks on loopback, build/bench/results.json
@@ -41,7 +46,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
 PYTHON  ?= /usr/bin/python3
 
 .PHONY: all asan unit api test run deps db-start db-stop migrate demo fuzz \
-        format format-check clean check-compose bench failover-test screenshots
+        format format-check clean check-compose bench failover-test mutants slow \
+        screenshots
 
 all: build/groupbuyd
 
@@ -87,6 +93,13 @@ api: build/asan/groupbuyd
 test: deps
 	@$(MAKE) --no-print-directory all asan $(UNIT_BINS)
 	@scripts/test.sh $(UNIT_BINS)
+
+mutants: deps
+	@$(MAKE) --no-print-directory asan $(UNIT_BINS)
+	@scripts/mutants.py
+
+slow: build/asan/groupbuyd $(TOOL_BINS)
+	@scripts/run-api.sh -m slow -s
 
 screenshots: build/asan/groupbuyd
 	@GB_SCREENSHOTS=1 scripts/run-browser.sh

@@ -8,6 +8,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 export GROUPBUYD_BIN=${GROUPBUYD_BIN:-$ROOT/build/asan/groupbuyd}
 export PYTHONDONTWRITEBYTECODE=1
+# Randomised tests run with this seed and with a fresh one (tests/api/conftest.py);
+# SEED=N replays seed N alone.
+export TEST_SEED=${TEST_SEED:-20261205}
 where=tests/api
 for a in "$@"; do
   case "$a" in tests/api*) where= ;; esac

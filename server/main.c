@@ -5,7 +5,8 @@
  *   groupbuyd [-c FILE] migrate       apply pending schema migrations
  *   groupbuyd [-c FILE] check-config  print the effective configuration
  *   groupbuyd routes                  print the route table, one
- *                                     "METHOD /pattern" a line
+ *                                     "METHOD /pattern who" a line (who:
+ *                                     public, or owner,operator,...)
  *
  * Everything before event_base_dispatch may die(); after it, failures end
  * one request, never the process.
@@ -228,12 +229,14 @@ int main(int argc, char **argv)
     }
 
     /* The table is the binary's own: no configuration needed to print it
-     * (tests/api/test_openapi.py compares it with docs/openapi.json). */
+     * (tests/api/http/test_openapi.py compares it with docs/openapi.json,
+     * tests/api/identity/test_authz.py builds its matrix from it). */
     if (strcmp(command, "routes") == 0) {
         for (size_t k = 0; k < router_count(); k++) {
-            char label[256];
+            char label[256], who[96];
             router_label(k, label, sizeof label);
-            puts(label);
+            router_access_label(k, who, sizeof who);
+            printf("%s %s\n", label, who);
         }
         return 0;
     }

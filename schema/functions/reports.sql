@@ -1,4 +1,5 @@
--- Reports for staff (api/admin/reports.c): the reliability calibration.
+-- Reports for staff (api/admin/reports.c): the reliability calibration;
+-- and the gauges /metrics reads from the database (api/ops/health.c).
 
 
 -- The calibration report of one distributor: p_complete at join against
@@ -43,3 +44,23 @@ CREATE OR REPLACE FUNCTION gb_reliability_report(p_distributor_id bigint) RETURN
         'outcomes', (SELECT count(*) FROM scored))
 $$;
 
+
+-- The gauges of /metrics: campaigns by status, and the due rows the
+-- scheduler holds back after a failure, by step. Monitoring never waits
+-- for a lock (a migration, a long transaction holding a table): after
+-- 100 ms the statement fails and /metrics answers without these gauges.
+CREATE OR REPLACE FUNCTION gb_reports_metrics()
+    RETURNS TABLE (what text, name text, n bigint)
+    LANGUAGE sql STABLE SET lock_timeout = '100ms' AS $$
+    SELECT 'campaigns', s.status, count(c.id)
+      FROM unnest(ARRAY['draft', 'scheduled', 'open', 'succeeded', 'failed',
+                        'cancelled', 'settled']) s(status)
+      LEFT JOIN campaigns c ON c.status = s.status
+     GROUP BY s.status
+    UNION ALL
+    SELECT 'backoff', k.kind, count(b.id)
+      FROM unnest(ARRAY['open', 'close', 'expire', 'default', 'settle']) k(kind)
+      LEFT JOIN scheduler_backoff b ON b.kind = k.kind
+     GROUP BY k.kind
+     ORDER BY 1, 2
+$$;

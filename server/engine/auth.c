@@ -273,6 +273,11 @@ static struct {
 
 static void auth_lookup_pump(struct server *srv);
 
+int auth_lookups_queued(void)
+{
+    return auth_lookups.queued;
+}
+
 static void auth_batch_done(struct auth_batch *b, struct server *srv)
 {
     if (b->prev)

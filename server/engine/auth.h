@@ -35,6 +35,9 @@ void auth_authorize(struct req *r);
 void auth_session_forget(const char *token_hash);
 /* Frees the session cache (at exit). */
 void auth_cache_free(void);
+/* Session lookups waiting for a statement (behind those in flight), for
+ * /metrics. */
+int auth_lookups_queued(void);
 
 typedef void auth_hash_cb(struct req *r, const char *encoded);
 typedef void auth_verify_cb(struct req *r, bool ok, const char *rehash);

@@ -81,7 +81,9 @@ struct joinbatch {
     struct jb_batch *ready, **ready_tail;   /* read, waiting to be written */
     struct jb_round *rounds;                /* statements in flight */
     int nreads, nrounds;                    /* of each kind */
-    int max_rounds;                         /* config join_rounds */
+    int nbatches, nqueued;                  /* for joinbatch_get_stats */
+    uint64_t submitted, reads_total, writes_total;
+    int max_rounds;         /* config join_rounds */
     struct event *patience; /* a write round waits for the one in flight */
 };
 
@@ -190,6 +192,7 @@ static struct jb_batch *jb_batch_new(struct joinbatch *jb,
     if (jb->batches)
         jb->batches->prev = b;
     jb->batches = b;
+    jb->nbatches++;
     camp->inflight++;
     return b;
 }
@@ -210,6 +213,7 @@ static void jb_finish(struct jb_batch *b)
     if (b->next)
         b->next->prev = b->prev;
     free(b);
+    jb->nbatches--;
     camp->inflight--;
     jb_pump(jb, camp);
 }
@@ -234,6 +238,7 @@ static void jb_pump(struct joinbatch *jb, struct jb_campaign *camp)
             b->items[i].j.address = w->address;
         }
         camp->queued -= n;
+        jb->nqueued -= n;
         if (camp->head == NULL)
             camp->tail = &camp->head;
         jb_read(b);
@@ -269,7 +274,27 @@ void joinbatch_submit(struct joinbatch *jb, struct req *r, int64_t campaign_id,
     *camp->tail = w;
     camp->tail = &w->next;
     camp->queued++;
+    jb->nqueued++;
+    jb->submitted++;
     jb_pump(jb, camp);
+}
+
+void joinbatch_get_stats(const struct joinbatch *jb,
+                         struct joinbatch_stats *out)
+{
+    *out = (struct joinbatch_stats){
+        .submitted = jb->submitted,
+        .queued = jb->nqueued,
+        .batches = jb->nbatches,
+        .reads = jb->nreads,
+        .writes = jb->nrounds,
+        .reads_total = jb->reads_total,
+        .writes_total = jb->writes_total,
+    };
+    for (const struct jb_batch *b = jb->rready; b; b = b->ready_next)
+        out->to_read++;
+    for (const struct jb_batch *b = jb->ready; b; b = b->ready_next)
+        out->to_write++;
 }
 
 /* ---------------------------------------------------------------- read */
@@ -395,10 +420,13 @@ static void jb_round_link(struct jb_round *w)
     if (w->next)
         w->next->prev = w;
     jb->rounds = w;
-    if (w->read)
+    if (w->read) {
         jb->nreads++;
-    else
+        jb->reads_total++;
+    } else {
         jb->nrounds++;
+        jb->writes_total++;
+    }
 }
 
 /* Starts read rounds while fewer than join_rounds are in flight, each

@@ -79,6 +79,21 @@ struct joinbatch *joinbatch_new(struct server *srv, struct livenotify *live,
  * (only at exit, after the pool stopped calling back). */
 void joinbatch_free(struct joinbatch *jb);
 
+/* What the coalesced joins hold at this instant, for /metrics (a test
+ * waits for a state of the queue rather than for a time). */
+struct joinbatch_stats {
+    uint64_t submitted;   /* joins handed to joinbatch_submit */
+    int queued;           /* joins waiting for a batch of their campaign */
+    int batches;          /* batches in flight, in any step below */
+    int to_read;          /* batches waiting for a read round */
+    int to_write;         /* batches read and priced, waiting for a write */
+    int reads, writes;    /* read and write rounds (statements) in flight */
+    uint64_t reads_total; /* rounds sent since the start */
+    uint64_t writes_total;
+};
+void joinbatch_get_stats(const struct joinbatch *jb,
+                         struct joinbatch_stats *out);
+
 /* Queues the join of r->who.id for quantity units of campaign_id, with
  * its fulfilment choice (pickup_point 0: none; address: JSON text owned by
  * r, or NULL). r is answered later through the callback, exactly once. */

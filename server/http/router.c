@@ -107,6 +107,25 @@ void router_label(size_t i, char *buf, size_t len)
     snprintf(buf, len, "%s %s", router_method_name(rt->method), rt->pattern);
 }
 
+void router_access_label(size_t i, char *buf, size_t len)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {{ACCESS_PLATFORM, "platform"},
+                 {ACCESS_CUSTOMER, "customer"},
+                 {ACCESS_OWNER, "owner"},
+                 {ACCESS_OPERATOR, "operator"},
+                 {ACCESS_FINANCE, "finance"}};
+    unsigned access = router_table[i].access;
+    snprintf(buf, len, "%s", access == ACCESS_PUBLIC ? "public" : "");
+    size_t used = strlen(buf);
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+        if ((access & names[k].bit) && used < len)
+            used += (size_t)snprintf(buf + used, len - used, "%s%s",
+                                     used ? "," : "", names[k].name);
+}
+
 enum router_match router_match(enum evhttp_cmd_type method, const char *path,
                                const struct route **route,
                                int64_t params[ROUTER_MAX_PARAMS], char *allow,

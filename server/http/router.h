@@ -59,5 +59,8 @@ const struct route *router_at(size_t i);
 size_t router_index(const struct route *route);
 /* "METHOD /pattern" of route i into buf. */
 void router_label(size_t i, char *buf, size_t len);
+/* Who may call route i: "public", or the principals it admits in the
+ * order platform, customer, owner, operator, finance ("owner,operator"). */
+void router_access_label(size_t i, char *buf, size_t len);
 
 #endif

@@ -69,6 +69,7 @@ struct view_waiter {
 };
 
 static struct view_fetch *view_flight[VIEW_CACHE_SLOTS]; /* the newest */
+static int view_waiting; /* requests joined to a query in flight */
 
 static size_t viewcache_slot(int64_t id)
 {
@@ -180,6 +181,7 @@ enum viewcache_result viewcache_lookup(struct req *r, int64_t id,
             w->r = r;
             w->next = g->waiters;
             g->waiters = w;
+            view_waiting++;
             return VIEWCACHE_JOINED;
         }
     }
@@ -192,6 +194,11 @@ enum viewcache_result viewcache_lookup(struct req *r, int64_t id,
     f->waiters = NULL;
     r->state = f;
     return VIEWCACHE_MISS;
+}
+
+int viewcache_waiting(void)
+{
+    return view_waiting;
 }
 
 void viewcache_sent(struct req *r)
@@ -220,6 +227,7 @@ void viewcache_done(struct req *r, const struct db_result *res,
     struct view_waiter *w = f->waiters;
     while (w != NULL) {
         struct view_waiter *next = w->next;
+        view_waiting--;
         answer(w->r, res, text);
         w = next;
     }

@@ -47,6 +47,10 @@ void viewcache_forget(int64_t id);
  * entry, before any later request is read. */
 void viewcache_note_write(struct req *r);
 
+/* Requests waiting for another request's query (VIEWCACHE_JOINED), for
+ * /metrics. */
+int viewcache_waiting(void);
+
 /* Frees it all (at exit). */
 void viewcache_free(void);
 

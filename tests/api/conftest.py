@@ -12,21 +12,34 @@ documents is held to that document: its status must be one the operation
 lists, and a JSON body must validate against the schema given for that
 status (python3-jsonschema from Debian). A test whose answers disagree fails
 at teardown, naming the operation and what to add or fix in the document.
+
+No server fault passes silently: at each test's teardown the log lines
+every server wrote during the test are read, and the test fails on an
+answer with a 5xx status (the access log's line, so raw sockets count too)
+unless the test names that status in @pytest.mark.expect_5xx(503, ...),
+and on a line at level error unless a pattern given to
+@pytest.mark.expect_log_errors(r"regex", ...) matches it.
+
+Randomised tests take a `seed` argument: each runs once with the fixed seed
+$TEST_SEED (scripts/run-api.sh sets it) and once with a fresh seed drawn
+for the run; SEED=N runs only seed N. A failure prints the line that
+replays it.
 """
 import http.client
 import itertools
 import json
 import os
+import random
+import re
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import psycopg2
 import pytest
-import re
-import threading
 
 import jsonschema
 
@@ -237,14 +250,115 @@ OPENAPI = OpenAPIConformance(OPENAPI_PATH)
 
 
 @pytest.fixture(autouse=True)
-def openapi_conformance():
-    """Fails a test whose answers disagree with docs/openapi.json."""
+def openapi_conformance(request):
+    """Fails a test whose answers disagree with docs/openapi.json, or whose
+    servers answered a 5xx or logged an error the test did not expect."""
     start = len(OPENAPI.problems)
     yield
     with OPENAPI.lock:
         found = OPENAPI.problems[start:]
     if found:
         pytest.fail("answers that docs/openapi.json does not describe:\n" + "\n".join(found[:10]))
+    faults = server_faults(request.node)
+    if faults:
+        pytest.fail(faults)
+
+
+# A line of the server's log: "2026-11-26T19:52:57.123Z LEVEL message"; the
+# access log's message is "METHOD /path STATUS 1.234ms request-id ...".
+_LOG_LINE = re.compile(r"^\S+Z (\w+)\s+(.*)$")
+_ACCESS = re.compile(r"^([A-Z]+) (\S+) (\d{3}) [0-9.]+ms ")
+# The client id of the readiness probes Server.start sends.
+START_PROBE = "conftest-start-probe"
+# Every Server made in this pytest process, to read what each logged
+# during a test (module-scoped servers outlive a test).
+SERVERS = []
+
+
+def server_faults(node):
+    """What the servers logged since the test started that it did not ask
+    for: 5xx answers not named in expect_5xx, error lines no pattern of
+    expect_log_errors matches. Returns the failure message or ""."""
+    allowed = set()
+    for m in node.iter_markers("expect_5xx"):
+        allowed.update(m.args)
+    patterns = [re.compile(p) for m in node.iter_markers("expect_log_errors") for p in m.args]
+    problems = []
+    for s in list(SERVERS):
+        stopped = s.proc is not None and s.proc.poll() is not None
+        text = s.log_since(s.log_seen)
+        s.log_seen += len(text.encode("utf-8", "surrogateescape"))
+        if stopped:
+            SERVERS.remove(s)  # all read; start() puts it back
+        for line in text.splitlines():
+            m = _LOG_LINE.match(line)
+            if not m:
+                continue
+            level, msg = m.groups()
+            a = _ACCESS.match(msg)
+            if a and msg.endswith(" client-id " + START_PROBE):
+                continue
+            if a and a.group(3).startswith("5") and int(a.group(3)) not in allowed:
+                problems.append("%s: %s" % (s.name, line))
+            elif level == "error" and not any(p.search(msg) for p in patterns):
+                problems.append("%s: %s" % (s.name, line))
+    if not problems:
+        return ""
+    return ("the server answered 5xx or logged an error that this test does not expect "
+            "(a test that provokes one names it: @pytest.mark.expect_5xx(503) or "
+            "@pytest.mark.expect_log_errors(r\"...\")):\n" + "\n".join(problems[:20]))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "expect_5xx(*statuses): the 5xx statuses this test "
+                            "provokes on purpose (any other fails it)")
+    config.addinivalue_line("markers", "expect_log_errors(*patterns): regular expressions "
+                            "for the error lines this test provokes on purpose")
+    config.addinivalue_line("markers", "slow: a measurement, not a behaviour: "
+                            "left out of the functional suite (make slow runs them)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Measurements (@pytest.mark.slow) run only when asked for with -m
+    (make slow): the functional suite checks behaviour."""
+    if config.option.markexpr:
+        return
+    keep = [i for i in items if i.get_closest_marker("slow") is None]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+
+
+# ---------------------------------------------------------------- seeds
+
+def _fixed_seed():
+    v = os.environ.get("TEST_SEED")
+    return int(v) if v else None
+
+
+FRESH_SEED = random.SystemRandom().randrange(1 << 31)
+
+
+def pytest_generate_tests(metafunc):
+    """A test with a `seed` argument runs with $TEST_SEED and a fresh seed,
+    or with $SEED alone."""
+    if "seed" not in metafunc.fixturenames:
+        return
+    if os.environ.get("SEED"):
+        seeds = [int(os.environ["SEED"])]
+    else:
+        seeds = [s for s in (_fixed_seed(), FRESH_SEED) if s is not None]
+    metafunc.parametrize("seed", seeds, ids=["seed=%d" % s for s in seeds])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    seed = getattr(item, "callspec", None) and item.callspec.params.get("seed")
+    if rep.failed and seed is not None:
+        rep.sections.append(("seed", "replay this run: SEED=%d scripts/run-api.sh %s"
+                             % (seed, item.nodeid.split("[")[0])))
 
 
 class Response:
@@ -287,8 +401,13 @@ class Server:
             self.args += ["-c", path]
         self.args.append("serve")
         self.proc = None
+        self.name = "%s-%d" % (name, self.port)
+        self.log_seen = 0
+        SERVERS.append(self)
 
     def start(self, wait_ready=True):
+        if self not in SERVERS:
+            SERVERS.append(self)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.args, env=self.env, cwd=ROOT,
                                      stdout=self.log, stderr=subprocess.STDOUT)
@@ -298,7 +417,9 @@ class Server:
             if self.proc.poll() is not None:
                 raise AssertionError("server exited %s:\n%s" % (self.proc.returncode, self.log_text()))
             try:
-                if self.request("GET", path, timeout=2).status == 200:
+                # tagged: a 503 while the pool connects is not the test's
+                if self.request("GET", path, timeout=2,
+                                headers={"X-Request-Id": START_PROBE}).status == 200:
                     return self
             except OSError:
                 pass
@@ -308,6 +429,18 @@ class Server:
     def log_text(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
+
+    def log_since(self, offset):
+        """The whole lines logged from byte offset on (a line still being
+        written waits for the next read)."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                data = f.read()
+        except OSError:
+            return ""
+        end = data.rfind(b"\n") + 1
+        return data[:end].decode("utf-8", "surrogateescape")
 
     def request(self, method, path, body=None, token=None, headers=None, timeout=30, raw_body=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)

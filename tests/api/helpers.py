@@ -13,6 +13,7 @@ import itertools
 import os
 import re
 import secrets
+import time
 import types
 
 import pytest
@@ -28,7 +29,8 @@ __all__ = [
     "create_staff", "new_staff", "create_customer", "new_customer",
     "customer_login", "customer_token", "token_hash", "expire_session",
     "count_rows", "assert_staff_object", "assert_customer_object",
-    "Tenant", "Person", "random_token",
+    "Tenant", "Person", "random_token", "metrics", "wait_metrics",
+    "wait_scheduler_passes",
 ]
 
 PLATFORM_TOKEN = "platform-test-token-9f3c2a7e5b1d4c8f"
@@ -50,7 +52,7 @@ def app(make_server, dbname):
     return make_server(dbname, env=APP_ENV, config=FAST_CONFIG)
 
 
-def start_module_server(cluster, tmp_path_factory, config=FAST_CONFIG):
+def start_module_server(cluster, tmp_path_factory, config=FAST_CONFIG, env=APP_ENV):
     """Creates a database from the migrated template and starts a server on
     it; returns (server, db connection, database name). Meant for
     module-scoped fixtures shared by tests that only create uniquely named
@@ -61,7 +63,7 @@ def start_module_server(cluster, tmp_path_factory, config=FAST_CONFIG):
         cur.execute("CREATE DATABASE %s TEMPLATE gb_template" % name)
     admin.close()
     srv = Server(tmp_path_factory.mktemp("shared"), cluster.url(name),
-                 env=APP_ENV, config=config, name="shared")
+                 env=env, config=config, name="shared")
     srv.start()
     return srv, cluster.connect(name), name
 
@@ -305,6 +307,39 @@ def count_rows(db, table, where="true", params=()):
     with db.cursor() as cur:
         cur.execute("SELECT count(*) FROM %s WHERE %s" % (table, where), params)
         return cur.fetchone()[0]
+
+
+def metrics(srv):
+    """/metrics as {'name{labels}': value} (the sample lines, as numbers)."""
+    r = srv.get("/metrics")
+    assert r.status == 200, r
+    out = {}
+    for line in r.body.decode().splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            out[key] = float(value)
+    return out
+
+
+def wait_metrics(srv, pred, what, timeout=30.0):
+    """Polls /metrics until pred(metrics) holds; returns those metrics."""
+    deadline = time.time() + timeout
+    while True:
+        m = metrics(srv)
+        if pred(m):
+            return m
+        if time.time() > deadline:
+            raise AssertionError("timed out waiting for %s; /metrics: %s" % (
+                what, {k: v for k, v in m.items() if "join" in k or "pool" in k}))
+        time.sleep(0.01)
+
+
+def wait_scheduler_passes(srv, n=2, timeout=30.0):
+    """Waits until srv's scheduler has begun n more passes than now: the
+    one after the pass in progress has run whole."""
+    start = metrics(srv)["groupbuyd_scheduler_passes_total"]
+    wait_metrics(srv, lambda m: m["groupbuyd_scheduler_passes_total"] >= start + n,
+                 "%d scheduler passes" % n, timeout)
 
 
 def statement_executions(srv, statement):

@@ -126,7 +126,7 @@ test('finance: the screen, the CSV and the API agree to the cent after the refun
   for (const [k, name] of Object.entries(CSV)) assert.equal(sum(name), screen[k], `CSV ${name} vs screen`);
   // the settlement's own page: at settlement, now, and reconciled now
   await page.click(`tr.settlement[data-campaign="${campaign}"] th a`);
-  await page.waitForSelector('table.finance tfoot tr.totals');
+  await page.waitForSelector('.recon-now');
   assert.ok(await page.$('.recon-now .ok'));
   const detailNow = await page.$eval('table.finance tfoot tr.totals .c-leader_commission_cents', (td) => td.textContent);
   assert.equal(centsOf(detailNow), now.leader_commission_cents);

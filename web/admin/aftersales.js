@@ -15,21 +15,21 @@ function decideForms(a, done) {
     await api.post(`/v1/admin/after-sales/${a.id}/approve`, {
       amount_cents: cents(f.get('amount_cents')), returned_quantity: Number(f.get('returned_quantity')),
     });
-    toast(t('as.approved', { id: a.id }));
+    toast(t('aas.approved', { id: a.id }));
     done();
   },
-  field('amount_cents', t('as.amount'), h('input', { id: `as-amount-${a.id}`, type: 'number', step: '0.01', min: '0.01',
+  field('amount_cents', t('aas.amount'), h('input', { id: `as-amount-${a.id}`, type: 'number', step: '0.01', min: '0.01',
     required: true, value: yuan(a.amount_cents) })),
-  field('returned_quantity', t('as.returned'), h('input', { id: `as-returned-${a.id}`, type: 'number', min: '0',
+  field('returned_quantity', t('aas.returned'), h('input', { id: `as-returned-${a.id}`, type: 'number', min: '0',
     required: true, value: a.quantity })),
-  h('button', { type: 'submit', class: 'primary' }, t('as.approve')));
+  h('button', { type: 'submit', class: 'primary' }, t('aas.approve')));
   const reject = form({ class: 'row-form reject' }, async (f) => {
     await api.post(`/v1/admin/after-sales/${a.id}/reject`, f.get('note') ? { note: f.get('note') } : {});
-    toast(t('as.rejected', { id: a.id }));
+    toast(t('aas.rejected', { id: a.id }));
     done();
   },
-  field('note', t('as.note'), h('input', { id: `as-note-${a.id}` })),
-  h('button', { type: 'submit', class: 'danger' }, t('as.reject')));
+  field('note', t('aas.note'), h('input', { id: `as-note-${a.id}` })),
+  h('button', { type: 'submit', class: 'danger' }, t('aas.reject')));
   return [approve, reject];
 }
 
@@ -38,26 +38,26 @@ async function afterSalesPage({ ctx }) {
   const items = await fetchAll('/v1/admin/after-sales' + (status ? `?status=${status}` : ''));
   const tabs = h('nav', { class: 'tabs', 'aria-label': t('a.filterStatus') },
     [...STATUSES, ''].map((s) => h('a', { href: `#/after-sales?status=${s}`, 'aria-current': s === status ? 'page' : null },
-      s ? t(`as.status.${s}`) : t('a.all'))));
+      s ? t(`aas.status.${s}`) : t('a.all'))));
   const again = () => ctx.run();
-  mount(main, h('h1', {}, t('as.title')), tabs,
+  mount(main, h('h1', {}, t('aas.title')), tabs,
     dataTable(items, {
       id: 'after-sales',
-      caption: t('as.title'),
-      columns: [{ label: t('as.asked'), num: true }, { label: t('a.customer') }, { label: t('f.campaign') },
-        { label: t('as.reason') }, { label: t('a.status') }, { label: t('ful.action') }],
+      caption: t('aas.title'),
+      columns: [{ label: t('aas.asked'), num: true }, { label: t('a.customer') }, { label: t('f.campaign') },
+        { label: t('aas.reason') }, { label: t('a.status') }, { label: t('ful.action') }],
       text: (a) => `${a.id} ${a.order_id} ${a.reason} ${a.customer?.display_name || ''} ${a.campaign_title || ''}`,
-      empty: empty(status === 'pending' ? t('as.nonePending') : t('as.none'),
-        status === 'pending' ? null : h('a', { href: '#/after-sales?status=pending' }, t('as.toPending'))),
+      empty: empty(status === 'pending' ? t('aas.nonePending') : t('aas.none'),
+        status === 'pending' ? null : h('a', { href: '#/after-sales?status=pending' }, t('aas.toPending'))),
       row: (a) => h('tr', { 'data-request': a.id },
         h('td', { class: 'num' }, h('strong', {}, money(a.amount_cents)), h('br'),
-          h('span', { class: 'muted' }, t('as.units', { n: a.quantity }))),
+          h('span', { class: 'muted' }, t('aas.units', { n: a.quantity }))),
         h('td', {}, a.customer ? h('a', { href: `#/customers/${a.customer_id}` }, customerLabel(a.customer)) : `#${a.customer_id}`,
-          h('br'), h('span', { class: 'muted' }, t('as.order', { id: a.order_id }), ' · ', dateTime(a.created_at))),
+          h('br'), h('span', { class: 'muted' }, t('aas.order', { id: a.order_id }), ' · ', dateTime(a.created_at))),
         h('td', {}, h('a', { href: `#/campaigns/${a.campaign_id}` }, a.campaign_title || `#${a.campaign_id}`)),
         h('td', {}, a.reason),
-        h('td', {}, badge('as.status', a.status),
-          a.status === 'approved' ? [h('br'), t('as.refunded', { amount: money(a.approved_cents), n: a.returned_quantity })] : null,
+        h('td', {}, badge('aas.status', a.status),
+          a.status === 'approved' ? [h('br'), t('aas.refunded', { amount: money(a.approved_cents), n: a.returned_quantity })] : null,
           a.note ? [h('br'), h('span', { class: 'muted' }, a.note)] : null),
         h('td', {}, a.status === 'pending' && can.operate() ? decideForms(a, again) : '')),
     }));
@@ -65,5 +65,5 @@ async function afterSalesPage({ ctx }) {
 
 export default {
   routes: { '/after-sales': { page: afterSalesPage, allowed: can.any } },
-  nav: { href: '#/after-sales', label: 'as.title', order: 50, allowed: can.any },
+  nav: { href: '#/after-sales', label: 'aas.title', order: 50, allowed: can.any },
 };

@@ -23,12 +23,15 @@
 
 #include "api/ops/ops.h"
 #include "app.h"
+#include "engine/auth.h"
+#include "engine/joinbatch.h"
 #include "engine/scheduler.h"
 #include "http/metrics.h"
 #include "http/reply.h"
 #include "http/request.h"
 #include "lib/crypto.h"
 #include "live/sse.h"
+#include "live/viewcache.h"
 #include "out/webhook_relay.h"
 
 /* GET /healthz -> 200 {"status":"ok"} */
@@ -90,18 +93,11 @@ void health_ready(struct req *r)
         return;
 }
 
-/* The gauges read from the database: campaigns by status, and the due
- * rows the scheduler holds back after a failure, by step. */
+/* The gauges read from the database (functions/reports.sql): campaigns
+ * by status, and the due rows the scheduler holds back after a failure,
+ * by step; never waiting for a lock. */
 static struct db_stmt campaigns_by_status_stmt = DB_STMT(
-    "metrics_campaigns",
-    "SELECT 'campaigns', s.status, count(c.id) FROM unnest(ARRAY['draft',"
-    " 'scheduled', 'open', 'succeeded', 'failed', 'cancelled', 'settled'])"
-    " s(status) LEFT JOIN campaigns c ON c.status = s.status GROUP BY s.status"
-    " UNION ALL SELECT 'backoff', k.kind, count(b.id) FROM unnest(ARRAY["
-    "'open', 'close', 'expire', 'default', 'settle']) k(kind)"
-    " LEFT JOIN scheduler_backoff b ON b.kind = k.kind GROUP BY k.kind"
-    " ORDER BY 1, 2",
-    0);
+    "metrics_campaigns", "SELECT what, name, n FROM gb_reports_metrics()", 0);
 
 static void health_metrics_statement(const char *name, uint64_t executions,
                                      void *arg)
@@ -202,6 +198,48 @@ static void health_metrics_render(struct req *r, PGresult *campaigns)
         (unsigned long long)st.reconnects, srv->inflight,
         (unsigned long long)app->joins_accepted,
         (unsigned long long)app->join_units_accepted);
+    if (app->joins) {
+        struct joinbatch_stats js;
+        joinbatch_get_stats(app->joins, &js);
+        evbuffer_add_printf(
+            out,
+            "# HELP groupbuyd_join_submitted_total Joins handed to the "
+            "coalesced joins, in arrival order.\n"
+            "# TYPE groupbuyd_join_submitted_total counter\n"
+            "groupbuyd_join_submitted_total %llu\n"
+            "# HELP groupbuyd_join_queued Joins waiting for a batch of their "
+            "campaign.\n"
+            "# TYPE groupbuyd_join_queued gauge\n"
+            "groupbuyd_join_queued %d\n"
+            "# HELP groupbuyd_join_batches Join batches in flight, by step.\n"
+            "# TYPE groupbuyd_join_batches gauge\n"
+            "groupbuyd_join_batches{step=\"all\"} %d\n"
+            "groupbuyd_join_batches{step=\"to_read\"} %d\n"
+            "groupbuyd_join_batches{step=\"to_write\"} %d\n"
+            "# HELP groupbuyd_join_rounds Join statements in flight.\n"
+            "# TYPE groupbuyd_join_rounds gauge\n"
+            "groupbuyd_join_rounds{kind=\"read\"} %d\n"
+            "groupbuyd_join_rounds{kind=\"write\"} %d\n"
+            "# HELP groupbuyd_join_rounds_total Join statements sent.\n"
+            "# TYPE groupbuyd_join_rounds_total counter\n"
+            "groupbuyd_join_rounds_total{kind=\"read\"} %llu\n"
+            "groupbuyd_join_rounds_total{kind=\"write\"} %llu\n",
+            (unsigned long long)js.submitted, js.queued, js.batches, js.to_read,
+            js.to_write, js.reads, js.writes,
+            (unsigned long long)js.reads_total,
+            (unsigned long long)js.writes_total);
+    }
+    evbuffer_add_printf(
+        out,
+        "# HELP groupbuyd_auth_lookups_queued Session lookups waiting behind "
+        "those in flight.\n"
+        "# TYPE groupbuyd_auth_lookups_queued gauge\n"
+        "groupbuyd_auth_lookups_queued %d\n"
+        "# HELP groupbuyd_view_waiting Public view requests waiting for "
+        "another request's query.\n"
+        "# TYPE groupbuyd_view_waiting gauge\n"
+        "groupbuyd_view_waiting %d\n",
+        auth_lookups_queued(), viewcache_waiting());
     health_metrics_failover(srv, out);
     evbuffer_add_printf(out, "# HELP groupbuyd_db_statements_total "
                              "Executions of each prepared statement.\n"
@@ -230,6 +268,17 @@ static void health_metrics_render(struct req *r, PGresult *campaigns)
                 out, "groupbuyd_scheduler_failures_total{step=\"%s\"} %llu\n",
                 scheduler_kind_name((enum scheduler_kind)k),
                 (unsigned long long)ss.failed[k]);
+        evbuffer_add_printf(
+            out,
+            "# HELP groupbuyd_scheduler_passes_total Passes over the due "
+            "steps begun by this process.\n"
+            "# TYPE groupbuyd_scheduler_passes_total counter\n"
+            "groupbuyd_scheduler_passes_total %llu\n"
+            "# HELP groupbuyd_scheduler_pass_failures_total Failures that "
+            "ended or spoilt a pass (a database that does not answer).\n"
+            "# TYPE groupbuyd_scheduler_pass_failures_total counter\n"
+            "groupbuyd_scheduler_pass_failures_total %llu\n",
+            (unsigned long long)ss.passes, (unsigned long long)ss.failures);
     }
     if (app->webhooks) {
         struct webhook_relay_stats ws;

@@ -9,15 +9,28 @@ counts (the schema's trigger keeps the live counters).
 import itertools
 import threading
 import time
+import types
 
 import psycopg2
 import pytest
 
 from helpers import *  # noqa: F401,F403
+from helpers import start_module_server, _stop_module_server
 from campaign_helpers import *  # noqa: F401,F403
 from sql_helpers import sql_audit, sql_campaign, sql_one, sql_product, sql_tenant
 
 _n = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def shared(cluster, tmp_path_factory):
+    """The module's server, without the public view cache: participations
+    inserted behind its back show at once (test_caches.py holds the cache
+    to its bound)."""
+    srv, conn, name = start_module_server(cluster, tmp_path_factory,
+                                          config=FAST_CONFIG + "campaign_view_cache_ms = 0\n")
+    yield types.SimpleNamespace(srv=srv, db=conn)
+    _stop_module_server(cluster, srv, conn, name)
 
 
 @pytest.fixture
@@ -48,12 +61,7 @@ def db_participation(db, campaign, status="active", quantity=1, p=0.75):
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, 0, 0) RETURNING id",
                     (campaign["distributor_id"], campaign["id"], cid, quantity, status,
                      int(p * 100 + 0.5), p))
-        pid = cur.fetchone()[0]
-    # A write behind the server's back, like another process's: the public
-    # view may show the state before it for campaign_view_cache_ms (100 ms
-    # by default).
-    time.sleep(0.12)
-    return pid
+        return cur.fetchone()[0]
 
 
 def poisson_binomial_tail(ps, m):
@@ -580,8 +588,13 @@ def test_publish_twice_at_once_publishes_once(cluster, dbname, db):
         th = threading.Thread(target=lambda: result.append(
             publish_sql(second.cursor(), did, cid, staff)))
         th.start()
-        time.sleep(0.5)
-        assert result == []  # waiting for the first's lock
+        pid = second.get_backend_pid()
+        deadline = time.time() + 10
+        while count_rows(db, "pg_stat_activity", "pid = %s AND wait_event_type = 'Lock'",
+                         (pid,)) == 0:  # the second waits for the first's lock
+            assert time.time() < deadline and not result, result
+            time.sleep(0.02)
+        assert result == []
         first.commit()
         th.join(10)
         assert result == [("not_draft", "open")]

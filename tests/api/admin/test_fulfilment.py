@@ -118,8 +118,9 @@ def test_campaign_fulfilment_terms(srv):
     # refusals: each names its field and creates nothing
     foreign = new_point(srv, new_tenant(srv).token)
     inactive = new_point(srv, t.token)
-    srv.request("PATCH", "/v1/admin/pickup-points/%d" % inactive["id"], {"active": False},
-                token=t.token)
+    r = srv.request("PATCH", "/v1/admin/pickup-points/%d" % inactive["id"], {"active": False},
+                    token=t.token)
+    assert r.status == 200 and r.json["active"] is False, r
     for over, field in (({"fulfilment": "pickup"}, "pickup_point_ids"),
                         ({"fulfilment": "pickup", "pickup_point_ids": []}, "pickup_point_ids"),
                         ({"pickup_point_ids": [a["id"]]}, "pickup_point_ids"),
@@ -341,9 +342,17 @@ def test_pickup_orders_ready_code_and_lock(psrv, db):
                           token=t.token), 429, "rate_limited")
     assert_error(srv.post("/v1/admin/orders/%d/pickup" % oid1, {"pickup_code": code1},
                           token=t.token), 429, "rate_limited")
-    with db.cursor() as cur:
-        cur.execute("UPDATE orders SET pickup_locked_until = now() - interval '1 second'"
-                    " WHERE id = %s", (oid1,))
+    # the lock lasts 15 minutes: with 14 min 50 s of it gone (the clock
+    # moved by moving the lock) it still holds, 20 s later it is over
+    def lock_moved(by):
+        with db.cursor() as cur:
+            cur.execute("UPDATE orders SET pickup_locked_until = pickup_locked_until - %s"
+                        " * interval '1 second' WHERE id = %s", (by, oid1))
+            assert cur.rowcount == 1
+    lock_moved(14 * 60 + 50)
+    assert_error(srv.post("/v1/admin/orders/%d/pickup" % oid1, {"pickup_code": code1},
+                          token=t.token), 429, "rate_limited")
+    lock_moved(20)
     r = srv.post("/v1/admin/orders/%d/pickup" % oid1, {"pickup_code": code1}, token=t.token)
     assert r.status == 200 and r.json["status"] == "picked_up", r
     kinds = [k for (k,) in db_all(db, "SELECT kind FROM outbox WHERE campaign_id = %s"

@@ -127,7 +127,7 @@ def test_vip_levels(app, db, t):
     c = http_customer(app)
     cid = make_campaign(app, db, t)
     assert_error(put_vip(app, t.token, c.id, 2), 404, "not_found")
-    join(app, c.token, cid, 1)
+    assert join(app, c.token, cid, 1).status == 201
     expected = {0: 75, 1: 83, 2: 88, 3: 90}  # (3 + 2v) / (4 + 2v)
     for level in (3, 2, 1, 0):
         r = put_vip(app, t.token, c.id, level)
@@ -145,8 +145,10 @@ def test_vip_levels(app, db, t):
     # per distributor: another one's level is its own
     other = new_tenant(app)
     ocid = make_campaign(app, db, other)
-    join(app, c.token, ocid, 1)
-    put_vip(app, t.token, c.id, 3)
+    assert join(app, c.token, ocid, 1).status == 201
+    r = put_vip(app, t.token, c.id, 3)
+    assert r.status == 200 and r.json["reliability"]["vip_level"] == 3, r
+    assert staff_view(app, t.token, c.id).json["reliability"]["vip_level"] == 3
     assert staff_view(app, other.token, c.id).json["reliability"]["vip_level"] == 0
     for bad in (-1, 4, 1.5, "2", None):
         assert_error(put_vip(app, t.token, c.id, bad), 400, "invalid_field", "vip_level")

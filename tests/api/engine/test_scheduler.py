@@ -145,8 +145,10 @@ def test_work_due_while_down_is_done_at_start(db, dbname, make_server):
     expired = new_campaign(db, did, ends_in=3600)
     pe = join(db, did, expired, status="pending_deposit", quantity=2, deposit=500,
               due_in=-5)
-    t0 = db_now(db)
     start(make_server, dbname)
+    # from the moment the process is ready (its start-up, slow under ASan on
+    # a busy machine, is not the scheduler's)
+    t0 = db_now(db)
     c, seen = wait_status(db, late, "open", 5)
     assert c["status"] == "succeeded" and part(db, pl)["status"] == "awaiting_payment"
     assert c["closed_at"] - t0 < SLACK, (c, t0)
@@ -173,7 +175,8 @@ def test_two_servers_close_each_campaign_once(db, dbname, make_server):
         assert 0 <= c["closed_at"] - c["ends_at"] < SLACK, c
     statuses = [campaign(db, cid)["status"] for cid in cids]
     assert statuses == ["succeeded", "failed"] * 3
-    time.sleep(1.5)  # let both processes make more passes
+    for s in (a, b):  # both processes make more passes
+        wait_scheduler_passes(s)
     n_ok = 3
     # per succeeded campaign: excess refund; per failed campaign: two refunds
     assert len(ledger(db, "kind = 'refund_issued'")) == n_ok * 1 + 3 * 2
@@ -191,7 +194,7 @@ def test_two_servers_close_each_campaign_once(db, dbname, make_server):
     assert q1(db, "SELECT count(*), count(DISTINCT participation_id) FROM "
                   "customer_events")[0:2] == (3, 3)
     for s in (a, b):
-        assert "ERROR" not in s.log_text()
+        assert not [l for l in s.log_text().splitlines() if "Z error " in l], s.log_text()
 
 
 # ---------------------------------------------------------------- opening, deposits, payments
@@ -235,8 +238,8 @@ def test_deposit_expiry_releases_units(db, dbname, make_server):
         [("participation.expired", "deposit_expired:participation:%d" % late)]
     assert ledger(db, "participation_id = %s", (late,)) == []
     r = srv.get("/v1/campaigns/%d" % cid)
-    if r.status == 200 and "progress" in r.json:  # the public view, once it exists
-        assert r.json["progress"]["quantity"] == 3
+    assert r.status == 200, r
+    assert r.json["progress"]["quantity"] == 3
 
 
 def test_payment_window_passing_defaults(db, dbname, make_server):
@@ -339,7 +342,7 @@ def test_join_racing_the_deadline_is_counted_or_refused(db, dbname, make_server)
         # spread over [ends - 0.4 s, ends + 0.4 s] by the test's clock (same host)
         delay = ends - 0.4 + i * 0.02 - time.time()
         if delay > 0:
-            time.sleep(delay)
+            time.sleep(delay)  # the race is with the clock: times are the input
         results[i] = srv.post("/v1/campaigns/%d/participations" % cid, {"quantity": 1},
                               token=tokens[i], headers={"Idempotency-Key": uniq("race")})
 
@@ -368,7 +371,9 @@ def test_database_outage_is_survived_and_logged_once(make_server, tmp_path):
     process stays up and exits cleanly."""
     srv = make_server(None, url="host=%s dbname=nothing user=nobody connect_timeout=1"
                       % tmp_path, wait_ready=False, env=APP_ENV)
-    time.sleep(2.5)
+    # several passes fail (one warning for all of them)
+    wait_metrics(srv, lambda m: m["groupbuyd_scheduler_pass_failures_total"] >= 3,
+                 "three failed scheduler passes")
     assert srv.get("/healthz").status == 200
     lines = [l for l in srv.log_text().splitlines() if "scheduler" in l]
     assert len([l for l in lines if " warn " in l]) == 1, lines

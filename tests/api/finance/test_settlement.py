@@ -163,7 +163,7 @@ def test_succeeded_campaign_settles_to_the_cent(srv, db):
     pay(srv, mid_t, p_mid, "balance", price * 1 - 990, "pr_bal_mid")
     pay(srv, low2_t, p_low, "balance", price * 1 - 2970, "pr_bal_low")
     # still one awaiting_payment: nothing settles
-    time.sleep(1.5)
+    wait_scheduler_passes(srv)
     assert status_of(db, d.cid) == "succeeded"
     assert d.settlement().status == 404
     # the last one lets its payment window pass: the scheduler defaults it
@@ -283,7 +283,7 @@ def test_failed_or_cancelled_campaign_refunds_everything(srv, db, outcome):
         r = srv.post("/v1/admin/campaigns/%d/cancel" % d.cid, token=d.tenant.token)
         assert r.status == 200, r
     assert status_of(db, d.cid) == outcome
-    time.sleep(1.5)  # a scheduler pass: nothing to settle
+    wait_scheduler_passes(srv)  # a whole pass: nothing to settle
     assert status_of(db, d.cid) == outcome
     assert d.settlement().status == 404
     assert count_rows(db, "settlements", "campaign_id = %s", (d.cid,)) == 0

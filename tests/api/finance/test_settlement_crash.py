@@ -103,7 +103,7 @@ def test_kill_9_during_settlement_settles_once(tmp_path, cluster, dbname, db):
                 break
             time.sleep(0.002)
         if seen:
-            time.sleep(extra)
+            time.sleep(extra)  # where in the statement the kill lands: the input
             mid_statement += 1
         kill9(srv)
         wait_quiet(db)
@@ -115,7 +115,7 @@ def test_kill_9_during_settlement_settles_once(tmp_path, cluster, dbname, db):
     # 2. killed at fixed delays after the start
     for i, delay in enumerate((0.05, 0.1, 0.2, 0.4, 0.8, 1.6)):
         srv = spawn(tmp_path, url, "crash-b%d" % i)
-        time.sleep(delay)
+        time.sleep(delay)  # when after the start the kill lands: the input
         kill9(srv)
         wait_quiet(db)
         st = state(db, cid)
@@ -130,7 +130,7 @@ def test_kill_9_during_settlement_settles_once(tmp_path, cluster, dbname, db):
         while state(db, cid) != complete:
             assert time.time() < deadline, state(db, cid)
             time.sleep(0.1)
-        time.sleep(1.2)  # another pass: nothing more happens
+        wait_scheduler_passes(srv)  # another pass: nothing more happens
         r = srv.get("/v1/admin/settlements/%d" % cid,
                     token=staff_token(srv, tenant.owner["login"]))
         assert r.status == 200, r

@@ -20,7 +20,8 @@ import time
 import pytest
 
 from helpers import *  # noqa: F401,F403
-from helpers import token_hash, expire_session, FAST_CONFIG, APP_ENV, statement_executions
+from helpers import (token_hash, expire_session, FAST_CONFIG, APP_ENV, statement_executions,
+                     wait_metrics)
 from join_helpers import make_campaign, db_customers, join
 
 LONG = 60000  # ms: long enough that nothing expires during a test
@@ -58,7 +59,7 @@ def test_session_cache_is_on_and_bounded_by_ttl(make_server, dbname, db):
     assert me(srv, tok).status == 200
     revoke_in_db(db, tok)
     assert me(srv, tok).status == 200  # served from memory
-    time.sleep(1.7)
+    time.sleep(1.7)  # past the TTL: the bound under test is a time
     assert_error(me(srv, tok), 401, "unauthenticated")
 
 
@@ -88,7 +89,7 @@ def test_logout_in_another_process_within_ttl(make_server, dbname):
     r = a.request("DELETE", "/v1/sessions/current", token=tok)
     assert r.status == 204, r
     assert_error(me(a, tok), 401, "unauthenticated")
-    time.sleep(ttl / 1000.0 + 0.1)
+    time.sleep(ttl / 1000.0 + 0.1)  # past the TTL: the bound under test is a time
     assert_error(me(b, tok), 401, "unauthenticated")
 
 
@@ -98,7 +99,7 @@ def test_expired_session_refused_within_ttl(make_server, dbname, db):
     t = new_tenant(srv)
     assert me(srv, t.token).status == 200
     expire_session(db, t.token)
-    time.sleep(ttl / 1000.0 + 0.1)
+    time.sleep(ttl / 1000.0 + 0.1)  # past the TTL: the bound under test is a time
     assert_error(me(srv, t.token), 401, "unauthenticated")
 
 
@@ -112,7 +113,7 @@ def test_cached_session_never_outlives_expires_at(make_server, dbname, db):
                     " WHERE token_sha256 = %s", (token_hash(tok),))
     assert me(srv, tok).status == 200  # cached, until expires_at
     assert me(srv, tok).status == 200
-    time.sleep(1.7)
+    time.sleep(1.7)  # past expires_at: the bound under test is a time
     assert_error(me(srv, tok), 401, "unauthenticated")
 
 
@@ -191,7 +192,7 @@ def test_view_cache_is_on_and_bounded(make_server, dbname, db):
     view(srv, cid)
     set_description_in_db(db, cid, "changed in the database")
     assert view(srv, cid)["description"] != "changed in the database"
-    time.sleep(ttl / 1000.0 + 0.2)
+    time.sleep(ttl / 1000.0 + 0.2)  # past the bound: the bound under test is a time
     assert view(srv, cid)["description"] == "changed in the database"
 
 
@@ -209,7 +210,7 @@ def test_view_reflects_a_join_within_the_bound(make_server, dbname, db):
     # the same process: at once
     assert (view(a, cid)["progress"]["participants"],
             view(a, cid)["progress"]["quantity"]) == (1, 2)
-    # another process: within the bound
+    # another process: within the bound (a time: the bound under test)
     time.sleep(ttl / 1000.0 + 0.1)
     assert view(b, cid)["progress"]["participants"] == 1
     # a join through B shows at once in B, within the bound in A
@@ -217,7 +218,7 @@ def test_view_reflects_a_join_within_the_bound(make_server, dbname, db):
     r = join(b, s2.token, cid, 1)
     assert r.status == 201, r
     assert view(b, cid)["progress"]["quantity"] == 3
-    time.sleep(ttl / 1000.0 + 0.1)
+    time.sleep(ttl / 1000.0 + 0.1)  # past the bound, as above
     assert view(a, cid)["progress"]["quantity"] == 3
 
 
@@ -320,7 +321,8 @@ def test_session_lookups_that_queue_go_in_one_statement(make_server, dbname, db,
     fns = [lambda s=s: me(srv, s.token) for s in rest]
     fns.append(lambda: me(srv, secrets.token_urlsafe(32)))  # unknown token
     ts, out = in_parallel(fns)
-    time.sleep(0.5)  # all queued behind the two in flight
+    wait_metrics(srv, lambda m: m["groupbuyd_auth_lookups_queued"] == len(fns),
+                 "all queued behind the two in flight")
     lock.release()
     for t in first + ts:
         t.join(30)
@@ -345,7 +347,8 @@ def test_viewers_without_an_entry_share_one_query(make_server, dbname, db, clust
     first, out_first = in_parallel([lambda: srv.get("/v1/campaigns/%d" % cid)])
     settle(lambda: waiting_on_lock(db, "FROM campaigns") >= 1)
     ts, out = in_parallel([lambda: srv.get("/v1/campaigns/%d" % cid) for _ in range(20)])
-    time.sleep(0.5)
+    wait_metrics(srv, lambda m: m["groupbuyd_view_waiting"] == 20,
+                 "20 requests waiting for the query in flight")
     lock.release()
     for th in first + ts:
         th.join(30)

@@ -129,10 +129,11 @@ def test_nul_and_very_long_paths_on_a_raw_socket(site):
     for target in (b"/shop/app.js\x00", b"/\x00/../secret.txt"):
         data = raw_request(site.port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")
         status = data.split(b" ", 2)[1]
-        assert status in (b"400", b"404"), data[:200]
+        assert status == b"400" and b"malformed request target" in data, data[:200]
         assert b"TOPSECRET" not in data
+    # a long path within the header limit is looked up: no such file
     data = raw_request(site.port, b"GET /" + b"x" * 6000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert data.split(b" ", 2)[1] in (b"404", b"414", b"431", b"400"), data[:200]
+    assert data.split(b" ", 2)[1] == b"404" and b'"not_found"' in data, data[:200]
     assert site.get("/").status == 200  # still serving
 
 

@@ -9,6 +9,12 @@ gb_join_batches (as many as the server keeps in flight per campaign,
 JOINBATCH_MAX_INFLIGHT: FILLERS below), every later join queues behind them,
 and on release the queue becomes one batch, in arrival order.
 Rows written by one transaction share their xmin.
+
+Nothing here waits for a time: the server's /metrics show the coalesced
+joins' state (groupbuyd_join_submitted_total counts the joins handed to
+them, in arrival order; groupbuyd_join_queued, groupbuyd_join_batches and
+groupbuyd_join_rounds what waits where), and each step waits for the
+state it needs: a join is started only once the one before it arrived.
 """
 import threading
 import time
@@ -17,7 +23,11 @@ import pytest
 
 from helpers import *  # noqa: F401,F403
 from join_helpers import *  # noqa: F401,F403
-from helpers import APP_ENV, FAST_CONFIG, statement_executions
+from helpers import APP_ENV, FAST_CONFIG, statement_executions, metrics, wait_metrics
+
+SUBMITTED = "groupbuyd_join_submitted_total"
+QUEUED = "groupbuyd_join_queued"
+TO_WRITE = 'groupbuyd_join_batches{step="to_write"}'
 
 
 def _max_inflight():
@@ -68,21 +78,30 @@ def wait_for(pred, timeout=10.0):
 
 
 class Joins:
-    """Joins sent from threads, one at a time in this order (a short pause
-    between starts keeps the arrival order); results by index."""
+    """Joins sent from threads, in this order: each is started once the
+    one before it has reached the coalesced joins (the server's count of
+    joins submitted went up); results by key."""
 
     def __init__(self, srv):
         self.srv = srv
         self.threads = []
         self.results = {}
+        self.submitted = metrics(srv)[SUBMITTED]
 
-    def start(self, key, token, cid, quantity=1, pause=0.05):
+    def start(self, key, token, cid, quantity=1):
         def run():
             self.results[key] = join(self.srv, token, cid, quantity)
         th = threading.Thread(target=run)
         th.start()
         self.threads.append(th)
-        time.sleep(pause)
+        self.submitted += 1
+        n = self.submitted
+        wait_metrics(self.srv, lambda m: m[SUBMITTED] >= n or key in self.results,
+                     "join %r to arrive" % (key,))
+
+    def queued(self, n):
+        """Waits until n joins wait for a batch (behind the one in flight)."""
+        wait_metrics(self.srv, lambda m: m[QUEUED] == n, "%d joins queued" % n)
 
     def wait(self):
         for th in self.threads:
@@ -116,7 +135,7 @@ def test_batch_with_one_customer_twice(app, db, cluster, dbname, t):
     joins.start("b1", b.token, cid, 2)
     joins.start("c", c.token, cid, 1)
     joins.start("b2", b.token, cid, 1)
-    time.sleep(0.3)
+    joins.queued(4)
     held.release()
     res = joins.wait()
     assert res["a"].status == 201 and res["c"].status == 201, res
@@ -148,7 +167,7 @@ def test_batch_crossing_the_cap(app, db, cluster, dbname, t):
     quantities = [3, 3, 3, 2, 1, 1]
     for i, (s, q) in enumerate(zip(shoppers, quantities)):
         joins.start(i, s.token, cid, q)
-    time.sleep(0.3)
+    joins.queued(6)
     held.release()
     res = joins.wait()
     ids = [res[i].json["id"] for i in range(6) if res[i].status == 201]
@@ -189,7 +208,7 @@ def test_batch_price_counts_earlier_rows(app, db, cluster, dbname, t):
     a, b = db_customers(db, 2)
     joins.start("a", a.token, cid)
     joins.start("b", b.token, cid)
-    time.sleep(0.3)
+    joins.queued(2)
     held.release()
     res = joins.wait()
     assert campaign_row(db, cid)[:2] == (FILLERS + 2, FILLERS + 2)
@@ -233,7 +252,7 @@ def test_batch_refusals_do_not_fail_the_others(app, db, cluster, dbname, t):
     joins.start("low", low.token, cid)
     joins.start("big", big.token, cid, 3)
     joins.start("b", b.token, cid)
-    time.sleep(0.3)
+    joins.queued(4)
     held.release()
     res = joins.wait()
     assert res["a"].status == 201 and res["b"].status == 201
@@ -246,7 +265,7 @@ def test_batch_refusals_do_not_fail_the_others(app, db, cluster, dbname, t):
                     " starts_at = now() - interval '1 hour' WHERE id = %s", (cid,))
     c = db_customers(db, 1)[0]
     joins.start("c", c.token, cid)
-    time.sleep(0.3)
+    joins.queued(1)
     held.conn.commit()
     held.release()
     res = joins.wait()
@@ -255,6 +274,8 @@ def test_batch_refusals_do_not_fail_the_others(app, db, cluster, dbname, t):
     assert campaign_row(db, cid)[:2] == (FILLERS + 2, FILLERS + 2)
 
 
+@pytest.mark.expect_5xx(500)
+@pytest.mark.expect_log_errors(r"database error P0001: ERROR:  boom")
 def test_batch_failing_as_a_whole_is_retried_join_by_join(app, db, cluster, dbname, t):
     """An error of the batch statement itself (here a trigger refusing one
     customer's row) must not fail the other joins of the batch: each is
@@ -272,7 +293,7 @@ def test_batch_failing_as_a_whole_is_retried_join_by_join(app, db, cluster, dbna
     joins.start("a", a.token, cid)
     joins.start("bad", bad.token, cid)
     joins.start("b", b.token, cid)
-    time.sleep(0.3)
+    joins.queued(3)
     held.release()
     for th in joins.threads:
         th.join(60)
@@ -302,7 +323,7 @@ def test_one_customer_in_concurrent_batches_of_two_processes(app, make_server, d
     # x: a batch of its own in flight when the server keeps two, else
     # queued in b's process behind b's batch
     wait_for(lambda: waiting_batches(db) >= 1 + min(FILLERS, 2))
-    time.sleep(0.3)
+    jb.queued(0 if FILLERS >= 2 else 1)
     held.release()
     ra, rb = ja.wait(), jb.wait()
     assert ra["a"].status == 201, ra
@@ -358,7 +379,8 @@ def test_batches_of_many_campaigns_share_one_statement(make_server, db, cluster,
         joins.start(("spread", i), people[4 + i].token, cid)
     joins.start("full", people[12].token, full)
     joins.start("limited", people[13].token, limited, 2)
-    time.sleep(0.5)  # read, priced, waiting for a write statement
+    # read, priced, each waiting for a write statement
+    wait_metrics(app, lambda m: m[TO_WRITE] == 10, "10 batches waiting for a write")
     for h in holds:
         h.release()
     res = joins.wait()
@@ -373,6 +395,7 @@ def test_batches_of_many_campaigns_share_one_statement(make_server, db, cluster,
     assert live_sum(db, limited) == (0, 0)
 
 
+@pytest.mark.expect_5xx(503)
 def test_connections_killed_under_join_load(make_server, db, cluster, dbname):
     """The database drops every connection of the server while write
     rounds of several campaigns wait in it (their campaigns held; four
@@ -388,12 +411,14 @@ def test_connections_killed_under_join_load(make_server, db, cluster, dbname):
     # one round each: a new write round starts once the one in flight has
     # waited its patience (joinbatch.h), so they go one after the other
     for k in range(4):
-        joins.start(k, people[k].token, cids[k], pause=0.01)
+        joins.start(k, people[k].token, cids[k])
         wait_for(lambda: waiting_batches(db) >= k + 1)
-    joins.start(4, people[4].token, cids[4], pause=0.01)
+    joins.start(4, people[4].token, cids[4])
     for k in range(5, 60):
-        joins.start(k, people[k].token, cids[k % 5], pause=0.005)
-    time.sleep(0.3)
+        joins.start(k, people[k].token, cids[k % 5])
+    # the fifth campaign's batch waits for a write round, the rest queue
+    wait_metrics(app, lambda m: m[TO_WRITE] == 1 and m[QUEUED] == 55,
+                 "a batch waiting for a write round and 55 joins queued")
     with db.cursor() as cur:
         cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                     " WHERE application_name = 'groupbuyd'")
@@ -440,12 +465,17 @@ def test_short_reads_wait_ahead_of_heavier_work(make_server, db, cluster, dbname
 
     def view():
         out["view"] = srv.get("/v1/campaigns/%d" % c)
+    # Requests in flight (the /metrics request asking is one): a request's
+    # first statement is queued for the connection in the callback that
+    # reads it (the session is cached), so in flight is queued. The pool's
+    # own count would mix in the scheduler's waits.
+    flight = "groupbuyd_http_requests_in_flight"
     te = threading.Thread(target=edit)
     te.start()
-    time.sleep(0.3)
+    wait_metrics(srv, lambda m: m[flight] == 3, "the cancel waiting for the connection")
     tv = threading.Thread(target=view)
     tv.start()
-    time.sleep(0.3)
+    wait_metrics(srv, lambda m: m[flight] == 4, "the view waiting for the connection")
     assert not out  # both wait for the one connection
     h1.release()
     tv.join(10)

@@ -119,8 +119,11 @@ def test_intent_idempotency_key_replays(pay):
     assert again.status == 201 and again.body == first.body
     assert header(again, "Idempotent-Replayed") == "true"
     assert count_rows(pay.db, "payments", "participation_id = %s", (pid,)) == 1
-    other = pay.intent(pid, key="pay-key-1", body={"x": 1})
-    assert other.status in (400, 409), other
+    # the same key with another (valid) body: the conflict, nothing made
+    assert_error(pay.intent(pid, key="pay-key-1", body={}), 409, "idempotency_conflict")
+    assert count_rows(pay.db, "payments", "participation_id = %s", (pid,)) == 1
+    # an invalid body is refused as such, before the key is looked at
+    assert_error(pay.intent(pid, key="pay-key-1", body={"x": 1}), 400, "invalid_field", "x")
 
 
 def test_intent_refuses_unknown_fields(pay):
@@ -291,6 +294,7 @@ def test_unknown_payment_is_404_and_recorded(pay):
     assert [e[2] for e in pay.events(987654)] == ["not_found"]
 
 
+@pytest.mark.expect_5xx(503)
 def test_webhook_without_secret_is_503(make_server, dbname):
     srv = make_server(dbname, env=APP_ENV, config=FAST_CONFIG)
     raw = b'{"payment_id": 1, "status": "failed", "amount_cents": 1, "provider_ref": "r"}'

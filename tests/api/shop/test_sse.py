@@ -293,6 +293,7 @@ def test_unknown_or_unpublished_campaign_is_404(app, db, t):
         s.close()
 
 
+@pytest.mark.expect_5xx(503)
 def test_more_streams_than_the_maximum_is_503(make_server, dbname, db):
     srv = server_with(make_server, dbname, "sse_max_streams = 2\n")
     t = new_tenant(srv)
