@@ -392,11 +392,14 @@ def test_random_lifecycle_keeps_the_buckets(db, fresh):
             else:
                 getattr(w, name)()
             w.check(seed, step)
-        # the mix really held every move
+        # the mix really held every move: the fixed seed is held to it; a
+        # fresh seed may miss a rare outcome (a stock edit below what is
+        # held, say) without anything being wrong, so it only says which
         wanted = ["publish:published", "publish:understocked", "grow:updated",
                   "grow:understocked", "close:succeeded", "close:failed", "cancel",
                   "default", "ship", "pickup", "after_sales:approved:returned",
                   "stock:ok", "stock:conflict", "stock:below_held", "withdraw:withdrawn",
                   "pay:awaiting_payment:applied", "settle"]
         missing = [k for k in wanted if w.counts.get(k, 0) == 0]
-        assert missing == [], "seed %d: never %s in %s" % (seed, missing, sorted(w.counts.items()))
+        print("seed %d: never %s in %s" % (seed, missing, sorted(w.counts.items())))
+        assert fresh or missing == [], "seed %d: never %s" % (seed, missing)
