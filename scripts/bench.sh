@@ -25,6 +25,9 @@
 #   db_only   gb_join_batches alone through pgbench (scripts/bench-db.sh):
 #             one client, durable, batches of 100 new joins on one campaign;
 #             joins/s and PostgreSQL's CPU per join;
+#   ladder    the ladder planner with an audience of 100,000
+#             (scripts/bench-ladder.sh): 20 sequential requests with
+#             audience_size given, 4 with the audience scored by the server;
 #   sse       BENCH_SSE_STREAMS=10000 live-progress streams open at once
 #             (build/bench/sse_hold, tests/bench/sse_hold.c, run at nice 19;
 #             its own CPU seconds are reported), the server's RSS with them;
@@ -169,8 +172,10 @@ joins_of() { sql -c "SELECT count(*) FROM participations WHERE campaign_id = ANY
 checkpoint() { sql -c CHECKPOINT >/dev/null; }
 
 # --- server ---------------------------------------------------------------
+# the stream holder is one client address holding thousands of streams
 GROUPBUYD_DATABASE_URL=$URL GROUPBUYD_READ_DATABASE_URL=$READ_URL \
   GROUPBUYD_LISTEN=127.0.0.1:$PORT GROUPBUYD_LOG_LEVEL=warn \
+  GROUPBUYD_SSE_MAX_STREAMS_PER_CLIENT=1000000 \
   "$BIN" serve 2>"$OUT/server.log" &
 PID=$!
 for _ in $(seq 100); do curl -sf "127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
@@ -463,6 +468,11 @@ log "db only: gb_join_batches, batches of 100, one client, ${SECS}s"
 checkpoint
 fig "$(scripts/bench-db.sh "$URL" "$SECS" 100)"
 
+# ladder: the planner with an audience of 100,000 (scripts/bench-ladder.sh):
+# sequential requests, with the audience given and counted and scored.
+log "ladder: POST /v1/admin/forecasts/ladder, audience 100,000"
+fig "$(scripts/bench-ladder.sh "$URL" "$PORT" 20 100000)"
+
 idle_rss idle_after_load
 fig "server final_peak_rss_mib=$(mib VmHWM)"
 
@@ -517,6 +527,7 @@ view["hot_joins_per_s_meanwhile"] = w["hot_under_view"]["joins_per_s"]
 for d in (hot, w["spread"]):
     d["ratio_vs_hello"] = round(d["joins_per_s"] / hello["requests_per_s"], 3) if hello["requests_per_s"] else None
 dbo = w["db_only"]
+lad = w.get("ladder", {})
 
 res = {
     "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -524,7 +535,7 @@ res = {
     "read_replica": bool(replica),
     "hot": hot, "spread": w["spread"], "sellout": sell, "view": view,
     "view_under_hot": vuh, "hot_under_view": w["hot_under_view"],
-    "baseline_pgbench": base, "hello": hello, "db_only": dbo,
+    "baseline_pgbench": base, "hello": hello, "db_only": dbo, "ladder": lad,
     "idle_rss_mib": w["idle_after_load"]["rss_mib"],
     "idle_rss_fresh_mib": w["idle_fresh"]["rss_mib"],
     "idle": {"after_load": w["idle_after_load"], "fresh": w["idle_fresh"]},
@@ -573,6 +584,11 @@ print(f"baseline hello-world: {hello['requests_per_s']:.0f} req/s, p50 {hello['p
       f" p99 {hello['p99_ms']:.2f} ms, statuses {status_text(hello)}, {hello['body_bytes']} B body")
 print(f"db only: {dbo['joins_per_s']:.0f} joins/s (gb_join_batches, batches of {dbo['batch']}, one client,"
       f" {dbo['batch_ms']} ms a batch, {dbo['us_per_join']} us a join; PostgreSQL CPU {dbo['cpu_us_per_join']} us a join)")
+if lad:
+    print(f"ladder: audience {lad['audience']}: given {lad['given_p50_ms']:.1f} ms p50,"
+          f" {lad['given_max_ms']:.1f} ms max ({lad['requests']} requests, statuses {lad['given_statuses']});"
+          f" scored by the server {lad['scored_p50_ms']:.1f} ms p50, {lad['scored_max_ms']:.1f} ms max"
+          f" ({lad['scored_requests']} requests, statuses {lad['scored_statuses']})")
 i, f0 = w["idle_after_load"], w["idle_fresh"]
 print(f"idle: RSS {i['rss_mib']} MiB with {i['connections_open']} open idle connections after the load"
       f" ({i['rss_before_mib']} MiB without them); fresh server: {f0['rss_mib']} MiB"

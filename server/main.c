@@ -146,7 +146,7 @@ static int main_serve(const struct config *cfg)
         event_add(app.sigterm, NULL) != 0 || event_add(app.sigint, NULL) != 0)
         die("cannot install signal handlers");
 
-    app.sched = scheduler_new(srv->base, srv->db);
+    app.sched = scheduler_new(srv->base, srv->db, srv->work, &cfg->reliability);
     if (app.sched == NULL)
         die("cannot start the scheduler");
     app.live = livenotify_new(srv->base, srv->db);

@@ -101,9 +101,12 @@
 -- customer), the campaign's status, first tier's price (the deposit's
 -- base), deposit policy, version and per-customer limit, the customer's
 -- VIP level with the campaign's distributor and history
--- (gb_customer_history), and last the row's 1-based position. No row for
--- a campaign that cannot be joined (none, draft or cancelled). Planned
--- once, by index only (see the header).
+-- (gb_customer_history, at the distributor's own half-life when it
+-- adopted parameters: functions/reliability.sql), those parameters (NULL:
+-- p_half_life_days and the rest of the configured defaults), and last the
+-- row's 1-based position. No row for a campaign that cannot be joined
+-- (none, draft or cancelled). Planned once, by index only (see the
+-- header).
 DROP FUNCTION IF EXISTS gb_join_batch_reads(bigint[], bigint[], double precision);
 CREATE OR REPLACE FUNCTION gb_join_batch_reads(p_campaign_ids bigint[], p_customers bigint[],
                                     p_half_life_days double precision)
@@ -113,20 +116,26 @@ CREATE OR REPLACE FUNCTION gb_join_batch_reads(p_campaign_ids bigint[], p_custom
                    withdrawn bigint, withdrawn_w double precision,
                    defaulted bigint, defaulted_w double precision,
                    deposit_expired bigint, deposit_expired_w double precision,
-                   ord bigint)
+                   params double precision[], ord bigint)
     LANGUAGE plpgsql STABLE
     SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
     AS $$
 BEGIN
     RETURN QUERY
     SELECT c.status, gb_tier_first_price(c.tiers), c.deposit_policy::text, c.version,
-           c.per_customer_limit, coalesce(v.vip_level, 0), h.*, u.ord
+           c.per_customer_limit, coalesce(v.vip_level, 0), h.*,
+           CASE WHEN r.half_life_days IS NOT NULL THEN
+             ARRAY[r.half_life_days, r.prior_alpha_base, r.prior_alpha_per_vip, r.prior_beta,
+                   r.weight_withdrawn, r.weight_deposit_expired, r.weight_defaulted] END,
+           u.ord
       FROM unnest(p_campaign_ids, p_customers) WITH ORDINALITY
            u (campaign_id, customer_id, ord)
       JOIN campaigns c ON c.id = u.campaign_id
       LEFT JOIN customer_vip v ON v.distributor_id = c.distributor_id
             AND v.customer_id = u.customer_id
-     CROSS JOIN LATERAL gb_customer_history(u.customer_id, p_half_life_days) h
+      LEFT JOIN reliability_parameters r ON r.distributor_id = c.distributor_id
+     CROSS JOIN LATERAL gb_customer_history(u.customer_id,
+                                            coalesce(r.half_life_days, p_half_life_days)) h
      WHERE c.status NOT IN ('draft', 'cancelled')
      ORDER BY u.ord;
 END $$;

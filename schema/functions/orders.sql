@@ -296,12 +296,25 @@ END $$;
 -- against the stored hash (read by the handler with the order's state).
 -- Outcome 'ok' (picked up), 'not_found', 'invalid_state' (not ready),
 -- 'locked' (five wrong codes: 15 minutes), 'wrong_code' (counted; the
--- fifth locks). A lock that has passed clears the count.
-CREATE OR REPLACE FUNCTION gb_order_pickup(p_distributor_id bigint, p_order_id bigint,
-                                           p_hash_seen bytea, p_match boolean,
+-- fifth locks), 'staff_budget' or 'point_budget' (the staff member, or
+-- anyone at the order's pickup point, gave too many wrong codes in the
+-- last 15 minutes: no code is taken, the right one neither, until older
+-- failures age out). A lock that has passed clears the order's count.
+--
+-- The budgets stop guesses spread over many orders, which the per-order
+-- lock alone lets through (4 wrong codes on each of 2,000 ready orders
+-- every 15 minutes). Each budget's count is taken under a transaction
+-- lock of its staff member or point, so parallel guesses cannot pass it.
+DROP FUNCTION IF EXISTS gb_order_pickup(bigint, bigint, bytea, boolean);
+CREATE OR REPLACE FUNCTION gb_order_pickup(p_distributor_id bigint, p_staff_id bigint,
+                                           p_order_id bigint, p_hash_seen bytea,
+                                           p_match boolean,
                                            OUT outcome text, OUT body json)
     LANGUAGE plpgsql AS $$
 DECLARE
+    c_window constant interval := interval '15 minutes';
+    c_staff_budget constant int := 10;
+    c_point_budget constant int := 20;
     o orders;
 BEGIN
     SELECT * INTO o FROM orders
@@ -320,6 +333,22 @@ BEGIN
     END IF;
     IF o.pickup_locked_until IS NOT NULL THEN
         o.pickup_failures := 0;
+    END IF;
+    -- staff, then point, after the order: one order for these locks. Two
+    -- integers: the key space of gb_login_begin's lock, with classes of
+    -- their own (a collision of ids only makes two pickups wait in turn).
+    PERFORM pg_advisory_xact_lock(1885957491, (p_staff_id % 2147483647)::int);
+    PERFORM pg_advisory_xact_lock(1885957492, (o.pickup_point_id % 2147483647)::int);
+    IF (SELECT count(*) FROM pickup_code_failures f
+         WHERE f.staff_id = p_staff_id AND f.failed_at > now() - c_window) >= c_staff_budget THEN
+        outcome := 'staff_budget';
+        RETURN;
+    END IF;
+    IF (SELECT count(*) FROM pickup_code_failures f
+         WHERE f.pickup_point_id = o.pickup_point_id
+           AND f.failed_at > now() - c_window) >= c_point_budget THEN
+        outcome := 'point_budget';
+        RETURN;
     END IF;
     -- The hash C compared against must still be the order's: a code drawn
     -- again meanwhile makes the comparison void (counted as wrong).
@@ -341,6 +370,11 @@ BEGIN
                                       THEN now() + interval '15 minutes' END,
            updated_at = now()
      WHERE id = o.id;
+    DELETE FROM pickup_code_failures f
+     WHERE (f.staff_id = p_staff_id OR f.pickup_point_id = o.pickup_point_id)
+       AND f.failed_at <= now() - c_window;
+    INSERT INTO pickup_code_failures (distributor_id, staff_id, pickup_point_id, order_id)
+    VALUES (o.distributor_id, p_staff_id, o.pickup_point_id, o.id);
     outcome := CASE WHEN o.pickup_failures + 1 >= 5 THEN 'locked'
                     ELSE 'wrong_code' END;
 END $$;

@@ -14,7 +14,8 @@
 -- decimal (p::numeric, 15 significant digits) so that 0.3 lands in
 -- [0.3, 0.4); p = 1 goes to the last bucket. Empty buckets have null mean_predicted and observed_rate;
 -- brier_score is null when nothing is scored. Double precision: these are
--- probabilities, not money.
+-- probabilities, not money. "forecast": the success forecasts' calibration
+-- per checkpoint (functions/forecast.sql, gb_forecast_calibration).
 CREATE OR REPLACE FUNCTION gb_reliability_report(p_distributor_id bigint) RETURNS json
     LANGUAGE sql STABLE AS $$
     WITH scored AS (
@@ -41,7 +42,8 @@ CREATE OR REPLACE FUNCTION gb_reliability_report(p_distributor_id bigint) RETURN
                                'observed_rate', rate) ORDER BY b)
                       FROM buckets),
         'brier_score', (SELECT avg((p - y) ^ 2) FROM scored),
-        'outcomes', (SELECT count(*) FROM scored))
+        'outcomes', (SELECT count(*) FROM scored),
+        'forecast', gb_forecast_calibration(p_distributor_id))
 $$;
 
 

@@ -27,18 +27,28 @@ CREATE OR REPLACE FUNCTION gb_webhook_endpoint_json(w webhook_endpoints) RETURNS
 $$;
 
 -- A new endpoint of the distributor, with its audit line (without the
--- secret); answers its JSON with the secret, which no other answer shows.
--- p_events is a JSON array of event patterns (checked by the caller).
+-- secret); answers its JSON with the secret, which no other answer shows,
+-- or NULL when the distributor has p_max_endpoints already (counted under
+-- a lock of the distributor's endpoints, so parallel creates cannot pass
+-- it). p_events is a JSON array of event patterns (checked by the caller);
+-- p_host the URL's host as the relay connects to it (ASCII, lower case).
+DROP FUNCTION IF EXISTS gb_webhook_endpoint_create(bigint, text, jsonb, text, text, bigint, text);
 CREATE OR REPLACE FUNCTION gb_webhook_endpoint_create(p_distributor_id bigint, p_url text,
-                                           p_events jsonb, p_description text,
+                                           p_host text, p_events jsonb, p_description text,
                                            p_secret text, p_staff_id bigint,
-                                           p_request_id text) RETURNS json
-    LANGUAGE plpgsql AS $$
+                                           p_request_id text, p_max_endpoints int)
+    RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
     w webhook_endpoints;
 BEGIN
-    INSERT INTO webhook_endpoints (distributor_id, url, events, description, secret)
-    VALUES (p_distributor_id, p_url,
+    -- two integers, a class of its own (see gb_login_begin)
+    PERFORM pg_advisory_xact_lock(1885957493, (p_distributor_id % 2147483647)::int);
+    IF (SELECT count(*) FROM webhook_endpoints x
+         WHERE x.distributor_id = p_distributor_id) >= p_max_endpoints THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO webhook_endpoints (distributor_id, url, host, events, description, secret)
+    VALUES (p_distributor_id, p_url, p_host,
             ARRAY(SELECT jsonb_array_elements_text(p_events)),
             coalesce(p_description, ''), p_secret)
     RETURNING * INTO w;
@@ -49,10 +59,13 @@ BEGIN
 END $$;
 
 -- An owner's edit of an endpoint: each argument that is not NULL replaces
--- its field; with its audit line (before and after). Answers the
--- endpoint's JSON, or no row when the distributor has no such endpoint.
+-- its field (p_host goes with p_url); with its audit line (before and
+-- after). Answers the endpoint's JSON, or no row when the distributor has
+-- no such endpoint.
+DROP FUNCTION IF EXISTS gb_webhook_endpoint_update(bigint, bigint, text, jsonb, text, boolean,
+                                                   bigint, text);
 CREATE OR REPLACE FUNCTION gb_webhook_endpoint_update(p_distributor_id bigint,
-                                           p_endpoint_id bigint, p_url text,
+                                           p_endpoint_id bigint, p_url text, p_host text,
                                            p_events jsonb, p_description text,
                                            p_enabled boolean, p_staff_id bigint,
                                            p_request_id text) RETURNS SETOF json
@@ -69,6 +82,7 @@ BEGIN
     END IF;
     UPDATE webhook_endpoints x
        SET url = coalesce(p_url, x.url),
+           host = CASE WHEN p_url IS NULL THEN x.host ELSE p_host END,
            events = CASE WHEN p_events IS NULL THEN x.events
                          ELSE ARRAY(SELECT jsonb_array_elements_text(p_events)) END,
            description = coalesce(p_description, x.description),
@@ -176,51 +190,120 @@ END $$;
 -- the attempt is counted at the claim, so a crash mid-request still
 -- counts. Answers what the relay needs to send each.
 --
--- Dynamic SQL with the limit written in: planned as a SQL function's
--- statement, LIMIT $1 got a generic plan that sorted every pending row
--- (0.9 s a claim with 3,000 pending); with a constant the planner walks
--- the due index in next_attempt_at order and stops at the limit. The
--- order of the claim does not decide the delivery order (the NOT EXISTS
--- tests do), so due order is as good as id order.
-CREATE OR REPLACE FUNCTION gb_webhook_claim(p_limit int, p_lease_ms int)
+-- Fair shares (DESIGN.md "Notifications"): what is in flight is what is
+-- leased, over every process; an endpoint has at most p_endpoint_slots
+-- deliveries in flight and a distributor p_distributor_slots, so that a
+-- receiver that never answers holds its share and no more while the
+-- others' deliveries go out. Within what it may take, a claim serves
+-- every distributor's first delivery before anyone's second (then by due
+-- time). A target host gets at most p_host_rate requests a second and
+-- p_host_burst at once (a generic cell rate kept in webhook_host_budgets;
+-- a delivery whose host has no room waits unclaimed, nothing counted).
+-- Claims take turns on a transaction lock, so that two processes cannot
+-- both fill the same share.
+--
+-- Each enabled endpoint with room is probed on its due index (endpoint,
+-- due time) for at most its room: the cost follows the endpoints, not the
+-- pending rows (10,000 pending for one endpoint read 4 of them).
+DROP FUNCTION IF EXISTS gb_webhook_claim(int, int);
+CREATE OR REPLACE FUNCTION gb_webhook_claim(p_limit int, p_lease_ms int,
+                                            p_endpoint_slots int, p_distributor_slots int,
+                                            p_host_rate int, p_host_burst int)
     RETURNS TABLE (delivery_id bigint, url text, secret text, event_id bigint,
                    body text, attempts integer)
     LANGUAGE plpgsql AS $$
+DECLARE
+    v_now timestamptz;
+    v_ids bigint[];
 BEGIN
-    RETURN QUERY EXECUTE format($q$
-    WITH c AS (
-        SELECT d.id FROM webhook_deliveries d
-          JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
-         WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-           AND (d.lease_until IS NULL OR d.lease_until < now())
-           AND NOT (d.participation_id IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM webhook_deliveries e
-                     WHERE e.endpoint_id = d.endpoint_id AND e.status = 'pending'
-                       AND e.participation_id = d.participation_id AND e.id < d.id))
-           AND NOT (d.campaign_id IS NOT NULL AND d.participation_id IS NULL AND EXISTS (
-                    SELECT 1 FROM webhook_deliveries e
-                     WHERE e.endpoint_id = d.endpoint_id AND e.status = 'pending'
-                       AND e.campaign_id = d.campaign_id AND e.id < d.id))
-           AND NOT (d.campaign_id IS NOT NULL AND d.participation_id IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM webhook_deliveries e
-                     WHERE e.endpoint_id = d.endpoint_id AND e.status = 'pending'
-                       AND e.participation_id IS NULL
-                       AND e.campaign_id = d.campaign_id AND e.id < d.id))
-         ORDER BY d.next_attempt_at, d.id
-         LIMIT %s
-         FOR UPDATE OF d SKIP LOCKED
-    ), u AS (
+    IF p_limit <= 0 THEN
+        RETURN;
+    END IF;
+    -- two integers, a class of its own (see gb_login_begin)
+    PERFORM pg_advisory_xact_lock(1885957494, 0);
+    -- the time after the wait for the lock: leases and rates from now
+    v_now := clock_timestamp();
+    DELETE FROM webhook_host_budgets b WHERE b.tat < v_now - interval '1 hour';
+    WITH busy AS (
+        SELECT d.endpoint_id, count(*) AS n
+          FROM webhook_deliveries d
+         WHERE d.status = 'pending' AND d.lease_until IS NOT NULL
+           AND d.lease_until >= v_now
+         GROUP BY d.endpoint_id
+    ), ep AS (
+        SELECT w.id, w.distributor_id, w.host,
+               p_endpoint_slots - coalesce(b.n, 0) AS room,
+               p_distributor_slots - sum(coalesce(b.n, 0))
+                   OVER (PARTITION BY w.distributor_id) AS droom
+          FROM webhook_endpoints w LEFT JOIN busy b ON b.endpoint_id = w.id
+         WHERE w.enabled
+    ), cand AS (
+        SELECT e.distributor_id, e.host, e.droom, c.id, c.next_attempt_at,
+               row_number() OVER (PARTITION BY e.id ORDER BY c.next_attempt_at, c.id) AS k
+          FROM ep e CROSS JOIN LATERAL (
+                SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
+                 WHERE d.endpoint_id = e.id AND d.status = 'pending'
+                   AND d.next_attempt_at <= v_now
+                   AND (d.lease_until IS NULL OR d.lease_until < v_now)
+                   AND NOT (d.participation_id IS NOT NULL AND EXISTS (
+                            SELECT 1 FROM webhook_deliveries x
+                             WHERE x.endpoint_id = d.endpoint_id AND x.status = 'pending'
+                               AND x.participation_id = d.participation_id AND x.id < d.id))
+                   AND NOT (d.campaign_id IS NOT NULL AND d.participation_id IS NULL AND EXISTS (
+                            SELECT 1 FROM webhook_deliveries x
+                             WHERE x.endpoint_id = d.endpoint_id AND x.status = 'pending'
+                               AND x.campaign_id = d.campaign_id AND x.id < d.id))
+                   AND NOT (d.campaign_id IS NOT NULL AND d.participation_id IS NOT NULL
+                            AND EXISTS (
+                            SELECT 1 FROM webhook_deliveries x
+                             WHERE x.endpoint_id = d.endpoint_id AND x.status = 'pending'
+                               AND x.participation_id IS NULL
+                               AND x.campaign_id = d.campaign_id AND x.id < d.id))
+                 ORDER BY d.next_attempt_at, d.id
+                 LIMIT e.room) c
+         WHERE e.room > 0 AND e.droom > 0
+    ), by_distributor AS (
+        SELECT c.*, row_number() OVER (PARTITION BY c.distributor_id
+                                       ORDER BY c.k, c.next_attempt_at, c.id) AS dk
+          FROM cand c
+    ), by_host AS (
+        SELECT x.*, row_number() OVER (PARTITION BY x.host
+                                       ORDER BY x.dk, x.next_attempt_at, x.id) AS hk
+          FROM by_distributor x
+         WHERE x.dk <= x.droom
+    )
+    SELECT array_agg(f.id) INTO v_ids FROM (
+        SELECT h.id FROM by_host h LEFT JOIN webhook_host_budgets b ON b.host = h.host
+         WHERE h.hk <= floor(p_host_burst - greatest(0, extract(epoch FROM b.tat - v_now))
+                                            * p_host_rate)
+         ORDER BY h.dk, h.next_attempt_at, h.id
+         LIMIT p_limit) f;
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
+    -- a row recorded or retried since it was read is skipped (the
+    -- conditions are checked again after any wait for its lock)
+    RETURN QUERY
+    WITH u AS (
         UPDATE webhook_deliveries d
-           SET lease_until = now() + make_interval(secs => $1 / 1000.0),
+           SET lease_until = v_now + make_interval(secs => p_lease_ms / 1000.0),
                attempts = d.attempts + 1
-          FROM c WHERE d.id = c.id
+         WHERE d.id = ANY (v_ids) AND d.status = 'pending'
+           AND (d.lease_until IS NULL OR d.lease_until < v_now)
         RETURNING d.id, d.endpoint_id, d.event_id, d.attempts
+    ), spent AS (
+        INSERT INTO webhook_host_budgets AS b (host, tat)
+        SELECT w.host, v_now + make_interval(secs => count(*)::double precision / p_host_rate)
+          FROM u JOIN webhook_endpoints w ON w.id = u.endpoint_id
+         GROUP BY w.host
+        ON CONFLICT (host) DO UPDATE
+           SET tat = greatest(b.tat, v_now) + (excluded.tat - v_now)
+        RETURNING 1
     )
     SELECT u.id, w.url, w.secret, u.event_id, gb_event_json(o)::text, u.attempts
       FROM u JOIN webhook_endpoints w ON w.id = u.endpoint_id
       JOIN outbox o ON o.id = u.event_id
-     ORDER BY u.id
-    $q$, greatest(p_limit, 0)) USING p_lease_ms;
+     ORDER BY u.id;
 END $$;
 
 -- Records one attempt of delivery p_id: delivered on success, else

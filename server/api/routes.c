@@ -83,6 +83,15 @@ const struct route api_routes[] = {
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_GET, "/v1/admin/reports/reliability", reports_reliability,
      OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_POST, "/v1/admin/forecasts/ladder", forecasts_ladder,
+     OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_POST, "/v1/admin/reliability/refit", model_refit, OWNER},
+    {EVHTTP_REQ_GET, "/v1/admin/reliability/parameters", model_params_get,
+     OWNER},
+    {EVHTTP_REQ_PUT, "/v1/admin/reliability/parameters", model_params_put,
+     OWNER},
+    {EVHTTP_REQ_DELETE, "/v1/admin/reliability/parameters", model_params_delete,
+     OWNER},
     /* API.md: owner and finance; operator kept (its SMS and call-centre
      * work reads the feed since before finance was named). */
     {EVHTTP_REQ_GET, "/v1/admin/events", reports_events,

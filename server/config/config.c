@@ -102,6 +102,9 @@ static const struct config_key config_keys[] = {
     {"sse_coalesce_ms", NULL, CK_INT, OFF(sse_coalesce_ms), 0, 1000, false},
     {"sse_max_buffer_bytes", NULL, CK_INT, OFF(sse_max_buffer_bytes), 1024,
      16777216, false},
+    {"sse_max_streams_per_client", "GROUPBUYD_SSE_MAX_STREAMS_PER_CLIENT",
+     CK_INT, OFF(sse_max_streams_per_client), 1, 1000000, false},
+    {"sse_stall_s", NULL, CK_INT, OFF(sse_stall_s), 1, 3600, false},
     {"webhooks.allow_hosts", "GROUPBUYD_WEBHOOK_ALLOW_HOSTS", CK_STR,
      OFF(webhook_allow_hosts), 0, 0, false},
     {"webhooks.timeout_ms", NULL, CK_INT, OFF(webhook_timeout_ms), 100, 60000,
@@ -112,6 +115,16 @@ static const struct config_key config_keys[] = {
      2592000, false},
     {"webhooks.poll_ms", NULL, CK_INT, OFF(webhook_poll_ms), 10, 60000, false},
     {"webhooks.concurrency", NULL, CK_INT, OFF(webhook_concurrency), 0, 1024,
+     false},
+    {"webhooks.max_endpoints", NULL, CK_INT, OFF(webhook_max_endpoints), 1,
+     10000, false},
+    {"webhooks.distributor_slots", NULL, CK_INT, OFF(webhook_distributor_slots),
+     1, 1024, false},
+    {"webhooks.endpoint_slots", NULL, CK_INT, OFF(webhook_endpoint_slots), 1,
+     1024, false},
+    {"webhooks.host_rate", NULL, CK_INT, OFF(webhook_host_rate), 1, 100000,
+     false},
+    {"webhooks.host_burst", NULL, CK_INT, OFF(webhook_host_burst), 1, 100000,
      false},
 };
 
@@ -155,11 +168,18 @@ void config_defaults(struct config *c)
     c->sse_keepalive_s = 15;
     c->sse_coalesce_ms = 100;
     c->sse_max_buffer_bytes = 65536;
+    c->sse_max_streams_per_client = 20;
+    c->sse_stall_s = 60;
     c->webhook_timeout_ms = 10000;
     c->webhook_retry_base_ms = 10000;
     c->webhook_retry_window_s = 86400;
     c->webhook_poll_ms = 1000;
     c->webhook_concurrency = 64;
+    c->webhook_max_endpoints = 20;
+    c->webhook_distributor_slots = 16;
+    c->webhook_endpoint_slots = 4;
+    c->webhook_host_rate = 5;
+    c->webhook_host_burst = 10;
 }
 
 static bool config_parse_listen(struct config *c, const char *v)

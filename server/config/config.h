@@ -67,8 +67,10 @@ struct config {
 
     /* Live progress streams (sse.c): the most open at once (503 beyond),
      * the keep-alive comment interval, the coalescing window of one
-     * campaign's changes, and the output a stream may hold unread before
-     * its client is dropped. */
+     * campaign's changes, the output a stream may hold unread before its
+     * client is dropped, the streams one client address may hold open
+     * (429 beyond), and the seconds a stream's client may take nothing
+     * while its socket's queue is full before it is cut. */
     /* Join statements in flight per process, reads and writes each
      * (joinbatch.h). */
     int join_rounds;
@@ -76,17 +78,27 @@ struct config {
     int sse_keepalive_s;
     int sse_coalesce_ms;
     int sse_max_buffer_bytes;
+    int sse_max_streams_per_client;
+    int sse_stall_s;
     /* Outbound webhooks (webhook_relay.c): hosts reachable over http:// or
      * on internal addresses (comma-separated), the timeout of one
      * delivery, the first retry delay (doubling, with jitter), how long a
      * delivery is retried, the relay's poll interval, and the requests in
-     * flight at most (0: the relay does not run in this process). */
+     * flight at most (0: the relay does not run in this process); the
+     * endpoints a distributor may have, the deliveries in flight at most
+     * per distributor and per endpoint (over all processes), and the
+     * requests a second (and at once) to one target host. */
     char webhook_allow_hosts[CONFIG_STR_MAX];
     int webhook_timeout_ms;
     int webhook_retry_base_ms;
     int webhook_retry_window_s;
     int webhook_poll_ms;
     int webhook_concurrency;
+    int webhook_max_endpoints;
+    int webhook_distributor_slots;
+    int webhook_endpoint_slots;
+    int webhook_host_rate;
+    int webhook_host_burst;
 };
 
 /* Fills *c with the defaults. */

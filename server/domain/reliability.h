@@ -35,8 +35,18 @@
  * keeps raw decayed weights per kind, so the failure weights are applied
  * only when p is computed.
  *
+ * Refit (DESIGN.md "Refit", below): the seven parameters fitted to a
+ * distributor's own history by minimising the log loss of p_complete at
+ * join time, inside a box of [RELIABILITY_FIT_LOW, RELIABILITY_FIT_HIGH]
+ * times the reference defaults. Refit needs the decay at half-lives SQL
+ * never used, so it evaluates it itself on event ages
+ * (reliability_decay), the one other place the decay is written;
+ * tests/unit/domain/test_reliability.c holds it to the formula and
+ * tests/api/admin/test_refit.py to the join's scores.
+ *
  * Doubles are fine here: a score is not money. The module is pure: no I/O,
- * no allocation, no global state besides the constant defaults.
+ * no global state besides the constant defaults; only the refit allocates
+ * (its work space, freed before it returns).
  */
 #ifndef GROUPBUYD_RELIABILITY_H
 #define GROUPBUYD_RELIABILITY_H
@@ -112,6 +122,80 @@ bool reliability_score_tally(const struct reliability_params *params,
                              int vip_level,
                              const struct reliability_tally *tally,
                              struct reliability_result *out)
+    __attribute__((warn_unused_result));
+
+/* ------------------------------------------------------------------ refit
+ *
+ * A case is one participation whose outcome is known (paid: completed;
+ * defaulted, withdrawn, expired: not), with the customer's VIP level and
+ * the events of their history that happened before the join, each as its
+ * kind and its age at the join in days. Its p_complete under a parameter
+ * set is the model's formula on that history.
+ *
+ * The fit: an outer golden-section search of ln(half_life) over the box,
+ * and for each half-life the six other parameters by a projected,
+ * damped Newton method in the logarithms of the parameters (the loss is
+ * smooth; with the half-life fixed each case is a ratio of two linear
+ * functions of them, so the gradient and Hessian are exact sums over the
+ * cases). The best point found is answered; it is never worse on the
+ * training cases than the starting point clipped into the box.
+ */
+
+#define RELIABILITY_PARAMS   7
+#define RELIABILITY_FIT_LOW  0.25
+#define RELIABILITY_FIT_HIGH 4.0
+
+/* The API's and the config's names ("half_life_days", ...) in the order of
+ * struct reliability_params. */
+extern const char *const reliability_param_names[RELIABILITY_PARAMS];
+void reliability_params_to_array(const struct reliability_params *p, double *v);
+void reliability_params_from_array(const double *v,
+                                   struct reliability_params *p);
+
+/* 0.5 ^ (max(age_days, 0) / half_life_days); 0 beyond 1000 half-lives (as
+ * gb_customer_history). */
+double reliability_decay(double age_days, double half_life_days);
+
+struct reliability_event {
+    double age_days; /* at the join */
+    enum reliability_event_kind kind;
+};
+
+struct reliability_case {
+    size_t first, count; /* its events: events[first .. first + count) */
+    int vip_level;       /* 0..RELIABILITY_VIP_MAX */
+    bool completed;      /* the outcome */
+};
+
+struct reliability_cases {
+    const struct reliability_case *cases;
+    size_t ncases;
+    const struct reliability_event *events;
+    size_t nevents;
+};
+
+/* True when every case's events lie inside events[], its VIP level is in
+ * range, and every age and kind is valid (finite ages). */
+bool reliability_cases_valid(const struct reliability_cases *c);
+
+struct reliability_fit_score {
+    double log_loss; /* -mean(y ln p + (1 - y) ln(1 - p)) */
+    double brier;    /* mean (p - y)^2 */
+    size_t cases;
+};
+
+/* Scores params on the cases. False on invalid params or cases, or none. */
+bool reliability_evaluate(const struct reliability_params *params,
+                          const struct reliability_cases *c,
+                          struct reliability_fit_score *out)
+    __attribute__((warn_unused_result));
+
+/* Fits the parameters to the cases, starting from start (clipped into the
+ * box around reliability_default_params). False on invalid input, no
+ * case, or no memory; then *out is untouched. */
+bool reliability_fit(const struct reliability_cases *train,
+                     const struct reliability_params *start,
+                     struct reliability_params *out)
     __attribute__((warn_unused_result));
 
 #endif

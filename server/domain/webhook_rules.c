@@ -35,6 +35,8 @@ static enum webhook_addr_class classify_v4(const uint8_t *a)
         return WEBHOOK_ADDR_RESERVED;
     if (b0 == 192 && b1 == 0 && (b2 == 0 || b2 == 2))
         return WEBHOOK_ADDR_RESERVED; /* IETF protocol, TEST-NET-1 */
+    if (b0 == 192 && b1 == 88 && b2 == 99)
+        return WEBHOOK_ADDR_RESERVED; /* 6to4 relay anycast: a tunnel */
     if (b0 == 198 && (b1 == 18 || b1 == 19))
         return WEBHOOK_ADDR_RESERVED; /* benchmarking */
     if ((b0 == 198 && b1 == 51 && b2 == 100) ||
@@ -76,6 +78,12 @@ static enum webhook_addr_class classify_v6(const uint8_t *a)
         return WEBHOOK_ADDR_PRIVATE; /* unique local fc00::/7 */
     if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8)
         return WEBHOOK_ADDR_RESERVED; /* documentation 2001:db8::/32 */
+    if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0)
+        return WEBHOOK_ADDR_RESERVED; /* Teredo 2001::/32: a tunnel to an
+                                       * IPv4 host it hides (obfuscated) */
+    if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0x02 &&
+        a[4] == 0 && a[5] == 0)
+        return WEBHOOK_ADDR_RESERVED; /* benchmarking 2001:2::/48 */
     if (a[0] == 0x01 && all_zero(a + 1, 7))
         return WEBHOOK_ADDR_RESERVED; /* discard-only 100::/64 */
     if ((a[0] & 0xe0) != 0x20)

@@ -19,7 +19,8 @@ enum webhook_addr_class {
     WEBHOOK_ADDR_LINK_LOCAL,  /* 169.254/16 (cloud metadata), fe80::/10 */
     WEBHOOK_ADDR_MULTICAST,   /* 224/4, ff00::/8, 255.255.255.255 */
     WEBHOOK_ADDR_UNSPECIFIED, /* 0.0.0.0/8, :: */
-    WEBHOOK_ADDR_RESERVED,    /* documentation, benchmarking, 240/4 */
+    WEBHOOK_ADDR_RESERVED,    /* documentation, benchmarking, 240/4,
+                               * tunnels: Teredo, the 6to4 relay */
 };
 
 /* Classifies an IPv4 address (4 bytes, network order) or an IPv6 address

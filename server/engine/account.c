@@ -20,29 +20,6 @@
 
 /* Allocated on first use and kept for the life of the process. */
 static struct ratelimit *account_limits;
-static struct clientaddr_proxies account_proxies;
-static const char *account_proxies_of; /* the config string parsed */
-
-/* The client of r, from its socket peer and, behind a trusted proxy,
- * X-Forwarded-For; false when the peer is unknown. */
-static bool account_client(struct req *r, unsigned char out[16])
-{
-    const char *list = r->srv->cfg->http_trusted_proxies;
-    if (account_proxies_of != list) {
-        /* config_load has refused a list that does not parse */
-        if (!clientaddr_parse_proxies(list, &account_proxies))
-            account_proxies.n = 0;
-        account_proxies_of = list;
-    }
-    struct evhttp_connection *conn = evhttp_request_get_connection(r->ev);
-    if (conn == NULL)
-        return false;
-    char *host = NULL; /* libevent's, valid while the connection is */
-    ev_uint16_t port = 0;
-    evhttp_connection_get_peer(conn, &host, &port);
-    return clientaddr_resolve(&account_proxies, host,
-                              req_header(r, "X-Forwarded-For"), out);
-}
 
 void account_free(void)
 {
@@ -56,7 +33,7 @@ bool account_client_admit(struct req *r)
     if (limit <= 0)
         return true;
     unsigned char addr[16], key[16];
-    if (!account_client(r, addr))
+    if (!req_client_addr(r, addr))
         return true; /* no peer: a closed connection, nothing to spend */
     if (account_limits == NULL) {
         account_limits = ratelimit_new();

@@ -97,6 +97,33 @@ bool joinengine_history_score(const struct reliability_params *params,
     return reliability_score_tally(params, vip_level, &tally, out);
 }
 
+bool joinengine_params_cell(const struct reliability_params *defaults,
+                            const PGresult *res, int row, int col,
+                            struct reliability_params *out)
+{
+    if (PQgetisnull(res, row, col)) {
+        *out = *defaults;
+        return true;
+    }
+    const char *s = PQgetvalue(res, row, col);
+    double v[RELIABILITY_PARAMS];
+    if (*s++ != '{')
+        return false;
+    for (int i = 0; i < RELIABILITY_PARAMS; i++) {
+        char *end;
+        errno = 0;
+        v[i] = strtod(s, &end);
+        if (end == s || errno != 0 ||
+            *end != (i + 1 < RELIABILITY_PARAMS ? ',' : '}'))
+            return false;
+        s = end + 1;
+    }
+    if (*s != '\0')
+        return false;
+    reliability_params_from_array(v, out);
+    return reliability_params_validate(out, NULL);
+}
+
 bool joinengine_price(const struct reliability_params *params,
                       const struct joinengine_campaign *c, const PGresult *res,
                       int row, struct joinengine_join *j)
@@ -105,8 +132,11 @@ bool joinengine_price(const struct reliability_params *params,
     j->deposit_cents = 0;
     j->deposit_percent = 0;
     int vip = atoi(PQgetvalue(res, row, JOINENGINE_READ_VIP));
-    if (!joinengine_history_score(params, res, row, JOINENGINE_READ_HISTORY,
-                                  vip, &j->score, NULL))
+    struct reliability_params own;
+    if (!joinengine_params_cell(params, res, row, JOINENGINE_READ_PARAMS,
+                                &own) ||
+        !joinengine_history_score(&own, res, row, JOINENGINE_READ_HISTORY, vip,
+                                  &j->score, NULL))
         return false;
     /* Refused by the decision before anything else; its deposit might not
      * even be representable. */

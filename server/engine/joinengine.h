@@ -42,12 +42,13 @@
 struct req;
 
 /* The read: $1 campaign ids, $2 customer ids (bigint[] literals, one
- * element per join), $3 the half life. Columns: see JOINENGINE_READ_*;
- * the last is the join's 1-based position. No row for a join whose
- * campaign does not exist or is a draft or cancelled. */
+ * element per join), $3 the configured half life. Columns: see
+ * JOINENGINE_READ_*; the last is the join's 1-based position. No row for
+ * a join whose campaign does not exist or is a draft or cancelled. */
 extern struct db_stmt joinengine_read_stmt;
 #define JOINENGINE_READ_VIP     5 /* the VIP level; the history follows */
 #define JOINENGINE_READ_HISTORY 6
+#define JOINENGINE_READ_PARAMS  14 /* the distributor's own parameters */
 
 /* The decision: ten arrays, one element per join (JOINENGINE_DECIDE_
  * ARRAYS, filled by joinengine_decide_add). One row out per join: o_ord
@@ -127,11 +128,21 @@ bool joinengine_history_score(const struct reliability_params *params,
                               int64_t *counts)
     __attribute__((warn_unused_result));
 
+/* The parameters a distributor's scores use, from cell (row, col): its
+ * adopted set (a float8[] of the seven, functions/reliability.sql), or
+ * defaults (the configured ones) when the cell is NULL. False when the
+ * cell is not seven valid parameters. */
+bool joinengine_params_cell(const struct reliability_params *defaults,
+                            const PGresult *res, int row, int col,
+                            struct reliability_params *out)
+    __attribute__((warn_unused_result));
+
 /* The C side of the decision for j (campaign, customer, quantity set):
- * scores the customer from row of the read and prices the deposit of the
- * band the score falls in. A quantity over the per-customer limit is not
- * priced (deposit 0): the decision refuses it first. False when the score
- * or the deposit cannot be computed. */
+ * scores the customer from row of the read, with the distributor's own
+ * parameters when it adopted some (column JOINENGINE_READ_PARAMS) and
+ * else params, and prices the deposit of the band the score falls in. A
+ * quantity over the per-customer limit is not priced (deposit 0): the decision
+ * refuses it first. False when the score or the deposit cannot be computed. */
 bool joinengine_price(const struct reliability_params *params,
                       const struct joinengine_campaign *c, const PGresult *res,
                       int row, struct joinengine_join *j)

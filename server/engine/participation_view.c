@@ -3,7 +3,9 @@
  * (participation_view.h), shared by the shopper's routes and the staff's.
  *
  * The object and its unit_price_cents are SQL's; the staff's "score" is
- * the reliability module's (joinengine_history_score), added with cJSON.
+ * the reliability module's (joinengine_history_score, with the
+ * distributor's parameters of the column after the history), added with
+ * cJSON.
  */
 #include "engine/participation_view.h"
 
@@ -82,7 +84,10 @@ void participation_view_reply_list(struct req *r, const struct db_result *res,
         char *text;
         if (staff) {
             struct reliability_result score;
-            if (!joinengine_history_score(&r->srv->cfg->reliability, pg, i, 3,
+            struct reliability_params params;
+            if (!joinengine_params_cell(&r->srv->cfg->reliability, pg, i, 11,
+                                        &params) ||
+                !joinengine_history_score(&params, pg, i, 3,
                                           atoi(PQgetvalue(pg, i, 2)), &score,
                                           NULL)) {
                 evbuffer_free(b);

@@ -32,8 +32,9 @@ void participation_view_unreadable(struct req *r);
 
 /* Replies {"items", "next_after"} from the rows (id, PARTICIPATION_VIEW_COL)
  * of a statement that fetched limit + 1, or the statement's error. staff:
- * the rows then carry the customer's VIP level and history
- * (gb_customer_history), each item gets the customer's "score" (added to
+ * the rows then carry the customer's VIP level, history
+ * (gb_customer_history) and the distributor's model parameters
+ * (gb_reliability_params), each item gets the customer's "score" (added to
  * the parsed object with cJSON), and no row at all means no such campaign
  * (404); one row with a null id is a campaign without (further)
  * participations. */

@@ -5,7 +5,7 @@
  * from the previous one's callback:
  *
  *   open_due -> close_due -> expire_due -> default_due -> settle_due
- *   -> next_due
+ *   -> forecast snapshots -> purge_due -> next_due
  *
  * A due function that returns its batch limit runs again before the chain
  * moves on. next_due answers the earliest due time and the database's own
@@ -39,10 +39,16 @@
  * sized for requests, and a close that always timed out would never
  * happen.
  *
+ * The forecast step is not one due function: snapshots.c reads what is
+ * due, computes the forecasts (on the worker pool when large) and saves
+ * them in one statement answering the due functions' rows, which are
+ * counted and logged the same way.
+ *
  * State: `job` is the db_acquire or statement in flight (owned by the pool
  * until its callback, cancelled by scheduler_free), `conn` the borrowed
  * connection of a due step (released by scheduler_free, which abandons its
- * statement); the timer is pending exactly when neither is.
+ * statement), `snap_busy` a forecast round in flight (cancelled by
+ * snapshots_free); the timer is pending exactly when none is.
  */
 #include "engine/scheduler.h"
 
@@ -53,6 +59,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "engine/snapshots.h"
 #include "lib/log.h"
 
 #define POLL_CEILING_MS 1000 /* longest sleep: work from other processes */
@@ -77,6 +84,9 @@
  * default step that ends the last awaiting_payment runs just before. */
 #define SETTLE_LIMIT   "4"
 #define SETTLE_LIMIT_N 4
+/* Forecast snapshots: each may be a forecast over a large campaign (on the
+ * worker pool), so a few per round. */
+#define FORECAST_LIMIT_N 20
 /* Housekeeping deletes (functions/housekeeping.sql): small batches, a
  * full one runs again at once. */
 #define PURGE_LIMIT   "500"
@@ -86,8 +96,10 @@ struct scheduler {
     struct event_base *base;
     struct db_pool *db;
     struct event *timer;
-    struct db_job *job;   /* the statement or db_acquire in flight */
-    struct db_conn *conn; /* borrowed for a due step's transaction */
+    struct db_job *job;     /* the statement or db_acquire in flight */
+    struct db_conn *conn;   /* borrowed for a due step's transaction */
+    struct snapshots *snap; /* the forecast step */
+    bool snap_busy;         /* its round in flight */
     int tx;       /* statement sent: 0 BEGIN, 1 timeout, 2 function, 3 COMMIT */
     long n;       /* rows the due function moved */
     long claimed; /* rows it claimed (moved, nothing to do, or failed) */
@@ -141,6 +153,8 @@ static struct {
                        "default", "participation"},
     [SCHED_SETTLE] = {&sched_settle_stmt, SETTLE_LIMIT, SETTLE_LIMIT_N,
                       "settle", "campaign"},
+    /* not a due function: snapshots.c (no statement, no limit text) */
+    [SCHED_FORECAST] = {NULL, NULL, FORECAST_LIMIT_N, "forecast", "campaign"},
     /* last: housekeeping, small batches, after the pass's real work */
     [SCHED_PURGE] = {&sched_purge_stmt, PURGE_LIMIT, PURGE_LIMIT_N, "purge",
                      "row"},
@@ -149,6 +163,8 @@ static struct {
 static void sched_tx_cb(const struct db_result *res, void *arg);
 static void sched_acquired_cb(struct db_conn *conn, void *arg);
 static void sched_next_cb(const struct db_result *res, void *arg);
+static void sched_snap_cb(bool ok, const PGresult *rows, const char *why,
+                          void *arg);
 
 const char *scheduler_kind_name(enum scheduler_kind kind)
 {
@@ -181,6 +197,13 @@ static void sched_fail(struct scheduler *s, const char *why)
 /* Issues the statement of s->step. */
 static void sched_run_step(struct scheduler *s)
 {
+    if (s->step == SCHED_FORECAST) {
+        s->snap_busy =
+            snapshots_run(s->snap, FORECAST_LIMIT_N, sched_snap_cb, s);
+        if (!s->snap_busy)
+            sched_fail(s, "database unavailable");
+        return;
+    }
     if (s->step < SCHED_NKINDS) {
         s->job = db_acquire(s->db, sched_acquired_cb, s);
     } else {
@@ -320,6 +343,26 @@ static void sched_tx_cb(const struct db_result *res, void *arg)
     sched_step_done(s);
 }
 
+/* The forecast step's round came back: counted like a due function's. */
+static void sched_snap_cb(bool ok, const PGresult *rows, const char *why,
+                          void *arg)
+{
+    struct scheduler *s = arg;
+    s->snap_busy = false;
+    if (!ok) {
+        s->stats.failed[s->step]++;
+        sched_note_failure(s, why);
+        s->step++;
+        sched_run_step(s);
+        return;
+    }
+    s->claimed = 0;
+    s->n = 0;
+    if (rows != NULL)
+        sched_read_rows(s, rows);
+    sched_step_done(s);
+}
+
 static void sched_next_cb(const struct db_result *res, void *arg)
 {
     struct scheduler *s = arg;
@@ -356,7 +399,9 @@ static void sched_next_cb(const struct db_result *res, void *arg)
     sched_arm(s, ms);
 }
 
-struct scheduler *scheduler_new(struct event_base *base, struct db_pool *db)
+struct scheduler *scheduler_new(struct event_base *base, struct db_pool *db,
+                                struct workpool *wp,
+                                const struct reliability_params *defaults)
 {
     struct scheduler *s = calloc(1, sizeof *s);
     if (s == NULL)
@@ -364,7 +409,11 @@ struct scheduler *scheduler_new(struct event_base *base, struct db_pool *db)
     s->base = base;
     s->db = db;
     s->timer = evtimer_new(base, sched_timer_cb, s);
-    if (s->timer == NULL) {
+    s->snap = snapshots_new(db, wp, defaults);
+    if (s->timer == NULL || s->snap == NULL) {
+        if (s->timer)
+            event_free(s->timer);
+        snapshots_free(s->snap);
         free(s);
         return NULL;
     }
@@ -380,13 +429,14 @@ void scheduler_free(struct scheduler *s)
         db_job_cancel(s->job);
     if (s->conn != NULL)
         db_release(s->conn); /* abandons the statement: no callback */
+    snapshots_free(s->snap); /* a round in flight: no callback either */
     event_free(s->timer);
     free(s);
 }
 
 void scheduler_kick(struct scheduler *s)
 {
-    if (s == NULL || s->job != NULL || s->conn != NULL)
+    if (s == NULL || s->job != NULL || s->conn != NULL || s->snap_busy)
         return;
     sched_arm(s, 0);
 }

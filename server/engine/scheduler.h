@@ -6,7 +6,8 @@
  * (open campaigns at starts_at, close them at ends_at, expire deposits,
  * default unpaid balances, settle succeeded campaigns that no longer wait
  * for a balance: schema/functions/settle.sql), each one statement through the
- * pool, repeating
+ * pool, and takes the forecast snapshots due (snapshots.h: a read, the
+ * forecasts, a save), repeating
  * a function while it reports a full batch; then it asks the database for
  * the earliest due time and arms a timer for it, never more than one
  * second away, so work created by another process is also seen within a
@@ -22,17 +23,21 @@
 
 #include <stdint.h>
 
+#include "domain/reliability.h"
+
 struct event_base;
 struct db_pool;
+struct workpool;
 struct scheduler;
 
 enum scheduler_kind {
-    SCHED_OPEN,    /* scheduled -> open */
-    SCHED_CLOSE,   /* open -> succeeded | failed */
-    SCHED_EXPIRE,  /* pending_deposit -> expired */
-    SCHED_DEFAULT, /* awaiting_payment -> defaulted */
-    SCHED_SETTLE,  /* succeeded -> settled */
-    SCHED_PURGE,   /* old rows deleted (functions/housekeeping.sql) */
+    SCHED_OPEN,     /* scheduled -> open */
+    SCHED_CLOSE,    /* open -> succeeded | failed */
+    SCHED_EXPIRE,   /* pending_deposit -> expired */
+    SCHED_DEFAULT,  /* awaiting_payment -> defaulted */
+    SCHED_SETTLE,   /* succeeded -> settled */
+    SCHED_FORECAST, /* forecast snapshots at 25/50/75 % (snapshots.h) */
+    SCHED_PURGE,    /* old rows deleted (functions/housekeeping.sql) */
     SCHED_NKINDS
 };
 
@@ -43,8 +48,12 @@ struct scheduler_stats {
 };
 
 /* Creates the scheduler and starts its first pass as soon as the loop
- * runs. NULL when out of memory. The pool must outlive the scheduler. */
-struct scheduler *scheduler_new(struct event_base *base, struct db_pool *db)
+ * runs; the forecast step computes on wp, with defaults for distributors
+ * without parameters of their own. NULL when out of memory. The pools
+ * must outlive the scheduler. */
+struct scheduler *scheduler_new(struct event_base *base, struct db_pool *db,
+                                struct workpool *wp,
+                                const struct reliability_params *defaults)
     __attribute__((warn_unused_result));
 /* Stops the timer and cancels the statement in flight (its callback will
  * not run). Call before freeing the pool. NULL is accepted. */

@@ -15,6 +15,7 @@
 
 #include "http/conn.h"
 #include "http/metrics.h"
+#include "lib/clientaddr.h"
 #include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -184,6 +185,10 @@ void req_reply_raw(struct req *r, int status, const char *content_type,
                       r->client_id[0] ? r->client_id : r->id);
     if (evhttp_find_header(h, "Cache-Control") == NULL)
         evhttp_add_header(h, "Cache-Control", "no-store");
+    /* no answer is ever read as another type than it says (static files
+     * set it too, with their other headers) */
+    if (evhttp_find_header(h, "X-Content-Type-Options") == NULL)
+        evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     if (srv->stopping)
         evhttp_add_header(h, "Connection", "close");
     struct evbuffer *buf = evbuffer_new();
@@ -255,6 +260,30 @@ const char *req_query(struct req *r, const char *key)
 const char *req_header(struct req *r, const char *key)
 {
     return evhttp_find_header(evhttp_request_get_input_headers(r->ev), key);
+}
+
+/* The proxies of http_trusted_proxies, parsed at the first use of the
+ * configuration string (config_load has refused one that does not parse)
+ * and kept for the life of the process. */
+static struct clientaddr_proxies req_proxies;
+static const char *req_proxies_of;
+
+bool req_client_addr(struct req *r, unsigned char out[16])
+{
+    const char *list = r->srv->cfg->http_trusted_proxies;
+    if (req_proxies_of != list) {
+        if (!clientaddr_parse_proxies(list, &req_proxies))
+            req_proxies.n = 0;
+        req_proxies_of = list;
+    }
+    struct evhttp_connection *conn = evhttp_request_get_connection(r->ev);
+    if (conn == NULL)
+        return false;
+    char *host = NULL; /* libevent's, valid while the connection is */
+    ev_uint16_t port = 0;
+    evhttp_connection_get_peer(conn, &host, &port);
+    return clientaddr_resolve(&req_proxies, host,
+                              req_header(r, "X-Forwarded-For"), out);
 }
 
 cJSON *req_json_object(struct req *r)

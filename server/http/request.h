@@ -95,6 +95,12 @@ const char *req_status_reason(int status);
 const char *req_query(struct req *r, const char *key);
 /* Header or NULL. */
 const char *req_header(struct req *r, const char *key);
+/* Who is asking, for per-client limits (clientaddr.h): the socket peer,
+ * or behind a proxy of http_trusted_proxies the address it forwarded; 16
+ * bytes, IPv4 mapped. false when the peer is unknown (a closed
+ * connection). */
+bool req_client_addr(struct req *r, unsigned char out[16])
+    __attribute__((warn_unused_result));
 
 /* Parses the body as a JSON object with the strict parser. On failure it
  * has already replied 400 invalid_json and returns NULL: just return. */

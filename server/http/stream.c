@@ -9,9 +9,12 @@
 #include <event2/event.h>
 #include <event2/keyvalq_struct.h>
 #include <inttypes.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -122,6 +125,7 @@ bool stream_start(struct req *r, int status, const char *content_type)
     evhttp_add_header(h, "X-Request-Id",
                       r->client_id[0] ? r->client_id : r->id);
     evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     if (srv->stopping)
         evhttp_add_header(h, "Connection", "close");
     stream_watch(r, true);
@@ -168,6 +172,30 @@ size_t stream_pending(struct req *r)
     struct bufferevent *bev =
         evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
     return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
+bool stream_taken(struct req *r, uint64_t *acked, size_t *untaken)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+    struct bufferevent *bev =
+        evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    if (fd < 0)
+        return false;
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    int queued = 0;
+    memset(&ti, 0, sizeof ti);
+    /* a kernel too old for tcpi_bytes_acked answers a shorter struct */
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+        len < offsetof(struct tcp_info, tcpi_bytes_acked) +
+                  sizeof ti.tcpi_bytes_acked ||
+        ioctl(fd, TIOCOUTQ, &queued) != 0)
+        return false;
+    *acked = ti.tcpi_bytes_acked;
+    *untaken = evbuffer_get_length(bufferevent_get_output(bev)) +
+               (size_t)(queued > 0 ? queued : 0);
+    return true;
 }
 
 static void stream_flushed_cb(struct evhttp_connection *evcon, void *arg)

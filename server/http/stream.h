@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http/request.h"
 
@@ -50,6 +51,14 @@ void stream_end(struct req *r, bool complete);
 /* Bytes of the stream handed to the connection and not yet taken by the
  * kernel: a client that stops reading makes it grow (the caller bounds it). */
 size_t stream_pending(struct req *r);
+/* What the client has taken of the connection: *acked, the bytes its TCP
+ * acknowledged so far (it only grows), and *untaken, those written and
+ * not yet acknowledged (stream_pending and what the kernel holds). A
+ * client that stops reading fills its receive window, then nothing more
+ * is acknowledged while *untaken stays above zero. false when the socket
+ * cannot tell (not TCP). */
+bool stream_taken(struct req *r, uint64_t *acked, size_t *untaken)
+    __attribute__((warn_unused_result));
 /* A started stream has no read timeout, and is cut when it has written
  * nothing for secs (http_timeout_s unless set here): a stream that idles
  * longer between writes sets more. */

@@ -33,6 +33,16 @@
  * one and the LISTEN is live (then they are current); else it waits for
  * the reads, which also decide 404 (unknown, draft, cancelled).
  *
+ * Fair shares: one client address (clientaddr.h: an IPv6 one by its /64,
+ * behind a trusted proxy the address it forwarded, as for logins) holds at
+ * most sse_max_streams_per_client streams, one-campaign or many (429
+ * beyond), so that one client cannot take the process's sse_max_streams
+ * from everyone else. A client that stops reading is cut two ways: when
+ * sse_max_buffer_bytes wait unsent, and, since keep-alives alone would
+ * take hours to get there through the socket buffers, when its TCP has
+ * acknowledged nothing for sse_stall_s while bytes wait for it (its
+ * receive window is full), checked at its keep-alives.
+ *
  * Ownership: a stream and its followers live in its request's arena; the
  * request's cleanup hook unlinks them, whatever ends the stream (its end,
  * the client leaving, a drop). A topic is freed when it has no follower,
@@ -53,6 +63,8 @@
 #include "http/reply.h"
 #include "http/request.h"
 #include "http/stream.h"
+#include "lib/clientaddr.h"
+#include "lib/keycount.h"
 #include "lib/log.h"
 #include "live/livenotify.h"
 #include "live/progress.h"
@@ -92,6 +104,14 @@ struct sse_stream {
     bool started;       /* 200 and headers sent */
     bool ending;        /* dropped: freed on the next turn */
     struct sse_sub one; /* the follower of a one-campaign stream */
+
+    /* its client's share (sse.clients), when counted; and whether it
+     * takes its bytes: what its TCP had acknowledged, unchanged since
+     * stuck_ms with bytes waiting (0: not stuck) */
+    bool counted;
+    unsigned char client[16];
+    uint64_t acked;
+    uint64_t stuck_ms;
 };
 
 struct sse_topic {
@@ -128,6 +148,7 @@ static struct {
     struct sse_topic *buckets[SSE_BUCKETS];
     struct sse_stream *streams;
     int nstreams, nmany, nsubs;
+    struct keycount *clients; /* open streams per client address */
     int ntopics;
     uint64_t events, dropped, notifications;
     bool stopping;
@@ -293,6 +314,8 @@ static void sse_stream_cleanup(struct req *r)
     sse.nstreams--;
     if (s->many)
         sse.nmany--;
+    if (s->counted)
+        keycount_give(sse.clients, s->client);
 }
 
 /* A client that has not taken sse_max_buffer_bytes of its stream is
@@ -305,6 +328,39 @@ static bool sse_stream_drop_slow(struct sse_stream *s)
     log_warn("sse: campaign %" PRId64 "%s: dropping a client that stopped "
              "reading (%zu bytes unsent)",
              s->subs[0].id, s->many ? " and others" : "", pending);
+    s->ending = true;
+    sse.dropped++;
+    stream_end(s->r, false);
+    return true;
+}
+
+/* A client whose TCP has acknowledged nothing for sse_stall_s while bytes
+ * of its stream wait (unsent or unacknowledged: its receive window is
+ * full) is cut; true when it was. Checked at its keep-alives, so the cut
+ * comes within sse_stall_s and two keep-alive intervals. */
+static bool sse_stream_cut_stalled(struct sse_stream *s)
+{
+    uint64_t acked;
+    size_t untaken;
+    if (!stream_taken(s->r, &acked, &untaken))
+        return false;
+    uint64_t now = clock_now_ms();
+    if (untaken == 0 || acked != s->acked) {
+        s->acked = acked;
+        s->stuck_ms = 0;
+        return false;
+    }
+    if (s->stuck_ms == 0) {
+        s->stuck_ms = now;
+        return false;
+    }
+    uint64_t stuck = now - s->stuck_ms;
+    if (stuck < (uint64_t)sse.srv->cfg->sse_stall_s * 1000)
+        return false;
+    log_warn("sse: campaign %" PRId64 "%s: cutting a client that has taken "
+             "nothing for %" PRIu64 " s (%zu bytes waiting)",
+             s->subs[0].id, s->many ? " and others" : "", stuck / 1000,
+             untaken);
     s->ending = true;
     sse.dropped++;
     stream_end(s->r, false);
@@ -792,7 +848,7 @@ static void sse_keepalive_cb(evutil_socket_t fd, short what, void *arg)
         struct sse_stream *next = s->next;
         /* false: the client had gone, and s is freed */
         if (s->ka_slot == slot && s->started && !s->ending &&
-            !sse_stream_drop_slow(s) &&
+            !sse_stream_drop_slow(s) && !sse_stream_cut_stalled(s) &&
             !stream_chunk(s->r, ka, sizeof ka - 1, NULL))
             log_debug("sse: a client left");
         s = next;
@@ -801,9 +857,12 @@ static void sse_keepalive_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- opening a stream ---------------------------------------------- */
 
-/* Refuses r when no stream may open now; true when it did. */
-static bool sse_refuse(struct req *r)
+/* Refuses r when no stream may open now (true), else counts it against
+ * its client's share: *counted, with the client's key in client[16]. */
+static bool sse_refuse(struct req *r, bool *counted, unsigned char client[16])
 {
+    *counted = false;
+    memset(client, 0, 16);
     if (sse.stopping || r->srv->stopping) {
         req_reply_error(r, 503, "unavailable", NULL,
                         "The server is shutting down.");
@@ -815,18 +874,41 @@ static bool sse_refuse(struct req *r)
                         "Too many open event streams; try again later.");
         return true;
     }
+    unsigned char addr[16];
+    if (!req_client_addr(r, addr))
+        return false; /* no peer: the connection has gone already */
+    clientaddr_limit_key(addr, client);
+    int limit = r->srv->cfg->sse_max_streams_per_client;
+    if (keycount_get(sse.clients, client) >= limit) {
+        req_add_header(r, "Retry-After", "5");
+        req_reply_error(r, 429, "rate_limited", NULL,
+                        "This address has %d event streams open already: "
+                        "close one, or follow several campaigns on one "
+                        "stream.",
+                        limit);
+        return true;
+    }
+    if (!keycount_take(sse.clients, client, limit)) {
+        req_reply_error(r, 503, "unavailable", NULL, "Out of memory.");
+        return true;
+    }
+    *counted = true;
     return false;
 }
 
 /* Makes r a stream of the campaigns ids[0..n) (ascending, distinct), its
- * followers' last seen counters last[0..n). */
+ * followers' last seen counters last[0..n), counted against the share of
+ * client (when counted) until it ends. */
 static void sse_stream_new(struct req *r, const int64_t *ids, int n,
-                           const int64_t *last, bool many)
+                           const int64_t *last, bool many, bool counted,
+                           const unsigned char client[16])
 {
     struct sse_stream *s = req_alloc(r, sizeof *s);
     memset(s, 0, sizeof *s);
     s->r = r;
     s->many = many;
+    s->counted = counted;
+    memcpy(s->client, client, sizeof s->client);
     s->tag = many ? progress_tag(ids, n) : 0;
     s->subs = many ? req_alloc(r, (size_t)n * sizeof *s->subs) : &s->one;
     memset(s->subs, 0, (size_t)n * sizeof *s->subs);
@@ -889,13 +971,15 @@ static void sse_stream_new(struct req *r, const int64_t *ids, int n,
 
 void sse_open(struct req *r, int64_t campaign_id)
 {
-    if (sse_refuse(r))
+    bool counted;
+    unsigned char client[16];
+    if (sse_refuse(r, &counted, client))
         return;
     /* A malformed Last-Event-ID is ignored, as EventSource ignores a
      * malformed id: the client gets the current state. */
     int64_t last = -1;
     (void)sse_parse_id(req_header(r, "Last-Event-ID"), &last);
-    sse_stream_new(r, &campaign_id, 1, &last, false);
+    sse_stream_new(r, &campaign_id, 1, &last, false, counted, client);
 }
 
 void sse_open_many(struct req *r, const int64_t *ids, int n)
@@ -905,7 +989,9 @@ void sse_open_many(struct req *r, const int64_t *ids, int n)
                         "ids must list 1 to %d campaigns.", PROGRESS_MAX_IDS);
         return;
     }
-    if (sse_refuse(r))
+    bool counted;
+    unsigned char client[16];
+    if (sse_refuse(r, &counted, client))
         return;
     /* a cursor of another list, or a malformed one, is ignored */
     int64_t last[PROGRESS_MAX_IDS];
@@ -913,7 +999,7 @@ void sse_open_many(struct req *r, const int64_t *ids, int n)
                                progress_tag(ids, n), last, n))
         for (int i = 0; i < n; i++)
             last[i] = -1;
-    sse_stream_new(r, ids, n, last, true);
+    sse_stream_new(r, ids, n, last, true, counted, client);
 }
 
 /* ---- life ----------------------------------------------------------- */
@@ -925,8 +1011,9 @@ bool sse_init(struct server *srv)
                               sse_resync_cb, NULL);
     sse.keepalive =
         event_new(srv->base, -1, EV_PERSIST, sse_keepalive_cb, NULL);
+    sse.clients = keycount_new();
     struct timeval tv = {1, 0};
-    return sse.listen != NULL && sse.keepalive != NULL &&
+    return sse.listen != NULL && sse.keepalive != NULL && sse.clients != NULL &&
            event_add(sse.keepalive, &tv) == 0;
 }
 
@@ -968,4 +1055,6 @@ void sse_free(void)
     free(sse.scratch);
     sse.scratch = NULL;
     sse.scratch_cap = 0;
+    keycount_free(sse.clients);
+    sse.clients = NULL;
 }

@@ -10,11 +10,13 @@
  */
 #include "out/outhttp.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "lib/log.h"
@@ -37,8 +39,11 @@ struct outhttp_job {
     void *arg;
     size_t got, max;
     bool capped;
+    bool elsewhere; /* a socket to another address than addr was refused */
+    int family;     /* addr: AF_INET (4 bytes) or AF_INET6 (16) */
+    unsigned char addr[16];
     struct timespec started;
-    char errbuf[CURL_ERROR_SIZE];
+    char errbuf[CURL_ERROR_SIZE]; /* the log's, never a caller's */
     struct outhttp_job *prev, *next;
 };
 
@@ -77,6 +82,57 @@ static long elapsed_ms(const struct timespec *t0)
                   (t1.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
+enum outhttp_error outhttp_error_class(int curl_code)
+{
+    switch ((CURLcode)curl_code) {
+    case CURLE_OK:
+        return OUTHTTP_OK;
+    case CURLE_OPERATION_TIMEDOUT:
+        return OUTHTTP_TIMEOUT;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return OUTHTTP_REFUSED;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_USE_SSL_FAILED:
+        return OUTHTTP_TLS;
+    case CURLE_WRITE_ERROR:
+    case CURLE_FILESIZE_EXCEEDED:
+        return OUTHTTP_TOO_LARGE;
+    default:
+        return OUTHTTP_FAILED;
+    }
+}
+
+const char *outhttp_error_text(enum outhttp_error e)
+{
+    switch (e) {
+    case OUTHTTP_OK:
+        return "ok";
+    case OUTHTTP_TIMEOUT:
+        return "timeout";
+    case OUTHTTP_REFUSED:
+        return "connection refused";
+    case OUTHTTP_TLS:
+        return "TLS failure";
+    case OUTHTTP_TOO_LARGE:
+        return "response too large";
+    case OUTHTTP_ADDRESS:
+        return "address not allowed";
+    case OUTHTTP_FAILED:
+        return "connection failed";
+    }
+    return "connection failed";
+}
+
 /* Hands every finished transfer to its callback. */
 static void check_done(struct outhttp *oh)
 {
@@ -92,19 +148,19 @@ static void check_done(struct outhttp *oh)
         CURLcode rc = msg->data.result;
         long status = 0;
         curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
-        char err[CURL_ERROR_SIZE + 64];
-        const char *error = NULL;
+        enum outhttp_error error = OUTHTTP_OK;
         if (j->capped) {
             /* the status came back whole: a 2xx is an answer */
-            if (status < 200 || status > 299) {
-                snprintf(err, sizeof err, "response body over %zu bytes: cut",
-                         j->max);
-                error = err;
-            }
+            if (status < 200 || status > 299)
+                error = OUTHTTP_TOO_LARGE;
+        } else if (j->elsewhere) {
+            error = OUTHTTP_ADDRESS;
+            log_warn("outhttp: curl meant to connect to another address than "
+                     "the checked one: refused");
         } else if (rc != CURLE_OK) {
-            snprintf(err, sizeof err, "%s%s%s", curl_easy_strerror(rc),
-                     j->errbuf[0] ? ": " : "", j->errbuf);
-            error = err;
+            error = outhttp_error_class(rc);
+            log_debug("outhttp: %s%s%s", curl_easy_strerror(rc),
+                      j->errbuf[0] ? ": " : "", j->errbuf);
             if (rc == CURLE_OPERATION_TIMEDOUT)
                 status = 0; /* a status line without a whole reply */
         }
@@ -176,6 +232,31 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
     }
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     return evtimer_add(oh->timer, &tv) == 0 ? 0 : -1;
+}
+
+/* Every socket curl opens: only to the address the caller checked. A
+ * name that curl turned into another (an internationalised one in a
+ * UTF-8 locale, say) would miss the pin and be looked up again; here that
+ * connection is refused instead of made. */
+static curl_socket_t opensocket_cb(void *clientp, curlsocktype purpose,
+                                   struct curl_sockaddr *a)
+{
+    struct outhttp_job *j = clientp;
+    bool same = false;
+    if (purpose == CURLSOCKTYPE_IPCXN && a->family == j->family) {
+        if (a->family == AF_INET) {
+            const struct sockaddr_in *in = (const void *)&a->addr;
+            same = memcmp(&in->sin_addr, j->addr, 4) == 0;
+        } else if (a->family == AF_INET6) {
+            const struct sockaddr_in6 *in6 = (const void *)&a->addr;
+            same = memcmp(&in6->sin6_addr, j->addr, 16) == 0;
+        }
+    }
+    if (!same) {
+        j->elsewhere = true;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
 }
 
 /* Reads the body up to the cap; beyond it the transfer is cut. */
@@ -254,16 +335,26 @@ struct outhttp_job *outhttp_post(struct outhttp *oh,
     j->cb = cb;
     j->arg = arg;
     j->max = rq->max_response;
+    j->family = strchr(rq->addr, ':') ? AF_INET6 : AF_INET;
+    if (inet_pton(j->family, rq->addr, j->addr) != 1) {
+        free(j);
+        return NULL;
+    }
     j->easy = curl_easy_init();
     if (j->easy == NULL) {
         free(j);
         return NULL;
     }
-    /* "host:port:address"; an IPv6 address goes in brackets */
-    char pin[512];
-    snprintf(pin, sizeof pin, strchr(rq->addr, ':') ? "%s:%d:[%s]" : "%s:%d:%s",
-             rq->host, rq->port, rq->addr);
-    bool ok = (j->resolve = curl_slist_append(NULL, pin)) != NULL;
+    /* "host:port:address", an IPv6 address in brackets; a literal host
+     * is its own address (and an IPv6 one has no form there) */
+    bool ok = true;
+    if (!rq->literal) {
+        char pin[512];
+        snprintf(pin, sizeof pin,
+                 j->family == AF_INET6 ? "%s:%d:[%s]" : "%s:%d:%s", rq->host,
+                 rq->port, rq->addr);
+        ok = (j->resolve = curl_slist_append(NULL, pin)) != NULL;
+    }
     for (const char *const *h = rq->headers; ok && *h; h++) {
         struct curl_slist *n = curl_slist_append(j->headers, *h);
         ok = n != NULL;
@@ -299,6 +390,9 @@ struct outhttp_job *outhttp_post(struct outhttp *oh,
          curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb) == CURLE_OK &&
          curl_easy_setopt(e, CURLOPT_WRITEDATA, j) == CURLE_OK &&
          curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf) == CURLE_OK &&
+         curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb) ==
+             CURLE_OK &&
+         curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, j) == CURLE_OK &&
          curl_easy_setopt(e, CURLOPT_PRIVATE, j) == CURLE_OK;
     if (!ok) {
         curl_easy_cleanup(j->easy);

@@ -7,9 +7,16 @@
  * name), no redirects followed, http and https only, no proxy from the
  * environment, a connect and a total timeout, a cap on the response body
  * read (beyond it the transfer is cut), and the connection made to the
- * address the caller gives (CURLOPT_RESOLVE: the address the caller
- * checked, so curl does no lookup of its own). Connections are kept alive
- * and reused between requests to the same host.
+ * address the caller gives: CURLOPT_RESOLVE pins the URL's host name to
+ * it (a literal address needs no pin: curl looks nothing up), and every
+ * socket curl opens is checked against it (CURLOPT_OPENSOCKETFUNCTION), so
+ * that whatever name curl ends up connecting to, it connects to that
+ * address or not at all. Connections are kept alive and reused between
+ * requests to the same host.
+ *
+ * A failure is reported as a class (timeout, refused, TLS...), never in
+ * curl's words: those would show a receiver's owner more of a host than
+ * whether it took the request.
  */
 #ifndef GROUPBUYD_OUTHTTP_H
 #define GROUPBUYD_OUTHTTP_H
@@ -25,6 +32,7 @@ struct outhttp_request {
     const char *url;
     const char *host;           /* the URL's host, brackets removed */
     int port;                   /* the URL's port (default filled in) */
+    bool literal;               /* host is an address (no pin needed) */
     const char *addr;           /* numeric address to connect to */
     const char *const *headers; /* "Name: value", NULL-terminated */
     const char *body;
@@ -33,11 +41,28 @@ struct outhttp_request {
     size_t max_response; /* bytes of body read at most */
 };
 
-/* status: the HTTP status, 0 when none came back; error: NULL on a
- * complete exchange, else a short sentence (timeout, refused, TLS...).
- * A response cut at max_response keeps its status; error says so unless
- * the status is a 2xx (the receiver answered). */
-typedef void outhttp_done_cb(void *arg, long status, const char *error,
+/* Why a transfer did not complete. */
+enum outhttp_error {
+    OUTHTTP_OK = 0,    /* a complete exchange, whatever its status */
+    OUTHTTP_TIMEOUT,   /* no whole answer in time */
+    OUTHTTP_REFUSED,   /* no connection: refused, unreachable */
+    OUTHTTP_TLS,       /* the TLS handshake or the certificate */
+    OUTHTTP_TOO_LARGE, /* the answer passed max_response */
+    OUTHTTP_ADDRESS,   /* curl meant to connect elsewhere than addr */
+    OUTHTTP_FAILED,    /* anything else: reset, not HTTP, ... */
+};
+
+/* The class of a CURLcode (an int here: no curl header for callers). */
+enum outhttp_error outhttp_error_class(int curl_code);
+
+/* A few words for the class ("timeout"), as a delivery log shows it. */
+const char *outhttp_error_text(enum outhttp_error e);
+
+/* status: the HTTP status, 0 when none came back; error: OUTHTTP_OK on a
+ * complete exchange, else its class. A response cut at max_response keeps
+ * its status; error says so unless the status is a 2xx (the receiver
+ * answered). */
+typedef void outhttp_done_cb(void *arg, long status, enum outhttp_error error,
                              long duration_ms);
 
 struct outhttp *outhttp_new(struct event_base *base)

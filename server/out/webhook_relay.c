@@ -67,8 +67,8 @@ static struct db_stmt relay_fanout =
 static struct db_stmt relay_claim =
     DB_STMT("webhook_claim",
             "SELECT delivery_id, url, secret, event_id, body, attempts"
-            "  FROM gb_webhook_claim($1, $2)",
-            2);
+            "  FROM gb_webhook_claim($1, $2, $3, $4, $5, $6)",
+            6);
 static struct db_stmt relay_record =
     DB_STMT("webhook_record",
             "SELECT gb_webhook_record($1, $2, $3, $4, $5, $6, $7, $8)", 8);
@@ -161,11 +161,12 @@ static void item_record(struct relay_item *it, long status, const char *error,
     }
 }
 
-static void sent_cb(void *arg, long status, const char *error, long ms)
+static void sent_cb(void *arg, long status, enum outhttp_error error, long ms)
 {
     struct relay_item *it = arg;
     it->xfer = NULL;
-    item_record(it, status, error, ms);
+    item_record(it, status,
+                error == OUTHTTP_OK ? NULL : outhttp_error_text(error), ms);
 }
 
 /* The host is checked: sign and send to the checked address. */
@@ -205,9 +206,10 @@ static void target_cb(void *arg, const struct webhook_target *t,
     snprintf(eid, sizeof eid, "X-Groupbuyd-Event-Id: %s", it->event_id);
     const char *headers[] = {"Content-Type: application/json", sig, eid, NULL};
     struct outhttp_request rq = {
-        .url = it->url,
+        .url = t->url,
         .host = t->host,
         .port = t->port,
+        .literal = t->literal,
         .addr = t->addr,
         .headers = headers,
         .body = it->body,
@@ -280,11 +282,16 @@ static void fanned_cb(const struct db_result *res, void *arg)
         relay_schedule(w, w->cfg->webhook_poll_ms);
         return;
     }
-    char limit[16], lease[16];
+    const struct config *cfg = w->cfg;
+    char limit[16], lease[16], eslots[16], dslots[16], rate[16], burst[16];
     snprintf(limit, sizeof limit, "%d", free_slots);
     snprintf(lease, sizeof lease, "%d",
-             w->cfg->webhook_timeout_ms + RELAY_LEASE_SLACK);
-    const char *params[] = {limit, lease};
+             cfg->webhook_timeout_ms + RELAY_LEASE_SLACK);
+    snprintf(eslots, sizeof eslots, "%d", cfg->webhook_endpoint_slots);
+    snprintf(dslots, sizeof dslots, "%d", cfg->webhook_distributor_slots);
+    snprintf(rate, sizeof rate, "%d", cfg->webhook_host_rate);
+    snprintf(burst, sizeof burst, "%d", cfg->webhook_host_burst);
+    const char *params[] = {limit, lease, eslots, dslots, rate, burst};
     w->job = db_query(w->db, &relay_claim, params, claimed_cb, w);
     if (w->job == NULL) {
         w->ticking = false;

@@ -6,10 +6,17 @@
  * lease (functions/webhooks.sql), then for each: checks and resolves the
  * URL's host again (webhook_target.h: the address may have changed since
  * the endpoint was saved), POSTs the signed event to the checked address
- * (outhttp.h), and records the attempt. No transaction is open while a
- * request is on the network. Several processes share the work: a row is
- * claimed by one at a time, and a process killed mid-request leaves a
- * lease that expires, after which the delivery is claimed again.
+ * (outhttp.h), and records the attempt, a failure as its class. No
+ * transaction is open while a request is on the network. Several
+ * processes share the work: a row is claimed by one at a time, and a
+ * process killed mid-request leaves a lease that expires, after which the
+ * delivery is claimed again.
+ *
+ * The claim shares the relay fairly (DESIGN.md "Notifications"): at most
+ * webhooks.distributor_slots deliveries of one distributor and
+ * endpoint_slots of one endpoint in flight over all processes, turns
+ * between distributors, and at most host_rate requests a second to one
+ * target host; a receiver that never answers holds its share, no more.
  */
 #ifndef GROUPBUYD_WEBHOOK_RELAY_H
 #define GROUPBUYD_WEBHOOK_RELAY_H

@@ -24,9 +24,10 @@ import customers from './customers.js';
 import finance from './finance.js';
 import webhooks from './webhooks.js';
 import staffScreen from './staff.js';
+import model from './model.js';
 
 const SCREENS = [login, campaigns, editor, dashboard, audience, products, stock, pickupPoints,
-  fulfilment, afterSales, customers, finance, webhooks, staffScreen];
+  fulfilment, afterSales, customers, finance, webhooks, staffScreen, model];
 
 const nav = document.getElementById('nav');
 

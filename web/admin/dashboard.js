@@ -1,6 +1,8 @@
 // admin/dashboard.js - one campaign: live progress (the event stream),
-// counts by status, the forecast while it can still change and its
-// outcome once closed (never a forecast for a closed campaign), the
+// counts by status, the forecast while it can still change (the people in
+// and those still to come, the ladder shaded by each tier's chance:
+// forecast.js) and its outcome once closed (never a forecast for a closed
+// campaign), the
 // participants by name with score and deposit, and the actions its state
 // allows (edit, publish, extend, cancel; invite; fulfil; the settlement).
 import { t } from '../lib/i18n.js';
@@ -8,6 +10,7 @@ import { h, fill, mount, ladder, progressBar, money, dateTime, watchCampaign } f
 import { api, main, can, toast, errorText, badge, word, fetchAll, dataTable, empty, customerLabel } from './shell.js';
 import { fromLocalInput } from './editor.js';
 import { pad } from './shell.js';
+import { forecastView, shadeLadder } from './forecast.js';
 
 const CLOSED = ['succeeded', 'failed', 'cancelled', 'settled'];
 
@@ -17,7 +20,7 @@ function toLocalInput(iso) {
 }
 
 // What the campaign's figures say: the outcome once closed, else the
-// forecast the API answers, saying what it counts (the people already in).
+// forecast the API answers (the people in and those still to come).
 export function outlook(c) {
   const p = c.progress || {};
   const n = p.participants ?? 0;
@@ -31,14 +34,8 @@ export function outlook(c) {
       return h('p', { class: 'outcome' }, t('dash.cancelled'));
     case 'draft':
       return h('p', { class: 'outcome muted' }, t('dash.draft'));
-    default: {
-      const f = c.forecast || {};
-      return h('div', { class: 'forecast' },
-        h('p', {}, t('dash.forecast', {
-          n, e: (f.expected_participants ?? 0).toFixed(1), pct: Math.round((f.success_probability ?? 0) * 100),
-        })),
-        h('p', { class: 'hint' }, t('dash.forecastHint', { min: c.min_participants })));
-    }
+    default:
+      return forecastView(c);
   }
 }
 
@@ -59,7 +56,8 @@ async function dashboardPage({ id, ctx }) {
       h('p', { class: 'big-number' }, h('span', { class: 'participants' }, t('a.nParticipants', { n: p.participants ?? 0 })),
         ' · ', t('c.units', { n: p.quantity ?? 0 }), ' · ', h('strong', { class: 'price-now' },
           money(CLOSED.includes(c.status) ? (c.final_unit_price_cents ?? p.current_unit_price_cents) : p.current_unit_price_cents))),
-      CLOSED.includes(c.status) ? null : progressBar(c), ladder(c));
+      CLOSED.includes(c.status) ? null : progressBar(c),
+      shadeLadder(ladder(c), CLOSED.includes(c.status) ? null : c.forecast?.tier_probabilities));
   }
   function drawStats() {
     const s = c.stats || {};

@@ -10,10 +10,13 @@
 // campaign may change only its end, description, ladder and a larger cap
 // (API.md; the cap reserves the difference from the product's available
 // stock, shown beside the product): the other inputs are shown but
-// disabled, and an end left as it was is not sent.
+// disabled, and an end left as it was is not sent. Below the ladder, the
+// planner's forecast of the form as it stands (forecast.js): asked again
+// as the ladder or the minimum change, margin per tier.
 import { t } from '../lib/i18n.js';
 import { h, fill, mount, money } from '../lib/ui.js';
 import { api, main, can, toast, field, cents, yuan, fetchAll, pad } from './shell.js';
+import { plannerPanel } from './forecast.js';
 
 // The price a count pays: the lowest tier whose threshold it reached
 // (DESIGN.md: tiers ascend in threshold and descend in price).
@@ -228,7 +231,32 @@ async function editorPage({ id, ctx }) {
         checked: (c.pickup_point_ids || []).includes(p.id) }), `${p.name} · ${p.leader_name}`))
       : h('p', {}, t('ed.noPoints'), ' ', h('a', { href: '#/pickup-points' }, t('pp.add'))));
 
+  // What the planner is asked: the form's campaign, or null while a tier,
+  // a date or the minimum is missing.
+  function planBody() {
+    // the inputs themselves: a locked campaign's are disabled, out of FormData
+    const val = (k) => formEl.elements[k]?.value ?? '';
+    const num = (k) => (val(k) === '' ? NaN : Number(val(k)));
+    const rows = tiers.read();
+    const starts = new Date(val('starts_at'));
+    const ends = new Date(val('ends_at'));
+    if (!rows.length || rows.some((r) => !Number.isFinite(r.threshold) || !Number.isFinite(r.unit_price_cents))
+      || !Number.isFinite(num('min_participants')) || Number.isNaN(starts.getTime()) || Number.isNaN(ends.getTime())) {
+      return null;
+    }
+    const body = {
+      product_id: Number(productSelect.value), starts_at: fromLocalInput(val('starts_at')),
+      ends_at: fromLocalInput(val('ends_at')), tier_basis: basis.value, tiers: readTiers(),
+      min_participants: num('min_participants'), min_score: num('min_score') || 0,
+    };
+    if (Number.isFinite(num('max_quantity'))) body.max_quantity = num('max_quantity');
+    if (Number.isFinite(num('per_customer_limit'))) body.per_customer_limit = num('per_customer_limit');
+    return body;
+  }
+  const planner = plannerPanel(planBody);
+
   function drawAll() {
+    planner.update();
     const p = productOf(Number(productSelect.value));
     fill(productInfo, p ? [t('ed.productInfo', { list: money(p.list_price_cents), cost: money(p.cost_price_cents) }),
       ' · ', t('ed.available', { n: p.available })] : '');
@@ -302,6 +330,7 @@ async function editorPage({ id, ctx }) {
   field('tier_basis', t('a.tierBasis'), basis),
   h('fieldset', {}, h('legend', {}, t('a.tiers')), h('div', { class: 'tiers-layout' }, tiers,
     h('div', { class: 'preview-box' }, h('h2', { class: 'h3' }, t('a.preview')), preview))),
+  planner.el,
   num('min_participants', t('a.minParticipants'), c.min_participants),
   locked ? field('max_quantity', t('a.maxQuantity'), h('input', { type: 'number', min: c.max_quantity, value: c.max_quantity }),
     t('ed.growHint')) : num('max_quantity', t('a.maxQuantity'), c.max_quantity),
@@ -314,10 +343,13 @@ async function editorPage({ id, ctx }) {
   if (locked) {
     formEl.querySelectorAll('input, select, textarea, button').forEach((el) => {
       const inTiers = el.closest('[data-field=tiers]');
-      const keep = inTiers || ['ends_at', 'description', 'max_quantity'].includes(el.name) || el.type === 'submit';
+      const keep = inTiers || el.closest('#planner') || ['ends_at', 'description', 'max_quantity'].includes(el.name)
+        || el.type === 'submit';
       if (!keep) el.disabled = true;
     });
   }
+  formEl.addEventListener('input', planner.update);
+  formEl.addEventListener('change', planner.update);
   mount(main, h('h1', {}, c.id ? t('a.editCampaign') : t('a.newCampaign')), formEl);
   drawAll();
   policy.refresh();

@@ -1,8 +1,8 @@
 /*
  * admin.h - the routes of a distributor's staff (owner, operator, and
  * finance where it reads): its staff, catalogue, campaigns, customers,
- * invitations, reports, webhooks, pickup points, fulfilment and
- * after-sales.
+ * invitations, reports, forecasts and the reliability model, webhooks,
+ * pickup points, fulfilment and after-sales.
  */
 #ifndef GROUPBUYD_ADMIN_H
 #define GROUPBUYD_ADMIN_H
@@ -46,6 +46,15 @@ void participations_list(struct req *r);
 void invitations_audience(struct req *r);
 void invitations_create(struct req *r);
 void invitations_report(struct req *r);
+
+/* forecasts.c */
+void forecasts_ladder(struct req *r);
+
+/* model.c */
+void model_refit(struct req *r);
+void model_params_get(struct req *r);
+void model_params_put(struct req *r);
+void model_params_delete(struct req *r);
 
 /* reports.c */
 void reports_events(struct req *r);

@@ -6,8 +6,10 @@
  *
  * Every campaign reply is the campaign's JSON built whole by SQL, with its
  * "progress" (engine/campaign_view.h); the staff view's "stats" too. Its
- * "forecast" (forecast module over p_complete_at_join of the live
- * participations) is added to the parsed object with cJSON. Every write is
+ * "forecast" (engine/campaign_forecast.h: the people in and those still to
+ * come; null once the campaign closed) is added to the parsed object with
+ * cJSON, computed on the worker pool when the campaign is large. Every
+ * write is
  * a function of functions/campaigns.sql (gb_campaign_create, _publish,
  * _cancel_audited), which records its audit line in the write's
  * transaction.
@@ -27,7 +29,7 @@
 
 #include "api/admin/admin.h"
 #include "api/admin/campaign_form.h"
-#include "domain/forecast.h"
+#include "engine/campaign_forecast.h"
 #include "engine/campaign_view.h"
 #include "engine/idem.h"
 #include "http/reply.h"
@@ -325,91 +327,26 @@ void campaigns_list(struct req *r)
         return;
 }
 
-/* Columns: the staff view (functions/campaigns.sql), the participants
- * counted, min_participants, the live participations' p_complete_at_join
- * (array text or NULL) and the status. */
+/* Columns: the staff view (functions/campaigns.sql), then the forecast's
+ * inputs (gb_forecast_inputs, functions/forecast.sql). */
 static struct db_stmt campaign_get =
     DB_STMT("campaign_get",
-            "SELECT gb_campaign_staff_view(c)::text, k.participants,"
-            "       c.min_participants,"
-            "       (SELECT array_agg(p.p_complete_at_join ORDER BY p.id)"
-            "          FROM participations p WHERE p.campaign_id = c.id"
-            "           AND p.status IN ('pending_deposit', 'active'))::text,"
-            "       c.status"
-            "  FROM campaigns c, LATERAL gb_campaign_counted(c) k"
+            "SELECT gb_campaign_staff_view(c)::text, f.*"
+            "  FROM campaigns c, LATERAL gb_forecast_inputs(c) f"
             " WHERE c.distributor_id = $1 AND c.id = $2",
             2);
 
-/* The forecast's two figures: over the live participations'
- * p_complete_at_join (array text "{0.75,0.6}" or NULL) while the campaign
- * can still change; a closed campaign's outcome is known (1 or 0, the
- * participants counted). False on bad data or no memory. */
-static bool campaigns_forecast(PGresult *res, double *expected, double *prob)
-{
-    int64_t minp, counted;
-    const char *status = PQgetvalue(res, 0, 4);
-    if (!campaign_form_cell_int(res, 0, 2, &minp) ||
-        !campaign_form_cell_int(res, 0, 1, &counted))
-        return false;
-    *expected = 0;
-    *prob = 0;
-    if (strcmp(status, "succeeded") == 0 || strcmp(status, "settled") == 0) {
-        *expected = (double)counted;
-        *prob = 1;
-    } else if (strcmp(status, "failed") != 0 &&
-               strcmp(status, "cancelled") != 0 && !PQgetisnull(res, 0, 3)) {
-        const char *s = PQgetvalue(res, 0, 3);
-        size_t cap = 1;
-        for (const char *q = s; *q; q++)
-            cap += *q == ',';
-        double *p = malloc(cap * sizeof *p);
-        if (p == NULL)
-            return false;
-        size_t n = 0;
-        bool ok = *s == '{';
-        for (const char *q = s + 1; ok && *q != '}'; n++) {
-            char *end = NULL;
-            if (n < cap)
-                p[n] = strtod(q, &end);
-            ok = end != NULL && end != q && (*end == ',' || *end == '}');
-            if (ok)
-                q = *end == ',' ? end + 1 : end;
-        }
-        ok = ok && forecast_expected_participants(p, n, expected) &&
-             forecast_success_probability(p, n, minp, prob);
-        free(p);
-        return ok;
-    }
-    return true;
-}
-
-/* A number as the forecast has always been printed (%.15g). */
-static cJSON *campaigns_figure(double v)
-{
-    char text[32];
-    snprintf(text, sizeof text, "%.15g", v);
-    return cJSON_CreateRaw(text);
-}
-
 /* The staff view SQL built with the "forecast" member added: parsed,
  * added with cJSON, printed (json_print_exact keeps SQL's numbers as they
- * were written). NULL when the view is missing or unreadable, or no
- * memory. */
-static char *campaigns_view_with_forecast(struct req *r, PGresult *res,
-                                          double expected, double prob)
+ * were written). NULL when the view is unreadable, or no memory. */
+static char *campaigns_view_with_forecast(struct req *r, const char *view,
+                                          const struct campaign_forecast *f)
 {
-    const char *view = PQgetvalue(res, 0, 0);
     struct json_parse_error err;
-    cJSON *obj = PQgetisnull(res, 0, 0)
-                     ? NULL
-                     : json_parse_strict(view, strlen(view), &err);
-    cJSON *forecast = cJSON_CreateObject();
+    cJSON *obj = json_parse_strict(view, strlen(view), &err);
+    cJSON *forecast = campaign_forecast_json(f);
     char *out = NULL;
     if (cJSON_IsObject(obj) && forecast != NULL &&
-        cJSON_AddItemToObject(forecast, "expected_participants",
-                              campaigns_figure(expected)) &&
-        cJSON_AddItemToObject(forecast, "success_probability",
-                              campaigns_figure(prob)) &&
         cJSON_AddItemToObject(obj, "forecast", forecast)) {
         forecast = NULL; /* obj's */
         char *text = json_print_exact(obj);
@@ -422,6 +359,32 @@ static char *campaigns_view_with_forecast(struct req *r, PGresult *res,
     return out;
 }
 
+static void campaigns_forecast_done(struct campaign_forecast *f, bool cancelled,
+                                    void *arg)
+{
+    struct req *r = arg;
+    const char *view = r->state;
+    if (cancelled) {
+        campaign_forecast_free(f);
+        req_reply_error(r, 503, "unavailable", NULL,
+                        "The server is shutting down; retry.");
+        return;
+    }
+    if (!f->closed && !f->ok) {
+        campaign_forecast_free(f);
+        req_reply_error(r, 500, "internal", NULL,
+                        "The forecast could not be computed.");
+        return;
+    }
+    char *text = campaigns_view_with_forecast(r, view, f);
+    campaign_forecast_free(f);
+    if (text == NULL) {
+        campaign_view_bad_data(r);
+        return;
+    }
+    req_reply_raw(r, 200, "application/json", text, strlen(text));
+}
+
 static void campaigns_get_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
@@ -429,22 +392,28 @@ static void campaigns_get_cb(const struct db_result *res, void *arg)
         req_reply_db_error(r, res);
         return;
     }
-    if (PQntuples(res->res) != 1) {
+    if (PQntuples(res->res) != 1 || PQgetisnull(res->res, 0, 0)) {
         req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
         return;
     }
-    double expected, prob;
-    if (!campaigns_forecast(res->res, &expected, &prob)) {
+    struct campaign_forecast *f = campaign_forecast_new();
+    if (f == NULL) {
+        req_reply_error(r, 500, "internal", NULL, "Out of memory.");
+        return;
+    }
+    if (!campaign_forecast_read(f, res->res, 0, 1, &r->srv->cfg->reliability)) {
+        campaign_forecast_free(f);
         req_reply_error(r, 500, "internal", NULL,
-                        "The forecast could not be computed.");
+                        "The forecast's inputs cannot be read.");
         return;
     }
-    char *text = campaigns_view_with_forecast(r, res->res, expected, prob);
-    if (text == NULL) {
-        campaign_view_bad_data(r);
-        return;
+    r->state = req_strdup(r, PQgetvalue(res->res, 0, 0));
+    if (!campaign_forecast_start(r->srv->work, f, campaigns_forecast_done, r)) {
+        campaign_forecast_free(f);
+        req_add_header(r, "Retry-After", "1");
+        req_reply_error(r, 503, "unavailable", NULL,
+                        "Too many forecasts at once; retry shortly.");
     }
-    req_reply_raw(r, 200, "application/json", text, strlen(text));
 }
 
 /* GET /v1/admin/campaigns/{id} (staff) -> campaign with progress, stats,

@@ -11,7 +11,8 @@
  * (functions/customers.sql, "Privacy between distributors"): the login
  * masked, the event counts and the history from its own campaigns. The
  * score is the one a join would use: the customer's history with every
- * distributor, the VIP prior of the caller's distributor (joinengine.c);
+ * distributor, the VIP prior and the model parameters of the caller's
+ * distributor (its own when it adopted some: joinengine_params_cell);
  * only the figure shows. A VIP change is audited with the level before
  * and after (gb_customer_vip_set).
  */
@@ -29,22 +30,24 @@
 #define CUSTOMER_HISTORY_ITEMS "20" /* the latest participations shown */
 
 /* Columns: the customer, the VIP level, the whole history for the score
- * (COL_HISTORY, 8 columns), the distributor's own event counts (one per
- * kind, in reliability_event_kind order) and its own latest
- * participations. */
+ * (COL_HISTORY, 8 columns, decayed at the distributor's half-life), the
+ * distributor's own event counts (one per kind, in reliability_event_kind
+ * order), its own latest participations and its model parameters. */
 enum { COL_CUSTOMER, COL_VIP, COL_HISTORY, COL_OWN_EVENTS = COL_HISTORY + 8 };
 #define COL_OWN_HISTORY (COL_OWN_EVENTS + RELIABILITY_EVENT_KINDS)
+#define COL_PARAMS      (COL_OWN_HISTORY + 1)
 
 static struct db_stmt customer_get = DB_STMT(
     "staff_customer_get",
     "SELECT gb_customer_staff_json(cu)::text, coalesce(v.vip_level, 0), h.*,"
     "       e.completed, e.withdrawn, e.defaulted, e.deposit_expired,"
     "       gb_customer_own_history($1, cu.id, " CUSTOMER_HISTORY_ITEMS
-    ")::text"
+    ")::text, gb_reliability_params($1)"
     "  FROM customers cu"
     "  LEFT JOIN customer_vip v ON v.distributor_id = $1"
     "        AND v.customer_id = cu.id"
-    " CROSS JOIN gb_customer_history(cu.id, $3) h"
+    " CROSS JOIN gb_customer_history(cu.id,"
+    "                                gb_reliability_half_life($1, $3)) h"
     " CROSS JOIN gb_customer_own_events($1, cu.id) e"
     " WHERE cu.id = $2 AND gb_customer_visible($1, cu.id)",
     3);
@@ -67,8 +70,11 @@ static void customers_got_cb(const struct db_result *res, void *arg)
     }
     int vip = atoi(PQgetvalue(pg, 0, COL_VIP));
     struct reliability_result score;
-    if (!joinengine_history_score(&r->srv->cfg->reliability, pg, 0, COL_HISTORY,
-                                  vip, &score, NULL)) {
+    struct reliability_params params;
+    if (!joinengine_params_cell(&r->srv->cfg->reliability, pg, 0, COL_PARAMS,
+                                &params) ||
+        !joinengine_history_score(&params, pg, 0, COL_HISTORY, vip, &score,
+                                  NULL)) {
         req_reply_error(r, 500, "internal", NULL,
                         "The customer's history cannot be scored.");
         return;

@@ -19,8 +19,11 @@
  * order_pickup_codes, which only the customer's statements read. At
  * pickup the handler reads salt and hash, hashes the code given and
  * compares with CRYPTO_memcmp; gb_order_pickup then counts a wrong code and
- * locks the order for 15 minutes at the fifth (429). A malformed code (not
- * six digits) is 400 and not counted.
+ * locks the order for 15 minutes at the fifth (429). Wrong codes are also
+ * counted per staff member and per pickup point: past either budget every
+ * pickup they make is 429 until older failures age out, so that guesses
+ * spread over many orders stop too. A malformed code (not six digits) is
+ * 400 and not counted.
  */
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
@@ -330,11 +333,29 @@ static struct db_stmt order_pickup_read =
             "  FROM orders o WHERE o.distributor_id = $1 AND o.id = $2",
             2);
 
-static struct db_stmt order_pickup_write =
-    DB_STMT("order_pickup_write",
-            "SELECT outcome, body::text"
-            "  FROM gb_order_pickup($1, $2, decode($3, 'hex'), $4::boolean)",
-            4);
+static struct db_stmt order_pickup_write = DB_STMT(
+    "order_pickup_write",
+    "SELECT outcome, body::text"
+    "  FROM gb_order_pickup($1, $2, $3, decode($4, 'hex'), $5::boolean)",
+    5);
+
+/* The budgets' outcomes; the rest are every transition's. */
+static void fulfilment_picked_cb(const struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    const char *outcome =
+        res->status == DB_OK ? PQgetvalue(res->res, 0, 0) : "";
+    if (strcmp(outcome, "staff_budget") == 0)
+        req_reply_error(r, 429, "rate_limited", "pickup_code",
+                        "Too many wrong pickup codes from this account in "
+                        "15 minutes: try again later.");
+    else if (strcmp(outcome, "point_budget") == 0)
+        req_reply_error(r, 429, "rate_limited", "pickup_code",
+                        "Too many wrong pickup codes at this pickup point in "
+                        "15 minutes: try again later.");
+    else
+        order_outcome_cb(res, arg);
+}
 
 static void fulfilment_pickup_read_cb(const struct db_result *res, void *arg)
 {
@@ -359,16 +380,18 @@ static void fulfilment_pickup_read_cb(const struct db_result *res, void *arg)
         crypto_hex_decode(hash_hex, strlen(hash_hex), stored, sizeof stored) &&
         fulfilment_code_hash(salt, code, seen) &&
         CRYPTO_memcmp(seen, stored, sizeof stored) == 0;
-    const char *params[] = {req_tenant_param(r),
+    const char *params[] = {req_tenant_param(r), fulfilment_int(r, r->who.id),
                             fulfilment_int(r, r->params[0]), hash_hex,
                             match ? "true" : "false"};
-    if (!req_query_db(r, &order_pickup_write, params, order_outcome_cb))
+    if (!req_query_db(r, &order_pickup_write, params, fulfilment_picked_cb))
         return;
 }
 
 /* POST /v1/admin/orders/{id}/pickup {pickup_code} (owner, operator) -> 200
  * order (picked_up) | 400 (not six digits) | 404 | 409 invalid_state (not
- * ready, or a wrong code) | 429 rate_limited (five wrong codes: 15 min) */
+ * ready, or a wrong code) | 429 rate_limited (five wrong codes on the
+ * order: 15 min; or the staff member's or the pickup point's budget of
+ * wrong codes spent) */
 void fulfilment_pickup(struct req *r)
 {
     cJSON *body = req_json_object(r);

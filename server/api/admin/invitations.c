@@ -4,8 +4,9 @@
  * operator).
  *
  * The candidates are read with their histories in one statement
- * (gb_audience_candidates); each is scored here by the reliability model
- * (the same code as the join's), those below the campaign's min_score are
+ * (gb_audience_candidates, at the distributor's half-life); each is scored
+ * here by the reliability model with the distributor's parameters (the
+ * same code as the join's), those below the campaign's min_score are
  * left out, and the rest ranked by audience.h. What an item shows is the
  * distributor's own (the customer's login masked, its completed count and
  * the reason from this distributor's campaigns); the score alone uses the
@@ -38,13 +39,17 @@ enum {
     COL_BOUGHT,
     COL_LAST_ACTIVE,
     COL_VIP,
-    COL_OWN_COMPLETED, /* completed in this distributor's campaigns */
-    COL_HISTORY        /* the whole history, for the score only */
+    COL_OWN_COMPLETED,           /* completed in this distributor's campaigns */
+    COL_HISTORY,                 /* the whole history, for the score only */
+    COL_PARAMS = COL_HISTORY + 8 /* the distributor's parameters */
 };
 
 static struct db_stmt audience_read = DB_STMT(
     "audience_candidates",
-    "SELECT * FROM gb_audience_candidates($1, $2, $3, $4::bigint[])", 4);
+    "SELECT a.*, gb_reliability_params($1)"
+    "  FROM gb_audience_candidates($1, $2, gb_reliability_half_life($1, $3),"
+    "                              $4::bigint[]) a",
+    4);
 
 struct audience_state {
     int64_t limit;
@@ -59,13 +64,17 @@ static int invitations_audience_build(struct req *r, PGresult *pg,
 {
     int n = 0;
     int min_score = atoi(PQgetvalue(pg, 0, COL_MIN_SCORE));
+    struct reliability_params params;
+    if (!joinengine_params_cell(&r->srv->cfg->reliability, pg, 0, COL_PARAMS,
+                                &params))
+        return -1;
     for (int i = 0; i < PQntuples(pg); i++) {
         if (PQgetisnull(pg, i, COL_CUSTOMER_ID))
             continue;
         struct reliability_result score;
-        if (!joinengine_history_score(
-                &r->srv->cfg->reliability, pg, i, COL_HISTORY,
-                atoi(PQgetvalue(pg, i, COL_VIP)), &score, NULL))
+        if (!joinengine_history_score(&params, pg, i, COL_HISTORY,
+                                      atoi(PQgetvalue(pg, i, COL_VIP)), &score,
+                                      NULL))
             return -1;
         if (score.score < min_score)
             continue;

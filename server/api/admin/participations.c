@@ -4,7 +4,7 @@
  * plus the customer (its display name, its login masked:
  * functions/customers.sql) and the customer's reliability score, the one a
  * join would use (the history with every distributor, this distributor's
- * VIP prior).
+ * VIP prior and model parameters).
  */
 #include <stdint.h>
 
@@ -14,21 +14,25 @@
 #include "http/reply.h"
 #include "http/request.h"
 
-/* Columns: id, participation JSON, then the VIP level and the history; one row
- * with a null id when the campaign has no participation after $2. */
+/* Columns: id, participation JSON, then the VIP level, the history and the
+ * distributor's model parameters; one row with a null id when the campaign
+ * has no participation after $2. */
 static struct db_stmt part_list_campaign = DB_STMT(
     "participation_list_campaign",
     "SELECT p.id,"
     "       (gb_participation_view(p, c)::jsonb"
     "        || jsonb_build_object('customer', "
     "gb_customer_staff_json(cu)))::text,"
-    "       coalesce(v.vip_level, 0), h.*"
+    "       coalesce(v.vip_level, 0), h.*,"
+    "       gb_reliability_params(c.distributor_id)"
     "  FROM campaigns c"
     "  LEFT JOIN participations p ON p.campaign_id = c.id AND p.id > $2"
     "  LEFT JOIN customers cu ON cu.id = p.customer_id"
     "  LEFT JOIN customer_vip v ON v.distributor_id = c.distributor_id"
     "        AND v.customer_id = p.customer_id"
-    "  LEFT JOIN LATERAL gb_customer_history(p.customer_id, $5) h ON true"
+    "  LEFT JOIN LATERAL gb_customer_history("
+    "       p.customer_id, gb_reliability_half_life(c.distributor_id, $5)) h"
+    "    ON true"
     " WHERE c.distributor_id = $1 AND c.id = $4"
     " ORDER BY p.id LIMIT $3",
     5);

@@ -6,9 +6,11 @@
  * http to an allow-listed host; every address the host resolves to must be
  * public unless the host is allow-listed) before anything is written; the
  * relay checks it again at each delivery, since a name may resolve
- * elsewhere later. The secret is made here, returned once by the create,
- * and stored as the payment webhook secret is (README). Deleting an
- * endpoint deletes its deliveries: nothing more is sent to it.
+ * elsewhere later. The host as the relay connects to it (ASCII) is kept
+ * with the endpoint: the per-host rate counts by it. A distributor has at
+ * most webhooks.max_endpoints endpoints. The secret is made here, returned once
+ * by the create, and stored as the payment webhook secret is (README). Deleting
+ * an endpoint deletes its deliveries: nothing more is sent to it.
  */
 #include <string.h>
 
@@ -28,7 +30,7 @@
 #define WEBHOOK_DESCRIPTION_MAX 500
 
 struct endpoint_body {
-    const char *url, *description, *events_json;
+    const char *url, *host, *description, *events_json;
     bool has_url, has_description, has_enabled, enabled;
     struct webhook_lookup *lookup;
     idem_run *then;
@@ -104,6 +106,7 @@ static void webhooks_target_cb(void *arg, const struct webhook_target *t,
         req_reply_error(r, 400, "invalid_field", "url", "%s", error);
         return;
     }
+    b->host = req_strdup(r, t->host);
     idem_begin(r, b->then);
 }
 
@@ -128,15 +131,24 @@ static void webhooks_check_then(struct req *r, struct endpoint_body *b,
 
 /* ------------------------------------------------------------ create */
 
-static struct db_stmt endpoint_insert = DB_STMT(
-    "webhook_endpoint_insert",
-    "SELECT gb_webhook_endpoint_create($1, $2, $3, $4, $5, $6, $7)::text", 7);
+static struct db_stmt endpoint_insert =
+    DB_STMT("webhook_endpoint_insert",
+            "SELECT gb_webhook_endpoint_create($1, $2, $3, $4, $5, $6, $7, $8, "
+            "$9)::text",
+            9);
 
 static void webhooks_inserted_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     if (res->status != DB_OK) {
         req_reply_db_error(r, res);
+        return;
+    }
+    if (PQgetisnull(res->res, 0, 0)) {
+        req_reply_error(r, 409, "invalid_state", NULL,
+                        "A distributor has at most %d webhook endpoints: "
+                        "delete one first.",
+                        r->srv->cfg->webhook_max_endpoints);
         return;
     }
     webhook_relay_poke(app_of(r)->webhooks);
@@ -153,20 +165,23 @@ static void webhooks_create_run(struct req *r)
                         "No randomness for a secret; retry later.");
         return;
     }
-    const char *params[] = {req_tenant_param(r),
-                            b->url,
-                            b->events_json,
-                            b->has_description ? b->description : NULL,
-                            req_printf(r, "whsec_%s", hex),
-                            req_printf(r, "%lld", (long long)r->who.id),
-                            r->id};
+    const char *params[] = {
+        req_tenant_param(r),
+        b->url,
+        b->host,
+        b->events_json,
+        b->has_description ? b->description : NULL,
+        req_printf(r, "whsec_%s", hex),
+        req_printf(r, "%lld", (long long)r->who.id),
+        r->id,
+        req_printf(r, "%d", r->srv->cfg->webhook_max_endpoints)};
     if (!req_exec(r, &endpoint_insert, params, webhooks_inserted_cb))
         return;
 }
 
 /* POST /v1/admin/webhooks {url, events, description?} (owner) -> 201
  * endpoint with its secret | 400 invalid_field (url refused: scheme,
- * host, address) */
+ * host, address) | 409 invalid_state (webhooks.max_endpoints reached) */
 void webhooks_create(struct req *r)
 {
     struct endpoint_body *b = req_alloc(r, sizeof *b);
@@ -210,8 +225,8 @@ void webhooks_get(struct req *r)
 static struct db_stmt endpoint_update = DB_STMT(
     "webhook_endpoint_update",
     "SELECT w::text"
-    "  FROM gb_webhook_endpoint_update($1, $2, $3, $4, $5, $6, $7, $8) w",
-    8);
+    "  FROM gb_webhook_endpoint_update($1, $2, $3, $4, $5, $6, $7, $8, $9) w",
+    9);
 
 static void webhooks_updated_cb(const struct db_result *res, void *arg)
 {
@@ -234,6 +249,7 @@ static void webhooks_update_run(struct req *r)
     const char *params[] = {req_tenant_param(r),
                             req_printf(r, "%lld", (long long)r->params[0]),
                             b->has_url ? b->url : NULL,
+                            b->has_url ? b->host : NULL,
                             b->events_json,
                             b->has_description ? b->description : NULL,
                             b->has_enabled ? (b->enabled ? "true" : "false")

@@ -127,6 +127,7 @@ def test_participation_events_carry_the_participation(srv, db):
 import hashlib
 import hmac
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -136,18 +137,24 @@ from conftest import Server
 
 HOOKS = "/v1/admin/webhooks"
 # fast retries, a short timeout, a quick poll: the schedule's shape with
-# test-sized numbers (the production defaults are 10 s, 10 s, 1 s)
+# test-sized numbers (the production defaults are 10 s, 10 s, 1 s); every
+# receiver here is one host (127.0.0.1), whose rate test_webhooks_fair.py
+# tests: here it does not hold the tests up
 HOOK_CONFIG = FAST_CONFIG + ("webhooks.retry_base_ms = 200\n"
                              "webhooks.timeout_ms = 1500\n"
-                             "webhooks.poll_ms = 50\n")
+                             "webhooks.poll_ms = 50\n"
+                             "webhooks.host_rate = 100000\n"
+                             "webhooks.host_burst = 100000\n")
 HOOK_ENV = dict(APP_ENV, GROUPBUYD_WEBHOOK_ALLOW_HOSTS="127.0.0.1")
 
 
 class Receiver:
-    """A webhook receiver on loopback. answer(n, event) -> an HTTP status,
-    or ("hang", seconds) to hold the request that long without answering."""
+    """A webhook receiver on loopback (host: 127.0.0.1, another address of
+    127/8, or ::1). answer(n, event) -> an HTTP status, or ("hang", seconds)
+    to hold the request that long without answering."""
 
-    def __init__(self, answer=None):
+    def __init__(self, answer=None, host="127.0.0.1"):
+        self.host = host
         self.got = []  # (time, headers, raw body, status answered)
         self.lock = threading.Lock()
         self.answer = answer or (lambda n, event: 200)
@@ -178,15 +185,17 @@ class Receiver:
 
         class Listener(ThreadingHTTPServer):
             request_queue_size = 512  # a real server's backlog, not 5
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
-        self.httpd = Listener(("127.0.0.1", 0), Handler)
+        self.httpd = Listener((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d/hook" % self.httpd.server_address[1]
+        host = "[%s]" % self.host if ":" in self.host else self.host
+        return "http://%s:%d/hook" % (host, self.httpd.server_address[1])
 
     def delivered(self):
         """Events answered 2xx, in the order they arrived."""
@@ -202,8 +211,8 @@ class Receiver:
 def receiver():
     made = []
 
-    def make(answer=None):
-        r = Receiver(answer)
+    def make(answer=None, host="127.0.0.1"):
+        r = Receiver(answer, host)
         made.append(r)
         return r
     yield make
@@ -319,7 +328,8 @@ def test_endpoint_writes_in_sql(db):
         other, _ = sql_tenant(cur)
         actor = "staff:%d" % staff
         made = sql_one(cur, "SELECT gb_webhook_endpoint_create(%s, 'https://a.example/h',"
-                            " '[\"campaign.*\"]', NULL, 'whsec_1', %s, 'r1')", (did, staff))[0]
+                            " 'a.example', '[\"campaign.*\"]', NULL, 'whsec_1', %s, 'r1', 20)",
+                       (did, staff))[0]
         eid = made["id"]
 
         def now():
@@ -329,19 +339,25 @@ def test_endpoint_writes_in_sql(db):
         assert made == dict(first, secret="whsec_1")
         assert (first["events"], first["description"], first["enabled"]) == \
             (["campaign.*"], "", True)
-        update = "SELECT gb_webhook_endpoint_update(%s, %s, %s, %s, %s, %s, %s, %s)"
-        cur.execute(update, (other, eid, "https://b.example/h", None, None, None, staff, "r2"))
+        update = "SELECT gb_webhook_endpoint_update(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        cur.execute(update, (other, eid, "https://b.example/h", "b.example", None, None, None,
+                             staff, "r2"))
         assert cur.fetchall() == []
-        cur.execute(update, (did, eid, None, '["*"]', "all of it", False, staff, "r2"))
+        cur.execute(update, (did, eid, None, None, '["*"]', "all of it", False, staff, "r2"))
         answered = cur.fetchall()
         second = now()
         assert answered == [(second,)]
         assert (second["url"], second["events"], second["description"], second["enabled"]) == \
             ("https://a.example/h", ["*"], "all of it", False)
-        cur.execute(update, (did, eid, "https://b.example/h", None, None, None, staff, "r3"))
+        assert sql_one(cur, "SELECT host FROM webhook_endpoints WHERE id = %s",
+                       (eid,))[0] == "a.example"
+        cur.execute(update, (did, eid, "https://b.example/h", "b.example", None, None, None,
+                             staff, "r3"))
         third = now()
         assert (third["url"], third["events"], third["enabled"]) == \
             ("https://b.example/h", ["*"], False)
+        assert sql_one(cur, "SELECT host FROM webhook_endpoints WHERE id = %s",
+                       (eid,))[0] == "b.example"
         delete = "SELECT gb_webhook_endpoint_delete(%s, %s, %s, 'r4')"
         assert sql_one(cur, delete, (other, eid, staff))[0] is False
         assert sql_one(cur, delete, (did, eid, staff))[0] is True
@@ -369,9 +385,10 @@ def test_ssrf_guard(make_server, dbname, receiver):
                 "not a url", "//example.com/"):
         r = create_hook(srv, t.token, url)
         assert_error(r, 400, "invalid_field", "url")
-    assert "loopback" in create_hook(srv, t.token, "https://127.0.0.1/").json["error"]["message"]
-    assert "link-local" in create_hook(srv, t.token,
-                                       "https://169.254.169.254/").json["error"]["message"]
+    # one sentence for every refused address: no word of what it is
+    for url in ("https://127.0.0.1/", "https://169.254.169.254/", "https://localhost/"):
+        r = create_hook(srv, t.token, url)
+        assert r.json["error"]["message"] == "url: the address of this host is not allowed", r
 
 
 def test_ssrf_guard_on_patch_and_allow_list(hsrv, db, receiver):
@@ -488,7 +505,7 @@ def test_hanging_receiver_is_cut_and_retried(hsrv, db, receiver):
     wait_recorded(db, 1)
     rows = q(db, "SELECT status_code, error, duration_ms FROM webhook_attempts ORDER BY id")
     assert len(rows) == 2, rows
-    assert rows[0][0] is None and "timed out" in rows[0][1].lower(), rows
+    assert rows[0][0] is None and rows[0][1] == "timeout", rows
     assert 1300 <= rows[0][2] < 3000, rows  # cut at webhooks.timeout_ms
     assert rows[1][0] == 200
 
@@ -559,7 +576,7 @@ def test_failed_after_window_then_manual_retry(make_server, dbname, db, receiver
     failed = wait_for("failed", lambda: deliveries(srv, t.token, hook["id"], "failed"))
     d = failed[0]
     assert d["attempts"] >= 2 and d["last_status_code"] == 503
-    assert "503" in d["last_error"] and d["next_attempt_at"] is None
+    assert d["last_error"] == "HTTP status 503" and d["next_attempt_at"] is None
     h = srv.get("%s/%d" % (HOOKS, hook["id"]), token=t.token).json
     parse_time(h["failing_since"])
     state["up"] = True
@@ -591,9 +608,12 @@ def test_deleted_endpoint_stops_at_once(hsrv, db, receiver):
 
 
 @pytest.mark.slow
-def test_ten_thousand_events_to_one_endpoint(hsrv, db, receiver):
+def test_ten_thousand_events_to_one_endpoint(make_server, dbname, db, receiver):
     """A performance limit, not a behaviour (make slow): 10,000 events
-    reach one endpoint, all of them, in under 30 s."""
+    reach one endpoint, all of them, in under 30 s. One endpoint alone may
+    use the whole relay here (its shares as wide as webhooks.concurrency)."""
+    hsrv = make_server(dbname, env=HOOK_ENV, config=HOOK_CONFIG + (
+        "webhooks.endpoint_slots = 64\nwebhooks.distributor_slots = 64\n"))
     rec = receiver()
     t = new_tenant(hsrv)
     assert create_hook(hsrv, t.token, rec.url).status == 201
@@ -724,8 +744,9 @@ def test_scheduler_purges_old_rows_in_batches(make_server, dbname, db):
           " FROM generate_series(1, 700) g")
     q(db, "INSERT INTO idempotency_keys (principal, route, key, request_sha256, created_at)"
           " VALUES ('p', 'POST /x', 'fresh', '\\x00', now() - interval '23 hours')")
-    hid = q(db, "INSERT INTO webhook_endpoints (distributor_id, url, events, secret)"
-                " VALUES (%s, 'https://example.com/', '{*}', 's') RETURNING id", (t.id,))[0][0]
+    hid = q(db, "INSERT INTO webhook_endpoints (distributor_id, url, host, events, secret)"
+                " VALUES (%s, 'https://example.com/', 'example.com', '{*}', 's') RETURNING id",
+            (t.id,))[0][0]
     ev = insert_events(db, t.id, 4)
     rows = [("delivered", "31 days"), ("delivered", "29 days"), ("failed", "40 days"),
             ("pending", "40 days")]

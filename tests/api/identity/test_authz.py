@@ -72,6 +72,11 @@ GET    /v1/admin/customers                               401  403  200   200  40
 GET    /v1/admin/customers/{id}                          401  403  200   200  403  404   403
 PUT    /v1/admin/customers/{id}/vip                      401  403  200   200  403  404   403
 GET    /v1/admin/reports/reliability                     401  403  200   200  403  200   403
+POST   /v1/admin/forecasts/ladder                        401  403  200   200  403  400   403
+POST   /v1/admin/reliability/refit                       401  403  409   403  403  409   403
+GET    /v1/admin/reliability/parameters                  401  403  200   403  403  200   403
+PUT    /v1/admin/reliability/parameters                  401  403  200   403  403  200   403
+DELETE /v1/admin/reliability/parameters                  401  403  200   403  403  200   403
 GET    /v1/admin/events                                  401  403  200   200  200  200   403
 GET    /v1/admin/campaigns/{id}/audience                 401  403  200   200  403  404   403
 POST   /v1/admin/campaigns/{id}/invitations              401  403  201   201  403  404   403
@@ -108,7 +113,8 @@ POST   /v1/admin/after-sales/{id}/approve                401  403  200   200  40
 POST   /v1/admin/after-sales/{id}/reject                 401  403  200   200  403  404   403
 """
 
-CODES = {400: "invalid_field", 401: "unauthenticated", 403: "forbidden", 404: "not_found"}
+CODES = {400: "invalid_field", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+         409: "invalid_state"}
 
 
 def parse_table(text):
@@ -450,6 +456,21 @@ class Call:
 # (world, caller, expected status) -> Call. A GET without {id} or query
 # needs no entry.
 REQUESTS = {
+    # the planner writes nothing; another distributor's product is none (400)
+    "POST /v1/admin/forecasts/ladder": lambda w, c, e: Call(
+        "/v1/admin/forecasts/ladder",
+        {"product_id": w.product["id"], "starts_at": ts(3600), "ends_at": ts(86400),
+         "tiers": TIERS, "min_participants": 1, "audience_size": 100}),
+    # the world's history is far below the 200 participations a refit needs
+    "POST /v1/admin/reliability/refit": lambda w, c, e: Call("/v1/admin/reliability/refit"),
+    # the configured defaults: adopting them changes no score of the world
+    "PUT /v1/admin/reliability/parameters": lambda w, c, e: Call(
+        "/v1/admin/reliability/parameters",
+        {"parameters": {"half_life_days": 180, "prior_alpha_base": 3, "prior_alpha_per_vip": 2,
+                        "prior_beta": 1, "weight_withdrawn": 0.5,
+                        "weight_deposit_expired": 0.5, "weight_defaulted": 1}}),
+    "DELETE /v1/admin/reliability/parameters": lambda w, c, e: Call(
+        "/v1/admin/reliability/parameters"),
     "POST /v1/platform/distributors": lambda w, c, e: Call(
         "/v1/platform/distributors",
         {"name": uniq("AuthZ "), "commission_bp": 300,

@@ -235,6 +235,7 @@ def test_fifty_one_ids_or_a_malformed_list_is_400(app, db, t):
     s.close()
 
 
+@pytest.mark.expect_5xx(503)
 def test_keep_alive_limit_and_shutdown_as_the_single_stream(make_server, dbname, db):
     srv = server_with(make_server, dbname,
                       "sse_keepalive_s = 1\nhttp_timeout_s = 1\nsse_max_streams = 2\n"

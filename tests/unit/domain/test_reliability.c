@@ -5,13 +5,21 @@
  * Histories come as gb_customer_history gives them (per kind: count and sum
  * of decayed weights); the decay itself is SQL's and is tested through SQL
  * (tests/api/schema/test_domain_twins.py).
+ *
+ * Refit: the decay's C twin against the formula, the names and arrays,
+ * evaluation against the score written out, refusals, and a synthetic
+ * history drawn from known parameters (a 30-day half-life, defaults
+ * weighing 3): the fit on the older four fifths recovers them within the
+ * tolerances stated below and beats the defaults on the newest fifth.
  */
 #include <inttypes.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "domain/reliability.h"
 #include "unit.h"
@@ -359,6 +367,246 @@ static void test_formula(void)
     CHECK_INT_EQ(bad_monotone, 0);
 }
 
+/* ------------------------------------------------------------------ refit */
+
+static void test_decay_and_names(void)
+{
+    static const struct {
+        double age, h, want;
+    } cases[] = {
+        {0, 180, 1.0},          {180, 180, 0.5}, {360, 180, 0.25},
+        {90, 180, M_SQRT1_2},   {-5, 180, 1.0},  {30, 30, 0.5},
+        {30000, 30, 0x1p-1000}, {1e6, 1, 0.0},   {1000.5, 1, 0.0},
+        {999, 1, 0x1p-999},
+    };
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        double got = reliability_decay(cases[i].age, cases[i].h);
+        double want = cases[i].want;
+        CHECK_MSG(got == want || fabs(got - want) <= 1e-15 * want,
+                  "decay(%g, %g) = %.17g, want %.17g", cases[i].age, cases[i].h,
+                  got, want);
+    }
+    double v[RELIABILITY_PARAMS];
+    struct reliability_params back;
+    reliability_params_to_array(&reliability_default_params, v);
+    CHECK(v[0] == 180 && v[1] == 3 && v[2] == 2 && v[3] == 1 && v[4] == 0.5 &&
+          v[5] == 0.5 && v[6] == 1);
+    reliability_params_from_array(v, &back);
+    CHECK(memcmp(&back, &reliability_default_params, sizeof back) == 0);
+    CHECK_STR_EQ(reliability_param_names[0], "half_life_days");
+    CHECK_STR_EQ(reliability_param_names[6], "weight_defaulted");
+}
+
+/* Evaluation is the score of the same history. */
+static void test_evaluate(void)
+{
+    struct reliability_event ev[] = {
+        {0.0, D}, {180.0, C}, {90.0, W}, {400.0, X}, {0.0, C},
+    };
+    struct reliability_case cs[] = {
+        {0, 0, 0, true},  /* new customer: 0.75 */
+        {0, 1, 0, false}, /* one fresh default: 0.6 */
+        {1, 4, 1, true},
+        {0, 0, 3, false}, /* VIP 3: 0.9 */
+    };
+    struct reliability_cases c = {cs, N_ELEMS(cs), ev, N_ELEMS(ev)};
+    struct reliability_fit_score sc;
+    CHECK(reliability_cases_valid(&c));
+    CHECK(reliability_evaluate(&reliability_default_params, &c, &sc));
+    /* case 2: S = 0.5 + 1, F = 0.5 * 2^-0.5 + 0.5 * 2^(-400/180), VIP 1 */
+    double s2 = 1.5, f2 = 0.5 * M_SQRT1_2 + 0.5 * pow(0.5, 400.0 / 180.0);
+    double p2 = (5 + s2) / (6 + s2 + f2);
+    double p[] = {0.75, 0.6, p2, 0.9};
+    double y[] = {1, 0, 1, 0};
+    double ll = 0, br = 0;
+    for (int i = 0; i < 4; i++) {
+        ll -= y[i] ? log(p[i]) : log(1 - p[i]);
+        br += (p[i] - y[i]) * (p[i] - y[i]);
+    }
+    CHECK(sc.cases == 4);
+    CHECK_MSG(near(sc.log_loss, ll / 4), "%.17g %.17g", sc.log_loss, ll / 4);
+    CHECK_MSG(near(sc.brier, br / 4), "%.17g %.17g", sc.brier, br / 4);
+    /* refusals */
+    struct reliability_case bad_vip[] = {{0, 0, 4, true}};
+    struct reliability_case bad_range[] = {{3, 3, 0, true}};
+    struct reliability_event bad_age[] = {{NAN, C}};
+    struct reliability_case one[] = {{0, 1, 0, true}};
+    struct reliability_cases b1 = {bad_vip, 1, ev, N_ELEMS(ev)};
+    struct reliability_cases b2 = {bad_range, 1, ev, N_ELEMS(ev)};
+    struct reliability_cases b3 = {one, 1, bad_age, 1};
+    struct reliability_cases none = {cs, 0, ev, 0};
+    struct reliability_params out;
+    CHECK(!reliability_evaluate(&reliability_default_params, &b1, &sc));
+    CHECK(!reliability_evaluate(&reliability_default_params, &b2, &sc));
+    CHECK(!reliability_evaluate(&reliability_default_params, &b3, &sc));
+    CHECK(!reliability_evaluate(&reliability_default_params, &none, &sc));
+    CHECK(!reliability_fit(&b1, &reliability_default_params, &out));
+    CHECK(!reliability_fit(&none, &reliability_default_params, &out));
+    struct reliability_params badp = reliability_default_params;
+    badp.half_life_days = 0;
+    CHECK(!reliability_evaluate(&badp, &c, &sc));
+    CHECK(!reliability_fit(&c, &badp, &out));
+}
+
+/* A synthetic history: customers joining over two years, each outcome
+ * drawn from the true model on the customer's history before the join. */
+struct synth {
+    struct reliability_case *cases;
+    struct reliability_event *events;
+    size_t ncases, nevents;
+};
+
+static double synth_normal_clock; /* days, for ordering cases in time */
+
+static void synth_make(const struct reliability_params *truth, int customers,
+                       struct synth *out, double **times)
+{
+    size_t cap_c = (size_t)customers * 40, cap_e = cap_c * 20;
+    out->cases = malloc(cap_c * sizeof *out->cases);
+    out->events = malloc(cap_e * sizeof *out->events);
+    double *when = malloc(cap_c * sizeof *when);
+    out->ncases = out->nevents = 0;
+    static const enum reliability_event_kind fails[] = {D, D, D, W, W, X};
+    for (int cu = 0; cu < customers; cu++) {
+        int vip = rng_unit() < 0.8 ? 0 : 1 + (int)(rng_unit() * 3);
+        double t = rng_unit() * 200.0;
+        double hist_t[64];
+        enum reliability_event_kind hist_k[64];
+        int nh = 0;
+        int joins = 4 + (int)(rng_unit() * 20);
+        for (int j = 0; j < joins && nh < 64; j++) {
+            t += 1.0 + rng_unit() * 60.0;
+            if (t > 730.0)
+                break;
+            struct reliability_case *k = &out->cases[out->ncases];
+            k->first = out->nevents;
+            k->count = (size_t)nh;
+            k->vip_level = vip;
+            for (int e = 0; e < nh; e++)
+                out->events[out->nevents++] =
+                    (struct reliability_event){t - hist_t[e], hist_k[e]};
+            struct reliability_cases one = {k, 1, out->events, out->nevents};
+            struct reliability_fit_score sc;
+            /* p under the truth: evaluate a completed case gives -ln p */
+            k->completed = true;
+            if (!reliability_evaluate(truth, &one, &sc))
+                abort();
+            double p = exp(-sc.log_loss);
+            k->completed = rng_unit() < p;
+            when[out->ncases++] = t;
+            hist_t[nh] = t + 0.5;
+            hist_k[nh] = k->completed ? C : fails[(int)(rng_unit() * 6)];
+            nh++;
+        }
+    }
+    *times = when;
+    (void)synth_normal_clock;
+}
+
+/* Sorts case indices by time: the older four fifths train, the newest
+ * fifth is held out (as the refit's campaigns are split). */
+static const double *sort_times;
+static int by_time(const void *a, const void *b)
+{
+    double x = sort_times[*(const size_t *)a],
+           y = sort_times[*(const size_t *)b];
+    return x < y ? -1 : x > y;
+}
+
+/* A history drawn from truth (3000 customers), fitted on its older four
+ * fifths; *fit, and the held-out scores of the fit, the defaults and the
+ * truth. */
+static void fit_synthetic(const struct reliability_params *truthp,
+                          struct reliability_params *fitp,
+                          struct reliability_fit_score *prop_out,
+                          struct reliability_fit_score *def_out,
+                          struct reliability_fit_score *tru_out)
+{
+    struct reliability_params truth = *truthp;
+    struct synth s;
+    double *when;
+    synth_make(&truth, 3000, &s, &when);
+    size_t n = s.ncases, *order = malloc(n * sizeof *order);
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    sort_times = when;
+    qsort(order, n, sizeof *order, by_time);
+    size_t ntrain = n - n / 5;
+    struct reliability_case *train = malloc(ntrain * sizeof *train),
+                            *hold = malloc((n - ntrain) * sizeof *hold);
+    for (size_t i = 0; i < n; i++) {
+        if (i < ntrain)
+            train[i] = s.cases[order[i]];
+        else
+            hold[i - ntrain] = s.cases[order[i]];
+    }
+    struct reliability_cases tr = {train, ntrain, s.events, s.nevents};
+    struct reliability_cases ho = {hold, n - ntrain, s.events, s.nevents};
+    struct reliability_params fit;
+    clock_t c0 = clock();
+    CHECK(reliability_fit(&tr, &reliability_default_params, &fit));
+    double secs = (double)(clock() - c0) / CLOCKS_PER_SEC;
+    struct reliability_fit_score def, prop, tru;
+    CHECK(reliability_evaluate(&reliability_default_params, &ho, &def));
+    CHECK(reliability_evaluate(&fit, &ho, &prop));
+    CHECK(reliability_evaluate(&truth, &ho, &tru));
+    printf("refit: truth half_life %.0f, default weight %.1f: %zu cases (%zu "
+           "events), %.2f s CPU: half_life %.1f, alpha %.2f + %.2f vip, beta "
+           "%.2f, weights %.2f %.2f %.2f; held-out log loss %.4f (defaults "
+           "%.4f, truth %.4f)\n",
+           truth.half_life_days, truth.weight_defaulted, n, s.nevents, secs,
+           fit.half_life_days, fit.prior_alpha_base, fit.prior_alpha_per_vip,
+           fit.prior_beta, fit.weight_withdrawn, fit.weight_deposit_expired,
+           fit.weight_defaulted, prop.log_loss, def.log_loss, tru.log_loss);
+    *fitp = fit;
+    *prop_out = prop;
+    *def_out = def;
+    *tru_out = tru;
+    /* in the box, and never worse than the start on the training cases */
+    double v[RELIABILITY_PARAMS], d[RELIABILITY_PARAMS];
+    reliability_params_to_array(&fit, v);
+    reliability_params_to_array(&reliability_default_params, d);
+    for (int j = 0; j < RELIABILITY_PARAMS; j++)
+        CHECK(v[j] >= d[j] * 0.25 * (1 - 1e-12) &&
+              v[j] <= d[j] * 4 * (1 + 1e-12));
+    struct reliability_fit_score ftr, dtr;
+    CHECK(reliability_evaluate(&fit, &tr, &ftr));
+    CHECK(reliability_evaluate(&reliability_default_params, &tr, &dtr));
+    CHECK(ftr.log_loss <= dtr.log_loss);
+    free(order);
+    free(train);
+    free(hold);
+    free(when);
+    free(s.cases);
+    free(s.events);
+}
+
+static void test_fit_recovers(void)
+{
+    struct reliability_params truth = reliability_default_params, fit;
+    struct reliability_fit_score prop, def, tru;
+    /* inside the box: a 60-day half-life, defaults weighing 3. Stated
+     * tolerances: the half-life within 20 %, the weight of a default
+     * within 35 %; held out, better than the defaults and within 0.005
+     * of the truth's own log loss */
+    truth.half_life_days = 60.0;
+    truth.weight_defaulted = 3.0;
+    fit_synthetic(&truth, &fit, &prop, &def, &tru);
+    CHECK_MSG(fabs(fit.half_life_days - 60.0) <= 12.0, "half life %.3f",
+              fit.half_life_days);
+    CHECK_MSG(fabs(fit.weight_defaulted - 3.0) <= 1.05, "default weight %.3f",
+              fit.weight_defaulted);
+    CHECK(prop.log_loss < def.log_loss);
+    CHECK(prop.log_loss <= tru.log_loss + 0.005);
+    /* a 30-day half-life lies below the box (45 days = 0.25 x 180): the fit
+     * stops at its edge and still beats the defaults */
+    truth.half_life_days = 30.0;
+    fit_synthetic(&truth, &fit, &prop, &def, &tru);
+    CHECK_MSG(fabs(fit.half_life_days - 45.0) <= 0.1, "half life %.3f",
+              fit.half_life_days);
+    CHECK(prop.log_loss < def.log_loss);
+}
+
 int main(void)
 {
     test_groups_table();
@@ -367,5 +615,8 @@ int main(void)
     test_kind_names();
     test_tally_refusals();
     test_formula();
+    test_decay_and_names();
+    test_evaluate();
+    test_fit_recovers();
     return unit_summary("reliability");
 }

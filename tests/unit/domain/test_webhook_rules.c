@@ -40,6 +40,10 @@ static const struct addr_case addr_cases[] = {
     {"240.0.0.1", WEBHOOK_ADDR_RESERVED},
     {"192.0.2.10", WEBHOOK_ADDR_RESERVED},
     {"198.18.0.1", WEBHOOK_ADDR_RESERVED},
+    {"192.88.99.1", WEBHOOK_ADDR_RESERVED}, /* the 6to4 relay anycast */
+    {"192.88.99.255", WEBHOOK_ADDR_RESERVED},
+    {"192.88.98.1", WEBHOOK_ADDR_PUBLIC},
+    {"192.88.100.1", WEBHOOK_ADDR_PUBLIC},
     {"::", WEBHOOK_ADDR_UNSPECIFIED},
     {"::1", WEBHOOK_ADDR_LOOPBACK},
     {"::ffff:127.0.0.1", WEBHOOK_ADDR_LOOPBACK},
@@ -55,6 +59,17 @@ static const struct addr_case addr_cases[] = {
     {"fd12:3456::1", WEBHOOK_ADDR_PRIVATE},
     {"ff02::1", WEBHOOK_ADDR_MULTICAST},
     {"2001:db8::1", WEBHOOK_ADDR_RESERVED},
+    /* Teredo: the server at 65.54.227.120, the client 192.0.2.45 hidden
+     * (inverted) in the last 32 bits; and a Teredo address hiding
+     * 127.0.0.1 */
+    {"2001:0:4136:e378:8000:63bf:3fff:fdd2", WEBHOOK_ADDR_RESERVED},
+    {"2001::ffff:ffff:80ff:fffe", WEBHOOK_ADDR_RESERVED},
+    {"2001:0:ffff::1", WEBHOOK_ADDR_RESERVED},
+    {"2001:200::1", WEBHOOK_ADDR_PUBLIC}, /* past 2001::/23 */
+    {"2001:2::1", WEBHOOK_ADDR_RESERVED}, /* benchmarking 2001:2::/48 */
+    {"2001:2:1::1", WEBHOOK_ADDR_PUBLIC},
+    {"2001:4860:4860::8888", WEBHOOK_ADDR_PUBLIC},
+    {"2002:c058:6301::1", WEBHOOK_ADDR_RESERVED}, /* 6to4 of 192.88.99.1 */
     {"2606:4700:4700::1111", WEBHOOK_ADDR_PUBLIC},
     {"2a00:1450:4001::200e", WEBHOOK_ADDR_PUBLIC},
     {"4000::1", WEBHOOK_ADDR_RESERVED},

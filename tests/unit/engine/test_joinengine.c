@@ -37,20 +37,21 @@ static void test_parse_bands(void)
     }
 }
 
-/* A result shaped like one row of gb_join_batch_reads. */
-static PGresult *read_row(const char *price, const char *policy,
-                          const char *limit, const char *vip,
-                          const char *completed, const char *defaulted)
+/* A result shaped like one row of gb_join_batch_reads (params NULL: the
+ * distributor adopted none). */
+static PGresult *read_row_params(const char *price, const char *policy,
+                                 const char *limit, const char *vip,
+                                 const char *completed, const char *defaulted,
+                                 const char *params)
 {
     static const char *const names[] = {
-        "status",      "price",       "deposit_policy",
-        "version",     "limit",       "vip_level",
-        "completed",   "completed_w", "withdrawn",
-        "withdrawn_w", "defaulted",   "defaulted_w",
-        "expired",     "expired_w",   "ord"};
-    const char *values[] = {"open",    price,     policy,    "3", limit,
-                            vip,       completed, completed, "0", "0",
-                            defaulted, defaulted, "0",       "0", "1"};
+        "status",    "price",       "deposit_policy", "version",
+        "limit",     "vip_level",   "completed",      "completed_w",
+        "withdrawn", "withdrawn_w", "defaulted",      "defaulted_w",
+        "expired",   "expired_w",   "params",         "ord"};
+    const char *values[] = {
+        "open", price, policy,    "3",       limit, vip, completed, completed,
+        "0",    "0",   defaulted, defaulted, "0",   "0", params,    "1"};
     PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
     PGresAttDesc attrs[N_ELEMS(names)];
     memset(attrs, 0, sizeof attrs);
@@ -63,9 +64,62 @@ static PGresult *read_row(const char *price, const char *policy,
         abort();
     for (size_t i = 0; i < N_ELEMS(values); i++)
         if (!PQsetvalue(res, 0, (int)i, (char *)(uintptr_t)values[i],
-                        (int)strlen(values[i])))
+                        values[i] ? (int)strlen(values[i]) : -1))
             abort();
     return res;
+}
+
+static PGresult *read_row(const char *price, const char *policy,
+                          const char *limit, const char *vip,
+                          const char *completed, const char *defaulted)
+{
+    return read_row_params(price, policy, limit, vip, completed, defaulted,
+                           NULL);
+}
+
+/* A distributor's own parameters replace the configured ones: a prior of
+ * alpha 1 puts a new customer at 50, of 9 at 90 (a half-life changes
+ * nothing without a history); unreadable sets are refused. */
+static void test_params_cell(void)
+{
+    static const char policy[] =
+        "[{\"min_score\": 80, \"deposit_percent\": 0},"
+        " {\"min_score\": 50, \"deposit_percent\": 10},"
+        " {\"min_score\": 0, \"deposit_percent\": 30}]";
+    static const struct {
+        const char *params;
+        bool ok;
+        int score;
+    } cases[] = {
+        {NULL, true, 75},
+        {"{180,1,2,1,0.5,0.5,1}", true, 50},
+        {"{30,3,2,1,0.5,0.5,1}", true, 75},
+        {"{180,9,2,1,0.5,0.5,1}", true, 90},
+        {"{180,1,2,1,0.5,0.5}", false, 0},
+        {"{180,1,2,1,0.5,0.5,1,1}", false, 0},
+        {"{0,1,2,1,0.5,0.5,1}", false, 0},
+        {"{180,1,2,x,0.5,0.5,1}", false, 0},
+        {"180,1,2,1,0.5,0.5,1", false, 0},
+        {"{180,1,2,1,0.5,0.5,1}x", false, 0},
+    };
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        PGresult *res = read_row_params("10000", policy, "5", "0", "0", "0",
+                                        cases[i].params);
+        struct joinengine_campaign c;
+        CHECK(joinengine_campaign_read(res, 0, &c));
+        struct joinengine_join j = {
+            .campaign = 7, .customer = 9, .quantity = 1};
+        bool ok = joinengine_price(&reliability_default_params, &c, res, 0, &j);
+        CHECK_MSG(ok == cases[i].ok, "%s", cases[i].params);
+        if (ok)
+            CHECK_MSG(j.score.score == cases[i].score, "%s: score %d",
+                      cases[i].params, j.score.score);
+        struct reliability_params out;
+        CHECK(joinengine_params_cell(&reliability_default_params, res, 0,
+                                     JOINENGINE_READ_PARAMS,
+                                     &out) == cases[i].ok);
+        PQclear(res);
+    }
 }
 
 static void test_price(void)
@@ -208,6 +262,7 @@ static void test_outcome_row(void)
 int main(void)
 {
     test_parse_bands();
+    test_params_cell();
     test_price();
     test_decide_params();
     test_outcome_row();
