@@ -16,6 +16,7 @@ import editor from './editor.js';
 import dashboard from './dashboard.js';
 import audience from './audience.js';
 import products from './products.js';
+import stock from './stock.js';
 import pickupPoints from './pickup-points.js';
 import fulfilment from './fulfilment.js';
 import afterSales from './aftersales.js';
@@ -25,7 +26,7 @@ import webhooks from './webhooks.js';
 import staffScreen from './staff.js';
 import model from './model.js';
 
-const SCREENS = [login, campaigns, editor, dashboard, audience, products, pickupPoints,
+const SCREENS = [login, campaigns, editor, dashboard, audience, products, stock, pickupPoints,
   fulfilment, afterSales, customers, finance, webhooks, staffScreen, model];
 
 const nav = document.getElementById('nav');

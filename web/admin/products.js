@@ -70,7 +70,8 @@ async function productPage({ id, ctx }) {
     toast(t('a.saved'));
     ctx.go('/products');
   },
-  h('dl', { class: 'facts' }, h('dt', {}, 'SKU'), h('dd', {}, p.sku), h('dt', {}, t('a.stock')), h('dd', {}, p.stock)),
+  h('dl', { class: 'facts' }, h('dt', {}, 'SKU'), h('dd', {}, p.sku), h('dt', {}, t('a.stock')),
+    h('dd', {}, p.stock, ' · ', h('a', { href: `#/stock/${p.id}` }, t('sk.manage')))),
   field('name', t('a.name'), h('input', { required: true, value: p.name })),
   field('description', t('a.description'), h('textarea', {}, p.description)),
   field('list_price_cents', t('a.listPrice'), priceInput(p.list_price_cents), t('pr.listHint')),
