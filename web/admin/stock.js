@@ -10,6 +10,7 @@
 import { t } from '../lib/i18n.js';
 import { h, fill, mount } from '../lib/ui.js';
 import { api, main, can, toast, field, form, fetchAll, dataTable, empty, numCell } from './shell.js';
+import { show } from './shell.js';
 
 const BUCKETS = ['stock', 'reserved', 'committed', 'available', 'sold'];
 
@@ -22,9 +23,9 @@ function buckets(p) {
     ]));
 }
 
-async function stockList() {
+async function stockList({ ctx }) {
   const items = await fetchAll('/v1/admin/products');
-  mount(main, h('h1', {}, t('sk.title')), h('p', { class: 'hint' }, t('sk.intro')),
+  show(ctx, h('h1', {}, t('sk.title')), h('p', { class: 'hint' }, t('sk.intro')),
     dataTable(items, {
       id: 'stock',
       caption: t('sk.title'),
@@ -39,7 +40,7 @@ async function stockList() {
     }));
 }
 
-async function stockPage({ id }) {
+async function stockPage({ id, ctx }) {
   let p = await api.get(`/v1/admin/products/${id}`);
   const figures = h('div', { 'aria-live': 'polite' });
   const input = h('input', { type: 'number', min: '0', step: '1', inputmode: 'numeric', required: true });
@@ -70,7 +71,7 @@ async function stockPage({ id }) {
     if (resetInput) input.value = String(p.stock);
   }
   draw(true);
-  mount(main, h('h1', {}, t('sk.edit', { name: p.name })), h('p', { class: 'hint' }, `SKU ${p.sku}`),
+  show(ctx, h('h1', {}, t('sk.edit', { name: p.name })), h('p', { class: 'hint' }, `SKU ${p.sku}`),
     figures, edit, h('p', {}, h('a', { href: '#/stock' }, t('sk.back'))));
 }
 
