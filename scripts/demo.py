@@ -186,7 +186,8 @@ def load():
         settled = campaign(owner, orange, "赣南脐橙团购 Orange group buy",
                            "Settled demo campaign",
                            [{"threshold": 1, "unit_price_cents": 6800},
-                            {"threshold": 3, "unit_price_cents": 5800}], 3, 300, 5)
+                            {"threshold": 3, "unit_price_cents": 5800,
+                             "cost_price_cents": 3600}], 3, 300, 5)
         parts = [(t, join(t, settled, q)["id"]) for t, q in ((zhang, 2), (li, 1),
                                                                (wang, 1), (qian, 1))]
         for t, pid in parts:

@@ -17,16 +17,22 @@
 --     gross = -amount, commission = -(its commission at the settlement's
 --     commission_bp), leader = -(its leader commission at the line's
 --     leader_bp), manufacturer = -(the unit cost the campaign settled at,
---     settlements.unit_cost_cents, x returned units: a cost price edited
---     since does not reach back), net =
---     -(the rest); and ledger movements adjust:<id>:commission |
+--     settlements.unit_cost_cents, x returned units: a returned unit
+--     reverses what the manufacturer was paid for it, the final tier's
+--     cost or the product's cost at settlement, whatever the product's
+--     cost price has become since), net = -(the rest); and ledger
+--     movements adjust:<id>:commission |
 --     manufacturer | leader_commission (pickup lines only) |
 --     distributor_net of those (negative) amounts;
 --   * campaign not settled yet: the refund only; the settlement then settles
 --     what was kept (functions/settle.sql: gross less approved refunds,
 --     manufacturer on the units not returned).
 -- So received - refunded = the split of lines and adjustments holds to the
--- cent at every step (gb_campaign_reconcile).
+-- cent at every step (gb_campaign_reconcile). The units returned go back
+-- into the product's stock (functions/stock.sql), settled or not.
+--
+-- Lock order: the campaign, the request, then the product (last, as on
+-- every path that moves units).
 --
 -- Concurrency: an approval locks the campaign row FOR SHARE first (the
 -- settlement takes it FOR UPDATE: an approval and a settlement of the same
@@ -161,6 +167,11 @@ BEGIN
                            returned_quantity = p_returned, decided_by = p_staff_id,
                            decided_at = now()
      WHERE id = a.id RETURNING * INTO a;
+    -- the units returned go back into the product's stock
+    IF p_returned > 0 THEN
+        PERFORM gb_stock_move(c.product_id, p_returned, 0, 0, -p_returned)
+           FROM campaigns c WHERE c.id = a.campaign_id;
+    END IF;
     v_key := 'refund:after_sales:' || a.id;
     INSERT INTO ledger_entries (distributor_id, campaign_id, participation_id, kind,
                                 amount_cents, movement_key)

@@ -32,6 +32,11 @@ CREATE OR REPLACE FUNCTION gb_product_json(p products) RETURNS json
                                    'list_price_cents', p.list_price_cents,
                                    'cost_price_cents', p.cost_price_cents,
                                    'stock', p.stock,
+                                   'reserved', p.reserved,
+                                   'committed', p.committed,
+                                   'available', p.stock - p.reserved - p.committed,
+                                   'sold', p.sold,
+                                   'stock_version', p.stock_version,
                                    'created_at', gb_ts(p.created_at)) $$;
 
 -- The staff campaign object, without progress / stats / forecast.
@@ -63,6 +68,13 @@ CREATE OR REPLACE FUNCTION gb_campaign_public_status(s text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT
     AS $$ SELECT CASE WHEN s = 'settled' THEN 'succeeded' ELSE s END $$;
 
+-- A ladder as the public sees it: each tier's threshold and price, never
+-- the manufacturer's cost (cost_price_cents) that staff may store with it.
+CREATE OR REPLACE FUNCTION gb_tiers_public(p_tiers jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT coalesce(jsonb_agg(t - 'cost_price_cents' ORDER BY i), '[]'::jsonb)
+            FROM jsonb_array_elements(p_tiers) WITH ORDINALITY a (t, i) $$;
+
 -- The public campaign object, without progress. The deposit policy and
 -- min_score are public so that a shopper sees the deposit and whether they
 -- may join before committing (the join applies the same bands).
@@ -72,7 +84,7 @@ CREATE OR REPLACE FUNCTION gb_campaign_public_json(c campaigns) RETURNS json
               'id', c.id, 'title', c.title, 'description', c.description,
               'status', gb_campaign_public_status(c.status),
               'starts_at', gb_ts(c.starts_at), 'ends_at', gb_ts(c.ends_at),
-              'tier_basis', c.tier_basis, 'tiers', c.tiers,
+              'tier_basis', c.tier_basis, 'tiers', gb_tiers_public(c.tiers),
               'min_participants', c.min_participants,
               'max_quantity', c.max_quantity,
               'per_customer_limit', c.per_customer_limit,
@@ -258,9 +270,21 @@ END $$;
 -- A staff edit: writes every editable field (the caller has merged the
 -- request into the campaign it read and checked the whole) when the
 -- campaign still has the version and status it read, and is a draft or has
--- not reached its ends_at; with its audit line (before and after). Answers
--- the row, or no row when the campaign changed meanwhile (or is not the
--- distributor's): the caller reads it again and decides again.
+-- not reached its ends_at; with its audit line (before and after).
+-- Outcome:
+--   'updated'       campaign is the campaign as written;
+--   'changed'       the campaign changed meanwhile (or is not the
+--                   distributor's; campaign NULL): the caller reads it
+--                   again and decides again;
+--   'understocked'  a scheduled or open campaign's larger max_quantity is
+--                   not covered by the product's available stock (nothing
+--                   written).
+-- A scheduled or open campaign's cap only grows here (the caller refuses
+-- a smaller one), through gb_campaign_raise, which reserves the units.
+DROP FUNCTION IF EXISTS gb_campaign_update(bigint, bigint, integer, text, bigint, text, text,
+                                           timestamptz, timestamptz, text, jsonb, integer,
+                                           bigint, bigint, jsonb, integer, integer, integer,
+                                           integer, text, bigint[], integer, bigint, text);
 CREATE OR REPLACE FUNCTION gb_campaign_update(p_distributor_id bigint, p_campaign_id bigint,
                                    p_version integer, p_status text,
                                    p_product_id bigint,
@@ -276,12 +300,11 @@ CREATE OR REPLACE FUNCTION gb_campaign_update(p_distributor_id bigint, p_campaig
                                    p_max_pending_share_bp integer,
                                    p_fulfilment text, p_pickup_point_ids bigint[],
                                    p_after_sales_days integer,
-                                   p_staff_id bigint, p_request_id text)
-    RETURNS SETOF campaigns
+                                   p_staff_id bigint, p_request_id text,
+                                   OUT outcome text, OUT campaign campaigns)
     LANGUAGE plpgsql AS $$
 DECLARE
     v_before campaigns;
-    c campaigns;
 BEGIN
     SELECT * INTO v_before FROM campaigns t
      WHERE t.distributor_id = p_distributor_id AND t.id = p_campaign_id
@@ -289,6 +312,21 @@ BEGIN
        AND (t.status = 'draft' OR t.ends_at > now())
        FOR NO KEY UPDATE;
     IF NOT FOUND THEN
+        outcome := 'changed';
+        RETURN;
+    END IF;
+    -- a live campaign holds max_quantity of its product: the product
+    -- stays, and the cap only grows (the caller refuses the rest first)
+    IF v_before.status IN ('scheduled', 'open')
+       AND (p_product_id <> v_before.product_id
+            OR p_max_quantity < v_before.max_quantity) THEN
+        RAISE EXCEPTION 'campaign %: a % campaign keeps its product and its cap only grows',
+              v_before.id, v_before.status USING ERRCODE = 'check_violation';
+    END IF;
+    IF v_before.status IN ('scheduled', 'open')
+       AND p_max_quantity > v_before.max_quantity
+       AND NOT gb_campaign_raise(v_before, p_max_quantity) THEN
+        outcome := 'understocked';
         RETURN;
     END IF;
     UPDATE campaigns t
@@ -306,11 +344,11 @@ BEGIN
            after_sales_days = p_after_sales_days,
            version = t.version + 1, updated_at = now()
      WHERE t.id = v_before.id
-    RETURNING * INTO c;
-    PERFORM gb_audit(p_distributor_id, p_staff_id, 'update', 'campaign', c.id,
-                     gb_campaign_json(v_before)::jsonb, gb_campaign_json(c)::jsonb,
+    RETURNING * INTO campaign;
+    PERFORM gb_audit(p_distributor_id, p_staff_id, 'update', 'campaign', campaign.id,
+                     gb_campaign_json(v_before)::jsonb, gb_campaign_json(campaign)::jsonb,
                      p_request_id);
-    RETURN NEXT c;
+    outcome := 'updated';
 END $$;
 
 -- Staff publish: a draft becomes scheduled, or open when its starts_at has
@@ -319,19 +357,19 @@ END $$;
 --   'not_found'     not the distributor's campaign (campaign NULL);
 --   'not_draft'     campaign as found (its status says why);
 --   'ended'         its ends_at has passed;
---   'understocked'  the product's stock is below max_quantity.
+--   'understocked'  the product's available stock (stock - reserved -
+--                   committed) is below max_quantity.
 -- The checks run in that order under the campaign's lock, so two publishes
 -- of one draft publish it once. This is the one place that decides whether
--- a campaign's product can supply it: whatever stock a campaign must hold
--- (today: the product's stock covers max_quantity; publishing reserves
--- nothing) is decided and taken here.
+-- a campaign's product can supply it: publishing reserves max_quantity of
+-- the product's stock (functions/stock.sql), in the transaction that makes
+-- the campaign live, under the product's row lock, so that the campaigns
+-- of one product never hold more than its stock.
 CREATE OR REPLACE FUNCTION gb_campaign_publish(p_distributor_id bigint,
                                     p_campaign_id bigint, p_staff_id bigint,
                                     p_request_id text, OUT outcome text,
                                     OUT campaign campaigns)
     LANGUAGE plpgsql AS $$
-DECLARE
-    v_stock bigint;
 BEGIN
     SELECT * INTO campaign FROM campaigns t
      WHERE t.distributor_id = p_distributor_id AND t.id = p_campaign_id
@@ -348,9 +386,7 @@ BEGIN
         outcome := 'ended';
         RETURN;
     END IF;
-    SELECT p.stock INTO v_stock FROM products p
-     WHERE p.distributor_id = campaign.distributor_id AND p.id = campaign.product_id;
-    IF v_stock < campaign.max_quantity THEN
+    IF NOT gb_stock_reserve(campaign.product_id, campaign.max_quantity) THEN
         outcome := 'understocked';
         RETURN;
     END IF;
@@ -363,6 +399,25 @@ BEGIN
                      jsonb_build_object('status', 'draft'),
                      gb_campaign_json(campaign)::jsonb, p_request_id);
     outcome := 'published';
+END $$;
+
+-- A larger max_quantity for a scheduled or open campaign c (the caller
+-- holds its lock and has checked that p_max_quantity > c.max_quantity):
+-- reserves the difference from the product's available stock and writes
+-- the new cap. False, with nothing changed, when the stock does not cover
+-- it. The one place a live campaign's cap grows: the units it frees are
+-- where a waitlist would be served from.
+CREATE OR REPLACE FUNCTION gb_campaign_raise(c campaigns, p_max_quantity bigint)
+    RETURNS boolean
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT gb_stock_reserve(c.product_id, p_max_quantity - c.max_quantity) THEN
+        RETURN false;
+    END IF;
+    UPDATE campaigns t SET max_quantity = p_max_quantity WHERE t.id = c.id;
+    -- the new units go to the waitlist first (functions/waitlist.sql)
+    PERFORM gb_waitlist_hold(ARRAY[c.id]);
+    RETURN true;
 END $$;
 
 -- Staff cancel with its audit line, in one transaction: the before and
@@ -438,13 +493,19 @@ BEGIN
           THEN 'campaigns_status_check'
         WHEN NOT (c.tier_basis = ANY (ARRAY['participants', 'quantity']))
           THEN 'campaigns_tier_basis_check'
-        -- every tier: whole-number-typed threshold 1..10^6, price 1..10^8
+        -- every tier: whole-number-typed threshold 1..10^6, price 1..10^8,
+        -- and a cost, when it has one, 0..10^8 (the product's cost bound)
         WHEN NOT (NOT jsonb_path_exists(c.tiers,
                   '$[*] ? (!(@.threshold.type() == "number"
                              && @.unit_price_cents.type() == "number"
                              && @.threshold >= 1 && @.threshold <= 1000000
                              && @.unit_price_cents >= 1
-                             && @.unit_price_cents <= 100000000))'))
+                             && @.unit_price_cents <= 100000000
+                             && (!exists(@.cost_price_cents)
+                                 || (@.cost_price_cents.type() == "number"
+                                     && @.cost_price_cents.floor() == @.cost_price_cents
+                                     && @.cost_price_cents >= 0
+                                     && @.cost_price_cents <= 100000000))))'))
           THEN 'campaigns_tiers_bound'
         WHEN NOT (jsonb_typeof(c.tiers) = 'array') THEN 'campaigns_tiers_check'
         -- the ladder's shape (functions/pricing.sql)

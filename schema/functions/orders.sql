@@ -13,6 +13,9 @@
 -- moment; the address may be set later by the customer until the order
 -- ships.
 --
+-- Shipping and the pickup take the order's units out of the product's
+-- stock (gb_order_stock_out): they were committed since the close.
+--
 -- Outbox kinds are the API's event names: order.shipped, order.delivered,
 -- order.ready_for_pickup, order.picked_up, each keyed <kind>:order:<id>.
 --
@@ -185,6 +188,14 @@ CREATE OR REPLACE FUNCTION gb_order_event(o orders, p_kind text) RETURNS void
             p_kind || ':order:' || o.id)
 $$;
 
+-- An order's units leave the warehouse (shipped, or picked up): out of
+-- the product's stock and committed units, into sold (functions/stock.sql).
+CREATE OR REPLACE FUNCTION gb_order_stock_out(o orders) RETURNS void
+    LANGUAGE sql AS $$
+    SELECT gb_stock_move(c.product_id, -o.quantity, 0, -o.quantity, o.quantity)
+      FROM campaigns c WHERE c.id = o.campaign_id
+$$;
+
 -- to_ship -> shipped (delivery, with an address). Outcome: 'ok',
 -- 'not_found', 'invalid_state' or 'no_address'; the order when 'ok'.
 CREATE OR REPLACE FUNCTION gb_order_ship(p_distributor_id bigint, p_order_id bigint,
@@ -213,6 +224,7 @@ BEGIN
                       updated_at = now()
      WHERE id = o.id RETURNING * INTO o;
     PERFORM gb_order_event(o, 'order.shipped');
+    PERFORM gb_order_stock_out(o);
     outcome := 'ok';
     body := gb_order_json(o, NULL);
 END $$;
@@ -346,6 +358,7 @@ BEGIN
                           updated_at = now()
          WHERE id = o.id RETURNING * INTO o;
         PERFORM gb_order_event(o, 'order.picked_up');
+        PERFORM gb_order_stock_out(o);
         outcome := 'ok';
         body := gb_order_json(o, NULL);
         RETURN;

@@ -18,6 +18,9 @@
 -- whoever writes the row): 1..20 tiers, the first threshold 1,
 -- thresholds strictly ascending, prices strictly descending.
 --
+-- A tier may also carry the manufacturer's price at that volume
+-- (cost_price_cents); gb_tier_cost reads it by the same rule.
+--
 -- How it is written, for the join path (functions/join.sql): a ladder is
 -- read out of its jsonb once per campaign (gb_tier_ladder, a set-returning
 -- SQL function that PostgreSQL inlines where it stands in a FROM), then
@@ -63,6 +66,18 @@ $$;
 CREATE OR REPLACE FUNCTION gb_tier_price(p_tiers jsonb, p_count bigint) RETURNS bigint
     LANGUAGE sql IMMUTABLE AS $$
     SELECT gb_tier_price_at(l.thresholds, l.prices, p_count) FROM gb_tier_ladder(p_tiers) l
+$$;
+
+-- The manufacturer's unit cost at p_count of a stored ladder: the
+-- cost_price_cents of the tier that prices p_count, NULL when that tier
+-- has none (settlement then pays the product's cost price:
+-- gb_settlement_unit_cost, functions/settle.sql). A stored ladder is
+-- ascending, so the tier's index is its place in the array.
+CREATE OR REPLACE FUNCTION gb_tier_cost(p_tiers jsonb, p_count bigint) RETURNS bigint
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT (p_tiers -> (gb_tier_index(l.thresholds, p_count) - 1)
+                    ->> 'cost_price_cents')::bigint
+      FROM gb_tier_ladder(p_tiers) l
 $$;
 
 -- The first tier's price, the base of the deposit (DESIGN: ceil(first-tier

@@ -19,16 +19,21 @@
 -- one implementation, checked line by line against the table by
 -- tests/api/test_settlement_rules.py):
 --   paid      gross = unit price x quantity, forfeited 0,
---             manufacturer = cost price x quantity; less, for after-sales
+--             manufacturer = unit cost x quantity (the final tier's
+--             cost_price_cents, else the product's cost price:
+--             gb_settlement_unit_cost, recorded as the settlement's
+--             unit_cost_cents); less, for after-sales
 --             refunds approved before settlement (functions/aftersales.sql),
 --             their amounts from gross and their returned units from the
 --             manufacturer's quantity: the line settles what was kept
 --   defaulted gross 0, forfeited = deposit paid, manufacturer 0
 --   the split of gross + forfeited (gb_settlement_split, also the split
 --   of an after-sales refund approved after settlement: one rule):
---   commission = (amount x bp + 5000) div 10000 on gross + forfeited,
---             computed as q x bp + (r x bp + 5000) div 10000 with
---             amount = 10000 q + r (equal, and no overflow);
+--   commission = (gross x bp + 5000) div 10000, on sales only: a
+--             forfeited deposit is not a sale and pays none (v1.2; the
+--             settlements written before keep their figures), computed
+--             as q x bp + (r x bp + 5000) div 10000 with gross = 10000 q
+--             + r (equal, and no overflow);
 --   leader = (gross x the pickup point's commission_bp + 5000) div 10000
 --             for a paid line of a pickup campaign (the point the
 --             participation chose, its commission_bp at settlement,
@@ -40,10 +45,11 @@
 --
 -- Decisions where the documents are silent:
 --   * commission_bp is the distributor's at settlement time, recorded in
---     the settlement row; so is the unit cost (unit_cost_cents, the
---     product's cost price at settlement time), which the adjustments of
---     later after-sales refunds take (a product's cost price may be edited
---     after the settlement);
+--     the settlement row; so is the unit cost (unit_cost_cents: the final
+--     tier's cost_price_cents, else the product's cost price, at
+--     settlement time), which the adjustments of later after-sales
+--     refunds take (a product's cost price may be edited after the
+--     settlement);
 --   * a line's unit price is the participation's final unit price (set at
 --     close); the settlement's is the campaign's final_unit_price_cents;
 --   * received_cents / refunded_cents of a settlement are the ledger's
@@ -65,10 +71,11 @@ CREATE OR REPLACE FUNCTION gb_apply_bp(p_amount bigint, p_bp integer) RETURNS bi
                  + ((p_amount % 10000) * p_bp + 5000) / 10000 $$;
 
 -- The split of an amount received for a campaign: what goes to the
--- platform (commission), to the pickup point's leader, to the manufacturer
--- (the unit cost of the units sold), and what is left to the distributor
--- (net, may be negative). p_gross is what was sold, p_forfeited the
--- deposits kept from defaults. Settlement splits each line with it, and an
+-- platform (commission, on what was sold), to the pickup point's leader
+-- (on what was sold), to the manufacturer (the unit cost of the units
+-- sold), and what is left to the distributor (net, may be negative; all of
+-- a forfeited deposit). p_gross is what was sold, p_forfeited the deposits
+-- kept from defaults. Settlement splits each line with it, and an
 -- after-sales refund approved after settlement is split with it too (its
 -- adjustment is the negated split of the refund: functions/aftersales.sql),
 -- so a change to the split is made here once. A set-returning SQL function
@@ -81,17 +88,24 @@ CREATE OR REPLACE FUNCTION gb_settlement_split(p_gross bigint, p_forfeited bigin
     LANGUAGE sql IMMUTABLE
     AS $$ SELECT x.commission, x.leader, x.manufacturer,
                  p_gross + p_forfeited - x.commission - x.leader - x.manufacturer
-            FROM (SELECT gb_apply_bp(p_gross + p_forfeited, p_commission_bp)
-                             AS commission,
+            FROM (SELECT gb_apply_bp(p_gross, p_commission_bp) AS commission,
                          gb_apply_bp(p_gross, p_leader_bp) AS leader,
                          p_unit_cost * p_units AS manufacturer) x $$;
 
--- What the manufacturer is owed for one unit of a campaign's product: the
--- product's cost price now. Settlement records it (settlements.
--- unit_cost_cents) for the adjustments that come after.
+-- What the manufacturer is owed for one unit of a closed campaign: the
+-- cost of its final tier, the tier that priced the count at the close
+-- (gb_tier_cost over gb_campaign_counted: the participations that counted
+-- then), else the product's cost price now. Read once, at settlement, and
+-- recorded in the settlement (unit_cost_cents): a later adjustment
+-- reverses that figure.
 CREATE OR REPLACE FUNCTION gb_settlement_unit_cost(c campaigns) RETURNS bigint
     LANGUAGE sql STABLE
-    AS $$ SELECT p.cost_price_cents FROM products p WHERE p.id = c.product_id $$;
+    AS $$ SELECT coalesce(gb_tier_cost(c.tiers, gb_tier_count(c.tier_basis,
+                                                                k.participants,
+                                                                k.quantity)),
+                          p.cost_price_cents)
+            FROM gb_campaign_counted(c) k, products p
+           WHERE p.id = c.product_id $$;
 
 -- Settles one campaign: true if it settled now; false when it is not
 -- found, not succeeded (already settled, or never succeeded), or still

@@ -164,6 +164,8 @@ BEGIN
     IF NOT gb_threshold_reached(n_active, c.min_participants) THEN
         PERFORM gb_participations_release(
             c.id, ARRAY['pending_deposit', 'active'], 'failed');
+        -- its reservation goes back to the product's available stock
+        PERFORM gb_stock_move(c.product_id, 0, -c.max_quantity, 0, 0);
         UPDATE campaigns
            SET status = 'failed', closed_at = now(), updated_at = now(),
                version = version + 1
@@ -255,6 +257,10 @@ BEGIN
     -- a history event (its window may not have run out).
     PERFORM gb_participations_release(c.id, ARRAY['pending_deposit'], 'void');
 
+    -- The units of the active participations (now paid or awaiting
+    -- payment) are committed; the rest of the reservation is released.
+    PERFORM gb_stock_move(c.product_id, 0, -c.max_quantity, q_active, 0);
+
     UPDATE campaigns
        SET status = 'succeeded', final_unit_price_cents = v_final,
            closed_at = now(), updated_at = now(), version = version + 1
@@ -327,6 +333,10 @@ BEGIN
     PERFORM gb_waitlist_close(c.id);
     PERFORM gb_participations_release(
         c.id, ARRAY['pending_deposit', 'active'], 'cancelled');
+    IF c.status IN ('scheduled', 'open') THEN
+        -- a published campaign's reservation goes back (a draft holds none)
+        PERFORM gb_stock_move(c.product_id, 0, -c.max_quantity, 0, 0);
+    END IF;
     UPDATE campaigns
        SET status = 'cancelled', closed_at = now(), updated_at = now(),
            version = version + 1
@@ -412,10 +422,15 @@ END $$;
 -- awaiting_payment participations p_ids whose pay_by has passed ->
 -- defaulted: the paid deposit is forfeited to the distributor (ledger
 -- deposit_forfeited, movement forfeit:participation:<pid>), a defaulted
--- history event and outbox row. Answers the ids it defaulted. The caller
--- holds their row locks.
+-- history event and outbox row, and their units leave the product's
+-- committed stock (available again). Answers the ids it defaulted. The
+-- caller holds their row locks, and those of their products
+-- (gb_payment_default_due).
 CREATE OR REPLACE FUNCTION gb_payment_default(p_ids bigint[]) RETURNS bigint[]
-    LANGUAGE sql AS $$
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_done bigint[];
+BEGIN
     WITH upd AS (
         UPDATE participations p
            SET status = 'defaulted', updated_at = now()
@@ -447,8 +462,14 @@ CREATE OR REPLACE FUNCTION gb_payment_default(p_ids bigint[]) RETURNS bigint[]
                'defaulted:participation:' || id
           FROM upd
     )
-    SELECT array_agg(id) FROM upd
-$$;
+    SELECT array_agg(id) INTO v_done FROM upd;
+    PERFORM gb_stock_move(c.product_id, 0, 0, -sum(p.quantity)::bigint, 0)
+       FROM participations p JOIN campaigns c ON c.id = p.campaign_id
+      WHERE p.id = ANY (v_done)
+      GROUP BY c.product_id
+      ORDER BY c.product_id;
+    RETURN v_done;
+END $$;
 
 
 -- Defaults up to p_limit unpaid balances, earliest pay_by first, leaving
@@ -472,6 +493,12 @@ BEGIN
          ORDER BY p.pay_by
          LIMIT p_limit
            FOR UPDATE SKIP LOCKED) due;
+    -- their products, last and in id order (functions/stock.sql)
+    PERFORM 1 FROM products
+      WHERE id IN (SELECT c.product_id FROM participations p
+                     JOIN campaigns c ON c.id = p.campaign_id
+                    WHERE p.id = ANY (v_ids))
+      ORDER BY id FOR NO KEY UPDATE;
     RETURN QUERY SELECT * FROM gb_due_run('default', 'gb_payment_default', v_ids, true);
 END $$;
 

@@ -48,6 +48,8 @@ const struct route api_routes[] = {
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_PATCH, "/v1/admin/products/{id}", products_update,
      OWNER | ACCESS_OPERATOR},
+    {EVHTTP_REQ_PUT, "/v1/admin/products/{id}/stock", stock_put,
+     OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_POST, "/v1/admin/campaigns", campaigns_create,
      OWNER | ACCESS_OPERATOR},
     {EVHTTP_REQ_GET, "/v1/admin/campaigns", campaigns_list, STAFF},

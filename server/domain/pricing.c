@@ -82,6 +82,9 @@ pricing_tiers_validate(const struct pricing_tier *tiers, size_t n,
             fault = PRICING_TIERS_PRICE_ABOVE_LIST;
         else if (i > 0 && t->unit_price_cents >= tiers[i - 1].unit_price_cents)
             fault = PRICING_TIERS_PRICE_ORDER;
+        else if (t->has_cost && (t->cost_price_cents < 0 ||
+                                 t->cost_price_cents > PRICING_PRICE_MAX_CENTS))
+            fault = PRICING_TIERS_COST_RANGE;
         if (fault != PRICING_TIERS_OK)
             break;
     }
@@ -113,6 +116,8 @@ const char *pricing_tiers_fault_message(enum pricing_tiers_fault fault)
         return "unit_price_cents must not exceed the product's list price";
     case PRICING_TIERS_PRICE_ORDER:
         return "unit prices must be strictly descending";
+    case PRICING_TIERS_COST_RANGE:
+        return "cost_price_cents must be from 0 to 100000000";
     }
     return "invalid tiers";
 }

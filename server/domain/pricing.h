@@ -11,8 +11,10 @@
  * Invariants of a valid ladder (pricing_tiers_validate, DESIGN.md "Campaign
  * rules"): 1..PRICING_MAX_TIERS tiers; the first threshold is 1; thresholds
  * strictly ascending and at most PRICING_QUANTITY_MAX; prices strictly
- * descending; every price in [1, min(list price, PRICING_PRICE_MAX_CENTS)].
- * The schema holds the same shape for a stored ladder.
+ * descending; every price in [1, min(list price, PRICING_PRICE_MAX_CENTS)];
+ * a tier's cost, when it has one, in [0, PRICING_PRICE_MAX_CENTS] (the
+ * bound of a product's cost price). The schema holds the same shape for a
+ * stored ladder.
  *
  * A deposit policy is a set of bands {min_score, deposit_percent}
  * (pricing_bands_validate): 1..PRICING_MAX_BANDS bands in any order;
@@ -66,9 +68,15 @@
 #define PRICING_AMOUNT_MAX      (PRICING_PRICE_MAX_CENTS * PRICING_QUANTITY_MAX)
 #define PRICING_STOCK_MAX       INT64_C(1000000000)
 
+/* A tier may carry the manufacturer's price at its volume
+ * (cost_price_cents, when has_cost): settlement pays the final tier's cost
+ * for every unit, the product's cost price when it has none. A cost may
+ * exceed the tier's price (a loss leader, as a product's may). */
 struct pricing_tier {
     int64_t threshold;
     int64_t unit_price_cents;
+    int64_t cost_price_cents;
+    bool has_cost;
 };
 
 /* What a campaign's count counts (field tier_basis). */
@@ -97,6 +105,7 @@ enum pricing_tiers_fault {
     PRICING_TIERS_PRICE_ABOVE_MAX,     /* unit_price_cents > the price bound */
     PRICING_TIERS_PRICE_ABOVE_LIST,    /* unit_price_cents > list price */
     PRICING_TIERS_PRICE_ORDER,         /* price >= the previous one */
+    PRICING_TIERS_COST_RANGE, /* cost_price_cents outside 0..the price bound */
 };
 
 /* Checks a ladder against the rules above, for a product whose list price

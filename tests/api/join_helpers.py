@@ -20,6 +20,7 @@ from psycopg2.extras import execute_values
 
 from helpers import *  # noqa: F401,F403
 from helpers import token_hash, PASSWORD, new_customer, customer_token
+from sql_helpers import sql_stock_sync_campaign
 
 try:
     import campaign_helpers as ch
@@ -104,7 +105,9 @@ def _make_campaign(srv, db, tenant, tiers, policy, max_quantity, per_customer_li
                     (tenant.id, pid, "Join campaign %d" % n, status, tier_basis,
                      json.dumps(tiers), min_participants, max_quantity,
                      per_customer_limit, json.dumps(policy), min_score))
-        return cur.fetchone()[0]
+        cid = cur.fetchone()[0]
+        sql_stock_sync_campaign(cur, cid)
+        return cid
 
 
 def db_customers(db, n, ttl="1 day"):
@@ -168,6 +171,7 @@ def add_event(db, tenant_id, customer_id, kind, age_days=0.0):
                     " deposit_cents) VALUES (%s, %s, %s, 1, %s, 75, 0.75, 0, 0) RETURNING id",
                     (tenant_id, row[0], customer_id, status))
         pid = cur.fetchone()[0]
+        sql_stock_sync_campaign(cur, row[0])
         cur.execute("INSERT INTO customer_events (customer_id, distributor_id,"
                     " participation_id, kind, occurred_at)"
                     " VALUES (%s, %s, %s, %s, now() - make_interval(secs => %s))",
@@ -202,3 +206,4 @@ def close_campaign_in_db(db, cid, status="succeeded", final=None):
     with db.cursor() as cur:
         cur.execute("UPDATE campaigns SET status = %s, final_unit_price_cents = %s,"
                     " closed_at = now() WHERE id = %s", (status, final, cid))
+        sql_stock_sync_campaign(cur, cid)

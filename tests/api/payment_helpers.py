@@ -11,6 +11,7 @@ import json
 import time
 
 from helpers import *  # noqa: F401,F403
+from sql_helpers import sql_stock_sync_campaign
 
 SECRET = "whsec-test-5f1e2d3c4b5a69788796a5b4"
 PAY_ENV = dict(APP_ENV, GROUPBUYD_PAYMENT_WEBHOOK_SECRET=SECRET)
@@ -71,7 +72,9 @@ class World:
                 " '[]', %s, CASE WHEN %s = 'open' THEN NULL ELSE now() END)"
                 " RETURNING id",
                 (self.tenant.id, self.product_id, status, final_price, status))
-            return cur.fetchone()[0]
+            cid = cur.fetchone()[0]
+            sql_stock_sync_campaign(cur, cid)
+            return cid
 
     def participation(self, status="pending_deposit", quantity=2, deposit=1980,
                       deposit_paid=0, due_in="15 minutes", unit_price=None,
@@ -87,7 +90,9 @@ class World:
                 (self.tenant.id, campaign_id or self.campaign_id,
                  customer_id or self.customer.id, quantity, status, deposit,
                  deposit_paid, due_in, unit_price, pay_in))
-            return cur.fetchone()[0]
+            pid = cur.fetchone()[0]
+            sql_stock_sync_campaign(cur, campaign_id or self.campaign_id)
+            return pid
 
     def intent(self, pid, token=None, key=None, body=None):
         return self.srv.post("/v1/participations/%d/payments" % pid, body,

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from helpers import *  # noqa: F401,F403
+from sql_helpers import sql_stock_sync_campaign
 
 POLL = 0.05
 SLACK = 1.0  # the promise: within one second of the due time
@@ -51,7 +52,7 @@ def new_campaign(db, did, status="open", starts_in=-60, ends_in=2.0,
     pid = q1(db, "INSERT INTO products (distributor_id, sku, name, list_price_cents, "
                  "cost_price_cents, stock) VALUES (%s, %s, 'P', 10000, 6000, 1000) "
                  "RETURNING id", (did, uniq("SKU-")))[0]
-    return q1(db, """
+    cid = q1(db, """
         INSERT INTO campaigns (distributor_id, product_id, title, status, starts_at,
             ends_at, tier_basis, tiers, min_participants, max_quantity,
             per_customer_limit, deposit_policy, deposit_window_seconds,
@@ -62,6 +63,9 @@ def new_campaign(db, did, status="open", starts_in=-60, ends_in=2.0,
         RETURNING id""", (did, pid, status, starts_in, ends_in, basis, tiers,
                           min_participants, max_quantity, max_quantity, POLICY,
                           deposit_window, payment_window))[0]
+    with db.cursor() as cur:
+        sql_stock_sync_campaign(cur, cid)
+    return cid
 
 
 def join(db, did, cid, status="active", quantity=1, deposit=0, paid=0,
@@ -78,6 +82,8 @@ def join(db, did, cid, status="active", quantity=1, deposit=0, paid=0,
                 now() + make_interval(secs => %s))
         RETURNING id""", (did, cid, cust, quantity, status, deposit, paid,
                           due_in, unit_price, pay_by_in))[0]
+    with db.cursor() as cur:
+        sql_stock_sync_campaign(cur, cid)
     if paid > 0 and payment:
         pay = q1(db, "INSERT INTO payments (distributor_id, participation_id, kind, "
                      "amount_cents, status) VALUES (%s, %s, 'deposit', %s, 'succeeded') "

@@ -12,11 +12,18 @@ Only the participation quantities vary (1..3). It is set-up, not the
 behaviour under test: generate_series keeps 100,000 rows to seconds.
 
 expected_settlement(...) is the hand computation of DESIGN.md's table for
-that data, in Python integers.
+that data, in Python integers: commission on sales only (a defaulted line
+pays none and leaves the distributor its forfeited deposit); the
+manufacturer paid the final tier's cost (TIER_COST from 100 participants:
+the ladder's second tier carries it), else the product's; no pickup, so no
+leader commission.
 """
+
+from sql_helpers import sql_stock_sync
 
 PRICE = 7900        # final unit price
 COST = 5100         # product cost price
+TIER_COST = 4900    # the manufacturer's price at the 100-participant tier
 DEPOSIT_PCT = 10    # deposit percent of the first-tier price 9900
 FIRST = 9900
 BP = 750            # commission 7.5 %
@@ -46,7 +53,8 @@ def seed_succeeded_campaign(conn, n, default_every=10, bp=BP, distributor_id=Non
             " VALUES (%s, %s, 'Big deal', 'open', now() - interval '2 days',"
             " now() + interval '1 day', 'participants',"
             " '[{\"threshold\": 1, \"unit_price_cents\": 9900},"
-            "   {\"threshold\": 100, \"unit_price_cents\": 7900}]',"
+            "   {\"threshold\": 100, \"unit_price_cents\": 7900,"
+            "    \"cost_price_cents\": 4900}]',"
             " 1, %s, 3, '[{\"min_score\": 0, \"deposit_percent\": 10}]', NULL, NULL)"
             " RETURNING id", (did, prod, 3 * n))
         cid = cur.fetchone()[0]
@@ -100,6 +108,7 @@ def seed_succeeded_campaign(conn, n, default_every=10, bp=BP, distributor_id=Non
                     " closed_at = now(), ends_at = now() - interval '1 second'"
                     " WHERE id = %s", (PRICE, cid))
         cur.execute("DROP TABLE seed, seed_c, seed_p, seed_pay")
+        sql_stock_sync(cur, prod)
     return did, cid
 
 
@@ -111,25 +120,24 @@ def rnd(amount, bp):
 def expected_settlement(n, default_every=10, bp=BP):
     """Hand computation of the totals for seed_succeeded_campaign's data."""
     t = dict(lines=0, quantity=0, gross_cents=0, forfeited_cents=0, commission_cents=0,
-             manufacturer_cents=0, distributor_net_cents=0, received_cents=0,
-             refunded_cents=0)
+             manufacturer_cents=0, leader_commission_cents=0, distributor_net_cents=0,
+             received_cents=0, refunded_cents=0)
+    cost = TIER_COST if n >= 100 else COST   # the tier the n participants reached
     for i in range(1, n + 1):
         q = 1 + i % 3
         deposit = -(-FIRST * q * DEPOSIT_PCT // 100)
         t["lines"] += 1
         t["quantity"] += q
         if i % default_every == 0:
-            comm = rnd(deposit, bp)
             t["forfeited_cents"] += deposit
-            t["commission_cents"] += comm
-            t["distributor_net_cents"] += deposit - comm
+            t["distributor_net_cents"] += deposit
             t["received_cents"] += deposit
         else:
             gross = PRICE * q
             comm = rnd(gross, bp)
             t["gross_cents"] += gross
             t["commission_cents"] += comm
-            t["manufacturer_cents"] += COST * q
-            t["distributor_net_cents"] += gross - comm - COST * q
+            t["manufacturer_cents"] += cost * q
+            t["distributor_net_cents"] += gross - comm - cost * q
             t["received_cents"] += gross
     return t

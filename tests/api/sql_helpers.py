@@ -50,7 +50,9 @@ def sql_campaign(cur, did, product, status="draft", max_quantity=10,
         (did, product, status, starts_in, ends_in,
          json.dumps([{"threshold": n, "unit_price_cents": p} for n, p in tiers]),
          max_quantity, max_quantity, final_price, fulfilment, list(points), status))
-    return cur.fetchone()[0]
+    cid = cur.fetchone()[0]
+    sql_stock_sync(cur, product)
+    return cid
 
 
 def sql_one(cur, query, params=()):
@@ -64,3 +66,21 @@ def sql_audit(cur, entity):
     cur.execute("SELECT action, entity_id, staff_id, actor, before, after, request_id"
                 " FROM audit_log WHERE entity = %s ORDER BY id", (entity,))
     return cur.fetchall()
+
+
+def sql_stock_sync(cur, product):
+    """Set-up only: the product's stock buckets made to say what the rows
+    written straight into the database say (gb_stock_expected), as the
+    functions that move units would have left them; stock raised to cover
+    what is held when it does not."""
+    cur.execute("UPDATE products p SET reserved = e.reserved, committed = e.committed,"
+                " sold = e.sold, stock = greatest(p.stock, e.reserved + e.committed)"
+                " FROM gb_stock_expected(%s) e WHERE p.id = %s", (product, product))
+
+
+def sql_stock_sync_campaign(cur, campaign):
+    """sql_stock_sync for the product of campaign: set-ups that write
+    campaigns, participations or orders straight into the database call it
+    after them, before any server path moves the product's units."""
+    cur.execute("SELECT product_id FROM campaigns WHERE id = %s", (campaign,))
+    sql_stock_sync(cur, cur.fetchone()[0])

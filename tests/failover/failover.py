@@ -274,6 +274,11 @@ def seed(db):
                         " now() + interval '1 day', 'participants', %s, 1, %s, 3, %s, 0)"
                         " RETURNING id", (did, pid, "HA " + name, TIERS, cap, POLICY))
             camps[name] = cur.fetchone()[0]
+        # written straight in: the product's stock buckets made to say what
+        # the rows say, as publishing would have left them
+        cur.execute("UPDATE products p SET reserved = e.reserved, committed = e.committed,"
+                    " sold = e.sold, stock = greatest(p.stock, e.reserved + e.committed)"
+                    " FROM gb_stock_expected(%s) e WHERE p.id = %s", (pid, pid))
         cur.execute("WITH c AS (INSERT INTO customers (login, password_hash, display_name)"
                     " SELECT 'ha.' || g || '@example.com', 'x', 'HA ' || g"
                     " FROM generate_series(1, %s) g RETURNING id) SELECT id FROM c ORDER BY id",

@@ -7,6 +7,7 @@ import { t } from '../lib/i18n.js';
 import { h, mount, money, dateTime } from '../lib/ui.js';
 import { api, main, can, toast, field, form, cents, yuan, fetchAll, dataTable, empty, badge, hashQuery,
   customerLabel } from './shell.js';
+import { show } from './shell.js';
 
 const STATUSES = ['pending', 'approved', 'rejected'];
 
@@ -40,7 +41,7 @@ async function afterSalesPage({ ctx }) {
     [...STATUSES, ''].map((s) => h('a', { href: `#/after-sales?status=${s}`, 'aria-current': s === status ? 'page' : null },
       s ? t(`aas.status.${s}`) : t('a.all'))));
   const again = () => ctx.run();
-  mount(main, h('h1', {}, t('aas.title')), tabs,
+  show(ctx, h('h1', {}, t('aas.title')), tabs,
     dataTable(items, {
       id: 'after-sales',
       caption: t('aas.title'),

@@ -8,7 +8,7 @@
 import { t, getLang, setLang, translateStatic } from '../lib/i18n.js';
 import { makeRouter } from '../lib/router.js';
 import { h, fill, mount, langSwitch } from '../lib/ui.js';
-import { api, main, currentStaff, setStaff, errorText } from './shell.js';
+import { api, main, show, currentStaff, setStaff, errorText } from './shell.js';
 
 import login from './login.js';
 import campaigns from './campaigns.js';
@@ -16,6 +16,7 @@ import editor from './editor.js';
 import dashboard from './dashboard.js';
 import audience from './audience.js';
 import products from './products.js';
+import stock from './stock.js';
 import pickupPoints from './pickup-points.js';
 import fulfilment from './fulfilment.js';
 import afterSales from './aftersales.js';
@@ -26,7 +27,7 @@ import staffScreen from './staff.js';
 import model from './model.js';
 import service from './service.js';
 
-const SCREENS = [login, campaigns, editor, dashboard, audience, products, pickupPoints,
+const SCREENS = [login, campaigns, editor, dashboard, audience, products, stock, pickupPoints,
   fulfilment, afterSales, customers, finance, webhooks, staffScreen, model, service];
 
 const nav = document.getElementById('nav');
@@ -76,7 +77,7 @@ function guard(page, allowed) {
     }
     return Promise.resolve(page(params)).catch((err) => {
       if (err.status === 401) { setStaff(null); drawNav(); router.go('/login'); return; }
-      mount(main, h('h1', {}, t('err.load')), h('p', { role: 'alert' }, errorText(err)),
+      show(params.ctx, h('h1', {}, t('err.load')), h('p', { role: 'alert' }, errorText(err)),
         h('button', { class: 'secondary', onclick: () => router.run() }, t('ad.retry')));
     });
   };
@@ -92,7 +93,8 @@ for (const s of SCREENS) {
 
 const ctx = { go: (p) => router.go(p), run: () => router.run(), signedIn: () => drawNav() };
 const router = makeRouter(Object.fromEntries(Object.entries(table).map(([p, f]) =>
-  [p, (params) => f({ ...params, ctx })])), () => mount(main, h('h1', {}, t('err.notFound'))));
+  [p, (params, route) => f({ ...params, ctx: { ...ctx, alive: route.alive } })])),
+() => mount(main, h('h1', {}, t('err.notFound'))));
 
 addEventListener('hashchange', drawNav);
 translateStatic();

@@ -7,6 +7,7 @@
 import { t } from '../lib/i18n.js';
 import { h, fill, mount } from '../lib/ui.js';
 import { api, main, can, toast, errorText, empty, customerLabel } from './shell.js';
+import { show } from './shell.js';
 
 function reportBox(rep) {
   const pct = Math.round((rep.conversion || 0) * 1000) / 10;
@@ -27,7 +28,7 @@ export function reasonText(a) {
   return parts.join('；');
 }
 
-async function audiencePage({ id }) {
+async function audiencePage({ id, ctx }) {
   const [c, aud, rep] = await Promise.all([
     api.get(`/v1/admin/campaigns/${id}`),
     api.get(`/v1/admin/campaigns/${id}/audience?limit=200`),
@@ -54,7 +55,7 @@ async function audiencePage({ id }) {
         reportBox(await api.get(`/v1/admin/reports/invitations?campaign_id=${id}`)));
     } catch (err) { toast(errorText(err)); } finally { invite.disabled = false; }
   } }, t('aud.inviteSelected'));
-  mount(main, h('h1', {}, t('aud.titleOf', { title: c.title })),
+  show(ctx, h('h1', {}, t('aud.titleOf', { title: c.title })),
     h('p', {}, h('a', { href: `#/campaigns/${id}` }, t('aud.back'))),
     report,
     h('h2', {}, t('aud.title')),

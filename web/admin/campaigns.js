@@ -3,6 +3,7 @@
 import { t } from '../lib/i18n.js';
 import { h, mount, money, dateTime } from '../lib/ui.js';
 import { main, can, fetchAll, dataTable, empty, badge, word, hashQuery } from './shell.js';
+import { show } from './shell.js';
 
 export const CAMPAIGN_STATUSES = ['draft', 'scheduled', 'open', 'succeeded', 'failed', 'cancelled', 'settled'];
 
@@ -17,7 +18,7 @@ async function campaignsPage({ ctx }) {
     ? empty(t('ad.noCampaignsStatus', { status: word('status', status) }), h('a', { href: '#/' }, t('ad.showAll')))
     : empty(t('ad.noCampaigns'), can.operate()
       ? h('a', { class: 'button primary', href: '#/campaigns/new' }, t('a.newCampaign')) : null);
-  mount(main, h('h1', {}, t('a.campaigns')),
+  show(ctx, h('h1', {}, t('a.campaigns')),
     h('div', { class: 'toolbar' }, h('label', { for: 'status-filter' }, t('a.filterStatus')), filter, newLink),
     dataTable(items, {
       id: 'campaigns',

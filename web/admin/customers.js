@@ -6,6 +6,7 @@
 import { t } from '../lib/i18n.js';
 import { h, fill, mount, money, dateTime } from '../lib/ui.js';
 import { api, main, can, toast, form, empty, word, hashQuery } from './shell.js';
+import { show } from './shell.js';
 
 const PAGE = 25;
 
@@ -38,10 +39,10 @@ async function customersPage({ ctx }) {
         onclick: () => go(q, afters.slice(0, -1)) }, t('ad.prev')),
       h('button', { type: 'button', class: 'secondary next', disabled: !page.next_after,
         onclick: () => go(q, [...afters, page.next_after]) }, t('ad.next')))];
-  mount(main, h('h1', {}, t('cu.title')), h('p', { class: 'hint' }, t('cu.privacy')), search, body);
+  show(ctx, h('h1', {}, t('cu.title')), h('p', { class: 'hint' }, t('cu.privacy')), search, body);
 }
 
-async function customerPage({ id }) {
+async function customerPage({ id, ctx }) {
   const data = await api.get(`/v1/admin/customers/${id}`);
   const r = data.reliability;
   const vip = h('select', { id: 'vip', name: 'vip_level' }, [0, 1, 2, 3].map((v) => h('option', { value: v, selected: v === r.vip_level }, `VIP ${v}`)));
@@ -55,7 +56,7 @@ async function customerPage({ id }) {
   }, h('div', { class: 'field', 'data-field': 'vip_level' }, h('label', { for: 'vip' }, t('a.vip')), vip),
   h('button', { type: 'submit', class: 'primary' }, t('a.save')));
   const ev = ['completed', 'withdrawn', 'defaulted', 'deposit_expired'];
-  mount(main, h('h1', {}, data.customer.display_name),
+  show(ctx, h('h1', {}, data.customer.display_name),
     h('p', { class: 'muted' }, data.customer.login, ' · #', data.customer.id),
     score, h('p', { class: 'hint' }, t('cu.scoreHint')),
     h('h2', {}, t('cu.here')),

@@ -12,6 +12,7 @@ import { fromLocalInput } from './editor.js';
 import { pad } from './shell.js';
 import { forecastView, shadeLadder } from './forecast.js';
 import { growthPanel } from './referrals.js';
+import { show } from './shell.js';
 
 const CLOSED = ['succeeded', 'failed', 'cancelled', 'settled'];
 
@@ -121,7 +122,7 @@ async function dashboardPage({ id, ctx }) {
       } }, t('a.cancel')) : null,
       links);
   }
-  mount(main, heading,
+  show(ctx, heading,
     h('p', { class: 'muted' }, `${dateTime(c.starts_at)} → ${dateTime(c.ends_at)} · ${t(`fulfil.${c.fulfilment || 'delivery'}`)}`),
     actions, liveBox, statsBox, growthPanel(c), peopleBox);
   drawHeading(); drawLive(); drawStats(); drawActions(); drawPeople();

@@ -5,14 +5,19 @@
 // policy. The server's own error is shown next to the field it names; for
 // a row of the ladder or of the deposit policy, next to that row's input,
 // rows counted from 1 as people count them (the server counts from 0).
-// A scheduled or open campaign may change only its end, description and
-// ladder (API.md): the other inputs are shown but disabled. Below the
-// ladder, the planner's forecast of the form as it stands (forecast.js):
-// asked again as the ladder or the minimum change, margin per tier.
+// A tier may carry the manufacturer's cost at its volume: that tier's
+// margin is from it, else from the product's cost. A scheduled or open
+// campaign may change only its end, description, ladder and a larger cap
+// (API.md; the cap reserves the difference from the product's available
+// stock, shown beside the product): the other inputs are shown but
+// disabled, and an end left as it was is not sent. Below the ladder, the
+// planner's forecast of the form as it stands (forecast.js): asked again
+// as the ladder or the minimum change, margin per tier.
 import { t } from '../lib/i18n.js';
 import { h, fill, mount, money } from '../lib/ui.js';
 import { api, main, can, toast, field, cents, yuan, fetchAll, pad } from './shell.js';
 import { plannerPanel } from './forecast.js';
+import { show } from './shell.js';
 
 // The price a count pays: the lowest tier whose threshold it reached
 // (DESIGN.md: tiers ascend in threshold and descend in price).
@@ -20,6 +25,16 @@ export function priceAt(tiers, n) {
   let price = null;
   for (const tier of tiers) if (n >= tier.threshold) price = tier.unit_price_cents;
   return price;
+}
+
+// The cost of the tier a count reaches (its manufacturer's cost), else the
+// product's.
+export function costAt(tiers, n, productCost) {
+  let cost = productCost;
+  for (const tier of tiers) {
+    if (n >= tier.threshold) cost = Number.isFinite(tier.cost_price_cents) ? tier.cost_price_cents : productCost;
+  }
+  return cost;
 }
 
 // Margin of a unit sold at price against the cost, and its share of the
@@ -53,6 +68,7 @@ const ROW_MESSAGES = [
   ['unit_price_cents must be at most', 'ed.e.priceMax', 'unit_price_cents'],
   ["unit_price_cents must not exceed the product's list price", 'ed.e.aboveList', 'unit_price_cents'],
   ['unit prices must be strictly descending', 'ed.e.descending', 'unit_price_cents'],
+  ['cost_price_cents must be from 0 to', 'ed.e.costRange', 'cost_price_cents'],
   ['at least one deposit band is required', 'ed.e.bandsEmpty'],
   ['too many deposit bands', 'ed.e.bandsMany'],
   ['min_score must be between 0 and 100', 'ed.e.scoreRange', 'min_score'],
@@ -169,12 +185,12 @@ async function editorPage({ id, ctx }) {
     min_score: 0, fulfilment: 'delivery', pickup_point_ids: [], after_sales_days: 7,
   };
   if (!id && products.length === 0) {
-    mount(main, h('h1', {}, t('a.newCampaign')),
+    show(ctx, h('h1', {}, t('a.newCampaign')),
       h('div', { class: 'empty', role: 'status' }, h('p', {}, t('ed.noProducts')),
         h('a', { class: 'button primary', href: '#/products' }, t('a.addProduct'))));
     return;
   }
-  const locked = !!c.id && c.status !== 'draft'; // only ends_at, description, tiers
+  const locked = !!c.id && c.status !== 'draft'; // only ends_at, description, tiers, a larger cap
   const productOf = (pid) => products.find((p) => p.id === pid);
 
   const productSelect = h('select', { onchange: drawAll }, products.map((p) =>
@@ -192,8 +208,13 @@ async function editorPage({ id, ctx }) {
   const tiers = rowsEditor('tiers', [
     { key: 'threshold', label: t('a.threshold') },
     { key: 'unit_price_cents', label: t('a.unitPrice'), money: true },
-  ], c.tiers.map((x) => ({ threshold: x.threshold, unit_price_cents: yuan(x.unit_price_cents) })), drawAll,
-  (row) => marginText(margin(row.unit_price_cents, cost())));
+    { key: 'cost_price_cents', label: t('ed.tierCost'), money: true },
+  ], c.tiers.map((x) => ({ threshold: x.threshold, unit_price_cents: yuan(x.unit_price_cents),
+    cost_price_cents: yuan(x.cost_price_cents) })), drawAll,
+  (row) => marginText(margin(row.unit_price_cents, Number.isFinite(row.cost_price_cents) ? row.cost_price_cents : cost())));
+  // a tier without a cost is sent without one (the product's applies)
+  const readTiers = () => tiers.read().map(({ cost_price_cents: k, ...row }) =>
+    (Number.isFinite(k) ? { ...row, cost_price_cents: k } : row));
   const policy = rowsEditor('deposit_policy', [
     { key: 'min_score', label: t('a.minScore') },
     { key: 'deposit_percent', label: t('a.depositPercent') },
@@ -226,7 +247,7 @@ async function editorPage({ id, ctx }) {
     }
     const body = {
       product_id: Number(productSelect.value), starts_at: fromLocalInput(val('starts_at')),
-      ends_at: fromLocalInput(val('ends_at')), tier_basis: basis.value, tiers: rows,
+      ends_at: fromLocalInput(val('ends_at')), tier_basis: basis.value, tiers: readTiers(),
       min_participants: num('min_participants'), min_score: num('min_score') || 0,
     };
     if (Number.isFinite(num('max_quantity'))) body.max_quantity = num('max_quantity');
@@ -238,7 +259,8 @@ async function editorPage({ id, ctx }) {
   function drawAll() {
     planner.update();
     const p = productOf(Number(productSelect.value));
-    fill(productInfo, p ? t('ed.productInfo', { list: money(p.list_price_cents), cost: money(p.cost_price_cents) }) : '');
+    fill(productInfo, p ? [t('ed.productInfo', { list: money(p.list_price_cents), cost: money(p.cost_price_cents) }),
+      ' · ', t('ed.available', { n: p.available })] : '');
     tiers.refresh();
     const rows = tiers.read().filter((x) => Number.isFinite(x.threshold) && Number.isFinite(x.unit_price_cents))
       .sort((a, b) => a.threshold - b.threshold);
@@ -251,7 +273,7 @@ async function editorPage({ id, ctx }) {
       out.push(h('tr', { class: reached ? 'step' : null },
         h('td', { class: 'num' }, t(unit, { n })),
         h('td', { class: 'num' }, price === null ? '—' : money(price)),
-        h('td', { class: 'num' }, marginText(margin(price, p?.cost_price_cents)))));
+        h('td', { class: 'num' }, marginText(margin(price, costAt(rows, n, p?.cost_price_cents))))));
     }
     fill(previewBody, out);
   }
@@ -265,7 +287,7 @@ async function editorPage({ id, ctx }) {
       product_id: Number(productSelect.value), title: f.get('title'),
       description: f.get('description'),
       starts_at: fromLocalInput(f.get('starts_at')), ends_at: fromLocalInput(f.get('ends_at')),
-      tier_basis: basis.value, tiers: tiers.read(),
+      tier_basis: basis.value, tiers: readTiers(),
       min_participants: intOf(f, 'min_participants'),
       max_quantity: intOf(f, 'max_quantity'),
       per_customer_limit: intOf(f, 'per_customer_limit'),
@@ -275,7 +297,8 @@ async function editorPage({ id, ctx }) {
       after_sales_days: intOf(f, 'after_sales_days'),
     };
     if (locked) {
-      for (const k of Object.keys(body)) if (!['ends_at', 'description', 'tiers'].includes(k)) delete body[k];
+      for (const k of Object.keys(body)) if (!['ends_at', 'description', 'tiers', 'max_quantity'].includes(k)) delete body[k];
+      if (f.get('ends_at') === toLocalInput(c.ends_at)) delete body.ends_at;
     }
     // a row with a number missing is named before anything is sent
     for (const [name, rows, keys] of [['tiers', body.tiers, ['threshold', 'unit_price_cents']],
@@ -310,7 +333,8 @@ async function editorPage({ id, ctx }) {
     h('div', { class: 'preview-box' }, h('h2', { class: 'h3' }, t('a.preview')), preview))),
   planner.el,
   num('min_participants', t('a.minParticipants'), c.min_participants),
-  num('max_quantity', t('a.maxQuantity'), c.max_quantity),
+  locked ? field('max_quantity', t('a.maxQuantity'), h('input', { type: 'number', min: c.max_quantity, value: c.max_quantity }),
+    t('ed.growHint')) : num('max_quantity', t('a.maxQuantity'), c.max_quantity),
   num('per_customer_limit', t('a.perCustomer'), c.per_customer_limit),
   num('min_score', t('a.minScoreJoin'), c.min_score),
   field('fulfilment', t('ed.fulfilment'), fulfilment), pointsBox,
@@ -320,14 +344,14 @@ async function editorPage({ id, ctx }) {
   if (locked) {
     formEl.querySelectorAll('input, select, textarea, button').forEach((el) => {
       const inTiers = el.closest('[data-field=tiers]');
-      const keep = inTiers || el.closest('#planner') || ['ends_at', 'description'].includes(el.name)
+      const keep = inTiers || el.closest('#planner') || ['ends_at', 'description', 'max_quantity'].includes(el.name)
         || el.type === 'submit';
       if (!keep) el.disabled = true;
     });
   }
   formEl.addEventListener('input', planner.update);
   formEl.addEventListener('change', planner.update);
-  mount(main, h('h1', {}, c.id ? t('a.editCampaign') : t('a.newCampaign')), formEl);
+  show(ctx, h('h1', {}, c.id ? t('a.editCampaign') : t('a.newCampaign')), formEl);
   drawAll();
   policy.refresh();
 }

@@ -17,6 +17,7 @@ import { t } from '../lib/i18n.js';
 import { h, mount, money, dateTime } from '../lib/ui.js';
 import { main, can, toast, errorText, field, fetchAll, empty, download, hashQuery, localDate, dayStart,
   word, api } from './shell.js';
+import { show } from './shell.js';
 
 export const SPLIT = ['commission_cents', 'manufacturer_cents', 'leader_commission_cents', 'distributor_net_cents'];
 export const MONEY = ['gross_cents', 'forfeited_cents', ...SPLIT];
@@ -101,7 +102,7 @@ async function financePage({ ctx }) {
   const head = [h('h1', {}, t('a.finance')), picker,
     h('div', { class: 'toolbar' }, csv, h('label', { for: 'bom', class: 'check' }, bom, t('f.bom')))];
   if (groups.length === 0) {
-    mount(main, head, empty(t('fi.none', { from, to }), h('p', { class: 'hint' }, t('fi.noneHint'))));
+    show(ctx, head, empty(t('fi.none', { from, to }), h('p', { class: 'hint' }, t('fi.noneHint'))));
     return;
   }
   const sum = periodTotals(groups);
@@ -128,7 +129,7 @@ async function financePage({ ctx }) {
         h('td', {}, reconciliation(x))));
     }
   }
-  mount(main, head,
+  show(ctx, head,
     h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': t('fi.tableLabel') },
       h('table', { class: 'grid finance' },
         h('caption', { class: 'sr-only' }, t('fi.tableLabel')),
@@ -142,7 +143,7 @@ async function financePage({ ctx }) {
     h('p', { class: 'hint' }, t('fi.csvHint')));
 }
 
-async function settlementPage({ id }) {
+async function settlementPage({ id, ctx }) {
   const s = await api.get(`/v1/admin/settlements/${id}`);
   const cols = ['quantity', ...MONEY];
   const line = (l) => h('tr', { class: 'line' }, h('td', {}, `#${l.participation_id}`), h('td', {}, `#${l.customer_id}`),
@@ -155,7 +156,7 @@ async function settlementPage({ id }) {
   const totalsRow = (label, x, cls) => h('tr', { class: cls }, h('th', { scope: 'row', colspan: '3' }, label),
     cols.map((k) => cell(k, x[k])));
   const now = s.totals;
-  mount(main, h('h1', {}, s.campaign_title || `#${s.campaign_id}`),
+  show(ctx, h('h1', {}, s.campaign_title || `#${s.campaign_id}`),
     h('p', {}, t('f.unitPrice', { price: money(s.unit_price_cents) }), ' · ', t('fi.commissionBp', { pct: s.commission_bp / 100 }),
       ' · ', t('fi.settledAt', { date: dateTime(s.settled_at) })),
     h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': t('fi.lines') },

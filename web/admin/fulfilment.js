@@ -7,6 +7,7 @@ import { t } from '../lib/i18n.js';
 import { h, mount, dateTime } from '../lib/ui.js';
 import { api, main, can, toast, errorText, fetchAll, dataTable, empty, word, download, hashQuery,
   customerLabel } from './shell.js';
+import { show } from './shell.js';
 
 // A wrong code is 409, the fifth wrong one locks the order (429).
 function pickupError(err) {
@@ -55,11 +56,11 @@ async function fulfilmentPage({ ctx }) {
   const head = [h('h1', {}, t('ful.title')),
     h('div', { class: 'toolbar' }, h('label', { for: 'ful-campaign' }, t('ful.campaign')), pick)];
   if (campaigns.length === 0) {
-    mount(main, head, empty(t('ful.noCampaigns'), h('a', { href: '#/' }, t('a.campaigns'))));
+    show(ctx, head, empty(t('ful.noCampaigns'), h('a', { href: '#/' }, t('a.campaigns'))));
     return;
   }
   if (!chosen) {
-    mount(main, head, empty(t('ful.pick')));
+    show(ctx, head, empty(t('ful.pick')));
     return;
   }
   const c = campaigns.find((x) => x.id === chosen) || await api.get(`/v1/admin/campaigns/${chosen}`);
@@ -124,7 +125,7 @@ async function fulfilmentPage({ ctx }) {
             : o.carrier ? `${o.carrier} ${o.tracking_no}` : '')),
     })));
   }
-  mount(main, head, h('p', { class: 'muted' }, `${t(`fulfil.${c.fulfilment}`)} · ${t('ful.count', { n: orders.length })}`),
+  show(ctx, head, h('p', { class: 'muted' }, `${t(`fulfil.${c.fulfilment}`)} · ${t('ful.count', { n: orders.length })}`),
     sections);
 }
 

@@ -3,6 +3,7 @@
 import { t } from '../lib/i18n.js';
 import { h, mount } from '../lib/ui.js';
 import { api, main, setStaff, field, form } from './shell.js';
+import { show } from './shell.js';
 
 function loginPage({ ctx }) {
   const f = form({ class: 'auth' }, async (data) => {
@@ -16,7 +17,7 @@ function loginPage({ ctx }) {
   field('login', t('f.login'), h('input', { autocomplete: 'username', required: true })),
   field('password', t('f.password'), h('input', { type: 'password', autocomplete: 'current-password', required: true })),
   h('button', { type: 'submit', class: 'primary' }, t('nav.login')));
-  mount(main, h('h1', {}, t('a.staffLogin')), f);
+  show(ctx, h('h1', {}, t('a.staffLogin')), f);
 }
 
 export default { routes: { '/login': { page: loginPage, public: true } } };

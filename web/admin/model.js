@@ -8,6 +8,7 @@ import { t } from '../lib/i18n.js';
 import { h, fill, mount, dateTime } from '../lib/ui.js';
 import { api, main, can, toast, errorText, empty } from './shell.js';
 import { calibrationChart, bucketTable, percent } from './forecast.js';
+import { show } from './shell.js';
 
 const NAMES = ['half_life_days', 'prior_alpha_base', 'prior_alpha_per_vip', 'prior_beta',
   'weight_withdrawn', 'weight_deposit_expired', 'weight_defaulted'];
@@ -84,7 +85,7 @@ async function modelPage({ ctx }) {
   }
 
   const fc = report.forecast || [];
-  mount(main, h('h1', {}, t('md.title')),
+  show(ctx, h('h1', {}, t('md.title')),
     h('p', { class: 'hint' }, t('md.intro')),
     h('h2', {}, t('md.joinTitle')),
     calibrationBlock('cal-join', t('md.joinChart'), report.buckets, report.brier_score, report.outcomes ?? 0),

@@ -5,6 +5,7 @@
 import { t } from '../lib/i18n.js';
 import { h, mount } from '../lib/ui.js';
 import { api, main, can, toast, field, form, fetchAll, dataTable, empty } from './shell.js';
+import { show } from './shell.js';
 
 // "3.5" (percent) -> 350 (basis points), or NaN.
 export function bpOf(percent) {
@@ -40,7 +41,7 @@ async function pointsPage({ ctx }) {
     toast(t('a.saved'));
     ctx.run();
   }, pointFields(), h('button', { type: 'submit', class: 'primary' }, t('pp.add')));
-  mount(main, h('h1', {}, t('pp.title')),
+  show(ctx, h('h1', {}, t('pp.title')),
     dataTable(items, {
       id: 'points',
       caption: t('pp.title'),
@@ -70,7 +71,7 @@ async function pointPage({ id, ctx }) {
   }, pointFields(p),
   h('div', { class: 'field', 'data-field': 'active' }, h('label', { for: 'f-active', class: 'check' }, active, t('pp.activeLabel'))),
   h('button', { type: 'submit', class: 'primary' }, t('a.save')));
-  mount(main, h('h1', {}, p.name), edit, h('p', {}, h('a', { href: '#/pickup-points' }, t('pp.back'))));
+  show(ctx, h('h1', {}, p.name), edit, h('p', {}, h('a', { href: '#/pickup-points' }, t('pp.back'))));
 }
 
 export default {

@@ -6,6 +6,7 @@ import { t } from '../lib/i18n.js';
 import { h, mount, money } from '../lib/ui.js';
 import { api, main, can, toast, field, form, cents, yuan, fetchAll, dataTable, empty } from './shell.js';
 import { margin } from './editor.js';
+import { show } from './shell.js';
 
 function marginCell(p) {
   const m = margin(p.list_price_cents, p.cost_price_cents);
@@ -34,7 +35,7 @@ async function productsPage({ ctx }) {
   field('cost_price_cents', t('a.costPrice'), priceInput()),
   field('stock', t('a.stock'), h('input', { type: 'number', min: '0', required: true })),
   h('button', { type: 'submit', class: 'primary' }, t('a.addProduct')));
-  mount(main, h('h1', {}, t('a.products')),
+  show(ctx, h('h1', {}, t('a.products')),
     dataTable(items, {
       id: 'products',
       caption: t('a.products'),
@@ -69,13 +70,14 @@ async function productPage({ id, ctx }) {
     toast(t('a.saved'));
     ctx.go('/products');
   },
-  h('dl', { class: 'facts' }, h('dt', {}, 'SKU'), h('dd', {}, p.sku), h('dt', {}, t('a.stock')), h('dd', {}, p.stock)),
+  h('dl', { class: 'facts' }, h('dt', {}, 'SKU'), h('dd', {}, p.sku), h('dt', {}, t('a.stock')),
+    h('dd', {}, p.stock, ' · ', h('a', { href: `#/stock/${p.id}` }, t('sk.manage')))),
   field('name', t('a.name'), h('input', { required: true, value: p.name })),
   field('description', t('a.description'), h('textarea', {}, p.description)),
   field('list_price_cents', t('a.listPrice'), priceInput(p.list_price_cents), t('pr.listHint')),
   field('cost_price_cents', t('a.costPrice'), priceInput(p.cost_price_cents), t('pr.costHint')),
   h('button', { type: 'submit', class: 'primary' }, t('a.save')));
-  mount(main, h('h1', {}, t('pr.edit', { name: p.name })), edit, h('p', {}, h('a', { href: '#/products' }, t('pr.back'))));
+  show(ctx, h('h1', {}, t('pr.edit', { name: p.name })), edit, h('p', {}, h('a', { href: '#/products' }, t('pr.back'))));
 }
 
 export default {

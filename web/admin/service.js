@@ -7,6 +7,7 @@
 import { t } from '../lib/i18n.js';
 import { h, mount, dateTime } from '../lib/ui.js';
 import { api, main, can, toast, field, form, fetchAll, dataTable, empty, hashQuery } from './shell.js';
+import { show } from './shell.js';
 
 // "3 天 2 小时" / "2 小时 5 分" / "5 分"
 export function age(seconds) {
@@ -52,7 +53,7 @@ async function questionsPage({ ctx }) {
   const status = hashQuery().get('status') || 'open';
   const items = await fetchAll(`/v1/admin/questions?status=${status === 'answered' ? 'answered' : 'open'}`);
   const again = () => ctx.run();
-  mount(main, h('h1', {}, t('sv.questions')), queues('questions'), tabs('/questions', ['open', 'answered'], status, 'sv.q'),
+  show(ctx, h('h1', {}, t('sv.questions')), queues('questions'), tabs('/questions', ['open', 'answered'], status, 'sv.q'),
     dataTable(items, {
       id: 'questions',
       caption: t('sv.questions'),
@@ -96,7 +97,7 @@ async function complaintsPage({ ctx }) {
   const status = hashQuery().get('status') || 'open';
   const items = await fetchAll(`/v1/admin/complaints?status=${status === 'resolved' ? 'resolved' : 'open'}`);
   const again = () => ctx.run();
-  mount(main, h('h1', {}, t('sv.complaints')), queues('complaints'), tabs('/complaints', ['open', 'resolved'], status, 'sv.k'),
+  show(ctx, h('h1', {}, t('sv.complaints')), queues('complaints'), tabs('/complaints', ['open', 'resolved'], status, 'sv.k'),
     dataTable(items, {
       id: 'complaints',
       caption: t('sv.complaints'),

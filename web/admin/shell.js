@@ -5,10 +5,18 @@
 // from here and from ../lib; app.js routes to them.
 import { makeApi } from '../lib/api.js';
 import { t } from '../lib/i18n.js';
-import { h, fill, showError, money } from '../lib/ui.js';
+import { h, fill, mount, showError, money } from '../lib/ui.js';
 
 export const api = makeApi('gb.admin.token');
 export const main = document.getElementById('main');
+
+// Draws a page into main, unless the user has moved on while it loaded:
+// ctx.alive() turns false as soon as another route has run, and a late
+// page must not draw over the newer one.
+export function show(ctx, ...children) {
+  if (ctx && ctx.alive && !ctx.alive()) return;
+  mount(main, ...children);
+}
 
 // ---- who is signed in --------------------------------------------------
 

@@ -3,6 +3,7 @@
 import { t } from '../lib/i18n.js';
 import { h, mount, dateTime } from '../lib/ui.js';
 import { api, main, can, toast, field, form, fetchAll, dataTable, empty } from './shell.js';
+import { show } from './shell.js';
 
 async function staffPage({ ctx }) {
   const items = await fetchAll('/v1/admin/staff');
@@ -15,7 +16,7 @@ async function staffPage({ ctx }) {
   field('password', t('f.password'), h('input', { type: 'password', required: true, autocomplete: 'new-password' })),
   field('role', t('st.role'), h('select', {}, ['operator', 'finance'].map((r) => h('option', { value: r }, t(`role.${r}`))))),
   h('button', { type: 'submit', class: 'primary' }, t('st.add')));
-  mount(main, h('h1', {}, t('st.title')),
+  show(ctx, h('h1', {}, t('st.title')),
     h('p', { class: 'hint' }, t('st.roles')),
     dataTable(items, {
       id: 'staff',

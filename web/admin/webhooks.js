@@ -5,6 +5,7 @@
 import { t } from '../lib/i18n.js';
 import { h, fill, mount, dateTime } from '../lib/ui.js';
 import { api, main, can, toast, errorText, field, form, fetchAll, dataTable, empty, word } from './shell.js';
+import { show } from './shell.js';
 
 export const FAMILIES = ['*', 'campaign.*', 'participation.*', 'order.*', 'after_sales.*', 'refund.*'];
 
@@ -20,7 +21,7 @@ function eventsOf(f) {
   return [...f.getAll('events'), ...String(f.get('more_events') || '').split(/[\s,]+/).filter(Boolean)];
 }
 
-async function webhooksPage() {
+async function webhooksPage({ ctx }) {
   const items = await fetchAll('/v1/admin/webhooks');
   const secretBox = h('div', { 'aria-live': 'polite' });
   const create = form({ class: 'editor', id: 'new-webhook' }, async (f, el) => {
@@ -58,7 +59,7 @@ async function webhooksPage() {
       h('td', {}, w.description || '')),
   });
   let list = table(items);
-  mount(main, h('h1', {}, t('wh.title')), secretBox, list, h('h2', {}, t('wh.add')), create);
+  show(ctx, h('h1', {}, t('wh.title')), secretBox, list, h('h2', {}, t('wh.add')), create);
 }
 
 async function webhookPage({ id, ctx }) {
@@ -108,7 +109,7 @@ async function webhookPage({ id, ctx }) {
     if (!confirm(t('wh.deleteConfirm'))) return;
     try { await api.del(`/v1/admin/webhooks/${id}`); toast(t('wh.deleted')); ctx.go('/webhooks'); } catch (err) { toast(errorText(err)); }
   } }, t('wh.delete'));
-  mount(main, h('h1', {}, w.url),
+  show(ctx, h('h1', {}, w.url),
     w.failing_since ? h('p', { class: 'bad' }, t('wh.failingSince', { date: dateTime(w.failing_since) })) : null,
     h('h2', {}, t('wh.log')),
     h('div', { class: 'toolbar' }, h('label', { for: 'dl-status' }, t('a.filterStatus')), status),

@@ -21,6 +21,9 @@ void products_list(struct req *r);
 void products_get(struct req *r);
 void products_update(struct req *r);
 
+/* stock.c */
+void stock_put(struct req *r);
+
 /* campaigns.c */
 void campaigns_create(struct req *r);
 void campaigns_list(struct req *r);

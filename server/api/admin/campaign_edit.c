@@ -14,12 +14,18 @@
  *
  * Decisions where the documents are silent (also in functions/campaigns.sql):
  *  - PATCH of a scheduled or open campaign: any field other than ends_at,
- *    description and tiers is 409 invalid_state (even with its current
- *    value); ends_at must be later than the current one; tiers may not
- *    raise a price; a campaign whose ends_at has passed (closing) takes no
- *    edit. In a draft, a PATCH that lowers max_quantity below
- *    per_customer_limit without naming it lowers per_customer_limit too
- *    (its default is max_quantity);
+ *    description, tiers and max_quantity is 409 invalid_state (even with
+ *    its current value); ends_at must be later than the current one; tiers
+ *    may not raise a price (their cost_price_cents may change: that is
+ *    the distributor's money, not the shopper's); max_quantity may only
+ *    grow (its current value changes nothing), and the write reserves the
+ *    difference from the product's stock (gb_campaign_raise) or answers
+ *    409 invalid_state "max_quantity"; its per_customer_limit stays; a
+ *    campaign whose ends_at has passed (closing) takes no edit. In a
+ *    draft, a PATCH that lowers max_quantity below per_customer_limit
+ *    without naming it lowers per_customer_limit too (its default is
+ *    max_quantity), and one that raises it raises a per_customer_limit
+ *    that was at its default;
  *  - an unknown or foreign product_id is 400 invalid_field "product_id".
  */
 #include <errno.h>
@@ -67,14 +73,14 @@ static struct db_stmt campaign_patch_read = DB_STMT(
     " WHERE c.distributor_id = $1 AND c.id = $2",
     5);
 
+/* The outcome (updated, changed, understocked) and the campaign written. */
 static struct db_stmt campaign_patch_write = DB_STMT(
     "campaign_patch_write",
-    "SELECT " CAMPAIGN_VIEW_COL(
+    "SELECT u.outcome, " CAMPAIGN_VIEW_COL(
         "gb_campaign_view",
-        "u") "  FROM gb_campaign_update($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-             "                          $10, $11, $12, $13, $14, $15, $16,"
-             "                          $17, $18, $19, $20, $21, $22, $23,"
-             "                          $24) u",
+        "u.campaign") "  FROM gb_campaign_update($1, $2, $3, $4, $5, $6, $7,"
+                      "       $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
+                      "       $18, $19, $20, $21, $22, $23, $24) u",
     24);
 
 static void campaign_edit_start(struct req *r);
@@ -87,8 +93,15 @@ static void campaign_edit_written_cb(const struct db_result *res, void *arg)
         req_reply_db_error(r, res);
         return;
     }
-    if (PQntuples(res->res) == 1) {
-        campaign_view_reply_one(r, 200, res->res, 0, false);
+    const char *outcome = PQgetvalue(res->res, 0, 0);
+    if (strcmp(outcome, "updated") == 0) {
+        campaign_view_reply_one(r, 200, res->res, 1, false);
+        return;
+    }
+    if (strcmp(outcome, "understocked") == 0) {
+        req_reply_error(r, 409, "invalid_state", "max_quantity",
+                        "Not enough available stock: the product's stock "
+                        "does not cover the larger max_quantity.");
         return;
     }
     if (++st->attempts < CAMPAIGN_EDIT_ATTEMPTS) {
@@ -112,8 +125,6 @@ static const char *campaign_edit_locked_field(const struct campaign_form *in)
         return "tier_basis";
     if (in->has_min_participants)
         return "min_participants";
-    if (in->has_max_quantity)
-        return "max_quantity";
     if (in->has_per_customer_limit)
         return "per_customer_limit";
     if (in->has_policy)
@@ -195,9 +206,10 @@ static bool campaign_edit_from_row(PGresult *res, struct campaign_form *c)
                PRICING_BANDS_OK;
 }
 
-/* The named fields of in over the stored campaign c. */
+/* The named fields of in over the stored campaign c (a draft, or a live
+ * campaign when !draft: its per_customer_limit then stays as it is). */
 static void campaign_edit_merge(struct campaign_form *c,
-                                const struct campaign_form *in)
+                                const struct campaign_form *in, bool draft)
 {
     int64_t old_max = c->max_quantity;
     if (in->has_product_id)
@@ -222,8 +234,8 @@ static void campaign_edit_merge(struct campaign_form *c,
         c->max_quantity = in->max_quantity;
     if (in->has_per_customer_limit)
         c->per_customer_limit = in->per_customer_limit;
-    else if (c->per_customer_limit > c->max_quantity ||
-             c->per_customer_limit == old_max)
+    else if (draft && (c->per_customer_limit > c->max_quantity ||
+                       c->per_customer_limit == old_max))
         c->per_customer_limit = c->max_quantity; /* follows its default */
     if (in->has_policy) {
         memcpy(c->bands, in->bands, sizeof in->bands);
@@ -290,7 +302,8 @@ static void campaign_edit_read_cb(const struct db_result *res, void *arg)
         if (locked != NULL) {
             req_reply_error(r, 409, "invalid_state", locked,
                             "A %s campaign takes only a later ends_at, "
-                            "description and tiers that raise no price.",
+                            "description, tiers that raise no price and a "
+                            "larger max_quantity.",
                             status);
             return;
         }
@@ -307,6 +320,13 @@ static void campaign_edit_read_cb(const struct db_result *res, void *arg)
                             status);
             return;
         }
+        if (in->has_max_quantity && in->max_quantity < c.max_quantity) {
+            req_reply_error(r, 409, "invalid_state", "max_quantity",
+                            "A %s campaign's max_quantity may only grow "
+                            "(it is %lld).",
+                            status, (long long)c.max_quantity);
+            return;
+        }
     }
     if (in->has_product_id) {
         if (!campaign_form_cell_int(pg, 0, 17, &list_price)) {
@@ -315,7 +335,7 @@ static void campaign_edit_read_cb(const struct db_result *res, void *arg)
             return;
         }
     }
-    campaign_edit_merge(&c, in);
+    campaign_edit_merge(&c, in, draft);
     struct jfields jf;
     jfields_init(&jf, r->json);
     campaign_form_check(&jf, &c);

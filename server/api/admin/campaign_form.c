@@ -110,6 +110,42 @@ bool campaign_form_pairs(const cJSON *arr, const char *a, const char *b,
     return true;
 }
 
+/* Reads a ladder: an array of at most PRICING_MAX_TIERS objects, each with
+ * the integers threshold and unit_price_cents and optionally
+ * cost_price_cents (the manufacturer's price at that volume), and no other
+ * member; false with *bad the index of the first faulty element. */
+static bool campaign_form_ladder(const cJSON *arr, struct pricing_tier *tiers,
+                                 size_t *n, size_t *bad)
+{
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e != NULL; e = e->next, i++) {
+        size_t members = 0;
+        if (cJSON_IsObject(e)) {
+            for (const cJSON *m = e->child; m != NULL; m = m->next)
+                members++;
+        }
+        struct pricing_tier t = {0, 0, 0, false};
+        const cJSON *cost =
+            cJSON_IsObject(e) ? json_get(e, "cost_price_cents") : NULL;
+        t.has_cost = cost != NULL;
+        if (i >= PRICING_MAX_TIERS || !cJSON_IsObject(e) ||
+            members != (t.has_cost ? 3u : 2u) ||
+            !json_item_int(json_get(e, "threshold"), -JSON_MAX_SAFE_INT,
+                           JSON_MAX_SAFE_INT, &t.threshold) ||
+            !json_item_int(json_get(e, "unit_price_cents"), -JSON_MAX_SAFE_INT,
+                           JSON_MAX_SAFE_INT, &t.unit_price_cents) ||
+            (t.has_cost &&
+             !json_item_int(cost, -JSON_MAX_SAFE_INT, JSON_MAX_SAFE_INT,
+                            &t.cost_price_cents))) {
+            *bad = i;
+            return false;
+        }
+        tiers[i] = t;
+    }
+    *n = i;
+    return true;
+}
+
 /* campaign_form_pairs for a request field: fails jf on a bad element. */
 static size_t campaign_form_read_pairs(struct jfields *jf, const cJSON *arr,
                                        const char *key, const char *a,
@@ -221,15 +257,13 @@ void campaign_form_read(struct jfields *jf, struct campaign_form *in,
         jfields_fail(jf, "tier_basis",
                      "tier_basis must be \"participants\" or \"quantity\"");
     if (tiers != NULL && jfields_ok(jf)) {
-        int64_t pairs[PRICING_MAX_TIERS][2];
-        in->ntiers = campaign_form_read_pairs(jf, tiers, "tiers", "threshold",
-                                              "unit_price_cents", pairs,
-                                              PRICING_MAX_TIERS);
-        for (size_t i = 0; i < in->ntiers; i++) {
-            in->tiers[i].threshold = pairs[i][0];
-            in->tiers[i].unit_price_cents = pairs[i][1];
-        }
         size_t bad = 0;
+        if (!campaign_form_ladder(tiers, in->tiers, &in->ntiers, &bad))
+            jfields_fail(jf, "tiers",
+                         "tiers[%zu] must be an object {\"threshold\", "
+                         "\"unit_price_cents\"} of integers, with an optional "
+                         "integer \"cost_price_cents\"",
+                         bad);
         enum pricing_tiers_fault f =
             jfields_ok(jf)
                 ? pricing_tiers_validate(in->tiers, in->ntiers, INT64_MAX, &bad)
@@ -329,10 +363,16 @@ void campaign_form_check_price(struct jfields *jf,
 char *campaign_form_tiers_json(struct req *r, const struct campaign_form *c)
 {
     char *s = "[";
-    for (size_t i = 0; i < c->ntiers; i++)
-        s = req_printf(r, "%s%s{\"threshold\":%lld,\"unit_price_cents\":%lld}",
-                       s, i ? "," : "", (long long)c->tiers[i].threshold,
-                       (long long)c->tiers[i].unit_price_cents);
+    for (size_t i = 0; i < c->ntiers; i++) {
+        const struct pricing_tier *t = &c->tiers[i];
+        s = req_printf(r, "%s%s{\"threshold\":%lld,\"unit_price_cents\":%lld",
+                       s, i ? "," : "", (long long)t->threshold,
+                       (long long)t->unit_price_cents);
+        if (t->has_cost)
+            s = req_printf(r, "%s,\"cost_price_cents\":%lld", s,
+                           (long long)t->cost_price_cents);
+        s = req_printf(r, "%s}", s);
+    }
     return req_printf(r, "%s]", s);
 }
 
@@ -366,18 +406,12 @@ bool campaign_form_cell_int(PGresult *res, int row, int col, int64_t *out)
 bool campaign_form_tiers_parse(const char *text, struct pricing_tier *tiers,
                                size_t *n)
 {
-    int64_t pairs[PRICING_MAX_TIERS][2];
     size_t count = 0, bad;
     struct json_parse_error err;
     cJSON *arr = json_parse_strict(text, strlen(text), &err);
-    bool ok = cJSON_IsArray(arr) &&
-              campaign_form_pairs(arr, "threshold", "unit_price_cents", pairs,
-                                  PRICING_MAX_TIERS, &count, &bad);
+    bool ok =
+        cJSON_IsArray(arr) && campaign_form_ladder(arr, tiers, &count, &bad);
     cJSON_Delete(arr);
-    for (size_t i = 0; ok && i < count; i++) {
-        tiers[i].threshold = pairs[i][0];
-        tiers[i].unit_price_cents = pairs[i][1];
-    }
     if (!ok || pricing_tiers_validate(tiers, count, INT64_MAX, NULL) !=
                    PRICING_TIERS_OK)
         return false;

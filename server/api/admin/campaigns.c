@@ -16,9 +16,11 @@
  *
  * Decisions where the documents are silent (also in functions/campaigns.sql):
  *  - an unknown or foreign product_id is 400 invalid_field "product_id";
- *  - publish when ends_at has passed, or stock < max_quantity: 409
- *    invalid_state (field "ends_at" for the first). Publishing does not
- *    reserve stock.
+ *  - publish when ends_at has passed, or the product's available stock
+ *    (stock - reserved - committed) < max_quantity: 409 invalid_state
+ *    (field "ends_at" for the first, "max_quantity" for the second).
+ *    Publishing reserves max_quantity of the product's stock
+ *    (gb_campaign_publish, functions/stock.sql).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -178,8 +180,10 @@ static void campaigns_published_cb(const struct db_result *res, void *arg)
         req_reply_error(r, 409, "invalid_state", "ends_at",
                         "ends_at has passed; set a later one first.");
     else /* understocked */
-        req_reply_error(r, 409, "invalid_state", NULL,
-                        "The product's stock is below max_quantity.");
+        req_reply_error(r, 409, "invalid_state", "max_quantity",
+                        "Not enough available stock: the product's stock "
+                        "less what its other campaigns hold is below "
+                        "max_quantity.");
 }
 
 static void campaigns_publish_run(struct req *r)

@@ -11,7 +11,8 @@
  * min_participants; tier_basis defaults to participants; without
  * max_quantity nothing caps the joins. The tiers are checked against the
  * product's list price as creation checks them, and the margin is taken
- * against each tier's cost (the product's cost price).
+ * against each tier's cost (its cost_price_cents, else the product's cost
+ * price), the cost settlement would pay at that tier.
  *
  * The audience is audience_size when given, else the distributor's
  * customers not below min_score, scored with its own model
@@ -106,7 +107,8 @@ static void forecasts_plan_read_cb(const struct db_result *res, void *arg)
     f->ntiers = in->ntiers;
     for (size_t t = 0; t < in->ntiers; t++)
         f->tiers[t] = (struct forecast_tier){
-            in->tiers[t].threshold, in->tiers[t].unit_price_cents, cost_price};
+            in->tiers[t].threshold, in->tiers[t].unit_price_cents,
+            in->tiers[t].has_cost ? in->tiers[t].cost_price_cents : cost_price};
     f->min_participants = in->min_participants;
     f->max_quantity = in->has_max_quantity ? in->max_quantity : 0;
     f->per_customer_limit = in->per_customer_limit;

@@ -344,7 +344,13 @@ OPEN_PATCHES = [
                 {"threshold": 50, "unit_price_cents": 7900}]}, 409, "tiers"),
     ({"tiers": [{"threshold": 1, "unit_price_cents": 99000}]}, 400, "tiers"),
     ({"min_participants": 2}, 409, "min_participants"),
-    ({"max_quantity": 600}, 409, "max_quantity"),
+    # the cap may grow while the product's stock (1000, 500 reserved by
+    # this campaign) covers it; it never shrinks (tests/api/admin/test_stock.py)
+    ({"max_quantity": 600}, 200, None),
+    ({"max_quantity": "+same"}, 200, None),
+    ({"max_quantity": 1000}, 200, None),
+    ({"max_quantity": 1001}, 409, "max_quantity"),
+    ({"max_quantity": 499}, 409, "max_quantity"),
     ({"title": "x"}, 409, "title"),
     ({"starts_at": "+sooner"}, 409, "starts_at"),
     ({"per_customer_limit": 1}, 409, "per_customer_limit"),
@@ -421,18 +427,30 @@ def test_patch_lost_race_is_retried(shared, t):
 # ---------------------------------------------------------------- publish
 
 def test_publish(shared, t):
+    """Publishing reserves max_quantity of the product's available stock,
+    shared by its campaigns: a campaign that the rest does not cover is
+    refused (409, and stays a draft), whatever the stock alone would say."""
     srv, db = shared.srv, shared.db
-    p = create_product(srv, t.token, stock=499)
-    c = create_campaign(srv, t.token, p["id"], max_quantity=500)
+    p = create_product(srv, t.token, stock=509)
+    c = create_campaign(srv, t.token, p["id"], max_quantity=510)
     r = post_publish(srv, t.token, c["id"])
-    assert_error(r, 409, "invalid_state")
-    assert "stock" in r.json["error"]["message"]
+    assert_error(r, 409, "invalid_state", "max_quantity")
+    assert "available stock" in r.json["error"]["message"]
     ok = create_campaign(srv, t.token, p["id"], max_quantity=499, starts_at=ts(3600))
     s = publish(srv, t.token, ok["id"])
     assert s["status"] == "scheduled"
     assert_error(post_publish(srv, t.token, ok["id"]), 409, "invalid_state")  # not a draft
     now_open = create_campaign(srv, t.token, p["id"], max_quantity=10, starts_at=ts(-86400))
     assert publish(srv, t.token, now_open["id"])["status"] == "open"
+    # 509 = 499 + 10: the stock alone would cover one more unit, what is
+    # left of it does not
+    one = create_campaign(srv, t.token, p["id"], max_quantity=1, min_participants=1,
+                          per_customer_limit=1)
+    assert_error(post_publish(srv, t.token, one["id"]), 409, "invalid_state", "max_quantity")
+    assert get_campaign(srv, t.token, one["id"])["status"] == "draft"
+    got = srv.get("/v1/admin/products/%d" % p["id"], token=t.token).json
+    assert (got["stock"], got["reserved"], got["committed"], got["available"]) == \
+        (509, 509, 0, 0)
     # ends_at in the past at publish time
     late = create_campaign(srv, t.token, p["id"], max_quantity=10, starts_at=ts(-7200),
                            ends_at=ts(-3600))
@@ -475,21 +493,22 @@ def test_product_and_campaign_writes_in_sql(db):
                           (cid,))[0]
         assert (created["status"], created["title"], created["max_quantity"]) == \
             ("draft", "Deal", 10)
-        update = ("SELECT u.id, u.version, u.title FROM gb_campaign_update(%s, %s, %s, %s, %s"
+        update = ("SELECT u.outcome, (u.campaign).id, (u.campaign).version,"
+                  " (u.campaign).title FROM gb_campaign_update(%s, %s, %s, %s, %s"
                   + ", %s" * (len(fields) + 2) + ") u")
         edited = ("Better deal",) + fields[1:]
         for bad in ((did, cid, 2, "draft"), (did, cid, 1, "open"), (other, cid, 1, "draft")):
             cur.execute(update, bad + (prod["id"],) + edited + (staff, "r3"))
-            assert cur.fetchall() == []
+            assert cur.fetchall() == [("changed", None, None, None)]
         cur.execute(update, (did, cid, 1, "draft", prod["id"]) + edited + (staff, "r3"))
-        assert cur.fetchall() == [(cid, 2, "Better deal")]
+        assert cur.fetchall() == [("updated", cid, 2, "Better deal")]
         after = sql_one(cur, "SELECT gb_campaign_json(c) FROM campaigns c WHERE id = %s",
                         (cid,))[0]
         cur.execute("UPDATE campaigns SET status = 'open', version = 3,"
                     " starts_at = now() - interval '2 days', ends_at = now() - interval '1 day'"
                     " WHERE id = %s", (cid,))
         cur.execute(update, (did, cid, 3, "open", prod["id"]) + edited + (staff, "r4"))
-        assert cur.fetchall() == []
+        assert cur.fetchall() == [("changed", None, None, None)]
         assert sql_audit(cur, "campaign") == [
             ("create", cid, staff, actor, None, created, "r2"),
             ("update", cid, staff, actor, created, after, "r3")]
@@ -502,17 +521,19 @@ def publish_sql(cur, did, cid, staff):
 
 
 def test_publish_rules_in_sql(db):
-    """gb_campaign_publish, the one place that publishes: the product's stock
-    must cover max_quantity (equal is enough); the checks come in the order
-    not a draft, ends_at passed, stock; a refusal changes nothing; a publish
-    bumps the version and writes its audit line in the same transaction."""
+    """gb_campaign_publish, the one place that publishes: the product's
+    available stock (stock - reserved - committed) must cover max_quantity
+    (equal is enough), and publishing reserves it; the checks come in the
+    order not a draft, ends_at passed, stock; a refusal changes nothing; a
+    publish bumps the version and writes its audit line in the same
+    transaction."""
     with db.cursor() as cur:
         did, staff = sql_tenant(cur)
         other, _ = sql_tenant(cur)
-        prod = sql_product(cur, did, stock=10)
-        short = sql_campaign(cur, did, prod, max_quantity=11)
+        prod = sql_product(cur, did, stock=11)
+        short = sql_campaign(cur, did, prod, max_quantity=12)
         assert publish_sql(cur, did, short, staff) == ("understocked", "draft")
-        both = sql_campaign(cur, did, prod, max_quantity=11, starts_in="-2 hours",
+        both = sql_campaign(cur, did, prod, max_quantity=12, starts_in="-2 hours",
                             ends_in="-1 hour")
         assert publish_sql(cur, did, both, staff) == ("ended", "draft")
         exact = sql_campaign(cur, did, prod, max_quantity=10)
@@ -521,13 +542,18 @@ def test_publish_rules_in_sql(db):
         later = sql_campaign(cur, did, prod, max_quantity=1, starts_in="1 hour")
         assert publish_sql(cur, did, later, staff) == ("published", "scheduled")
         assert publish_sql(cur, did, later, staff) == ("not_draft", "scheduled")
+        none_left = sql_campaign(cur, did, prod, max_quantity=1)
+        assert publish_sql(cur, did, none_left, staff) == ("understocked", "draft")
+        assert sql_one(cur, "SELECT stock, reserved, committed FROM products WHERE id = %s",
+                       (prod,)) == (11, 11, 0)
         cur.execute("UPDATE campaigns SET ends_at = now() - interval '1 second',"
                     " starts_at = now() - interval '1 day' WHERE id = %s", (exact,))
         assert publish_sql(cur, did, exact, staff) == ("not_draft", "open")
         cur.execute("SELECT id, status, version FROM campaigns WHERE id IN %s ORDER BY id",
-                    ((short, both, exact, later),))
+                    ((short, both, exact, later, none_left),))
         assert cur.fetchall() == [(short, "draft", 1), (both, "draft", 1),
-                                  (exact, "open", 2), (later, "scheduled", 2)]
+                                  (exact, "open", 2), (later, "scheduled", 2),
+                                  (none_left, "draft", 1)]
         cur.execute("SELECT entity_id, staff_id, actor, before, after->>'status', request_id"
                     " FROM audit_log WHERE action = 'publish' ORDER BY id")
         assert cur.fetchall() == [

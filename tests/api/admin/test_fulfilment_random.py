@@ -1,6 +1,7 @@
 """A randomized reconciliation of fulfilment and after-sales:
 a few hundred succeeded campaigns with random tiers' final prices, cost
-prices, distributor commissions, delivery or pickup with random leader
+prices and tier costs (the manufacturer's price at the final tier, or the
+product's when the tier has none), distributor commissions, delivery or pickup with random leader
 commissions (0 to 100 %), random quantities, defaults (forfeited
 deposits), withdrawals (refunded deposits), and random after-sales
 refunds approved before and after settlement (and rejected ones).
@@ -20,9 +21,11 @@ adjustments, which stay as they were at settlement. It runs with the
 suite's fixed seed and a fresh one (conftest.py); a failure prints the
 line that replays its seed.
 """
+import json
 import random
 
 from helpers import *
+from sql_helpers import sql_stock_sync_campaign
 
 
 def rnd(amount, bp):
@@ -73,6 +76,16 @@ class World:
         final = rng.randint(1, list_price)
         pickup = rng.random() < 0.6
         points = rng.sample(sorted(self.points), rng.randint(1, 3)) if pickup else []
+        # the ladder, each tier with or without the manufacturer's cost at
+        # its volume (0, below, at or above the tier's price, or none: the
+        # product's); the final tier, whose cost settlement pays, is the one
+        # the count of paid and defaulted participants reaches
+        ladder = [(1, list_price)] + ([(3, list_price - 1)] if list_price > 1 else [])
+        ladder = [(t, pr, rng.choice([None, None, 0, rng.randint(0, pr), pr,
+                                      rng.randint(pr, 2 * pr)])) for t, pr in ladder]
+        tiers = [dict(threshold=t, unit_price_cents=pr,
+                      **({} if k is None else {"cost_price_cents": min(k, 100000000)}))
+                 for t, pr, k in ladder]
         prod = q1(cur, "INSERT INTO products (distributor_id, sku, name, list_price_cents,"
                        " cost_price_cents, stock) VALUES (%s, %s, 'X', %s, %s, 1000000)"
                        " RETURNING id", (self.did, "R-%d" % self.seq, list_price, cost))[0]
@@ -81,15 +94,13 @@ class World:
                       " per_customer_limit, deposit_policy, fulfilment, pickup_point_ids,"
                       " after_sales_days)"
                       " VALUES (%s, %s, 'R', 'open', now() - interval '2 days',"
-                      " now() + interval '1 day', 'participants',"
-                      " jsonb_build_array(jsonb_build_object('threshold', 1,"
-                      "   'unit_price_cents', %s::bigint)),"
+                      " now() + interval '1 day', 'participants', %s::jsonb,"
                       " 1, 1000, 10, '[{\"min_score\": 0, \"deposit_percent\": 30}]',"
                       " %s, %s, %s) RETURNING id",
-                 (self.did, prod, list_price, "pickup" if pickup else "delivery",
+                 (self.did, prod, json.dumps(tiers), "pickup" if pickup else "delivery",
                   points, rng.randint(1, 30)))[0]
-        return dict(id=cid, cost=cost, price=final, pickup=pickup, points=points,
-                    first=list_price)
+        return dict(id=cid, product_cost=cost, ladder=ladder, price=final, pickup=pickup,
+                    points=points, first=list_price)
 
     def participations(self, c):
         """Random joiners, each paid, defaulted or withdrawn, with the
@@ -143,6 +154,10 @@ class World:
             p["order"] = q1(cur, "SELECT id FROM orders WHERE participation_id = %s",
                             (p["id"],))[0]
             p["paid"] = owed
+        sql_stock_sync_campaign(cur, cid)
+        # what settlement pays the manufacturer per unit: the final tier's cost
+        final_tier = [t for t in c["ladder"] if t[0] <= max(len(out), 1)][-1]
+        c["cost"] = c["product_cost"] if final_tier[2] is None else min(final_tier[2], 100000000)
         return out
 
     def deliver_all(self, ps):
@@ -154,6 +169,8 @@ class World:
                     " pickup_code_salt = decode(repeat('00', 16), 'hex'),"
                     " pickup_code_sha256 = decode(repeat('00', 32), 'hex'),"
                     " completed_at = now() WHERE id = %s", (p["order"],))
+                self.cur.execute("SELECT campaign_id FROM orders WHERE id = %s", (p["order"],))
+                sql_stock_sync_campaign(self.cur, self.cur.fetchone()[0])
 
     def after_sales(self, c, ps, settled, adjustments):
         """A few random requests, each approved or rejected."""
@@ -214,9 +231,11 @@ def expected_lines(c, ps, bp, points):
         if p["status"] == "defaulted":
             f = p["deposit"]
             lines.append(dict(participation_id=p["id"], gross_cents=0, forfeited_cents=f,
-                              commission_cents=rnd(f, bp), manufacturer_cents=0,
+                              # commission on sales only: the deposit is
+                              # the distributor's whole
+                              commission_cents=0, manufacturer_cents=0,
                               leader_commission_cents=0,
-                              distributor_net_cents=f - rnd(f, bp)))
+                              distributor_net_cents=f))
             continue
         gross = c["price"] * p["q"] - p.get("refunded", 0)
         man = c["cost"] * (p["q"] - p.get("returned", 0))

@@ -94,6 +94,23 @@ def test_plan_against_the_reference(shared, t):
     assert a["expected_participants"] == pytest.approx(7.5)
 
 
+def test_plan_takes_a_tiers_own_cost(shared, t):
+    """A tier that carries the manufacturer's cost at its volume is planned
+    at that cost, the one settlement pays there; a tier without one at the
+    product's."""
+    srv = shared.srv
+    p = create_product(srv, t.token, cost_price_cents=6000)
+    tiers = [{"threshold": 1, "unit_price_cents": 9900},
+             {"threshold": 10, "unit_price_cents": 8900, "cost_price_cents": 5200},
+             {"threshold": 50, "unit_price_cents": 7900, "cost_price_cents": 0}]
+    a = plan(srv, t.token, p["id"], tiers=tiers, audience_size=200, min_participants=8)
+    assert [(x["cost_price_cents"], x["unit_margin_cents"]) for x in a["tier_probabilities"]] \
+        == [(6000, 3900), (5200, 3700), (0, 7900)]
+    same = plan(srv, t.token, p["id"], tiers=[dict(x, cost_price_cents=6000) for x in tiers],
+                audience_size=200, min_participants=8)
+    assert same["expected_cost_cents"] > a["expected_cost_cents"]
+
+
 def test_plan_with_a_cap_and_quantity_tiers(shared, t):
     srv = shared.srv
     p = create_product(srv, t.token, cost_price_cents=4000)

@@ -190,20 +190,21 @@ def test_succeeded_campaign_settles_to_the_cent(srv, db):
         paid(p_low, low2, 1),
         dict(participation_id=p_def, customer_id=low, status="defaulted", quantity=3,
              unit_price_cents=price, gross_cents=0, forfeited_cents=forfeit,
-             commission_cents=rnd(forfeit, BP),            # 668 (668.25)
+             # commission on sales only: none on a forfeited deposit, which
+             # the distributor keeps whole (668 under the rule before v1.2)
+             commission_cents=0,
              manufacturer_cents=0, leader_commission_cents=0, pickup_point_id=None,
-             distributor_net_cents=forfeit - rnd(forfeit, BP)),
+             distributor_net_cents=forfeit),
     ], key=lambda l: l["participation_id"])
     assert expected_lines[0]["commission_cents"] == 1335
-    assert rnd(8900, BP) == 668 and rnd(8910, BP) == 668
+    assert rnd(8900, BP) == 668
     received = 990 + 8910 + 2970 + 990 + 17800 + (8900 - 990) + (8900 - 2970)
     refunded = 990  # the withdrawal
     expected_totals = dict(
         quantity=7, gross_cents=8900 * 4, forfeited_cents=8910,
-        commission_cents=1335 + 668 + 668 + 668,
+        commission_cents=1335 + 668 + 668,
         manufacturer_cents=COST * 4,
-        distributor_net_cents=(17800 - 1335 - 10200) + 2 * (8900 - 668 - 5100)
-        + (8910 - 668),
+        distributor_net_cents=(17800 - 1335 - 10200) + 2 * (8900 - 668 - 5100) + 8910,
         received_cents=received, refunded_cents=refunded)
     assert sum(l[k] for l in expected_lines for k in
                ("commission_cents", "manufacturer_cents", "distributor_net_cents")) \

@@ -4,27 +4,35 @@ SQL (the scheduler's gb_settle_due calls it; there is no C copy).
 Each case is a succeeded campaign written straight into the database with
 the line shapes it needs (paid, defaulted, withdrawn and refunded rows;
 rounding edges of the basis-point rule, x.5 included; zero amounts; the
-largest amounts the bounds of pricing.h and schema/002_bounds.sql allow)
-and a ledger that matches them. gb_settle_due then settles, and every
+largest amounts the bounds of pricing.h and schema/002_bounds.sql allow;
+ladders whose tiers carry the manufacturer's cost or not) and a ledger
+that matches them. The table of v1.2: commission on sales only (a
+defaulted line pays none, its forfeited deposit is the distributor's), the
+manufacturer paid the final tier's cost per unit, else the product's. gb_settle_due then settles, and every
 settlement line, total and settle:* ledger entry is compared with the table
 computed here in Python integers, independently of the SQL. gb_apply_bp is
 checked on its own over the whole bigint range, gb_settlement_split (the
 split of an amount, which settlement lines and after-sales adjustments
 share) against the table, and that the two really share it.
 """
+import json
 import random
 
 from settle_helpers import rnd
-from sql_helpers import sql_campaign, sql_customer, sql_one, sql_product, sql_tenant
+from sql_helpers import (sql_campaign, sql_customer, sql_one, sql_product, sql_stock_sync,
+                         sql_tenant)
 
 INT64_MAX = 2 ** 63 - 1
 PRICE_MAX = 10 ** 8        # PRICING_PRICE_MAX_CENTS
 QUANTITY_MAX = 10 ** 6     # PRICING_QUANTITY_MAX
 AMOUNT_MAX = PRICE_MAX * QUANTITY_MAX
 
-# (name, commission_bp, cost_price_cents, final_unit_price_cents, rows);
-# a row is (status, quantity, unit_price_cents or None (the campaign's
-# final price), deposit_paid_cents).
+# (name, commission_bp, cost_price_cents, final_unit_price_cents, rows
+# [, ladder]); a row is (status, quantity, unit_price_cents or None (the
+# campaign's final price), deposit_paid_cents); a ladder is a list of
+# (threshold, unit_price_cents, cost_price_cents or None), the single tier
+# (1, final, None) when left out. The tier that prices the count of paid
+# and defaulted rows (participants) is the final tier.
 CASES = [
     ("paid 2 x 89.00, 5 %", 500, 6000, 8900, [("paid", 2, 8900, 1780)]),
     ("paid, commission 89.5 rounds up", 500, 1000, 1790, [("paid", 1, None, 0)]),
@@ -48,6 +56,19 @@ CASES = [
       ("defaulted", 1, None, 0), ("refunded", 1, 7900, 990), ("withdrawn", 2, None, 0),
       ("paid", 5, 7900, 0)]),
     ("manufacturer above gross", 100, 9200, 9000, [("paid", 1000, 9000, 0)]),
+    # the manufacturer's volume price: the final tier's cost, not the product's
+    ("tier cost 52.00 at the final tier", 500, 6000, 7900,
+     [("paid", 2, None, 0), ("paid", 1, None, 0)],
+     [(1, 9900, 6000), (2, 7900, 5200)]),
+    ("final tier without a cost: the product's", 500, 6000, 8900,
+     [("paid", 2, None, 0)], [(1, 8900, None), (2, 7900, 5200)]),
+    ("tier cost 0", 750, 6000, 7900, [("paid", 3, None, 0), ("defaulted", 1, None, 790)],
+     [(1, 9900, 6000), (2, 7900, 0)]),
+    ("tier cost above its price (a loss leader)", 500, 100, 50,
+     [("paid", 4, None, 0)], [(1, 50, 80), (2, 40, 30)]),
+    ("tier cost at the bound", 0, 0, PRICE_MAX - 1,
+     [("paid", 1, None, 0), ("paid", 1, None, 0)],
+     [(1, PRICE_MAX, None), (2, PRICE_MAX - 1, PRICE_MAX)]),
 ] + [
     # pricing.h's bounds: prices and costs <= 10^8 cents, the paid units of a
     # campaign <= max_quantity <= 10^6; every amount then stays <= 10^14.
@@ -63,29 +84,54 @@ CASES = [
     ]
 ]
 
+def ladder_at(ladder, count):
+    """The tier that prices count: the greatest threshold <= max(count, 1)."""
+    return [t for t in ladder if t[0] <= max(count, 1)][-1]
+
+
 def random_cases(rng, n):
     """Campaigns of random shapes; a third of the bp values make x.5
-    products frequent (amount * bp ending in 5000)."""
+    products frequent (amount * bp ending in 5000). Ladders of 1 to 5
+    tiers, each tier with or without the manufacturer's cost (0, below,
+    at or above its price); the final price is the tier the rows reach."""
     out = []
     for k in range(n):
         bp = rng.choice([rng.randint(0, 10000), 5000, 2500, 1250, 50, 1, 9999,
                          rng.choice([0, 10000])])
-        final = rng.randint(1, 50000)
-        cost = rng.choice([0, rng.randint(0, final), rng.randint(final, 2 * final)])
+        cost = rng.choice([0, rng.randint(0, 50000), rng.randint(50000, 100000)])
         rows = []
         for _ in range(rng.randint(0, 12)):
             st = rng.choice(["paid", "paid", "paid", "defaulted", "refunded", "withdrawn"])
-            q = rng.randint(1, 20)
+            rows.append([st, rng.randint(1, 20)])
+        thresholds = [1] + sorted(rng.sample(range(2, 14), rng.randint(0, 4)))
+        prices = sorted(rng.sample(range(1, 50001), len(thresholds)), reverse=True)
+        ladder = [(t, p, rng.choice([None, 0, rng.randint(0, p), p, rng.randint(p, 2 * p)]))
+                  for t, p in zip(thresholds, prices)]
+        final = ladder_at(ladder, sum(1 for r in rows if r[0] in ("paid", "defaulted")))[1]
+        for r in rows:
+            q = r[1]
             price = rng.choice([None, final])
             dep = rng.choice([0, rng.randint(0, final * q), (2 * rng.randint(0, 10000) + 1)])
-            rows.append((st, q, price, dep))
-        out.append(("random %d" % k, bp, cost, final, rows))
+            r[2:] = [price, dep]
+        out.append(("random %d" % k, bp, cost, final, [tuple(r) for r in rows], ladder))
     return out
+
+
+def case_ladder(case):
+    return case[5] if len(case) > 5 else [(1, case[3], None)]
+
+
+def unit_cost(case):
+    """The final tier's cost, else the product's."""
+    counted = sum(1 for r in case[4] if r[0] in ("paid", "defaulted"))
+    tier_cost = ladder_at(case_ladder(case), counted)[2]
+    return case[2] if tier_cost is None else tier_cost
 
 
 def expected(case):
     """DESIGN.md's table in Python integers: (lines by row index, totals)."""
-    _, bp, cost, final, rows = case
+    _, bp, _, final, rows = case[:5]
+    cost = unit_cost(case)
     lines, received, refunded = {}, 0, 0
     for i, (st, q, price, dep) in enumerate(rows):
         p = final if price is None else price
@@ -101,7 +147,7 @@ def expected(case):
             refunded += dep
             continue
         base = gross + forfeited
-        commission = rnd(base, bp)
+        commission = rnd(gross, bp)   # on sales only: none on a forfeited deposit
         lines[i] = dict(status=st, quantity=q, unit_price_cents=p, gross_cents=gross,
                         forfeited_cents=forfeited, commission_cents=commission,
                         manufacturer_cents=manufacturer,
@@ -117,24 +163,26 @@ def expected(case):
 def seed_case(cur, customer, case):
     """Writes one succeeded campaign for case; returns (campaign id,
     participation ids in row order)."""
-    name, bp, cost, final, rows = case
+    name, bp, cost, final, rows = case[:5]
+    tiers = [dict(threshold=t, unit_price_cents=p, **({} if c is None else
+                                                      {"cost_price_cents": c}))
+             for t, p, c in case_ladder(case)]
     cur.execute("INSERT INTO distributors (name, commission_bp) VALUES ('Rules', %s)"
                 " RETURNING id", (bp,))
     did = cur.fetchone()[0]
     cur.execute("INSERT INTO products (distributor_id, sku, name, list_price_cents,"
                 " cost_price_cents, stock) VALUES (%s, 'R-1', 'Rule widget', %s, %s, 0)"
-                " RETURNING id", (did, max(final, 1), cost))
+                " RETURNING id", (did, max(tiers[0]["unit_price_cents"], 1), cost))
     prod = cur.fetchone()[0]
     cur.execute(
         "INSERT INTO campaigns (distributor_id, product_id, title, status, starts_at,"
         " ends_at, tier_basis, tiers, min_participants, max_quantity,"
         " per_customer_limit, deposit_policy, final_unit_price_cents, closed_at)"
         " VALUES (%s, %s, %s, 'succeeded', now() - interval '2 days',"
-        " now() - interval '1 day', 'participants',"
-        " jsonb_build_array(jsonb_build_object('threshold', 1, 'unit_price_cents', %s)),"
+        " now() - interval '1 day', 'participants', %s::jsonb,"
         " 1, 1000000, 1000000, '[{\"min_score\": 0, \"deposit_percent\": 100}]',"
         " %s, now() - interval '1 day') RETURNING id",
-        (did, prod, name[:200], final, final))
+        (did, prod, name[:200], json.dumps(tiers), final))
     cid = cur.fetchone()[0]
     pids = []
     for i, (st, q, price, dep) in enumerate(rows):
@@ -201,11 +249,11 @@ def test_every_line_and_total_matches_the_table(db, seed):
             want_by_pid = {pids[i]: l for i, l in want_lines.items()}
             if got_lines != want_by_pid:
                 bad.append((case[0], "lines", got_lines, want_by_pid))
-            cur.execute("SELECT " + ", ".join(TOTAL_FIELDS) + ", commission_bp, unit_price_cents"
-                        " FROM settlements WHERE campaign_id = %s", (cid,))
+            cur.execute("SELECT " + ", ".join(TOTAL_FIELDS) + ", commission_bp, unit_price_cents,"
+                        " unit_cost_cents FROM settlements WHERE campaign_id = %s", (cid,))
             row = cur.fetchone()
             got_totals = dict(zip(TOTAL_FIELDS, row))
-            if got_totals != want_totals or row[-2:] != (case[1], case[3]):
+            if got_totals != want_totals or row[-3:] != (case[1], case[3], unit_cost(case)):
                 bad.append((case[0], "totals", got_totals, want_totals))
             if case[0].startswith("bounds:") and not all(
                     abs(v) <= AMOUNT_MAX for l in got_lines.values() for k, v in l.items()
@@ -251,17 +299,19 @@ def test_gb_apply_bp_is_the_design_rule(db, seed):
 
 
 def split(gross, forfeited, bp, leader_bp, unit_cost, units):
-    """DESIGN.md's split of an amount: (commission, leader, manufacturer, net)."""
-    commission, leader = rnd(gross + forfeited, bp), rnd(gross, leader_bp)
+    """DESIGN.md's split of an amount: (commission, leader, manufacturer, net);
+    commission and the leader's on sales (gross) only."""
+    commission, leader = rnd(gross, bp), rnd(gross, leader_bp)
     manufacturer = unit_cost * units
     return commission, leader, manufacturer, gross + forfeited - commission - leader - manufacturer
 
 
 def test_gb_settlement_split_is_the_design_rule(db):
     """gb_settlement_split, the one split of settlement lines and after-sales
-    adjustments, against the table: commission on gross + forfeited rounded
-    once (x.5 up, not to even), the leader's on gross only, the manufacturer
-    paid per unit, net the rest (negative too), up to the bounds."""
+    adjustments, against the table: commission on sales (gross) only,
+    rounded once (x.5 up, not to even), none on a forfeited deposit, the
+    leader's on gross too, the manufacturer paid per unit, net the rest
+    (negative too; all of a forfeited deposit), up to the bounds."""
     big = AMOUNT_MAX
     cases = [
         (17800, 0, 500, 0, 6000, 2),
@@ -269,8 +319,8 @@ def test_gb_settlement_split_is_the_design_rule(db):
         (99, 0, 50, 0, 0, 0),           # 0.495 -> 0
         (1, 0, 5000, 0, 0, 0),          # 0.5 -> 1
         (5, 0, 5000, 0, 0, 0),          # 2.5 -> 3
-        (15, 15, 5000, 0, 0, 0),        # rounded once on 30: 15, not 8 + 8
-        (0, 1780, 500, 300, 6000, 0),   # a default: no leader, no manufacturer
+        (15, 15, 5000, 0, 0, 0),        # 7.5 -> 8 on the 15 sold, none on the 15 forfeited
+        (0, 1780, 500, 300, 6000, 0),   # a default: no commission, leader, manufacturer
         (5, 0, 0, 5000, 0, 0),          # the leader's 2.5 -> 3
         (3, 0, 5000, 0, 1, 3),          # net -2
         (0, 0, 10000, 10000, PRICE_MAX, 0),
@@ -335,6 +385,7 @@ def settled_pickup_sale(cur, bp=750, leader_bp=300, cost=5100, price=8900, quant
                 " RETURNING id", (did, pid, cid, customer, quantity, point,
                                   bytes(16), bytes(32)))
     ids["order"] = cur.fetchone()[0]
+    sql_stock_sync(cur, prod)   # the order picked up: its units sold
     return ids
 
 

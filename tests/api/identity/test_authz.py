@@ -56,6 +56,7 @@ POST   /v1/admin/products                                401  403  201   201  40
 GET    /v1/admin/products                                401  403  200   200  403  200   403
 GET    /v1/admin/products/{id}                           401  403  200   200  403  404   403
 PATCH  /v1/admin/products/{id}                           401  403  200   200  403  404   403
+PUT    /v1/admin/products/{id}/stock                     401  403  200   200  403  404   403
 POST   /v1/admin/campaigns                               401  403  201   201  403  400   403
 GET    /v1/admin/campaigns                               401  403  200   200  200  200   403
 GET    /v1/admin/campaigns/{id}                          401  403  200   200  200  404   403
@@ -430,6 +431,15 @@ class World:
         ok(self.srv.post("/v1/admin/orders/%d/deliver" % oid, token=self.a.token))
         return oid
 
+    def stock_now(self):
+        """A body of PUT .../stock that keeps the product's stock, at its
+        current stock_version."""
+        with self.db.cursor() as cur:
+            cur.execute("SELECT stock, stock_version FROM products WHERE id = %s",
+                        (self.product["id"],))
+            stock, version = cur.fetchone()
+        return {"stock": stock, "stock_version": version}
+
     def hook(self):
         r = self.srv.post("/v1/admin/webhooks", {"url": "http://127.0.0.1:9/hook",
                                                  "events": ["campaign.failed"]},
@@ -513,6 +523,10 @@ REQUESTS = {
         "/v1/admin/products/%d" % w.product["id"]),
     "PATCH /v1/admin/products/{id}": lambda w, c, e: Call(
         "/v1/admin/products/%d" % w.product["id"], {"description": "authz"}),
+    # the stock as it is, against the version it has now (a success counts
+    # a new version)
+    "PUT /v1/admin/products/{id}/stock": lambda w, c, e: Call(
+        "/v1/admin/products/%d/stock" % w.product["id"], w.stock_now()),
     "POST /v1/admin/campaigns": lambda w, c, e: Call(
         "/v1/admin/campaigns",
         {"product_id": w.product["id"], "title": "AuthZ", "starts_at": ts(3600),

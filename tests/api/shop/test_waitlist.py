@@ -169,6 +169,22 @@ def test_a_withdrawal_promotes_the_first_entry_that_fits_within_a_second(srv, db
     until("the hold released", lambda: live(db, cid)[2] == 0)
 
 
+def test_a_raised_cap_serves_the_queue_first(srv, db):
+    t = new_tenant(srv)
+    cid, _ = full_campaign(srv, db, t, 5)
+    a, b, x = db_customers(db, 3)
+    ea = wait(srv, a.token, cid, 2).json["id"]
+    eb = wait(srv, b.token, cid, 1).json["id"]
+    r = srv.request("PATCH", "/v1/admin/campaigns/%d" % cid, {"max_quantity": 8}, token=t.token)
+    assert r.status == 200, r
+    raised = time.time()
+    # the new units are the queue's first: a join in the same instant is refused
+    assert_error(join(srv, x.token, cid), 409, "campaign_full")
+    until("both promoted", lambda: entry(db, ea)[0] == entry(db, eb)[0] == "promoted")
+    assert time.time() - raised < PROMOTE_SLACK
+    until("the hold released", lambda: live(db, cid) == (8, 8, 0))
+
+
 def test_units_held_for_the_queue_are_not_offered_to_others(srv, db):
     t = new_tenant(srv)
     cid, held = full_campaign(srv, db, t, 2)
