@@ -459,7 +459,7 @@ def test_random_withdrawals_expiries_and_entries_keep_the_cap(make_server, dbnam
     until("quiet", lambda: live(db, cid)[2] == 0 and count_rows(
         db, "participations", "campaign_id = %s AND status = 'pending_deposit'"
         " AND deposit_due_by <= now()", (cid,)) == 0, timeout=10)
-    time.sleep(0.6)
+    time.sleep(0.6)  # two polls of the promoter (250 ms): whatever was due has run
     check_invariants(db, cid, seed, "end")
     lq, mq, _ = live(db, cid)
     fits = q(db, "SELECT id, quantity FROM waitlist_entries WHERE campaign_id = %s"
