@@ -36,7 +36,8 @@ SELECT count(*) FILTER (WHERE o_reason IS NULL)
                        array_fill(1::bigint, ARRAY[:n::integer]), array_fill(75, ARRAY[:n::integer]),
                        array_fill(0.75::double precision, ARRAY[:n::integer]),
                        array_fill(0, ARRAY[:n::integer]), array_fill(0::bigint, ARRAY[:n::integer]),
-                       array_fill(NULL::bigint, ARRAY[:n::integer]), array_fill(NULL::text, ARRAY[:n::integer]), false);
+                       array_fill(NULL::bigint, ARRAY[:n::integer]), array_fill(NULL::text, ARRAY[:n::integer]),
+                       array_fill(NULL::text, ARRAY[:n::integer]), false);
 SQL
 sql -c CHECKPOINT
 host=$(sed -nE 's/.*host=([^ ]+).*/\1/p' <<<"$URL")

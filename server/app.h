@@ -4,7 +4,8 @@
  * It embeds the transport (struct server, http/http.h: the event base, the
  * settings, the database and worker pools, the hooks) and adds what the
  * layers above the transport own: the scheduler, the coalesced joins, the
- * live announcements, the webhook relay, and what /readyz compares with
+ * waitlist's promotions, the live announcements, the webhook relay, and
+ * what /readyz compares with
  * the database. A handler reaches it through app_of(r). The modules below
  * the handlers take what they need as arguments when they are made (see
  * main.c), never the hub.
@@ -20,6 +21,7 @@
 struct event;
 struct scheduler;
 struct joinbatch;
+struct promote;
 struct livenotify;
 struct webhook_relay;
 
@@ -27,6 +29,7 @@ struct app {
     struct server srv;       /* the transport: first member */
     struct scheduler *sched; /* due transitions (engine/scheduler.h) */
     struct joinbatch *joins; /* coalesced joins (engine/joinbatch.h) */
+    struct promote *promote; /* waitlist promotions (engine/promote.h) */
     struct livenotify *live; /* joins announced (live/livenotify.h) */
     struct webhook_relay
         *webhooks;                /* outbound webhooks (out/webhook_relay.h) */

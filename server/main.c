@@ -27,6 +27,7 @@
 #include "engine/account.h"
 #include "engine/auth.h"
 #include "engine/joinbatch.h"
+#include "engine/promote.h"
 #include "engine/scheduler.h"
 #include "http/http.h"
 #include "http/metrics.h"
@@ -157,7 +158,8 @@ static int main_serve(const struct config *cfg)
      * due at once, not after the scheduler's retry pause. */
     db_pool_on_up(srv->db, main_db_up_cb, &app);
     app.joins = joinbatch_new(srv, app.live, joins_batch_reply);
-    if (app.live == NULL || app.joins == NULL)
+    app.promote = promote_new(srv);
+    if (app.live == NULL || app.joins == NULL || app.promote == NULL)
         die("out of memory");
     if (!sse_init(srv))
         die("out of memory");
@@ -168,6 +170,7 @@ static int main_serve(const struct config *cfg)
     event_base_dispatch(srv->base);
 
     scheduler_free(app.sched); /* before the pool: no callback after free */
+    promote_free(app.promote); /* likewise */
     /* before the pool too; its resolver fails the endpoint checks still
      * waiting, which answer while their requests exist */
     webhook_relay_free(app.webhooks);

@@ -84,7 +84,8 @@ $$;
 
 -- The invitation report: invited customers, those who joined after their
 -- invitation, those whose participation completed (paid), and
--- joined / invited. NULL when the campaign is not the distributor's.
+-- joined / invited; and "shares", the same for the campaign's share links
+-- (functions/growth.sql). NULL when the campaign is not the distributor's.
 CREATE OR REPLACE FUNCTION gb_invitation_report(p_distributor_id bigint,
                                                 p_campaign_id bigint) RETURNS json
     LANGUAGE sql STABLE AS $$
@@ -92,7 +93,8 @@ CREATE OR REPLACE FUNCTION gb_invitation_report(p_distributor_id bigint,
                'campaign_id', c.id,
                'invited', r.invited, 'joined', r.joined, 'completed', r.completed,
                'conversion', CASE WHEN r.invited = 0 THEN 0
-                                  ELSE round(r.joined::numeric / r.invited, 4) END)
+                                  ELSE round(r.joined::numeric / r.invited, 4) END,
+               'shares', gb_share_report(c.id))
       FROM campaigns c
      CROSS JOIN LATERAL (
            SELECT count(*) AS invited,

@@ -131,7 +131,8 @@ CREATE OR REPLACE FUNCTION gb_campaign_public_view(c campaigns) RETURNS jsonb
                  || jsonb_build_object('progress', gb_campaign_progress(c)) $$;
 
 -- The staff view (GET /v1/admin/campaigns/{id}): the campaign with its
--- progress and "stats", its participations counted by status.
+-- progress and "stats", its participations counted by status, and its
+-- waitlist: customers waiting and the units they wait for.
 CREATE OR REPLACE FUNCTION gb_campaign_staff_view(c campaigns) RETURNS jsonb
     LANGUAGE sql STABLE STRICT
     AS $$ SELECT gb_campaign_view(c) || jsonb_build_object('stats', (
@@ -146,6 +147,11 @@ CREATE OR REPLACE FUNCTION gb_campaign_staff_view(c campaigns) RETURNS jsonb
                             'defaulted', count(*) FILTER (WHERE p.status = 'defaulted'),
                             'refunded', count(*) FILTER (WHERE p.status = 'refunded'),
                             'void', count(*) FILTER (WHERE p.status = 'void'))
+                          || (SELECT jsonb_build_object('waiting', count(*),
+                                                        'waiting_quantity',
+                                                        coalesce(sum(w.quantity), 0))
+                                FROM waitlist_entries w
+                               WHERE w.campaign_id = c.id AND w.status = 'waiting')
                      FROM participations p WHERE p.campaign_id = c.id)) $$;
 
 -- A product of the distributor's catalogue, with its audit line; answers
@@ -409,6 +415,8 @@ BEGIN
         RETURN false;
     END IF;
     UPDATE campaigns t SET max_quantity = p_max_quantity WHERE t.id = c.id;
+    -- the new units go to the waitlist first (functions/waitlist.sql)
+    PERFORM gb_waitlist_hold(ARRAY[c.id]);
     RETURN true;
 END $$;
 

@@ -31,12 +31,23 @@ CREATE OR REPLACE FUNCTION gb_event_status(p_kind text) RETURNS text
         WHEN 'campaign.settled' THEN 'settled'
     END $$;
 
--- The event's data (see the header). Types this file does not know
--- (order.*, after_sales.*, refund.issued, campaign.invitation) carry their
--- data whole in the payload.
+-- The event's data (see the header). share.joined (written by the join,
+-- functions/join.sql) is the campaign, the sharer and the new
+-- participation. Types this file does not know (order.*, after_sales.*,
+-- refund.issued, campaign.invitation, waitlist.*, question.*,
+-- complaint.*) carry their data whole in the payload.
 CREATE OR REPLACE FUNCTION gb_event_data(o outbox) RETURNS jsonb
     LANGUAGE sql STABLE AS $$
     SELECT CASE
+        WHEN o.kind = 'share.joined' THEN jsonb_build_object(
+            'campaign', (SELECT gb_campaign_json(c)::jsonb FROM campaigns c
+                          WHERE c.id = o.campaign_id),
+            'sharer', (SELECT jsonb_build_object('id', cu.id,
+                                                 'display_name', cu.display_name)
+                         FROM customers cu
+                        WHERE cu.id = (o.payload ->> 'sharer_customer_id')::bigint),
+            'participation', (SELECT gb_participation_json(p)::jsonb FROM participations p
+                               WHERE p.id = o.participation_id))
         WHEN o.kind LIKE 'participation.%' AND o.participation_id IS NOT NULL THEN
             coalesce((SELECT gb_participation_json(p)::jsonb FROM participations p
                        WHERE p.id = o.participation_id), '{}'::jsonb)

@@ -47,18 +47,26 @@
 -- the database clock and unchanged since the read (version), the
 -- per-customer limit, the minimum score, one live participation per
 -- customer (also within the batch: the second row of a customer is
--- already_joined), and the units left, accumulated over the rows accepted
--- before it, and for a row with a deposit the units pending a deposit
+-- already_joined), and the units left (less those held for the waitlist,
+-- campaigns.waitlist_held: functions/waitlist.sql), accumulated over the
+-- rows accepted before it, and for a row with a deposit the units pending a deposit
 -- (the bound of gb_join_pending_bound, which keeps fresh accounts from
 -- holding a flash sale full without paying; refused as pending_full, which
 -- the server answers 409 campaign_full). A refused row never affects the
 -- others. One row out per row
 -- in: o_ord (1-based), o_reason (NULL when accepted; else changed,
 -- not_found, campaign_not_open, per_customer_limit, reliability_too_low,
--- already_joined, campaign_full, pending_full, or a fulfilment refusal of
--- gb_join_fulfilment_refusal) and the participation JSON (NULL when
--- refused), its unit_price_cents the current price just after this row's
--- join.
+-- already_joined, campaign_full, pending_full, share_code_invalid, or a
+-- fulfilment refusal of gb_join_fulfilment_refusal) and the participation
+-- JSON (NULL when refused), its unit_price_cents the current price just
+-- after this row's join.
+--
+-- A row may name a share code (p_share_codes; NULL: none): the code of a
+-- share link of the row's campaign (functions/growth.sql). Its sharer is
+-- recorded on the participation (referred_by_customer_id) with a
+-- share.joined event, unless the sharer is the joiner (then ignored); a
+-- code that is no share of that campaign is refused share_code_invalid.
+-- A row without a code pays nothing for it (the look-up is behind a CASE).
 --
 -- gb_join_batches takes the batches that are ready together, as parallel
 -- arrays with the campaign and the version its batch read on every row
@@ -178,6 +186,50 @@ CREATE OR REPLACE FUNCTION gb_join_fulfilment_refusal(p_fulfilment text, p_point
                 WHEN p_point IS NOT NULL THEN 'pickup_point_not_taken' END
 $$;
 
+-- The share code: the sharer of code p_code for campaign p_campaign_id
+-- (functions/growth.sql), NULL for no code or no such share of that
+-- campaign. Called behind "p_code IS NOT NULL" where it matters: a row
+-- without a code never looks.
+CREATE OR REPLACE FUNCTION gb_join_sharer(p_campaign_id bigint, p_code text)
+    RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT s.customer_id FROM shares s WHERE s.code = p_code AND s.campaign_id = p_campaign_id
+$$;
+
+-- A code named but not a share of the campaign (p_sharer NULL):
+-- 'share_code_invalid' (answered 400 invalid_field share_code).
+CREATE OR REPLACE FUNCTION gb_join_share_refusal(p_code text, p_sharer bigint)
+    RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_code IS NOT NULL AND p_sharer IS NULL THEN 'share_code_invalid' END
+$$;
+
+-- The events of an accepted join, in the order they happen (ord):
+-- participation.created; participation.activated when no deposit is due;
+-- share.joined when a sharer brought it (gb_join_event_due). Each a single
+-- expression or VALUES, which PostgreSQL inlines into the join's INSERT.
+CREATE OR REPLACE FUNCTION gb_join_event_kinds() RETURNS TABLE (kind text, ord integer)
+    LANGUAGE sql IMMUTABLE AS $$
+    VALUES ('participation.created', 1), ('participation.activated', 2), ('share.joined', 3)
+$$;
+
+CREATE OR REPLACE FUNCTION gb_join_event_due(p_kind text, p_status text, p_referrer bigint)
+    RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE p_kind WHEN 'participation.created' THEN true
+                       WHEN 'participation.activated' THEN p_status = 'active'
+                       ELSE p_referrer IS NOT NULL END
+$$;
+
+-- The payload of such an event (functions/events.sql lays it over the
+-- participation, or for share.joined builds the campaign, the sharer and
+-- the participation around it).
+CREATE OR REPLACE FUNCTION gb_join_event_payload(p_kind text, p participations)
+    RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p_kind = 'share.joined'
+                THEN jsonb_build_object('sharer_customer_id', p.referred_by_customer_id)
+                ELSE jsonb_build_object('status', p.status, 'quantity', p.quantity,
+                                        'deposit_cents', p.deposit_cents,
+                                        'deposit_due_by', gb_ts(p.deposit_due_by)) END
+$$;
+
 -- The room: p_quantity more units, p_pending_add of them pending a
 -- deposit, on p_live_q live units of which p_pending_q pending: the cap,
 -- then the bound on pending units (p_bound, gb_join_pending_bound).
@@ -214,7 +266,8 @@ BEGIN
 END $$;
 
 -- The batches of a round (steps 1-4 of the header). p_pickup_points and
--- p_addresses carry each join's fulfilment choice (NULL: none named).
+-- p_addresses carry each join's fulfilment choice (NULL: none named),
+-- p_share_codes its share code (NULL: none).
 -- p_notify: whether this transaction announces the campaigns' change to the
 -- live streams (a NOTIFY at commit, functions/live.sql); false when the
 -- statement commits by itself and the server announces it after the commit
@@ -232,7 +285,7 @@ CREATE OR REPLACE FUNCTION gb_join_batches(p_campaign_ids bigint[], p_versions i
                                 p_scores integer[], p_p_complete double precision[],
                                 p_deposit_percents integer[], p_deposit_cents bigint[],
                                 p_pickup_points bigint[], p_addresses text[],
-                                p_notify boolean)
+                                p_share_codes text[], p_notify boolean)
     RETURNS TABLE (o_ord integer, o_reason text, o_participation text)
     LANGUAGE plpgsql
     SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
@@ -259,7 +312,7 @@ BEGIN
                              AND gb_join_campaign_refusal(c.version, g.version, c.status,
                                                           c.starts_at, c.ends_at) IS NULL
                              AND gb_join_room_refusal(
-                                   c.live_quantity,
+                                   c.live_quantity + c.waitlist_held,
                                    CASE WHEN g.pq > 0 THEN gb_join_pending_units(c.id) ELSE 0 END,
                                    g.q, g.pq, c.max_quantity,
                                    gb_join_pending_bound(c.max_quantity, c.max_pending_share_bp,
@@ -280,14 +333,19 @@ BEGIN
                 SELECT u.*, c.distributor_id, c.deposit_window_seconds,
                        coalesce(gb_join_fulfilment_refusal(c.fulfilment, c.pickup_point_ids,
                                                            u.pickup_point_id, u.address),
+                                gb_join_share_refusal(u.share_code, u.sharer),
                                 gb_join_row_refusal(u.quantity, u.score, c.per_customer_limit,
                                                     c.min_score)) AS early
-                  FROM unnest(p_campaign_ids, p_customers, p_quantities, p_scores,
-                              p_p_complete, p_deposit_percents, p_deposit_cents,
-                              p_pickup_points, p_addresses)
-                       WITH ORDINALITY
-                       AS u (campaign_id, customer_id, quantity, score, p_complete,
-                             deposit_percent, deposit_cents, pickup_point_id, address, ord)
+                  FROM (SELECT u.*, CASE WHEN u.share_code IS NOT NULL
+                                         THEN gb_join_sharer(u.campaign_id, u.share_code)
+                                    END AS sharer
+                          FROM unnest(p_campaign_ids, p_customers, p_quantities, p_scores,
+                                      p_p_complete, p_deposit_percents, p_deposit_cents,
+                                      p_pickup_points, p_addresses, p_share_codes)
+                               WITH ORDINALITY
+                               AS u (campaign_id, customer_id, quantity, score, p_complete,
+                                     deposit_percent, deposit_cents, pickup_point_id, address,
+                                     share_code, ord)) u
                   JOIN campaigns c ON c.id = u.campaign_id),
             d AS (
                 SELECT u.*,
@@ -307,27 +365,24 @@ BEGIN
                 INSERT INTO participations (distributor_id, campaign_id, customer_id,
                        quantity, status, score_at_join, p_complete_at_join,
                        deposit_percent, deposit_cents, deposit_due_by,
-                       pickup_point_id, address)
+                       pickup_point_id, address, referred_by_customer_id)
                 SELECT d.distributor_id, d.campaign_id, d.customer_id, d.quantity,
                        CASE WHEN d.deposit_cents = 0 THEN 'active' ELSE 'pending_deposit' END,
                        d.score, d.p_complete, d.deposit_percent, d.deposit_cents,
                        CASE WHEN d.deposit_cents > 0
                          THEN now() + make_interval(secs => d.deposit_window_seconds)
                        END,
-                       d.pickup_point_id, d.address::jsonb
+                       d.pickup_point_id, d.address::jsonb, nullif(d.sharer, d.customer_id)
                   FROM d WHERE d.reason IS NULL ORDER BY d.campaign_id, d.ord
                 RETURNING *),
             o AS (
                 INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
                                     participation_id, payload)
                 SELECT ins.distributor_id, k.kind, ins.customer_id, ins.campaign_id, ins.id,
-                       jsonb_build_object('status', ins.status, 'quantity', ins.quantity,
-                                          'deposit_cents', ins.deposit_cents,
-                                          'deposit_due_by', gb_ts(ins.deposit_due_by))
-                  FROM ins CROSS JOIN (VALUES ('participation.created'),
-                                              ('participation.activated')) k (kind)
-                 WHERE k.kind = 'participation.created' OR ins.status = 'active'
-                 ORDER BY ins.id, k.kind DESC)
+                       gb_join_event_payload(k.kind, ins)
+                  FROM ins CROSS JOIN gb_join_event_kinds() k
+                 WHERE gb_join_event_due(k.kind, ins.status, ins.referred_by_customer_id)
+                 ORDER BY ins.id, k.ord)
             SELECT array_agg(d.ord::integer ORDER BY d.ord),
                    array_agg(d.reason ORDER BY d.ord),
                    array_agg(ins::participations ORDER BY d.ord),
@@ -352,6 +407,9 @@ BEGIN
                   JOIN campaigns c ON c.id = g.campaign_id
                  WHERE gb_join_campaign_refusal(c.version, g.version, c.status,
                                                 c.starts_at, c.ends_at) IS NOT NULL
+                    -- (the units held for the waitlist, taken by this round
+                    -- after a withdrawal that committed since step 1)
+                    OR c.live_quantity + c.waitlist_held > c.max_quantity
                     -- (all pending units, this round's among them, as added
                     -- to none: over the bound or not)
                     OR (g.pending AND gb_join_room_refusal(
@@ -407,7 +465,8 @@ BEGIN
                  (SELECT array_agg(p_deposit_percents[i] ORDER BY i) FROM unnest(v_rows) i),
                  (SELECT array_agg(p_deposit_cents[i] ORDER BY i) FROM unnest(v_rows) i),
                  (SELECT array_agg(p_pickup_points[i] ORDER BY i) FROM unnest(v_rows) i),
-                 (SELECT array_agg(p_addresses[i] ORDER BY i) FROM unnest(v_rows) i)) b;
+                 (SELECT array_agg(p_addresses[i] ORDER BY i) FROM unnest(v_rows) i),
+                 (SELECT array_agg(p_share_codes[i] ORDER BY i) FROM unnest(v_rows) i)) b;
     END LOOP;
 END $$;
 
@@ -424,7 +483,8 @@ CREATE OR REPLACE FUNCTION gb_join_batch_locked(p_campaign_id bigint, p_version 
                               p_customers bigint[], p_quantities bigint[],
                               p_scores integer[], p_p_complete double precision[],
                               p_deposit_percents integer[], p_deposit_cents bigint[],
-                              p_pickup_points bigint[], p_addresses text[])
+                              p_pickup_points bigint[], p_addresses text[],
+                              p_share_codes text[])
     RETURNS TABLE (o_ord integer, o_reason text, o_participation text)
     LANGUAGE plpgsql
     SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
@@ -444,6 +504,7 @@ DECLARE
     v_all text;
     v_thresholds bigint[];
     v_prices bigint[];
+    v_sharers bigint[];
 BEGIN
     SELECT * INTO c FROM campaigns WHERE id = p_campaign_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -471,16 +532,21 @@ BEGIN
                                      c.per_customer_limit);
     SELECT l.thresholds, l.prices INTO v_thresholds, v_prices FROM gb_tier_ladder(c.tiers) l;
     v_reason := array_fill(NULL::text, ARRAY[n]);
+    v_sharers := array_fill(NULL::bigint, ARRAY[n]);
     v_after_p := array_fill(NULL::bigint, ARRAY[n]);
     v_after_q := array_fill(NULL::bigint, ARRAY[n]);
     FOR i IN 1 .. n LOOP
+        IF p_share_codes[i] IS NOT NULL THEN
+            v_sharers[i] := gb_join_sharer(c.id, p_share_codes[i]);
+        END IF;
         v_reason[i] := coalesce(
             gb_join_fulfilment_refusal(c.fulfilment, c.pickup_point_ids, p_pickup_points[i],
                                        p_addresses[i]),
+            gb_join_share_refusal(p_share_codes[i], v_sharers[i]),
             gb_join_row_refusal(p_quantities[i], p_scores[i], c.per_customer_limit,
                                 c.min_score),
             CASE WHEN p_customers[i] = ANY (v_held) THEN 'already_joined' END,
-            gb_join_room_refusal(v_live_q, v_pending, p_quantities[i],
+            gb_join_room_refusal(v_live_q + c.waitlist_held, v_pending, p_quantities[i],
                                  CASE WHEN p_deposit_cents[i] > 0 THEN p_quantities[i]
                                       ELSE 0 END,
                                  c.max_quantity, v_bound));
@@ -500,35 +566,33 @@ BEGIN
     WITH u AS (
         SELECT * FROM unnest(p_customers, p_quantities, p_scores, p_p_complete,
                              p_deposit_percents, p_deposit_cents, v_reason,
-                             p_pickup_points, p_addresses)
+                             p_pickup_points, p_addresses, v_sharers)
                       WITH ORDINALITY
                       AS u (customer_id, quantity, score, p_complete,
                             deposit_percent, deposit_cents, reason, pickup_point_id,
-                            address, ord)),
+                            address, sharer, ord)),
     ins AS (
         INSERT INTO participations (distributor_id, campaign_id, customer_id,
                quantity, status, score_at_join, p_complete_at_join,
-               deposit_percent, deposit_cents, deposit_due_by, pickup_point_id, address)
+               deposit_percent, deposit_cents, deposit_due_by, pickup_point_id, address,
+               referred_by_customer_id)
         SELECT c.distributor_id, c.id, u.customer_id, u.quantity,
                CASE WHEN u.deposit_cents = 0 THEN 'active' ELSE 'pending_deposit' END,
                u.score, u.p_complete, u.deposit_percent, u.deposit_cents,
                CASE WHEN u.deposit_cents > 0
                  THEN now() + make_interval(secs => c.deposit_window_seconds)
                END,
-               u.pickup_point_id, u.address::jsonb
+               u.pickup_point_id, u.address::jsonb, nullif(u.sharer, u.customer_id)
           FROM u WHERE u.reason IS NULL ORDER BY u.ord
         RETURNING *),
     o AS (
         INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
                             participation_id, payload)
         SELECT ins.distributor_id, k.kind, ins.customer_id, ins.campaign_id, ins.id,
-               jsonb_build_object('status', ins.status, 'quantity', ins.quantity,
-                                  'deposit_cents', ins.deposit_cents,
-                                  'deposit_due_by', gb_ts(ins.deposit_due_by))
-          FROM ins CROSS JOIN (VALUES ('participation.created'),
-                                      ('participation.activated')) k (kind)
-         WHERE k.kind = 'participation.created' OR ins.status = 'active'
-         ORDER BY ins.id, k.kind DESC)
+               gb_join_event_payload(k.kind, ins)
+          FROM ins CROSS JOIN gb_join_event_kinds() k
+         WHERE gb_join_event_due(k.kind, ins.status, ins.referred_by_customer_id)
+         ORDER BY ins.id, k.ord)
     SELECT u.ord::integer, u.reason,
            CASE WHEN ins.id IS NOT NULL THEN gb_participation_object(
              ins::participations,

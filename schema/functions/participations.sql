@@ -19,6 +19,8 @@
 -- path that locks campaigns does so in ascending id order.
 CREATE OR REPLACE FUNCTION gb_participations_count() RETURNS trigger
     LANGUAGE plpgsql AS $$
+DECLARE
+    v_freed bigint[];
 BEGIN
     IF TG_OP = 'INSERT' THEN
         PERFORM 1 FROM campaigns
@@ -67,19 +69,28 @@ BEGIN
                'threshold_reached:campaign:' || u.id
           FROM upd u WHERE u.announced_threshold AND NOT u.was_threshold;
     ELSE
-        UPDATE campaigns c
-           SET live_participants = c.live_participants + d.n,
-               live_quantity = c.live_quantity + d.q
-          FROM (SELECT campaign_id, sum(n)::int AS n, sum(q) AS q FROM (
-                  SELECT campaign_id, count(*) AS n, sum(quantity) AS q
-                    FROM new_rows WHERE status IN ('pending_deposit', 'active')
-                   GROUP BY campaign_id
-                  UNION ALL
-                  SELECT campaign_id, -count(*), -sum(quantity)
-                    FROM old_rows WHERE status IN ('pending_deposit', 'active')
-                   GROUP BY campaign_id) x
-                 GROUP BY campaign_id) d
-         WHERE c.id = d.campaign_id AND (d.n <> 0 OR d.q <> 0);
+        -- Units freed while customers wait are held for them
+        -- (functions/waitlist.sql): a withdrawal, an expired deposit, a
+        -- void.
+        WITH upd AS (
+            UPDATE campaigns c
+               SET live_participants = c.live_participants + d.n,
+                   live_quantity = c.live_quantity + d.q
+              FROM (SELECT campaign_id, sum(n)::int AS n, sum(q) AS q FROM (
+                      SELECT campaign_id, count(*) AS n, sum(quantity) AS q
+                        FROM new_rows WHERE status IN ('pending_deposit', 'active')
+                       GROUP BY campaign_id
+                      UNION ALL
+                      SELECT campaign_id, -count(*), -sum(quantity)
+                        FROM old_rows WHERE status IN ('pending_deposit', 'active')
+                       GROUP BY campaign_id) x
+                     GROUP BY campaign_id) d
+             WHERE c.id = d.campaign_id AND (d.n <> 0 OR d.q <> 0)
+            RETURNING c.id, d.q)
+        SELECT array_agg(upd.id ORDER BY upd.id) INTO v_freed FROM upd WHERE upd.q < 0;
+        IF v_freed IS NOT NULL THEN
+            PERFORM gb_waitlist_hold(v_freed);
+        END IF;
     END IF;
     RETURN NULL;
 END $$;

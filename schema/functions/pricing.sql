@@ -128,7 +128,9 @@ CREATE OR REPLACE FUNCTION gb_tiers_reached(p_tiers jsonb, p_from bigint, p_to b
 $$;
 
 -- A campaign's "progress" object (docs/api.md): participants, quantity,
--- remaining_quantity, current_unit_price_cents, next_tier (threshold,
+-- remaining_quantity (what a join may take: the units held for the
+-- waitlist, functions/waitlist.sql, are not), current_unit_price_cents,
+-- next_tier (threshold,
 -- unit_price_cents, needed: units of the basis still needed; null at the
 -- last tier) and threshold_reached, from the figures of
 -- gb_campaign_counted (functions/campaigns.sql). Every campaign answer and
@@ -137,7 +139,8 @@ CREATE OR REPLACE FUNCTION gb_campaign_progress(c campaigns) RETURNS json
     LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
              'participants', k.participants, 'quantity', k.quantity,
-             'remaining_quantity', greatest(c.max_quantity - k.quantity, 0),
+             'remaining_quantity', greatest(c.max_quantity - k.quantity
+                                                 - coalesce(c.waitlist_held, 0), 0),
              'current_unit_price_cents', l.prices[x.i],
              'next_tier', CASE WHEN x.i < cardinality(l.thresholds) THEN json_build_object(
                                  'threshold', l.thresholds[x.i + 1],

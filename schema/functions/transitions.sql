@@ -153,6 +153,8 @@ BEGIN
     IF NOT FOUND OR c.status <> 'open' OR c.ends_at > now() THEN
         RETURN NULL;
     END IF;
+    -- the queue expires (functions/waitlist.sql)
+    PERFORM gb_waitlist_close(c.id);
 
     SELECT count(*), coalesce(sum(quantity), 0)
       INTO n_active, q_active
@@ -328,6 +330,7 @@ BEGIN
     IF c.status NOT IN ('draft', 'scheduled', 'open') THEN
         RETURN 'invalid_state';
     END IF;
+    PERFORM gb_waitlist_close(c.id);
     PERFORM gb_participations_release(
         c.id, ARRAY['pending_deposit', 'active'], 'cancelled');
     IF c.status IN ('scheduled', 'open') THEN

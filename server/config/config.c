@@ -49,6 +49,7 @@ static const struct config_key config_keys[] = {
      false},
     {"schema_dir", NULL, CK_STR, OFF(schema_dir), 0, 0, false},
     {"http.web_root", NULL, CK_STR, OFF(web_root), 0, 0, false},
+    {"http.public_url", NULL, CK_STR, OFF(public_url), 0, 0, false},
     {"payment.sandbox", "GROUPBUYD_PAYMENT_SANDBOX", CK_INT,
      OFF(payment_sandbox), 0, 1, false},
     {"db_pool_size", NULL, CK_INT, OFF(db_pool_size), 1, 256, false},
@@ -362,6 +363,23 @@ static bool config_load_file(struct config *c, FILE *f, const char *path,
     return true;
 }
 
+/* http.public_url: empty, or a scheme and an authority of letters,
+ * digits and ".-:[]" (a host, a port, an IPv6 literal), no path. */
+static bool config_public_url_ok(const char *u)
+{
+    if (*u == '\0')
+        return true;
+    const char *rest = strncmp(u, "https://", 8) == 0  ? u + 8
+                       : strncmp(u, "http://", 7) == 0 ? u + 7
+                                                       : NULL;
+    if (rest == NULL || *rest == '\0')
+        return false;
+    for (; *rest != '\0'; rest++)
+        if (!isalnum((unsigned char)*rest) && strchr(".-:[]", *rest) == NULL)
+            return false;
+    return true;
+}
+
 bool config_load(struct config *c, const char *path, bool required, char *err,
                  size_t errlen)
 {
@@ -406,6 +424,13 @@ bool config_load(struct config *c, const char *path, bool required, char *err,
                  "%s: bad value for \"db_reconnect_max_ms\": expected at "
                  "least db_reconnect_ms (%d)",
                  path, c->db_reconnect_ms);
+        return false;
+    }
+    if (!config_public_url_ok(c->public_url)) {
+        snprintf(err, errlen,
+                 "%s: bad value for \"http.public_url\": expected empty or "
+                 "http(s)://host[:port] without a path",
+                 path);
         return false;
     }
     const char *bad = NULL;

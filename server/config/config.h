@@ -35,6 +35,9 @@ struct config {
     /* The OpenAPI document served at GET /openapi.json, read at start. */
     char openapi_file[CONFIG_STR_MAX];
     char web_root[CONFIG_STR_MAX]; /* http.web_root: the web app's files */
+    /* http.public_url: the origin shoppers reach the server at, for the
+     * og:url of share links' pages; "" = a path only. */
+    char public_url[CONFIG_STR_MAX];
     /* payment.sandbox: the sandbox payment provider (api/shop/sandbox.c) is on.
      * main() gives it an ephemeral webhook secret when none is set. */
     int payment_sandbox;

@@ -175,6 +175,14 @@ static const char *const event_types[] = {"campaign.published",
                                           "after_sales.approved",
                                           "after_sales.rejected",
                                           "refund.issued",
+                                          "share.joined",
+                                          "waitlist.promoted",
+                                          "waitlist.expired",
+                                          "question.asked",
+                                          "question.answered",
+                                          "complaint.opened",
+                                          "complaint.replied",
+                                          "complaint.resolved",
                                           NULL};
 
 bool webhook_event_pattern_valid(const char *pattern)

@@ -31,6 +31,7 @@ struct jb_wait {
     int64_t quantity;
     int64_t pickup_point;
     const char *address;
+    const char *share_code;
 };
 
 struct jb_campaign {
@@ -236,6 +237,7 @@ static void jb_pump(struct joinbatch *jb, struct jb_campaign *camp)
             b->items[i].j.quantity = w->quantity;
             b->items[i].j.pickup_point = w->pickup_point;
             b->items[i].j.address = w->address;
+            b->items[i].j.share_code = w->share_code;
         }
         camp->queued -= n;
         jb->nqueued -= n;
@@ -253,7 +255,7 @@ static void jb_pump(struct joinbatch *jb, struct jb_campaign *camp)
 
 void joinbatch_submit(struct joinbatch *jb, struct req *r, int64_t campaign_id,
                       int64_t quantity, int64_t pickup_point,
-                      const char *address)
+                      const char *address, const char *share_code)
 {
     struct jb_campaign **p = jb_slot(jb, campaign_id);
     struct jb_campaign *camp = *p;
@@ -271,6 +273,7 @@ void joinbatch_submit(struct joinbatch *jb, struct req *r, int64_t campaign_id,
     w->quantity = quantity;
     w->pickup_point = pickup_point;
     w->address = address;
+    w->share_code = share_code;
     *camp->tail = w;
     camp->tail = &w->next;
     camp->queued++;

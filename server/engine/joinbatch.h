@@ -96,9 +96,10 @@ void joinbatch_get_stats(const struct joinbatch *jb,
 
 /* Queues the join of r->who.id for quantity units of campaign_id, with
  * its fulfilment choice (pickup_point 0: none; address: JSON text owned by
- * r, or NULL). r is answered later through the callback, exactly once. */
+ * r, or NULL) and share code (owned by r, or NULL). r is answered later
+ * through the callback, exactly once. */
 void joinbatch_submit(struct joinbatch *jb, struct req *r, int64_t campaign_id,
                       int64_t quantity, int64_t pickup_point,
-                      const char *address);
+                      const char *address, const char *share_code);
 
 #endif

@@ -19,14 +19,14 @@ struct db_stmt joinengine_read_stmt = DB_STMT(
 struct db_stmt joinengine_decide_stmt =
     DB_STMT("join_batches_write",
             "SELECT * FROM gb_join_batches($1, $2, $3, $4, $5, $6, $7, $8,"
-            " $9, $10, false)",
-            10);
+            " $9, $10, $11, false)",
+            11);
 
 struct db_stmt joinengine_decide_keyed_stmt =
     DB_STMT("join_batches_write_keyed",
             "SELECT * FROM gb_join_batches($1, $2, $3, $4, $5, $6, $7, $8,"
-            " $9, $10, true)",
-            10);
+            " $9, $10, $11, true)",
+            11);
 
 /* Columns of the history (gb_customer_history): count, weight per kind. */
 static const enum reliability_event_kind joinengine_history_kinds[] = {
@@ -175,6 +175,23 @@ void joinengine_arrays_close(struct evbuffer **e, char **out, int n)
     }
 }
 
+/* An element of a text[] literal: NULL, or quoted with " and \ escaped. */
+static void joinengine_text_element(struct evbuffer *e, const char *sep,
+                                    const char *text)
+{
+    if (text == NULL) {
+        evbuffer_add_printf(e, "%sNULL", sep);
+        return;
+    }
+    evbuffer_add_printf(e, "%s\"", sep);
+    for (const char *s = text; *s != '\0'; s++) {
+        if (*s == '"' || *s == '\\')
+            evbuffer_add(e, "\\", 1);
+        evbuffer_add(e, s, 1);
+    }
+    evbuffer_add(e, "\"", 1);
+}
+
 void joinengine_decide_add(struct evbuffer *const *e,
                            const struct joinengine_join *j, bool *first)
 {
@@ -192,18 +209,8 @@ void joinengine_decide_add(struct evbuffer *const *e,
         evbuffer_add_printf(e[8], "%s%lld", sep, (long long)j->pickup_point);
     else
         evbuffer_add_printf(e[8], "%sNULL", sep);
-    if (j->address == NULL) {
-        evbuffer_add_printf(e[9], "%sNULL", sep);
-        return;
-    }
-    /* An element of a text[] literal: quoted, with " and \ escaped. */
-    evbuffer_add_printf(e[9], "%s\"", sep);
-    for (const char *s = j->address; *s != '\0'; s++) {
-        if (*s == '"' || *s == '\\')
-            evbuffer_add(e[9], "\\", 1);
-        evbuffer_add(e[9], s, 1);
-    }
-    evbuffer_add(e[9], "\"", 1);
+    joinengine_text_element(e[9], sep, j->address);
+    joinengine_text_element(e[10], sep, j->share_code);
 }
 
 void joinengine_outcome_row(const PGresult *res, int row,

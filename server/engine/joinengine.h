@@ -50,7 +50,7 @@ extern struct db_stmt joinengine_read_stmt;
 #define JOINENGINE_READ_HISTORY 6
 #define JOINENGINE_READ_PARAMS  14 /* the distributor's own parameters */
 
-/* The decision: ten arrays, one element per join (JOINENGINE_DECIDE_
+/* The decision: eleven arrays, one element per join (JOINENGINE_DECIDE_
  * ARRAYS, filled by joinengine_decide_add). One row out per join: o_ord
  * (its 1-based position), o_reason (NULL when accepted), then the
  * participation JSON, priced by SQL (functions/pricing.sql).
@@ -61,7 +61,7 @@ extern struct db_stmt joinengine_read_stmt;
  * idempotency key's) and announces the change at that commit. */
 extern struct db_stmt joinengine_decide_stmt;
 extern struct db_stmt joinengine_decide_keyed_stmt;
-#define JOINENGINE_DECIDE_ARRAYS 10
+#define JOINENGINE_DECIDE_ARRAYS 11
 #define JOINENGINE_DECIDE_JSON   2 /* column of the participation JSON */
 
 /* The campaign as a join reads it (columns 1-4 of the read). */
@@ -81,6 +81,9 @@ struct joinengine_join {
      * the request; the decision checks them against the campaign. */
     int64_t pickup_point;
     const char *address;
+    /* The share code the join names (NULL: none), owned by the request;
+     * the decision records its sharer or refuses it (share_code_invalid). */
+    const char *share_code;
     int version; /* of the campaign, as read */
     struct reliability_result score;
     int64_t deposit_percent, deposit_cents;

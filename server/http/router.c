@@ -3,7 +3,7 @@
  *
  * The table is searched linearly: it is short, and a match costs a few
  * string comparisons of path segments. Patterns are checked once at first
- * use (assert) to hold only literal and {id} segments.
+ * use (assert) to hold only literal, {id} and {code} segments.
  */
 #include "http/router.h"
 
@@ -53,6 +53,20 @@ static bool router_parse_id(const char *s, size_t n, int64_t *out)
     return true;
 }
 
+/* A {code} segment of length n: 1..ROUTER_CODE_MAX of [A-Za-z0-9_-]. */
+static bool router_code_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > ROUTER_CODE_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
 /* Matches path against pattern; fills params on success. */
 static bool router_path_matches(const char *pattern, const char *path,
                                 int64_t *params, int *nparams)
@@ -71,6 +85,9 @@ static bool router_path_matches(const char *pattern, const char *path,
                 !router_parse_id(s, slen, &params[np]))
                 return false;
             np++;
+        } else if (plen == 6 && strncmp(p, "{code}", 6) == 0) {
+            if (!router_code_ok(s, slen))
+                return false;
         } else if (plen != slen || strncmp(p, s, plen) != 0) {
             return false;
         }
@@ -157,4 +174,10 @@ enum router_match router_match(enum evhttp_cmd_type method, const char *path,
         }
     }
     return path_found ? ROUTER_BAD_METHOD : ROUTER_NOT_FOUND;
+}
+
+const char *router_last_segment(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
 }

@@ -3,8 +3,10 @@
  *
  * Patterns are literal segments and "{id}" segments; an {id} matches a
  * decimal integer from 1 to 2^53 and is handed to the handler in
- * req->params. A path that matches no pattern answers 404; one that matches
- * a pattern under another method answers 405 with an Allow header.
+ * req->params. A "{code}" segment matches 1..ROUTER_CODE_MAX characters of
+ * [A-Za-z0-9_-] (a share link's code); the handler reads it from the path
+ * (router_last_segment). A path that matches no pattern answers 404; one that
+ * matches a pattern under another method answers 405 with an Allow header.
  * Every endpoint is one line of the table in api/routes.c, which main.c
  * hands to router_init before the first request.
  */
@@ -29,6 +31,9 @@ enum access {
     ACCESS_FINANCE = 1 << 4,
 };
 #define ACCESS_STAFF (ACCESS_OWNER | ACCESS_OPERATOR | ACCESS_FINANCE)
+
+/* The longest {code} segment. */
+#define ROUTER_CODE_MAX 64
 
 /* {id} segments a pattern may hold */
 #define ROUTER_MAX_PARAMS 4
@@ -62,5 +67,9 @@ void router_label(size_t i, char *buf, size_t len);
 /* Who may call route i: "public", or the principals it admits in the
  * order platform, customer, owner, operator, finance ("owner,operator"). */
 void router_access_label(size_t i, char *buf, size_t len);
+
+/* The last segment of path (what follows its last '/'): a {code} that
+ * ends a pattern. */
+const char *router_last_segment(const char *path);
 
 #endif

@@ -303,6 +303,15 @@ static bool static_etag_matches(const char *header, const char *etag)
     return false;
 }
 
+void static_html_headers(struct req *r)
+{
+    req_add_header(r, "Cache-Control", "no-cache");
+    req_add_header(r, "X-Content-Type-Options", "nosniff");
+    req_add_header(r, "Referrer-Policy", "no-referrer");
+    req_add_header(r, "Content-Security-Policy", static_csp);
+    req_add_header(r, "X-Frame-Options", "DENY");
+}
+
 /* GET|HEAD /, /admin/, /<file> -> 200 file | 304 | 404 not_found */
 void static_serve(struct req *r)
 {

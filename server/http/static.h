@@ -26,6 +26,12 @@ size_t static_count(void);
  * leave web/: "..", dot segments, percent-encoding, NUL, over-long). */
 void static_serve(struct req *r);
 
+/* The headers of an HTML page the server builds itself (a share link's,
+ * api/shop/shares.c): revalidated on every load, with the same
+ * Content-Security-Policy, framing and sniffing refusals as the app's
+ * pages. */
+void static_html_headers(struct req *r);
+
 /* Frees the files. */
 void static_free(void);
 

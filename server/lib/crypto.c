@@ -496,6 +496,39 @@ bool crypto_random_hex(char *out, size_t nbytes)
     return true;
 }
 
+bool crypto_random_code(char *out, size_t len)
+{
+    static const char alphabet[] = CRYPTO_CODE_ALPHABET;
+    _Static_assert(sizeof alphabet - 1 == 32, "32 letters: 5 bits each");
+    unsigned char buf[32];
+
+    for (size_t done = 0; done < len;) {
+        size_t chunk = len - done < sizeof buf ? len - done : sizeof buf;
+        if (RAND_bytes(buf, (int)chunk) != 1) {
+            out[0] = '\0';
+            return false;
+        }
+        /* 256 is a multiple of 32: the low 5 bits are uniform */
+        for (size_t i = 0; i < chunk; i++)
+            out[done + i] = alphabet[buf[i] & 31];
+        done += chunk;
+    }
+    OPENSSL_cleanse(buf, sizeof buf);
+    out[len] = '\0';
+    return true;
+}
+
+bool crypto_code_is_wellformed(const char *s, size_t len, size_t min,
+                               size_t max)
+{
+    if (s == NULL || len < min || len > max)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == '\0' || strchr(CRYPTO_CODE_ALPHABET, s[i]) == NULL)
+            return false;
+    return true;
+}
+
 bool crypto_request_id_new(char out[static CRYPTO_REQUEST_ID_LEN + 1])
 {
     return crypto_random_hex(out, CRYPTO_REQUEST_ID_LEN / 2);

@@ -156,6 +156,24 @@ const char *crypto_webhook_result_name(enum crypto_webhook_result r);
 bool crypto_random_hex(char *out, size_t nbytes)
     __attribute__((warn_unused_result));
 
+/*
+ * Short codes for links people type or read aloud (share links): letters
+ * of CRYPTO_CODE_ALPHABET, 32 of them (a-z and 2-9 without 0, 1, l, o,
+ * which read alike), 5 random bits each.
+ */
+#define CRYPTO_CODE_ALPHABET "abcdefghijkmnpqrstuvwxyz23456789"
+#define CRYPTO_CODE_LEN      12 /* 60 bits */
+
+/* Writes len random characters of CRYPTO_CODE_ALPHABET and NUL to out
+ * (len + 1 bytes). */
+bool crypto_random_code(char *out, size_t len)
+    __attribute__((warn_unused_result));
+
+/* true when s (len bytes) could be such a code: min..max characters of
+ * CRYPTO_CODE_ALPHABET. */
+bool crypto_code_is_wellformed(const char *s, size_t len, size_t min,
+                               size_t max);
+
 /* A request id: CRYPTO_REQUEST_ID_LEN random hex characters and NUL. */
 bool crypto_request_id_new(char out[static CRYPTO_REQUEST_ID_LEN + 1])
     __attribute__((warn_unused_result));

@@ -25,9 +25,10 @@ import finance from './finance.js';
 import webhooks from './webhooks.js';
 import staffScreen from './staff.js';
 import model from './model.js';
+import service from './service.js';
 
 const SCREENS = [login, campaigns, editor, dashboard, audience, products, stock, pickupPoints,
-  fulfilment, afterSales, customers, finance, webhooks, staffScreen, model];
+  fulfilment, afterSales, customers, finance, webhooks, staffScreen, model, service];
 
 const nav = document.getElementById('nav');
 

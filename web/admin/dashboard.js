@@ -11,6 +11,7 @@ import { api, main, can, toast, errorText, badge, word, fetchAll, dataTable, emp
 import { fromLocalInput } from './editor.js';
 import { pad } from './shell.js';
 import { forecastView, shadeLadder } from './forecast.js';
+import { growthPanel } from './referrals.js';
 import { show } from './shell.js';
 
 const CLOSED = ['succeeded', 'failed', 'cancelled', 'settled'];
@@ -123,7 +124,7 @@ async function dashboardPage({ id, ctx }) {
   }
   show(ctx, heading,
     h('p', { class: 'muted' }, `${dateTime(c.starts_at)} → ${dateTime(c.ends_at)} · ${t(`fulfil.${c.fulfilment || 'delivery'}`)}`),
-    actions, liveBox, statsBox, peopleBox);
+    actions, liveBox, statsBox, growthPanel(c), peopleBox);
   drawHeading(); drawLive(); drawStats(); drawActions(); drawPeople();
   if (c.status === 'draft' || CLOSED.includes(c.status)) return undefined;
   let pending = null;

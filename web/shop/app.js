@@ -13,6 +13,7 @@ import {
 import { listPage } from './list.js';
 import { campaignPage } from './campaign.js';
 import { checkoutPage } from './pay.js';
+import { keepShareCode } from './sharecode.js';
 
 const nav = document.getElementById('nav');
 
@@ -108,6 +109,8 @@ function registerPage() {
 
 const orders = (params, ctx) => import('./orders.js').then((m) => m.ordersPage(params, ctx));
 const strip = (fn) => (params) => fn(params);
+// the shopper's shares, waitlist, questions and complaints: loaded on first use
+const lazy = (mod, fn) => (params, ctx) => import(mod).then((m) => m[fn](params, ctx));
 const router = makeRouter({
   '/': listPage,
   '/\\?.*': listPage,
@@ -118,10 +121,15 @@ const router = makeRouter({
   '/register\\?.*': registerPage,
   '/me': orders,
   '/orders': orders,
+  '/me/shares': lazy('./growth.js', 'mySharesPage'),
+  '/me/waitlist': lazy('./growth.js', 'myWaitlistPage'),
+  '/me/questions': lazy('./service.js', 'myQuestionsPage'),
+  '/me/complaints': lazy('./service.js', 'myComplaintsPage'),
   '/orders\\?.*': orders,
   '/checkout/:id': strip(checkoutPage),
 }, () => mount(main, h('h1', {}, t('err.notFound')), h('p', {}, h('a', { class: 'button', href: '#/' }, t('nav.campaigns')))));
 
 translateStatic();
 drawNav();
+keepShareCode();
 loadMe().then(() => router.run());

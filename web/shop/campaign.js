@@ -22,6 +22,7 @@ import {
   TERMINAL, priceBlock, priceNow, statusBadge, liveFacts, clockText, startsLine,
 } from './cards.js';
 import { startPayment } from './pay.js';
+import { withShareCode, dropShareCode } from './sharecode.js';
 
 const LIVE = ['pending_deposit', 'active'];
 
@@ -48,17 +49,15 @@ export function depositReason(c, p) {
   return t('j.deposit', { score: session.me?.reliability?.score ?? '—', pct, amount: money(p.deposit_cents) });
 }
 
-function share(c) {
-  const url = `${location.origin}/#/c/${c.id}`;
-  navigator.clipboard.writeText(url).then(() => toast(t('c.copied')), () => toast(url));
-}
-
 export async function campaignPage({ id }, ctx = { alive: () => true }) {
   const cid = Number(id);
   let c;
   let mine = null;
+  let g;
+  let sv;
   try {
     c = await api.get(`/v1/campaigns/${cid}`);
+    [g, sv] = await Promise.all([import('./growth.js'), import('./service.js')]);
   } catch (err) {
     if (!ctx.alive()) return undefined;
     if (err.status === 404) {
@@ -85,6 +84,7 @@ export async function campaignPage({ id }, ctx = { alive: () => true }) {
   const joinBox = h('section', { class: 'join', 'aria-label': t('c.joinLabel') });
   let kind = null;
   let form = null;
+  const card = g.shareCard(c);
 
   function drawLive() {
     fill(live,
@@ -96,6 +96,7 @@ export async function campaignPage({ id }, ctx = { alive: () => true }) {
       ...liveFacts(c),
       ladder(c),
       statusBadge(c.status));
+    card.update();
   }
   function tick() { clock.textContent = clockText(c); }
 
@@ -139,7 +140,15 @@ export async function campaignPage({ id }, ctx = { alive: () => true }) {
     if (kind === 'joined') box = joinedBox(c, mine, { withdrawn: (p) => { mine = p; drawJoin(true); toast(t('me.withdrawn')); refresh(); } });
     else if (kind === 'soon') box = stateBox('soon', t('c.state.soon'), t('c.state.soonText', { time: dateTime(c.starts_at) }));
     else if (kind === 'closed') box = closedBox(c, mine);
-    else if (kind === 'soldout') box = stateBox('soldout', t('c.state.soldout'), t('c.state.soldoutText'));
+    else if (kind === 'soldout') {
+      box = stateBox('soldout', t('c.state.soldout'), t('c.state.soldoutText'), g.waitlistBox(c, {
+        promoted: async () => {
+          mine = await myParticipation(cid).catch(() => mine);
+          await refresh();
+          drawJoin(true);
+        },
+      }));
+    }
     else box = stateBox('lowscore', t('c.state.lowscore'),
       t('c.state.lowscoreText', { score: session.me.reliability.score, min: c.min_score }));
     fill(joinBox, box);
@@ -163,8 +172,7 @@ export async function campaignPage({ id }, ctx = { alive: () => true }) {
       h('h1', {}, c.title),
       c.product?.name ? h('p', { class: 'muted' }, c.product.name) : null,
       c.description ? h('p', {}, c.description) : null,
-      clock, stale, live, joinBox,
-      h('p', {}, h('button', { type: 'button', class: 'secondary share', onclick: () => share(c) }, t('c.share')))));
+      clock, stale, live, joinBox, card, sv.questionsSection(c)));
   drawLive();
   tick();
   drawJoin(false);
@@ -176,7 +184,11 @@ export async function campaignPage({ id }, ctx = { alive: () => true }) {
     c.status = ev.status;
     drawLive();
     tick();
-    if (was !== c.status && mine) mine = await myParticipation(cid).catch(() => mine);
+    // a unit freed while the shopper waits may have ended the wait
+    if ((was !== c.status && mine) || g.waitsFor(cid)) {
+      mine = await myParticipation(cid).catch(() => mine);
+      if (mine && LIVE.includes(mine.status)) g.stopWaiting(cid);
+    }
     if (form) form.update();
     if (stateOf() !== kind) drawJoin(false);
   }, (up) => {
@@ -398,10 +410,11 @@ function joinForm(c, { joined, refused }) {
     }
     submit.disabled = true;
     try {
-      const p = await api.post(`/v1/campaigns/${c.id}/participations`, body);
+      const p = await api.post(`/v1/campaigns/${c.id}/participations`, withShareCode(c.id, body));
       forgetCampaigns();
       joined(p);
     } catch (err) {
+      if (err.code === 'invalid_field' && err.field === 'share_code') dropShareCode(c.id);
       const why = explain(err, 'join');
       if (why !== null) {
         fail(err, why);

@@ -13,6 +13,7 @@ import {
 } from './shell.js';
 import { startPayment } from './pay.js';
 import { withdrawButton } from './campaign.js';
+import { meNav } from './growth.js';
 
 export const TABS = ['pay', 'group', 'receive', 'done', 'aftersales'];
 const DAY = 86400000;
@@ -55,7 +56,7 @@ export async function ordersPage(params, ctx = { alive: () => true }) {
   const said = sessionStorage.getItem('gb.shop.said');
   sessionStorage.removeItem('gb.shop.said');
   const note = said ? h('p', { class: 'result ok', role: 'status' }, said) : null;
-  mount(main, h('h1', {}, title),
+  mount(main, h('h1', {}, title), meNav('orders'),
     h('p', { class: 'muted' }, t('me.score', { score: session.me.reliability?.score ?? '—' })),
     h('nav', { class: 'tabs', 'aria-label': t('me.tabs') },
       TABS.map((k) => h('a', { href: `#/orders?tab=${k}`, class: k === tab ? 'tab current' : 'tab',

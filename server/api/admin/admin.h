@@ -83,6 +83,18 @@ void fulfilment_ready(struct req *r);
 void fulfilment_pickup(struct req *r);
 void fulfilment_pickup_list(struct req *r);
 
+/* referrals.c */
+void referrals_list(struct req *r);
+
+/* question_queue.c */
+void question_queue_list(struct req *r);
+void question_queue_answer(struct req *r);
+
+/* complaint_queue.c */
+void complaint_queue_list(struct req *r);
+void complaint_queue_reply(struct req *r);
+void complaint_queue_resolve(struct req *r);
+
 /* aftersales.c */
 void aftersales_list(struct req *r);
 void aftersales_approve(struct req *r);

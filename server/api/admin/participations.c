@@ -4,7 +4,8 @@
  * plus the customer (its display name, its login masked:
  * functions/customers.sql) and the customer's reliability score, the one a
  * join would use (the history with every distributor, this distributor's
- * VIP prior and model parameters).
+ * VIP prior and model parameters), and the customer whose share link
+ * brought it (referred_by_customer_id, null for none).
  */
 #include <stdint.h>
 
@@ -21,8 +22,9 @@ static struct db_stmt part_list_campaign = DB_STMT(
     "participation_list_campaign",
     "SELECT p.id,"
     "       (gb_participation_view(p, c)::jsonb"
-    "        || jsonb_build_object('customer', "
-    "gb_customer_staff_json(cu)))::text,"
+    "        || jsonb_build_object('customer', gb_customer_staff_json(cu),"
+    "                              'referred_by_customer_id',"
+    "                              p.referred_by_customer_id))::text,"
     "       coalesce(v.vip_level, 0), h.*,"
     "       gb_reliability_params(c.distributor_id)"
     "  FROM campaigns c"

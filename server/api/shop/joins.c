@@ -22,12 +22,14 @@
 #include <string.h>
 
 #include "api/shop/address.h"
+#include "api/shop/joinform.h"
 #include "api/shop/shop.h"
 #include "app.h"
 #include "engine/idem.h"
 #include "engine/joinbatch.h"
 #include "engine/joinengine.h"
 #include "engine/participation_view.h"
+#include "engine/promote.h"
 #include "http/reply.h"
 #include "http/request.h"
 #include "lib/json.h"
@@ -38,49 +40,6 @@ struct join_state {
     int attempts;
     struct joinengine_join j;
 };
-
-static void joins_reply_reason(struct req *r, const char *reason, int score)
-{
-    if (strcmp(reason, "campaign_not_open") == 0)
-        req_reply_error(r, 409, "campaign_not_open", NULL,
-                        "The campaign is not open for joining.");
-    else if (strcmp(reason, "per_customer_limit") == 0)
-        req_reply_error(r, 409, "per_customer_limit", "quantity",
-                        "The quantity is over the campaign's per-customer "
-                        "limit.");
-    else if (strcmp(reason, "reliability_too_low") == 0)
-        req_reply_error(r, 403, "reliability_too_low", NULL,
-                        "Your reliability score %d is below the campaign's "
-                        "minimum.",
-                        score);
-    else if (strcmp(reason, "already_joined") == 0)
-        req_reply_error(r, 409, "already_joined", NULL,
-                        "You already take part in this campaign.");
-    else if (strcmp(reason, "campaign_full") == 0)
-        req_reply_error(r, 409, "campaign_full", "quantity",
-                        "Not enough units are left for this quantity.");
-    else if (strcmp(reason, "pickup_point_required") == 0)
-        req_reply_error(r, 400, "invalid_field", "pickup_point_id",
-                        "This campaign is picked up: name one of its "
-                        "pickup_points.");
-    else if (strcmp(reason, "pickup_point_invalid") == 0)
-        req_reply_error(r, 400, "invalid_field", "pickup_point_id",
-                        "This pickup point is not one of the campaign's.");
-    else if (strcmp(reason, "pickup_point_not_taken") == 0)
-        req_reply_error(r, 400, "invalid_field", "pickup_point_id",
-                        "This campaign is delivered: it takes no pickup "
-                        "point.");
-    else if (strcmp(reason, "address_not_taken") == 0)
-        req_reply_error(r, 400, "invalid_field", "address",
-                        "This campaign is picked up: it takes no address.");
-    else if (strcmp(reason, "pending_full") == 0) /* the bound on deposits */
-        req_reply_error(r, 409, "campaign_full", "quantity",
-                        "The units this campaign holds for deposits not yet "
-                        "paid are taken; retry once deposits are paid or "
-                        "expire.");
-    else
-        req_reply_error(r, 500, "internal", NULL, "Unknown join outcome.");
-}
 
 void joins_batch_reply(struct req *r, const struct joinengine_outcome *o)
 {
@@ -99,7 +58,7 @@ void joins_batch_reply(struct req *r, const struct joinengine_outcome *o)
         return;
     }
     case JOINENGINE_REFUSED:
-        joins_reply_reason(r, o->reason, o->score);
+        joinform_reply_refusal(r, o->reason, o->score);
         return;
     case JOINENGINE_NOT_FOUND:
         req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
@@ -197,8 +156,9 @@ static void joins_keyed_read(struct req *r)
 }
 
 /* POST /v1/campaigns/{id}/participations {quantity, pickup_point_id?,
- * address?} (customer) -> 201 participation | 400 invalid_field (a pickup
- * campaign's point missing or not its own, the other kind's field) | 404 |
+ * address?, share_code?} (customer) -> 201 participation | 400
+ * invalid_field (a pickup campaign's point missing or not its own, the
+ * other kind's field, a share code of no share of the campaign) | 404 |
  * 409 campaign_not_open, per_customer_limit, already_joined,
  * campaign_full | 403 reliability_too_low */
 void joins_create(struct req *r)
@@ -212,7 +172,7 @@ void joins_create(struct req *r)
     st->j.customer = r->who.id;
     r->state = st;
     static const char *const fields[] = {"quantity", "pickup_point_id",
-                                         "address", NULL};
+                                         "address", "share_code", NULL};
     struct jfields jf;
     jfields_init(&jf, body);
     jfields_only(&jf, fields);
@@ -223,11 +183,12 @@ void joins_create(struct req *r)
     const cJSON *address = jfields_object(&jf, "address", false);
     if (address != NULL && jfields_ok(&jf))
         st->j.address = address_read(r, &jf, address);
+    st->j.share_code = joinform_share_code(&jf);
     if (!req_fields_ok(r, &jf))
         return;
     if (req_header(r, "Idempotency-Key") == NULL && app_of(r)->joins != NULL)
         joinbatch_submit(app_of(r)->joins, r, st->j.campaign, st->j.quantity,
-                         st->j.pickup_point, st->j.address);
+                         st->j.pickup_point, st->j.address, st->j.share_code);
     else
         idem_begin(r, joins_keyed_read); /* stored answers: one at a time */
 }
@@ -320,6 +281,8 @@ static void joins_withdraw_cb(const struct db_result *res, void *arg)
                         "Only a pending or active participation can be "
                         "withdrawn.");
     } else {
+        /* units freed: the waitlist's, if anyone waits (engine/promote.h) */
+        promote_kick(app_of(r)->promote);
         const char *params[] = {req_printf(r, "%lld", (long long)r->params[0]),
                                 req_printf(r, "%lld", (long long)r->who.id)};
         if (!req_exec(r, &part_get, params, joins_get_cb))

@@ -1,7 +1,8 @@
 /*
  * shop.h - the routes of shoppers (customers): signing up, the public
  * catalogue, joining, paying (with the provider's webhook and the
- * sandbox that plays the provider) and their orders.
+ * sandbox that plays the provider), their orders, share links, the
+ * waitlist, questions and complaints.
  */
 #ifndef GROUPBUYD_SHOP_H
 #define GROUPBUYD_SHOP_H
@@ -35,6 +36,25 @@ void payments_webhook(struct req *r);
 
 /* sandbox.c */
 void sandbox_payment_outcome(struct req *r);
+
+/* shares.c */
+void shares_create(struct req *r);
+void shares_page(struct req *r);
+void shares_list_mine(struct req *r);
+
+/* waitlist.c */
+void waitlist_create(struct req *r);
+void waitlist_list_mine(struct req *r);
+void waitlist_leave(struct req *r);
+
+/* questions.c */
+void questions_create(struct req *r);
+void questions_list_public(struct req *r);
+void questions_list_mine(struct req *r);
+
+/* complaints.c */
+void complaints_create(struct req *r);
+void complaints_list_mine(struct req *r);
 
 /* orders.c */
 void orders_list_mine(struct req *r);

@@ -709,7 +709,8 @@ def test_audience_ranks_and_invitations_convert(hsrv, db):
     # the report: loyal joins after the invitation
     rep = "/v1/admin/reports/invitations?campaign_id=%d" % c["id"]
     assert hsrv.get(rep, token=t.token).json == {
-        "campaign_id": c["id"], "invited": 2, "joined": 0, "completed": 0, "conversion": 0}
+        "campaign_id": c["id"], "invited": 2, "joined": 0, "completed": 0, "conversion": 0,
+        "shares": {"shares": 0, "joined": 0, "completed": 0, "conversion": 0}}
     assert join(hsrv, loyal.token, c["id"], 1).status == 201
     body = hsrv.get(rep, token=t.token).json
     assert (body["invited"], body["joined"], body["completed"]) == (2, 1, 0)

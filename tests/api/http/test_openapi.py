@@ -32,13 +32,13 @@ def table_routes():
     routes = set()
     for line in out.splitlines():
         method, pattern, _who = line.split(" ")
-        routes.add((method, pattern))
+        routes.add((method, normal(pattern)))  # {id}, {code}: named alike
     assert routes, "groupbuyd routes printed nothing"
     return routes
 
 
 def normal(pattern):
-    """server/api/routes.c names every parameter {id}; the document may name them."""
+    """server/api/routes.c names its parameters {id} or {code}; the document may name them."""
     return re.sub(r"\{[^}]*\}", "{id}", pattern)
 
 

@@ -111,6 +111,21 @@ POST   /v1/orders/{id}/after-sales                       401  201  403   403  40
 GET    /v1/admin/after-sales                             401  403  200   200  200  200   403
 POST   /v1/admin/after-sales/{id}/approve                401  403  200   200  403  404   403
 POST   /v1/admin/after-sales/{id}/reject                 401  403  200   200  403  404   403
+POST   /v1/campaigns/{id}/shares                         401  201  403   403  403  403   403
+GET    /v1/me/shares                                     401  200  403   403  403  403   403
+GET    /v1/admin/campaigns/{id}/referrals                401  403  200   200  403  404   403
+POST   /v1/campaigns/{id}/waitlist                       401  201  403   403  403  403   403
+GET    /v1/me/waitlist                                   401  200  403   403  403  403   403
+DELETE /v1/waitlist/{id}                                 401  200  403   403  403  403   403
+POST   /v1/campaigns/{id}/questions                      401  201  403   403  403  403   403
+GET    /v1/me/questions                                  401  200  403   403  403  403   403
+GET    /v1/admin/questions                               401  403  200   200  403  200   403
+POST   /v1/admin/questions/{id}/answer                   401  403  200   200  403  404   403
+POST   /v1/me/complaints                                 401  201  403   403  403  403   403
+GET    /v1/me/complaints                                 401  200  403   403  403  403   403
+GET    /v1/admin/complaints                              401  403  200   200  403  200   403
+POST   /v1/admin/complaints/{id}/reply                   401  403  201   201  403  404   403
+POST   /v1/admin/complaints/{id}/resolve                 401  403  200   200  403  404   403
 """
 
 CODES = {400: "invalid_field", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
@@ -239,7 +254,8 @@ TABLES = ("distributors", "staff", "customers", "audit_log", "products", "campai
           "payment_events", "ledger_entries", "outbox", "settlements", "settlement_lines",
           "pickup_points", "orders", "order_pickup_codes", "after_sales",
           "settlement_adjustments", "webhook_endpoints", "webhook_deliveries",
-          "campaign_invitations")
+          "campaign_invitations", "shares", "waitlist_entries", "questions", "complaints",
+          "complaint_replies")
 
 
 def ok(r, status=200):
@@ -340,6 +356,19 @@ class World:
         r = ok(srv.get("/v1/admin/campaigns/%d/audience" % self.audience_campaign, token=tok))
         assert r["items"], r
         self.invitee = r["items"][0]["customer"]["id"]
+        # growth and service: two full campaigns (one to queue for, one
+        # where the customer waits already), a question and complaints of
+        # the customer about its own campaign
+        self.wait_campaign, leave_campaign = self.full(), self.full()
+        self.leave_entry = ok(srv.post("/v1/campaigns/%d/waitlist" % leave_campaign,
+                                       {"quantity": 1}, token=self.ctok), 201)["id"]
+        self.my_campaign = d2
+        self.question = ok(srv.post("/v1/campaigns/%d/questions" % self.join_campaign,
+                                    {"body": "几天到货？"}, token=self.ctok), 201)["id"]
+        complaints = [ok(srv.post("/v1/me/complaints", {"body": "慢", "campaign_id": d2},
+                                  token=self.ctok), 201)["id"] for _ in range(4)]
+        self.reply_complaint = complaints[0]
+        self.pool("resolve", complaints[1:])
 
     def pool(self, name, targets):
         """The last target is the refusals'; the others go one per success."""
@@ -361,6 +390,12 @@ class World:
         kw.setdefault("tiers", TIERS)
         return open_campaign(self.srv, self.a.token, self.product["id"],
                              deposit_window_seconds=86400, **kw)["id"]
+
+    def full(self):
+        """An open campaign of one unit, taken by a shopper of its own."""
+        cid = self.open(max_quantity=1)
+        self.join(customer_token(self.srv, new_customer(self.srv).login), cid)
+        return cid
 
     def join(self, token, cid, body=None):
         r = self.srv.post("/v1/campaigns/%d/participations" % cid, body or {"quantity": 1},
@@ -569,6 +604,23 @@ REQUESTS = {
         {"amount_cents": 100, "returned_quantity": 0}),
     "POST /v1/admin/after-sales/{id}/reject": lambda w, c, e: Call(
         "/v1/admin/after-sales/%d/reject" % w.take("reject", c, e), {"note": "no"}),
+    "POST /v1/campaigns/{id}/shares": lambda w, c, e: Call(
+        "/v1/campaigns/%d/shares" % w.join_campaign),
+    "GET /v1/admin/campaigns/{id}/referrals": lambda w, c, e: Call(
+        "/v1/admin/campaigns/%d/referrals" % w.join_campaign),
+    "POST /v1/campaigns/{id}/waitlist": lambda w, c, e: Call(
+        "/v1/campaigns/%d/waitlist" % w.wait_campaign, {"quantity": 1}),
+    "DELETE /v1/waitlist/{id}": lambda w, c, e: Call("/v1/waitlist/%d" % w.leave_entry),
+    "POST /v1/campaigns/{id}/questions": lambda w, c, e: Call(
+        "/v1/campaigns/%d/questions" % w.join_campaign, {"body": "甜吗？"}),
+    "POST /v1/admin/questions/{id}/answer": lambda w, c, e: Call(
+        "/v1/admin/questions/%d/answer" % w.question, {"body": "甜", "public": True}),
+    "POST /v1/me/complaints": lambda w, c, e: Call(
+        "/v1/me/complaints", {"body": "太慢", "campaign_id": w.my_campaign}),
+    "POST /v1/admin/complaints/{id}/reply": lambda w, c, e: Call(
+        "/v1/admin/complaints/%d/reply" % w.reply_complaint, {"body": "抱歉"}),
+    "POST /v1/admin/complaints/{id}/resolve": lambda w, c, e: Call(
+        "/v1/admin/complaints/%d/resolve" % w.take("resolve", c, e), {"note": "已处理"}),
 }
 
 

@@ -89,6 +89,12 @@ static const struct good_case good[] = {
      "10"},
     {"db_read_pool_size = 2\n", "db_read_pool_size", "2"},
     {"join_rounds = 4\n", "join_rounds", "4"},
+    /* the origin of share links' og:url: a scheme and a host, no path */
+    {"http.public_url = https://tuan.example.com\n", "http.public_url",
+     "https://tuan.example.com"},
+    {"http.public_url = http://[::1]:8080\n", "http.public_url",
+     "http://[::1]:8080"},
+    {"http.public_url =\n", "http.public_url", ""},
 };
 
 /* The value check-config shows for key. */
@@ -141,6 +147,14 @@ static const struct bad_case bad[] = {
     {"db_reconnect_ms = 500\ndb_reconnect_max_ms = 100\n",
      "\"db_reconnect_max_ms\": expected at least db_reconnect_ms (500)"},
     {"db_read_pool_size = 0\n", "bad value for \"db_read_pool_size\""},
+    {"http.public_url = https://x.example/s\n", "without a path"},
+    {"http.public_url = ftp://x.example\n",
+     "bad value for \"http.public_url\""},
+    {"http.public_url = https://\n", "bad value for \"http.public_url\""},
+    {"http.public_url = tuan.example.com\n",
+     "bad value for \"http.public_url\""},
+    {"http.public_url = https://a\"b.example\n",
+     "bad value for \"http.public_url\""},
 };
 
 static void config_check_file(void)

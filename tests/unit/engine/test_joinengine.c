@@ -198,7 +198,8 @@ static void test_decide_params(void)
          .customer = 12,
          .quantity = 1,
          .version = 1,
-         .address = "{\"line\":\"a\\\\b\"}"},
+         .address = "{\"line\":\"a\\\\b\"}",
+         .share_code = "abcdefgh2345"},
     };
     static const char *const want[JOINENGINE_DECIDE_ARRAYS] = {
         "{7,8,8,8}",
@@ -210,7 +211,8 @@ static void test_decide_params(void)
         "{10,0,0,0}",
         "{2000,0,0,0}",
         "{NULL,NULL,5,NULL}",
-        "{NULL,NULL,NULL,\"{\\\"line\\\":\\\"a\\\\\\\\b\\\"}\"}"};
+        "{NULL,NULL,NULL,\"{\\\"line\\\":\\\"a\\\\\\\\b\\\"}\"}",
+        "{NULL,NULL,NULL,\"abcdefgh2345\"}"};
     struct evbuffer *e[JOINENGINE_DECIDE_ARRAYS];
     char *out[JOINENGINE_DECIDE_ARRAYS];
     bool first = true;

@@ -1,5 +1,6 @@
 /* test_router.c - the route table's matcher, table-driven: found routes
- * and their {id}s, 404, 405 with Allow, HEAD as GET, and the labels. */
+ * and their {id}s, {code} segments, 404, 405 with Allow, HEAD as GET, and
+ * the labels. */
 #include <stdio.h>
 #include <string.h>
 
@@ -66,6 +67,29 @@ static const struct route_case cases[] = {
     {GET, "/v1/campaigns/1a", NONE, NULL, {0}, NULL},
     {GET, "/v1/campaigns/abc", NONE, NULL, {0}, NULL},
     {GET, "/v1/campaigns/", NONE, NULL, {0}, NULL},
+
+    /* {code}: 1..64 of [A-Za-z0-9_-], read from the path by the handler */
+    {GET, "/s/abcdefgh2345", FOUND, "/s/{code}", {0}, NULL},
+    {HEAD, "/s/a", FOUND, "/s/{code}", {0}, NULL},
+    {GET, "/s/A-b_9", FOUND, "/s/{code}", {0}, NULL},
+    {GET,
+     "/s/0123456789012345678901234567890123456789012345678901234567890123",
+     FOUND,
+     "/s/{code}",
+     {0},
+     NULL},
+    {GET,
+     "/s/01234567890123456789012345678901234567890123456789012345678901234",
+     NONE,
+     NULL,
+     {0},
+     NULL},
+    {GET, "/s/", NONE, NULL, {0}, NULL},
+    {GET, "/s", NONE, NULL, {0}, NULL},
+    {GET, "/s/a.b", NONE, NULL, {0}, NULL},
+    {GET, "/s/a%20b", NONE, NULL, {0}, NULL},
+    {GET, "/s/ab/c", NONE, NULL, {0}, NULL},
+    {POST, "/s/abc", BAD, NULL, {0}, "GET"},
 
     /* whole segments only */
     {GET, "/", NONE, NULL, {0}, NULL},
@@ -145,5 +169,7 @@ int main(void)
         router_check(&cases[i]);
     router_check_table();
     router_check_short_allow();
+    CHECK_STR_EQ(router_last_segment("/s/abcdefgh"), "abcdefgh");
+    CHECK_STR_EQ(router_last_segment("/s/"), "");
     return unit_summary("router");
 }

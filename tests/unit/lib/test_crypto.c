@@ -589,6 +589,62 @@ static void test_random_hex(void)
     CHECK_STR_EQ(big, "");
 }
 
+/* Share codes: the alphabet only, every letter of it in a long draw (5
+ * bits each, no bias to notice in 32,000 letters), and the shape check. */
+static void test_random_code(void)
+{
+    static char big[32001];
+    char a[CRYPTO_CODE_LEN + 1], b[CRYPTO_CODE_LEN + 1];
+    CHECK(crypto_random_code(a, CRYPTO_CODE_LEN));
+    CHECK(crypto_random_code(b, CRYPTO_CODE_LEN));
+    CHECK_INT_EQ(strlen(a), CRYPTO_CODE_LEN);
+    CHECK(strcmp(a, b) != 0);
+    CHECK(crypto_code_is_wellformed(a, strlen(a), 8, 32));
+    CHECK(crypto_random_code(big, sizeof big - 1));
+    int counts[256] = {0};
+    for (size_t i = 0; i < sizeof big - 1; i++)
+        counts[(unsigned char)big[i]]++;
+    int seen = 0, outside = 0;
+    for (int c = 0; c < 256; c++) {
+        if (counts[c] == 0)
+            continue;
+        if (strchr(CRYPTO_CODE_ALPHABET, c) == NULL || c == 0)
+            outside++;
+        else
+            seen++;
+        /* 1,000 expected per letter: 700 is more than 9 sigma off */
+        CHECK_MSG(counts[c] > 700 && counts[c] < 1300, "'%c' drawn %d times", c,
+                  counts[c]);
+    }
+    CHECK_INT_EQ(seen, 32);
+    CHECK_INT_EQ(outside, 0);
+
+    static const struct {
+        const char *s;
+        bool ok;
+    } cases[] = {
+        {"abcdefgh", true},
+        {"23456789", true},
+        {"abcdefg", false},   /* too short */
+        {"abcdefgho", false}, /* o reads as 0 */
+        {"abcdefgh1", false},
+        {"abcdefghl", false},
+        {"abcdefgh0", false},
+        {"ABCDEFGH", false},
+        {"abcd efgh", false},
+        {"abcd\"efgh", false},
+        {"abcd<efgh", false},
+        {"abcdefghijkmnpqrstuvwxyz23456789", true},
+        {"abcdefghijkmnpqrstuvwxyz234567892", false}, /* 33 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK_MSG(crypto_code_is_wellformed(cases[i].s, strlen(cases[i].s), 8,
+                                            32) == cases[i].ok,
+                  "\"%s\"", cases[i].s);
+    CHECK(!crypto_code_is_wellformed("abcd\0efgh", 9, 8, 32));
+    CHECK(!crypto_code_is_wellformed(NULL, 0, 0, 32));
+}
+
 /* Hashing runs on worker threads: several at once must agree. */
 static void *hash_thread(void *arg)
 {
@@ -637,6 +693,7 @@ int main(void)
     test_secret_equal();
     test_webhook();
     test_random_hex();
+    test_random_code();
     test_threads();
     return unit_summary("crypto");
 }
