@@ -158,11 +158,11 @@ class World:
         qty = rng.randint(1, 3)
         deposit = rng.choice([0, 0, 990 * qty])
         reason = q1(cur, "SELECT o_reason FROM gb_join_batch_locked(%s, %s, %s, %s, %s, %s,"
-                         " %s, %s, %s, %s)",
+                         " %s, %s, %s, %s, %s::text[])",
                     (cid, version, [customer], [qty], [75], [0.75],
                      [10 if deposit else 0], [deposit],
                      [rng.choice(points) if fulfilment == "pickup" else None],
-                     [None if fulfilment == "pickup" else ADDRESS]))[0]
+                     [None if fulfilment == "pickup" else ADDRESS], [None]))[0]
         self.count("join:" + (reason or "ok"))
 
     def pay(self, status):
@@ -264,8 +264,8 @@ class World:
         rows = self.orders("ready_for_pickup", "pickup")
         if rows and self.rng.random() < 0.8:
             oid, qty = self.rng.choice(rows)[0::4]
-            out = q1(self.cur, "SELECT outcome FROM gb_order_pickup(%s, %s, %s, true)",
-                     (self.did, oid, bytes.fromhex("11" * 32)))[0]
+            out = q1(self.cur, "SELECT outcome FROM gb_order_pickup(%s, %s, %s, %s, true)",
+                     (self.did, self.staff, oid, bytes.fromhex("11" * 32)))[0]
             assert out == "ok", out
             self.stock[self.product_of(oid)] -= qty   # the units left
             self.count("pickup")

@@ -18,7 +18,7 @@ def test_another_distributors_order_is_not_found_and_unchanged(db):
         before = sql_one(cur, "SELECT row_to_json(o)::text FROM orders o WHERE id = %s",
                          (ids["order"],))[0]
         for call, args in (
-                ("gb_order_pickup(%s, %s, %s, true)", (other, ids["order"], bytes(32))),
+                ("gb_order_pickup(%s, 0, %s, %s, true)", (other, ids["order"], bytes(32))),
                 ("gb_order_ship(%s, %s, 'SF', 'T1')", (other, ids["order"])),
                 ("gb_order_deliver(%s, %s)", (other, ids["order"]))):
             assert sql_one(cur, "SELECT outcome FROM " + call, args)[0] == "not_found", call
