@@ -408,7 +408,7 @@ def test_join_commits_do_not_notify_but_are_announced(app, db, t, cluster, dbnam
         cur.execute("SELECT version FROM campaigns WHERE id = %s", (cid,))
         version = cur.fetchone()[0]
     call = ("SELECT o_reason FROM gb_join_batches(%s::bigint[], %s::integer[], %s::bigint[],"
-            " '{1}', '{75}', '{0.75}', '{0}', '{0}', '{NULL}', '{NULL}', %s)")
+            " '{1}', '{75}', '{0.75}', '{0}', '{0}', '{NULL}', '{NULL}', '{NULL}', %s)")
     with db.cursor() as cur:
         cur.execute(call, ([cid], [version], [a.id], False))
         assert cur.fetchone()[0] is None
