@@ -4,6 +4,8 @@
 # open campaign of zero deposit, for SECONDS. What the server's join costs
 # PostgreSQL, without HTTP, the session lookup or the read of scores.
 #   scripts/bench-db.sh URL SECONDS [BATCH]   -> "db_only joins_per_s=... ..."
+# BENCH_DB_PICKUP=1: a pickup campaign, every join naming its one pickup
+# point (the line starts "db_only_pickup").
 # Needs customers 1..N in the database (make bench seeds them) and a
 # distributor 1 with product 1; makes its own campaign and sequence. Past
 # the last customer it starts again (those joins are refused already_joined
@@ -13,12 +15,21 @@ URL=$1 SECS=$2 BATCH=${3:-100}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 sql() { psql "$URL" -X -qAt -v ON_ERROR_STOP=1 "$@"; }
 ncust=$(sql -c "SELECT count(*) FROM customers")
-read -r cid version <<<"$(sql -F ' ' <<'SQL'
+NAME=db_only POINT=NULL
+if [ "${BENCH_DB_PICKUP:-0}" = 1 ]; then
+  NAME=db_only_pickup
+  POINT=$(sql -c "INSERT INTO pickup_points (distributor_id, name, address, leader_name, leader_phone, commission_bp)
+                  VALUES (1, 'bench point', 'bench address', 'bench leader', '1', 100) RETURNING id")
+fi
+read -r cid version <<<"$(sql -F ' ' -v point="$POINT" <<'SQL'
 INSERT INTO campaigns (distributor_id, product_id, title, status, starts_at, ends_at,
-  tier_basis, tiers, min_participants, max_quantity, per_customer_limit, deposit_policy)
+  tier_basis, tiers, min_participants, max_quantity, per_customer_limit, deposit_policy,
+  fulfilment, pickup_point_ids)
 VALUES (1, 1, 'bench db only', 'open', now() - interval '1 minute', now() + interval '1 day',
   'participants', '[{"threshold": 1, "unit_price_cents": 9000}, {"threshold": 1000, "unit_price_cents": 8000}]',
-  1, 1000000, 1, '[{"min_score": 0, "deposit_percent": 0}]')
+  1, 1000000, 1, '[{"min_score": 0, "deposit_percent": 0}]',
+  CASE WHEN :point::bigint IS NULL THEN 'delivery' ELSE 'pickup' END,
+  CASE WHEN :point::bigint IS NULL THEN '{}'::bigint[] ELSE ARRAY[:point::bigint] END)
 RETURNING id, version;
 SQL
 )"
@@ -36,7 +47,7 @@ SELECT count(*) FILTER (WHERE o_reason IS NULL)
                        array_fill(1::bigint, ARRAY[:n::integer]), array_fill(75, ARRAY[:n::integer]),
                        array_fill(0.75::double precision, ARRAY[:n::integer]),
                        array_fill(0, ARRAY[:n::integer]), array_fill(0::bigint, ARRAY[:n::integer]),
-                       array_fill(NULL::bigint, ARRAY[:n::integer]), array_fill(NULL::text, ARRAY[:n::integer]),
+                       array_fill($POINT::bigint, ARRAY[:n::integer]), array_fill(NULL::text, ARRAY[:n::integer]),
                        array_fill(NULL::text, ARRAY[:n::integer]), false);
 SQL
 sql -c CHECKPOINT
@@ -92,9 +103,9 @@ if [ -z "$why" ] && { [ -z "$b0" ] || [ -z "$b1" ]; }; then why=backend_stat_unr
 wait "$pgb" || { cat "$WORK/out" >&2; exit 1; }
 lat=$(sed -nE 's/^latency average = ([0-9.]+) ms/\1/p' "$WORK/out")
 awk -v j=$((j1 - j0)) -v t0="$t0" -v t1="$t1" -v b="$BATCH" -v l="$lat" -v c="$cid" \
-    -v b0="$b0" -v b1="$b1" -v o=$((o1 - o0)) -v why="$why" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    -v b0="$b0" -v b1="$b1" -v o=$((o1 - o0)) -v why="$why" -v name="$NAME" -v hz="$(getconf CLK_TCK)" 'BEGIN {
   s = t1 - t0
-  printf "db_only joins_per_s=%.1f joins=%d duration_s=%.2f batch=%d batch_ms=%s us_per_join=%.1f", j / s, j, s, b, l, l * 1000 / b
+  printf "%s joins_per_s=%.1f joins=%d duration_s=%.2f batch=%d batch_ms=%s us_per_join=%.1f", name, j / s, j, s, b, l, l * 1000 / b
   if (why != "" || j <= 0) printf " cpu_us_per_join=unmeasured cpu_unmeasured_why=%s", (why != "" ? why : "no_join_in_the_window")
   else printf " cpu_us_per_join=%.1f backend_cpu_s=%.2f others_cpu_us_per_join=%.1f", (b1 - b0) / hz * 1e6 / j, (b1 - b0) / hz, o / hz * 1e6 / j
   printf " cpu_hz=%d campaign=%d\n", hz, c }'

@@ -31,7 +31,8 @@
 #             (pg_stat_activity sampled every 10 ms);
 #   db_only   gb_join_batches alone through pgbench (scripts/bench-db.sh):
 #             one client, durable, batches of 100 new joins on one campaign;
-#             joins/s and PostgreSQL's CPU per join;
+#             joins/s and PostgreSQL's CPU per join; then the same with
+#             every join naming a pickup point (db_only_pickup);
 #   ladder    the ladder planner with an audience of 100,000
 #             (scripts/bench-ladder.sh): 20 sequential requests with
 #             audience_size given, 4 with the audience scored by the server;
@@ -539,6 +540,9 @@ fig "baseline requests=$n duration_s=$SECS p50_ms=$(pct 50) p99_ms=$(pct 99) tps
 log "db only: gb_join_batches, batches of 100, one client, ${SECS}s"
 checkpoint
 fig "$(scripts/bench-db.sh "$URL" "$SECS" 100)"
+log "db only, pickup: the same with every join naming a pickup point"
+checkpoint
+fig "$(BENCH_DB_PICKUP=1 scripts/bench-db.sh "$URL" "$SECS" 100)"
 
 # ladder: the planner with an audience of 100,000 (scripts/bench-ladder.sh):
 # sequential requests, with the audience given and counted and scored.
@@ -618,7 +622,8 @@ res = {
     "hot": hot, "spread": w["spread"], "sellout": sell, "view": view,
     "view_under_hot": vuh, "hot_under_view": w["hot_under_view"],
     "baseline_pgbench": base, "hello": hello, "hello_hot": w["hello_hot"],
-    "hello_spread": w["hello_spread"], "db_only": dbo, "ladder": lad,
+    "hello_spread": w["hello_spread"], "db_only": dbo, "db_only_pickup": w.get("db_only_pickup"),
+    "ladder": lad,
     "idle_rss_mib": w["idle_after_load"]["rss_mib"],
     "idle_rss_fresh_mib": w["idle_fresh"]["rss_mib"],
     "idle": {"after_load": w["idle_after_load"], "fresh": w["idle_fresh"]},
@@ -684,12 +689,15 @@ print(f"baseline pgbench: {base['joins_per_s']:.0f} joins/s ({base['joins']} joi
       f" failed {base['failed']}")
 print(f"baseline hello-world: {hello['requests_per_s']:.0f} req/s, p50 {hello['p50_ms']:.2f} ms,"
       f" p99 {hello['p99_ms']:.2f} ms, statuses {status_text(hello)}, {hello['body_bytes']} B body")
-cpu = (f"PostgreSQL CPU {dbo['cpu_us_per_join']} us a join (the backend that ran the batches;"
-       f" the cluster's other processes {dbo['others_cpu_us_per_join']} us)"
-       if dbo.get("cpu_us_per_join") != "unmeasured" else
-       f"PostgreSQL CPU unmeasured: {dbo.get('cpu_unmeasured_why')}")
-print(f"db only: {dbo['joins_per_s']:.0f} joins/s (gb_join_batches, batches of {dbo['batch']}, one client,"
-      f" {dbo['batch_ms']} ms a batch, {dbo['us_per_join']} us a join; {cpu})")
+for label, d in (("db only", dbo), ("db only, pickup", w.get("db_only_pickup"))):
+    if not d:
+        continue
+    cpu = (f"PostgreSQL CPU {d['cpu_us_per_join']} us a join (the backend that ran the batches;"
+           f" the cluster's other processes {d['others_cpu_us_per_join']} us)"
+           if d.get("cpu_us_per_join") != "unmeasured" else
+           f"PostgreSQL CPU unmeasured: {d.get('cpu_unmeasured_why')}")
+    print(f"{label}: {d['joins_per_s']:.0f} joins/s (gb_join_batches, batches of {d['batch']}, one client,"
+          f" {d['batch_ms']} ms a batch, {d['us_per_join']} us a join; {cpu})")
 if lad:
     print(f"ladder: audience {lad['audience']}: given {lad['given_p50_ms']:.1f} ms p50,"
           f" {lad['given_max_ms']:.1f} ms max ({lad['requests']} requests, statuses {lad['given_statuses']});"
