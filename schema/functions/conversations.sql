@@ -48,9 +48,11 @@ CREATE OR REPLACE FUNCTION gb_question_public_json(q questions) RETURNS json
                'answered_at', gb_ts(q.answered_at))
 $$;
 
--- The per-customer budget: takes the customer's lock of p_kind and
--- answers the seconds until the oldest of the last hour's p_per_hour
--- rows of p_kind leaves the window, or NULL while the budget allows one more.
+-- The per-customer budget of p_kind ('question' or 'complaint'): takes
+-- the customer's lock of p_kind and answers the seconds until the oldest
+-- of the last hour's p_per_hour rows of p_kind leaves the window, or NULL
+-- while the budget allows one more. The window is counted once for both
+-- kinds: only the branch of p_kind's table reads rows.
 CREATE OR REPLACE FUNCTION gb_conversation_budget(p_kind text, p_customer_id bigint,
                                                   p_per_hour integer) RETURNS integer
     LANGUAGE plpgsql AS $$
@@ -59,19 +61,16 @@ DECLARE
     v_n bigint;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended(p_kind || ':' || p_customer_id, 0));
-    IF p_kind = 'question' THEN
-        SELECT count(*), min(q.created_at) INTO v_n, v_oldest FROM (
-            SELECT x.created_at FROM questions x
-             WHERE x.customer_id = p_customer_id
-               AND x.created_at > clock_timestamp() - interval '1 hour'
-             ORDER BY x.created_at DESC LIMIT p_per_hour) q;
-    ELSE
-        SELECT count(*), min(q.created_at) INTO v_n, v_oldest FROM (
-            SELECT x.created_at FROM complaints x
-             WHERE x.customer_id = p_customer_id
-               AND x.created_at > clock_timestamp() - interval '1 hour'
-             ORDER BY x.created_at DESC LIMIT p_per_hour) q;
-    END IF;
+    SELECT count(*), min(w.created_at) INTO v_n, v_oldest FROM (
+        SELECT x.created_at
+          FROM (SELECT q.customer_id, q.created_at FROM questions q
+                 WHERE p_kind = 'question'
+                UNION ALL
+                SELECT k.customer_id, k.created_at FROM complaints k
+                 WHERE p_kind = 'complaint') x
+         WHERE x.customer_id = p_customer_id
+           AND x.created_at > clock_timestamp() - interval '1 hour'
+         ORDER BY x.created_at DESC LIMIT p_per_hour) w;
     IF v_n < p_per_hour THEN
         RETURN NULL;
     END IF;

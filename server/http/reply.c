@@ -136,16 +136,27 @@ static void reply_list_cb(const struct db_result *res, void *arg)
     req_reply_list(r, res->res, *(int64_t *)r->state);
 }
 
-void req_tenant_list(struct req *r, struct db_stmt *stmt)
+/* A page of stmt's rows ($1 owner, $2 after, $3 limit + 1) as a list. */
+static void reply_page(struct req *r, struct db_stmt *stmt, const char *owner)
 {
     const char *limit1, *after;
     int64_t *limit = req_alloc(r, sizeof *limit);
     if (!req_page(r, &limit1, &after, limit))
         return;
     r->state = limit;
-    const char *params[] = {req_tenant_param(r), after, limit1};
+    const char *params[] = {owner, after, limit1};
     if (!req_query_db(r, stmt, params, reply_list_cb))
         return;
+}
+
+void req_tenant_list(struct req *r, struct db_stmt *stmt)
+{
+    reply_page(r, stmt, req_tenant_param(r));
+}
+
+void req_own_list(struct req *r, struct db_stmt *stmt)
+{
+    reply_page(r, stmt, req_printf(r, "%lld", (long long)r->who.id));
 }
 
 static void reply_one_cb(const struct db_result *res, void *arg)

@@ -39,6 +39,10 @@ void req_reply_list(struct req *r, PGresult *res, int64_t limit);
  * limit + 1, rows of id and item JSON) and replies with the page. */
 void req_tenant_list(struct req *r, struct db_stmt *stmt);
 
+/* The same for a list of the principal's own rows: $1 is its id (the
+ * customer's, for a customer's "mine" lists). */
+void req_own_list(struct req *r, struct db_stmt *stmt);
+
 /* Runs a statement returning at most one row whose column 0 is the
  * resource's JSON and replies 200 with it, or 404 not_found. */
 void req_one_row(struct req *r, struct db_stmt *stmt,

@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "api/shop/conversation.h"
 #include "api/shop/shop.h"
 #include "engine/idem.h"
 #include "http/reply.h"
@@ -34,27 +35,15 @@ static struct db_stmt complaint_open_stmt =
 static void complaints_opened_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
+    if (conversation_reply_opened(r, res, "complaints", COMPLAINTS_PER_HOUR))
         return;
-    }
-    const char *outcome = PQgetvalue(res->res, 0, 0);
-    if (strcmp(outcome, "ok") == 0) {
-        idem_reply_text(r, 201, PQgetvalue(res->res, 0, 1));
-    } else if (strcmp(outcome, "rate_limited") == 0) {
-        const char *secs = req_strdup(r, PQgetvalue(res->res, 0, 2));
-        req_add_header(r, "Retry-After", secs);
-        req_reply_error(r, 429, "rate_limited", NULL,
-                        "At most %d complaints an hour; retry in %s seconds.",
-                        COMPLAINTS_PER_HOUR, secs);
-    } else if (strcmp(outcome, "missing") == 0) {
+    if (strcmp(PQgetvalue(res->res, 0, 0), "missing") == 0)
         req_reply_error(r, 400, "invalid_field", "campaign_id",
                         "Name the campaign_id or the order_id the complaint "
                         "is about.");
-    } else {
+    else
         req_reply_error(r, 404, "not_found", NULL,
                         "No such campaign or order of yours.");
-    }
 }
 
 static const char *complaints_id(struct req *r, int64_t id)
@@ -105,27 +94,9 @@ void complaints_create(struct req *r)
 static struct db_stmt complaints_mine_stmt = DB_STMT(
     "complaints_mine", "SELECT id, item FROM gb_my_complaints($1, $2, $3)", 3);
 
-static void complaints_mine_cb(const struct db_result *res, void *arg)
-{
-    struct req *r = arg;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
-        return;
-    }
-    req_reply_list(r, res->res, *(int64_t *)r->state);
-}
-
 /* GET /v1/me/complaints (customer) -> {items: [complaint with replies],
  * next_after} */
 void complaints_list_mine(struct req *r)
 {
-    const char *limit1, *after;
-    int64_t *limit = req_alloc(r, sizeof *limit);
-    if (!req_page(r, &limit1, &after, limit))
-        return;
-    r->state = limit;
-    const char *params[] = {req_printf(r, "%lld", (long long)r->who.id), after,
-                            limit1};
-    if (!req_query_db(r, &complaints_mine_stmt, params, complaints_mine_cb))
-        return;
+    req_own_list(r, &complaints_mine_stmt);
 }

@@ -1,11 +1,14 @@
 /*
- * joinform.c - what a join asks and how its refusals are answered (see
- * joinform.h). Not a handler.
+ * joinform.c - what a join asks, its read and how its refusals are
+ * answered (see joinform.h). Not a handler.
  */
 #include "api/shop/joinform.h"
 
 #include <string.h>
 
+#include "api/shop/address.h"
+#include "engine/idem.h"
+#include "http/reply.h"
 #include "http/request.h"
 #include "lib/crypto.h"
 
@@ -25,6 +28,53 @@ const char *joinform_share_code(struct jfields *jf)
         return NULL;
     }
     return code;
+}
+
+bool joinform_read(struct req *r, struct joinengine_join *j)
+{
+    cJSON *body = req_json_object(r);
+    if (body == NULL)
+        return false;
+    memset(j, 0, sizeof *j);
+    j->campaign = r->params[0];
+    j->customer = r->who.id;
+    static const char *const fields[] = {"quantity", "pickup_point_id",
+                                         "address", "share_code", NULL};
+    struct jfields jf;
+    jfields_init(&jf, body);
+    jfields_only(&jf, fields);
+    jfields_int(&jf, "quantity", true, 1, JSON_MAX_SAFE_INT, &j->quantity,
+                NULL);
+    jfields_int(&jf, "pickup_point_id", false, 1, JSON_MAX_SAFE_INT,
+                &j->pickup_point, NULL);
+    const cJSON *address = jfields_object(&jf, "address", false);
+    if (address != NULL && jfields_ok(&jf))
+        j->address = address_read(r, &jf, address);
+    j->share_code = joinform_share_code(&jf);
+    return req_fields_ok(r, &jf);
+}
+
+void joinform_send_read(struct req *r, const struct joinengine_join *j,
+                        db_result_cb *cb)
+{
+    const char *params[] = {req_printf(r, "{%lld}", (long long)j->campaign),
+                            req_printf(r, "{%lld}", (long long)j->customer),
+                            joinengine_half_life_param(r)};
+    if (!req_exec(r, &joinengine_read_stmt, params, cb))
+        return;
+}
+
+const PGresult *joinform_read_row(struct req *r, const struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_reply_db_error(r, res);
+        return NULL;
+    }
+    if (PQntuples(res->res) != 1) {
+        req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
+        return NULL;
+    }
+    return res->res;
 }
 
 void joinform_reply_refusal(struct req *r, const char *reason, int score)

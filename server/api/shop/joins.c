@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/shop/address.h"
 #include "api/shop/joinform.h"
 #include "api/shop/shop.h"
 #include "app.h"
@@ -32,7 +31,6 @@
 #include "engine/promote.h"
 #include "http/reply.h"
 #include "http/request.h"
-#include "lib/json.h"
 
 /* ---------------------------------------------------------------- join */
 
@@ -109,15 +107,9 @@ static void joins_keyed_read_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct join_state *st = r->state;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
+    const PGresult *pg = joinform_read_row(r, res);
+    if (pg == NULL)
         return;
-    }
-    PGresult *pg = res->res;
-    if (PQntuples(pg) != 1) {
-        req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
-        return;
-    }
     struct joinengine_campaign c;
     if (!joinengine_campaign_read(pg, 0, &c)) {
         participation_view_unreadable(r);
@@ -148,11 +140,7 @@ static void joins_keyed_read(struct req *r)
 {
     struct join_state *st = r->state;
     st->attempts++;
-    const char *params[] = {req_printf(r, "{%lld}", (long long)st->j.campaign),
-                            req_printf(r, "{%lld}", (long long)st->j.customer),
-                            joinengine_half_life_param(r)};
-    if (!req_exec(r, &joinengine_read_stmt, params, joins_keyed_read_cb))
-        return;
+    joinform_send_read(r, &st->j, joins_keyed_read_cb);
 }
 
 /* POST /v1/campaigns/{id}/participations {quantity, pickup_point_id?,
@@ -163,28 +151,10 @@ static void joins_keyed_read(struct req *r)
  * campaign_full | 403 reliability_too_low */
 void joins_create(struct req *r)
 {
-    cJSON *body = req_json_object(r);
-    if (body == NULL)
-        return;
     struct join_state *st = req_alloc(r, sizeof *st);
     memset(st, 0, sizeof *st);
-    st->j.campaign = r->params[0];
-    st->j.customer = r->who.id;
     r->state = st;
-    static const char *const fields[] = {"quantity", "pickup_point_id",
-                                         "address", "share_code", NULL};
-    struct jfields jf;
-    jfields_init(&jf, body);
-    jfields_only(&jf, fields);
-    jfields_int(&jf, "quantity", true, 1, JSON_MAX_SAFE_INT, &st->j.quantity,
-                NULL);
-    jfields_int(&jf, "pickup_point_id", false, 1, JSON_MAX_SAFE_INT,
-                &st->j.pickup_point, NULL);
-    const cJSON *address = jfields_object(&jf, "address", false);
-    if (address != NULL && jfields_ok(&jf))
-        st->j.address = address_read(r, &jf, address);
-    st->j.share_code = joinform_share_code(&jf);
-    if (!req_fields_ok(r, &jf))
+    if (!joinform_read(r, &st->j))
         return;
     if (req_header(r, "Idempotency-Key") == NULL && app_of(r)->joins != NULL)
         joinbatch_submit(app_of(r)->joins, r, st->j.campaign, st->j.quantity,

@@ -8,8 +8,7 @@
  * Bodies are stored as sent (1..1000 characters); every client shows them
  * as text.
  */
-#include <string.h>
-
+#include "api/shop/conversation.h"
 #include "api/shop/shop.h"
 #include "engine/idem.h"
 #include "http/reply.h"
@@ -28,22 +27,9 @@ static struct db_stmt question_ask_stmt =
 static void questions_asked_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
+    if (conversation_reply_opened(r, res, "questions", QUESTIONS_PER_HOUR))
         return;
-    }
-    const char *outcome = PQgetvalue(res->res, 0, 0);
-    if (strcmp(outcome, "ok") == 0) {
-        idem_reply_text(r, 201, PQgetvalue(res->res, 0, 1));
-    } else if (strcmp(outcome, "rate_limited") == 0) {
-        const char *secs = req_strdup(r, PQgetvalue(res->res, 0, 2));
-        req_add_header(r, "Retry-After", secs);
-        req_reply_error(r, 429, "rate_limited", NULL,
-                        "At most %d questions an hour; retry in %s seconds.",
-                        QUESTIONS_PER_HOUR, secs);
-    } else {
-        req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
-    }
+    req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
 }
 
 static void questions_create_run(struct req *r)
@@ -128,27 +114,9 @@ void questions_list_public(struct req *r)
 static struct db_stmt questions_mine_stmt = DB_STMT(
     "questions_mine", "SELECT id, item FROM gb_my_questions($1, $2, $3)", 3);
 
-static void questions_mine_cb(const struct db_result *res, void *arg)
-{
-    struct req *r = arg;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
-        return;
-    }
-    req_reply_list(r, res->res, *(int64_t *)r->state);
-}
-
 /* GET /v1/me/questions (customer) -> {items: [question + campaign_title],
  * next_after}, answered or not */
 void questions_list_mine(struct req *r)
 {
-    const char *limit1, *after;
-    int64_t *limit = req_alloc(r, sizeof *limit);
-    if (!req_page(r, &limit1, &after, limit))
-        return;
-    r->state = limit;
-    const char *params[] = {req_printf(r, "%lld", (long long)r->who.id), after,
-                            limit1};
-    if (!req_query_db(r, &questions_mine_stmt, params, questions_mine_cb))
-        return;
+    req_own_list(r, &questions_mine_stmt);
 }

@@ -12,7 +12,6 @@
  */
 #include <string.h>
 
-#include "api/shop/address.h"
 #include "api/shop/joinform.h"
 #include "api/shop/shop.h"
 #include "app.h"
@@ -21,7 +20,6 @@
 #include "engine/promote.h"
 #include "http/reply.h"
 #include "http/request.h"
-#include "lib/json.h"
 
 struct waitlist_in {
     struct joinengine_join j;
@@ -66,15 +64,9 @@ static void waitlist_read_cb(const struct db_result *res, void *arg)
 {
     struct req *r = arg;
     struct waitlist_in *in = r->state;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
+    const PGresult *pg = joinform_read_row(r, res);
+    if (pg == NULL)
         return;
-    }
-    PGresult *pg = res->res;
-    if (PQntuples(pg) != 1) {
-        req_reply_error(r, 404, "not_found", NULL, "No such campaign.");
-        return;
-    }
     struct joinengine_campaign c;
     if (!joinengine_campaign_read(pg, 0, &c) ||
         !joinengine_price(&r->srv->cfg->reliability, &c, pg, 0, &in->j)) {
@@ -99,11 +91,7 @@ static void waitlist_read_cb(const struct db_result *res, void *arg)
 static void waitlist_create_run(struct req *r)
 {
     struct waitlist_in *in = r->state;
-    const char *params[] = {req_printf(r, "{%lld}", (long long)in->j.campaign),
-                            req_printf(r, "{%lld}", (long long)in->j.customer),
-                            joinengine_half_life_param(r)};
-    if (!req_exec(r, &joinengine_read_stmt, params, waitlist_read_cb))
-        return;
+    joinform_send_read(r, &in->j, waitlist_read_cb);
 }
 
 /* POST /v1/campaigns/{id}/waitlist {quantity, pickup_point_id?, address?,
@@ -113,28 +101,9 @@ static void waitlist_create_run(struct req *r)
  * participation already) */
 void waitlist_create(struct req *r)
 {
-    cJSON *body = req_json_object(r);
-    if (body == NULL)
-        return;
     struct waitlist_in *in = req_alloc(r, sizeof *in);
-    memset(in, 0, sizeof *in);
-    in->j.campaign = r->params[0];
-    in->j.customer = r->who.id;
     r->state = in;
-    static const char *const fields[] = {"quantity", "pickup_point_id",
-                                         "address", "share_code", NULL};
-    struct jfields jf;
-    jfields_init(&jf, body);
-    jfields_only(&jf, fields);
-    jfields_int(&jf, "quantity", true, 1, JSON_MAX_SAFE_INT, &in->j.quantity,
-                NULL);
-    jfields_int(&jf, "pickup_point_id", false, 1, JSON_MAX_SAFE_INT,
-                &in->j.pickup_point, NULL);
-    const cJSON *address = jfields_object(&jf, "address", false);
-    if (address != NULL && jfields_ok(&jf))
-        in->j.address = address_read(r, &jf, address);
-    in->j.share_code = joinform_share_code(&jf);
-    if (!req_fields_ok(r, &jf))
+    if (!joinform_read(r, &in->j))
         return;
     idem_begin(r, waitlist_create_run);
 }
