@@ -31,23 +31,6 @@ void histogram_observe_ns(struct histogram *h, uint64_t ns)
     histogram_observe(h, (double)ns / 1e9);
 }
 
-double histogram_quantile(const struct histogram *h, double q)
-{
-    if (h->count == 0 || !(q >= 0 && q <= 1))
-        return NAN;
-    /* q * count a hair above a whole number (0.07 * 100) is that number */
-    double x = q * (double)h->count;
-    double want = ceil(x - x * 1e-12);
-    uint64_t rank = want < 1 ? 1 : (uint64_t)want;
-    uint64_t cum = 0;
-    for (size_t b = 0; b < HISTOGRAM_NBOUNDS; b++) {
-        cum += h->buckets[b];
-        if (cum >= rank)
-            return histogram_bounds[b];
-    }
-    return INFINITY;
-}
-
 void histogram_render(const struct histogram *h, struct evbuffer *out,
                       const char *name, const char *labels)
 {

@@ -5,9 +5,10 @@
  *
  * The bounds run from 0.1 ms to 10 s, each at most 1.67 times the one
  * before it between 2 ms and 0.5 s (where the joins' times lie), at most
- * 2.5 times outside, so a quantile read as its bucket's upper bound is
- * that close; a value above 10 s falls in the +Inf bucket. A struct
- * histogram is a plain value: zeroed is empty, and a copy is a snapshot.
+ * 2.5 times outside, so a quantile read from the buckets as its
+ * bucket's upper bound (tests/bench/figures.py) is that close; a value above 10
+ * s falls in the +Inf bucket. A struct histogram is a plain value: zeroed is
+ * empty, and a copy is a snapshot.
  */
 #ifndef GROUPBUYD_HISTOGRAM_H
 #define GROUPBUYD_HISTOGRAM_H
@@ -32,13 +33,6 @@ struct histogram {
 void histogram_observe(struct histogram *h, double seconds);
 /* The same for a value in nanoseconds (differences of clock_now_ns). */
 void histogram_observe_ns(struct histogram *h, uint64_t ns);
-
-/* An upper bound of the q-quantile (q in [0, 1]): the upper bound of the
- * bucket holding the ceil(q * count)-th smallest value (the smallest for
- * q = 0), so the true quantile is at most this and above the bucket
- * below's bound. INFINITY when that value is above the last bound, NAN
- * when h is empty or q is outside [0, 1]. */
-double histogram_quantile(const struct histogram *h, double q);
 
 /* Appends h's samples: name_bucket{labels,le="..."} for every bound and
  * +Inf, cumulative as Prometheus requires, then name_sum{labels} and

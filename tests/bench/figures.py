@@ -2,6 +2,8 @@
 "name key=value ...", values as int, float or text, and statuses as
 "201:10,409:3". Both of bench.sh's reports read it through read_figures."""
 
+import math
+
 
 def read_figures(path):
     """{workload: {key: value}} from the figures file at path."""
@@ -55,8 +57,12 @@ def quantile_upper_ms(before, after, name, label, q=0.99):
     total = delta[-1]
     if total <= 0:
         return None
+    # the rank of the q-quantile; q * total a hair above a whole number
+    # (0.07 * 100 is 7.000000000000001) is that number
+    x = q * total
+    rank = max(1, math.ceil(x - x * 1e-12))
     for le, n in zip(bounds, delta):
-        if n >= q * total:
+        if n >= rank:
             return le * 1000
     return float("inf")
 
