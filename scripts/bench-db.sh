@@ -6,6 +6,12 @@
 #   scripts/bench-db.sh URL SECONDS [BATCH]   -> "db_only joins_per_s=... ..."
 # BENCH_DB_PICKUP=1: a pickup campaign, every join naming its one pickup
 # point (the line starts "db_only_pickup").
+# BENCH_DB_FLOOR=rows: instead of the join, the plain INSERT of the same
+# participations (their indexes, checks and the counter trigger: what the
+# rows cost whatever decides them; "db_floor_rows"); =events: the same with
+# each row's two outbox events as the join writes them ("db_floor_events").
+# Against these, db_only's figure splits into the rows, their events and
+# the decision.
 # Needs customers 1..N in the database (make bench seeds them) and a
 # distributor 1 with product 1; makes its own campaign and sequence. Past
 # the last customer it starts again (those joins are refused already_joined
@@ -50,6 +56,31 @@ SELECT count(*) FILTER (WHERE o_reason IS NULL)
                        array_fill($POINT::bigint, ARRAY[:n::integer]), array_fill(NULL::text, ARRAY[:n::integer]),
                        array_fill(NULL::text, ARRAY[:n::integer]), false);
 SQL
+case "${BENCH_DB_FLOOR:-}" in
+'') ;;
+rows | events)
+  NAME=db_floor_${BENCH_DB_FLOOR}
+  # no decision refuses a customer twice here: customer ids that never
+  # repeat (a participation names its customer without a foreign key)
+  sql -c "DROP SEQUENCE bench_db_batch" -c "CREATE SEQUENCE bench_db_batch INCREMENT BY $BATCH"
+  events=""
+  [ "$BENCH_DB_FLOOR" = rows ] || events=", o AS (
+  INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id, participation_id, payload)
+  SELECT ins.distributor_id, k.kind, ins.customer_id, ins.campaign_id, ins.id, gb_join_event_payload(k.kind, ins)
+    FROM ins CROSS JOIN gb_join_event_kinds() k
+   WHERE gb_join_event_due(k.kind, ins.status, ins.referred_by_customer_id) ORDER BY ins.id, k.ord)"
+  cat >"$WORK/batch.sql" <<SQL
+SELECT nextval('bench_db_batch') AS b \gset
+WITH ins AS (
+  INSERT INTO participations (distributor_id, campaign_id, customer_id, quantity, status, score_at_join,
+                              p_complete_at_join, deposit_percent, deposit_cents, pickup_point_id)
+  SELECT 1, :c, g, 1, 'active', 75, 0.75, 0, 0, $POINT
+    FROM generate_series(:b::bigint, :b::bigint + :n::integer - 1) g RETURNING *)$events
+SELECT count(*) FROM ins;
+SQL
+  ;;
+*) echo "bench-db: BENCH_DB_FLOOR must be rows or events" >&2; exit 2 ;;
+esac
 sql -c CHECKPOINT
 host=$(sed -nE 's/.*host=([^ ]+).*/\1/p' <<<"$URL")
 db=$(sed -nE 's/.*dbname=([^ ]+).*/\1/p' <<<"$URL")

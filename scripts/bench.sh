@@ -32,7 +32,9 @@
 #   db_only   gb_join_batches alone through pgbench (scripts/bench-db.sh):
 #             one client, durable, batches of 100 new joins on one campaign;
 #             joins/s and PostgreSQL's CPU per join; then the same with
-#             every join naming a pickup point (db_only_pickup);
+#             every join naming a pickup point (db_only_pickup), and the
+#             floors: the same rows inserted plainly, without and with
+#             their events (db_floor_rows, db_floor_events);
 #   ladder    the ladder planner with an audience of 100,000
 #             (scripts/bench-ladder.sh): 20 sequential requests with
 #             audience_size given, 4 with the audience scored by the server;
@@ -543,6 +545,11 @@ fig "$(scripts/bench-db.sh "$URL" "$SECS" 100)"
 log "db only, pickup: the same with every join naming a pickup point"
 checkpoint
 fig "$(BENCH_DB_PICKUP=1 scripts/bench-db.sh "$URL" "$SECS" 100)"
+log "db floor: the same rows inserted plainly, without and with their events"
+for floor in rows events; do
+  checkpoint
+  fig "$(BENCH_DB_FLOOR=$floor scripts/bench-db.sh "$URL" "$SECS" 100)"
+done
 
 # ladder: the planner with an audience of 100,000 (scripts/bench-ladder.sh):
 # sequential requests, with the audience given and counted and scored.
@@ -623,6 +630,7 @@ res = {
     "view_under_hot": vuh, "hot_under_view": w["hot_under_view"],
     "baseline_pgbench": base, "hello": hello, "hello_hot": w["hello_hot"],
     "hello_spread": w["hello_spread"], "db_only": dbo, "db_only_pickup": w.get("db_only_pickup"),
+    "db_floor_rows": w.get("db_floor_rows"), "db_floor_events": w.get("db_floor_events"),
     "ladder": lad,
     "idle_rss_mib": w["idle_after_load"]["rss_mib"],
     "idle_rss_fresh_mib": w["idle_fresh"]["rss_mib"],
@@ -698,6 +706,14 @@ for label, d in (("db only", dbo), ("db only, pickup", w.get("db_only_pickup")))
            f"PostgreSQL CPU unmeasured: {d.get('cpu_unmeasured_why')}")
     print(f"{label}: {d['joins_per_s']:.0f} joins/s (gb_join_batches, batches of {d['batch']}, one client,"
           f" {d['batch_ms']} ms a batch, {d['us_per_join']} us a join; {cpu})")
+fr, fe = w.get("db_floor_rows", {}), w.get("db_floor_events", {})
+if all(isinstance(d.get("cpu_us_per_join"), float) for d in (dbo, fr, fe)):
+    print(f"db only, split: of {dbo['cpu_us_per_join']} us a join, the rows cost {fr['cpu_us_per_join']} us"
+          f" inserted plainly (indexes, checks, counters, commit), their two events"
+          f" {fe['cpu_us_per_join'] - fr['cpu_us_per_join']:.1f} us, the decision and the answer"
+          f" {dbo['cpu_us_per_join'] - fe['cpu_us_per_join']:.1f} us")
+else:
+    print("db only, split: unmeasured (a floor's CPU could not be read)")
 if lad:
     print(f"ladder: audience {lad['audience']}: given {lad['given_p50_ms']:.1f} ms p50,"
           f" {lad['given_max_ms']:.1f} ms max ({lad['requests']} requests, statuses {lad['given_statuses']});"
