@@ -69,13 +69,18 @@ def quantile_upper_ms(before, after, name, label, q=0.99):
 
 def join_tails(before, after):
     """'key=value ...' of the p99 (bucket upper bounds, ms) of the join
-    rounds and of each part of a join in the server between two /metrics
-    readings (groupbuyd_join_round_seconds, groupbuyd_join_phase_seconds);
+    rounds, of each part of a join in the server and of the join request
+    between two /metrics readings (groupbuyd_join_round_seconds,
+    groupbuyd_join_phase_seconds, groupbuyd_http_request_duration_seconds);
     'tails=unmeasured' when the server does not expose them."""
     pairs = [("round_read", "groupbuyd_join_round_seconds", 'kind="read"'),
              ("round_write", "groupbuyd_join_round_seconds", 'kind="write"')]
     pairs += [(p, "groupbuyd_join_phase_seconds", 'phase="%s"' % p)
               for p in ("queue", "read", "wait", "write", "total")]
+    # the whole request in the server, from read to reply (session look-up
+    # and answer included): what is left of the client's p99 is outside it
+    pairs.append(("http", "groupbuyd_http_request_duration_seconds",
+                  'route="POST /v1/campaigns/{id}/participations"'))
     out = []
     for key, name, label in pairs:
         v = quantile_upper_ms(before, after, name, label)

@@ -63,5 +63,8 @@ def test_join_tails_names_each_part_and_says_when_unmeasured(tmp_path):
     a.write_text(metrics([("0.002", 100), ("+Inf", 100)], "groupbuyd_join_round_seconds", 'kind="write"')
                  + metrics([("0.005", 100), ("+Inf", 100)], label='phase="queue"'))
     assert join_tails(b, a) == "p99_round_write_ms=2 p99_queue_ms=5"
+    a.write_text(metrics([("0.025", 99), ("0.05", 100), ("+Inf", 100)], "groupbuyd_http_request_duration_seconds",
+                         'route="POST /v1/campaigns/{id}/participations"'))
+    assert join_tails(b, a) == "p99_http_ms=25"
     a.write_text("groupbuyd_joins_total 5\n")
     assert join_tails(b, a) == "tails=unmeasured"
