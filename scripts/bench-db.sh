@@ -4,6 +4,14 @@
 # open campaign of zero deposit, for SECONDS. What the server's join costs
 # PostgreSQL, without HTTP, the session lookup or the read of scores.
 #   scripts/bench-db.sh URL SECONDS [BATCH]   -> "db_only joins_per_s=... ..."
+# BENCH_DB_PICKUP=1: a pickup campaign, every join naming its one pickup
+# point (the line starts "db_only_pickup").
+# BENCH_DB_FLOOR=rows: instead of the join, the plain INSERT of the same
+# participations (their indexes, checks and the counter trigger: what the
+# rows cost whatever decides them; "db_floor_rows"); =events: the same with
+# each row's two outbox events as the join writes them ("db_floor_events").
+# Against these, db_only's figure splits into the rows, their events and
+# the decision.
 # Needs customers 1..N in the database (make bench seeds them) and a
 # distributor 1 with product 1; makes its own campaign and sequence. Past
 # the last customer it starts again (those joins are refused already_joined
@@ -13,12 +21,21 @@ URL=$1 SECS=$2 BATCH=${3:-100}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 sql() { psql "$URL" -X -qAt -v ON_ERROR_STOP=1 "$@"; }
 ncust=$(sql -c "SELECT count(*) FROM customers")
-read -r cid version <<<"$(sql -F ' ' <<'SQL'
+NAME=db_only POINT=NULL
+if [ "${BENCH_DB_PICKUP:-0}" = 1 ]; then
+  NAME=db_only_pickup
+  POINT=$(sql -c "INSERT INTO pickup_points (distributor_id, name, address, leader_name, leader_phone, commission_bp)
+                  VALUES (1, 'bench point', 'bench address', 'bench leader', '1', 100) RETURNING id")
+fi
+read -r cid version <<<"$(sql -F ' ' -v point="$POINT" <<'SQL'
 INSERT INTO campaigns (distributor_id, product_id, title, status, starts_at, ends_at,
-  tier_basis, tiers, min_participants, max_quantity, per_customer_limit, deposit_policy)
+  tier_basis, tiers, min_participants, max_quantity, per_customer_limit, deposit_policy,
+  fulfilment, pickup_point_ids)
 VALUES (1, 1, 'bench db only', 'open', now() - interval '1 minute', now() + interval '1 day',
   'participants', '[{"threshold": 1, "unit_price_cents": 9000}, {"threshold": 1000, "unit_price_cents": 8000}]',
-  1, 1000000, 1, '[{"min_score": 0, "deposit_percent": 0}]')
+  1, 1000000, 1, '[{"min_score": 0, "deposit_percent": 0}]',
+  CASE WHEN :point::bigint IS NULL THEN 'delivery' ELSE 'pickup' END,
+  CASE WHEN :point::bigint IS NULL THEN '{}'::bigint[] ELSE ARRAY[:point::bigint] END)
 RETURNING id, version;
 SQL
 )"
@@ -36,36 +53,90 @@ SELECT count(*) FILTER (WHERE o_reason IS NULL)
                        array_fill(1::bigint, ARRAY[:n::integer]), array_fill(75, ARRAY[:n::integer]),
                        array_fill(0.75::double precision, ARRAY[:n::integer]),
                        array_fill(0, ARRAY[:n::integer]), array_fill(0::bigint, ARRAY[:n::integer]),
-                       array_fill(NULL::bigint, ARRAY[:n::integer]), array_fill(NULL::text, ARRAY[:n::integer]),
+                       array_fill($POINT::bigint, ARRAY[:n::integer]), array_fill(NULL::text, ARRAY[:n::integer]),
                        array_fill(NULL::text, ARRAY[:n::integer]), false);
 SQL
+case "${BENCH_DB_FLOOR:-}" in
+'') ;;
+rows | events)
+  NAME=db_floor_${BENCH_DB_FLOOR}
+  # no decision refuses a customer twice here: customer ids that never
+  # repeat (a participation names its customer without a foreign key)
+  sql -c "DROP SEQUENCE bench_db_batch" -c "CREATE SEQUENCE bench_db_batch INCREMENT BY $BATCH"
+  events=""
+  [ "$BENCH_DB_FLOOR" = rows ] || events=", o AS (
+  INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id, participation_id, payload)
+  SELECT ins.distributor_id, k.kind, ins.customer_id, ins.campaign_id, ins.id, gb_join_event_payload(k.kind, ins)
+    FROM ins CROSS JOIN gb_join_event_kinds() k
+   WHERE gb_join_event_due(k.kind, ins.status, ins.referred_by_customer_id) ORDER BY ins.id, k.ord)"
+  cat >"$WORK/batch.sql" <<SQL
+SELECT nextval('bench_db_batch') AS b \gset
+WITH ins AS (
+  INSERT INTO participations (distributor_id, campaign_id, customer_id, quantity, status, score_at_join,
+                              p_complete_at_join, deposit_percent, deposit_cents, pickup_point_id)
+  SELECT 1, :c, g, 1, 'active', 75, 0.75, 0, 0, $POINT
+    FROM generate_series(:b::bigint, :b::bigint + :n::integer - 1) g RETURNING *)$events
+SELECT count(*) FROM ins;
+SQL
+  ;;
+*) echo "bench-db: BENCH_DB_FLOOR must be rows or events" >&2; exit 2 ;;
+esac
 sql -c CHECKPOINT
 host=$(sed -nE 's/.*host=([^ ]+).*/\1/p' <<<"$URL")
 db=$(sed -nE 's/.*dbname=([^ ]+).*/\1/p' <<<"$URL")
-# CPU seconds of this cluster's processes (the postmaster, its backends,
-# WAL writer, checkpointer...): on a shared machine the wall-clock rate
-# moves with the neighbours, the CPU spent per join much less. A backend
-# that has exited (pgbench's, by the second reading) is counted in the
-# postmaster's children's times.
+# What is counted: the CPU seconds (user + system, /proc/PID/stat) of
+# exactly the backend that ran the batches, between two readings taken
+# while it runs (one second after the start, and SECS seconds later), and
+# the joins committed between the same two readings (the campaign's
+# live_quantity: quantity 1 a join). Reading a backend's times after it
+# has exited would count nothing (a backend's times reach the postmaster
+# only once it is reaped), hence the window inside the run. The cluster's
+# other processes (WAL writer, checkpointer, ...) over the same window are
+# printed apart. A figure that could not be read is printed "unmeasured"
+# with the reason, never as a number.
 pm=$(head -n 1 "$(sql -c "SELECT current_setting('data_directory')")/postmaster.pid" 2>/dev/null || true)
-pgcpu() {
+proc_cpu() { # PID -> clock ticks (utime + stime), empty when unreadable
+  local st
+  { read -r -a st <"/proc/$1/stat"; } 2>/dev/null || return 0
+  echo $((st[13] + st[14]))
+}
+others_cpu() { # the postmaster and its children but BACKEND -> ticks
   local t=0 f st
-  [ -n "$pm" ] || { echo 0; return; }
   for f in /proc/[0-9]*/stat; do
     { read -r -a st <"$f"; } 2>/dev/null || continue
-    if [ "${st[0]}" = "$pm" ] || [ "${st[3]}" = "$pm" ]; then
-      t=$((t + st[13] + st[14] + st[15] + st[16]))
-    fi
+    [ "${st[0]}" != "$1" ] || continue
+    if [ "${st[0]}" = "$pm" ] || [ "${st[3]}" = "$pm" ]; then t=$((t + st[13] + st[14])); fi
   done
   echo "$t"
 }
-cpu0=$(pgcpu)
-"$PGBIN/pgbench" -n -M prepared -c 1 -j 1 -T "$SECS" -f "$WORK/batch.sql" \
-  -D c="$cid" -D v="$version" -D n="$BATCH" -h "$host" -U postgres "$db" >"$WORK/out" 2>&1 ||
-  { cat "$WORK/out" >&2; exit 1; }
-cpu1=$(pgcpu)
-joins=$(sql -c "SELECT count(*) FROM participations WHERE campaign_id = $cid")
+live_q() { sql -c "SELECT live_quantity FROM campaigns WHERE id = $cid"; }
+"$PGBIN/pgbench" -n -M prepared -c 1 -j 1 -T $((SECS + 2)) -f "$WORK/batch.sql" \
+  -D c="$cid" -D v="$version" -D n="$BATCH" -h "$host" -U postgres "$db" >"$WORK/out" 2>&1 &
+pgb=$!
+bpid="" why=""
+for _ in $(seq 50); do
+  bpid=$(sql -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgbench' AND datname = current_database() LIMIT 1")
+  [ -z "$bpid" ] || break
+  sleep 0.1
+done
+sleep 1
+b0="" b1="" o0=0 o1=0
+if [ -z "$bpid" ]; then why=backend_not_in_pg_stat_activity
+elif [ -z "$pm" ]; then why=postmaster_pid_unreadable
+else b0=$(proc_cpu "$bpid"); o0=$(others_cpu "$bpid"); fi
+j0=$(live_q)
+t0=$(date +%s.%N)
+sleep "$SECS"
+[ -z "$bpid" ] || { b1=$(proc_cpu "$bpid"); o1=$(others_cpu "$bpid"); }
+j1=$(live_q)
+t1=$(date +%s.%N)
+if [ -z "$why" ] && { [ -z "$b0" ] || [ -z "$b1" ]; }; then why=backend_stat_unreadable; fi
+wait "$pgb" || { cat "$WORK/out" >&2; exit 1; }
 lat=$(sed -nE 's/^latency average = ([0-9.]+) ms/\1/p' "$WORK/out")
-awk -v j="$joins" -v s="$SECS" -v b="$BATCH" -v l="$lat" -v c="$cid" -v cpu=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
-  printf "db_only joins_per_s=%.1f joins=%d duration_s=%d batch=%d batch_ms=%s us_per_join=%.1f cpu_us_per_join=%.1f campaign=%d\n",
-         j / s, j, s, b, l, l * 1000 / b, cpu / hz * 1e6 / j, c }'
+awk -v j=$((j1 - j0)) -v t0="$t0" -v t1="$t1" -v b="$BATCH" -v l="$lat" -v c="$cid" \
+    -v b0="$b0" -v b1="$b1" -v o=$((o1 - o0)) -v why="$why" -v name="$NAME" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+  s = t1 - t0
+  printf "%s joins_per_s=%.1f joins=%d duration_s=%.2f batch=%d batch_ms=%s us_per_join=%.1f", name, j / s, j, s, b, l, l * 1000 / b
+  if (why != "" || j <= 0) printf " cpu_us_per_join=unmeasured cpu_unmeasured_why=%s", (why != "" ? why : "no_join_in_the_window")
+  else printf " cpu_us_per_join=%.1f backend_cpu_s=%.2f others_cpu_us_per_join=%.1f", (b1 - b0) / hz * 1e6 / j, (b1 - b0) / hz, o / hz * 1e6 / j
+  printf " cpu_hz=%d campaign=%d\n", hz, c }'

@@ -21,10 +21,20 @@
 #             the plain per-request join transaction (guarded update of the
 #             campaign row, insert of the participation, commit), and a bare
 #             single-threaded evhttp hello-world (tests/bench/hello.c)
-#             answering a JSON body of the view's size, under the same wrk;
+#             answering a JSON body of the view's size, under the same wrk,
+#             run next to each workload it divides (hello_hot after hot,
+#             hello_spread after spread, hello after view); each ratio is
+#             printed with its denominator;
+#   inside    for hot and spread: the p99 of the join rounds and of each
+#             part of a join in the server (/metrics histograms read before
+#             and after), and the wait events of the server's backends
+#             (pg_stat_activity sampled every 10 ms);
 #   db_only   gb_join_batches alone through pgbench (scripts/bench-db.sh):
 #             one client, durable, batches of 100 new joins on one campaign;
-#             joins/s and PostgreSQL's CPU per join;
+#             joins/s and PostgreSQL's CPU per join; then the same with
+#             every join naming a pickup point (db_only_pickup), and the
+#             floors: the same rows inserted plainly, without and with
+#             their events (db_floor_rows, db_floor_events);
 #   ladder    the ladder planner with an audience of 100,000
 #             (scripts/bench-ladder.sh): 20 sequential requests with
 #             audience_size given, 4 with the audience scored by the server;
@@ -35,6 +45,8 @@
 #             (hot_ref) and on one that BENCH_SSE_WATCHERS=1000 streams
 #             watch, side by side (sse.* in results.json), with the server's
 #             CPU seconds and its SSE counters (events, reads) from /metrics.
+#             Then the same pair with each stream following 20 campaigns
+#             (GET /v1/campaigns/events?ids=), the load on the first.
 #             BENCH_ONLY=sse runs only hot and these (BENCH_SSE_ROUNDS=3
 #             rounds) and writes build/bench/results-sse.json instead.
 # BENCH_READ_REPLICA=1 adds a hot standby of the bench cluster (streaming,
@@ -203,6 +215,41 @@ cpu_delta() { # BEFORE AFTER ("MACHINE PG") -> "machine_cpu_s=.. pg_cpu_s=.."
 }
 alive() { kill -0 "$PID" 2>/dev/null || { log "the server died"; tail "$OUT/server.log" >&2; exit 1; }; }
 
+# What the server's database connections do while a workload runs:
+# pg_stat_activity sampled 100 times a second by one psql (\watch), each
+# active backend of the server counted under its wait event ("CPU" when it
+# waits on nothing). waits_stop prints "waits=EVENT:SHARE;... backends=N"
+# (N: active backends on average; shares of the backend-time).
+waits_start() {
+  printf '%s\n' "SELECT 'tick' UNION ALL SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU')
+     FROM pg_stat_activity WHERE application_name = 'groupbuyd' AND state = 'active'" '\watch 0.01' |
+    psql "$URL" -X -qAt >"$WORK/waits" 2>/dev/null &
+  WAITS=$!
+}
+waits_stop() {
+  kill "$WAITS" 2>/dev/null || true
+  wait "$WAITS" 2>/dev/null || true
+  awk '$0 == "tick" { t++; next } NF { n[$0]++; a++ }
+       END { if (!t) { print "waits=unmeasured backends=unmeasured"; exit }
+             s = ""; for (k in n) s = s sprintf("%s%s:%.3f", s == "" ? "" : ";", k, n[k] / a)
+             printf "waits=%s backends=%.2f\n", (s == "" ? "none" : s), a / t }' "$WORK/waits"
+}
+# The server's /metrics, for the join histograms (before and after a load).
+metrics_snap() { curl -sf "127.0.0.1:$PORT/metrics" >"$1" || : >"$1"; }
+# join_tails NAME BEFORE AFTER: the p99 of a round and of each part of a
+# join over the load (tests/bench/figures.py, join_tails).
+join_tails() {
+  python3 -c 'import sys; sys.path.insert(0, "tests/bench"); from figures import join_tails; print(join_tails(*sys.argv[1:]))' "$@"
+}
+# hello_ref NAME: the hello-world under the same wrk for SECS, run next to
+# the workload whose ratio it divides (the machine is shared: a hello-world
+# measured elsewhere in the run would divide by another machine).
+hello_ref() {
+  local r
+  r=$(wrk_get "http://127.0.0.1:$HELLO_PORT/" "$SECS")
+  fig "$1 $r body_bytes=$BODY_BYTES"
+}
+
 # wrk_join NAME CAMPAIGNS SECONDS [env...]: one RESULT line (join.lua)
 wrk_join() {
   local cids=$1 secs=$2
@@ -264,12 +311,16 @@ sse_ref() { # NAME: the hot load on a fresh campaign, no streams
   alive
   fig "$1 $r joins=$(joins_of "$cid") peak_rss_mib=$(mib VmHWM) server_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') $(cpu_delta "$m0" "$m1")"
 }
-sse_watched() { # NAME: the hot load on a fresh campaign SSE_WATCHERS streams watch
-  local cid c0 c1 m0 m1 e0 e1 q0 q1 r events bytes hcpu
-  cid=$(mkcampaigns 1 1000000)
-  log "$1: ${SECS}s on campaign $cid while $SSE_WATCHERS streams watch it"
+# NAME [K]: the hot load on a fresh campaign SSE_WATCHERS streams watch;
+# with K > 1, K fresh campaigns, the load on the first and every stream
+# following all K on one connection (GET /v1/campaigns/events?ids=).
+sse_watched() {
+  local k=${2:-1} ids cid c0 c1 m0 m1 e0 e1 q0 q1 r events bytes hcpu
+  ids=$(mkcampaigns "$k" 1000000)
+  cid=${ids%%,*}
+  log "$1: ${SECS}s on campaign $cid while $SSE_WATCHERS streams watch it (each following $k campaigns)"
   checkpoint; peak_reset
-  sse_hold "$cid" "$SSE_WATCHERS" $((SECS + 2))
+  sse_hold "$ids" "$SSE_WATCHERS" $((SECS + 2))
   e0=$(sse_metric groupbuyd_sse_events_total)
   q0=$(sse_metric 'groupbuyd_db_statements_total{statement="sse_state"}')
   c0=$(cpu_s) m0=$(cpu_more)
@@ -282,7 +333,7 @@ sse_watched() { # NAME: the hot load on a fresh campaign SSE_WATCHERS streams wa
   alive
   read -r _ events _ bytes <<<"$(grep '^events' "$WORK/sse.out")"
   hcpu=$(awk '/^cpu/ { print $3 + $5 }' "$WORK/sse.out")
-  fig "$1 $r joins=$(joins_of "$cid") peak_rss_mib=$(mib VmHWM) watchers=$SSE_WATCHERS events=$events event_bytes=$bytes server_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') server_events=$((e1 - e0)) state_reads=$((q1 - q0)) holder_cpu_s=$hcpu $(cpu_delta "$m0" "$m1")"
+  fig "$1 $r joins=$(joins_of "$cid") peak_rss_mib=$(mib VmHWM) watchers=$SSE_WATCHERS events=$events event_bytes=$bytes server_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') server_events=$((e1 - e0)) state_reads=$((q1 - q0)) holder_cpu_s=$hcpu campaigns_followed=$k $(cpu_delta "$m0" "$m1")"
 }
 # The streams' cost: the server's RSS with SSE_STREAMS streams, then
 # SSE_ROUNDS rounds of the hot load without and with SSE_WATCHERS
@@ -314,6 +365,9 @@ sse_workloads() {
       sse_ref "hot_ref$suffix"
     fi
   done
+  # the shopper app's list: each page one stream following 20 campaigns
+  sse_ref hot_ref_many
+  sse_watched hot_under_sse_many 20
 }
 
 # --- workloads --------------------------------------------------------------
@@ -322,10 +376,25 @@ sse_workloads() {
 log "hot: ${SECS}s on campaign $HOT"
 checkpoint; peak_reset
 c0=$(cpu_s) m0=$(cpu_more)
+metrics_snap "$WORK/m0"; waits_start
 r=$(wrk_join "$HOT" "$SECS")
+wt=$(waits_stop); metrics_snap "$WORK/m1"
 c1=$(cpu_s) m1=$(cpu_more)
 alive
-fig "hot $r joins=$(joins_of "$HOT") peak_rss_mib=$(mib VmHWM) server_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') $(cpu_delta "$m0" "$m1")"
+fig "hot $r joins=$(joins_of "$HOT") peak_rss_mib=$(mib VmHWM) server_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') $(cpu_delta "$m0" "$m1") $wt $(join_tails "$WORK/m0" "$WORK/m1")"
+
+# the hello-world (tests/bench/hello.c) answers a body of the view's size;
+# it runs next to each workload whose ratio it divides (hello_ref)
+BODY_BYTES=$(curl -sf "127.0.0.1:$PORT/v1/campaigns/$HOT" | wc -c)
+[ "$BODY_BYTES" -gt 2 ] || { log "GET /v1/campaigns/$HOT failed"; exit 1; }
+if [ "$ONLY" != sse ]; then
+  cc -std=c11 -O2 -o "$OUT/hello" tests/bench/hello.c $(pkg-config --cflags --libs libevent)
+  "$OUT/hello" 127.0.0.1 "$HELLO_PORT" "$BODY_BYTES" &
+  HELLO=$!
+  for _ in $(seq 50); do curl -sf "127.0.0.1:$HELLO_PORT/" >/dev/null && break; sleep 0.1; done
+  log "hello-world next to hot: ${SECS}s, $BODY_BYTES-byte JSON body"
+  hello_ref hello_hot
+fi
 
 if [ "$ONLY" = sse ]; then
   sse_workloads
@@ -373,6 +442,15 @@ print(f"hot under {rounds[0][1]['watchers']} streams against no streams, all rou
       f" {res['hot_joins_ratio_under_sse_vs_ref']}x (round 1 against the first hot: {res['hot_joins_ratio_under_sse']}x)")
 print(f"sse: RSS {ss['rss_mib']} MiB with {ss['streams']} open streams ({ss['first_events']} first events,"
       f" {ss['refused']} refused; {ss['rss_before_mib']} MiB before), holder CPU {ss['holder_cpu_s']} s")
+mr, mw = w["hot_ref_many"], w["hot_under_sse_many"]
+res["many"] = {"hot_ref": mr, "hot_under_sse": mw,
+               "ratio": round(mw["joins_per_s"] / mr["joins_per_s"], 3) if mr["joins_per_s"] else None}
+with open(sys.argv[2], "w") as f:
+    json.dump(res, f, indent=2, sort_keys=True)
+    f.write("\n")
+print(f"sse many: {mw['watchers']} streams each following {mw['campaigns_followed']} campaigns:"
+      f" {mw['joins_per_s']:.0f} joins/s against {mr['joins_per_s']:.0f} without streams next to it,"
+      f" ratio {res['many']['ratio']}; {cpu(mw)}")
 print(f"results: {sys.argv[2]}")
 PY
   exit 0
@@ -380,9 +458,13 @@ fi
 
 log "spread: ${SECS}s on 100 campaigns"
 checkpoint; peak_reset
+metrics_snap "$WORK/m0"; waits_start
 r=$(wrk_join "$SPREAD" "$SECS")
+wt=$(waits_stop); metrics_snap "$WORK/m1"
 alive
-fig "spread $r joins=$(joins_of "$SPREAD") peak_rss_mib=$(mib VmHWM) campaigns=100"
+fig "spread $r joins=$(joins_of "$SPREAD") peak_rss_mib=$(mib VmHWM) campaigns=100 $wt $(join_tails "$WORK/m0" "$WORK/m1")"
+log "hello-world next to spread: ${SECS}s"
+hello_ref hello_spread
 
 log "sellout: $SELL_ATTEMPTS attempts on campaign $SELL (max_quantity $SELL_MAX)"
 checkpoint; peak_reset
@@ -408,20 +490,13 @@ read -r live rows maxq counter <<<"$s"
 fig "sellout $r attempts=$SELL_ATTEMPTS accepted=$live joins=$rows max_quantity=$maxq live_quantity=$counter peak_rss_mib=$(mib VmHWM)"
 
 log "view: ${SECS}s of GET /v1/campaigns/$HOT"
-BODY_BYTES=$(curl -sf "127.0.0.1:$PORT/v1/campaigns/$HOT" | wc -c)
-[ "$BODY_BYTES" -gt 2 ] || { log "GET /v1/campaigns/$HOT failed"; exit 1; }
 checkpoint; peak_reset
 r=$(wrk_get "http://127.0.0.1:$PORT/v1/campaigns/$HOT" "$SECS")
 alive
 fig "view $r body_bytes=$BODY_BYTES peak_rss_mib=$(mib VmHWM)"
 
-log "hello-world: ${SECS}s, $BODY_BYTES-byte JSON body"
-cc -std=c11 -O2 -o "$OUT/hello" tests/bench/hello.c $(pkg-config --cflags --libs libevent)
-"$OUT/hello" 127.0.0.1 "$HELLO_PORT" "$BODY_BYTES" &
-HELLO=$!
-for _ in $(seq 50); do curl -sf "127.0.0.1:$HELLO_PORT/" >/dev/null && break; sleep 0.1; done
-r=$(wrk_get "http://127.0.0.1:$HELLO_PORT/" "$SECS")
-fig "hello $r body_bytes=$(curl -sf "127.0.0.1:$HELLO_PORT/" | wc -c)"
+log "hello-world next to view: ${SECS}s"
+hello_ref hello
 kill "$HELLO"; wait "$HELLO" 2>/dev/null || true
 HELLO=""
 
@@ -467,6 +542,14 @@ fig "baseline requests=$n duration_s=$SECS p50_ms=$(pct 50) p99_ms=$(pct 99) tps
 log "db only: gb_join_batches, batches of 100, one client, ${SECS}s"
 checkpoint
 fig "$(scripts/bench-db.sh "$URL" "$SECS" 100)"
+log "db only, pickup: the same with every join naming a pickup point"
+checkpoint
+fig "$(BENCH_DB_PICKUP=1 scripts/bench-db.sh "$URL" "$SECS" 100)"
+log "db floor: the same rows inserted plainly, without and with their events"
+for floor in rows events; do
+  checkpoint
+  fig "$(BENCH_DB_FLOOR=$floor scripts/bench-db.sh "$URL" "$SECS" 100)"
+done
 
 # ladder: the planner with an audience of 100,000 (scripts/bench-ladder.sh):
 # sequential requests, with the audience given and counted and scored.
@@ -508,8 +591,10 @@ while "hot_ref" + ("_%d" % (len(sse_rounds) + 1) if sse_rounds else "") in w:
     finish(w["hot_under_sse" + sfx])
     sse_rounds.append((w["hot_ref" + sfx], w["hot_under_sse" + sfx]))
 sse_ref_rate = sum(r["joins_per_s"] for r, _ in sse_rounds)
-for name in ("view", "view_under_hot", "hello"):
+for name in ("view", "view_under_hot", "hello", "hello_hot", "hello_spread"):
     finish(w[name], joins=False)
+for name in ("hot_ref_many", "hot_under_sse_many"):
+    finish(w[name])
 base = w["baseline"]
 base["joins_per_s"] = rate(base, "joins")
 base["requests_per_s"] = base.pop("tps", 0.0)
@@ -519,13 +604,21 @@ sell["oversold"] = max(0, sell["accepted"] - sell["max_quantity"])
 sell["counter_mismatch"] = sell["live_quantity"] - sell["accepted"]
 sell["accepted_http"] = sell.get("statuses", {}).get("201", 0)
 vuh = w["view_under_hot"]
-view["ratio_vs_hello"] = round(view["requests_per_s"] / hello["requests_per_s"], 3) if hello["requests_per_s"] else None
+# each ratio against the hello-world run next to it, its denominator kept
+def ratio(d, rate, ref):
+    den = w[ref]["requests_per_s"]
+    d["ratio_vs_hello"] = round(d[rate] / den, 3) if den else None
+    d["ratio_vs_hello_denominator"] = {"workload": ref, "requests_per_s": den}
+
+ratio(view, "requests_per_s", "hello")
 view["p99_ms_under_hot"] = vuh["p99_ms"]
 view["p50_ms_under_hot"] = vuh["p50_ms"]
 view["requests_per_s_under_hot"] = vuh["requests_per_s"]
 view["hot_joins_per_s_meanwhile"] = w["hot_under_view"]["joins_per_s"]
-for d in (hot, w["spread"]):
-    d["ratio_vs_hello"] = round(d["joins_per_s"] / hello["requests_per_s"], 3) if hello["requests_per_s"] else None
+ratio(hot, "joins_per_s", "hello_hot")
+ratio(w["spread"], "joins_per_s", "hello_spread")
+many_ref, many = w["hot_ref_many"], w["hot_under_sse_many"]
+many["ratio_vs_ref"] = round(many["joins_per_s"] / many_ref["joins_per_s"], 3) if many_ref["joins_per_s"] else None
 dbo = w["db_only"]
 lad = w.get("ladder", {})
 
@@ -535,7 +628,10 @@ res = {
     "read_replica": bool(replica),
     "hot": hot, "spread": w["spread"], "sellout": sell, "view": view,
     "view_under_hot": vuh, "hot_under_view": w["hot_under_view"],
-    "baseline_pgbench": base, "hello": hello, "db_only": dbo, "ladder": lad,
+    "baseline_pgbench": base, "hello": hello, "hello_hot": w["hello_hot"],
+    "hello_spread": w["hello_spread"], "db_only": dbo, "db_only_pickup": w.get("db_only_pickup"),
+    "db_floor_rows": w.get("db_floor_rows"), "db_floor_events": w.get("db_floor_events"),
+    "ladder": lad,
     "idle_rss_mib": w["idle_after_load"]["rss_mib"],
     "idle_rss_fresh_mib": w["idle_fresh"]["rss_mib"],
     "idle": {"after_load": w["idle_after_load"], "fresh": w["idle_fresh"]},
@@ -545,6 +641,7 @@ res = {
         "rss_mib_10k_streams": w["sse_streams"]["rss_mib"],
         "hot_under_sse": w["hot_under_sse"],
         "hot_ref": w["hot_ref"],
+        "many": {"hot_ref": many_ref, "hot_under_sse": many},
         "rounds": [{"hot_ref": r, "hot_under_sse": s} for r, s in sse_rounds],
         "hot_joins_ratio_under_sse": round(w["hot_under_sse"]["joins_per_s"] / hot["joins_per_s"], 3)
         if hot["joins_per_s"] else None,
@@ -564,15 +661,33 @@ def join_line(name, d, extra=""):
 
 print(f"== make bench: {conns} connections, {threads} wrk threads, {secs} s per workload"
       f"{', public reads on a local hot standby' if replica else ''} ==")
-join_line("hot", hot, f", {hot['ratio_vs_baseline']}x baseline, {hot['ratio_vs_hello']}x hello-world")
-join_line("spread", w["spread"], f", 100 campaigns, {w['spread']['ratio_vs_hello']}x hello-world")
+def of_hello(d):
+    den = d["ratio_vs_hello_denominator"]
+    return f"{d['ratio_vs_hello']}x hello-world ({den['requests_per_s']:.0f} req/s, {den['workload']}, run next to it)"
+
+def inside(name, d):
+    """where a join's time went: the server's rounds and parts (p99, bucket
+    upper bounds) and what the server's backends waited on (sampled)"""
+    tails = ", ".join(f"{k[4:-3]} {d[k]:g}" for k in sorted(d) if k.startswith("p99_") and k.endswith("_ms")
+                      and k not in ("p99_ms",))
+    waits = d.get("waits", "unmeasured")
+    if waits not in ("unmeasured", "none"):
+        waits = ", ".join(f"{e} {100 * float(x):.0f}%" for e, x in
+                          sorted((p.rsplit(":", 1) for p in waits.split(";")), key=lambda t: -float(t[1])))
+    print(f"{name} inside: p99 ms (bucket upper bounds) {tails or 'unmeasured'};"
+          f" the server's backends: {waits} of their time, {d.get('backends')} active on average")
+
+join_line("hot", hot, f", {hot['ratio_vs_baseline']}x baseline, {of_hello(hot)}")
+inside("hot", hot)
+join_line("spread", w["spread"], f", 100 campaigns, {of_hello(w['spread'])}")
+inside("spread", w["spread"])
 print(f"sellout: {sell['attempts']} attempts, accepted {sell['accepted']} (HTTP 201: {sell['accepted_http']},"
       f" max_quantity {sell['max_quantity']}, live_quantity {sell['live_quantity']}), oversold {sell['oversold']},"
       f" statuses {status_text(sell)}, 5xx {sell['status_5xx']}, p99 {sell['p99_ms']:.2f} ms,"
       f" peak RSS {sell['peak_rss_mib']} MiB")
 print(f"view: {view['requests_per_s']:.0f} req/s, p50 {view['p50_ms']:.2f} ms, p99 {view['p99_ms']:.2f} ms,"
       f" statuses {status_text(view)}, {view['body_bytes']} B body, peak RSS {view['peak_rss_mib']} MiB,"
-      f" {100 * (view['ratio_vs_hello'] or 0):.0f}% of hello-world;"
+      f" {100 * (view['ratio_vs_hello'] or 0):.0f}% of hello-world ({hello['requests_per_s']:.0f} req/s, run next to it);"
       f" under hot: {vuh['requests_per_s']:.0f} req/s, p50 {vuh['p50_ms']:.2f} ms, p99 {vuh['p99_ms']:.2f} ms,"
       f" statuses {status_text(vuh)}, peak RSS {vuh['peak_rss_mib']} MiB"
       f" (hot meanwhile: {w['hot_under_view']['joins_per_s']:.0f} joins/s,"
@@ -582,8 +697,23 @@ print(f"baseline pgbench: {base['joins_per_s']:.0f} joins/s ({base['joins']} joi
       f" failed {base['failed']}")
 print(f"baseline hello-world: {hello['requests_per_s']:.0f} req/s, p50 {hello['p50_ms']:.2f} ms,"
       f" p99 {hello['p99_ms']:.2f} ms, statuses {status_text(hello)}, {hello['body_bytes']} B body")
-print(f"db only: {dbo['joins_per_s']:.0f} joins/s (gb_join_batches, batches of {dbo['batch']}, one client,"
-      f" {dbo['batch_ms']} ms a batch, {dbo['us_per_join']} us a join; PostgreSQL CPU {dbo['cpu_us_per_join']} us a join)")
+for label, d in (("db only", dbo), ("db only, pickup", w.get("db_only_pickup"))):
+    if not d:
+        continue
+    cpu = (f"PostgreSQL CPU {d['cpu_us_per_join']} us a join (the backend that ran the batches;"
+           f" the cluster's other processes {d['others_cpu_us_per_join']} us)"
+           if d.get("cpu_us_per_join") != "unmeasured" else
+           f"PostgreSQL CPU unmeasured: {d.get('cpu_unmeasured_why')}")
+    print(f"{label}: {d['joins_per_s']:.0f} joins/s (gb_join_batches, batches of {d['batch']}, one client,"
+          f" {d['batch_ms']} ms a batch, {d['us_per_join']} us a join; {cpu})")
+fr, fe = w.get("db_floor_rows", {}), w.get("db_floor_events", {})
+if all(isinstance(d.get("cpu_us_per_join"), float) for d in (dbo, fr, fe)):
+    print(f"db only, split: of {dbo['cpu_us_per_join']} us a join, the rows cost {fr['cpu_us_per_join']} us"
+          f" inserted plainly (indexes, checks, counters, commit), their two events"
+          f" {fe['cpu_us_per_join'] - fr['cpu_us_per_join']:.1f} us, the decision and the answer"
+          f" {dbo['cpu_us_per_join'] - fe['cpu_us_per_join']:.1f} us")
+else:
+    print("db only, split: unmeasured (a floor's CPU could not be read)")
 if lad:
     print(f"ladder: audience {lad['audience']}: given {lad['given_p50_ms']:.1f} ms p50,"
           f" {lad['given_max_ms']:.1f} ms max ({lad['requests']} requests, statuses {lad['given_statuses']});"
@@ -603,5 +733,9 @@ print(f"sse: RSS {ss['rss_mib']} MiB with {ss['streams']} open streams ({ss['fir
       f" {hs['server_events'] / hs['duration_s']:.0f} stream events/s and {hs['state_reads'] / hs['duration_s']:.1f}"
       f" state reads/s sent, server CPU {hs['server_cpu_s']} s (without streams: {w['hot_ref']['server_cpu_s']} s),"
       f" holder CPU {hs['holder_cpu_s']} s")
+print(f"sse many: hot under {many['watchers']} streams each following {many['campaigns_followed']} campaigns:"
+      f" {many['joins_per_s']:.0f} joins/s, {many['ratio_vs_ref']}x the same load without streams next to it"
+      f" ({many_ref['joins_per_s']:.0f} joins/s), p99 {many['p99_ms']:.2f} ms, {many['events']} events delivered,"
+      f" server CPU {many['server_cpu_s']} s (without streams: {many_ref['server_cpu_s']} s)")
 print(f"results: {out_path}")
 PY

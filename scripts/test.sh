@@ -3,7 +3,8 @@
 # failover test (tests/failover: a synchronous standby promoted mid-storm),
 # the newcomer's path (docs/walkthrough.md run on `make run`'s demo, and
 # the cluster from clones in folders the postgres user cannot enter), the
-# browser suite (tests/browser), format, layer and compose checks. Every runner
+# browser suite (tests/browser), format, layer and compose checks, and the
+# bench's arithmetic (tests/bench/test_figures.py). Every runner
 # prints its summary; the exit status is non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,5 +18,6 @@ scripts/run-browser.sh || status=1
 scripts/format-check.sh || status=1
 scripts/check-layers.py || status=1
 scripts/check-compose.sh || status=1
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/bench/test_figures.py || status=1
 if [ $status -eq 0 ]; then echo "make test: all passed"; else echo "make test: FAILED"; fi
 exit $status

@@ -220,7 +220,10 @@ $$;
 
 -- The payload of such an event (functions/events.sql lays it over the
 -- participation, or for share.joined builds the campaign, the sharer and
--- the participation around it).
+-- the participation around it). The participation's own events share one
+-- payload, which the join builds once per row (materialised, "e" in both
+-- paths), not once per event: a jsonb object costs about as much to build
+-- as the outbox row that carries it.
 CREATE OR REPLACE FUNCTION gb_join_event_payload(p_kind text, p participations)
     RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN p_kind = 'share.joined'
@@ -375,14 +378,21 @@ BEGIN
                        d.pickup_point_id, d.address::jsonb, nullif(d.sharer, d.customer_id)
                   FROM d WHERE d.reason IS NULL ORDER BY d.campaign_id, d.ord
                 RETURNING *),
+            e AS MATERIALIZED (
+                SELECT ins.id, ins.distributor_id, ins.customer_id, ins.campaign_id,
+                       ins.status, ins.referred_by_customer_id,
+                       gb_join_event_payload('participation.created', ins) AS payload,
+                       CASE WHEN ins.referred_by_customer_id IS NOT NULL
+                         THEN gb_join_event_payload('share.joined', ins) END AS share_payload
+                  FROM ins),
             o AS (
                 INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
                                     participation_id, payload)
-                SELECT ins.distributor_id, k.kind, ins.customer_id, ins.campaign_id, ins.id,
-                       gb_join_event_payload(k.kind, ins)
-                  FROM ins CROSS JOIN gb_join_event_kinds() k
-                 WHERE gb_join_event_due(k.kind, ins.status, ins.referred_by_customer_id)
-                 ORDER BY ins.id, k.ord)
+                SELECT e.distributor_id, k.kind, e.customer_id, e.campaign_id, e.id,
+                       CASE WHEN k.kind = 'share.joined' THEN e.share_payload ELSE e.payload END
+                  FROM e CROSS JOIN gb_join_event_kinds() k
+                 WHERE gb_join_event_due(k.kind, e.status, e.referred_by_customer_id)
+                 ORDER BY e.id, k.ord)
             SELECT array_agg(d.ord::integer ORDER BY d.ord),
                    array_agg(d.reason ORDER BY d.ord),
                    array_agg(ins::participations ORDER BY d.ord),
@@ -585,14 +595,21 @@ BEGIN
                u.pickup_point_id, u.address::jsonb, nullif(u.sharer, u.customer_id)
           FROM u WHERE u.reason IS NULL ORDER BY u.ord
         RETURNING *),
+    e AS MATERIALIZED (
+        SELECT ins.id, ins.distributor_id, ins.customer_id, ins.campaign_id,
+               ins.status, ins.referred_by_customer_id,
+               gb_join_event_payload('participation.created', ins) AS payload,
+               CASE WHEN ins.referred_by_customer_id IS NOT NULL
+                 THEN gb_join_event_payload('share.joined', ins) END AS share_payload
+          FROM ins),
     o AS (
         INSERT INTO outbox (distributor_id, kind, customer_id, campaign_id,
                             participation_id, payload)
-        SELECT ins.distributor_id, k.kind, ins.customer_id, ins.campaign_id, ins.id,
-               gb_join_event_payload(k.kind, ins)
-          FROM ins CROSS JOIN gb_join_event_kinds() k
-         WHERE gb_join_event_due(k.kind, ins.status, ins.referred_by_customer_id)
-         ORDER BY ins.id, k.ord)
+        SELECT e.distributor_id, k.kind, e.customer_id, e.campaign_id, e.id,
+               CASE WHEN k.kind = 'share.joined' THEN e.share_payload ELSE e.payload END
+          FROM e CROSS JOIN gb_join_event_kinds() k
+         WHERE gb_join_event_due(k.kind, e.status, e.referred_by_customer_id)
+         ORDER BY e.id, k.ord)
     SELECT u.ord::integer, u.reason,
            CASE WHEN ins.id IS NOT NULL THEN gb_participation_object(
              ins::participations,

@@ -7,6 +7,13 @@
  * a streaming reply is only freed by its reply, and it is answered only
  * from a batch). A batch is malloc'd with its items and freed when its
  * last statement returned; it never touches a request after answering it.
+ *
+ * Timings (joinbatch.h, enum joinbatch_phase): a join carries its submit
+ * time and the start of the part it is in; as a round is sent and as its
+ * result comes, each join of its batches still to answer adds the time
+ * since to the part it leaves (queue or wait when sent, read or write at
+ * the result), with the round's own time taken at the same instant. The
+ * parts go into the histograms when the join is answered.
  */
 #include "engine/joinbatch.h"
 #include "lib/clock.h"
@@ -28,6 +35,7 @@
 struct jb_wait {
     struct jb_wait *next;
     struct req *r;
+    uint64_t submitted_ns; /* monotonic */
     int64_t quantity;
     int64_t pickup_point;
     const char *address;
@@ -47,7 +55,10 @@ struct jb_item {
     struct req *r;
     struct joinengine_join j; /* campaign, customer, quantity; then priced */
     bool answered;
-    bool sent; /* in the batch statement */
+    bool sent;    /* in the batch statement */
+    bool written; /* was in a write round (its wait and write count) */
+    uint64_t submitted_ns, since_ns; /* since: the current part's start */
+    uint64_t part_ns[JOINBATCH_PHASE_TOTAL]; /* queue, read, wait, write */
 };
 
 struct jb_batch {
@@ -67,7 +78,7 @@ struct jb_round {
     struct joinbatch *jb;
     struct jb_round *prev, *next; /* every round in flight */
     bool read;                    /* a read round, else a write round */
-    uint64_t started_ms;          /* monotonic */
+    uint64_t started_ns;          /* monotonic */
     int nb;
     struct jb_batch *b[JOINBATCH_ROUND_BATCHES];
 };
@@ -84,7 +95,9 @@ struct joinbatch {
     int nreads, nrounds;                    /* of each kind */
     int nbatches, nqueued;                  /* for joinbatch_get_stats */
     uint64_t submitted, reads_total, writes_total;
-    int max_rounds;         /* config join_rounds */
+    struct histogram read_seconds, write_seconds;      /* rounds */
+    struct histogram phase_seconds[JOINBATCH_NPHASES]; /* answered joins */
+    int max_rounds;                                    /* config join_rounds */
     struct event *patience; /* a write round waits for the one in flight */
 };
 
@@ -154,12 +167,40 @@ static struct jb_campaign **jb_slot(struct joinbatch *jb, int64_t id)
     return p;
 }
 
+/* Each join of b still to answer leaves its part at now (see the top). */
+static void jb_part_end(struct jb_batch *b, enum joinbatch_phase part,
+                        uint64_t now)
+{
+    for (int i = 0; i < b->n; i++) {
+        struct jb_item *it = &b->items[i];
+        if (it->answered)
+            continue;
+        it->part_ns[part] += now - it->since_ns;
+        it->since_ns = now;
+        if (part == JOINBATCH_PHASE_WAIT)
+            it->written = true;
+    }
+}
+
 static void jb_answer(struct jb_batch *b, struct jb_item *it,
                       const struct joinengine_outcome *o)
 {
     if (it->answered)
         return;
     it->answered = true;
+    struct histogram *h = b->jb->phase_seconds;
+    histogram_observe_ns(&h[JOINBATCH_PHASE_QUEUE],
+                         it->part_ns[JOINBATCH_PHASE_QUEUE]);
+    histogram_observe_ns(&h[JOINBATCH_PHASE_READ],
+                         it->part_ns[JOINBATCH_PHASE_READ]);
+    if (it->written) {
+        histogram_observe_ns(&h[JOINBATCH_PHASE_WAIT],
+                             it->part_ns[JOINBATCH_PHASE_WAIT]);
+        histogram_observe_ns(&h[JOINBATCH_PHASE_WRITE],
+                             it->part_ns[JOINBATCH_PHASE_WRITE]);
+    }
+    histogram_observe_ns(&h[JOINBATCH_PHASE_TOTAL],
+                         clock_now_ns() - it->submitted_ns);
     b->jb->cb(it->r, o);
 }
 
@@ -232,6 +273,8 @@ static void jb_pump(struct joinbatch *jb, struct jb_campaign *camp)
             struct jb_wait *w = camp->head;
             camp->head = w->next;
             b->items[i].r = w->r;
+            b->items[i].submitted_ns = w->submitted_ns;
+            b->items[i].since_ns = w->submitted_ns;
             b->items[i].j.campaign = camp->id;
             b->items[i].j.customer = w->r->who.id;
             b->items[i].j.quantity = w->quantity;
@@ -270,6 +313,7 @@ void joinbatch_submit(struct joinbatch *jb, struct req *r, int64_t campaign_id,
     struct jb_wait *w = req_alloc(r, sizeof *w);
     w->next = NULL;
     w->r = r;
+    w->submitted_ns = clock_now_ns();
     w->quantity = quantity;
     w->pickup_point = pickup_point;
     w->address = address;
@@ -280,6 +324,13 @@ void joinbatch_submit(struct joinbatch *jb, struct req *r, int64_t campaign_id,
     jb->nqueued++;
     jb->submitted++;
     jb_pump(jb, camp);
+}
+
+const char *joinbatch_phase_name(enum joinbatch_phase p)
+{
+    static const char *const names[JOINBATCH_NPHASES] = {
+        "queue", "read", "wait", "write", "total"};
+    return (unsigned)p < JOINBATCH_NPHASES ? names[p] : "unknown";
 }
 
 void joinbatch_get_stats(const struct joinbatch *jb,
@@ -293,7 +344,10 @@ void joinbatch_get_stats(const struct joinbatch *jb,
         .writes = jb->nrounds,
         .reads_total = jb->reads_total,
         .writes_total = jb->writes_total,
+        .read_seconds = jb->read_seconds,
+        .write_seconds = jb->write_seconds,
     };
+    memcpy(out->phase_seconds, jb->phase_seconds, sizeof out->phase_seconds);
     for (const struct jb_batch *b = jb->rready; b; b = b->ready_next)
         out->to_read++;
     for (const struct jb_batch *b = jb->ready; b; b = b->ready_next)
@@ -349,6 +403,10 @@ static void jb_read_round_cb(const struct db_result *res, void *arg)
     struct jb_round *w = arg;
     struct joinbatch *jb = w->jb;
     jb_round_unlink(w);
+    uint64_t now = clock_now_ns();
+    histogram_observe_ns(&jb->read_seconds, now - w->started_ns);
+    for (int i = 0; i < w->nb; i++)
+        jb_part_end(w->b[i], JOINBATCH_PHASE_READ, now);
     int total = 0;
     for (int i = 0; i < w->nb; i++)
         total += w->b[i]->n;
@@ -415,10 +473,15 @@ static void jb_read_round_send(struct jb_round *w)
     }
 }
 
+/* w is about to be sent: its joins' queue or wait ends now. */
 static void jb_round_link(struct jb_round *w)
 {
     struct joinbatch *jb = w->jb;
-    w->started_ms = clock_now_ms();
+    w->started_ns = clock_now_ns();
+    for (int i = 0; i < w->nb; i++)
+        jb_part_end(w->b[i],
+                    w->read ? JOINBATCH_PHASE_QUEUE : JOINBATCH_PHASE_WAIT,
+                    w->started_ns);
     w->next = jb->rounds;
     if (w->next)
         w->next->prev = w;
@@ -572,6 +635,10 @@ static void jb_round_cb(const struct db_result *res, void *arg)
     struct jb_round *w = arg;
     struct joinbatch *jb = w->jb;
     jb_round_unlink(w);
+    uint64_t now = clock_now_ns();
+    histogram_observe_ns(&jb->write_seconds, now - w->started_ns);
+    for (int i = 0; i < w->nb; i++)
+        jb_part_end(w->b[i], JOINBATCH_PHASE_WRITE, now);
     if (res->status == DB_SQL_ERROR && w->nb > 1) {
         /* One of them, maybe: each goes again in a round of its own. */
         for (int i = 0; i < w->nb; i++) {
@@ -659,8 +726,8 @@ static void jb_flush(struct joinbatch *jb)
              * every round in flight), else later, or with its answer. */
             uint64_t now = clock_now_ms(), youngest = UINT64_MAX;
             for (const struct jb_round *r = jb->rounds; r; r = r->next)
-                if (!r->read && now - r->started_ms < youngest)
-                    youngest = now - r->started_ms;
+                if (!r->read && now - r->started_ns / 1000000u < youngest)
+                    youngest = now - r->started_ns / 1000000u;
             if (youngest < JOINBATCH_PATIENCE_MS) {
                 if (!evtimer_pending(jb->patience, NULL)) {
                     long ms = (long)(JOINBATCH_PATIENCE_MS - youngest);

@@ -51,6 +51,7 @@
 
 #include "db/db.h"
 #include "engine/joinengine.h"
+#include "lib/histogram.h"
 
 #define JOINBATCH_MAX_SIZE 256
 /* One batch per campaign in flight. A batch's fixed cost in PostgreSQL
@@ -79,6 +80,29 @@ struct joinbatch *joinbatch_new(struct server *srv, struct livenotify *live,
  * (only at exit, after the pool stopped calling back). */
 void joinbatch_free(struct joinbatch *jb);
 
+/* The parts of a join's time in the server, for the tails under load
+ * (groupbuyd_join_phase_seconds). A join is in one part at a time, and
+ * a retry adds to the part it goes back to: a batch read again after a
+ * staff edit adds to queue and read, a write round failing as a whole
+ * (its batches, or its joins, written again alone) to wait and write. So
+ * queue + read + wait + write is the join's time up to its last round's
+ * result, and total adds the handling of that result before its answer.
+ * Every answered join is counted in queue, read and total; in wait and
+ * write only one that was in a write round (a join refused or failed at
+ * the read, or left at the read by a database that failed, is not: those
+ * counts can be below the others'). */
+enum joinbatch_phase {
+    JOINBATCH_PHASE_QUEUE, /* submitted, to a read round sent: behind its
+                              campaign's batch in flight, then the rounds */
+    JOINBATCH_PHASE_READ,  /* its read round, sent to result */
+    JOINBATCH_PHASE_WAIT,  /* read round's result to a write round sent */
+    JOINBATCH_PHASE_WRITE, /* its write round, sent to result */
+    JOINBATCH_PHASE_TOTAL, /* submitted to answered */
+    JOINBATCH_NPHASES
+};
+/* "queue", "read", "wait", "write", "total" */
+const char *joinbatch_phase_name(enum joinbatch_phase p);
+
 /* What the coalesced joins hold at this instant, for /metrics (a test
  * waits for a state of the queue rather than for a time). */
 struct joinbatch_stats {
@@ -90,6 +114,12 @@ struct joinbatch_stats {
     int reads, writes;    /* read and write rounds (statements) in flight */
     uint64_t reads_total; /* rounds sent since the start */
     uint64_t writes_total;
+    /* Since the start: each round's time, sent to its result (one per
+     * round counted in reads_total and writes_total, a round the pool
+     * refused at once with its near-0 time), and each answered join's
+     * parts (enum joinbatch_phase). */
+    struct histogram read_seconds, write_seconds;
+    struct histogram phase_seconds[JOINBATCH_NPHASES];
 };
 void joinbatch_get_stats(const struct joinbatch *jb,
                          struct joinbatch_stats *out);

@@ -2,6 +2,8 @@
 "name key=value ...", values as int, float or text, and statuses as
 "201:10,409:3". Both of bench.sh's reports read it through read_figures."""
 
+import math
+
 
 def read_figures(path):
     """{workload: {key: value}} from the figures file at path."""
@@ -22,3 +24,66 @@ def read_figures(path):
                 except ValueError:
                     d[k] = v
     return w
+
+
+def _buckets(path, name, label):
+    """{le: cumulative count} of histogram NAME's series with LABEL
+    (e.g. 'kind="write"') in the /metrics text at path."""
+    out = {}
+    prefix = name + "_bucket{"
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        if not line.startswith(prefix) or label not in line:
+            continue
+        labels, _, value = line[len(prefix):].rpartition("} ")
+        le = labels.split('le="', 1)[1].split('"', 1)[0]
+        out[float("inf") if le == "+Inf" else float(le)] = float(value)
+    return out
+
+
+def quantile_upper_ms(before, after, name, label, q=0.99):
+    """The q-quantile of what histogram NAME{LABEL} observed between two
+    /metrics readings, as the upper bound of its bucket in ms (a bucket
+    histogram says no more); None when nothing was observed or the
+    histogram is missing."""
+    a, b = _buckets(before, name, label), _buckets(after, name, label)
+    if not b:
+        return None
+    bounds = sorted(b)
+    delta = [b[le] - a.get(le, 0.0) for le in bounds]
+    total = delta[-1]
+    if total <= 0:
+        return None
+    # the rank of the q-quantile; q * total a hair above a whole number
+    # (0.07 * 100 is 7.000000000000001) is that number
+    x = q * total
+    rank = max(1, math.ceil(x - x * 1e-12))
+    for le, n in zip(bounds, delta):
+        if n >= rank:
+            return le * 1000
+    return float("inf")
+
+
+def join_tails(before, after):
+    """'key=value ...' of the p99 (bucket upper bounds, ms) of the join
+    rounds, of each part of a join in the server and of the join request
+    between two /metrics readings (groupbuyd_join_round_seconds,
+    groupbuyd_join_phase_seconds, groupbuyd_http_request_duration_seconds);
+    'tails=unmeasured' when the server does not expose them."""
+    pairs = [("round_read", "groupbuyd_join_round_seconds", 'kind="read"'),
+             ("round_write", "groupbuyd_join_round_seconds", 'kind="write"')]
+    pairs += [(p, "groupbuyd_join_phase_seconds", 'phase="%s"' % p)
+              for p in ("queue", "read", "wait", "write", "total")]
+    # the whole request in the server, from read to reply (session look-up
+    # and answer included): what is left of the client's p99 is outside it
+    pairs.append(("http", "groupbuyd_http_request_duration_seconds",
+                  'route="POST /v1/campaigns/{id}/participations"'))
+    out = []
+    for key, name, label in pairs:
+        v = quantile_upper_ms(before, after, name, label)
+        if v is not None:
+            out.append("p99_%s_ms=%g" % (key, v))
+    return " ".join(out) if out else "tails=unmeasured"

@@ -7,6 +7,10 @@
  *
  *   sse_hold PORT CAMPAIGN N SECONDS
  *
+ * CAMPAIGN is one id, or several joined by commas ("3,4,5"): then every
+ * stream follows all of them on one connection
+ * (GET /v1/campaigns/events?ids=3,4,5), as the shopper app's list does.
+ *
  * Prints "open N first_events M refused R" once every stream has answered
  * (M sent their first event, R answered other than 200), then reads on for
  * SECONDS and prints "events E bytes B" with what arrived meanwhile, and
@@ -54,7 +58,7 @@ struct stream {
 static struct stream *streams;
 static int nstreams, inflight, refused, nfirst;
 static uint64_t events, bytes;
-static char request[128];
+static char request[1024];
 static size_t request_len;
 static struct sockaddr_in addr;
 static int ep;
@@ -212,14 +216,18 @@ static void pump(int ms)
 int main(int argc, char **argv)
 {
     if (argc != 5) {
-        fprintf(stderr, "usage: sse_hold PORT CAMPAIGN N SECONDS\n");
+        fprintf(stderr, "usage: sse_hold PORT CAMPAIGN[,CAMPAIGN...] N "
+                        "SECONDS\n");
         return 2;
     }
     int port = atoi(argv[1]);
-    long long campaign = atoll(argv[2]);
+    const char *campaigns = argv[2];
+    bool many = strchr(campaigns, ',') != NULL;
     nstreams = atoi(argv[3]);
     double secs = atof(argv[4]);
-    if (port <= 0 || port > 65535 || nstreams <= 0 || secs < 0) {
+    if (port <= 0 || port > 65535 || nstreams <= 0 || secs < 0 ||
+        campaigns[0] == '\0' || strlen(campaigns) > 900 ||
+        strspn(campaigns, "0123456789,") != strlen(campaigns)) {
         fprintf(stderr, "sse_hold: bad arguments\n");
         return 2;
     }
@@ -228,10 +236,11 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    request_len = (size_t)snprintf(request, sizeof request,
-                                   "GET /v1/campaigns/%lld/events HTTP/1.1\r\n"
-                                   "Host: bench\r\n\r\n",
-                                   campaign);
+    request_len = (size_t)snprintf(
+        request, sizeof request,
+        many ? "GET /v1/campaigns/events?ids=%s HTTP/1.1\r\nHost: bench\r\n\r\n"
+             : "GET /v1/campaigns/%s/events HTTP/1.1\r\nHost: bench\r\n\r\n",
+        campaigns);
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -30,6 +30,7 @@
 #include "http/reply.h"
 #include "http/request.h"
 #include "lib/crypto.h"
+#include "lib/histogram.h"
 #include "live/sse.h"
 #include "live/viewcache.h"
 #include "out/webhook_relay.h"
@@ -151,6 +152,37 @@ static void health_metrics_failover(const struct server *srv,
             names[i], (double)(st[i].outage_ms + st[i].down_since_ms) / 1000.0);
 }
 
+/* The coalesced joins' times, for the p99 of a round and of each part of
+ * a join (joinbatch.h, enum joinbatch_phase). */
+static void health_metrics_join_times(const struct joinbatch_stats *js,
+                                      struct evbuffer *out)
+{
+    static const char round[] = "groupbuyd_join_round_seconds";
+    static const char phase[] = "groupbuyd_join_phase_seconds";
+    evbuffer_add_printf(out,
+                        "# HELP %s Join statements' time, sent to result, "
+                        "by kind.\n"
+                        "# TYPE %s histogram\n",
+                        round, round);
+    histogram_render(&js->read_seconds, out, round, "kind=\"read\"");
+    histogram_render(&js->write_seconds, out, round, "kind=\"write\"");
+    evbuffer_add_printf(
+        out,
+        "# HELP %s The parts of an answered join's time: queue (submitted "
+        "to its read round sent), read (that round), wait (read to its "
+        "write round sent), write (that round), total (submitted to "
+        "answered); a retry adds to its parts again, and a join answered "
+        "without a write has no wait or write.\n"
+        "# TYPE %s histogram\n",
+        phase, phase);
+    for (int p = 0; p < JOINBATCH_NPHASES; p++) {
+        char labels[32];
+        snprintf(labels, sizeof labels, "phase=\"%s\"",
+                 joinbatch_phase_name((enum joinbatch_phase)p));
+        histogram_render(&js->phase_seconds[p], out, phase, labels);
+    }
+}
+
 static void health_metrics_render(struct req *r, PGresult *campaigns)
 {
     struct evbuffer *out = evbuffer_new();
@@ -228,6 +260,7 @@ static void health_metrics_render(struct req *r, PGresult *campaigns)
             js.to_write, js.reads, js.writes,
             (unsigned long long)js.reads_total,
             (unsigned long long)js.writes_total);
+        health_metrics_join_times(&js, out);
     }
     evbuffer_add_printf(
         out,

@@ -76,3 +76,31 @@ def test_a_distributor_with_events_cannot_be_deleted(db):
         cur.execute("DELETE FROM outbox WHERE id = %s", (eid,))
         cur.execute("DELETE FROM distributors WHERE id = %s", (did,))
         assert cur.rowcount == 1
+
+
+def test_a_named_pickup_point_cannot_be_deleted(app, db):
+    """A participation names its pickup point without a foreign key
+    (schema/019_pickup_reference.sql): the guard refuses deleting a point
+    still named, and only it; a point nobody named goes."""
+    t = new_tenant(app)
+    cid = make_campaign(app, db, t)
+    shopper, = db_customers(db, 1)
+    assert join(app, shopper.token, cid).status == 201
+    with db.cursor() as cur:
+        points = []
+        for name in ("named", "unnamed"):
+            cur.execute("INSERT INTO pickup_points (distributor_id, name, address, leader_name,"
+                        " leader_phone, commission_bp) VALUES (%s, %s, 'addr', 'leader', '1', 0)"
+                        " RETURNING id", (t.distributor["id"], name))
+            points.append(cur.fetchone()[0])
+        named, unnamed = points
+        cur.execute("UPDATE participations SET pickup_point_id = %s WHERE campaign_id = %s",
+                    (named, cid))
+        assert cur.rowcount == 1
+    gone = "DELETE FROM pickup_points WHERE id = %s"
+    _fails_23503(db, gone, (named,))
+    _goes_without(db, "pickup_points", "pickup_points_restrict_delete", gone, (named,))
+    _fails_23503(db, "TRUNCATE pickup_points CASCADE")
+    with db.cursor() as cur:
+        cur.execute(gone, (unnamed,))
+        assert cur.rowcount == 1

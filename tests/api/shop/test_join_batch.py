@@ -16,6 +16,7 @@ them, in arrival order; groupbuyd_join_queued, groupbuyd_join_batches and
 groupbuyd_join_rounds what waits where), and each step waits for the
 state it needs: a join is started only once the one before it arrived.
 """
+import re
 import threading
 import time
 
@@ -485,3 +486,112 @@ def test_short_reads_wait_ahead_of_heavier_work(make_server, db, cluster, dbname
     te.join(30)
     assert out["edit"].status == 200, out["edit"]
     assert joins.wait()["a"].status == 201
+
+
+ROUND = "groupbuyd_join_round_seconds"
+PHASE = "groupbuyd_join_phase_seconds"
+PHASES = ("queue", "read", "wait", "write", "total")
+
+
+def histograms(srv):
+    """The join timings of srv's /metrics, each checked to be a Prometheus
+    histogram (bounds ascending up to +Inf, counts cumulative, the +Inf
+    bucket its count), with the rounds sent: ({kind: h}, {phase: h},
+    {kind: rounds sent}), h = {"le": [(bound, count)], "sum", "count"}."""
+    r = srv.get("/metrics")
+    assert r.status == 200, r
+    text = r.body.decode()
+    for name in (ROUND, PHASE):
+        assert "# TYPE %s histogram\n" % name in text
+        assert "# HELP %s " % name in text
+    sample = re.compile(r'(\w+)_(bucket|sum|count)\{(\w+)="(\w+)"(?:,le="([^"]+)")?\} (\S+)$')
+    out = {ROUND: {}, PHASE: {}}
+    sent = {}
+    for line in text.splitlines():
+        m = re.match(r'groupbuyd_join_rounds_total\{kind="(\w+)"\} (\d+)$', line)
+        if m:
+            sent[m.group(1)] = int(m.group(2))
+        m = sample.match(line)
+        if not m or m.group(1) not in out:
+            continue
+        name, part, label, value, le, v = m.groups()
+        assert label == ("kind" if name == ROUND else "phase"), line
+        h = out[name].setdefault(value, {"le": [], "sum": None, "count": None})
+        if part == "bucket":
+            h["le"].append((float(le), int(v)))
+        elif part == "sum":
+            h["sum"] = float(v)
+        else:
+            h["count"] = int(v)
+    assert set(out[ROUND]) == {"read", "write"}, out[ROUND].keys()
+    assert set(out[PHASE]) == set(PHASES), out[PHASE].keys()
+    for hs in out.values():
+        for key, h in hs.items():
+            bounds = [b for b, _ in h["le"]]
+            counts = [n for _, n in h["le"]]
+            assert bounds == sorted(set(bounds)) and bounds[0] == 0.0001, (key, bounds)
+            assert bounds[-2] == 10 and bounds[-1] == float("inf"), (key, bounds)
+            assert counts == sorted(counts), (key, counts)  # cumulative
+            assert counts[-1] == h["count"] and h["sum"] >= 0, (key, h)
+    return out[ROUND], out[PHASE], sent
+
+
+def grown(before, after):
+    """Per histogram: the observations made between two scrapes, count and
+    sum, and how many of them were above each bound."""
+    out = {}
+    for key, h in after.items():
+        b = before[key]
+        above = {bound: (h["count"] - n) - (b["count"] - nb)
+                 for (bound, n), (_, nb) in zip(h["le"], b["le"])}
+        out[key] = {"count": h["count"] - b["count"], "sum": h["sum"] - b["sum"],
+                    "above": above}
+    return out
+
+
+def test_join_times_by_round_and_part(app, db, t):
+    """/metrics holds the coalesced joins' timings as histograms: each
+    round's time by kind (read, write), one per round sent, and each
+    answered join's parts. A join answered at the read (no such campaign)
+    counts in queue, read and total only; the parts of a join add up to no
+    more than its total."""
+    cid = make_campaign(app, db, t, max_quantity=100)
+    rounds0, phases0, sent0 = histograms(app)
+    people = db_customers(db, 4)
+    for p in people:
+        assert join(app, p.token, cid).status == 201
+    assert_error(join(app, people[0].token, 2 ** 40), 404, "not_found")
+    rounds1, phases1, sent1 = histograms(app)
+    rounds, phases = grown(rounds0, rounds1), grown(phases0, phases1)
+    assert {p: phases[p]["count"] for p in PHASES} == \
+        {"queue": 5, "read": 5, "wait": 4, "write": 4, "total": 5}
+    for kind in ("read", "write"):
+        assert rounds[kind]["count"] == sent1[kind] - sent0[kind] >= 1
+    assert phases["total"]["sum"] >= phases["write"]["sum"] > 0
+    parts = sum(phases[p]["sum"] for p in ("queue", "read", "wait", "write"))
+    assert phases["total"]["sum"] >= parts - 1e-8  # sums printed to the ns
+    assert phases["read"]["sum"] > 0 and rounds["read"]["sum"] > 0
+
+
+def test_join_times_show_where_a_held_campaign_waited(app, db, cluster, dbname, t):
+    """A campaign's row held by another transaction: the batch in flight
+    waits in its write round, the join behind it in the queue, and the
+    histograms put that time there."""
+    cid = make_campaign(app, db, t, max_quantity=100)
+    rounds0, phases0, _ = histograms(app)
+    joins = Joins(app)
+    held = block(app, db, cluster, dbname, cid, joins)
+    joins.start("late", db_customers(db, 1)[0].token, cid)
+    joins.queued(1)
+    # a time on purpose: the histograms must show it in the parts that waited
+    time.sleep(0.35)
+    held.release()
+    res = joins.wait()
+    assert all(r.status == 201 for r in res.values()), res
+    rounds1, phases1, _ = histograms(app)
+    rounds, phases = grown(rounds0, rounds1), grown(phases0, phases1)
+    assert phases["total"]["count"] == FILLERS + 1
+    assert phases["total"]["above"][0.3] == FILLERS + 1
+    assert phases["write"]["above"][0.3] >= FILLERS  # the batch held in its write
+    assert rounds["write"]["above"][0.3] >= 1
+    assert phases["queue"]["above"][0.3] >= 1  # the join behind it

@@ -1,0 +1,70 @@
+"""The bench's arithmetic (tests/bench/figures.py): the figures file it
+writes and reads, and the p99s it reads from /metrics histograms. Run by
+make test (scripts/test.sh); no server, no database."""
+import math
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from figures import join_tails, quantile_upper_ms, read_figures  # noqa: E402
+
+
+def test_read_figures_types_and_statuses(tmp_path):
+    p = tmp_path / "fig.txt"
+    p.write_text("hot requests=10 p99_ms=1.5 statuses=201:9,409:1 waits=CPU:0.5;IO:WALSync:0.5\n"
+                 "db_only cpu_us_per_join=unmeasured cpu_unmeasured_why=backend_stat_unreadable\n")
+    w = read_figures(p)
+    assert w["hot"] == {"requests": 10, "p99_ms": 1.5, "statuses": {"201": 9, "409": 1},
+                        "waits": "CPU:0.5;IO:WALSync:0.5"}
+    assert w["db_only"]["cpu_us_per_join"] == "unmeasured"
+
+
+def metrics(counts, name="groupbuyd_join_phase_seconds", label='phase="total"'):
+    """/metrics text of one histogram series with cumulative counts at
+    the bounds given ({le: cumulative})."""
+    return "".join('%s_bucket{%s,le="%s"} %d\n' % (name, label, le, n) for le, n in counts)
+
+
+CASES = [
+    # (before, after, expected p99 in ms): cumulative counts at 1 ms, 10 ms, +Inf
+    ("nothing before, 99 of 100 within 1 ms", [], [("0.001", 99), ("0.01", 100), ("+Inf", 100)], 1),
+    ("nothing before, 98 of 100 within 1 ms", [], [("0.001", 98), ("0.01", 100), ("+Inf", 100)], 10),
+    ("only the difference counts", [("0.001", 0), ("0.01", 1000), ("+Inf", 1000)],
+     [("0.001", 990), ("0.01", 2000), ("+Inf", 2000)], 1),
+    ("above the last bound", [], [("0.001", 0), ("0.01", 0), ("+Inf", 5)], math.inf),
+    ("nothing observed meanwhile", [("0.001", 5), ("0.01", 5), ("+Inf", 5)],
+     [("0.001", 5), ("0.01", 5), ("+Inf", 5)], None),
+]
+
+
+@pytest.mark.parametrize("what,before,after,want", CASES, ids=[c[0] for c in CASES])
+def test_p99_from_buckets(tmp_path, what, before, after, want):
+    b, a = tmp_path / "b", tmp_path / "a"
+    b.write_text(metrics(before))
+    a.write_text(metrics(after))
+    got = quantile_upper_ms(b, a, "groupbuyd_join_phase_seconds", 'phase="total"')
+    assert got == (pytest.approx(want) if want not in (None, math.inf) else want), what
+
+
+def test_rank_is_not_pushed_up_by_rounding(tmp_path):
+    # 0.07 * 100 is 7.000000000000001: the 7th value, not the 8th
+    b, a = tmp_path / "b", tmp_path / "a"
+    b.write_text("")
+    a.write_text(metrics([("0.0001", 7), ("0.01", 100), ("+Inf", 100)]))
+    assert quantile_upper_ms(b, a, "groupbuyd_join_phase_seconds", 'phase="total"', 0.07) == \
+        pytest.approx(0.1)
+
+
+def test_join_tails_names_each_part_and_says_when_unmeasured(tmp_path):
+    b, a = tmp_path / "b", tmp_path / "a"
+    b.write_text("")
+    a.write_text(metrics([("0.002", 100), ("+Inf", 100)], "groupbuyd_join_round_seconds", 'kind="write"')
+                 + metrics([("0.005", 100), ("+Inf", 100)], label='phase="queue"'))
+    assert join_tails(b, a) == "p99_round_write_ms=2 p99_queue_ms=5"
+    a.write_text(metrics([("0.025", 99), ("0.05", 100), ("+Inf", 100)], "groupbuyd_http_request_duration_seconds",
+                         'route="POST /v1/campaigns/{id}/participations"'))
+    assert join_tails(b, a) == "p99_http_ms=25"
+    a.write_text("groupbuyd_joins_total 5\n")
+    assert join_tails(b, a) == "tails=unmeasured"
