@@ -812,7 +812,7 @@ bool forecast_run(const struct forecast_model *m, struct forecast_outcome *out)
     out->ntiers = nt;
     out->success_probability = forecast_clamp01(success);
     out->expected_unit_price_cents =
-        success > 1e-300 ? price_w / success : price_any;
+        success > FORECAST_PRICE_MIN_SUCCESS ? price_w / success : price_any;
     out->expected_participants = participants;
     out->expected_joins = joins;
     double future = participants - p_sum;

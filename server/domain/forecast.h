@@ -187,6 +187,13 @@ struct forecast_model {
     size_t ntiers; /* 1..FORECAST_MAX_TIERS */
 };
 
+/* Below this success probability the price given success is not asked
+ * of the distribution: such a probability is the tail of a tail, at the
+ * limit of what doubles resolve (1 - P(A < r) cancels to 0 or 1e-16 near
+ * 1e-16), so the conditional price would depend on rounding. The expected
+ * final price is then the one over all outcomes. */
+#define FORECAST_PRICE_MIN_SUCCESS 1e-12
+
 struct forecast_outcome {
     double success_probability;
     double expected_participants;

@@ -99,5 +99,8 @@ def reference_forecast(ps, lam, p_bar, m, tiers, q_bar=1.0, live_quantity=None,
                 out["revenue"] += w * price * q_bar * c
                 out["cost"] += w * unit_cost * q_bar * c
     s = out["success"]
-    out["price"] = out["price_w"] / s if s > 1e-300 else out["price_any"]
+    # below 1e-12 (server/domain/forecast.h, FORECAST_PRICE_MIN_SUCCESS) the
+    # price given success is at the limit of double precision: the price over
+    # all outcomes instead
+    out["price"] = out["price_w"] / s if s > 1e-12 else out["price_any"]
     return out

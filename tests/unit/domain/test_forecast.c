@@ -572,8 +572,9 @@ static void test_run_reference(void)
                       "rep %d tier %zu completers %.17g want %.17g", rep, t,
                       o.tier_completers[t], (double)want.comp[t]);
         }
-        double wprice = wp > 1e-300 ? (double)(want.price_w / want.success)
-                                    : (double)want.price_any;
+        double wprice = wp > FORECAST_PRICE_MIN_SUCCESS
+                            ? (double)(want.price_w / want.success)
+                            : (double)want.price_any;
         CHECK_MSG(fabs(o.expected_unit_price_cents - wprice) <= 1e-6,
                   "rep %d price %.17g want %.17g", rep,
                   o.expected_unit_price_cents, wprice);
