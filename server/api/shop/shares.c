@@ -174,27 +174,9 @@ void shares_page(struct req *r)
 static struct db_stmt shares_mine_stmt =
     DB_STMT("shares_mine", "SELECT id, item FROM gb_my_shares($1, $2, $3)", 3);
 
-static void shares_list_cb(const struct db_result *res, void *arg)
-{
-    struct req *r = arg;
-    if (res->status != DB_OK) {
-        req_reply_db_error(r, res);
-        return;
-    }
-    req_reply_list(r, res->res, *(int64_t *)r->state);
-}
-
 /* GET /v1/me/shares (customer) -> {items: [{campaign_id, code, url, joined,
  * completed, friends, ...}], next_after} */
 void shares_list_mine(struct req *r)
 {
-    const char *limit1, *after;
-    int64_t *limit = req_alloc(r, sizeof *limit);
-    if (!req_page(r, &limit1, &after, limit))
-        return;
-    r->state = limit;
-    const char *params[] = {req_printf(r, "%lld", (long long)r->who.id), after,
-                            limit1};
-    if (!req_query_db(r, &shares_mine_stmt, params, shares_list_cb))
-        return;
+    req_own_list(r, &shares_mine_stmt);
 }
