@@ -161,10 +161,13 @@ CREATE OR REPLACE FUNCTION gb_forecast_inputs(c campaigns)
 $$;
 
 -- The checkpoint due for an open campaign at fraction f: 25, 50 or 75
--- (the last one passed), else 0.
+-- (the last one passed), else 0. Past its end (f = 1, the fraction's
+-- ceiling) none: a campaign whose close is late or held is past
+-- forecasting, and a snapshot taken then would be the outcome, not a
+-- forecast of it.
 CREATE OR REPLACE FUNCTION gb_forecast_checkpoint(f double precision) RETURNS integer
     LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN f >= 0.75 AND f < 1 THEN 75 WHEN f >= 0.5 THEN 50
+    SELECT CASE WHEN f >= 1 THEN 0 WHEN f >= 0.75 THEN 75 WHEN f >= 0.5 THEN 50
                 WHEN f >= 0.25 THEN 25 ELSE 0 END
 $$;
 

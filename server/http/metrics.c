@@ -3,9 +3,12 @@
  *
  * Statuses are kept per exact code for the codes the API uses and as
  * "other" beyond them, so the arrays stay small and a client cannot grow
- * the label set.
+ * the label set. Durations use lib/histogram's buckets, the same as the
+ * join's own histograms, so the two read alike.
  */
 #include "http/metrics.h"
+
+#include "lib/histogram.h"
 
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -16,16 +19,9 @@ static const int metrics_codes[] = {200, 201, 204, 304, 400, 401, 403, 404,
 #define NCODES  (sizeof metrics_codes / sizeof metrics_codes[0])
 #define NSTATUS (NCODES + 1) /* + other */
 
-static const double metrics_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                        0.025,  0.05,  0.1,    0.25,  0.5,
-                                        1,      2.5,   5,      10};
-#define NBOUNDS (sizeof metrics_bounds / sizeof metrics_bounds[0])
-
 struct metrics_route {
     uint64_t by_status[NSTATUS];
-    uint64_t buckets[NBOUNDS]; /* non-cumulative */
-    uint64_t count;
-    double sum;
+    struct histogram duration;
 };
 
 #define LABEL_MAX 128
@@ -75,14 +71,7 @@ void metrics_observe_request(struct metrics *m, size_t route, int status,
         if (metrics_codes[i] == status)
             s = i;
     mr->by_status[s]++;
-    mr->count++;
-    mr->sum += seconds;
-    for (size_t i = 0; i < NBOUNDS; i++) {
-        if (seconds <= metrics_bounds[i]) {
-            mr->buckets[i]++;
-            break;
-        }
-    }
+    histogram_observe(&mr->duration, seconds);
 }
 
 void metrics_render(const struct metrics *m, struct evbuffer *out)
@@ -114,26 +103,11 @@ void metrics_render(const struct metrics *m, struct evbuffer *out)
              "# TYPE groupbuyd_http_request_duration_seconds histogram\n");
     for (size_t i = 0; i < m->nroutes; i++) {
         const struct metrics_route *mr = &m->routes[i];
-        if (mr->count == 0)
+        if (mr->duration.count == 0)
             continue;
-        const char *name = m->labels[i];
-        uint64_t cum = 0;
-        for (size_t b = 0; b < NBOUNDS; b++) {
-            cum += mr->buckets[b];
-            evbuffer_add_printf(
-                out,
-                "groupbuyd_http_request_duration_seconds_bucket{route=\"%s\","
-                "le=\"%g\"} %llu\n",
-                name, metrics_bounds[b], (unsigned long long)cum);
-        }
-        evbuffer_add_printf(
-            out,
-            "groupbuyd_http_request_duration_seconds_bucket{route=\"%s\","
-            "le=\"+Inf\"} %llu\n"
-            "groupbuyd_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
-            "groupbuyd_http_request_duration_seconds_count{route=\"%s\"} "
-            "%llu\n",
-            name, (unsigned long long)mr->count, name, mr->sum, name,
-            (unsigned long long)mr->count);
+        char labels[LABEL_MAX + 16];
+        snprintf(labels, sizeof labels, "route=\"%s\"", m->labels[i]);
+        histogram_render(&mr->duration, out,
+                         "groupbuyd_http_request_duration_seconds", labels);
     }
 }

@@ -76,6 +76,35 @@ def test_each_checkpoint_once_and_after_a_restart(db, dbname, make_server):
     assert q(db, "SELECT count(*) FROM scheduler_backoff WHERE kind = 'forecast'")[0][0] == 0
 
 
+@pytest.mark.parametrize("f, cp", [(0, 0), (0.2499, 0), (0.25, 25), (0.4999, 25),
+                                   (0.5, 50), (0.7499, 50), (0.75, 75), (0.9999, 75),
+                                   (1, 0), (1.5, 0)])
+def test_the_checkpoint_of_a_fraction(db, f, cp):
+    assert q1(db, "SELECT gb_forecast_checkpoint(%s)", (f,))[0] == cp
+
+
+def test_none_once_past_the_end(db, dbname, make_server):
+    """A campaign still open past its end (its close held) is not forecast:
+    the snapshot would be the outcome. Before this, fraction 1 answered the
+    50 % checkpoint and a campaign that had jumped to 75 % got a late 50 %
+    one at fraction 1."""
+    did = new_distributor(db)
+    cid = new_campaign(db, did, starts_in=-86400, ends_in=9 * 86400)
+    for _ in range(2):
+        join(db, did, cid)
+    srv = start(make_server, dbname)
+    move(db, cid, 0.8)
+    assert wait_until(lambda: checkpoints(db, cid) == [75], WAIT), snapshots(db, cid)
+    q(db, "INSERT INTO scheduler_backoff (kind, id, attempts, next_attempt_at, last_error)"
+          " VALUES ('close', %s, 1, now() + interval '1 hour', 'held by the test')", (cid,))
+    move(db, cid, 1.2)
+    time.sleep(2.5)  # more than two passes
+    assert campaign(db, cid)["status"] == "open"
+    assert checkpoints(db, cid) == [75]
+    assert q(db, "SELECT count(*) FROM scheduler_backoff WHERE kind = 'forecast'")[0][0] == 0
+    srv.stop()
+
+
 def test_two_processes_take_each_snapshot_once(db, dbname, make_server):
     did = new_distributor(db)
     cids = []
