@@ -2,7 +2,7 @@
 FROM debian:12 AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends make gcc libc6-dev pkg-config \
-      libevent-dev libpq-dev libcjson-dev libssl-dev libcurl4-openssl-dev libidn2-dev \
+      libevent-dev libpq-dev libcjson-dev libssl-dev libcurl4-openssl-dev libidn2-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -13,7 +13,7 @@ RUN make build/groupbuyd
 FROM debian:12
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libevent-2.1-7 libevent-pthreads-2.1-7 \
-      libpq5 libcjson1 libssl3 libcurl4 libidn2-0 curl ca-certificates \
+      libpq5 libcjson1 libssl3 libcurl4 libidn2-0 zlib1g curl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /app groupbuyd
 WORKDIR /app

@@ -22,7 +22,7 @@
 #   make db-stop    stop the var/ PostgreSQL cluster
 
 CC      ?= cc
-PKGS    := libevent libpq libcjson openssl libcurl libidn2
+PKGS    := libevent libpq libcjson openssl libcurl libidn2 zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 

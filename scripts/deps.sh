@@ -9,7 +9,7 @@ packages=(
   libevent-dev libpq-dev libcjson-dev libssl-dev
   postgresql-15 postgresql-client-15
   python3 python3-pytest python3-psycopg2 python3-jsonschema
-  clang-format docker-compose jq curl libcurl4-openssl-dev libidn2-dev
+  clang-format docker-compose jq curl libcurl4-openssl-dev libidn2-dev zlib1g-dev
   chromium fonts-wqy-microhei
 )
 # The browser suite's runner: Debian's nodejs and npm, unless a node and an

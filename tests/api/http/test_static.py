@@ -1,10 +1,12 @@
 """The web app's static files (API.md "Web app"): GET / and /admin/, the
-headers (Content-Type, ETag and 304, Cache-Control, CSP, nosniff), and
-every path that could leave the web root answering 404.
+headers (Content-Type, ETag and 304, Cache-Control, CSP, nosniff), gzip
+to a client that takes it, and every path that could leave the web root
+answering 404.
 
 Most tests serve a small web root made in the test's temporary folder
 (config http.web_root), with a secret file beside it and a symlink
 pointing at it, so that a traversal that worked would be seen."""
+import gzip
 import os
 import socket
 
@@ -13,6 +15,10 @@ import pytest
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; "
        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
        "base-uri 'none'; form-action 'self'")
+
+
+BIG_JS = "".join("export const line%d = 'a module line that repeats';\n" % i
+                 for i in range(200))
 
 
 @pytest.fixture
@@ -25,6 +31,8 @@ def site(tmp_path, make_server, dbname):
     (root / "shop" / "app.js").write_text("export const shop = 1;\n")
     (root / "admin" / "index.html").write_text("<!doctype html><title>admin</title>")
     (root / "lib" / "style.css").write_text("body{margin:0}\n")
+    (root / "lib" / "big.js").write_text(BIG_JS)
+    (root / "lib" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 4000)
     (root / "lib" / ".hidden.js").write_text("hidden\n")
     (tmp_path / "secret.txt").write_text("TOPSECRET\n")
     os.symlink(str(tmp_path / "secret.txt"), str(root / "lib" / "leak.txt"))
@@ -102,6 +110,52 @@ def test_if_none_match_gives_304(site):
     assert site.get("/").headers["ETag"] != etag
 
 
+def test_gzip_to_a_client_that_takes_it(site):
+    plain = site.get("/lib/big.js")
+    assert plain.status == 200 and plain.body == BIG_JS.encode()
+    assert "Content-Encoding" not in plain.headers
+    assert plain.headers["Vary"] == "Accept-Encoding"
+    for accept in ("gzip", "gzip, deflate, br", "br;q=1, gzip;q=0.5", "*", "x-gzip"):
+        gz = site.get("/lib/big.js", headers={"Accept-Encoding": accept})
+        assert gz.status == 200, accept
+        assert gz.headers["Content-Encoding"] == "gzip", accept
+        assert gz.headers["Vary"] == "Accept-Encoding"
+        assert gz.headers["Content-Type"] == "text/javascript; charset=utf-8"
+        assert int(gz.headers["Content-Length"]) == len(gz.body) < len(BIG_JS) // 5
+        assert gzip.decompress(gz.body) == BIG_JS.encode()
+    # each form its own tag: a cache never answers one for the other
+    tag, gz_tag = plain.headers["ETag"], gz.headers["ETag"]
+    assert gz_tag == tag[:-1] + '-gz"'
+    again = site.get("/lib/big.js", headers={"Accept-Encoding": "gzip", "If-None-Match": gz_tag})
+    assert again.status == 304 and again.headers["ETag"] == gz_tag
+    assert again.headers["Vary"] == "Accept-Encoding"
+    stale = site.get("/lib/big.js", headers={"Accept-Encoding": "gzip", "If-None-Match": tag})
+    assert stale.status == 200 and stale.headers["Content-Encoding"] == "gzip"
+    assert site.get("/lib/big.js", headers={"If-None-Match": tag}).status == 304
+    head = site.request("HEAD", "/lib/big.js", headers={"Accept-Encoding": "gzip"})
+    assert head.status == 200 and head.body == b""
+    assert head.headers["Content-Encoding"] == "gzip" and head.headers["ETag"] == gz_tag
+
+
+@pytest.mark.parametrize("accept", ["identity", "gzip;q=0", "*;q=0", "deflate, br",
+                                    "*, gzip;q=0", "gzip;q=2", ""])
+def test_no_gzip_where_it_is_refused(site, accept):
+    r = site.get("/lib/big.js", headers={"Accept-Encoding": accept})
+    assert r.status == 200 and r.body == BIG_JS.encode()
+    assert "Content-Encoding" not in r.headers
+    assert r.headers["Vary"] == "Accept-Encoding"
+
+
+def test_small_and_binary_files_go_as_they_are(site):
+    # a file gzip would not shrink by a tenth, and a PNG
+    small = site.get("/shop/app.js", headers={"Accept-Encoding": "gzip"})
+    assert small.body == b"export const shop = 1;\n"
+    assert "Content-Encoding" not in small.headers and small.headers["Vary"] == "Accept-Encoding"
+    png = site.get("/lib/logo.png", headers={"Accept-Encoding": "gzip"})
+    assert png.status == 200 and png.headers["Content-Type"] == "image/png"
+    assert "Content-Encoding" not in png.headers and "Vary" not in png.headers
+
+
 @pytest.mark.parametrize("path", [
     "/../secret.txt", "/shop/../../secret.txt", "/lib/../../secret.txt",
     "/%2e%2e/secret.txt", "/shop/%2e%2e/%2e%2e/secret.txt", "/%2E%2E/secret.txt",
@@ -157,13 +211,17 @@ def test_the_project_web_app_is_served(make_server, dbname):
     admin = srv.get("/admin/")
     assert admin.status == 200 and b'<html lang="zh-CN"' in admin.body
     total = len(shop.body)
-    # the first load stays small: every file the shop page names
+    # the first load stays small: every file the shop page names, as it
+    # is and as a browser gets it (gzip)
     import re
+    sent = len(srv.get("/", headers={"Accept-Encoding": "gzip"}).body)
     for ref in re.findall(rb'(?:src|href)="(/[^"]+)"', shop.body):
         f = srv.get(ref.decode())
         assert f.status == 200, ref
         total += len(f.body)
+        sent += len(srv.get(ref.decode(), headers={"Accept-Encoding": "gzip"}).body)
     assert total <= 150 * 1024
+    assert sent < total // 2
 
 
 def test_missing_web_root_serves_the_api_only(tmp_path, make_server, dbname):
