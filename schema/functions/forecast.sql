@@ -305,31 +305,32 @@ $$;
 -- The planner's audience (DESIGN.md "Ladder planning"): the distributor's
 -- customers (any participation in its campaigns). With p_min_score 0
 -- every one of them is in, and only their number is read; otherwise each
--- one's VIP level and history (gb_customer_history at the distributor's
--- half-life) come as text, one customer a line of ten numbers (VIP, then
--- count and weight of completed, withdrawn, defaulted, deposit_expired),
--- for the reliability module to score (server/engine/campaign_forecast.c).
+-- one's VIP level and history (gb_distributor_histories, all in one pass,
+-- at the distributor's half-life) come as text, one customer a line of ten
+-- numbers (VIP, then count and weight of completed, withdrawn, defaulted,
+-- deposit_expired), for the reliability module to score
+-- (server/engine/campaign_forecast.c).
 CREATE OR REPLACE FUNCTION gb_forecast_audience(p_distributor_id bigint,
                                                 p_half_life_days double precision,
                                                 p_min_score integer,
                                                 OUT customers bigint, OUT histories text)
     LANGUAGE sql STABLE AS $$
-    WITH cu AS (
-        SELECT DISTINCT p.customer_id
-          FROM campaigns c JOIN participations p ON p.campaign_id = c.id
-         WHERE c.distributor_id = p_distributor_id
+    -- the half-life as a value (MATERIALIZED): passed as an expression it
+    -- would be evaluated, with the decay, once per event
+    WITH hl AS MATERIALIZED (
+        SELECT gb_reliability_half_life(p_distributor_id, p_half_life_days) AS days
     )
-    SELECT (SELECT count(*) FROM cu),
-           CASE WHEN p_min_score > 0 THEN (
-               SELECT string_agg(concat_ws(' ', coalesce(v.vip_level, 0), h.completed,
-                                           h.completed_w, h.withdrawn, h.withdrawn_w,
-                                           h.defaulted, h.defaulted_w, h.deposit_expired,
-                                           h.deposit_expired_w), E'\n')
-                 FROM cu
-                 LEFT JOIN customer_vip v ON v.distributor_id = p_distributor_id
-                       AND v.customer_id = cu.customer_id
-                CROSS JOIN gb_customer_history(cu.customer_id,
-                                               gb_reliability_half_life(p_distributor_id,
-                                                                        p_half_life_days)) h)
-           END
+    SELECT count(*),
+           string_agg(concat_ws(' ', coalesce(v.vip_level, 0), h.completed, h.completed_w,
+                                h.withdrawn, h.withdrawn_w, h.defaulted, h.defaulted_w,
+                                h.deposit_expired, h.deposit_expired_w), E'\n')
+      FROM hl CROSS JOIN LATERAL gb_distributor_histories(p_distributor_id, hl.days) h
+      LEFT JOIN customer_vip v ON v.distributor_id = p_distributor_id
+            AND v.customer_id = h.customer_id
+     WHERE p_min_score > 0
+    HAVING p_min_score > 0 -- (an aggregate has its row even over no rows)
+    UNION ALL
+    SELECT count(DISTINCT p.customer_id), NULL
+      FROM campaigns c JOIN participations p ON p.campaign_id = c.id
+     WHERE c.distributor_id = p_distributor_id AND p_min_score <= 0
 $$;

@@ -1,8 +1,11 @@
 """A rule that runs only in SQL, tested through SQL: the decay weight of the
-reliability score (gb_customer_history, on the database clock). Its per-kind
-counts and weight sums are checked against 0.5 ^ (max(age_days, 0) /
-half_life_days) computed here for random histories and half-lives, ancient
-events and short half-lives included (weights below 0.5 ^ 1000 count as 0).
+reliability score (gb_history_weight, on the database clock, summed per kind
+by gb_customer_history). Its per-kind counts and weight sums are checked
+against 0.5 ^ (max(age_days, 0) / half_life_days) computed here for random
+histories and half-lives, ancient events and short half-lives included
+(weights below 0.5 ^ 1000 count as 0); the histories of a distributor's
+whole customer base at once (gb_distributor_histories, the ladder planner's)
+are held equal to them, a customer without events included.
 (The tier price, SQL's alone too, is tests/api/schema/test_pricing.py.)
 """
 import random
@@ -54,11 +57,32 @@ def test_history_weights_decay_by_half_life(db):
                     " FROM p", (did, cid, cust, cust, did, kind, age_us))
                 events.append((kind, age_us))
             histories[cust] = events
+        # a customer of the distributor with no history at all
+        cur.execute("INSERT INTO customers (login, password_hash, display_name)"
+                    " VALUES ('hist-none@example.com', 'x', 'H') RETURNING id")
+        none = cur.fetchone()[0]
+        cur.execute("INSERT INTO participations (distributor_id, campaign_id, customer_id,"
+                    " quantity, status, score_at_join, p_complete_at_join, deposit_percent,"
+                    " deposit_cents) VALUES (%s, %s, %s, 1, 'void', 75, 0.75, 0, 0)",
+                    (did, cid, none))
+        histories[none] = []
         bad = []
         for hl in (180.0, 30.0, 1.5, 1000.0, 0.001):
+            cur.execute("SELECT * FROM gb_distributor_histories(%s, %s)", (did, hl))
+            whole = {r[0]: r[1:] for r in cur.fetchall()}
+            # every customer with a participation here, once
+            want = {c for c, events in histories.items() if events or c == none}
+            if set(whole) != want:
+                bad.append((hl, "customers", sorted(whole), sorted(want)))
             for cust, events in histories.items():
                 cur.execute("SELECT * FROM gb_customer_history(%s, %s)", (cust, hl))
                 row = cur.fetchone()
+                if cust in whole:
+                    other = whole[cust]
+                    for i in range(8):
+                        if abs(other[i] - row[i]) > 1e-12 * max(1.0, abs(row[i])):
+                            bad.append((hl, "whole", cust, other, row))
+                            break
                 for i, kind in enumerate(KINDS):
                     ages = [a for k, a in events if k == kind]
                     want_w = sum(0.5 ** (max(a, 0) / 1e6 / 86400 / hl) for a in ages)
