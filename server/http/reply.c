@@ -10,12 +10,31 @@
 #include "lib/json.h"
 #include "lib/log.h"
 
+/* The database gave up on a statement that was fine: it ran past the
+ * statement timeout (57014, query_canceled) or waited past a lock timeout
+ * (55P03). The database is busy, not the request wrong nor the server
+ * broken. */
+static bool reply_db_busy(const struct db_result *res)
+{
+    return res->status == DB_SQL_ERROR &&
+           (strcmp(res->sqlstate, "57014") == 0 ||
+            strcmp(res->sqlstate, "55P03") == 0);
+}
+
 void req_reply_db_error(struct req *r, const struct db_result *res)
 {
     if (res->status == DB_UNAVAILABLE) {
         req_add_header(r, "Retry-After", "1");
         req_reply_error(r, 503, "unavailable", NULL,
                         "The database is unavailable; retry later.");
+        return;
+    }
+    if (reply_db_busy(res)) {
+        log_warn("request %s: database busy %s: %s", r->id, res->sqlstate,
+                 res->message);
+        req_add_header(r, "Retry-After", "1");
+        req_reply_error(r, 503, "unavailable", NULL,
+                        "The database is busy; retry later.");
         return;
     }
     log_error("request %s: database error %s: %s", r->id, res->sqlstate,

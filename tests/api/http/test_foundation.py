@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import BIN, ROOT, make_cluster
-from helpers import wait_metrics
+from helpers import APP_ENV, new_tenant, wait_metrics
 
 
 def raw_exchange(port, data, timeout=5, read_all=True):
@@ -396,6 +396,29 @@ def test_queue_wait_times_out(make_server, cluster, dbname, db):
     db.rollback()
     db.autocommit = True
     blocked.join(10)
+
+
+@pytest.mark.expect_5xx(503)
+def test_statement_timeout_answers_503(make_server, cluster, dbname, db):
+    """A statement the database gives up on (statement timeout) is the
+    database busy: 503 unavailable with Retry-After, logged as a warning,
+    not 500; the same request goes through once the database is free."""
+    srv = make_server(dbname, env=APP_ENV, config="db_statement_timeout_ms = 300\n")
+    t = new_tenant(srv)
+    db.autocommit = False
+    db.cursor().execute("LOCK TABLE products IN ACCESS EXCLUSIVE MODE")
+    try:
+        t0 = time.time()
+        r = srv.get("/v1/admin/products", token=t.token)
+        assert r.status == 503 and r.json["error"]["code"] == "unavailable", r
+        assert r.headers["Retry-After"] == "1"
+        assert time.time() - t0 < 5
+    finally:
+        db.rollback()
+        db.autocommit = True
+    assert srv.get("/v1/admin/products", token=t.token).status == 200
+    log = srv.log_text()
+    assert "database busy 57014" in log and "database error" not in log
 
 
 def run_migrate(url, schema_dir=None, tmp_path=None):
