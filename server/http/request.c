@@ -324,6 +324,22 @@ bool req_json_none(struct req *r)
     return req_fields_ok(r, &jf);
 }
 
+char *req_json_text(struct req *r, int max_chars)
+{
+    cJSON *json = req_json_object(r);
+    if (json == NULL)
+        return NULL;
+    static const char *const fields[] = {"body", NULL};
+    const char *body = NULL;
+    struct jfields jf;
+    jfields_init(&jf, json);
+    jfields_only(&jf, fields);
+    jfields_str(&jf, "body", true, 1, max_chars, &body, NULL);
+    if (!req_fields_ok(r, &jf))
+        return NULL;
+    return req_strdup(r, body);
+}
+
 bool req_fields_ok(struct req *r, const struct jfields *jf)
 {
     if (jfields_ok(jf))

@@ -106,6 +106,13 @@ bool req_client_addr(struct req *r, unsigned char out[16])
  * has already replied 400 invalid_json and returns NULL: just return. */
 cJSON *req_json_object(struct req *r) __attribute__((warn_unused_result));
 
+/* For routes whose body is a text and nothing else ({"body": "..."}: a
+ * question, an answer, a reply): the text, 1 to max_chars characters,
+ * copied into the request's arena. NULL when it has already replied 400
+ * (invalid_json, or invalid_field "body" or naming another member). */
+char *req_json_text(struct req *r, int max_chars)
+    __attribute__((warn_unused_result));
+
 /* For routes that take no body (publish, cancel, withdraw, logout...): no
  * body or an empty JSON object passes; anything else has been answered
  * (400 invalid_json, or invalid_field naming an unknown member) and false

@@ -100,18 +100,10 @@ static void complaint_queue_reply_run(struct req *r)
  * reply | 400 | 404 | 409 invalid_state (resolved) */
 void complaint_queue_reply(struct req *r)
 {
-    cJSON *json = req_json_object(r);
-    if (json == NULL)
-        return;
-    static const char *const fields[] = {"body", NULL};
-    const char *body = NULL;
-    struct jfields jf;
-    jfields_init(&jf, json);
-    jfields_only(&jf, fields);
-    jfields_str(&jf, "body", true, 1, REPLY_MAX_CHARS, &body, NULL);
-    if (!req_fields_ok(r, &jf))
-        return;
-    r->state = req_strdup(r, body);
+    char *body = req_json_text(r, REPLY_MAX_CHARS);
+    if (body == NULL)
+        return; /* answered, and r is gone */
+    r->state = body;
     idem_begin(r, complaint_queue_reply_run);
 }
 

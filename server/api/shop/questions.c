@@ -45,18 +45,10 @@ static void questions_create_run(struct req *r)
  * (open) | 400 | 404 (no such campaign, or a draft) | 429 rate_limited */
 void questions_create(struct req *r)
 {
-    cJSON *json = req_json_object(r);
-    if (json == NULL)
-        return;
-    static const char *const fields[] = {"body", NULL};
-    const char *body = NULL;
-    struct jfields jf;
-    jfields_init(&jf, json);
-    jfields_only(&jf, fields);
-    jfields_str(&jf, "body", true, 1, QUESTION_MAX_CHARS, &body, NULL);
-    if (!req_fields_ok(r, &jf))
-        return;
-    r->state = req_strdup(r, body);
+    char *body = req_json_text(r, QUESTION_MAX_CHARS);
+    if (body == NULL)
+        return; /* answered, and r is gone */
+    r->state = body;
     idem_begin(r, questions_create_run);
 }
 
