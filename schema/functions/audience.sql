@@ -10,7 +10,8 @@
 -- What staff see of them is the distributor's own (functions/customers.sql):
 -- the customer with its login masked, whether it bought the product here,
 -- its own completed participations (own_completed, the count the reason
--- gives); the whole history (h_*) only feeds the score.
+-- gives); the whole history (h_*) only feeds the score. Both come from
+-- gb_distributor_histories, in one pass over the candidates' events.
 -- One row with NULL customer_id when the campaign exists but nobody is a
 -- candidate; no row when the campaign is not the distributor's.
 DROP FUNCTION IF EXISTS gb_audience_candidates(bigint, bigint, double precision, bigint[]);
@@ -42,12 +43,14 @@ CREATE OR REPLACE FUNCTION gb_audience_candidates(p_distributor_id bigint,
       FROM c LEFT JOIN LATERAL (
            SELECT cand.customer_id, gb_customer_staff_json(cu)::text, cand.bought,
                   extract(epoch FROM cand.last_at)::double precision,
-                  coalesce(v.vip_level, 0), e.completed, h.*
+                  coalesce(v.vip_level, 0), h.own_completed,
+                  h.completed, h.completed_w, h.withdrawn, h.withdrawn_w,
+                  h.defaulted, h.defaulted_w, h.deposit_expired, h.deposit_expired_w
              FROM cand JOIN customers cu ON cu.id = cand.customer_id
              LEFT JOIN customer_vip v ON v.distributor_id = p_distributor_id
                    AND v.customer_id = cu.id
-            CROSS JOIN gb_customer_own_events(p_distributor_id, cu.id) e
-            CROSS JOIN gb_customer_history(cu.id, p_half_life_days) h) x ON true
+             JOIN gb_distributor_histories(p_distributor_id, p_half_life_days, p_ids) h
+               ON h.customer_id = cand.customer_id) x ON true
 $$;
 
 -- Invites p_ids (checked members of the audience) to the campaign: one

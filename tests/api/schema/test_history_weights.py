@@ -4,8 +4,9 @@ by gb_customer_history). Its per-kind counts and weight sums are checked
 against 0.5 ^ (max(age_days, 0) / half_life_days) computed here for random
 histories and half-lives, ancient events and short half-lives included
 (weights below 0.5 ^ 1000 count as 0); the histories of a distributor's
-whole customer base at once (gb_distributor_histories, the ladder planner's)
-are held equal to them, a customer without events included.
+whole customer base at once (gb_distributor_histories, the ladder planner's
+and a campaign audience's) are held equal to them, a customer without
+events included, with each one's own completed events.
 (The tier price, SQL's alone too, is tests/api/schema/test_pricing.py.)
 """
 import random
@@ -69,11 +70,23 @@ def test_history_weights_decay_by_half_life(db):
         bad = []
         for hl in (180.0, 30.0, 1.5, 1000.0, 0.001):
             cur.execute("SELECT * FROM gb_distributor_histories(%s, %s)", (did, hl))
-            whole = {r[0]: r[1:] for r in cur.fetchall()}
-            # every customer with a participation here, once
+            rows = cur.fetchall()
+            whole = {r[0]: r[2:] for r in rows}
+            # every customer with a participation here, once, with its own
+            # completed events as staff see them
             want = {c for c, events in histories.items() if events or c == none}
-            if set(whole) != want:
+            if len(rows) != len(whole) or set(whole) != want:
                 bad.append((hl, "customers", sorted(whole), sorted(want)))
+            for r in rows:
+                cur.execute("SELECT completed FROM gb_customer_own_events(%s, %s)", (did, r[0]))
+                if cur.fetchone()[0] != r[1]:
+                    bad.append((hl, "own", r))
+            # only those asked for, when asked
+            some = sorted(want)[::3] + [none, 10 ** 12]
+            cur.execute("SELECT customer_id FROM gb_distributor_histories(%s, %s, %s)",
+                        (did, hl, some))
+            if sorted(r[0] for r in cur.fetchall()) != sorted(set(some) & want):
+                bad.append((hl, "p_ids", some))
             for cust, events in histories.items():
                 cur.execute("SELECT * FROM gb_customer_history(%s, %s)", (cust, hl))
                 row = cur.fetchone()
