@@ -6,6 +6,7 @@
 #include "http/encoding.h"
 
 #include <stddef.h>
+#include <string.h>
 #include <strings.h>
 
 #define Q_REFUSED (-1)
@@ -63,10 +64,7 @@ static int encoding_weight(const char *p, size_t n)
 
 static bool encoding_is(const char *s, size_t n, const char *name)
 {
-    size_t len = 0;
-    while (name[len])
-        len++;
-    return n == len && strncasecmp(s, name, n) == 0;
+    return n == strlen(name) && strncasecmp(s, name, n) == 0;
 }
 
 bool encoding_accepts_gzip(const char *h)
