@@ -11,7 +11,8 @@
 # rows cost whatever decides them; "db_floor_rows"); =events: the same with
 # each row's two outbox events as the join writes them ("db_floor_events").
 # Against these, db_only's figure splits into the rows, their events and
-# the decision.
+# the decision. BENCH_DB_NAME names the line otherwise (make bench runs
+# db_only again in batches of 10 as db_only_b10).
 # Needs customers 1..N in the database (make bench seeds them) and a
 # distributor 1 with product 1; makes its own campaign and sequence. Past
 # the last customer it starts again (those joins are refused already_joined
@@ -21,9 +22,9 @@ URL=$1 SECS=$2 BATCH=${3:-100}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 sql() { psql "$URL" -X -qAt -v ON_ERROR_STOP=1 "$@"; }
 ncust=$(sql -c "SELECT count(*) FROM customers")
-NAME=db_only POINT=NULL
+NAME=${BENCH_DB_NAME:-db_only} POINT=NULL
 if [ "${BENCH_DB_PICKUP:-0}" = 1 ]; then
-  NAME=db_only_pickup
+  NAME=${BENCH_DB_NAME:-db_only_pickup}
   POINT=$(sql -c "INSERT INTO pickup_points (distributor_id, name, address, leader_name, leader_phone, commission_bp)
                   VALUES (1, 'bench point', 'bench address', 'bench leader', '1', 100) RETURNING id")
 fi
@@ -59,7 +60,7 @@ SQL
 case "${BENCH_DB_FLOOR:-}" in
 '') ;;
 rows | events)
-  NAME=db_floor_${BENCH_DB_FLOOR}
+  NAME=${BENCH_DB_NAME:-db_floor_${BENCH_DB_FLOOR}}
   # no decision refuses a customer twice here: customer ids that never
   # repeat (a participation names its customer without a foreign key)
   sql -c "DROP SEQUENCE bench_db_batch" -c "CREATE SEQUENCE bench_db_batch INCREMENT BY $BATCH"
@@ -84,8 +85,9 @@ esac
 sql -c CHECKPOINT
 host=$(sed -nE 's/.*host=([^ ]+).*/\1/p' <<<"$URL")
 db=$(sed -nE 's/.*dbname=([^ ]+).*/\1/p' <<<"$URL")
-# What is counted: the CPU seconds (user + system, /proc/PID/stat) of
-# exactly the backend that ran the batches, between two readings taken
+# What is counted: the CPU seconds (user + system, /proc/PID/stat) and
+# the minor page faults of exactly the backend that ran the batches,
+# between two readings taken
 # while it runs (one second after the start, and SECS seconds later), and
 # the joins committed between the same two readings (the campaign's
 # live_quantity: quantity 1 a join). Reading a backend's times after it
@@ -95,10 +97,10 @@ db=$(sed -nE 's/.*dbname=([^ ]+).*/\1/p' <<<"$URL")
 # printed apart. A figure that could not be read is printed "unmeasured"
 # with the reason, never as a number.
 pm=$(head -n 1 "$(sql -c "SELECT current_setting('data_directory')")/postmaster.pid" 2>/dev/null || true)
-proc_cpu() { # PID -> clock ticks (utime + stime), empty when unreadable
-  local st
+proc_cpu() { # PID -> "TICKS MINFLT": clock ticks (utime + stime) and
+  local st  #       minor page faults, empty when unreadable
   { read -r -a st <"/proc/$1/stat"; } 2>/dev/null || return 0
-  echo $((st[13] + st[14]))
+  echo "$((st[13] + st[14])) ${st[9]}"
 }
 others_cpu() { # the postmaster and its children but BACKEND -> ticks
   local t=0 f st
@@ -136,7 +138,8 @@ lat=$(sed -nE 's/^latency average = ([0-9.]+) ms/\1/p' "$WORK/out")
 awk -v j=$((j1 - j0)) -v t0="$t0" -v t1="$t1" -v b="$BATCH" -v l="$lat" -v c="$cid" \
     -v b0="$b0" -v b1="$b1" -v o=$((o1 - o0)) -v why="$why" -v name="$NAME" -v hz="$(getconf CLK_TCK)" 'BEGIN {
   s = t1 - t0
+  split(b0, x, " "); split(b1, y, " ")
   printf "%s joins_per_s=%.1f joins=%d duration_s=%.2f batch=%d batch_ms=%s us_per_join=%.1f", name, j / s, j, s, b, l, l * 1000 / b
   if (why != "" || j <= 0) printf " cpu_us_per_join=unmeasured cpu_unmeasured_why=%s", (why != "" ? why : "no_join_in_the_window")
-  else printf " cpu_us_per_join=%.1f backend_cpu_s=%.2f others_cpu_us_per_join=%.1f", (b1 - b0) / hz * 1e6 / j, (b1 - b0) / hz, o / hz * 1e6 / j
+  else printf " cpu_us_per_join=%.1f backend_cpu_s=%.2f others_cpu_us_per_join=%.1f minflt_per_join=%.2f", (y[1] - x[1]) / hz * 1e6 / j, (y[1] - x[1]) / hz, o / hz * 1e6 / j, (y[2] - x[2]) / j
   printf " cpu_hz=%d campaign=%d\n", hz, c }'

@@ -27,14 +27,19 @@
 #             printed with its denominator;
 #   inside    for hot and spread: the p99 of the join rounds and of each
 #             part of a join in the server (/metrics histograms read before
-#             and after), and the wait events of the server's backends
-#             (pg_stat_activity sampled every 10 ms);
+#             and after), joins per read and per write statement and
+#             session look-up statements per join (/metrics counters), the
+#             wait events of the server's backends (pg_stat_activity
+#             sampled every 10 ms), and PostgreSQL's CPU seconds and minor
+#             page faults over the load;
 #   db_only   gb_join_batches alone through pgbench (scripts/bench-db.sh):
 #             one client, durable, batches of 100 new joins on one campaign;
 #             joins/s and PostgreSQL's CPU per join; then the same with
 #             every join naming a pickup point (db_only_pickup), and the
 #             floors: the same rows inserted plainly, without and with
-#             their events (db_floor_rows, db_floor_events);
+#             their events (db_floor_rows, db_floor_events); and db_only
+#             again in batches of 10 (db_only_b10): with those of 100, a
+#             statement's fixed CPU and each join's own;
 #   ladder    the ladder planner with an audience of 100,000
 #             (scripts/bench-ladder.sh): 20 sequential requests with
 #             audience_size given, 4 with the audience scored by the server;
@@ -197,8 +202,11 @@ mib() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$PID/status
 peak_reset() { echo 5 >"/proc/$PID/clear_refs" 2>/dev/null || true; }
 # the server's CPU seconds so far (utime + stime)
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$PID/stat"; }
-# "MACHINE PG": CPU seconds so far of the whole machine (busy, all cores)
-# and of this cluster's PostgreSQL processes (the postmaster's children)
+# "MACHINE PG PGFAULTS": CPU seconds so far of the whole machine (busy,
+# all cores) and of this cluster's PostgreSQL processes (the postmaster's
+# children), and those processes' minor page faults (a backend faults
+# each page of shared memory it touches for the first time: on a virtual
+# machine that can cost several microseconds each, docs/operations.md)
 cpu_more() {
   local pm m hz
   pm=$(head -1 "$PG/data/postmaster.pid" 2>/dev/null || echo 0)
@@ -206,12 +214,12 @@ cpu_more() {
   m=$(awk -v hz="$hz" '$1 == "cpu" { printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz; exit }' /proc/stat)
   # processes come and go while they are read: cat skips the gone
   { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
-    awk -v hz="$hz" -v pm="$pm" -v m="$m" '{ sub(/^.*\) /, ""); if ($2 == pm) p += ($12 + $13) / hz }
-      END { printf "%s %.2f", m, p }'
+    awk -v hz="$hz" -v pm="$pm" -v m="$m" '{ sub(/^.*\) /, ""); if ($2 == pm) { p += ($12 + $13) / hz; f += $8 } }
+      END { printf "%s %.2f %d", m, p, f }'
 }
-cpu_delta() { # BEFORE AFTER ("MACHINE PG") -> "machine_cpu_s=.. pg_cpu_s=.."
+cpu_delta() { # BEFORE AFTER -> "machine_cpu_s=.. pg_cpu_s=.. pg_minflt=.."
   awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
-    printf "machine_cpu_s=%.2f pg_cpu_s=%.2f", y[1] - x[1], y[2] - x[2] }'
+    printf "machine_cpu_s=%.2f pg_cpu_s=%.2f pg_minflt=%d", y[1] - x[1], y[2] - x[2], y[3] - x[3] }'
 }
 alive() { kill -0 "$PID" 2>/dev/null || { log "the server died"; tail "$OUT/server.log" >&2; exit 1; }; }
 
@@ -238,8 +246,10 @@ waits_stop() {
 metrics_snap() { curl -sf "127.0.0.1:$PORT/metrics" >"$1" || : >"$1"; }
 # join_tails NAME BEFORE AFTER: the p99 of a round and of each part of a
 # join over the load (tests/bench/figures.py, join_tails).
+# With them, how the joins went to PostgreSQL: joins per read and per write
+# statement, session look-ups per join (figures.py, join_rounds).
 join_tails() {
-  python3 -c 'import sys; sys.path.insert(0, "tests/bench"); from figures import join_tails; print(join_tails(*sys.argv[1:]))' "$@"
+  python3 -c 'import sys; sys.path.insert(0, "tests/bench"); from figures import join_rounds, join_tails; print(join_tails(*sys.argv[1:]), join_rounds(*sys.argv[1:]))' "$@"
 }
 # hello_ref NAME: the hello-world under the same wrk for SECS, run next to
 # the workload whose ratio it divides (the machine is shared: a hello-world
@@ -459,10 +469,12 @@ fi
 log "spread: ${SECS}s on 100 campaigns"
 checkpoint; peak_reset
 metrics_snap "$WORK/m0"; waits_start
+m0=$(cpu_more)
 r=$(wrk_join "$SPREAD" "$SECS")
 wt=$(waits_stop); metrics_snap "$WORK/m1"
+m1=$(cpu_more)
 alive
-fig "spread $r joins=$(joins_of "$SPREAD") peak_rss_mib=$(mib VmHWM) campaigns=100 $wt $(join_tails "$WORK/m0" "$WORK/m1")"
+fig "spread $r joins=$(joins_of "$SPREAD") peak_rss_mib=$(mib VmHWM) campaigns=100 $(cpu_delta "$m0" "$m1") $wt $(join_tails "$WORK/m0" "$WORK/m1")"
 log "hello-world next to spread: ${SECS}s"
 hello_ref hello_spread
 
@@ -542,6 +554,11 @@ fig "baseline requests=$n duration_s=$SECS p50_ms=$(pct 50) p99_ms=$(pct 99) tps
 log "db only: gb_join_batches, batches of 100, one client, ${SECS}s"
 checkpoint
 fig "$(scripts/bench-db.sh "$URL" "$SECS" 100)"
+# the same in batches of 10: with the batches of 100, a statement's fixed
+# cost and each join's own (the report's "db only, per statement" line)
+log "db only: batches of 10"
+checkpoint
+fig "$(BENCH_DB_NAME=db_only_b10 scripts/bench-db.sh "$URL" "$SECS" 10)"
 log "db only, pickup: the same with every join naming a pickup point"
 checkpoint
 fig "$(BENCH_DB_PICKUP=1 scripts/bench-db.sh "$URL" "$SECS" 100)"
@@ -630,6 +647,7 @@ res = {
     "view_under_hot": vuh, "hot_under_view": w["hot_under_view"],
     "baseline_pgbench": base, "hello": hello, "hello_hot": w["hello_hot"],
     "hello_spread": w["hello_spread"], "db_only": dbo, "db_only_pickup": w.get("db_only_pickup"),
+    "db_only_b10": w.get("db_only_b10"),
     "db_floor_rows": w.get("db_floor_rows"), "db_floor_events": w.get("db_floor_events"),
     "ladder": lad,
     "idle_rss_mib": w["idle_after_load"]["rss_mib"],
@@ -650,6 +668,14 @@ res = {
         if sse_ref_rate else None,
     },
 }
+# a statement's fixed cost and each join's own, from the batches of 10
+# and of 100: CPU a batch = fixed + joins x own
+d10, fit = w.get("db_only_b10", {}), None
+if all(isinstance(d.get("cpu_us_per_join"), float) for d in (dbo, d10)) and dbo["batch"] > d10["batch"]:
+    b1, b2 = d10["batch"], dbo["batch"]
+    own = (dbo["cpu_us_per_join"] * b2 - d10["cpu_us_per_join"] * b1) / (b2 - b1)
+    fit = (b1, b2, d10["cpu_us_per_join"] * b1 - own * b1, own)
+    res["db_only_per_statement"] = {"fixed_us": round(fit[2], 1), "own_us_per_join": round(own, 1)}
 with open(out_path, "w") as f:
     json.dump(res, f, indent=2, sort_keys=True)
     f.write("\n")
@@ -706,6 +732,21 @@ for label, d in (("db only", dbo), ("db only, pickup", w.get("db_only_pickup")))
            f"PostgreSQL CPU unmeasured: {d.get('cpu_unmeasured_why')}")
     print(f"{label}: {d['joins_per_s']:.0f} joins/s (gb_join_batches, batches of {d['batch']}, one client,"
           f" {d['batch_ms']} ms a batch, {d['us_per_join']} us a join; {cpu})")
+if fit:
+    b1, b2, fixed, own = fit
+    per = hot.get("joins_per_write_round")
+    at_hot = (f"; at hot's {per} joins a write statement, {fixed / per + own:.0f} us a join"
+              if isinstance(per, float) else "")
+    print(f"db only, per statement: {fixed / 1000:.2f} ms fixed and {own:.1f} us a join"
+          f" (PostgreSQL CPU, batches of {b1} and {b2}){at_hot}")
+else:
+    print("db only, per statement: unmeasured (a batch's CPU could not be read)")
+if isinstance(hot.get("pg_cpu_s"), float) and hot["joins"]:
+    print(f"hot in PostgreSQL: {1e6 * hot['pg_cpu_s'] / hot['joins']:.0f} us of CPU a join (all its processes),"
+          f" {hot.get('pg_minflt', 0) / hot['joins']:.1f} minor page faults a join;"
+          f" {hot.get('joins_per_read_round', 'unmeasured')} joins a read statement,"
+          f" {hot.get('joins_per_write_round', 'unmeasured')} a write statement,"
+          f" {hot.get('session_lookups_per_join', 'unmeasured')} session look-up statements a join")
 fr, fe = w.get("db_floor_rows", {}), w.get("db_floor_events", {})
 if all(isinstance(d.get("cpu_us_per_join"), float) for d in (dbo, fr, fe)):
     print(f"db only, split: of {dbo['cpu_us_per_join']} us a join, the rows cost {fr['cpu_us_per_join']} us"

@@ -87,3 +87,45 @@ def join_tails(before, after):
         if v is not None:
             out.append("p99_%s_ms=%g" % (key, v))
     return " ".join(out) if out else "tails=unmeasured"
+
+
+def counter_delta(before, after, series):
+    """How much the counter SERIES (its whole name as /metrics prints it,
+    labels included, e.g. 'groupbuyd_join_rounds_total{kind="write"}')
+    grew between two /metrics readings; a series missing from the first
+    reading counts from 0, one missing from the second gives None."""
+    def value(path):
+        try:
+            lines = open(path).read().splitlines()
+        except OSError:
+            return None
+        for line in lines:
+            name, _, v = line.rpartition(" ")
+            if name == series:
+                return float(v)
+        return None
+    a = value(after)
+    if a is None:
+        return None
+    return a - (value(before) or 0.0)
+
+
+def join_rounds(before, after):
+    """'key=value ...' of how the joins between two /metrics readings went
+    to PostgreSQL: joins per read and per write statement (a round's fixed
+    cost is shared by this many) and session look-up statements per join
+    (engine/auth.c); 'rounds=unmeasured' when no join was submitted or the
+    server does not expose the counters."""
+    joins = counter_delta(before, after, "groupbuyd_join_submitted_total")
+    if not joins:
+        return "rounds=unmeasured"
+    out = []
+    for key, series in (("read", 'groupbuyd_join_rounds_total{kind="read"}'),
+                        ("write", 'groupbuyd_join_rounds_total{kind="write"}')):
+        n = counter_delta(before, after, series)
+        if n:
+            out.append("joins_per_%s_round=%.1f" % (key, joins / n))
+    n = counter_delta(before, after, 'groupbuyd_db_statements_total{statement="auth_sessions"}')
+    if n is not None:
+        out.append("session_lookups_per_join=%.3f" % (n / joins))
+    return " ".join(out) if out else "rounds=unmeasured"

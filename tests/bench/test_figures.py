@@ -8,7 +8,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from figures import join_tails, quantile_upper_ms, read_figures  # noqa: E402
+from figures import join_rounds, join_tails, quantile_upper_ms, read_figures  # noqa: E402
 
 
 def test_read_figures_types_and_statuses(tmp_path):
@@ -68,3 +68,27 @@ def test_join_tails_names_each_part_and_says_when_unmeasured(tmp_path):
     assert join_tails(b, a) == "p99_http_ms=25"
     a.write_text("groupbuyd_joins_total 5\n")
     assert join_tails(b, a) == "tails=unmeasured"
+
+
+def test_join_rounds_divides_the_joins_by_the_statements(tmp_path):
+    b, a = tmp_path / "b", tmp_path / "a"
+    b.write_text('groupbuyd_join_submitted_total 100\n'
+                 'groupbuyd_join_rounds_total{kind="read"} 10\n'
+                 'groupbuyd_join_rounds_total{kind="write"} 10\n')
+    a.write_text('groupbuyd_join_submitted_total 370\n'
+                 'groupbuyd_join_rounds_total{kind="read"} 20\n'
+                 'groupbuyd_join_rounds_total{kind="write"} 19\n'
+                 'groupbuyd_db_statements_total{statement="auth_sessions"} 27\n')
+    # a statement missing before counts from 0: 27 look-ups for 270 joins
+    assert join_rounds(b, a) == \
+        "joins_per_read_round=27.0 joins_per_write_round=30.0 session_lookups_per_join=0.100"
+
+
+def test_join_rounds_says_when_unmeasured(tmp_path):
+    b, a = tmp_path / "b", tmp_path / "a"
+    b.write_text('groupbuyd_join_submitted_total 5\n')
+    a.write_text('groupbuyd_join_submitted_total 5\n'
+                 'groupbuyd_join_rounds_total{kind="write"} 3\n')
+    assert join_rounds(b, a) == "rounds=unmeasured"  # no join meanwhile
+    a.write_text('groupbuyd_joins_total 9\n')
+    assert join_rounds(b, a) == "rounds=unmeasured"  # no such counter
