@@ -98,6 +98,7 @@ static const struct config_key config_keys[] = {
      OFF(reliability.weight_defaulted), 0, 0, false},
     {"openapi_file", NULL, CK_STR, OFF(openapi_file), 0, 0, false},
     {"join_rounds", NULL, CK_INT, OFF(join_rounds), 1, 64, false},
+    {"join_patience_ms", NULL, CK_INT, OFF(join_patience_ms), 0, 60000, false},
     {"sse_max_streams", NULL, CK_INT, OFF(sse_max_streams), 0, 1000000, false},
     {"sse_keepalive_s", NULL, CK_INT, OFF(sse_keepalive_s), 1, 15, false},
     {"sse_coalesce_ms", NULL, CK_INT, OFF(sse_coalesce_ms), 0, 1000, false},
@@ -165,6 +166,7 @@ void config_defaults(struct config *c)
     c->client_auth_per_minute = 30;
     c->reliability = reliability_default_params;
     c->join_rounds = 4;
+    c->join_patience_ms = 20;
     c->sse_max_streams = 10000;
     c->sse_keepalive_s = 15;
     c->sse_coalesce_ms = 100;

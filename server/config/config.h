@@ -74,9 +74,11 @@ struct config {
      * client is dropped, the streams one client address may hold open
      * (429 beyond), and the seconds a stream's client may take nothing
      * while its socket's queue is full before it is cut. */
-    /* Join statements in flight per process, reads and writes each
+    /* Join statements in flight per process, reads and writes each, and
+     * how long the one in flight runs before a second may start
      * (joinbatch.h). */
     int join_rounds;
+    int join_patience_ms;
     int sse_max_streams;
     int sse_keepalive_s;
     int sse_coalesce_ms;

@@ -98,16 +98,26 @@ struct joinbatch {
     struct histogram read_seconds, write_seconds;      /* rounds */
     struct histogram phase_seconds[JOINBATCH_NPHASES]; /* answered joins */
     int max_rounds;                                    /* config join_rounds */
-    struct event *patience; /* a write round waits for the one in flight */
+    uint64_t patience_ms;                              /* join_patience_ms */
+    struct event *patience;      /* a write round waits for the one in flight */
+    struct event *read_patience; /* and a read round for the read in flight */
 };
 
 static void jb_flush(struct joinbatch *jb);
+static void jb_flush_reads(struct joinbatch *jb);
 
 static void jb_patience_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     jb_flush(arg);
+}
+
+static void jb_read_patience_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    jb_flush_reads(arg);
 }
 
 struct joinbatch *joinbatch_new(struct server *srv, struct livenotify *live,
@@ -122,8 +132,14 @@ struct joinbatch *joinbatch_new(struct server *srv, struct livenotify *live,
     jb->ready_tail = &jb->ready;
     jb->rready_tail = &jb->rready;
     jb->max_rounds = srv->cfg->join_rounds > 0 ? srv->cfg->join_rounds : 1;
+    jb->patience_ms = (uint64_t)srv->cfg->join_patience_ms; /* 0-60000 */
     jb->patience = evtimer_new(srv->base, jb_patience_cb, jb);
-    if (jb->patience == NULL) {
+    jb->read_patience = evtimer_new(srv->base, jb_read_patience_cb, jb);
+    if (jb->patience == NULL || jb->read_patience == NULL) {
+        if (jb->patience)
+            event_free(jb->patience);
+        if (jb->read_patience)
+            event_free(jb->read_patience);
         free(jb);
         return NULL;
     }
@@ -155,6 +171,7 @@ void joinbatch_free(struct joinbatch *jb)
         w = next;
     }
     event_free(jb->patience);
+    event_free(jb->read_patience);
     free(jb);
 }
 
@@ -396,7 +413,6 @@ static void jb_read_done(struct jb_batch *b, PGresult *pg, const int *rows)
 }
 
 static void jb_round_unlink(struct jb_round *w);
-static void jb_flush_reads(struct joinbatch *jb);
 
 static void jb_read_round_cb(const struct db_result *res, void *arg)
 {
@@ -495,11 +511,37 @@ static void jb_round_link(struct jb_round *w)
     }
 }
 
-/* Starts read rounds while fewer than join_rounds are in flight, each
- * with the batches waiting, in order, up to JOINBATCH_ROUND_BATCHES. */
+/* Whether a new round of the kind (read or write) must wait: one of that
+ * kind is in flight and the youngest of them has waited less than
+ * join_patience_ms; timer is then set for when it will have. */
+static bool jb_must_wait(struct joinbatch *jb, bool read, struct event *timer)
+{
+    if ((read ? jb->nreads : jb->nrounds) == 0)
+        return false;
+    uint64_t now = clock_now_ms(), youngest = UINT64_MAX;
+    for (const struct jb_round *r = jb->rounds; r; r = r->next)
+        if (r->read == read && now - r->started_ns / 1000000u < youngest)
+            youngest = now - r->started_ns / 1000000u;
+    if (youngest >= jb->patience_ms)
+        return false;
+    if (!evtimer_pending(timer, NULL)) {
+        long ms = (long)(jb->patience_ms - youngest);
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+        evtimer_add(timer, &tv);
+    }
+    return true;
+}
+
+/* Starts read rounds while fewer than join_rounds are in flight, one at
+ * a time unless the one in flight has waited join_patience_ms (as
+ * write rounds, for the same reason: the batches that wait meanwhile go
+ * together), each with the batches waiting, in order, up to
+ * JOINBATCH_ROUND_BATCHES. */
 static void jb_flush_reads(struct joinbatch *jb)
 {
     while (jb->nreads < jb->max_rounds && jb->rready != NULL) {
+        if (jb_must_wait(jb, true, jb->read_patience))
+            return;
         struct jb_round *w = calloc(1, sizeof *w);
         if (w == NULL)
             abort();
@@ -720,23 +762,11 @@ static void jb_round_send(struct jb_round *w)
 static void jb_flush(struct joinbatch *jb)
 {
     while (jb->nrounds < jb->max_rounds && jb->ready != NULL) {
-        if (jb->nrounds > 0) {
-            /* The youngest write round in flight: a new round only if it
-             * has waited JOINBATCH_PATIENCE_MS (a campaign's lock held up
-             * every round in flight), else later, or with its answer. */
-            uint64_t now = clock_now_ms(), youngest = UINT64_MAX;
-            for (const struct jb_round *r = jb->rounds; r; r = r->next)
-                if (!r->read && now - r->started_ns / 1000000u < youngest)
-                    youngest = now - r->started_ns / 1000000u;
-            if (youngest < JOINBATCH_PATIENCE_MS) {
-                if (!evtimer_pending(jb->patience, NULL)) {
-                    long ms = (long)(JOINBATCH_PATIENCE_MS - youngest);
-                    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-                    evtimer_add(jb->patience, &tv);
-                }
-                return;
-            }
-        }
+        /* a new round only if the youngest in flight has waited its
+         * patience (a campaign's lock held up every round in flight),
+         * else later, or with its answer */
+        if (jb_must_wait(jb, false, jb->patience))
+            return;
         struct jb_round *w = calloc(1, sizeof *w);
         if (w == NULL)
             abort();

@@ -35,13 +35,16 @@
  * PostgreSQL (the statement's start-up, the counters' update, the commit)
  * whatever it holds, so the joins read while it is in flight are best
  * written together in the next. A second round starts only when the
- * youngest in flight has waited JOINBATCH_PATIENCE_MS (a campaign whose
+ * youngest in flight has waited join_patience_ms (config; a campaign whose
  * lock is held, by a close or a staff edit, holds up the round it is in;
  * the other campaigns' joins must not wait for it), up to join_rounds
- * (config) write rounds and as many read rounds. Measured with 64
- * connections on 100 campaigns, 5 s runs side by side: one round at a time
- * 257 us of PostgreSQL CPU per join and 3,700 joins/s, four at once
- * 459-474 us and 2,800.
+ * (config) write rounds. Measured with 64 connections on 100 campaigns,
+ * 5 s runs side by side: one round at a time 257 us of PostgreSQL CPU per
+ * join and 3,700 joins/s, four at once 459-474 us and 2,800. Read rounds
+ * go the same way, one at a time unless the one in flight has waited
+ * join_patience_ms, up to join_rounds: a read has a fixed cost too,
+ * and with several at once the joins spread over 100 campaigns were read
+ * 3.9 to a statement, with one at a time 9.3 (docs/decisions.md).
  */
 #ifndef GROUPBUYD_JOINBATCH_H
 #define GROUPBUYD_JOINBATCH_H
@@ -61,7 +64,6 @@
  * lock (docs/decisions.md). */
 #define JOINBATCH_MAX_INFLIGHT  1
 #define JOINBATCH_ROUND_BATCHES 64 /* campaigns' batches per statement */
-#define JOINBATCH_PATIENCE_MS   20 /* before a second write round */
 
 struct req;
 struct server;

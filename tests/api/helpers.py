@@ -30,7 +30,7 @@ __all__ = [
     "customer_login", "customer_token", "token_hash", "expire_session",
     "count_rows", "assert_staff_object", "assert_customer_object",
     "Tenant", "Person", "random_token", "metrics", "wait_metrics",
-    "wait_scheduler_passes",
+    "wait_scheduler_passes", "TableLock", "waiting_on_lock",
 ]
 
 PLATFORM_TOKEN = "platform-test-token-9f3c2a7e5b1d4c8f"
@@ -352,3 +352,26 @@ def statement_executions(srv, statement):
         if line.startswith(key):
             return int(line[len(key):])
     return 0
+
+
+class TableLock:
+    """A table locked ACCESS EXCLUSIVE by a transaction of the test: every
+    statement reading it waits until release()."""
+
+    def __init__(self, cluster, dbname, table):
+        self.conn = cluster.connect(dbname)
+        self.conn.autocommit = False
+        with self.conn.cursor() as cur:
+            cur.execute("LOCK TABLE %s IN ACCESS EXCLUSIVE MODE" % table)
+
+    def release(self):
+        self.conn.rollback()
+        self.conn.close()
+
+
+def waiting_on_lock(db, text):
+    """How many backends wait on a lock in a statement containing text."""
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND query LIKE %s", ("%" + text + "%",))
+        return cur.fetchone()[0]

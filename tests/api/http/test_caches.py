@@ -21,6 +21,7 @@ import pytest
 
 from helpers import *  # noqa: F401,F403
 from helpers import (token_hash, expire_session, FAST_CONFIG, APP_ENV, statement_executions,
+                     TableLock, waiting_on_lock,
                      wait_metrics)
 from join_helpers import make_campaign, db_customers, join
 
@@ -262,28 +263,6 @@ def test_session_cache_off_reads_every_time(make_server, dbname, db):
 
 
 # ------------------------------------------------------------- coalescing
-
-class TableLock:
-    """A table locked ACCESS EXCLUSIVE by a transaction of the test: every
-    statement reading it waits until release()."""
-
-    def __init__(self, cluster, dbname, table):
-        self.conn = cluster.connect(dbname)
-        self.conn.autocommit = False
-        with self.conn.cursor() as cur:
-            cur.execute("LOCK TABLE %s IN ACCESS EXCLUSIVE MODE" % table)
-
-    def release(self):
-        self.conn.rollback()
-        self.conn.close()
-
-
-def waiting_on_lock(db, text):
-    with db.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    " AND query LIKE %s", ("%" + text + "%",))
-        return cur.fetchone()[0]
-
 
 def in_parallel(fns):
     import threading

@@ -29,6 +29,8 @@ from helpers import APP_ENV, FAST_CONFIG, statement_executions, metrics, wait_me
 SUBMITTED = "groupbuyd_join_submitted_total"
 QUEUED = "groupbuyd_join_queued"
 TO_WRITE = 'groupbuyd_join_batches{step="to_write"}'
+TO_READ = 'groupbuyd_join_batches{step="to_read"}'
+READS_IN_FLIGHT = 'groupbuyd_join_rounds{kind="read"}'
 
 
 def _max_inflight():
@@ -595,3 +597,36 @@ def test_join_times_show_where_a_held_campaign_waited(app, db, cluster, dbname, 
     assert phases["write"]["above"][0.3] >= FILLERS  # the batch held in its write
     assert rounds["write"]["above"][0.3] >= 1
     assert phases["queue"]["above"][0.3] >= 1  # the join behind it
+
+
+def test_reads_wait_for_the_read_in_flight(make_server, db, cluster, dbname):
+    """A read round in flight holds the next back until it has run
+    join_patience_ms (here a minute, so never): the joins of ten campaigns
+    that arrive while one read waits on a lock are all read by one more
+    statement once it returns, not each by its own (join_rounds would
+    allow four at once)."""
+    app = make_server(dbname, env=APP_ENV,
+                      config=FAST_CONFIG + "join_rounds = 4\njoin_patience_ms = 60000\n")
+    t = new_tenant(app)
+    cids = [make_campaign(app, db, t, max_quantity=100) for _ in range(11)]
+    people = db_customers(db, 12)
+    assert join(app, people[11].token, cids[0]).status == 201  # prepared, warm
+    before = statement_executions(app, "join_batches_read")
+    lock = TableLock(cluster, dbname, "customer_vip")  # gb_join_batch_reads reads it
+    try:
+        joins = Joins(app)
+        joins.start(0, people[0].token, cids[0])
+        wait_for(lambda: waiting_on_lock(db, "gb_join_batch_reads") == 1)
+        for k in range(1, 11):
+            joins.start(k, people[k].token, cids[k])
+        m = wait_metrics(app, lambda m: m[TO_READ] == 10, "ten batches waiting for a read")
+        assert m[READS_IN_FLIGHT] == 1
+        assert waiting_on_lock(db, "gb_join_batch_reads") == 1
+    finally:
+        lock.release()
+    res = joins.wait()
+    assert all(res[k].status == 201 for k in range(11)), res
+    assert statement_executions(app, "join_batches_read") - before == 2
+    for cid in cids[1:]:
+        assert live_sum(db, cid) == (1, 1)
+

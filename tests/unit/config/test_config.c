@@ -51,6 +51,7 @@ static void config_check_defaults(void)
     CHECK_INT_EQ(c.db_reconnect_max_ms, 2000);
     CHECK_INT_EQ(c.db_read_pool_size, 4);
     CHECK_INT_EQ(c.join_rounds, 4);
+    CHECK_INT_EQ(c.join_patience_ms, 20);
     CHECK_STR_EQ(c.read_database_url, "");
     CHECK_INT_EQ(c.session_cache_ttl_ms, 2000);
     CHECK_INT_EQ(c.campaign_view_cache_ms, 100);
@@ -89,6 +90,7 @@ static const struct good_case good[] = {
      "10"},
     {"db_read_pool_size = 2\n", "db_read_pool_size", "2"},
     {"join_rounds = 4\n", "join_rounds", "4"},
+    {"join_patience_ms = 0\n", "join_patience_ms", "0"},
     /* the origin of share links' og:url: a scheme and a host, no path */
     {"http.public_url = https://tuan.example.com\n", "http.public_url",
      "https://tuan.example.com"},
@@ -133,6 +135,7 @@ static const struct bad_case bad[] = {
     {"listen\n", ":1: expected \"key = value\""},
     {"db_pool_size = 0\n", ":1: bad value for \"db_pool_size\""},
     {"join_rounds = 0\n", "an integer from 1 to 64"},
+    {"join_patience_ms = 60001\n", "an integer from 0 to 60000"},
     {"db_pool_size = 257\n", "an integer from 1 to 256"},
     {"db_pool_size = 8x\n", "bad value for \"db_pool_size\""},
     {"db_pool_size =\n", "bad value for \"db_pool_size\""},
