@@ -55,6 +55,12 @@
 #             (GET /v1/campaigns/events?ids=), the load on the first.
 #             BENCH_ONLY=sse runs only hot and these (BENCH_SSE_ROUNDS=3
 #             rounds) and writes build/bench/results-sse.json instead.
+# BENCH_STATEMENTS=1 loads pg_stat_statements (track = all) into the
+# bench cluster and prints, for the hot load, each statement's execution
+# time per join, top-level and nested (the statements a function runs,
+# inside its own figure): where a join's database time goes, by statement.
+# It slows every statement a little, so its runs are compared with each
+# other, not with runs without it.
 # BENCH_READ_REPLICA=1 adds a hot standby of the bench cluster (streaming,
 # asynchronous, on this machine) and gives it to the server as
 # GROUPBUYD_READ_DATABASE_URL: public views and exports read it.
@@ -86,6 +92,8 @@ OUT=build/bench
 BIN=build/groupbuyd
 
 ONLY=${BENCH_ONLY:-}
+STATEMENTS=${BENCH_STATEMENTS:-0}
+case "$STATEMENTS" in 0 | 1) ;; *) echo "bench: BENCH_STATEMENTS must be 0 or 1" >&2; exit 2 ;; esac
 case "$ONLY" in '' | sse) ;; *) echo "bench: BENCH_ONLY must be empty or sse" >&2; exit 2 ;; esac
 case "$SECS" in '' | *[!0-9]*) echo "bench: BENCH_SECONDS must be a whole number" >&2; exit 2 ;; esac
 [ "$SECS" -ge 3 ] || { echo "bench: BENCH_SECONDS must be at least 3" >&2; exit 2; }
@@ -96,6 +104,7 @@ fi
 PGBENCH=$PGBIN/pgbench
 make -s --no-print-directory all build/bench/sse_hold
 mkdir -p "$OUT"
+rm -f "$OUT/hot-statements.tsv"
 # 1,000 idle connections and 2 x 64 load connections need descriptors.
 hard=$(ulimit -Hn)
 if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then hard=65536; fi
@@ -125,6 +134,11 @@ fig() { echo "$*" >>"$FIG"; }
 log "fresh durable cluster in $PG, $NCUST customers with session tokens"
 scripts/pg.sh stop "$PG" >/dev/null 2>&1 || true
 rm -rf "$(readlink -f "$PG" 2>/dev/null || echo "$PG")" "$PG"
+if [ "$STATEMENTS" = 1 ]; then
+  export PG_EXTRA_CONF="${PG_EXTRA_CONF:-}
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all"
+fi
 scripts/pg.sh start "$PG" >/dev/null
 URL=$(scripts/pg.sh url "$PG")
 SOCK=$(sed -E 's/^host=([^ ]+) .*/\1/' <<<"$URL")
@@ -148,6 +162,7 @@ if [ "${BENCH_READ_REPLICA:-0}" = 1 ]; then
 fi
 GROUPBUYD_DATABASE_URL=$URL "$BIN" migrate >/dev/null 2>&1
 sql() { psql "$URL" -X -qAt -v ON_ERROR_STOP=1 "$@"; }
+[ "$STATEMENTS" = 0 ] || sql -c "CREATE EXTENSION pg_stat_statements"
 sql -v n="$NCUST" <<'SQL'
 INSERT INTO distributors (name, commission_bp) VALUES ('bench', 500);
 INSERT INTO products (distributor_id, sku, name, list_price_cents, cost_price_cents, stock)
@@ -398,12 +413,18 @@ TOKENS=$WORK/tokens-warm wrk_join "$WARM" 3 >/dev/null
 
 log "hot: ${SECS}s on campaign $HOT"
 checkpoint; peak_reset
+[ "$STATEMENTS" = 0 ] || sql -c "SELECT pg_stat_statements_reset()" >/dev/null
 c0=$(cpu_s) m0=$(cpu_more)
 metrics_snap "$WORK/m0"; waits_start
 r=$(wrk_join "$HOT" "$SECS")
 wt=$(waits_stop); metrics_snap "$WORK/m1"
 c1=$(cpu_s) m1=$(cpu_more)
 alive
+# each statement over the hot load: calls, execution ms, rows, top-level,
+# its text on one line (tests/bench/figures.py, read_statements)
+[ "$STATEMENTS" = 0 ] || sql -F $'\t' -c "SELECT calls, total_exec_time, rows, toplevel,
+    left(regexp_replace(query, '\s+', ' ', 'g'), 100) FROM pg_stat_statements
+    WHERE calls > 0 ORDER BY total_exec_time DESC" >"$OUT/hot-statements.tsv"
 fig "hot $r joins=$(joins_of "$HOT") peak_rss_mib=$(mib VmHWM) server_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') $(cpu_delta "$m0" "$m1") $wt $(join_tails "$WORK/m0" "$WORK/m1")"
 
 # the hello-world (tests/bench/hello.c) answers a body of the view's size;
@@ -590,13 +611,16 @@ idle_rss idle_after_load
 fig "server final_peak_rss_mib=$(mib VmHWM)"
 
 # --- report -----------------------------------------------------------------
-python3 - "$FIG" "$OUT/results.json" "$SECS" "$CONNS" "$THREADS" "${BENCH_READ_REPLICA:-0}" <<'PY'
+STMT_FILE=""
+[ "$STATEMENTS" = 0 ] || STMT_FILE=$OUT/hot-statements.tsv
+python3 - "$FIG" "$OUT/results.json" "$SECS" "$CONNS" "$THREADS" "${BENCH_READ_REPLICA:-0}" "$STMT_FILE" <<'PY'
 import json, sys, time
 
 sys.path.insert(0, "tests/bench")
-from figures import read_figures
+from figures import read_figures, read_statements
 
 fig_path, out_path, secs, conns, threads, replica = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
+stmt_path = sys.argv[7]
 w = read_figures(fig_path)
 
 def rate(d, key):
@@ -689,6 +713,9 @@ if all(isinstance(d.get("cpu_us_per_join"), float) for d in (dbo, d10)) and dbo[
     own = (dbo["cpu_us_per_join"] * b2 - d10["cpu_us_per_join"] * b1) / (b2 - b1)
     fit = (b1, b2, d10["cpu_us_per_join"] * b1 - own * b1, own)
     res["db_only_per_statement"] = {"fixed_us": round(fit[2], 1), "own_us_per_join": round(own, 1)}
+stmts = read_statements(stmt_path, w["hot"].get("joins", 0)) if stmt_path else None
+if stmt_path:
+    res["hot_statements"] = stmts
 with open(out_path, "w") as f:
     json.dump(res, f, indent=2, sort_keys=True)
     f.write("\n")
@@ -760,6 +787,14 @@ if isinstance(hot.get("pg_cpu_s"), float) and hot["joins"]:
           f" {hot.get('joins_per_read_round', 'unmeasured')} joins a read statement,"
           f" {hot.get('joins_per_write_round', 'unmeasured')} a write statement,"
           f" {hot.get('session_lookups_per_join', 'unmeasured')} session look-up statements a join")
+if stmt_path and stmts is None:
+    print("hot, by statement: unmeasured (pg_stat_statements read nothing, or no join)")
+elif stmt_path:
+    print("hot, by statement (pg_stat_statements: execution time, waits for a core included;"
+          " a nested statement is also inside the one that ran it):")
+    for st in stmts[:12]:
+        print(f"  {st['us_per_join']:7.1f} us a join, {st['calls_per_join']:6.3f} calls a join,"
+              f" {st['rows_per_call']:6.1f} rows a call, {'top  ' if st['toplevel'] else 'inner'} {st['query'][:72]}")
 fr, fe = w.get("db_floor_rows", {}), w.get("db_floor_events", {})
 if all(isinstance(d.get("cpu_us_per_join"), float) for d in (dbo, fr, fe)):
     print(f"db only, split: of {dbo['cpu_us_per_join']} us a join, the rows cost {fr['cpu_us_per_join']} us"

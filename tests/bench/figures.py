@@ -129,3 +129,27 @@ def join_rounds(before, after):
     if n is not None:
         out.append("session_lookups_per_join=%.3f" % (n / joins))
     return " ".join(out) if out else "rounds=unmeasured"
+
+
+def read_statements(path, joins):
+    """Each statement of pg_stat_statements over a load of JOINS joins,
+    from the tab-separated file at path (calls, total execution ms, rows,
+    top-level t/f, text): [{query, toplevel, calls_per_join, us_per_join,
+    rows_per_call}], the most time first; None when the file is missing
+    or empty, or there was no join to divide by."""
+    try:
+        lines = [ln for ln in open(path).read().splitlines() if ln]
+    except OSError:
+        return None
+    if not lines or joins <= 0:
+        return None
+    out = []
+    for ln in lines:
+        calls, ms, rows, top, query = ln.split("\t", 4)
+        calls, ms, rows = int(calls), float(ms), int(rows)
+        out.append({"query": query, "toplevel": top == "t",
+                    "calls_per_join": round(calls / joins, 3),
+                    "us_per_join": round(1000 * ms / joins, 1),
+                    "rows_per_call": round(rows / calls, 1) if calls else 0.0})
+    out.sort(key=lambda s: -s["us_per_join"])
+    return out

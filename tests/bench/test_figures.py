@@ -8,7 +8,8 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from figures import join_rounds, join_tails, quantile_upper_ms, read_figures  # noqa: E402
+from figures import (join_rounds, join_tails, quantile_upper_ms, read_figures,  # noqa: E402
+                     read_statements)
 
 
 def test_read_figures_types_and_statuses(tmp_path):
@@ -92,3 +93,26 @@ def test_join_rounds_says_when_unmeasured(tmp_path):
     assert join_rounds(b, a) == "rounds=unmeasured"  # no join meanwhile
     a.write_text('groupbuyd_joins_total 9\n')
     assert join_rounds(b, a) == "rounds=unmeasured"  # no such counter
+
+
+def test_read_statements_per_join_most_time_first(tmp_path):
+    f = tmp_path / "s.tsv"
+    f.write_text("40\t12.5\t400\tf\tSELECT u.ord FROM unnest($1) u\n"
+                 "10\t250.0\t1000\tt\tSELECT * FROM gb_join_batches($1, $2)\n"
+                 "\n")
+    got = read_statements(f, 1000)
+    assert [s["query"] for s in got] == ["SELECT * FROM gb_join_batches($1, $2)",
+                                         "SELECT u.ord FROM unnest($1) u"]
+    # 250 ms over 1,000 joins: 250 us a join, 10 calls of 100 rows
+    assert got[0] == {"query": "SELECT * FROM gb_join_batches($1, $2)", "toplevel": True,
+                      "calls_per_join": 0.01, "us_per_join": 250.0, "rows_per_call": 100.0}
+    assert got[1]["toplevel"] is False and got[1]["us_per_join"] == 12.5
+
+
+def test_read_statements_says_when_unmeasured(tmp_path):
+    f = tmp_path / "s.tsv"
+    assert read_statements(f, 1000) is None  # no file
+    f.write_text("")
+    assert read_statements(f, 1000) is None  # nothing recorded
+    f.write_text("1\t1.0\t1\tt\tSELECT 1\n")
+    assert read_statements(f, 0) is None  # no join to divide by
