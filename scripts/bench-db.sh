@@ -94,22 +94,35 @@ db=$(sed -nE 's/.*dbname=([^ ]+).*/\1/p' <<<"$URL")
 # has exited would count nothing (a backend's times reach the postmaster
 # only once it is reaped), hence the window inside the run. The cluster's
 # other processes (WAL writer, checkpointer, ...) over the same window are
-# printed apart. A figure that could not be read is printed "unmeasured"
-# with the reason, never as a number.
+# printed apart, each counted from its first reading (or from 0 when it
+# started inside the window); one that exited inside the window took its
+# share with it, and others_cpu_exited says how many did (the figure is
+# then a lower bound). A figure that could not be read is printed
+# "unmeasured" with the reason, never as a number.
 pm=$(head -n 1 "$(sql -c "SELECT current_setting('data_directory')")/postmaster.pid" 2>/dev/null || true)
 proc_cpu() { # PID -> "TICKS MINFLT": clock ticks (utime + stime) and
   local st  #       minor page faults, empty when unreadable
   { read -r -a st <"/proc/$1/stat"; } 2>/dev/null || return 0
   echo "$((st[13] + st[14])) ${st[9]}"
 }
-others_cpu() { # the postmaster and its children but BACKEND -> ticks
-  local t=0 f st
+others_cpu() { # the postmaster and its children but BACKEND -> "PID:TICKS ..."
+  local f st out=""
   for f in /proc/[0-9]*/stat; do
     { read -r -a st <"$f"; } 2>/dev/null || continue
     [ "${st[0]}" != "$1" ] || continue
-    if [ "${st[0]}" = "$pm" ] || [ "${st[3]}" = "$pm" ]; then t=$((t + st[13] + st[14])); fi
+    if [ "${st[0]}" = "$pm" ] || [ "${st[3]}" = "$pm" ]; then out+="${st[0]}:$((st[13] + st[14])) "; fi
   done
-  echo "$t"
+  echo "$out"
+}
+# "TICKS EXITED" between two others_cpu readings: each process's ticks
+# since the first (all of them for one started since), and how many
+# processes of the first reading were gone at the second
+others_delta() {
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    n = split(a, x, " "); for (i = 1; i <= n; i++) { split(x[i], p, ":"); t0[p[1]] = p[2] }
+    m = split(b, y, " "); for (i = 1; i <= m; i++) { split(y[i], p, ":"); d += p[2] - t0[p[1]]; seen[p[1]] = 1 }
+    for (k in t0) if (!(k in seen)) gone++
+    printf "%d %d", d, gone }'
 }
 live_q() { sql -c "SELECT live_quantity FROM campaigns WHERE id = $cid"; }
 "$PGBIN/pgbench" -n -M prepared -c 1 -j 1 -T $((SECS + 2)) -f "$WORK/batch.sql" \
@@ -122,7 +135,7 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 sleep 1
-b0="" b1="" o0=0 o1=0
+b0="" b1="" o0="" o1=""
 if [ -z "$bpid" ]; then why=backend_not_in_pg_stat_activity
 elif [ -z "$pm" ]; then why=postmaster_pid_unreadable
 else b0=$(proc_cpu "$bpid"); o0=$(others_cpu "$bpid"); fi
@@ -134,12 +147,13 @@ j1=$(live_q)
 t1=$(date +%s.%N)
 if [ -z "$why" ] && { [ -z "$b0" ] || [ -z "$b1" ]; }; then why=backend_stat_unreadable; fi
 wait "$pgb" || { cat "$WORK/out" >&2; exit 1; }
+read -r o ogone <<<"$(others_delta "$o0" "$o1")"
 lat=$(sed -nE 's/^latency average = ([0-9.]+) ms/\1/p' "$WORK/out")
 awk -v j=$((j1 - j0)) -v t0="$t0" -v t1="$t1" -v b="$BATCH" -v l="$lat" -v c="$cid" \
-    -v b0="$b0" -v b1="$b1" -v o=$((o1 - o0)) -v why="$why" -v name="$NAME" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    -v b0="$b0" -v b1="$b1" -v o="$o" -v og="$ogone" -v why="$why" -v name="$NAME" -v hz="$(getconf CLK_TCK)" 'BEGIN {
   s = t1 - t0
   split(b0, x, " "); split(b1, y, " ")
   printf "%s joins_per_s=%.1f joins=%d duration_s=%.2f batch=%d batch_ms=%s us_per_join=%.1f", name, j / s, j, s, b, l, l * 1000 / b
   if (why != "" || j <= 0) printf " cpu_us_per_join=unmeasured cpu_unmeasured_why=%s", (why != "" ? why : "no_join_in_the_window")
-  else printf " cpu_us_per_join=%.1f backend_cpu_s=%.2f others_cpu_us_per_join=%.1f minflt_per_join=%.2f", (y[1] - x[1]) / hz * 1e6 / j, (y[1] - x[1]) / hz, o / hz * 1e6 / j, (y[2] - x[2]) / j
+  else printf " cpu_us_per_join=%.1f backend_cpu_s=%.2f others_cpu_us_per_join=%.1f others_cpu_exited=%d minflt_per_join=%.2f", (y[1] - x[1]) / hz * 1e6 / j, (y[1] - x[1]) / hz, o / hz * 1e6 / j, og, (y[2] - x[2]) / j
   printf " cpu_hz=%d campaign=%d\n", hz, c }'

@@ -766,8 +766,10 @@ print(f"baseline hello-world: {hello['requests_per_s']:.0f} req/s, p50 {hello['p
 for label, d in (("db only", dbo), ("db only, pickup", w.get("db_only_pickup"))):
     if not d:
         continue
+    gone = d.get("others_cpu_exited", 0)
     cpu = (f"PostgreSQL CPU {d['cpu_us_per_join']} us a join (the backend that ran the batches;"
-           f" the cluster's other processes {d['others_cpu_us_per_join']} us)"
+           f" the cluster's other processes {d['others_cpu_us_per_join']} us"
+           f"{f', at least: {gone} exited meanwhile' if gone else ''})"
            if d.get("cpu_us_per_join") != "unmeasured" else
            f"PostgreSQL CPU unmeasured: {d.get('cpu_unmeasured_why')}")
     print(f"{label}: {d['joins_per_s']:.0f} joins/s (gb_join_batches, batches of {d['batch']}, one client,"
