@@ -406,17 +406,18 @@ static bool sse_sub_compose(struct sse_sub *u, size_t *at)
     char cursor[PROGRESS_CURSOR_MAX];
     size_t clen =
         progress_cursor_format(cursor, sizeof cursor, s->tag, seqs, s->nsubs);
-    size_t need = clen + t->len_data + 48;
-    if (clen == 0 || !sse_scratch_room(*at, need))
+    const char *kind =
+        status ? "\nevent: status\ndata: " : "\nevent: progress\ndata: ";
+    size_t klen = strlen(kind);
+    if (clen == 0 || !sse_scratch_room(*at, 4 + clen + klen + t->len_data + 2))
         return false;
-    int n =
-        snprintf(sse.scratch + *at, need, "id: %s\nevent: %s\ndata: ", cursor,
-                 status ? "status" : "progress");
-    if (n < 0 || (size_t)n >= need)
-        return false;
-    memcpy(sse.scratch + *at + n, t->data, t->len_data);
-    memcpy(sse.scratch + *at + (size_t)n + t->len_data, "\n\n", 2);
-    *at += (size_t)n + t->len_data + 2;
+    char *p = sse.scratch + *at;
+    memcpy(p, "id: ", 4);
+    memcpy(p + 4, cursor, clen);
+    memcpy(p + 4 + clen, kind, klen);
+    memcpy(p + 4 + clen + klen, t->data, t->len_data);
+    memcpy(p + 4 + clen + klen + t->len_data, "\n\n", 2);
+    *at += 4 + clen + klen + t->len_data + 2;
     u->last_seq = t->seq;
     memcpy(u->status, t->status, sizeof u->status);
     return true;

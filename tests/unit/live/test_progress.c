@@ -135,6 +135,28 @@ static void test_cursor_malformed(void)
     CHECK(progress_cursor_parse("00000abc:1,2", 0xabc, seqs, 2));
 }
 
+/* At every capacity the cursor is whole, with its NUL, or refused (0):
+ * never cut short. */
+static void test_cursor_every_capacity(void)
+{
+    const int64_t seqs[] = {42, -1, 7};
+    const char *want = "deadbeef:42,,7";
+    size_t len = strlen(want);
+    for (size_t cap = 0; cap <= len + 2; cap++) {
+        char buf[32];
+        memset(buf, 'x', sizeof buf);
+        size_t got = progress_cursor_format(buf, cap, 0xdeadbeef, seqs, 3);
+        if (cap <= len) {
+            CHECK_MSG(got == 0, "cap %zu", cap);
+        } else {
+            CHECK_MSG(got == len, "cap %zu", cap);
+            CHECK_STR_EQ(buf, want);
+        }
+        for (size_t i = cap; i < sizeof buf; i++)
+            CHECK_MSG(buf[i] == 'x', "cap %zu: byte %zu written", cap, i);
+    }
+}
+
 /* The longest cursor fits PROGRESS_CURSOR_MAX; one byte less does not. */
 static void test_cursor_longest(void)
 {
@@ -159,6 +181,7 @@ int main(void)
     test_tag();
     test_cursor_round_trip();
     test_cursor_malformed();
+    test_cursor_every_capacity();
     test_cursor_longest();
     return unit_summary("progress");
 }
