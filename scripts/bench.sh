@@ -7,7 +7,7 @@
 # the release build, customers and session tokens seeded straight into the
 # database, the server on a loopback port. Measured, through HTTP with wrk
 # (BENCH_CONNECTIONS=64 connections, BENCH_THREADS=2 threads, BENCH_SECONDS=10
-# per workload), after a 3 s warm-up of joins on a campaign of its own
+# per workload), after a warm-up of the hot load on a campaign of its own
 # (not reported):
 #   hot       every request joins one campaign (distinct customers,
 #             quantity 1, zero deposit, max_quantity too large to fill);
@@ -53,8 +53,13 @@
 #             CPU seconds and its SSE counters (events, reads) from /metrics.
 #             Then the same pair with each stream following 20 campaigns
 #             (GET /v1/campaigns/events?ids=), the load on the first.
-#             BENCH_ONLY=sse runs only hot and these (BENCH_SSE_ROUNDS=3
-#             rounds) and writes build/bench/results-sse.json instead.
+#             For each kind of pair, what the streams cost apart from the
+#             ratio: the server's CPU per stream event beyond what the
+#             same joins cost it without streams, and the streams'
+#             clients' share of the machine's CPU (tests/bench/figures.py,
+#             stream_cost). BENCH_ONLY=sse runs only hot and these
+#             (BENCH_SSE_ROUNDS=3 rounds of each pair, in turn first and
+#             second) and writes build/bench/results-sse.json instead.
 # BENCH_STATEMENTS=1 loads pg_stat_statements (track = all) into the
 # bench cluster and prints, for the hot load, each statement's execution
 # time per join, top-level and nested (the statements a function runs,
@@ -392,24 +397,36 @@ sse_workloads() {
     fi
   done
   # the shopper app's list: each page one stream following 20 campaigns
-  sse_ref hot_ref_many
-  sse_watched hot_under_sse_many 20
+  for i in $(seq "$SSE_ROUNDS"); do
+    local suffix=""
+    [ "$i" -eq 1 ] || suffix="_$i"
+    if [ $((i % 2)) -eq 1 ]; then
+      sse_ref "hot_ref_many$suffix"
+      sse_watched "hot_under_sse_many$suffix" 20
+    else
+      sse_watched "hot_under_sse_many$suffix" 20
+      sse_ref "hot_ref_many$suffix"
+    fi
+  done
 }
 
 # --- workloads --------------------------------------------------------------
 [ "$ONLY" = sse ] || idle_rss idle_fresh
 
-# Warm-up, not reported: 3 s of joins on a campaign of its own, with the
-# last tokens of the list (the workloads take theirs from the start, and a
-# token seen here would be in the server's session cache). The first load
-# on a fresh cluster otherwise pays for its backends' first touch of the
-# shared buffers (a page fault each, slow on a VM: docs/operations.md) and
-# for a cold cache: in one run the first hot load made 1.7 minor page
-# faults a join in PostgreSQL and 3,541 joins/s, the same load later 4,867.
+# Warm-up, not reported: the hot load itself, as long, on a campaign of
+# its own, with the same tokens; then a vacuum, and a pause longer than
+# the server's session cache (session_cache_ttl_ms, 2 s), so that hot
+# still looks every session up in the database. The first load on a fresh
+# cluster otherwise pays for its backends' first touch of the shared
+# buffers (a page fault each, slow on a VM: docs/operations.md), which a
+# server that has run a while has paid long ago: a 3 s warm-up on other
+# tokens left hot at 4,057 joins/s and 1.5 minor page faults a join in
+# PostgreSQL, the same load later in that run at 5,236 and 5,719.
 WARM=$(mkcampaigns 1 1000000)
-tail -n 60000 "$TOKENS" >"$WORK/tokens-warm"
-log "warm-up: 3s of joins on campaign $WARM, not reported"
-TOKENS=$WORK/tokens-warm wrk_join "$WARM" 3 >/dev/null
+log "warm-up: ${SECS}s of joins on campaign $WARM, not reported"
+wrk_join "$WARM" "$SECS" >/dev/null
+sql -c "VACUUM ANALYZE" >/dev/null
+sleep 3
 
 log "hot: ${SECS}s on campaign $HOT"
 checkpoint; peak_reset
@@ -446,24 +463,20 @@ if [ "$ONLY" = sse ]; then
 import json, os, sys
 
 sys.path.insert(0, "tests/bench")
-from figures import read_figures
+from figures import read_figures, sse_pairs, stream_cost
 
 w = read_figures(sys.argv[1])
 for name, d in w.items():
     if "joins" in d and d.get("duration_s"):
         d["joins_per_s"] = round(d["joins"] / d["duration_s"], 1)
         d["server_cpu_ms_per_join"] = round(1000 * d["server_cpu_s"] / d["joins"], 3) if d["joins"] else None
-rounds = []
-while True:
-    sfx = "" if not rounds else "_%d" % (len(rounds) + 1)
-    if "hot_ref" + sfx not in w:
-        break
-    rounds.append((w["hot_ref" + sfx], w["hot_under_sse" + sfx]))
+rounds = sse_pairs(w)
 hot, ss = w["hot"], w["sse_streams"]
 ref_rate = sum(r["joins_per_s"] for r, _ in rounds)
 sse_rate = sum(s["joins_per_s"] for _, s in rounds)
 res = {"seconds": int(sys.argv[3]), "hot": hot, "streams": ss, "rss_mib_10k_streams": ss["rss_mib"],
        "rounds": [{"hot_ref": r, "hot_under_sse": s} for r, s in rounds],
+       "cost": stream_cost(rounds),
        "hot_joins_ratio_under_sse_vs_ref": round(sse_rate / ref_rate, 3) if ref_rate else None,
        "hot_joins_ratio_under_sse": round(rounds[0][1]["joins_per_s"] / hot["joins_per_s"], 3) if hot["joins_per_s"] else None}
 with open(sys.argv[2], "w") as f:
@@ -482,19 +495,27 @@ for n, (r, s) in enumerate(rounds, 1):
           f" {s['server_events'] / secs:.0f} stream events/s and {s['state_reads'] / secs:.1f} state reads/s sent,"
           f" {s['events']} events ({s['event_bytes']} B) delivered, holder CPU {s['holder_cpu_s']} s (its whole run);"
           f" ratio {s['joins_per_s'] / r['joins_per_s']:.3f}")
+def cost_text(c):
+    return (f"the server's CPU per stream event beyond the joins' {c['server_us_per_event']} us,"
+            f" the streams' clients (on the same cores) {c['holder_cpu_share']} of the machine's CPU")
+
 print(f"hot under {rounds[0][1]['watchers']} streams against no streams, all rounds:"
-      f" {res['hot_joins_ratio_under_sse_vs_ref']}x (round 1 against the first hot: {res['hot_joins_ratio_under_sse']}x)")
+      f" {res['hot_joins_ratio_under_sse_vs_ref']}x (round 1 against the first hot: {res['hot_joins_ratio_under_sse']}x);"
+      f" {cost_text(res['cost'])}")
 print(f"sse: RSS {ss['rss_mib']} MiB with {ss['streams']} open streams ({ss['first_events']} first events,"
       f" {ss['refused']} refused; {ss['rss_before_mib']} MiB before), holder CPU {ss['holder_cpu_s']} s")
-mr, mw = w["hot_ref_many"], w["hot_under_sse_many"]
-res["many"] = {"hot_ref": mr, "hot_under_sse": mw,
-               "ratio": round(mw["joins_per_s"] / mr["joins_per_s"], 3) if mr["joins_per_s"] else None}
+many = sse_pairs(w, many=True)
+mr, mw = many[0]
+res["many"] = dict(stream_cost(many), hot_ref=mr, hot_under_sse=mw,
+                   rounds=[{"hot_ref": r, "hot_under_sse": s} for r, s in many])
 with open(sys.argv[2], "w") as f:
     json.dump(res, f, indent=2, sort_keys=True)
     f.write("\n")
-print(f"sse many: {mw['watchers']} streams each following {mw['campaigns_followed']} campaigns:"
-      f" {mw['joins_per_s']:.0f} joins/s against {mr['joins_per_s']:.0f} without streams next to it,"
-      f" ratio {res['many']['ratio']}; {cpu(mw)}")
+for n, (r, s) in enumerate(many, 1):
+    print(f"sse many, round {n}: {s['watchers']} streams each following {s['campaigns_followed']} campaigns:"
+          f" {s['joins_per_s']:.0f} joins/s against {r['joins_per_s']:.0f} without streams next to it,"
+          f" ratio {s['joins_per_s'] / r['joins_per_s']:.3f}; {cpu(s)}")
+print(f"sse many, all rounds: ratio {res['many']['ratio']}x; {cost_text(res['many'])}")
 print(f"results: {sys.argv[2]}")
 PY
   exit 0
@@ -617,7 +638,7 @@ python3 - "$FIG" "$OUT/results.json" "$SECS" "$CONNS" "$THREADS" "${BENCH_READ_R
 import json, sys, time
 
 sys.path.insert(0, "tests/bench")
-from figures import read_figures, read_statements
+from figures import read_figures, read_statements, sse_pairs, stream_cost
 
 fig_path, out_path, secs, conns, threads, replica = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
 stmt_path = sys.argv[7]
@@ -638,17 +659,13 @@ def finish(d, joins=True):
 
 for name in ("hot", "spread", "sellout", "hot_under_view"):
     finish(w[name])
-sse_rounds = []
-while "hot_ref" + ("_%d" % (len(sse_rounds) + 1) if sse_rounds else "") in w:
-    sfx = "_%d" % (len(sse_rounds) + 1) if sse_rounds else ""
-    finish(w["hot_ref" + sfx])
-    finish(w["hot_under_sse" + sfx])
-    sse_rounds.append((w["hot_ref" + sfx], w["hot_under_sse" + sfx]))
+sse_rounds, many_rounds = sse_pairs(w), sse_pairs(w, many=True)
+for r, s in sse_rounds + many_rounds:
+    finish(r)
+    finish(s)
 sse_ref_rate = sum(r["joins_per_s"] for r, _ in sse_rounds)
 for name in ("view", "view_under_hot", "hello", "hello_hot", "hello_spread"):
     finish(w[name], joins=False)
-for name in ("hot_ref_many", "hot_under_sse_many"):
-    finish(w[name])
 base = w["baseline"]
 base["joins_per_s"] = rate(base, "joins")
 base["requests_per_s"] = base.pop("tps", 0.0)
@@ -671,7 +688,7 @@ view["requests_per_s_under_hot"] = vuh["requests_per_s"]
 view["hot_joins_per_s_meanwhile"] = w["hot_under_view"]["joins_per_s"]
 ratio(hot, "joins_per_s", "hello_hot")
 ratio(w["spread"], "joins_per_s", "hello_spread")
-many_ref, many = w["hot_ref_many"], w["hot_under_sse_many"]
+many_ref, many = many_rounds[0]
 many["ratio_vs_ref"] = round(many["joins_per_s"] / many_ref["joins_per_s"], 3) if many_ref["joins_per_s"] else None
 dbo = w["db_only"]
 lad = w.get("ladder", {})
@@ -696,8 +713,10 @@ res = {
         "rss_mib_10k_streams": w["sse_streams"]["rss_mib"],
         "hot_under_sse": w["hot_under_sse"],
         "hot_ref": w["hot_ref"],
-        "many": {"hot_ref": many_ref, "hot_under_sse": many},
+        "many": dict(stream_cost(many_rounds), hot_ref=many_ref, hot_under_sse=many,
+                     rounds=[{"hot_ref": r, "hot_under_sse": s} for r, s in many_rounds]),
         "rounds": [{"hot_ref": r, "hot_under_sse": s} for r, s in sse_rounds],
+        "cost": stream_cost(sse_rounds),
         "hot_joins_ratio_under_sse": round(w["hot_under_sse"]["joins_per_s"] / hot["joins_per_s"], 3)
         if hot["joins_per_s"] else None,
         # against the same load without streams, run next to it
@@ -824,9 +843,14 @@ print(f"sse: RSS {ss['rss_mib']} MiB with {ss['streams']} open streams ({ss['fir
       f" {hs['server_events'] / hs['duration_s']:.0f} stream events/s and {hs['state_reads'] / hs['duration_s']:.1f}"
       f" state reads/s sent, server CPU {hs['server_cpu_s']} s (without streams: {w['hot_ref']['server_cpu_s']} s),"
       f" holder CPU {hs['holder_cpu_s']} s")
+def cost_text(c):
+    return (f"the server's CPU per stream event beyond the joins' {c['server_us_per_event']} us,"
+            f" the streams' clients (on the same cores) {c['holder_cpu_share']} of the machine's CPU")
+print(f"sse cost: {cost_text(res['sse']['cost'])}")
 print(f"sse many: hot under {many['watchers']} streams each following {many['campaigns_followed']} campaigns:"
       f" {many['joins_per_s']:.0f} joins/s, {many['ratio_vs_ref']}x the same load without streams next to it"
       f" ({many_ref['joins_per_s']:.0f} joins/s), p99 {many['p99_ms']:.2f} ms, {many['events']} events delivered,"
-      f" server CPU {many['server_cpu_s']} s (without streams: {many_ref['server_cpu_s']} s)")
+      f" server CPU {many['server_cpu_s']} s (without streams: {many_ref['server_cpu_s']} s);"
+      f" {cost_text(res['sse']['many'])}")
 print(f"results: {out_path}")
 PY

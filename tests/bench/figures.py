@@ -153,3 +153,48 @@ def read_statements(path, joins):
                     "rows_per_call": round(rows / calls, 1) if calls else 0.0})
     out.sort(key=lambda s: -s["us_per_join"])
     return out
+
+
+def sse_pairs(w, many=False):
+    """The rounds of the streams' workloads in the figures w, as (without
+    streams, with them) pairs: hot_ref and hot_under_sse, then _2, _3 ...;
+    with many, hot_ref_many and hot_under_sse_many likewise."""
+    tail = "_many" if many else ""
+    pairs = []
+    while True:
+        sfx = tail + ("" if not pairs else "_%d" % (len(pairs) + 1))
+        if "hot_ref" + sfx not in w or "hot_under_sse" + sfx not in w:
+            return pairs
+        pairs.append((w["hot_ref" + sfx], w["hot_under_sse" + sfx]))
+
+
+def stream_cost(pairs):
+    """What the streams cost, over (without, with) pairs of the hot load:
+    ratio, the joins/s with streams summed over the rounds against those
+    without; server_us_per_event, the server's CPU beyond what the same
+    joins cost it without streams (its CPU a join in the round without,
+    times the joins with), per stream event it sent; holder_cpu_share, the
+    streams' clients' CPU (the holder, on the same cores) as a share of
+    the machine's CPU while they ran. Each None when it cannot be worked
+    out (a round without joins, events or CPU figures)."""
+    out = {"ratio": None, "server_us_per_event": None, "holder_cpu_share": None}
+    if not pairs:
+        return out
+    ref = sum(r.get("joins", 0) / r["duration_s"] for r, _ in pairs if r.get("duration_s"))
+    with_ = sum(s.get("joins", 0) / s["duration_s"] for _, s in pairs if s.get("duration_s"))
+    if ref > 0:
+        out["ratio"] = round(with_ / ref, 3)
+    extra = events = 0.0
+    for r, s in pairs:
+        if not (r.get("joins") and isinstance(r.get("server_cpu_s"), (int, float))
+                and isinstance(s.get("server_cpu_s"), (int, float)) and s.get("server_events")):
+            break
+        extra += s["server_cpu_s"] - r["server_cpu_s"] * s.get("joins", 0) / r["joins"]
+        events += s["server_events"]
+    else:
+        out["server_us_per_event"] = round(1e6 * extra / events, 1)
+    holder = [s.get("holder_cpu_s") for _, s in pairs]
+    machine = [s.get("machine_cpu_s") for _, s in pairs]
+    if all(isinstance(x, (int, float)) for x in holder + machine) and sum(machine) > 0:
+        out["holder_cpu_share"] = round(sum(holder) / sum(machine), 3)
+    return out

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from figures import (join_rounds, join_tails, quantile_upper_ms, read_figures,  # noqa: E402
-                     read_statements)
+                     read_statements, sse_pairs, stream_cost)
 
 
 def test_read_figures_types_and_statuses(tmp_path):
@@ -116,3 +116,36 @@ def test_read_statements_says_when_unmeasured(tmp_path):
     assert read_statements(f, 1000) is None  # nothing recorded
     f.write_text("1\t1.0\t1\tt\tSELECT 1\n")
     assert read_statements(f, 0) is None  # no join to divide by
+
+
+def test_sse_pairs_in_round_order():
+    w = {"hot_ref": {"n": 1}, "hot_under_sse": {"n": 2}, "hot_ref_2": {"n": 3},
+         "hot_under_sse_2": {"n": 4}, "hot_ref_3": {"n": 5},  # no pair: ignored
+         "hot_ref_many": {"n": 6}, "hot_under_sse_many": {"n": 7}}
+    assert sse_pairs(w) == [({"n": 1}, {"n": 2}), ({"n": 3}, {"n": 4})]
+    assert sse_pairs(w, many=True) == [({"n": 6}, {"n": 7})]
+    assert sse_pairs({}) == []
+
+
+def test_stream_cost_splits_the_servers_cpu_from_the_joins():
+    ref = {"joins": 40000, "duration_s": 10.0, "server_cpu_s": 4.0}
+    watched = {"joins": 30000, "duration_s": 10.0, "server_cpu_s": 4.0,
+               "server_events": 100000, "holder_cpu_s": 1.0, "machine_cpu_s": 20.0}
+    got = stream_cost([(ref, watched)])
+    # 30,000 joins cost 3.0 s without streams: 1.0 s over 100,000 events
+    assert got == {"ratio": 0.75, "server_us_per_event": 10.0, "holder_cpu_share": 0.05}
+    # rounds summed: joins/s over joins/s, extra CPU over events
+    ref2 = dict(ref, joins=50000, server_cpu_s=5.0)
+    watched2 = dict(watched, joins=50000, server_cpu_s=6.0, holder_cpu_s=3.0)
+    got = stream_cost([(ref, watched), (ref2, watched2)])
+    assert got == {"ratio": round(8000 / 9000, 3), "server_us_per_event": 10.0,
+                   "holder_cpu_share": 0.1}
+
+
+def test_stream_cost_says_when_unmeasured():
+    assert stream_cost([]) == {"ratio": None, "server_us_per_event": None, "holder_cpu_share": None}
+    ref = {"joins": 0, "duration_s": 10.0, "server_cpu_s": 1.0}
+    watched = {"joins": 10, "duration_s": 10.0, "server_cpu_s": 1.0, "server_events": 5,
+               "holder_cpu_s": "x", "machine_cpu_s": 20.0}
+    assert stream_cost([(ref, watched)]) == \
+        {"ratio": None, "server_us_per_event": None, "holder_cpu_share": None}
