@@ -464,7 +464,7 @@ if [ "$ONLY" = sse ]; then
 import json, os, sys
 
 sys.path.insert(0, "tests/bench")
-from figures import read_figures, sse_pairs, stream_cost
+from figures import read_figures, sse_pairs, stream_cost, stream_cost_text
 
 w = read_figures(sys.argv[1])
 for name, d in w.items():
@@ -496,13 +496,9 @@ for n, (r, s) in enumerate(rounds, 1):
           f" {s['server_events'] / secs:.0f} stream events/s and {s['state_reads'] / secs:.1f} state reads/s sent,"
           f" {s['events']} events ({s['event_bytes']} B) delivered, holder CPU {s['holder_cpu_s']} s (its whole run);"
           f" ratio {s['joins_per_s'] / r['joins_per_s']:.3f}")
-def cost_text(c):
-    return (f"the server's CPU per stream event beyond the joins' {c['server_us_per_event']} us,"
-            f" the streams' clients (on the same cores) {c['holder_cpu_share']} of the machine's CPU")
-
 print(f"hot under {rounds[0][1]['watchers']} streams against no streams, all rounds:"
       f" {res['hot_joins_ratio_under_sse_vs_ref']}x (round 1 against the first hot: {res['hot_joins_ratio_under_sse']}x);"
-      f" {cost_text(res['cost'])}")
+      f" {stream_cost_text(res['cost'])}")
 print(f"sse: RSS {ss['rss_mib']} MiB with {ss['streams']} open streams ({ss['first_events']} first events,"
       f" {ss['refused']} refused; {ss['rss_before_mib']} MiB before), holder CPU {ss['holder_cpu_s']} s")
 many = sse_pairs(w, many=True)
@@ -516,7 +512,7 @@ for n, (r, s) in enumerate(many, 1):
     print(f"sse many, round {n}: {s['watchers']} streams each following {s['campaigns_followed']} campaigns:"
           f" {s['joins_per_s']:.0f} joins/s against {r['joins_per_s']:.0f} without streams next to it,"
           f" ratio {s['joins_per_s'] / r['joins_per_s']:.3f}; {cpu(s)}")
-print(f"sse many, all rounds: ratio {res['many']['ratio']}x; {cost_text(res['many'])}")
+print(f"sse many, all rounds: ratio {res['many']['ratio']}x; {stream_cost_text(res['many'])}")
 print(f"results: {sys.argv[2]}")
 PY
   exit 0
@@ -639,7 +635,7 @@ python3 - "$FIG" "$OUT/results.json" "$SECS" "$CONNS" "$THREADS" "${BENCH_READ_R
 import json, sys, time
 
 sys.path.insert(0, "tests/bench")
-from figures import read_figures, read_statements, sse_pairs, stream_cost
+from figures import read_figures, read_statements, sse_pairs, stream_cost, stream_cost_text
 
 fig_path, out_path, secs, conns, threads, replica = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
 stmt_path = sys.argv[7]
@@ -844,14 +840,11 @@ print(f"sse: RSS {ss['rss_mib']} MiB with {ss['streams']} open streams ({ss['fir
       f" {hs['server_events'] / hs['duration_s']:.0f} stream events/s and {hs['state_reads'] / hs['duration_s']:.1f}"
       f" state reads/s sent, server CPU {hs['server_cpu_s']} s (without streams: {w['hot_ref']['server_cpu_s']} s),"
       f" holder CPU {hs['holder_cpu_s']} s")
-def cost_text(c):
-    return (f"the server's CPU per stream event beyond the joins' {c['server_us_per_event']} us,"
-            f" the streams' clients (on the same cores) {c['holder_cpu_share']} of the machine's CPU")
-print(f"sse cost: {cost_text(res['sse']['cost'])}")
+print(f"sse cost: {stream_cost_text(res['sse']['cost'])}")
 print(f"sse many: hot under {many['watchers']} streams each following {many['campaigns_followed']} campaigns:"
       f" {many['joins_per_s']:.0f} joins/s, {many['ratio_vs_ref']}x the same load without streams next to it"
       f" ({many_ref['joins_per_s']:.0f} joins/s), p99 {many['p99_ms']:.2f} ms, {many['events']} events delivered,"
       f" server CPU {many['server_cpu_s']} s (without streams: {many_ref['server_cpu_s']} s);"
-      f" {cost_text(res['sse']['many'])}")
+      f" {stream_cost_text(res['sse']['many'])}")
 print(f"results: {out_path}")
 PY

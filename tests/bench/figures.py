@@ -174,9 +174,10 @@ def stream_cost(pairs):
     without; server_us_per_event, the server's CPU beyond what the same
     joins cost it without streams (its CPU a join in the round without,
     times the joins with), per stream event it sent; holder_cpu_share, the
-    streams' clients' CPU (the holder, on the same cores) as a share of
-    the machine's CPU while they ran. Each None when it cannot be worked
-    out (a round without joins, events or CPU figures)."""
+    streams' clients' CPU (the holder, on the same cores, over its run,
+    which outlasts the load by 2 s) as a share of the machine's CPU over
+    the load. Each None when it cannot be worked out (a round without
+    joins, events or CPU figures)."""
     out = {"ratio": None, "server_us_per_event": None, "holder_cpu_share": None}
     if not pairs:
         return out
@@ -198,3 +199,9 @@ def stream_cost(pairs):
     if all(isinstance(x, (int, float)) for x in holder + machine) and sum(machine) > 0:
         out["holder_cpu_share"] = round(sum(holder) / sum(machine), 3)
     return out
+
+
+def stream_cost_text(c):
+    """stream_cost's figures, as both of bench.sh's reports print them."""
+    return (f"the server's CPU per stream event beyond the joins' {c['server_us_per_event']} us,"
+            f" the streams' clients (on the same cores) {c['holder_cpu_share']} of the machine's CPU")
