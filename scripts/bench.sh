@@ -473,12 +473,11 @@ for name, d in w.items():
         d["server_cpu_ms_per_join"] = round(1000 * d["server_cpu_s"] / d["joins"], 3) if d["joins"] else None
 rounds = sse_pairs(w)
 hot, ss = w["hot"], w["sse_streams"]
-ref_rate = sum(r["joins_per_s"] for r, _ in rounds)
-sse_rate = sum(s["joins_per_s"] for _, s in rounds)
+cost = stream_cost(rounds)
 res = {"seconds": int(sys.argv[3]), "hot": hot, "streams": ss, "rss_mib_10k_streams": ss["rss_mib"],
        "rounds": [{"hot_ref": r, "hot_under_sse": s} for r, s in rounds],
-       "cost": stream_cost(rounds),
-       "hot_joins_ratio_under_sse_vs_ref": round(sse_rate / ref_rate, 3) if ref_rate else None,
+       "cost": cost,
+       "hot_joins_ratio_under_sse_vs_ref": cost["ratio"],
        "hot_joins_ratio_under_sse": round(rounds[0][1]["joins_per_s"] / hot["joins_per_s"], 3) if hot["joins_per_s"] else None}
 with open(sys.argv[2], "w") as f:
     json.dump(res, f, indent=2, sort_keys=True)
@@ -657,10 +656,10 @@ def finish(d, joins=True):
 for name in ("hot", "spread", "sellout", "hot_under_view"):
     finish(w[name])
 sse_rounds, many_rounds = sse_pairs(w), sse_pairs(w, many=True)
+sse_cost = stream_cost(sse_rounds)
 for r, s in sse_rounds + many_rounds:
     finish(r)
     finish(s)
-sse_ref_rate = sum(r["joins_per_s"] for r, _ in sse_rounds)
 for name in ("view", "view_under_hot", "hello", "hello_hot", "hello_spread"):
     finish(w[name], joins=False)
 base = w["baseline"]
@@ -713,12 +712,11 @@ res = {
         "many": dict(stream_cost(many_rounds), hot_ref=many_ref, hot_under_sse=many,
                      rounds=[{"hot_ref": r, "hot_under_sse": s} for r, s in many_rounds]),
         "rounds": [{"hot_ref": r, "hot_under_sse": s} for r, s in sse_rounds],
-        "cost": stream_cost(sse_rounds),
+        "cost": sse_cost,
         "hot_joins_ratio_under_sse": round(w["hot_under_sse"]["joins_per_s"] / hot["joins_per_s"], 3)
         if hot["joins_per_s"] else None,
         # against the same load without streams, run next to it
-        "hot_joins_ratio_under_sse_vs_ref": round(sum(s["joins_per_s"] for _, s in sse_rounds) / sse_ref_rate, 3)
-        if sse_ref_rate else None,
+        "hot_joins_ratio_under_sse_vs_ref": sse_cost["ratio"],
     },
 }
 # a statement's fixed cost and each join's own, from the batches of 10
