@@ -30,7 +30,7 @@ __all__ = [
     "customer_login", "customer_token", "token_hash", "expire_session",
     "count_rows", "assert_staff_object", "assert_customer_object",
     "Tenant", "Person", "random_token", "metrics", "wait_metrics",
-    "wait_scheduler_passes", "TableLock", "waiting_on_lock",
+    "wait_scheduler_passes", "TableLock", "waiting_on_lock", "wait_for",
 ]
 
 PLATFORM_TOKEN = "platform-test-token-9f3c2a7e5b1d4c8f"
@@ -319,6 +319,19 @@ def metrics(srv):
             key, value = line.rsplit(" ", 1)
             out[key] = float(value)
     return out
+
+
+def wait_for(what, pred, timeout=15.0, step=0.05):
+    """Polls pred until it returns something truthy, and returns that;
+    fails the test naming `what` after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(step)
 
 
 def wait_metrics(srv, pred, what, timeout=30.0):

@@ -158,8 +158,6 @@ def test_public_view_shows_fulfilment(srv):
 
 # ---------------------------------------------------------------- orders
 
-import time
-
 from join_helpers import join
 from payment_helpers import PAY_ENV, event, webhook
 
@@ -179,16 +177,6 @@ def one(db, sql, params=()):
         return cur.fetchone()
 
 
-def wait_for(pred, what, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
-
-
 def shopper(srv, login=None):
     p = new_customer(srv, login=login)
     return p, customer_token(srv, p.login)
@@ -198,8 +186,8 @@ def close_now(db, cid):
     with db.cursor() as cur:
         cur.execute("UPDATE campaigns SET ends_at = now() + interval '1 second'"
                     " WHERE id = %s", (cid,))
-    wait_for(lambda: one(db, "SELECT status FROM campaigns WHERE id = %s", (cid,))[0]
-             != "open", "the close")
+    wait_for("the close",
+             lambda: one(db, "SELECT status FROM campaigns WHERE id = %s", (cid,))[0] != "open")
 
 
 def pay_balance(srv, token, pid):
@@ -451,8 +439,8 @@ def test_pickup_settlement_pays_the_leaders(psrv, db):
     assert r.status == 200, r
     for pid, tok in pids:
         pay_balance(srv, tok, pid)
-    wait_for(lambda: srv.get("/v1/admin/settlements/%d" % cid, token=t.token).status == 200,
-             "the settlement")
+    wait_for("the settlement",
+             lambda: srv.get("/v1/admin/settlements/%d" % cid, token=t.token).status == 200)
     s = srv.get("/v1/admin/settlements/%d" % cid, token=t.token).json
     price = 8900
     want_lines = []
@@ -609,7 +597,7 @@ def test_after_sales_before_settlement_is_a_refund_the_settlement_sees(psrv, db)
     assert r.status == 200 and (r.json["status"], r.json["approved_cents"]) == ("approved", 8900), r
     assert settlement_of(srv, s.t, s.cid) is None
     s.pay(1)
-    wait_for(lambda: settlement_of(srv, s.t, s.cid), "the settlement")
+    wait_for("the settlement", lambda: settlement_of(srv, s.t, s.cid))
     st = settlement_of(srv, s.t, s.cid)
     l0, l1 = sorted(st["lines"], key=lambda l: l["participation_id"])
     # kept: 17800 - 8900 = 8900 on 1 unit; commission 668, manufacturer 5100
@@ -625,7 +613,7 @@ def test_after_sales_after_settlement_writes_an_adjustment(psrv, db):
     srv = psrv
     s = Sale(srv, db, [3])
     oid = s.pay(0)
-    wait_for(lambda: settlement_of(srv, s.t, s.cid), "the settlement")
+    wait_for("the settlement", lambda: settlement_of(srv, s.t, s.cid))
     assert reconcile(db, s.cid)[3] == 0
     delivered(srv, s.t, oid)
     aid = s.ask(0, oid, 9999, quantity=1).json["id"]

@@ -10,8 +10,6 @@ and the schema's own guard on the buckets.
 The randomized lifecycle is test_stock_random.py; two server processes
 racing for one product's stock, test_stock_race.py.
 """
-import time
-
 import psycopg2
 import pytest
 
@@ -178,16 +176,6 @@ def psrv(make_server, dbname):
     return make_server(dbname, env=PAY_ENV, config=FAST_CONFIG)
 
 
-def wait_for(pred, what, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
-
-
 def status_of(db, table, rid):
     return sql_one(db.cursor(), "SELECT status FROM %s WHERE id = %%s" % table, (rid,))[0]
 
@@ -198,7 +186,7 @@ def close_now(db, cid):
     with db.cursor() as cur:
         cur.execute("UPDATE campaigns SET ends_at = now() + interval '1 second'"
                     " WHERE id = %s", (cid,))
-    wait_for(lambda: status_of(db, "campaigns", cid) != "open", "the close")
+    wait_for("the close", lambda: status_of(db, "campaigns", cid) != "open", timeout=20)
     return status_of(db, "campaigns", cid)
 
 
@@ -271,8 +259,9 @@ def test_units_move_with_the_lifecycle(psrv, db):
     with db.cursor() as cur:
         cur.execute("UPDATE participations SET pay_by = now() WHERE id = %s",
                     (shoppers["b2"][1],))
-    wait_for(lambda: status_of(db, "participations", shoppers["b2"][1]) == "defaulted",
-             "the default")
+    wait_for("the default",
+             lambda: status_of(db, "participations", shoppers["b2"][1]) == "defaulted",
+             timeout=20)
     assert buckets(srv, t.token, pid) == (30, 0, 9, 21, 0)
 
     # b1's 4 units are shipped: out of stock and committed, into sold

@@ -230,16 +230,6 @@ def create_hook(srv, token, url, events=("*",), **extra):
     return srv.post(HOOKS, body, token=token)
 
 
-def wait_for(what, pred, timeout=30, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    raise AssertionError("timed out waiting for " + what)
-
-
 def insert_events(db, tenant_id, n, kind="participation.paid", per_participation=1,
                   campaign_id=None):
     """n outbox rows as the SQL writers make them, participation ids
@@ -412,7 +402,7 @@ def test_events_are_signed_and_logged(hsrv, db, receiver):
     assert join(hsrv, s.token, c["id"], 1).status == 201
     want = [r[0] for r in q(db, "SELECT id FROM outbox WHERE distributor_id = %s ORDER BY id",
                             (t.id,))]
-    wait_for("deliveries", lambda: len(rec.delivered()) >= len(want))
+    wait_for("deliveries", lambda: len(rec.delivered()) >= len(want), timeout=30)
     wait_recorded(db, len(want))
     assert sorted(e["id"] for e in rec.delivered()) == want
     for _, headers, raw, _ in rec.got:
@@ -448,7 +438,7 @@ def test_subscription_filters_types(hsrv, db, receiver):
     assert create_hook(hsrv, t.token, rec.url, ["campaign.opened"]).status == 201
     insert_events(db, t.id, 3)
     c = open_campaign(hsrv, t.token)
-    wait_for("the opened event", lambda: rec.delivered())
+    wait_for("the opened event", lambda: rec.delivered(), timeout=30)
     # the fan-out goes in the outbox's order: every event before the opened
     # one has been matched against the subscription by now
     assert [r[0] for r in q(db, "SELECT o.kind FROM webhook_deliveries d JOIN outbox o"
@@ -523,7 +513,7 @@ def test_kill_9_mid_delivery_redelivers_after_restart(tmp_path, cluster, dbname,
         t = new_tenant(a)
         assert create_hook(a, t.token, rec.url).status == 201
         insert_events(db, t.id, 1)
-        wait_for("the first request", lambda: rec.got)
+        wait_for("the first request", lambda: rec.got, timeout=30)
     finally:
         a.proc.send_signal(signal.SIGKILL)
         a.proc.wait()
@@ -535,7 +525,8 @@ def test_kill_9_mid_delivery_redelivers_after_restart(tmp_path, cluster, dbname,
         assert json.loads(rec.got[0][2])["id"] == rec.delivered()[0]["id"]
         # the receiver answered; the record follows a moment later
         wait_for("the record", lambda: q(db, "SELECT status, attempts FROM"
-                                             " webhook_deliveries") == [("delivered", 2)])
+                                             " webhook_deliveries") == [("delivered", 2)],
+                 timeout=30)
     finally:
         assert b.stop() == 0
         b.check_clean()
@@ -573,7 +564,8 @@ def test_failed_after_window_then_manual_retry(make_server, dbname, db, receiver
     t = new_tenant(srv)
     hook = create_hook(srv, t.token, rec.url).json
     insert_events(db, t.id, 1)
-    failed = wait_for("failed", lambda: deliveries(srv, t.token, hook["id"], "failed"))
+    failed = wait_for("failed", lambda: deliveries(srv, t.token, hook["id"], "failed"),
+                      timeout=30)
     d = failed[0]
     assert d["attempts"] >= 2 and d["last_status_code"] == 503
     assert d["last_error"] == "HTTP status 503" and d["next_attempt_at"] is None
@@ -582,8 +574,8 @@ def test_failed_after_window_then_manual_retry(make_server, dbname, db, receiver
     state["up"] = True
     r = srv.post("%s/%d/deliveries/%d/retry" % (HOOKS, hook["id"], d["id"]), token=t.token)
     assert r.status == 202 and r.json["status"] == "pending", r
-    wait_for("delivered", lambda: rec.delivered())
-    wait_for("logged", lambda: deliveries(srv, t.token, hook["id"], "delivered"))
+    wait_for("delivered", lambda: rec.delivered(), timeout=30)
+    wait_for("logged", lambda: deliveries(srv, t.token, hook["id"], "delivered"), timeout=30)
     assert srv.get("%s/%d" % (HOOKS, hook["id"]), token=t.token).json["failing_since"] is None
     r = srv.post("%s/%d/deliveries/%d/retry" % (HOOKS, hook["id"], d["id"]), token=t.token)
     assert_error(r, 409, "invalid_state")
@@ -596,7 +588,7 @@ def test_deleted_endpoint_stops_at_once(hsrv, db, receiver):
     t = new_tenant(hsrv)
     hook = create_hook(hsrv, t.token, rec.url).json
     insert_events(db, t.id, 5)
-    wait_for("a first try", lambda: rec.got)
+    wait_for("a first try", lambda: rec.got, timeout=30)
     assert hsrv.request("DELETE", "%s/%d" % (HOOKS, hook["id"]), token=t.token).status == 204
     time.sleep(0.3)  # a request in flight at the delete may still land
     n = len(rec.got)

@@ -23,7 +23,7 @@ from helpers import *
 from campaign_helpers import open_campaign
 from sql_helpers import sql_tenant
 from test_webhooks import (HOOKS, HOOK_CONFIG, create_hook, deliveries, insert_events,  # noqa: F401
-                           q, receiver, wait_for)
+                           q, receiver)
 
 REFUSED = "url: the address of this host is not allowed"
 

@@ -36,16 +36,6 @@ def rnd(amount, bp):
     return (amount * bp + 5000) // 10000
 
 
-def wait_for(pred, what, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
-
-
 def one(db, sql, params=()):
     with db.cursor() as cur:
         cur.execute(sql, params)
@@ -122,7 +112,7 @@ class Deal:
         with self.db.cursor() as cur:
             cur.execute("UPDATE campaigns SET ends_at = now() + interval '1 second'"
                         " WHERE id = %s", (self.cid,))
-        wait_for(lambda: status_of(self.db, self.cid) != "open", "the close")
+        wait_for("the close", lambda: status_of(self.db, self.cid) != "open")
 
     def settlement(self, token=None):
         return self.srv.get("/v1/admin/settlements/%d" % self.cid,
@@ -171,7 +161,7 @@ def test_succeeded_campaign_settles_to_the_cent(srv, db):
     with db.cursor() as cur:
         cur.execute("UPDATE participations SET pay_by = now() - interval '1 second'"
                     " WHERE id = %s", (p_def,))
-    wait_for(lambda: status_of(db, d.cid) == "settled", "the settlement")
+    wait_for("the settlement", lambda: status_of(db, d.cid) == "settled")
 
     # The hand computation (DESIGN.md's table), line by line.
     def paid(pid, cust, q):
@@ -255,7 +245,7 @@ def test_campaign_all_paid_at_close_settles_on_its_own(srv, db):
     cust, token = d.shopper("mid")
     pid = d.join(token, 2, 19800)
     d.close_now()
-    wait_for(lambda: status_of(db, d.cid) == "settled", "the settlement")
+    wait_for("the settlement", lambda: status_of(db, d.cid) == "settled")
     # 1 participant: tier 1, 9900 x 2 = 19800 = the deposit: nothing refunded
     s = d.settlement().json
     gross = 19800
@@ -298,7 +288,7 @@ def test_settlement_access_and_period(srv, db):
     pid = d.join(token, 1, 0)
     d.close_now()
     pay(srv, token, pid, "balance", 9900, "pr_acc")
-    wait_for(lambda: status_of(db, d.cid) == "settled", "the settlement")
+    wait_for("the settlement", lambda: status_of(db, d.cid) == "settled")
 
     finance = new_staff(srv, d.tenant.token, role="finance")
     fin_t = staff_token(srv, finance.login)

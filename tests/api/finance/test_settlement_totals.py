@@ -8,8 +8,6 @@ settled_at; the list carries both; received - refunded = the split on
 the CSV export dates them; a cost price edited after the settlement does
 not reach back into the adjustments of that settlement.
 """
-import time
-
 import pytest
 
 from helpers import *
@@ -33,16 +31,6 @@ def srv(make_server, dbname):
 
 def rnd(amount, bp):
     return (amount * bp + 5000) // 10000
-
-
-def wait_for(pred, what, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
 
 
 class PickupSale:
@@ -78,7 +66,7 @@ class PickupSale:
         with db.cursor() as cur:
             cur.execute("UPDATE campaigns SET ends_at = now() + interval '1 second'"
                         " WHERE id = %s", (self.cid,))
-        wait_for(lambda: self.status() == "succeeded", "the close")
+        wait_for("the close", lambda: self.status() == "succeeded")
         self.orders = []
         for tok, pid, _ in self.people:
             r = srv.post("/v1/participations/%d/payments" % pid, token=tok)
@@ -86,7 +74,7 @@ class PickupSale:
             assert webhook(srv, event(r.json["payment"], ref="pr_%d" % pid)).status == 200
             (o,) = srv.get("/v1/me/orders", token=tok).json["items"]
             self.orders.append(o["id"])
-        wait_for(lambda: self.settlement(), "the settlement")
+        wait_for("the settlement", lambda: self.settlement())
         r = srv.post("/v1/admin/campaigns/%d/orders/ready" % self.cid,
                      {"pickup_point_id": self.point}, token=self.t.token)
         assert r.status == 201, r

@@ -71,15 +71,6 @@ def waiting_batches(db):
         return cur.fetchone()[0]
 
 
-def wait_for(pred, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out")
-
-
 class Joins:
     """Joins sent from threads, in this order: each is started once the
     one before it has reached the coalesced joins (the server's count of
@@ -119,7 +110,8 @@ def block(app, db, cluster, dbname, cid, joins):
     held = Held(cluster, dbname, cid)
     for i, s in enumerate(db_customers(db, FILLERS)):
         joins.start(("filler", i), s.token, cid)
-    wait_for(lambda: waiting_batches(db) >= FILLERS)
+    wait_for("the fillers' batches waiting on the held row",
+             lambda: waiting_batches(db) >= FILLERS)
     return held
 
 
@@ -233,7 +225,8 @@ def test_batches_of_mixed_campaigns(app, db, cluster, dbname, t):
     joins.start("h1", s[2].token, hot, 1)
     joins.start("o1", s[3].token, other, 2)   # full: 1 left
     joins.start("o2", s[0].token, other, 1)   # same customer as h0: fine here
-    wait_for(lambda: all(k in joins.results for k in ("o0", "o1", "o2")))
+    wait_for("the other campaign's joins answered",
+             lambda: all(k in joins.results for k in ("o0", "o1", "o2")))
     assert "h0" not in joins.results and "h1" not in joins.results
     held.release()
     res = joins.wait()
@@ -319,13 +312,13 @@ def test_one_customer_in_concurrent_batches_of_two_processes(app, make_server, d
     s, x = db_customers(db, 2)
     ja, jb = Joins(app), Joins(other)
     ja.start("a", s.token, cid)
-    wait_for(lambda: waiting_batches(db) >= 1)
+    wait_for("a's batch waiting on the held row", lambda: waiting_batches(db) >= 1)
     jb.start("b", s.token, cid)
-    wait_for(lambda: waiting_batches(db) >= 2)   # on a's uncommitted row
+    wait_for("b's batch waiting on a's row", lambda: waiting_batches(db) >= 2)
     jb.start("x", x.token, cid)
     # x: a batch of its own in flight when the server keeps two, else
     # queued in b's process behind b's batch
-    wait_for(lambda: waiting_batches(db) >= 1 + min(FILLERS, 2))
+    wait_for("x's batch waiting", lambda: waiting_batches(db) >= 1 + min(FILLERS, 2))
     jb.queued(0 if FILLERS >= 2 else 1)
     held.release()
     ra, rb = ja.wait(), jb.wait()
@@ -345,7 +338,7 @@ def test_campaign_edited_while_a_batch_waits_is_read_again(app, db, cluster, dbn
     s = db_customers(db, 1)[0]
     joins = Joins(app)
     joins.start("s", s.token, cid)
-    wait_for(lambda: waiting_batches(db) >= 1)
+    wait_for("the join's batch waiting on the held row", lambda: waiting_batches(db) >= 1)
     with held.conn.cursor() as cur:
         cur.execute("UPDATE campaigns SET version = version + 1, tiers ="
                     " '[{\"threshold\": 1, \"unit_price_cents\": 5000}]' WHERE id = %s", (cid,))
@@ -376,7 +369,7 @@ def test_batches_of_many_campaigns_share_one_statement(make_server, db, cluster,
     people = db_customers(db, 4 + 8 + 2)
     for i, cid in enumerate(held_ids):  # a round each (see the test below)
         joins.start(("held", i), people[i].token, cid)
-        wait_for(lambda: waiting_batches(db) >= i + 1)
+        wait_for("%d held batches waiting" % (i + 1), lambda: waiting_batches(db) >= i + 1)
     before = statement_executions(app, "join_batches_write")
     for i, cid in enumerate(spread):
         joins.start(("spread", i), people[4 + i].token, cid)
@@ -415,7 +408,7 @@ def test_connections_killed_under_join_load(make_server, db, cluster, dbname):
     # waited its patience (joinbatch.h), so they go one after the other
     for k in range(4):
         joins.start(k, people[k].token, cids[k])
-        wait_for(lambda: waiting_batches(db) >= k + 1)
+        wait_for("%d write rounds waiting" % (k + 1), lambda: waiting_batches(db) >= k + 1)
     joins.start(4, people[4].token, cids[4])
     for k in range(5, 60):
         joins.start(k, people[k].token, cids[k % 5])
@@ -439,7 +432,8 @@ def test_connections_killed_under_join_load(make_server, db, cluster, dbname):
         written = [k for k, r in out.items() if k % 5 == i and r.status == 201]
         assert live_sum(db, cid)[0] == len(written)
     late = db_customers(db, 1)[0]
-    wait_for(lambda: join(app, late.token, cids[0]).status == 201, timeout=20)
+    wait_for("a join taken again", lambda: join(app, late.token, cids[0]).status == 201,
+             timeout=20)
 
 
 def test_short_reads_wait_ahead_of_heavier_work(make_server, db, cluster, dbname):
@@ -459,7 +453,7 @@ def test_short_reads_wait_ahead_of_heavier_work(make_server, db, cluster, dbname
     h1, h2 = Held(cluster, dbname, a), Held(cluster, dbname, b)
     joins = Joins(srv)
     joins.start("a", db_customers(db, 1)[0].token, a)
-    wait_for(lambda: waiting_batches(db) >= 1)
+    wait_for("a's batch waiting on the held row", lambda: waiting_batches(db) >= 1)
     out = {}
 
     def edit():
@@ -616,7 +610,8 @@ def test_reads_wait_for_the_read_in_flight(make_server, db, cluster, dbname):
     try:
         joins = Joins(app)
         joins.start(0, people[0].token, cids[0])
-        wait_for(lambda: waiting_on_lock(db, "gb_join_batch_reads") == 1)
+        wait_for("the first read waiting on customer_vip",
+                 lambda: waiting_on_lock(db, "gb_join_batch_reads") == 1)
         for k in range(1, 11):
             joins.start(k, people[k].token, cids[k])
         m = wait_metrics(app, lambda m: m[TO_READ] == 10, "ten batches waiting for a read")

@@ -53,16 +53,6 @@ def entry(db, eid):
              (eid,))[0]
 
 
-def until(what, pred, timeout=10.0, step=0.01):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    raise AssertionError("timed out waiting for " + what)
-
-
 def full_campaign(srv, db, t, cap, per_customer_limit=3, **kw):
     """An open campaign of cap units, filled by cap customers of 1 unit;
     returns (campaign id, [(shopper, participation id)])."""
@@ -152,7 +142,7 @@ def test_a_withdrawal_promotes_the_first_entry_that_fits_within_a_second(srv, db
     freed = time.time()
     # the freed unit is the queue's: a join in the same instant is refused
     assert_error(join(srv, x.token, cid), 409, "campaign_full")
-    until("b promoted", lambda: entry(db, eb)[0] == "promoted")
+    wait_for("b promoted", lambda: entry(db, eb)[0] == "promoted", step=0.01)
     assert time.time() - freed < PROMOTE_SLACK
     assert entry(db, ea)[0] == "waiting" and entry(db, ec)[0] == "waiting"
     pid = entry(db, eb)[2]
@@ -163,10 +153,10 @@ def test_a_withdrawal_promotes_the_first_entry_that_fits_within_a_second(srv, db
     # two more units: a (3) does not fit, c (2) does
     for s, p in held[1:3]:
         assert withdraw(srv, s.token, p).status == 200
-    until("c promoted", lambda: entry(db, ec)[0] == "promoted")
+    wait_for("c promoted", lambda: entry(db, ec)[0] == "promoted")
     assert entry(db, ea)[0] == "waiting"
     assert live(db, cid) == (5, 5, 0)
-    until("the hold released", lambda: live(db, cid)[2] == 0)
+    wait_for("the hold released", lambda: live(db, cid)[2] == 0)
 
 
 def test_a_raised_cap_serves_the_queue_first(srv, db):
@@ -180,9 +170,10 @@ def test_a_raised_cap_serves_the_queue_first(srv, db):
     raised = time.time()
     # the new units are the queue's first: a join in the same instant is refused
     assert_error(join(srv, x.token, cid), 409, "campaign_full")
-    until("both promoted", lambda: entry(db, ea)[0] == entry(db, eb)[0] == "promoted")
+    wait_for("both promoted", lambda: entry(db, ea)[0] == entry(db, eb)[0] == "promoted",
+                step=0.01)
     assert time.time() - raised < PROMOTE_SLACK
-    until("the hold released", lambda: live(db, cid) == (8, 8, 0))
+    wait_for("the hold released", lambda: live(db, cid) == (8, 8, 0))
 
 
 def test_units_held_for_the_queue_are_not_offered_to_others(srv, db):
@@ -197,13 +188,13 @@ def test_units_held_for_the_queue_are_not_offered_to_others(srv, db):
         with blocker.cursor() as cur:
             cur.execute("SELECT 1 FROM waitlist_entries WHERE id = %s FOR UPDATE", (ea,))
             assert withdraw(srv, held[0][0].token, held[0][1]).status == 200
-            until("the unit held", lambda: live(db, cid) == (1, 2, 1))
+            wait_for("the unit held", lambda: live(db, cid) == (1, 2, 1))
             progress = srv.get("/v1/campaigns/%d" % cid).json["progress"]
             assert (progress["quantity"], progress["remaining_quantity"]) == (1, 0)
         blocker.rollback()
     finally:
         blocker.close()
-    until("a promoted", lambda: entry(db, ea)[0] == "promoted")
+    wait_for("a promoted", lambda: entry(db, ea)[0] == "promoted")
     assert srv.get("/v1/campaigns/%d" % cid).json["progress"]["remaining_quantity"] == 0
 
 
@@ -220,17 +211,17 @@ def test_entries_that_no_longer_qualify_are_skipped_with_the_reason(srv, db):
     # joined gets a unit by joining directly once a unit is free and its
     # 2-unit entry does not fit: first the queue takes the freed unit...
     assert withdraw(srv, held[0][0].token, held[0][1]).status == 200
-    until("low skipped", lambda: entry(db, e_low)[0] == "skipped")
+    wait_for("low skipped", lambda: entry(db, e_low)[0] == "skipped")
     assert entry(db, e_low)[1] == "reliability_too_low"
-    until("ok promoted", lambda: entry(db, e_ok)[0] == "promoted")
+    wait_for("ok promoted", lambda: entry(db, e_ok)[0] == "promoted")
     # ... then a unit nobody waiting fits is open to a direct join
     assert withdraw(srv, held[1][0].token, held[1][1]).status == 200
-    until("the hold released", lambda: live(db, cid)[2] == 0)
+    wait_for("the hold released", lambda: live(db, cid)[2] == 0)
     assert join(srv, joined.token, cid).status == 201
     # two units free: joined's entry fits, but joined holds a participation
     assert withdraw(srv, held[2][0].token, held[2][1]).status == 200
     assert withdraw(srv, ok.token, entry(db, e_ok)[2]).status == 200
-    until("joined skipped", lambda: entry(db, e_joined)[0] == "skipped")
+    wait_for("joined skipped", lambda: entry(db, e_joined)[0] == "skipped")
     assert entry(db, e_joined)[1] == "already_joined"
 
 
@@ -243,7 +234,7 @@ def test_an_expired_deposit_promotes(srv, db):
     w = db_customers(db, 1)[0]
     e = wait(srv, w.token, cid).json["id"]
     q(db, "UPDATE participations SET deposit_due_by = now() WHERE id = %s", (held[0][1],))
-    until("promoted", lambda: entry(db, e)[0] == "promoted", timeout=3 * PROMOTE_SLACK)
+    wait_for("promoted", lambda: entry(db, e)[0] == "promoted", timeout=3 * PROMOTE_SLACK)
     assert q(db, "SELECT status FROM participations WHERE id = %s", (held[0][1],))[0][0] == "expired"
     p = q(db, "SELECT status, deposit_cents FROM participations WHERE id = %s", (entry(db, e)[2],))
     assert p[0][0] == "pending_deposit" and p[0][1] > 0  # priced as any join
@@ -255,7 +246,7 @@ def test_a_new_entry_takes_units_already_free(srv, db):
                       deposit_policy=ZERO)
     s = db_customers(db, 1)[0]
     e = wait(srv, s.token, c["id"], 2).json["id"]
-    until("promoted", lambda: entry(db, e)[0] == "promoted")
+    wait_for("promoted", lambda: entry(db, e)[0] == "promoted")
 
 
 class Receiver:
@@ -300,10 +291,10 @@ def test_close_expires_the_queue_and_the_events_reach_webhooks(srv, db):
         ea = wait(srv, a.token, cid).json["id"]
         eb = wait(srv, b.token, cid).json["id"]
         assert withdraw(srv, held[0][0].token, held[0][1]).status == 200
-        until("a promoted", lambda: entry(db, ea)[0] == "promoted")
+        wait_for("a promoted", lambda: entry(db, ea)[0] == "promoted")
         q(db, "UPDATE campaigns SET ends_at = now() WHERE id = %s", (cid,))
-        until("b expired", lambda: entry(db, eb)[0] == "expired", timeout=5)
-        until("two deliveries", lambda: len(rec.got) >= 2, timeout=10)
+        wait_for("b expired", lambda: entry(db, eb)[0] == "expired", timeout=5)
+        wait_for("two deliveries", lambda: len(rec.got) >= 2, timeout=10)
         got = sorted((ev["type"], ev["data"]["id"]) for ev in rec.got)
         assert got == [("waitlist.expired", eb), ("waitlist.promoted", ea)]
         promoted = next(ev for ev in rec.got if ev["type"] == "waitlist.promoted")
@@ -368,11 +359,11 @@ def test_thirty_withdrawals_racing_on_two_processes_promote_exactly_thirty(make_
     for th in threads:
         th.join()
     assert results == [200] * 30
-    until("30 promoted", lambda: count_rows(db, "waitlist_entries",
-                                            "campaign_id = %s AND status = 'promoted'",
-                                            (cid,)) >= 30)
+    wait_for("30 promoted", lambda: count_rows(db, "waitlist_entries",
+                                               "campaign_id = %s AND status = 'promoted'",
+                                               (cid,)) >= 30)
     # quiet: both promoters have looked again and nothing more moves
-    until("the hold released", lambda: live(db, cid)[2] == 0)
+    wait_for("the hold released", lambda: live(db, cid)[2] == 0)
     time.sleep(0.6)  # two poll intervals of both promoters: a 31st would show now
     stop.set()
     watcher.join()
@@ -456,7 +447,7 @@ def test_random_withdrawals_expiries_and_entries_keep_the_cap(make_server, dbnam
         if rng.random() < 0.1:
             time.sleep(0.3)  # let promotions and expiries land mid-run too
     # quiet: no hold, no deposit due, nothing moving
-    until("quiet", lambda: live(db, cid)[2] == 0 and count_rows(
+    wait_for("quiet", lambda: live(db, cid)[2] == 0 and count_rows(
         db, "participations", "campaign_id = %s AND status = 'pending_deposit'"
         " AND deposit_due_by <= now()", (cid,)) == 0, timeout=10)
     time.sleep(0.6)  # two polls of the promoter (250 ms): whatever was due has run
