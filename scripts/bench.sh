@@ -460,11 +460,13 @@ fi
 
 if [ "$ONLY" = sse ]; then
   sse_workloads
-  python3 - "$FIG" "$OUT/results-sse.json" "$SECS" <<'PY'
+  STMT_FILE=""
+  [ "$STATEMENTS" = 0 ] || STMT_FILE=$OUT/hot-statements.tsv
+  python3 - "$FIG" "$OUT/results-sse.json" "$SECS" "$STMT_FILE" <<'PY'
 import json, os, sys
 
 sys.path.insert(0, "tests/bench")
-from figures import read_figures, sse_pairs, stream_cost, stream_cost_text
+from figures import read_figures, read_statements, sse_pairs, statements_text, stream_cost, stream_cost_text
 
 w = read_figures(sys.argv[1])
 for name, d in w.items():
@@ -488,6 +490,9 @@ def cpu(d):
             f" machine {d.get('machine_cpu_s')} s of {os.cpu_count() * d['duration_s']:.0f}")
 
 print(f"hot (first): {hot['joins_per_s']:.0f} joins/s, p99 {hot['p99_ms']:.2f} ms, {cpu(hot)}")
+if sys.argv[4]:
+    res["hot_statements"] = read_statements(sys.argv[4], hot.get("joins", 0))
+    print(statements_text(res["hot_statements"]))
 for n, (r, s) in enumerate(rounds, 1):
     secs = s["duration_s"]
     print(f"round {n}: no streams {r['joins_per_s']:.0f} joins/s (p99 {r['p99_ms']:.2f} ms; {cpu(r)})")
@@ -634,7 +639,7 @@ python3 - "$FIG" "$OUT/results.json" "$SECS" "$CONNS" "$THREADS" "${BENCH_READ_R
 import json, sys, time
 
 sys.path.insert(0, "tests/bench")
-from figures import read_figures, read_statements, sse_pairs, stream_cost, stream_cost_text
+from figures import read_figures, read_statements, sse_pairs, statements_text, stream_cost, stream_cost_text
 
 fig_path, out_path, secs, conns, threads, replica = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
 stmt_path = sys.argv[7]
@@ -803,14 +808,8 @@ if isinstance(hot.get("pg_cpu_s"), float) and hot["joins"]:
           f" {hot.get('joins_per_read_round', 'unmeasured')} joins a read statement,"
           f" {hot.get('joins_per_write_round', 'unmeasured')} a write statement,"
           f" {hot.get('session_lookups_per_join', 'unmeasured')} session look-up statements a join")
-if stmt_path and stmts is None:
-    print("hot, by statement: unmeasured (pg_stat_statements read nothing, or no join)")
-elif stmt_path:
-    print("hot, by statement (pg_stat_statements: execution time, waits for a core included;"
-          " a nested statement is also inside the one that ran it):")
-    for st in stmts[:12]:
-        print(f"  {st['us_per_join']:7.1f} us a join, {st['calls_per_join']:6.3f} calls a join,"
-              f" {st['rows_per_call']:6.1f} rows a call, {'top  ' if st['toplevel'] else 'inner'} {st['query'][:72]}")
+if stmt_path:
+    print(statements_text(stmts))
 fr, fe = w.get("db_floor_rows", {}), w.get("db_floor_events", {})
 if all(isinstance(d.get("cpu_us_per_join"), float) for d in (dbo, fr, fe)):
     print(f"db only, split: of {dbo['cpu_us_per_join']} us a join, the rows cost {fr['cpu_us_per_join']} us"

@@ -155,6 +155,20 @@ def read_statements(path, joins):
     return out
 
 
+def statements_text(stmts, top=12):
+    """The report's lines for read_statements' list (None: unmeasured),
+    the TOP statements with the most time a join."""
+    if stmts is None:
+        return "hot, by statement: unmeasured (pg_stat_statements read nothing, or no join)"
+    lines = ["hot, by statement (pg_stat_statements: execution time, waits for a core included;"
+             " a nested statement is also inside the one that ran it):"]
+    for st in stmts[:top]:
+        lines.append(f"  {st['us_per_join']:7.1f} us a join, {st['calls_per_join']:6.3f} calls a join,"
+                     f" {st['rows_per_call']:6.1f} rows a call, {'top  ' if st['toplevel'] else 'inner'}"
+                     f" {st['query'][:72]}")
+    return "\n".join(lines)
+
+
 def sse_pairs(w, many=False):
     """The rounds of the streams' workloads in the figures w, as (without
     streams, with them) pairs: hot_ref and hot_under_sse, then _2, _3 ...;

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from figures import (join_rounds, join_tails, quantile_upper_ms, read_figures,  # noqa: E402
-                     read_statements, sse_pairs, stream_cost)
+                     read_statements, sse_pairs, statements_text, stream_cost)
 
 
 def test_read_figures_types_and_statuses(tmp_path):
@@ -116,6 +116,20 @@ def test_read_statements_says_when_unmeasured(tmp_path):
     assert read_statements(f, 1000) is None  # nothing recorded
     f.write_text("1\t1.0\t1\tt\tSELECT 1\n")
     assert read_statements(f, 0) is None  # no join to divide by
+
+
+def test_statements_text_both_reports_print():
+    assert statements_text(None).endswith("unmeasured (pg_stat_statements read nothing, or no join)")
+    st = [{"query": "SELECT * FROM gb_join_batches($1, $2)" + " x" * 60, "toplevel": True,
+           "calls_per_join": 0.01, "us_per_join": 250.0, "rows_per_call": 100.0},
+          {"query": "SELECT u.ord FROM unnest($1) u", "toplevel": False,
+           "calls_per_join": 0.04, "us_per_join": 12.5, "rows_per_call": 10.0}]
+    lines = statements_text(st).split("\n")
+    assert len(lines) == 3 and lines[0].startswith("hot, by statement")
+    assert lines[1] == ("    250.0 us a join,  0.010 calls a join,  100.0 rows a call, top   "
+                        + st[0]["query"][:72])
+    assert lines[2].endswith("inner SELECT u.ord FROM unnest($1) u")
+    assert len(statements_text(st, top=1).split("\n")) == 2
 
 
 def test_sse_pairs_in_round_order():
