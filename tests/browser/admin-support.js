@@ -3,7 +3,7 @@
 // a 团长 (leader's commission) whose shoppers have paid through the
 // sandbox, and signing a member of staff in to /admin/.
 import assert from 'node:assert/strict';
-import { BASE, PASSWORD, PLATFORM, run, api, sql, until } from './support.js';
+import { BASE, PASSWORD, PLATFORM, run, api, signIn, sql, until } from './support.js';
 
 let seq = 0;
 const uniq = (what) => `${what}-${run}-${++seq}`;
@@ -15,13 +15,13 @@ export async function tenant(commissionBp = 500) {
   const d = await api('POST', '/v1/platform/distributors',
     { name: uniq('Shop'), commission_bp: commissionBp, currency: 'CNY', owner }, PLATFORM);
   assert.equal(d.status, 201, JSON.stringify(d.body));
-  owner.token = (await api('POST', '/v1/admin/sessions', owner)).body.token;
+  owner.token = await signIn('/v1/admin/sessions', owner);
   const t = { id: d.body.distributor.id, owner };
   for (const role of ['operator', 'finance']) {
     const who = { login: `${uniq(role)}@example.com`, password: PASSWORD };
     const r = await api('POST', '/v1/admin/staff', { ...who, role }, owner.token);
     assert.equal(r.status, 201, JSON.stringify(r.body));
-    who.token = (await api('POST', '/v1/admin/sessions', who)).body.token;
+    who.token = await signIn('/v1/admin/sessions', who);
     t[role] = who;
   }
   return t;
@@ -33,7 +33,7 @@ export async function shopper(displayName) {
   const r = await api('POST', '/v1/customers', who);
   assert.equal(r.status, 201, JSON.stringify(r.body));
   who.id = r.body.id;
-  who.token = (await api('POST', '/v1/sessions', { login: who.login, password: PASSWORD })).body.token;
+  who.token = await signIn('/v1/sessions', who);
   return who;
 }
 

@@ -14,7 +14,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BASE, PASSWORD, PLATFORM, run, api, sql, until, axeCheck, noHorizontalScroll, setValue, text, launch, screenshot,
+  BASE, PASSWORD, PLATFORM, run, api, signIn, sql, until, axeCheck, noHorizontalScroll, setValue, text, launch,
+  screenshot,
 } from './support.js';
 
 let chrome;
@@ -29,7 +30,7 @@ before(async () => {
   const d = await api('POST', '/v1/platform/distributors',
     { name: `Shop ${run}`, commission_bp: 500, currency: 'CNY', owner: s.owner }, PLATFORM);
   assert.equal(d.status, 201, JSON.stringify(d.body));
-  const ownerToken = (await api('POST', '/v1/admin/sessions', s.owner)).body.token;
+  const ownerToken = await signIn('/v1/admin/sessions', s.owner);
   s.finance = { login: `finance-${run}@example.com`, password: PASSWORD };
   assert.equal((await api('POST', '/v1/admin/staff', { ...s.finance, role: 'finance' }, ownerToken)).status, 201);
   const p = await api('POST', '/v1/admin/products', {

@@ -32,6 +32,14 @@ export async function api(method, path, body, token) {
   return { status: res.status, body: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
 }
 
+// A session's token for who ({login, password}) at path (/v1/sessions or
+// /v1/admin/sessions); a refused login fails the test here, with its body.
+export async function signIn(path, who) {
+  const r = await api('POST', path, { login: who.login, password: who.password });
+  assert.equal(r.status, 201, `${path} for ${who.login}: ${JSON.stringify(r.body)}`);
+  return r.body.token;
+}
+
 export function sql(statement) {
   return execFileSync('psql', [DB, '-v', 'ON_ERROR_STOP=1', '-Atc', statement], { encoding: 'utf8' }).trim();
 }
@@ -175,7 +183,7 @@ export async function newShop(tag) {
   const d = await api('POST', '/v1/platform/distributors',
     { name: `Shop ${tag} ${run}`, commission_bp: 500, currency: 'CNY', owner }, PLATFORM);
   assert.equal(d.status, 201, JSON.stringify(d.body));
-  const token = (await api('POST', '/v1/admin/sessions', owner)).body.token;
+  const token = await signIn('/v1/admin/sessions', owner);
   const point = await api('POST', '/v1/admin/pickup-points', {
     name: '幸福小区自提点', address: '幸福路 1 号 3 栋', leader_name: '王团长', leader_phone: '13900000001',
     commission_bp: 300,
@@ -224,8 +232,7 @@ export async function newShopper(tag) {
   const login = `buyer-${run}-${Math.random().toString(36).slice(2, 8)}@example.com`;
   const r = await api('POST', '/v1/customers', { login, password: PASSWORD, display_name: tag });
   assert.equal(r.status, 201, JSON.stringify(r.body));
-  const s = await api('POST', '/v1/sessions', { login, password: PASSWORD });
-  return { login, token: s.body.token, id: r.body.id };
+  return { login, token: await signIn('/v1/sessions', { login, password: PASSWORD }), id: r.body.id };
 }
 
 // A page of a new browser context (its own session storage), 375 px wide
